@@ -1,0 +1,95 @@
+// Package config reads LearnLens settings from environment variables.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds every setting of a LearnLens process. Each field names the
+// environment variable it comes from and its default.
+type Config struct {
+	Port               int           // PORT, 8080
+	BaseDomain         string        // BASE_DOMAIN, "localhost": tenants live at <slug>.<BASE_DOMAIN>
+	DatabaseURL        string        // DATABASE_URL, "": empty starts a private cluster under DataDir
+	DataDir            string        // DATA_DIR, ".data"
+	DevDBPort          int           // DEV_DB_PORT, 54329: port of the private cluster
+	SecureCookies      bool          // SECURE_COOKIES, false: set true behind HTTPS
+	SessionIdleTimeout time.Duration // SESSION_IDLE_TIMEOUT, 2h
+	SessionLifetime    time.Duration // SESSION_LIFETIME, 12h
+	LogLevel           string        // LOG_LEVEL, "info"
+	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
+}
+
+// Load reads the environment and reports the first malformed value.
+func Load() (Config, error) {
+	return parse(os.Getenv)
+}
+
+func parse(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		Port:               p.int("PORT", 8080),
+		BaseDomain:         strings.ToLower(p.str("BASE_DOMAIN", "localhost")),
+		DatabaseURL:        p.str("DATABASE_URL", ""),
+		DataDir:            p.str("DATA_DIR", ".data"),
+		DevDBPort:          p.int("DEV_DB_PORT", 54329),
+		SecureCookies:      p.bool("SECURE_COOKIES", false),
+		SessionIdleTimeout: p.duration("SESSION_IDLE_TIMEOUT", 2*time.Hour),
+		SessionLifetime:    p.duration("SESSION_LIFETIME", 12*time.Hour),
+		LogLevel:           p.str("LOG_LEVEL", "info"),
+		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+	}
+	return c, p.err
+}
+
+type parser struct {
+	getenv func(string) string
+	err    error
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("%s=%q is not a whole number", name, v)
+	}
+	return n
+}
+
+func (p *parser) bool(name string, def bool) bool {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("%s=%q is not true or false", name, v)
+	}
+	return b
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("%s=%q is not a duration such as 30m or 2h", name, v)
+	}
+	return d
+}

@@ -1,0 +1,195 @@
+// Package devdb runs a private PostgreSQL cluster for development and tests,
+// so that LearnLens needs no database set-up on a fresh machine. It uses the
+// machine's PostgreSQL server binaries (initdb, pg_ctl) and, when running as
+// root, runs them as the postgres user because initdb refuses root.
+package devdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNoServer is returned when no PostgreSQL server binaries can be found.
+var ErrNoServer = errors.New(`no PostgreSQL server binaries found.
+LearnLens starts its own PostgreSQL cluster when DATABASE_URL is unset, and for
+that it needs initdb and pg_ctl, either on PATH or under /usr/lib/postgresql/*/bin.
+Install them (on Debian or Ubuntu: "apt-get install postgresql"), or set
+DATABASE_URL to a PostgreSQL 14+ database you already run, e.g.
+DATABASE_URL=postgres://learnlens:secret@localhost:5432/learnlens`)
+
+// Cluster is a PostgreSQL cluster in a directory of its own, listening on
+// 127.0.0.1:Port and on a Unix socket in SocketDir.
+type Cluster struct {
+	Dir       string // data directory
+	SocketDir string
+	Port      int
+	bin       string
+	runAs     string // "postgres" when running as root, else ""
+	started   bool
+}
+
+// Options say where a cluster lives.
+type Options struct {
+	Dir  string // data directory; created by initdb when it holds no cluster
+	Port int    // 0 picks a free port
+}
+
+// Start initialises the cluster in opts.Dir the first time and starts it.
+// A server left running in that directory by an earlier crash is stopped first.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: opts.Dir, Port: opts.Port, bin: bin}
+	if os.Geteuid() == 0 {
+		c.runAs = "postgres"
+	}
+	if c.Port == 0 {
+		if c.Port, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.prepareDirs(); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		if err := c.initdb(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir, "postmaster.pid")); err == nil {
+		// A server from an earlier run may still hold the directory; stop it
+		// (ignore failure: the pid file may be stale).
+		_ = c.pgctl(ctx, "stop", "-m", "fast", "-w")
+		_ = os.Remove(filepath.Join(c.Dir, "postmaster.pid"))
+	}
+	opt := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300", c.Port, c.SocketDir)
+	if err := c.pgctl(ctx, "start", "-w", "-t", "60", "-o", opt, "-l", filepath.Join(c.Dir, "server.log")); err != nil {
+		return nil, fmt.Errorf("start postgres (log in %s): %w", filepath.Join(c.Dir, "server.log"), err)
+	}
+	c.started = true
+	return c, nil
+}
+
+// URL returns a connection URL for database name as the cluster's superuser,
+// over the Unix socket.
+func (c *Cluster) URL(database string) string {
+	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", database, c.SocketDir, c.Port)
+}
+
+// Stop shuts the cluster down, finishing open transactions quickly.
+func (c *Cluster) Stop() error {
+	if !c.started {
+		return nil
+	}
+	c.started = false
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := c.pgctl(ctx, "stop", "-m", "fast", "-w")
+	_ = os.RemoveAll(c.SocketDir)
+	return err
+}
+
+func (c *Cluster) prepareDirs() error {
+	abs, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return err
+	}
+	c.Dir = abs
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", c.Dir, err)
+	}
+	// Unix socket paths are limited to about 100 bytes, so the socket lives
+	// in a short temporary directory rather than next to the data.
+	if c.SocketDir, err = os.MkdirTemp("", "llpg-"); err != nil {
+		return err
+	}
+	if c.runAs == "" {
+		return nil
+	}
+	u, err := user.Lookup(c.runAs)
+	if err != nil {
+		return fmt.Errorf("running as root needs the %q user to run PostgreSQL: %w", c.runAs, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, d := range []string{c.Dir, c.SocketDir} {
+		if err := os.Chown(d, uid, gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) initdb(ctx context.Context) error {
+	return c.run(ctx, filepath.Join(c.bin, "initdb"), "-D", c.Dir, "-U", "postgres",
+		"--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions")
+}
+
+func (c *Cluster) pgctl(ctx context.Context, args ...string) error {
+	return c.run(ctx, filepath.Join(c.bin, "pg_ctl"), append([]string{"-D", c.Dir}, args...)...)
+}
+
+func (c *Cluster) run(ctx context.Context, name string, args ...string) error {
+	if c.runAs != "" {
+		args = append([]string{"-u", c.runAs, "--", name}, args...)
+		name = "runuser"
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
+	// Run from a directory the postgres user can read, and detach from our
+	// process group so Ctrl-C in a terminal does not kill the server before
+	// we stop it cleanly.
+	cmd.Dir = os.TempDir()
+	cmd.SysProcAttr = detached()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", filepath.Base(name), strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// findBinaries returns the directory holding initdb and pg_ctl: PATH first,
+// then the newest /usr/lib/postgresql/*/bin.
+func findBinaries() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if _, err := exec.LookPath("pg_ctl"); err == nil {
+			return filepath.Dir(p), nil
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	return "", ErrNoServer
+}
+
+func versionOf(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
