@@ -1,0 +1,176 @@
+// Command learnlens runs the LearnLens server and its maintenance tasks.
+//
+//	learnlens serve [--dev]            start the web server (--dev: migrate, seed demo data if empty)
+//	learnlens migrate up|down|status   apply or inspect schema migrations
+//	learnlens seed --demo              create the demo tenants and users
+//	learnlens version                  print the version
+//
+// With DATABASE_URL unset, every command uses a private PostgreSQL cluster
+// under $DATA_DIR/postgres, created on first use and stopped on exit.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/learnlens/learnlens/config"
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/devdb"
+	"github.com/learnlens/learnlens/handlers"
+	"github.com/learnlens/learnlens/seed"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: learnlens <command>
+
+commands:
+  serve [--dev]            start the web server (--dev: apply migrations and load demo data into an empty database)
+  migrate up|down|status   apply, roll back or list schema migrations
+  seed --demo              create the demo tenants and users
+  version                  print the version
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "learnlens:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("no command given")
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch args[0] {
+	case "version":
+		fmt.Println("learnlens", version)
+		return nil
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		dev := fs.Bool("dev", false, "apply migrations and load demo data into an empty database")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return serve(ctx, cfg, *dev)
+	case "migrate":
+		if len(args) != 2 {
+			return errors.New("usage: learnlens migrate up|down|status")
+		}
+		return withDatabaseURL(ctx, cfg, func(url string) error {
+			return database.Migrate(ctx, url, args[1], os.Stdout)
+		})
+	case "seed":
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		demo := fs.Bool("demo", false, "create the demo tenants and users")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if !*demo {
+			return errors.New("usage: learnlens seed --demo")
+		}
+		return withDatabaseURL(ctx, cfg, func(url string) error {
+			return seedDemo(ctx, url)
+		})
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func serve(ctx context.Context, cfg config.Config, dev bool) error {
+	log := newLogger(cfg.LogLevel)
+	return withDatabaseURL(ctx, cfg, func(url string) error {
+		if dev {
+			if err := database.Migrate(ctx, url, "up", os.Stdout); err != nil {
+				return err
+			}
+			if err := seedDemo(ctx, url); err != nil {
+				return err
+			}
+		}
+		db, err := database.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		app, stopBackground := handlers.New(cfg, db, log)
+		defer stopBackground()
+
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+		if err != nil {
+			return err
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- app.Listener(ln) }()
+		log.Info("listening", "port", cfg.Port, "base_domain", cfg.BaseDomain, "version", version)
+		if dev {
+			seed.PrintLogins(os.Stdout, cfg.BaseDomain, cfg.Port)
+		}
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+		return app.ShutdownWithTimeout(cfg.ShutdownTimeout)
+	})
+}
+
+func seedDemo(ctx context.Context, url string) error {
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	created, err := seed.Demo(ctx, db)
+	if err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	if created {
+		fmt.Println("created the demo tenants acme and globex with their users")
+	}
+	return nil
+}
+
+// withDatabaseURL calls fn with DATABASE_URL, or, when that is unset, with a
+// database in the private cluster under DATA_DIR, which it stops afterwards.
+func withDatabaseURL(ctx context.Context, cfg config.Config, fn func(url string) error) error {
+	if cfg.DatabaseURL != "" {
+		return fn(cfg.DatabaseURL)
+	}
+	cluster, err := devdb.Start(ctx, devdb.Options{Dir: cfg.DataDir + "/postgres", Port: cfg.DevDBPort})
+	if err != nil {
+		return err
+	}
+	defer cluster.Stop()
+	if err := cluster.EnsureDatabase(ctx, "learnlens"); err != nil {
+		return err
+	}
+	return fn(cluster.URL("learnlens"))
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+}

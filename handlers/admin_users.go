@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/views/pages/admin"
+)
+
+// userList shows a tenant admin their organisation's users.
+func (h *Handlers) userList(c *fiber.Ctx) error {
+	tenant := auth.Tenant(c)
+	us, err := h.users.List(c.UserContext(), tenant.ID)
+	if err != nil {
+		return err
+	}
+	csrf := h.sessions.CSRFToken(c)
+	loc := tenantLocation(tenant)
+	rows := make([]admin.UserRow, len(us))
+	for i, u := range us {
+		rows[i] = userRow(u, csrf, loc)
+	}
+	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows))
+}
+
+// userUnlock lifts a lock-out before it runs out.
+func (h *Handlers) userUnlock(c *fiber.Ctx) error {
+	tenant := auth.Tenant(c)
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	u, err := h.users.Unlock(c.UserContext(), tenant.ID, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	actor := auth.User(c)
+	err = h.audit.Record(c.UserContext(), models.AuditEntry{
+		TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: models.AuditUserUnlocked,
+		Target: fmt.Sprintf("user:%d", u.ID), IP: c.IP(), RequestID: requestID(c),
+	})
+	if err != nil {
+		return err
+	}
+	return h.fragment(c, fiber.StatusOK, admin.UserRowView(userRow(u, h.sessions.CSRFToken(c), tenantLocation(tenant))))
+}
+
+func userRow(u models.User, csrf string, loc *time.Location) admin.UserRow {
+	now := time.Now()
+	r := admin.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, RoleLabel: roleLabels[u.Role], Status: u.Status,
+		Locked: u.Locked(now), LastLogin: "never", CSRF: csrf}
+	if r.Locked {
+		r.LockedFor = fmt.Sprintf("%d min", int(u.LockedUntil.Sub(now).Minutes())+1)
+	}
+	if u.LastLoginAt != nil {
+		r.LastLogin = u.LastLoginAt.In(loc).Format("2 Jan 2006 15:04")
+	}
+	return r
+}
+
+// tenantLocation is the tenant's time zone, in which its pages show times.
+func tenantLocation(t models.Tenant) *time.Location {
+	if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}

@@ -1,0 +1,99 @@
+// Package handlers is where HTTP requests enter LearnLens: the Fiber app,
+// its middleware chain and routes, and one file per page or action area.
+package handlers
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/alexedwards/scs/postgresstore"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/config"
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/static"
+)
+
+// Handlers holds what the request handlers depend on.
+type Handlers struct {
+	cfg      config.Config
+	db       *database.DB
+	log      *slog.Logger
+	tenants  *models.TenantStore
+	users    *models.UserStore
+	audit    *models.AuditStore
+	hosts    *auth.Hosts
+	sessions *auth.Sessions
+	authn    *auth.Authenticator
+}
+
+// New builds the LearnLens web app on db: stores, middleware and routes.
+// The returned stop function ends background work (session clean-up).
+func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, stop func()) {
+	tenants := models.NewTenantStore(db)
+	users := models.NewUserStore(db)
+	audit := models.NewAuditStore(db)
+	store := postgresstore.NewWithCleanupInterval(db.SQL(), 10*time.Minute)
+	h := &Handlers{
+		cfg:     cfg,
+		db:      db,
+		log:     log,
+		tenants: tenants,
+		users:   users,
+		audit:   audit,
+		hosts:   &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain},
+		sessions: auth.NewSessions(users, auth.SessionOptions{
+			Store:       store,
+			IdleTimeout: cfg.SessionIdleTimeout,
+			Lifetime:    cfg.SessionLifetime,
+			Secure:      cfg.SecureCookies,
+		}),
+		authn: &auth.Authenticator{
+			Users:    users,
+			Audit:    audit,
+			Throttle: models.NewLoginThrottle(db, auth.IPThrottleWindow),
+			Tickets:  models.NewLoginTicketStore(db),
+		},
+	}
+	app = fiber.New(fiber.Config{
+		AppName:               "LearnLens",
+		ErrorHandler:          h.handleError,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		BodyLimit:             8 << 20,
+	})
+	h.routes(app)
+	return app, store.StopCleanup
+}
+
+func (h *Handlers) routes(app *fiber.App) {
+	app.Use(h.requestLog)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true}))
+
+	// Public and host-independent: no tenant, no session.
+	app.Get("/healthz", h.healthz)
+	app.Get("/readyz", h.readyz)
+	static.Register(app)
+
+	// Everything else is served for the tenant of the request's host.
+	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF)
+	site.Get("/login", h.loginPage)
+	site.Post("/login", h.login)
+	site.Get("/login/ticket", h.redeemLoginTicket)
+	site.Post("/logout", auth.RequireLogin, h.logout)
+	site.Get("/", auth.RequireLogin, h.home)
+
+	platform := site.Group("/platform", auth.RequireRole(models.RolePlatformAdmin))
+	platform.Get("/tenants", h.tenantList)
+	platform.Post("/tenants/:id/status", h.tenantSetStatus)
+
+	admin := site.Group("/admin", auth.RequireRole(models.RoleTenantAdmin))
+	admin.Get("/users", h.userList)
+	admin.Post("/users/:id/unlock", h.userUnlock)
+	admin.Get("/audit", h.auditLog)
+}

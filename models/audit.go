@@ -1,0 +1,64 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/learnlens/learnlens/database"
+)
+
+// Audit actions.
+const (
+	AuditLoginSucceeded = "login.succeeded"
+	AuditLoginFailed    = "login.failed"
+	AuditLoginLockedOut = "login.locked_out"
+	AuditLoginThrottled = "login.throttled"
+	AuditLogout         = "logout"
+	AuditUserUnlocked   = "user.unlocked"
+	AuditTenantStatus   = "tenant.status_changed"
+)
+
+// AuditEntry is one line of a tenant's audit log.
+type AuditEntry struct {
+	TenantID    int64
+	ID          int64
+	At          time.Time
+	ActorUserID *int64
+	ActorEmail  string
+	Action      string
+	Target      string
+	IP          string
+	RequestID   string
+	Details     json.RawMessage
+}
+
+// TableName names the table: the log is one table, not "audit_entries".
+func (AuditEntry) TableName() string { return "audit_log" }
+
+// AuditStore appends to and reads tenants' audit logs.
+type AuditStore struct{ db *database.DB }
+
+// NewAuditStore returns an AuditStore on db.
+func NewAuditStore(db *database.DB) *AuditStore { return &AuditStore{db: db} }
+
+// Record appends e to the audit log of e.TenantID.
+func (s *AuditStore) Record(ctx context.Context, e AuditEntry) error {
+	if len(e.Details) == 0 {
+		e.Details = json.RawMessage(`{}`)
+	}
+	return s.db.Tenant(ctx, e.TenantID, func(tx *gorm.DB) error {
+		return tx.Omit("ID", "At").Create(&e).Error
+	})
+}
+
+// List returns the newest entries of tenantID's log, newest first.
+func (s *AuditStore) List(ctx context.Context, tenantID int64, limit, offset int) ([]AuditEntry, error) {
+	var es []AuditEntry
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		return tx.Where("tenant_id = ?", tenantID).Order("at DESC, id DESC").Limit(limit).Offset(offset).Find(&es).Error
+	})
+	return es, err
+}

@@ -1,0 +1,168 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/learnlens/learnlens/database"
+)
+
+// PlatformTenantID is the id of the platform realm: the pseudo-tenant whose
+// users are the platform admins, reached on the bare base domain.
+const PlatformTenantID int64 = 0
+
+// Tenant statuses.
+const (
+	TenantActive    = "active"
+	TenantSuspended = "suspended"
+)
+
+// Tenant is a customer organisation (or, with ID 0, the platform realm).
+type Tenant struct {
+	ID         int64
+	Slug       string
+	Name       string
+	Kind       string
+	Status     string
+	TimeZone   string
+	BrandColor string
+	LogoURL    string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// IsPlatform reports whether t is the platform realm.
+func (t Tenant) IsPlatform() bool { return t.ID == PlatformTenantID }
+
+// Suspended reports whether the tenant's users are barred from signing in.
+func (t Tenant) Suspended() bool { return t.Status == TenantSuspended }
+
+// TenantDomain is a host name serving a tenant, or an email domain whose
+// users sign in to it.
+type TenantDomain struct {
+	TenantID   int64
+	Kind       string // "host" or "email"
+	Domain     string
+	VerifiedAt *time.Time
+	CreatedAt  time.Time
+}
+
+// Domain kinds.
+const (
+	DomainHost  = "host"
+	DomainEmail = "email"
+)
+
+// TenantSummary is a tenant as the platform admin's list shows it.
+type TenantSummary struct {
+	Tenant
+	Domains []string
+	Users   int64
+}
+
+// TenantStore reads and writes tenants. Its lookups are platform-level: they
+// run before any tenant is known.
+type TenantStore struct{ db *database.DB }
+
+// NewTenantStore returns a TenantStore on db.
+func NewTenantStore(db *database.DB) *TenantStore { return &TenantStore{db: db} }
+
+// BySlug returns the customer tenant with that slug.
+func (s *TenantStore) BySlug(ctx context.Context, slug string) (Tenant, error) {
+	var t Tenant
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		return tx.Where("slug = ? AND kind = 'customer'", slug).Take(&t).Error
+	})
+	return t, notFound(err)
+}
+
+// ByDomain returns the tenant owning a host name or email domain.
+func (s *TenantStore) ByDomain(ctx context.Context, kind, domain string) (Tenant, error) {
+	var t Tenant
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT t.* FROM tenants t JOIN tenant_domains d ON d.tenant_id = t.id
+			WHERE d.kind = ? AND d.domain = ? AND t.kind = 'customer'`, kind, strings.ToLower(domain)).Take(&t).Error
+	})
+	return t, notFound(err)
+}
+
+// Platform returns the platform realm.
+func (s *TenantStore) Platform(ctx context.Context) (Tenant, error) {
+	var t Tenant
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error { return tx.Take(&t, PlatformTenantID).Error })
+	return t, notFound(err)
+}
+
+// List returns every customer tenant with its domains and user count.
+func (s *TenantStore) List(ctx context.Context) ([]TenantSummary, error) {
+	var out []TenantSummary
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		rows, err := tx.Raw(`SELECT t.id, t.slug, t.name, t.status, t.time_zone, t.created_at,
+				coalesce((SELECT array_to_string(array_agg(d.kind || ':' || d.domain ORDER BY d.kind DESC, d.domain), ' ')
+					FROM tenant_domains d WHERE d.tenant_id = t.id), ''),
+				(SELECT count(*) FROM users u WHERE u.tenant_id = t.id)
+			FROM tenants t WHERE t.kind = 'customer' ORDER BY t.name`).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ts TenantSummary
+			var domains string
+			if err := rows.Scan(&ts.ID, &ts.Slug, &ts.Name, &ts.Status, &ts.TimeZone, &ts.CreatedAt, &domains, &ts.Users); err != nil {
+				return err
+			}
+			ts.Domains = strings.Fields(domains)
+			out = append(out, ts)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// NewTenant is what creating a tenant needs.
+type NewTenant struct {
+	Slug, Name, TimeZone string
+	// Domains are host names (Kind "host") and email domains (Kind "email").
+	Domains []TenantDomain
+}
+
+// Create inserts a customer tenant and its domains.
+func (s *TenantStore) Create(ctx context.Context, nt NewTenant) (Tenant, error) {
+	t := Tenant{Slug: nt.Slug, Name: nt.Name, Kind: "customer", Status: TenantActive, TimeZone: nt.TimeZone, BrandColor: "#4f46e5"}
+	if t.TimeZone == "" {
+		t.TimeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(t.TimeZone); err != nil {
+		return Tenant{}, fmt.Errorf("time zone %q: %w", t.TimeZone, err)
+	}
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		if err := tx.Omit("ID", "CreatedAt", "UpdatedAt").Create(&t).Error; err != nil {
+			return fmt.Errorf("create tenant %s: %w", nt.Slug, err)
+		}
+		for _, d := range nt.Domains {
+			d.TenantID = t.ID
+			d.Domain = strings.ToLower(d.Domain)
+			if err := tx.Omit("CreatedAt").Create(&d).Error; err != nil {
+				return fmt.Errorf("add domain %s: %w", d.Domain, err)
+			}
+		}
+		return nil
+	})
+	return t, err
+}
+
+// SetStatus suspends or re-activates a customer tenant.
+func (s *TenantStore) SetStatus(ctx context.Context, id int64, status string) error {
+	return s.db.Platform(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE tenants SET status = ?, updated_at = now() WHERE id = ? AND kind = 'customer'`, status, id)
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return res.Error
+	})
+}

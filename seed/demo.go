@@ -1,0 +1,86 @@
+// Package seed fills a LearnLens database with demo tenants and users.
+package seed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/models"
+)
+
+// DemoPassword is the password of every demo user.
+const DemoPassword = "learnlens-demo"
+
+// DemoUser is one demo login.
+type DemoUser struct {
+	Tenant, Email, Name, Role string
+}
+
+// DemoUsers are the demo logins; Tenant "" is the platform realm.
+var DemoUsers = []DemoUser{
+	{"", "platform@learnlens.test", "Pat Platform", models.RolePlatformAdmin},
+	{"acme", "admin@acme.test", "Ada Admin", models.RoleTenantAdmin},
+	{"acme", "manager@acme.test", "Max Manager", models.RoleManager},
+	{"acme", "analyst@acme.test", "Ana Analyst", models.RoleAnalyst},
+	{"acme", "learner@acme.test", "Lee Learner", models.RoleLearner},
+	{"globex", "admin@globex.test", "Gus Globex", models.RoleTenantAdmin},
+}
+
+var demoTenants = []models.NewTenant{
+	{Slug: "acme", Name: "Acme Corp", TimeZone: "Europe/London",
+		Domains: []models.TenantDomain{{Kind: models.DomainEmail, Domain: "acme.test"}}},
+	{Slug: "globex", Name: "Globex", TimeZone: "America/New_York",
+		Domains: []models.TenantDomain{{Kind: models.DomainEmail, Domain: "globex.test"}}},
+}
+
+// Demo creates the demo tenants and users unless tenant acme already exists,
+// and reports whether it created them.
+func Demo(ctx context.Context, db *database.DB) (bool, error) {
+	tenants := models.NewTenantStore(db)
+	users := models.NewUserStore(db)
+	if _, err := tenants.BySlug(ctx, "acme"); err == nil {
+		return false, nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return false, err
+	}
+	ids := map[string]int64{"": models.PlatformTenantID}
+	for _, nt := range demoTenants {
+		t, err := tenants.Create(ctx, nt)
+		if err != nil {
+			return false, err
+		}
+		ids[nt.Slug] = t.ID
+	}
+	for _, du := range DemoUsers {
+		hash, err := auth.HashPassword(DemoPassword)
+		if err != nil {
+			return false, err
+		}
+		_, err = users.Create(ctx, ids[du.Tenant], models.NewUser{Email: du.Email, Name: du.Name, Role: du.Role, PasswordHash: hash})
+		if err != nil {
+			return false, fmt.Errorf("create demo user %s: %w", du.Email, err)
+		}
+	}
+	return true, nil
+}
+
+// PrintLogins writes the demo addresses and logins for a server on port.
+func PrintLogins(w io.Writer, baseDomain string, port int) {
+	fmt.Fprintf(w, "\nLearnLens is running.\n\n")
+	fmt.Fprintf(w, "  Acme Corp   http://acme.%s:%d/login\n", baseDomain, port)
+	fmt.Fprintf(w, "  Globex      http://globex.%s:%d/login\n", baseDomain, port)
+	fmt.Fprintf(w, "  Platform    http://%s:%d/login\n\n", baseDomain, port)
+	fmt.Fprintf(w, "  Demo logins (password %q):\n", DemoPassword)
+	for _, u := range DemoUsers {
+		where := u.Tenant
+		if where == "" {
+			where = "platform"
+		}
+		fmt.Fprintf(w, "    %-26s %-15s %s\n", u.Email, u.Role, where)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,50 @@
+/* LearnLens page glue. Plain ES2017, no build step. Load after htmx.min.js
+ * and htmx-ext-ws.js. Prints nothing to the console on a normal page load. */
+(function () {
+  'use strict';
+
+  // Offline support: register the service worker once the page has loaded.
+  if ('serviceWorker' in navigator) {
+    window.addEventListener('load', function () {
+      navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function (err) {
+        console.warn('LearnLens: service worker registration failed', err);
+      });
+    });
+  }
+
+  // The token is read on every request, so a swapped-in <meta> (for example
+  // after login) is picked up without a full page reload.
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute('content') : '';
+  }
+
+  // Every htmx request carries the CSRF token as a header.
+  document.addEventListener('htmx:configRequest', function (evt) {
+    var token = csrfToken();
+    if (token) {
+      evt.detail.headers['X-CSRF-Token'] = token;
+    }
+  });
+
+  // Messages sent with ws-send include the token in their HEADERS object.
+  document.addEventListener('htmx:wsConfigSend', function (evt) {
+    var token = csrfToken();
+    if (token && evt.detail.headers) {
+      evt.detail.headers['X-CSRF-Token'] = token;
+    }
+  });
+
+  if (window.htmx) {
+    // First matching rule wins. Error responses are swapped because the
+    // server sends a renderable error fragment (and HX-Retarget/HX-Reswap
+    // headers when it belongs elsewhere on the page).
+    window.htmx.config.responseHandling = [
+      { code: '204', swap: false },
+      { code: '[23]..', swap: true },
+      { code: '422', swap: true, error: false },
+      { code: '[45]..', swap: true, error: true },
+      { code: '...', swap: false }
+    ];
+  }
+})();

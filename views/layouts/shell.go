@@ -1,0 +1,24 @@
+// Package layouts holds the page frames every LearnLens page is drawn in.
+package layouts
+
+// Shell is what the page frame needs to know about the request.
+type Shell struct {
+	Title    string
+	CSRF     string
+	OrgName  string // the tenant's name, or "LearnLens" on the bare domain
+	BrandRGB string // space-separated red green blue, e.g. "79 70 229"
+	User     *SignedIn
+	Nav      []NavItem
+}
+
+// SignedIn is the signed-in user as the header shows them.
+type SignedIn struct {
+	Name, Email, RoleLabel string
+}
+
+// NavItem is one entry of the role's navigation.
+type NavItem struct {
+	Label, Href string
+	Active      bool
+	TestID      string
+}
