@@ -217,3 +217,18 @@ func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	return err
 }
+
+// StopDir stops a cluster started in dir by an earlier process.
+func StopDir(dir string) error {
+	c := &Cluster{Dir: dir, started: true}
+	var err error
+	if c.bin, err = findBinaries(); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		c.runAs = "postgres"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return c.pgctl(ctx, "stop", "-m", "fast", "-w")
+}

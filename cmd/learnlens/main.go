@@ -4,6 +4,7 @@
 //	learnlens migrate up|down|status   apply or inspect schema migrations
 //	learnlens seed --demo              create the demo tenants and users
 //	learnlens version                  print the version
+//	learnlens devdb start|stop --dir D start (printing its URL) or stop a private cluster, for make test
 //
 // With DATABASE_URL unset, every command uses a private PostgreSQL cluster
 // under $DATA_DIR/postgres, created on first use and stopped on exit.
@@ -38,6 +39,7 @@ commands:
   migrate up|down|status   apply, roll back or list schema migrations
   seed --demo              create the demo tenants and users
   version                  print the version
+  devdb start|stop --dir D start (printing a superuser URL) or stop a private PostgreSQL cluster
 `
 
 func main() {
@@ -89,6 +91,8 @@ func run(args []string) error {
 		return withDatabaseURL(ctx, cfg, func(url string) error {
 			return seedDemo(ctx, url)
 		})
+	case "devdb":
+		return devDB(ctx, args[1:])
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
@@ -173,4 +177,32 @@ func newLogger(level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+}
+
+// devDB starts or stops a private cluster that outlives this process, so
+// make test can share one cluster between all test binaries.
+func devDB(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: learnlens devdb start|stop --dir DIR")
+	}
+	fs := flag.NewFlagSet("devdb", flag.ContinueOnError)
+	dir := fs.String("dir", "", "data directory of the cluster")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("devdb: --dir is required")
+	}
+	switch args[0] {
+	case "start":
+		c, err := devdb.Start(ctx, devdb.Options{Dir: *dir})
+		if err != nil {
+			return err
+		}
+		fmt.Println(c.URL("postgres"))
+		return nil
+	case "stop":
+		return devdb.StopDir(*dir)
+	}
+	return fmt.Errorf("devdb: unknown action %q: use start or stop", args[0])
 }

@@ -42,8 +42,10 @@
     window.htmx.config.responseHandling = [
       { code: '204', swap: false },
       { code: '[23]..', swap: true },
-      { code: '422', swap: true, error: false },
-      { code: '[45]..', swap: true, error: true },
+      // 4xx answers are expected outcomes (a wrong password, a form to
+      // correct, a page not yours) that carry a message for the user.
+      { code: '4..', swap: true, error: false },
+      { code: '5..', swap: true, error: true },
       { code: '...', swap: false }
     ];
   }

@@ -1,0 +1,41 @@
+# LearnLens. `make help` lists the targets.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.DEFAULT_GOAL := help
+.PHONY: help run build test deps check-generated generate css vendor lint clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: build ## Start LearnLens with demo data (own PostgreSQL under .data/ unless DATABASE_URL is set)
+	./bin/learnlens serve --dev
+
+build: ## Build bin/learnlens
+	go build -ldflags "$(LDFLAGS)" -o bin/learnlens ./cmd/learnlens
+
+test: deps check-generated lint ## Run every test (installs what is missing, starts its own PostgreSQL)
+	./scripts/test.sh
+
+deps: ## Install Chromium, PostgreSQL, npm packages and Go modules where missing
+	./scripts/install-deps.sh
+
+check-generated: ## Fail when committed generated files (templ, CSS, vendored JS) are stale
+	./scripts/check-generated.sh
+
+generate: ## Regenerate templ components (*_templ.go)
+	go tool templ generate
+
+css: ## Rebuild static/css/app.css with Tailwind
+	npm run css
+
+vendor: ## Copy htmx and its WebSocket extension from node_modules into static/js
+	npm run vendor
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+
+clean: ## Remove build output and the dev database
+	rm -rf bin .data tests/artifacts
