@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -464,3 +465,5 @@ func setCookie(c *testserver.Client, srv *testserver.Server, host, value string)
 	u, _ := url.Parse(srv.URL(host, "/"))
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: "learnlens_session", Value: value, Path: "/"}})
 }
+
+var csrfPattern = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)

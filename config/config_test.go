@@ -1,0 +1,41 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cases := []struct {
+		name    string
+		env     map[string]string
+		check   func(Config) bool
+		wantErr string
+	}{
+		{"defaults", nil, func(c Config) bool {
+			return c.Port == 8080 && c.BaseDomain == "localhost" && c.DatabaseURL == "" && c.DataDir == ".data" &&
+				c.SessionIdleTimeout == 2*time.Hour && !c.SecureCookies
+		}, ""},
+		{"values", map[string]string{"PORT": "9000", "BASE_DOMAIN": "LearnLens.Example", "SECURE_COOKIES": "true", "SESSION_LIFETIME": "30m"},
+			func(c Config) bool {
+				return c.Port == 9000 && c.BaseDomain == "learnlens.example" && c.SecureCookies && c.SessionLifetime == 30*time.Minute
+			}, ""},
+		{"bad port", map[string]string{"PORT": "eighty"}, nil, `PORT="eighty" is not a whole number`},
+		{"bad bool", map[string]string{"SECURE_COOKIES": "maybe"}, nil, `SECURE_COOKIES="maybe" is not true or false`},
+		{"bad duration", map[string]string{"SESSION_IDLE_TIMEOUT": "2 hours"}, nil, `SESSION_IDLE_TIMEOUT="2 hours" is not a duration`},
+	}
+	for _, tc := range cases {
+		c, err := parse(env(tc.env))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: error %v, want %q", tc.name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !tc.check(c) {
+			t.Errorf("%s: %+v, %v", tc.name, c, err)
+		}
+	}
+}
