@@ -205,4 +205,3 @@ func newToken() string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
-

@@ -59,4 +59,3 @@ func requestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(requestIDKey{}).(string)
 	return id
 }
-
