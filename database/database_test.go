@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"gorm.io/gorm"
@@ -131,5 +132,23 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		if err := db.Tenant(ctx, a, func(tx *gorm.DB) error { return tx.Exec(stmt).Error }); err == nil {
 			t.Errorf("%s succeeded; the audit log must be append-only for the app", stmt)
 		}
+	}
+}
+
+func TestMigrationsGoDownAndUpAgain(t *testing.T) {
+	t.Parallel()
+	url := testdb.NewURL(t)
+	ctx := context.Background()
+	var out strings.Builder
+	for _, cmd := range []string{"status", "down", "up", "status"} {
+		if err := database.Migrate(ctx, url, cmd, &out); err != nil {
+			t.Fatalf("migrate %s: %v\n%s", cmd, err, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "migrated down ") || !strings.Contains(out.String(), "migrated up ") {
+		t.Errorf("unexpected migrate output:\n%s", out.String())
+	}
+	if err := database.Migrate(ctx, url, "sideways", &out); err == nil {
+		t.Error("an unknown migrate command was accepted")
 	}
 }
