@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -22,27 +23,36 @@ const AppRole = "learnlens_app"
 
 // DB is the application's connection pool. Every connection has switched to
 // AppRole, so whatever user DATABASE_URL names, queries are subject to RLS.
+// GORM and database/sql users share the pgx pool, which bulk work (COPY)
+// uses directly.
 type DB struct {
 	gorm *gorm.DB
 	sql  *sql.DB
+	pool *pgxpool.Pool
 }
 
 // Open connects to url and switches each new connection to AppRole.
 func Open(ctx context.Context, url string) (*DB, error) {
-	cfg, err := pgx.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	sqlDB := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(ctx context.Context, conn *pgx.Conn) error {
+	if cfg.MaxConns < 20 {
+		cfg.MaxConns = 20
+	}
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, "SET ROLE "+AppRole)
 		return err
-	}))
-	sqlDB.SetMaxOpenConns(40)
-	sqlDB.SetMaxIdleConns(20)
-	if err := sqlDB.PingContext(ctx); err != nil {
-		sqlDB.Close()
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("connect to database as %s (have the migrations run?): %w", AppRole, err)
 	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
@@ -50,9 +60,10 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	})
 	if err != nil {
 		sqlDB.Close()
+		pool.Close()
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
-	return &DB{gorm: g, sql: sqlDB}, nil
+	return &DB{gorm: g, sql: sqlDB, pool: pool}, nil
 }
 
 // SQL returns the pool as *sql.DB, for libraries that need one (the session
@@ -63,7 +74,32 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	err := db.sql.Close()
+	db.pool.Close()
+	return err
+}
+
+// TenantTx runs fn in a pgx transaction scoped to tenantID, like Tenant, for
+// bulk work that needs pgx itself (COPY, batches).
+func (db *DB) TenantTx(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// PlatformTx is Platform for pgx work.
+func (db *DB) PlatformTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.platform', 'on', true)"); err != nil {
+			return fmt.Errorf("set platform: %w", err)
+		}
+		return fn(tx)
+	})
+}
 
 // Tenant runs fn in a transaction in which only tenantID's rows are visible
 // and writable. fn must use the tx it is given.

@@ -41,20 +41,44 @@ func seedTwoTenants(t *testing.T, db *database.DB) (a, b int64) {
 	return a, b
 }
 
-func TestRLSWithoutTenantSeesNothing(t *testing.T) {
+// TestEveryTenantTableForcesRLSAndHidesRowsWithoutATenant finds every table
+// with a tenant_id column, so a new table without RLS fails it.
+func TestEveryTenantTableForcesRLSAndHidesRowsWithoutATenant(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	seedTwoTenants(t, db)
-	for _, table := range []string{"tenants", "tenant_domains", "users", "audit_log", "login_tickets"} {
+	ctx := context.Background()
+	type table struct {
+		Name          string
+		RLS, ForceRLS bool
+	}
+	var tables []table
+	err := db.Unscoped(ctx, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT c.relname AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = 'public' AND c.relkind = 'r'
+			  AND (EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+			       OR c.relname = 'tenants')
+			ORDER BY 1`).Scan(&tables).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) < 5 {
+		t.Fatalf("found only %d tenant tables", len(tables))
+	}
+	for _, tb := range tables {
+		if !tb.RLS || !tb.ForceRLS {
+			t.Errorf("%s: row level security enabled=%v forced=%v, want both", tb.Name, tb.RLS, tb.ForceRLS)
+		}
 		var n int64
-		err := db.Unscoped(context.Background(), func(tx *gorm.DB) error {
-			return tx.Raw(`SELECT count(*) FROM ` + table).Scan(&n).Error
-		})
-		if err != nil {
-			t.Fatalf("%s: %v", table, err)
+		if err := db.Unscoped(ctx, func(tx *gorm.DB) error {
+			return tx.Raw(`SELECT count(*) FROM ` + tb.Name).Scan(&n).Error
+		}); err != nil {
+			t.Fatalf("%s: %v", tb.Name, err)
 		}
 		if n != 0 {
-			t.Errorf("%s: %d rows visible with no tenant set, want 0", table, n)
+			t.Errorf("%s: %d rows visible with no tenant set, want 0", tb.Name, n)
 		}
 	}
 }
