@@ -14,6 +14,7 @@ import (
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/static"
 )
 
@@ -28,6 +29,11 @@ type Handlers struct {
 	hosts    *auth.Hosts
 	sessions *auth.Sessions
 	authn    *auth.Authenticator
+
+	pipeline    *pipeline.Pipeline
+	credentials *models.CredentialStore
+	statements  *models.StatementStore
+	credCache   credentialCache
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes.
@@ -57,6 +63,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 			Throttle: models.NewLoginThrottle(db, auth.IPThrottleWindow),
 			Tickets:  models.NewLoginTicketStore(db),
 		},
+		pipeline:    pipeline.New(db),
+		credentials: models.NewCredentialStore(db),
+		statements:  models.NewStatementStore(db),
 	}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
@@ -65,7 +74,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		BodyLimit:             8 << 20,
+		BodyLimit:             16 << 20,
 	})
 	h.routes(app)
 	return app, store.StopCleanup
@@ -79,6 +88,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
 	static.Register(app)
+	h.xapiRoutes(app)
 
 	// Everything else is served for the tenant of the request's host.
 	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF)

@@ -319,6 +319,7 @@ CREATE TABLE gold_assessment (
     attempts   integer NOT NULL,
     passed     integer NOT NULL,
     failed     integer NOT NULL,
+    as_of      timestamptz,
     PRIMARY KEY (tenant_id, course_id, manager_id, department, location, bucket)
 );
 
@@ -334,10 +335,13 @@ CREATE TABLE gold_compliance (
     expires_on     date NOT NULL DEFAULT 'infinity',
     completed      boolean NOT NULL,
     people         integer NOT NULL,
+    as_of          timestamptz,
     PRIMARY KEY (tenant_id, requirement_id, manager_id, department, location, due_on, expires_on, completed)
 );
 
--- Newest statement time per tenant included in gold ("data as of").
+-- Newest statement (by stored time) per tenant included in gold: the
+-- "data as of" of every tile. Gold rows that carry as_of hold the newest
+-- event time in their group (a day's engagement row is as of its day).
 CREATE TABLE gold_freshness (
     tenant_id bigint PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
     as_of     timestamptz,

@@ -55,6 +55,12 @@ func Demo(ctx context.Context, db *database.DB) (bool, error) {
 		}
 		ids[nt.Slug] = t.ID
 	}
+	creds := models.NewCredentialStore(db)
+	for _, slug := range []string{"acme", "globex"} {
+		if _, err := creds.CreateWithSecret(ctx, ids[slug], "Demo LMS", slug+"-demo-key", slug+"-demo-secret"); err != nil {
+			return false, err
+		}
+	}
 	for _, du := range DemoUsers {
 		hash, err := auth.HashPassword(DemoPassword)
 		if err != nil {
@@ -82,5 +88,7 @@ func PrintLogins(w io.Writer, baseDomain string, port int) {
 		}
 		fmt.Fprintf(w, "    %-26s %-15s %s\n", u.Email, u.Role, where)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "\n  xAPI endpoint  http://%s:%d/xapi/  (HTTP Basic; the credential decides the tenant)\n", baseDomain, port)
+	fmt.Fprintf(w, "    acme:   key acme-demo-key     secret acme-demo-secret\n")
+	fmt.Fprintf(w, "    globex: key globex-demo-key   secret globex-demo-secret\n\n")
 }

@@ -4,6 +4,9 @@
 //	learnlens migrate up|down|status   apply or inspect schema migrations
 //	learnlens seed --demo              create the demo tenants and users
 //	learnlens version                  print the version
+//	learnlens credentials create --tenant SLUG --name NAME   make an xAPI key and secret
+//	learnlens import --tenant SLUG --kind KIND [--all-or-nothing] [--dry-run] FILE
+//	learnlens gold rebuild --tenant SLUG   recompute a tenant's gold tables from silver
 //	learnlens devdb start|stop --dir D start (printing its URL) or stop a private cluster, for make test
 //
 // With DATABASE_URL unset, every command uses a private PostgreSQL cluster
@@ -22,6 +25,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/learnlens/learnlens/cli"
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/devdb"
@@ -39,6 +43,12 @@ commands:
   migrate up|down|status   apply, roll back or list schema migrations
   seed --demo              create the demo tenants and users
   version                  print the version
+  credentials create --tenant SLUG --name NAME
+                           make an xAPI key and secret for a tenant (the secret is shown once)
+  import --tenant SLUG --kind roster|courses|enrollments|requirements [--all-or-nothing] [--dry-run] FILE
+                           import a CSV or XLSX file
+  gold rebuild --tenant SLUG
+                           recompute a tenant's gold tables from silver
   devdb start|stop --dir D start (printing a superuser URL) or stop a private PostgreSQL cluster
 `
 
@@ -93,6 +103,15 @@ func run(args []string) error {
 		})
 	case "devdb":
 		return devDB(ctx, args[1:])
+	case "credentials", "import", "gold":
+		return withDatabaseURL(ctx, cfg, func(url string) error {
+			db, err := database.Open(ctx, url)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			return cli.Run(ctx, db, os.Stdout, args)
+		})
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])

@@ -1,0 +1,133 @@
+// Package cli holds the learnlens subcommands that work on one tenant's
+// data: xAPI credentials, imports and gold rebuilds.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/imports"
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/pipeline"
+)
+
+// Run runs args ("credentials create …", "import …", "gold rebuild …").
+func Run(ctx context.Context, db *database.DB, out io.Writer, args []string) error {
+	switch args[0] {
+	case "credentials":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New("usage: learnlens credentials create --tenant SLUG --name NAME")
+		}
+		return createCredential(ctx, db, out, args[2:])
+	case "import":
+		return importFile(ctx, db, out, args[1:])
+	case "gold":
+		if len(args) < 2 || args[1] != "rebuild" {
+			return errors.New("usage: learnlens gold rebuild --tenant SLUG")
+		}
+		return rebuildGold(ctx, db, out, args[2:])
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func tenantFlag(fs *flag.FlagSet) *string {
+	return fs.String("tenant", "", "tenant slug, e.g. acme")
+}
+
+func findTenant(ctx context.Context, db *database.DB, slug string) (models.Tenant, error) {
+	if slug == "" {
+		return models.Tenant{}, errors.New("--tenant is required")
+	}
+	t, err := models.NewTenantStore(db).BySlug(ctx, slug)
+	if errors.Is(err, models.ErrNotFound) {
+		return t, fmt.Errorf("no tenant %q", slug)
+	}
+	return t, err
+}
+
+func createCredential(ctx context.Context, db *database.DB, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("credentials create", flag.ContinueOnError)
+	slug := tenantFlag(fs)
+	name := fs.String("name", "", "who uses the credential, e.g. \"Moodle production\"")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := findTenant(ctx, db, *slug)
+	if err != nil {
+		return err
+	}
+	c, secret, err := models.NewCredentialStore(db).Create(ctx, t.ID, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "xAPI credential %q for %s\n  key:    %s\n  secret: %s\n(the secret is not stored and cannot be shown again)\n",
+		c.Name, t.Name, c.Key, secret)
+	return nil
+}
+
+func importFile(ctx context.Context, db *database.DB, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	slug := tenantFlag(fs)
+	kindName := fs.String("kind", "", "roster, courses, enrollments or requirements")
+	allOrNothing := fs.Bool("all-or-nothing", false, "refuse the whole file if any row is bad (default: apply the valid rows)")
+	dryRun := fs.Bool("dry-run", false, "check the file and report what would happen, changing nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: learnlens import --tenant SLUG --kind KIND [--all-or-nothing] [--dry-run] FILE")
+	}
+	kind, err := imports.ParseKind(*kindName)
+	if err != nil {
+		return err
+	}
+	t, err := findTenant(ctx, db, *slug)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	mode := pipeline.ModeValidRows
+	if *allOrNothing {
+		mode = pipeline.ModeAllOrNothing
+	}
+	rep, err := pipeline.New(db).Import(ctx, pipeline.ImportRequest{
+		TenantID: t.ID, Kind: kind, Filename: filepath.Base(fs.Arg(0)), Data: data, Mode: mode, DryRun: *dryRun, UploadedBy: "cli",
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range rep.Errors {
+		fmt.Fprintln(out, e.Error())
+	}
+	fmt.Fprintln(out, rep.Summary())
+	if rep.Outcome == "refused" {
+		return errors.New("import refused")
+	}
+	return nil
+}
+
+func rebuildGold(ctx context.Context, db *database.DB, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("gold rebuild", flag.ContinueOnError)
+	slug := tenantFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := findTenant(ctx, db, *slug)
+	if err != nil {
+		return err
+	}
+	if err := pipeline.New(db).RebuildGold(ctx, t.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "rebuilt gold for %s from silver\n", t.Name)
+	return nil
+}

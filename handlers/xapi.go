@@ -1,0 +1,330 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/google/uuid"
+
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/xapi"
+)
+
+// Limits of the Statements resource.
+const (
+	xapiMaxBatch     = 5000 // statements per request
+	xapiDefaultLimit = 100  // statements per GET page
+	xapiMaxLimit     = 1000
+	// xapiConsistencyLag bounds how long an ingest transaction can run
+	// (its statement_timeout), so every statement stored before now minus
+	// this is visible.
+	xapiConsistencyLag = 20 * time.Second
+)
+
+type xapiCredentialKey struct{}
+
+// xapiRoutes mounts the xAPI 1.0.3 Learning Record Store. It is reached on
+// any host: the HTTP Basic credential decides the tenant.
+func (h *Handlers) xapiRoutes(app *fiber.App) {
+	x := app.Group("/xapi", cors.New(cors.Config{
+		AllowOrigins:  "*",
+		AllowHeaders:  "Authorization, Content-Type, X-Experience-API-Version",
+		ExposeHeaders: "X-Experience-API-Version, X-Experience-API-Consistent-Through, Last-Modified",
+		AllowMethods:  "GET, POST, PUT, HEAD, OPTIONS",
+	}), h.xapiVersion)
+	x.Get("/about", h.xapiAbout)
+	st := x.Group("/statements", h.xapiAuth)
+	st.Post("", h.xapiPostStatements)
+	st.Put("", h.xapiPutStatement)
+	st.Get("", h.xapiGetStatements)
+}
+
+// xapiVersion sends the version header on every response and requires a
+// 1.0.x version header on every request but About.
+func (h *Handlers) xapiVersion(c *fiber.Ctx) error {
+	c.Set("X-Experience-API-Version", xapi.Version)
+	if c.Path() == "/xapi/about" || c.Method() == fiber.MethodOptions {
+		return c.Next()
+	}
+	v := c.Get("X-Experience-API-Version")
+	if v == "" {
+		return fiber.NewError(fiber.StatusBadRequest, "the X-Experience-API-Version header is required (use 1.0.3)")
+	}
+	if !strings.HasPrefix(v, "1.0") {
+		return fiber.NewError(fiber.StatusBadRequest, "X-Experience-API-Version "+v+" is not supported; this LRS speaks 1.0.3")
+	}
+	return c.Next()
+}
+
+func (h *Handlers) xapiAbout(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"version": []string{"1.0.3"}, "extensions": fiber.Map{}})
+}
+
+// credentialCache remembers verified credentials briefly, so a busy client
+// is not checked against the database on every request. A revoked
+// credential stops working within credentialTTL.
+type credentialCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]cachedCredential
+}
+
+type cachedCredential struct {
+	cred    models.Credential
+	expires time.Time
+}
+
+const credentialTTL = 30 * time.Second
+
+func (cc *credentialCache) get(k [32]byte) (models.Credential, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e, ok := cc.m[k]
+	if !ok || time.Now().After(e.expires) {
+		return models.Credential{}, false
+	}
+	return e.cred, true
+}
+
+func (cc *credentialCache) put(k [32]byte, c models.Credential) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) > 10000 {
+		cc.m = map[[32]byte]cachedCredential{}
+	}
+	cc.m[k] = cachedCredential{cred: c, expires: time.Now().Add(credentialTTL)}
+}
+
+// xapiAuth checks the HTTP Basic credential; it alone decides the tenant.
+func (h *Handlers) xapiAuth(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodOptions {
+		return c.Next()
+	}
+	key, secret, ok := basicAuth(c.Get(fiber.HeaderAuthorization))
+	if !ok {
+		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="LearnLens xAPI"`)
+		return fiber.NewError(fiber.StatusUnauthorized, "send the credential's key and secret with HTTP Basic authentication")
+	}
+	ck := sha256.Sum256([]byte(key + "\x00" + secret))
+	cred, ok := h.credCache.get(ck)
+	if !ok {
+		var err error
+		cred, err = h.credentials.Verify(c.UserContext(), key, secret)
+		if errors.Is(err, models.ErrBadCredential) {
+			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="LearnLens xAPI"`)
+			return fiber.NewError(fiber.StatusUnauthorized, "the credential is not valid: "+err.Error())
+		}
+		if err != nil {
+			return err
+		}
+		h.credCache.put(ck, cred)
+	}
+	c.Locals(xapiCredentialKey{}, cred)
+	return c.Next()
+}
+
+func basicAuth(header string) (user, pass string, ok bool) {
+	const prefix = "basic "
+	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return "", "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(header[len(prefix):]))
+	if err != nil {
+		return "", "", false
+	}
+	user, pass, ok = strings.Cut(string(b), ":")
+	return user, pass, ok && user != ""
+}
+
+func xapiCredential(c *fiber.Ctx) models.Credential {
+	return c.Locals(xapiCredentialKey{}).(models.Credential)
+}
+
+// authority is the agent recorded as the authority of statements sent with cred.
+func (h *Handlers) authority(cred models.Credential) xapi.Agent {
+	return xapi.Agent{ObjectType: "Agent", Name: cred.Name,
+		AccountHomePage: "http://" + h.cfg.BaseDomain + "/xapi/credentials", AccountName: cred.Key}
+}
+
+func (h *Handlers) xapiPostStatements(c *fiber.Ctx) error {
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	stmts, err := xapi.ParseStatements(c.Body())
+	if err != nil {
+		return xapiBadRequest(err)
+	}
+	if len(stmts) > xapiMaxBatch {
+		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "a request may carry at most 5000 statements; split the batch")
+	}
+	res, err := h.store(c, stmts)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res.IDs)
+}
+
+func (h *Handlers) xapiPutStatement(c *fiber.Ctx) error {
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	id := c.Query("statementId")
+	if id == "" {
+		return fiber.NewError(fiber.StatusBadRequest, "PUT needs the statementId parameter")
+	}
+	for k := range c.Queries() {
+		if k != "statementId" {
+			return fiber.NewError(fiber.StatusBadRequest, "PUT accepts only the statementId parameter, not "+k)
+		}
+	}
+	s, err := xapi.ParseStatement(c.Body())
+	if err != nil {
+		return xapiBadRequest(err)
+	}
+	canon, err := canonicalUUID(id)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "statementId "+id+" is not a UUID")
+	}
+	if s.ID != "" && s.ID != canon {
+		return fiber.NewError(fiber.StatusBadRequest, "the statement's id "+s.ID+" differs from the statementId parameter "+canon)
+	}
+	s.ID = canon
+	if _, err := h.store(c, []xapi.Statement{s}); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h *Handlers) store(c *fiber.Ctx, stmts []xapi.Statement) (pipeline.StoreResult, error) {
+	cred := xapiCredential(c)
+	res, err := h.pipeline.StoreStatements(c.UserContext(), pipeline.StatementBatch{
+		TenantID: cred.TenantID, CredentialID: cred.ID, Authority: h.authority(cred), Statements: stmts,
+	})
+	var conflict *pipeline.ConflictError
+	var voiding *pipeline.VoidingError
+	switch {
+	case errors.As(err, &conflict):
+		return res, fiber.NewError(fiber.StatusConflict, err.Error())
+	case errors.As(err, &voiding):
+		return res, fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	return res, err
+}
+
+func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
+	cred := xapiCredential(c)
+	c.Set("X-Experience-API-Consistent-Through", time.Now().Add(-xapiConsistencyLag).UTC().Format(time.RFC3339Nano))
+	values, after, err := xapiQueryValues(c)
+	if err != nil {
+		return err
+	}
+	q, err := xapi.ParseQuery(values)
+	if err != nil {
+		return xapiBadRequest(err)
+	}
+	if q.StatementID != "" || q.VoidedStatementID != "" {
+		id, voided := q.StatementID, false
+		if id == "" {
+			id, voided = q.VoidedStatementID, true
+		}
+		doc, err := h.statements.Get(c.UserContext(), cred.TenantID, id, voided)
+		if errors.Is(err, models.ErrNotFound) {
+			return fiber.NewError(fiber.StatusNotFound, "no statement "+id)
+		}
+		if err != nil {
+			return err
+		}
+		c.Type("json")
+		return c.Send(doc)
+	}
+	limit := q.Limit
+	if limit == 0 || limit > xapiMaxLimit {
+		limit = xapiDefaultLimit
+		if q.Limit > xapiMaxLimit {
+			limit = xapiMaxLimit
+		}
+	}
+	page, err := h.statements.Query(c.UserContext(), cred.TenantID, q, limit, after)
+	if err != nil {
+		return err
+	}
+	more := ""
+	if page.Next != nil {
+		tok, _ := json.Marshal(moreToken{Query: values.Encode(), Cursor: *page.Next})
+		more = "/xapi/statements?more=" + base64.RawURLEncoding.EncodeToString(tok)
+	}
+	c.Type("json")
+	return c.JSON(fiber.Map{"statements": page.Statements, "more": more})
+}
+
+// moreToken carries a query and where its last page ended.
+type moreToken struct {
+	Query  string                 `json:"q"`
+	Cursor models.StatementCursor `json:"c"`
+}
+
+// xapiQueryValues returns the request's query, or the original query of a
+// "more" link with its cursor.
+func xapiQueryValues(c *fiber.Ctx) (url.Values, *models.StatementCursor, error) {
+	values, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return nil, nil, fiber.NewError(fiber.StatusBadRequest, "the query string is malformed")
+	}
+	more := values.Get("more")
+	if more == "" {
+		return values, nil, nil
+	}
+	if len(values) != 1 {
+		return nil, nil, fiber.NewError(fiber.StatusBadRequest, "the more parameter cannot be combined with others")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(more)
+	var tok moreToken
+	if err == nil {
+		err = json.Unmarshal(raw, &tok)
+	}
+	if err != nil {
+		return nil, nil, fiber.NewError(fiber.StatusBadRequest, "the more parameter is not one this LRS issued")
+	}
+	values, err = url.ParseQuery(tok.Query)
+	if err != nil {
+		return nil, nil, fiber.NewError(fiber.StatusBadRequest, "the more parameter is not one this LRS issued")
+	}
+	return values, &tok.Cursor, nil
+}
+
+func requireJSON(c *fiber.Ctx) error {
+	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
+	if strings.HasPrefix(ct, "multipart/") {
+		return fiber.NewError(fiber.StatusBadRequest, "statements with attachments (multipart/mixed) are not supported yet; send application/json")
+	}
+	if !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
+		return fiber.NewError(fiber.StatusBadRequest, "send statements as application/json")
+	}
+	return nil
+}
+
+// xapiBadRequest turns a validation error into a 400 naming the property
+// and the rule.
+func xapiBadRequest(err error) error {
+	var ve *xapi.ValidationError
+	if errors.As(err, &ve) {
+		return fiber.NewError(fiber.StatusBadRequest, ve.Error())
+	}
+	return fiber.NewError(fiber.StatusBadRequest, "invalid statement: "+err.Error())
+}
+
+func canonicalUUID(s string) (string, error) {
+	u, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return "", errors.New("not a uuid")
+	}
+	return u.String(), nil
+}

@@ -1,0 +1,338 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/xapi"
+)
+
+// event is what one statement means for learning, before its learner and
+// course are resolved to ids.
+type event struct {
+	stmt          int // index in the batch
+	actorKey      string
+	email         string
+	accountName   string
+	actorName     string
+	courseIRIs    []string // candidates: the first that is a known course wins
+	fallbackIRI   string   // the course to create when none is known
+	courseTitle   string
+	kind          string
+	ts            time.Time
+	scaled        *float64
+	success       *bool
+	durationSecs  float64
+	interactionID *string
+	response      *string
+}
+
+// verbKinds maps xAPI verbs to what they mean for a learner's progress in a
+// course (docs/DATA-MODEL.md lists them).
+var verbKinds = map[string]string{
+	xapi.VerbRegistered:  "enroll",
+	xapi.VerbLaunched:    "start",
+	xapi.VerbInitialized: "start",
+	xapi.VerbProgressed:  "activity",
+	xapi.VerbExperienced: "activity",
+	xapi.VerbAttempted:   "activity",
+	xapi.VerbTerminated:  "activity",
+	xapi.VerbAnswered:    "activity",
+	xapi.VerbCompleted:   "complete",
+	xapi.VerbPassed:      "pass",
+	xapi.VerbFailed:      "fail",
+	xapi.VerbScored:      "score",
+}
+
+// questionTypes are activity types whose statements belong to the course
+// that contains them rather than being courses themselves.
+var questionTypes = map[string]bool{
+	xapi.ActivityTypeInteraction:                   true,
+	"http://adlnet.gov/expapi/activities/question": true,
+}
+
+// mapStatement says what a statement means for learning; ok is false for
+// statements that are about no activity (voiding, agents, statement refs).
+func mapStatement(i int, s xapi.Statement) (event, bool) {
+	if s.ObjectType != "Activity" || s.Voids != "" || s.Actor.Key() == "" {
+		return event{}, false
+	}
+	e := event{
+		stmt:        i,
+		actorKey:    s.Actor.Key(),
+		email:       s.Actor.Email(),
+		accountName: s.Actor.AccountName,
+		actorName:   s.Actor.Name,
+		kind:        verbKinds[s.VerbID],
+		ts:          s.Timestamp,
+	}
+	if e.kind == "" {
+		e.kind = "activity"
+	}
+	question := questionTypes[s.ActivityType] || s.InteractionType != ""
+	parents := append(append([]string(nil), s.ContextActivities["grouping"]...), s.ContextActivities["parent"]...)
+	if question {
+		e.kind = "interaction"
+		id := s.ObjectID
+		e.interactionID = &id
+		e.courseIRIs = parents
+		e.fallbackIRI = s.ObjectID
+		if len(s.ContextActivities["parent"]) > 0 {
+			e.fallbackIRI = s.ContextActivities["parent"][0]
+		} else if len(parents) > 0 {
+			e.fallbackIRI = parents[0]
+		}
+	} else {
+		e.courseIRIs = append([]string{s.ObjectID}, parents...)
+		e.fallbackIRI = s.ObjectID
+		e.courseTitle = languageValue(s.ActivityName)
+	}
+	if r := s.Result; r != nil {
+		e.scaled, e.success = r.Scaled, r.Success
+		if r.HasDuration {
+			e.durationSecs = r.Duration.Seconds()
+		}
+		if r.Response != "" && question {
+			resp := r.Response
+			e.response = &resp
+		}
+		if r.Completion != nil && *r.Completion && (e.kind == "activity" || e.kind == "start") {
+			e.kind = "complete"
+		}
+	}
+	return e, true
+}
+
+// languageValue picks a display string from a language map: English first,
+// then any, deterministically.
+func languageValue(m map[string]string) string {
+	for _, tag := range []string{"en-US", "en-GB", "en", "und"} {
+		if v := m[tag]; v != "" {
+			return v
+		}
+	}
+	best := ""
+	for tag := range m {
+		if best == "" || tag < best {
+			best = tag
+		}
+	}
+	return m[best]
+}
+
+// insertEvents maps the fresh statements to learning events, resolving (and
+// where needed creating) their learners and courses.
+func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss []xapi.Statement, fresh []int, k *keys) error {
+	var evs []event
+	for _, i := range fresh {
+		if e, ok := mapStatement(i, ss[i]); ok {
+			evs = append(evs, e)
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	learners, err := resolveLearners(ctx, tx, tenantID, evs)
+	if err != nil {
+		return err
+	}
+	courses, err := resolveCourses(ctx, tx, tenantID, evs)
+	if err != nil {
+		return err
+	}
+	n := len(evs)
+	sids, kinds := make([]string, n), make([]string, n)
+	lids, cids := make([]int64, n), make([]int64, n)
+	ts := make([]time.Time, n)
+	scaled, durs := make([]*float64, n), make([]float64, n)
+	success := make([]*bool, n)
+	iids, resps := make([]*string, n), make([]*string, n)
+	for j, e := range evs {
+		sids[j], kinds[j] = ss[e.stmt].ID, e.kind
+		lids[j], cids[j] = learners[e.actorKey], courses[j]
+		ts[j], scaled[j], success[j], durs[j] = e.ts, e.scaled, e.success, e.durationSecs
+		iids[j], resps[j] = e.interactionID, e.response
+	}
+	rows, err := tx.Query(ctx, insertEventsSQL, tenantID, sids, lids, cids, kinds, ts, scaled, success, durs, iids, resps, tz)
+	if err != nil {
+		return fmt.Errorf("insert learning events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var learner, course int64
+		var day string
+		if err := rows.Scan(&learner, &course, &day); err != nil {
+			return err
+		}
+		k.addPair(learner, course)
+		k.addDay(learner, day)
+	}
+	return rows.Err()
+}
+
+// insertEventsSQL stores learning events with the learner's org data on the
+// day of the event, and marks those whose statement was voided before it
+// arrived.
+const insertEventsSQL = `
+INSERT INTO learning_events (tenant_id, statement_id, learner_id, course_id, kind, ts, day, scaled, success,
+    duration_secs, interaction_id, response, manager_at, department_at, voided)
+SELECT $1, u.sid::uuid, u.lid, u.cid, u.kind, u.ts, (u.ts AT TIME ZONE $12)::date, u.scaled, u.success,
+    u.dur, u.iid, u.resp, h.manager_id, coalesce(h.department, ''),
+    EXISTS (SELECT FROM xapi_voided v WHERE v.tenant_id = $1 AND v.statement_id = u.sid::uuid)
+FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[], $7::float8[], $8::bool[],
+    $9::float8[], $10::text[], $11::text[]) AS u(sid, lid, cid, kind, ts, scaled, success, dur, iid, resp)
+LEFT JOIN LATERAL (
+    SELECT manager_id, department FROM learner_history h
+    WHERE h.tenant_id = $1 AND h.learner_id = u.lid
+      AND h.valid_from <= (u.ts AT TIME ZONE $12)::date AND (u.ts AT TIME ZONE $12)::date < h.valid_to
+    ORDER BY h.valid_from DESC LIMIT 1) h ON true
+RETURNING learner_id, course_id, day::text`
+
+// resolveLearners returns the learner id of every actor key, matching an
+// unknown key to a rostered learner by email (mbox) or employee id
+// (account name), else creating an unrostered learner.
+func resolveLearners(ctx context.Context, tx pgx.Tx, tenantID int64, evs []event) (map[string]int64, error) {
+	byKey := map[string]event{}
+	var keyList []string
+	for _, e := range evs {
+		if _, ok := byKey[e.actorKey]; !ok {
+			byKey[e.actorKey] = e
+			keyList = append(keyList, e.actorKey)
+		}
+	}
+	out := make(map[string]int64, len(keyList))
+	rows, err := tx.Query(ctx, `SELECT actor_key, learner_id FROM learner_identities
+		WHERE tenant_id = $1 AND actor_key = ANY($2)`, tenantID, keyList)
+	if err != nil {
+		return nil, fmt.Errorf("resolve learners: %w", err)
+	}
+	for rows.Next() {
+		var key string
+		var id int64
+		if err := rows.Scan(&key, &id); err != nil {
+			return nil, err
+		}
+		out[key] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, key := range keyList {
+		if _, ok := out[key]; ok {
+			continue
+		}
+		e := byKey[key]
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id FROM learners WHERE tenant_id = $1
+			AND (($2 <> '' AND email = $2) OR ($3 <> '' AND employee_id = $3))
+			ORDER BY coalesce(email = $2, false) DESC LIMIT 1`, tenantID, e.email, e.accountName).Scan(&id)
+		if err == pgx.ErrNoRows {
+			var email *string
+			if e.email != "" {
+				email = &e.email
+			}
+			name := e.actorName
+			if name == "" {
+				name = e.email
+			}
+			err = tx.QueryRow(ctx, `INSERT INTO learners (tenant_id, email, name, rostered) VALUES ($1, $2, $3, false) RETURNING id`,
+				tenantID, email, name).Scan(&id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("resolve learner %s: %w", key, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO learner_identities (tenant_id, actor_key, learner_id) VALUES ($1, $2, $3)`,
+			tenantID, key, id); err != nil {
+			return nil, fmt.Errorf("record identity %s: %w", key, err)
+		}
+		out[key] = id
+	}
+	return out, nil
+}
+
+// resolveCourses returns each event's course id (by position), creating
+// uncatalogued courses for activities not seen before.
+func resolveCourses(ctx context.Context, tx pgx.Tx, tenantID int64, evs []event) ([]int64, error) {
+	seen := map[string]bool{}
+	var iris []string
+	for _, e := range evs {
+		for _, iri := range append(e.courseIRIs, e.fallbackIRI) {
+			if !seen[iri] {
+				seen[iri] = true
+				iris = append(iris, iri)
+			}
+		}
+	}
+	known, err := courseIDs(ctx, tx, tenantID, iris)
+	if err != nil {
+		return nil, err
+	}
+	var missing, titles []string
+	picked := make([]string, len(evs))
+	for j, e := range evs {
+		picked[j] = e.fallbackIRI
+		for _, iri := range e.courseIRIs {
+			if _, ok := known[iri]; ok {
+				picked[j] = iri
+				break
+			}
+		}
+		if _, ok := known[picked[j]]; !ok && !seen[picked[j]+"\x00new"] {
+			seen[picked[j]+"\x00new"] = true
+			missing = append(missing, picked[j])
+			title := e.courseTitle
+			if picked[j] != e.fallbackIRI || title == "" {
+				title = lastSegment(picked[j])
+			}
+			titles = append(titles, title)
+		}
+	}
+	if len(missing) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO courses (tenant_id, activity_iri, title)
+			SELECT $1, iri, title FROM unnest($2::text[], $3::text[]) AS u(iri, title)
+			ON CONFLICT (tenant_id, activity_iri) DO NOTHING`, tenantID, missing, titles); err != nil {
+			return nil, fmt.Errorf("create courses: %w", err)
+		}
+		created, err := courseIDs(ctx, tx, tenantID, missing)
+		if err != nil {
+			return nil, err
+		}
+		for iri, id := range created {
+			known[iri] = id
+		}
+	}
+	out := make([]int64, len(evs))
+	for j := range evs {
+		out[j] = known[picked[j]]
+	}
+	return out, nil
+}
+
+func courseIDs(ctx context.Context, tx pgx.Tx, tenantID int64, iris []string) (map[string]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT activity_iri, id FROM courses WHERE tenant_id = $1 AND activity_iri = ANY($2)`, tenantID, iris)
+	if err != nil {
+		return nil, fmt.Errorf("look up courses: %w", err)
+	}
+	out := map[string]int64{}
+	for rows.Next() {
+		var iri string
+		var id int64
+		if err := rows.Scan(&iri, &id); err != nil {
+			return nil, err
+		}
+		out[iri] = id
+	}
+	return out, rows.Err()
+}
+
+func lastSegment(iri string) string {
+	iri = strings.TrimRight(iri, "/")
+	if i := strings.LastIndexAny(iri, "/:#"); i >= 0 && i < len(iri)-1 {
+		return iri[i+1:]
+	}
+	return iri
+}

@@ -1,0 +1,562 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/imports"
+)
+
+// Import modes: apply the valid rows and report the others, or refuse the
+// whole file when any row is bad.
+const (
+	ModeValidRows    = "valid-rows"
+	ModeAllOrNothing = "all-or-nothing"
+)
+
+// ImportRequest is one uploaded file to apply to a tenant.
+type ImportRequest struct {
+	TenantID   int64
+	Kind       imports.Kind
+	Filename   string
+	Data       []byte
+	Mode       string // ModeValidRows (default) or ModeAllOrNothing
+	DryRun     bool   // check and report, change nothing (not even bronze)
+	UploadedBy string
+}
+
+// ImportReport says what an import did (or, for a dry run, would do).
+type ImportReport struct {
+	Kind    imports.Kind       `json:"kind"`
+	File    string             `json:"file"`
+	Mode    string             `json:"mode"`
+	DryRun  bool               `json:"dry_run"`
+	Outcome string             `json:"outcome"` // "applied" or "refused"
+	Rows    int                `json:"rows"`
+	Applied int                `json:"applied"`
+	Changed int                `json:"changed"` // rows that changed silver; 0 when re-importing the same file
+	Errors  []imports.RowError `json:"errors"`
+}
+
+// Summary is one line saying what happened, for the CLI and logs.
+func (r ImportReport) Summary() string {
+	verb := "applied"
+	if r.DryRun {
+		verb = "would apply"
+	}
+	if r.Outcome == "refused" {
+		return fmt.Sprintf("%s: refused the whole file (%d rows) because %d rows have errors (mode %s)", r.File, r.Rows, len(r.Errors), r.Mode)
+	}
+	return fmt.Sprintf("%s: %s %d of %d rows (%d changed anything), %d rows with errors skipped", r.File, verb, r.Applied, r.Rows, r.Changed, len(r.Errors))
+}
+
+// errDryRun rolls a dry run's transaction back after its report is made.
+var errDryRun = errors.New("dry run")
+
+// Import parses a CSV or XLSX file and applies it. A file that cannot be
+// read at all gives an error wrapping the parser's; row problems are in the
+// report. In ModeAllOrNothing a file with any bad row changes no silver
+// data; in either mode the upload itself is kept in bronze with its report.
+func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (ImportReport, error) {
+	if req.Mode == "" {
+		req.Mode = ModeValidRows
+	}
+	if req.Mode != ModeValidRows && req.Mode != ModeAllOrNothing {
+		return ImportReport{}, fmt.Errorf("import mode %q: use %s or %s", req.Mode, ModeValidRows, ModeAllOrNothing)
+	}
+	parsed, err := imports.Parse(req.Kind, req.Filename, req.Data)
+	if err != nil {
+		return ImportReport{}, err
+	}
+	rep := ImportReport{Kind: req.Kind, File: req.Filename, Mode: req.Mode, DryRun: req.DryRun, Rows: parsed.Rows,
+		Errors: append([]imports.RowError{}, parsed.Errors...)}
+	err = p.inTenant(ctx, req.TenantID, func(tx pgx.Tx, tz string) error {
+		a := &applier{tx: tx, tenantID: req.TenantID, tz: tz, file: req.Filename, rep: &rep}
+		// Check references first, in a savepoint, so an all-or-nothing
+		// refusal leaves silver untouched.
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := a.apply(ctx, sp, parsed); err != nil {
+			return err
+		}
+		sort.SliceStable(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
+		rep.Outcome = "applied"
+		if len(rep.Errors) > 0 && req.Mode == ModeAllOrNothing {
+			rep.Outcome, rep.Applied, rep.Changed = "refused", 0, 0
+			if err := sp.Rollback(ctx); err != nil {
+				return err
+			}
+		} else if err := sp.Commit(ctx); err != nil {
+			return err
+		}
+		if req.DryRun {
+			return errDryRun
+		}
+		return a.recordFile(ctx, req)
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return ImportReport{}, err
+	}
+	return rep, nil
+}
+
+// applier applies one parsed file inside a tenant transaction.
+type applier struct {
+	tx       pgx.Tx
+	tenantID int64
+	tz       string
+	file     string
+	rep      *ImportReport
+}
+
+func (a *applier) rowError(line int, column, value, reason string) {
+	a.rep.Errors = append(a.rep.Errors, imports.RowError{File: a.file, Line: line, Column: column, Value: value, Reason: reason})
+}
+
+func (a *applier) apply(ctx context.Context, tx pgx.Tx, r *imports.Result) error {
+	switch r.Kind {
+	case imports.KindRoster:
+		return a.roster(ctx, tx, r.Roster)
+	case imports.KindCourses:
+		return a.courses(ctx, tx, r.Courses)
+	case imports.KindEnrollments:
+		return a.enrollments(ctx, tx, r.Enrollments)
+	case imports.KindRequirements:
+		return a.requirements(ctx, tx, r.Requirements)
+	}
+	return fmt.Errorf("unknown import kind %q", r.Kind)
+}
+
+func (a *applier) recordFile(ctx context.Context, req ImportRequest) error {
+	report, err := json.Marshal(a.rep.Errors)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(req.Data)
+	_, err = a.tx.Exec(ctx, `INSERT INTO import_files (tenant_id, kind, filename, sha256, content, uploaded_by, mode,
+			outcome, rows_total, rows_applied, report)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.tenantID, string(req.Kind), req.Filename, sum[:], req.Data, req.UploadedBy, req.Mode,
+		a.rep.Outcome, a.rep.Rows, a.rep.Applied, report)
+	if err != nil {
+		return fmt.Errorf("record import file: %w", err)
+	}
+	return nil
+}
+
+// today is the current date in the tenant's time zone.
+func (a *applier) today() imports.Date {
+	loc, err := time.LoadLocation(a.tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	y, m, d := time.Now().In(loc).Date()
+	return imports.Date{Year: y, Month: m, Day: d}
+}
+
+func dateOrNil(d imports.Date) *string {
+	if d.IsZero() {
+		return nil
+	}
+	s := d.String()
+	return &s
+}
+
+// ----- roster -----
+
+type historyRow struct {
+	department, location, jobTitle string
+	manager                        *int64
+	dotted                         []int64
+}
+
+func (h historyRow) equal(o historyRow) bool {
+	return h.department == o.department && h.location == o.location && h.jobTitle == o.jobTitle &&
+		((h.manager == nil && o.manager == nil) || (h.manager != nil && o.manager != nil && *h.manager == *o.manager)) &&
+		slices.Equal(h.dotted, o.dotted)
+}
+
+func (a *applier) roster(ctx context.Context, tx pgx.Tx, rows []imports.RosterRow) error {
+	ids := map[string]int64{} // employee id → learner id
+	changed := map[int64]bool{}
+	var applied []imports.RosterRow
+	for _, r := range rows {
+		id, didChange, err := upsertLearner(ctx, tx, a.tenantID, r)
+		if err != nil {
+			var conflict *rosterConflict
+			if errors.As(err, &conflict) {
+				a.rowError(r.Line, conflict.column, conflict.value, conflict.reason)
+				continue
+			}
+			return err
+		}
+		ids[r.EmployeeID] = id
+		if didChange {
+			changed[id] = true
+		}
+		applied = append(applied, r)
+	}
+	// Managers may be anywhere in the file or already in the roster.
+	lookup := func(emp string) (int64, bool, error) {
+		if id, ok := ids[emp]; ok {
+			return id, true, nil
+		}
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id FROM learners WHERE tenant_id = $1 AND employee_id = $2`, a.tenantID, emp).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, false, nil
+		}
+		return id, err == nil, err
+	}
+	today := a.today()
+	for _, r := range applied {
+		id := ids[r.EmployeeID]
+		want := historyRow{department: r.Department, location: r.Location, jobTitle: r.JobTitle, dotted: []int64{}}
+		if r.ManagerEmployeeID != "" {
+			m, ok, err := lookup(r.ManagerEmployeeID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				a.rowError(r.Line, "manager_employee_id", r.ManagerEmployeeID, "no one with this employee id is in this file or the roster")
+				continue
+			}
+			want.manager = &m
+		}
+		bad := false
+		for _, emp := range r.DottedManagerEmployeeIDs {
+			m, ok, err := lookup(emp)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				a.rowError(r.Line, "dotted_manager_employee_ids", emp, "no one with this employee id is in this file or the roster")
+				bad = true
+				break
+			}
+			want.dotted = append(want.dotted, m)
+		}
+		if bad {
+			continue
+		}
+		slices.Sort(want.dotted)
+		effective := r.EffectiveDate
+		if effective.IsZero() {
+			effective = today
+		}
+		histChanged, err := a.recordHistory(ctx, tx, id, want, effective)
+		if err != nil {
+			return err
+		}
+		if histChanged {
+			changed[id] = true
+		}
+		a.rep.Applied++
+	}
+	a.rep.Changed = len(changed)
+	if len(changed) == 0 {
+		return nil
+	}
+	var changedIDs []int64
+	for id := range changed {
+		changedIDs = append(changedIDs, id)
+	}
+	// Events keep the org data of their own day; re-derive it for the
+	// learners whose history changed.
+	if _, err := tx.Exec(ctx, `UPDATE learning_events e SET manager_at = h.manager_id, department_at = h.department
+		FROM learner_history h
+		WHERE e.tenant_id = $1 AND e.learner_id = ANY($2) AND h.tenant_id = e.tenant_id AND h.learner_id = e.learner_id
+		  AND e.day >= h.valid_from AND e.day < h.valid_to`, a.tenantID, changedIDs); err != nil {
+		return fmt.Errorf("re-attribute events: %w", err)
+	}
+	return refreshTenant(ctx, tx, a.tenantID, a.tz)
+}
+
+type rosterConflict struct{ column, value, reason string }
+
+func (e *rosterConflict) Error() string { return e.reason }
+
+// upsertLearner creates or updates the rostered learner of r: matched by
+// employee id, else by email (taking over a learner first seen in xAPI).
+func upsertLearner(ctx context.Context, tx pgx.Tx, tenantID int64, r imports.RosterRow) (int64, bool, error) {
+	var id int64
+	var emp *string
+	err := tx.QueryRow(ctx, `SELECT id, employee_id FROM learners WHERE tenant_id = $1 AND (employee_id = $2 OR email = $3)
+		ORDER BY (employee_id = $2) DESC NULLS LAST LIMIT 1`, tenantID, r.EmployeeID, r.Email).Scan(&id, &emp)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = tx.QueryRow(ctx, `INSERT INTO learners (tenant_id, employee_id, email, name, department, location, job_title,
+				hire_date, status, rostered)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8::date, $9, true) RETURNING id`,
+			tenantID, r.EmployeeID, r.Email, r.Name, r.Department, r.Location, r.JobTitle, dateOrNil(r.HireDate), r.Status).Scan(&id)
+		if err != nil {
+			return 0, false, fmt.Errorf("create learner %s: %w", r.EmployeeID, err)
+		}
+		return id, true, addEmailIdentity(ctx, tx, tenantID, id, r.Email)
+	case err != nil:
+		return 0, false, fmt.Errorf("find learner %s: %w", r.EmployeeID, err)
+	}
+	if emp != nil && *emp != r.EmployeeID {
+		return 0, false, &rosterConflict{column: "email", value: r.Email,
+			reason: fmt.Sprintf("this email belongs to employee %s in the roster", *emp)}
+	}
+	tag, err := tx.Exec(ctx, `UPDATE learners SET employee_id = $3, email = $4, name = $5, department = $6, location = $7,
+			job_title = $8, hire_date = $9::date, status = $10, rostered = true, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND (employee_id, email, name, department, location, job_title, hire_date, status, rostered)
+			IS DISTINCT FROM ($3, $4, $5, $6, $7, $8, $9::date, $10, true)`,
+		tenantID, id, r.EmployeeID, r.Email, r.Name, r.Department, r.Location, r.JobTitle, dateOrNil(r.HireDate), r.Status)
+	if err != nil {
+		var msg string
+		if strings.Contains(err.Error(), "learners_tenant_id_email_key") {
+			msg = "another person in the roster already has this email"
+			return 0, false, &rosterConflict{column: "email", value: r.Email, reason: msg}
+		}
+		return 0, false, fmt.Errorf("update learner %s: %w", r.EmployeeID, err)
+	}
+	return id, tag.RowsAffected() > 0, addEmailIdentity(ctx, tx, tenantID, id, r.Email)
+}
+
+func addEmailIdentity(ctx context.Context, tx pgx.Tx, tenantID, learnerID int64, email string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO learner_identities (tenant_id, actor_key, learner_id) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id, actor_key) DO NOTHING`, tenantID, "mbox:mailto:"+strings.ToLower(email), learnerID)
+	return err
+}
+
+// recordHistory makes want the learner's org data from effective on,
+// keeping earlier history; it reports whether anything changed.
+func (a *applier) recordHistory(ctx context.Context, tx pgx.Tx, learnerID int64, want historyRow, effective imports.Date) (bool, error) {
+	var cur historyRow
+	var from *time.Time // nil: the row has held since -infinity
+	err := tx.QueryRow(ctx, `SELECT department, location, job_title, manager_id, dotted_manager_ids,
+			CASE WHEN valid_from = '-infinity' THEN NULL ELSE valid_from::timestamp END
+		FROM learner_history WHERE tenant_id = $1 AND learner_id = $2 AND valid_to = 'infinity'`,
+		a.tenantID, learnerID).Scan(&cur.department, &cur.location, &cur.jobTitle, &cur.manager, &cur.dotted, &from)
+	first := errors.Is(err, pgx.ErrNoRows)
+	if err != nil && !first {
+		return false, fmt.Errorf("read history: %w", err)
+	}
+	if !first && cur.equal(want) {
+		return false, nil
+	}
+	eff := effective.String()
+	switch {
+	case first:
+		// The first roster row describes the learner since they started.
+		eff = "-infinity"
+	case from != nil && !effective.Time().After(*from):
+		// A correction on or before the current row's start replaces it.
+		_, err = tx.Exec(ctx, `UPDATE learner_history SET department = $3, location = $4, job_title = $5, manager_id = $6,
+			dotted_manager_ids = $7 WHERE tenant_id = $1 AND learner_id = $2 AND valid_to = 'infinity'`,
+			a.tenantID, learnerID, want.department, want.location, want.jobTitle, want.manager, want.dotted)
+		if err != nil {
+			return false, fmt.Errorf("correct history: %w", err)
+		}
+		return true, a.setCurrent(ctx, tx, learnerID, want)
+	default:
+		if _, err := tx.Exec(ctx, `UPDATE learner_history SET valid_to = $3::date
+			WHERE tenant_id = $1 AND learner_id = $2 AND valid_to = 'infinity'`, a.tenantID, learnerID, eff); err != nil {
+			return false, fmt.Errorf("close history: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO learner_history (tenant_id, learner_id, valid_from, department, location, job_title,
+			manager_id, dotted_manager_ids) VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8)`,
+		a.tenantID, learnerID, eff, want.department, want.location, want.jobTitle, want.manager, want.dotted); err != nil {
+		return false, fmt.Errorf("add history: %w", err)
+	}
+	return true, a.setCurrent(ctx, tx, learnerID, want)
+}
+
+func (a *applier) setCurrent(ctx context.Context, tx pgx.Tx, learnerID int64, h historyRow) error {
+	_, err := tx.Exec(ctx, `UPDATE learners SET department = $3, location = $4, job_title = $5, manager_id = $6, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2`, a.tenantID, learnerID, h.department, h.location, h.jobTitle, h.manager)
+	return err
+}
+
+// ----- courses -----
+
+func (a *applier) courses(ctx context.Context, tx pgx.Tx, rows []imports.CourseRow) error {
+	for _, r := range rows {
+		iri := r.ActivityIRI
+		if iri == "" {
+			iri = "urn:learnlens:course:" + r.Code
+		}
+		var code *string
+		if r.Code != "" {
+			code = &r.Code
+		}
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id FROM courses WHERE tenant_id = $1 AND (activity_iri = $2 OR code = $3)
+			ORDER BY (activity_iri = $2) DESC LIMIT 1`, a.tenantID, iri, code).Scan(&id)
+		var tag interface{ RowsAffected() int64 }
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			t, err := tx.Exec(ctx, `INSERT INTO courses (tenant_id, activity_iri, code, title, category, duration_minutes, required, catalogued)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, true)`, a.tenantID, iri, code, r.Title, r.Category, r.DurationMinutes, r.Required)
+			if err != nil {
+				return fmt.Errorf("create course %s: %w", iri, err)
+			}
+			tag = t
+		case err != nil:
+			return fmt.Errorf("find course %s: %w", iri, err)
+		default:
+			t, err := tx.Exec(ctx, `UPDATE courses SET activity_iri = $3, code = $4, title = $5, category = $6, duration_minutes = $7,
+					required = $8, catalogued = true, updated_at = now()
+				WHERE tenant_id = $1 AND id = $2 AND (activity_iri, code, title, category, duration_minutes, required, catalogued)
+					IS DISTINCT FROM ($3, $4, $5, $6, $7, $8, true)`,
+				a.tenantID, id, iri, code, r.Title, r.Category, r.DurationMinutes, r.Required)
+			if err != nil {
+				if strings.Contains(err.Error(), "courses_tenant_id") {
+					a.rowError(r.Line, "code", r.Code, "another course already has this code or activity IRI")
+					continue
+				}
+				return fmt.Errorf("update course %s: %w", iri, err)
+			}
+			tag = t
+		}
+		a.rep.Applied++
+		if tag.RowsAffected() > 0 {
+			a.rep.Changed++
+		}
+	}
+	return nil
+}
+
+// ----- enrolments -----
+
+func (a *applier) enrollments(ctx context.Context, tx pgx.Tx, rows []imports.EnrollmentRow) error {
+	k := newKeys()
+	for _, r := range rows {
+		learner, ok, err := a.learnerByEmployeeID(ctx, tx, r.EmployeeID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.rowError(r.Line, "employee_id", r.EmployeeID, "no one with this employee id is in the roster; import the roster first")
+			continue
+		}
+		course, ok, err := a.courseByRef(ctx, tx, r.Course)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.rowError(r.Line, "course", r.Course, "no course with this code or activity IRI; import the course catalog first")
+			continue
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO enrollment_imports AS i (tenant_id, learner_id, course_id, enrolled_at, started_at,
+				completed_at, due_at, scaled, passed)
+			VALUES ($1, $2, $3, ($4::date)::timestamp AT TIME ZONE $10, ($5::date)::timestamp AT TIME ZONE $10,
+				($6::date)::timestamp AT TIME ZONE $10, $7::date, $8, $9)
+			ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET enrolled_at = excluded.enrolled_at,
+				started_at = excluded.started_at, completed_at = excluded.completed_at, due_at = excluded.due_at,
+				scaled = excluded.scaled, passed = excluded.passed
+			WHERE (i.enrolled_at, i.started_at, i.completed_at, i.due_at, i.scaled, i.passed) IS DISTINCT FROM
+				(excluded.enrolled_at, excluded.started_at, excluded.completed_at, excluded.due_at, excluded.scaled, excluded.passed)`,
+			a.tenantID, learner, course, dateOrNil(r.EnrolledAt), dateOrNil(r.StartedAt), dateOrNil(r.CompletedAt),
+			dateOrNil(r.DueAt), r.Score, r.Passed, a.tz)
+		if err != nil {
+			return fmt.Errorf("import enrolment line %d: %w", r.Line, err)
+		}
+		a.rep.Applied++
+		if tag.RowsAffected() > 0 {
+			a.rep.Changed++
+			k.addPair(learner, course)
+		}
+	}
+	if k.empty() {
+		return nil
+	}
+	if err := refreshSilver(ctx, tx, a.tenantID, a.tz, k); err != nil {
+		return err
+	}
+	if err := refreshGold(ctx, tx, a.tenantID, k); err != nil {
+		return err
+	}
+	return notifyGold(ctx, tx, a.tenantID)
+}
+
+func (a *applier) learnerByEmployeeID(ctx context.Context, tx pgx.Tx, emp string) (int64, bool, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM learners WHERE tenant_id = $1 AND employee_id = $2`, a.tenantID, emp).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+func (a *applier) courseByRef(ctx context.Context, tx pgx.Tx, ref string) (int64, bool, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM courses WHERE tenant_id = $1 AND (code = $2 OR activity_iri = $2)
+		ORDER BY (code = $2) DESC NULLS LAST LIMIT 1`, a.tenantID, ref).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+// ----- compliance requirements -----
+
+func (a *applier) requirements(ctx context.Context, tx pgx.Tx, rows []imports.RequirementRow) error {
+	for _, r := range rows {
+		course, ok, err := a.courseByRef(ctx, tx, r.Course)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.rowError(r.Line, "course", r.Course, "no course with this code or activity IRI; import the course catalog first")
+			continue
+		}
+		audience, key := audienceJSON(r.Audience)
+		dueFrom := r.DueFrom
+		if dueFrom == "" {
+			dueFrom = "assignment"
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO compliance_requirements AS q (tenant_id, course_id, audience, audience_key, due_days,
+				due_from, recertify_months)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (tenant_id, course_id, audience_key) DO UPDATE SET due_days = excluded.due_days,
+				due_from = excluded.due_from, recertify_months = excluded.recertify_months
+			WHERE (q.due_days, q.due_from, q.recertify_months) IS DISTINCT FROM
+				(excluded.due_days, excluded.due_from, excluded.recertify_months)`,
+			a.tenantID, course, audience, key, r.DueWithinDays, dueFrom, r.RecertifyMonths)
+		if err != nil {
+			return fmt.Errorf("import requirement line %d: %w", r.Line, err)
+		}
+		a.rep.Applied++
+		if tag.RowsAffected() > 0 {
+			a.rep.Changed++
+		}
+	}
+	if a.rep.Changed == 0 {
+		return nil
+	}
+	return refreshTenant(ctx, tx, a.tenantID, a.tz)
+}
+
+// audienceJSON returns the audience as stored and a canonical key that
+// makes the same audience one requirement.
+func audienceJSON(au imports.Audience) ([]byte, string) {
+	if au.All || (au.Department == "" && au.Location == "" && au.JobTitle == "") {
+		return []byte(`{"all":true}`), "all"
+	}
+	m := map[string]string{}
+	var parts []string
+	for _, f := range []struct{ k, v string }{{"department", au.Department}, {"location", au.Location}, {"job_title", au.JobTitle}} {
+		if f.v != "" {
+			m[f.k] = f.v
+			parts = append(parts, f.k+"="+strings.ToLower(f.v))
+		}
+	}
+	b, _ := json.Marshal(m)
+	return b, strings.Join(parts, ";")
+}

@@ -1,0 +1,281 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/learnlens/learnlens/xapi"
+)
+
+// StatementBatch is a set of parsed, validated statements from one request.
+type StatementBatch struct {
+	TenantID     int64
+	CredentialID int64
+	Authority    xapi.Agent
+	Statements   []xapi.Statement
+}
+
+// StoreResult says what storing a batch did.
+type StoreResult struct {
+	IDs        []string // the id of every statement, in request order
+	Stored     int      // statements newly stored
+	Duplicates int      // statements already stored identically (no-ops)
+}
+
+// ConflictError is returned when a statement id is already stored with a
+// different statement; nothing of the batch is stored.
+type ConflictError struct{ ID string }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("statement %s already exists with different content", e.ID)
+}
+
+// VoidingError is returned for a voiding statement that targets another
+// voiding statement, which xAPI forbids; nothing of the batch is stored.
+type VoidingError struct{ ID, Target string }
+
+func (e *VoidingError) Error() string {
+	return fmt.Sprintf("statement %s voids %s, which is itself a voiding statement and cannot be voided", e.ID, e.Target)
+}
+
+// StoreStatements stores a batch in bronze and brings silver and gold up to
+// date, all in one transaction: when it returns nil the statements are
+// committed and every dashboard number includes them.
+func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (StoreResult, error) {
+	var res StoreResult
+	err := p.inTenant(ctx, b.TenantID, func(tx pgx.Tx, tz string) error {
+		// Stored times are taken under the tenant's lock, so they grow in
+		// commit order and "since" queries never skip a statement.
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = '20s'`); err != nil {
+			return err
+		}
+		stored := time.Now().UTC().Truncate(time.Microsecond)
+		res = StoreResult{IDs: make([]string, len(b.Statements))}
+		docs := make([][]byte, len(b.Statements))
+		for i := range b.Statements {
+			doc, err := b.Statements[i].Finalize(stored, b.Authority)
+			if err != nil {
+				return fmt.Errorf("finalize statement %d: %w", i, err)
+			}
+			docs[i] = doc
+			res.IDs[i] = b.Statements[i].ID
+		}
+		fresh, err := dropDuplicates(ctx, tx, b.TenantID, b.Statements, docs)
+		if err != nil {
+			return err
+		}
+		res.Duplicates = len(b.Statements) - len(fresh)
+		res.Stored = len(fresh)
+		if len(fresh) == 0 {
+			return nil
+		}
+		if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
+			return err
+		}
+		if err := insertBronze(ctx, tx, b, docs, fresh, stored); err != nil {
+			return err
+		}
+		k := newKeys()
+		if err := applyVoids(ctx, tx, b.TenantID, b.Statements, fresh, k); err != nil {
+			return err
+		}
+		if err := insertEvents(ctx, tx, b.TenantID, tz, b.Statements, fresh, k); err != nil {
+			return err
+		}
+		if k.empty() {
+			return nil
+		}
+		if err := refreshSilver(ctx, tx, b.TenantID, tz, k); err != nil {
+			return err
+		}
+		if err := refreshGold(ctx, tx, b.TenantID, k); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO gold_freshness (tenant_id, as_of, refreshed) VALUES ($1, $2, now())
+			ON CONFLICT (tenant_id) DO UPDATE SET as_of = greatest(gold_freshness.as_of, excluded.as_of), refreshed = now()`,
+			b.TenantID, stored); err != nil {
+			return fmt.Errorf("update freshness: %w", err)
+		}
+		return notifyGold(ctx, tx, b.TenantID)
+	})
+	if err != nil {
+		return StoreResult{}, err
+	}
+	return res, nil
+}
+
+// dropDuplicates returns the indexes of statements not yet stored. A stored
+// statement with the same id and the same content is a no-op; with other
+// content it is a conflict.
+func dropDuplicates(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, docs [][]byte) ([]int, error) {
+	ids := make([]string, len(ss))
+	for i, s := range ss {
+		ids[i] = s.ID
+	}
+	rows, err := tx.Query(ctx, `SELECT id::text, statement::text FROM xapi_statements
+		WHERE tenant_id = $1 AND id = ANY($2::text[]::uuid[])`, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up statement ids: %w", err)
+	}
+	existing := map[string]string{}
+	for rows.Next() {
+		var id, doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, err
+		}
+		existing[id] = doc
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var fresh []int
+	for i, s := range ss {
+		doc, ok := existing[s.ID]
+		if !ok {
+			fresh = append(fresh, i)
+			continue
+		}
+		same, err := xapi.Equivalent([]byte(doc), docs[i])
+		if err != nil {
+			return nil, err
+		}
+		if !same {
+			return nil, &ConflictError{ID: s.ID}
+		}
+	}
+	return fresh, nil
+}
+
+func checkVoiding(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, fresh []int) error {
+	inBatch := map[string]bool{}
+	var targets []string
+	for _, i := range fresh {
+		inBatch[ss[i].ID] = ss[i].Voids != ""
+		if ss[i].Voids != "" {
+			targets = append(targets, ss[i].Voids)
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id::text FROM xapi_statements
+		WHERE tenant_id = $1 AND id = ANY($2::text[]::uuid[]) AND voids IS NOT NULL`, tenantID, targets)
+	if err != nil {
+		return fmt.Errorf("check voiding targets: %w", err)
+	}
+	voiding, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, id := range voiding {
+		inBatch[id] = true
+	}
+	for _, i := range fresh {
+		if t := ss[i].Voids; t != "" && inBatch[t] {
+			return &VoidingError{ID: ss[i].ID, Target: t}
+		}
+	}
+	return nil
+}
+
+func insertBronze(ctx context.Context, tx pgx.Tx, b StatementBatch, docs [][]byte, fresh []int, stored time.Time) error {
+	rows := make([][]any, 0, len(fresh))
+	for _, i := range fresh {
+		s := b.Statements[i]
+		var reg, voids pgtype.UUID
+		if s.Registration != "" {
+			reg = pgUUID(s.Registration)
+		}
+		if s.Voids != "" {
+			voids = pgUUID(s.Voids)
+		}
+		var activity *string
+		if s.ObjectType == "Activity" {
+			activity = &s.ObjectID
+		}
+		var cred *int64
+		if b.CredentialID != 0 {
+			cred = &b.CredentialID
+		}
+		rows = append(rows, []any{b.TenantID, pgUUID(s.ID), stored, s.Timestamp, cred, s.VerbID, s.Actor.Key(),
+			nonNil(s.AgentKeys(false)), nonNil(s.AgentKeys(true)), activity, nonNil(s.ActivityIDs(true)), reg, voids, string(docs[i])})
+	}
+	// PostgreSQL refuses COPY into a table under Row Level Security, so the
+	// rows are copied into a per-connection temporary table first and moved
+	// with one INSERT, which the tenant policy checks.
+	cols := []string{"tenant_id", "id", "stored", "ts", "credential_id", "verb_id", "actor_key", "agent_keys",
+		"related_agent_keys", "activity_id", "related_activity_ids", "registration", "voids", "statement"}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_statements (tenant_id bigint, id uuid,
+		stored timestamptz, ts timestamptz, credential_id bigint, verb_id text, actor_key text, agent_keys text[],
+		related_agent_keys text[], activity_id text, related_activity_ids text[], registration uuid, voids uuid,
+		statement jsonb) ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("stage statements: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_statements"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("stage statements: %w", err)
+	}
+	list := strings.Join(cols, ", ")
+	if _, err := tx.Exec(ctx, `INSERT INTO xapi_statements (`+list+`) SELECT `+list+` FROM stage_statements`); err != nil {
+		return fmt.Errorf("store statements: %w", err)
+	}
+	return nil
+}
+
+// applyVoids records voided statements and takes their learning events out
+// of the numbers. A target not stored yet is voided when it arrives.
+func applyVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, fresh []int, k *keys) error {
+	var targets, by []string
+	for _, i := range fresh {
+		if ss[i].Voids != "" {
+			targets = append(targets, ss[i].Voids)
+			by = append(by, ss[i].ID)
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO xapi_voided (tenant_id, statement_id, voided_by)
+		SELECT $1, t::uuid, b::uuid FROM unnest($2::text[], $3::text[]) AS u(t, b)
+		ON CONFLICT DO NOTHING`, tenantID, targets, by); err != nil {
+		return fmt.Errorf("record voided statements: %w", err)
+	}
+	rows, err := tx.Query(ctx, `UPDATE learning_events SET voided = true
+		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[]) AND NOT voided
+		RETURNING learner_id, course_id, day::text`, tenantID, targets)
+	if err != nil {
+		return fmt.Errorf("void learning events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var learner, course int64
+		var day string
+		if err := rows.Scan(&learner, &course, &day); err != nil {
+			return err
+		}
+		k.addPair(learner, course)
+		k.addDay(learner, day)
+	}
+	return rows.Err()
+}
+
+func pgUUID(s string) pgtype.UUID {
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return pgtype.UUID{}
+	}
+	return pgtype.UUID{Bytes: u, Valid: true}
+}
+
+// nonNil turns a nil slice into an empty one, for NOT NULL array columns.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,65 @@
+// Package pipeline turns raw learning records into dashboard numbers:
+// bronze (xAPI statements and import files exactly as accepted) → silver
+// (learners, hierarchy, courses, learning events, enrolments, daily activity,
+// compliance assignments) → gold (per-tenant aggregates).
+//
+// Every write for a tenant runs in one transaction that holds the tenant's
+// pipeline lock, so silver and gold are recomputed from a consistent view
+// and a batch is wholly in or wholly out. Gold is refreshed in the same
+// transaction for exactly the keys the batch touched, so it is fresh when
+// the statements' 200 is sent; RebuildGold recomputes everything from silver
+// and must give the same rows.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/database"
+)
+
+// Pipeline writes learning data for tenants.
+type Pipeline struct {
+	db *database.DB
+}
+
+// New returns a Pipeline on db.
+func New(db *database.DB) *Pipeline { return &Pipeline{db: db} }
+
+// ErrTenantMissing is returned for a tenant that does not exist.
+var ErrTenantMissing = errors.New("tenant does not exist")
+
+// lockKey is the first half of the per-tenant advisory lock key.
+const lockKey = 0x4c4c
+
+// inTenant runs fn in a tenant transaction holding the tenant's pipeline
+// lock, with the tenant's time zone at hand.
+func (p *Pipeline) inTenant(ctx context.Context, tenantID int64, fn func(tx pgx.Tx, tz string) error) error {
+	return p.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2::int)`, lockKey, tenantID); err != nil {
+			return fmt.Errorf("lock tenant pipeline: %w", err)
+		}
+		var tz string
+		err := tx.QueryRow(ctx, `SELECT time_zone FROM tenants WHERE id = $1`, tenantID).Scan(&tz)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrTenantMissing
+		}
+		if err != nil {
+			return fmt.Errorf("read tenant: %w", err)
+		}
+		return fn(tx, tz)
+	})
+}
+
+// notifyChannel carries "<tenant id>" after each commit that changed gold,
+// for live dashboards on every instance.
+const notifyChannel = "learnlens_gold"
+
+func notifyGold(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, strconv.FormatInt(tenantID, 10))
+	return err
+}

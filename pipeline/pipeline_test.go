@@ -1,0 +1,359 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/database/testdb"
+	"github.com/learnlens/learnlens/imports"
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/xapi"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+// fixture is a tenant with a roster and a catalog, ready for statements.
+type fixture struct {
+	t        *testing.T
+	db       *database.DB
+	p        *Pipeline
+	tenantID int64
+}
+
+func newFixture(t *testing.T, learners int) *fixture {
+	t.Helper()
+	db := testdb.New(t)
+	ten, err := models.NewTenantStore(db).Create(context.Background(), models.NewTenant{Slug: "t", Name: "T", TimeZone: "Europe/London"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, db: db, p: New(db), tenantID: ten.ID}
+	f.importCSV(imports.KindRoster, rosterCSV(learners, nil))
+	f.importCSV(imports.KindCourses, "code,title,category,duration,required\n"+
+		"SEC,Security Awareness,Compliance,30,yes\nLEAD,Leading Teams,Leadership,120,no\nGO,Go Basics,Technical,240,no\n")
+	f.importCSV(imports.KindRequirements, "course,audience,due_within_days,due_from,recertify_months\nSEC,all,30,hire,12\n")
+	return f
+}
+
+// rosterCSV makes n people: person 1 leads, each next reports to (i-1)/3+1;
+// moved maps an employee index to a new manager index.
+func rosterCSV(n int, moved map[int]int) string {
+	var b strings.Builder
+	b.WriteString("employee_id,email,name,department,location,manager_employee_id,hire_date\n")
+	for i := 1; i <= n; i++ {
+		mgr := ""
+		if i > 1 {
+			mgr = fmt.Sprintf("E%d", (i-2)/3+1)
+		}
+		dept := []string{"Sales", "Engineering", "Operations"}[i%3]
+		if m, ok := moved[i]; ok {
+			mgr = fmt.Sprintf("E%d", m)
+			dept = "Moved"
+		}
+		fmt.Fprintf(&b, "E%d,p%d@t.test,Person %d,%s,London,%s,2025-0%d-01\n", i, i, i, dept, mgr, 1+i%9)
+	}
+	return b.String()
+}
+
+func (f *fixture) importCSV(kind imports.Kind, csv string) ImportReport {
+	f.t.Helper()
+	rep, err := f.p.Import(context.Background(), ImportRequest{TenantID: f.tenantID, Kind: kind, Filename: string(kind) + ".csv", Data: []byte(csv)})
+	if err != nil {
+		f.t.Fatalf("import %s: %v", kind, err)
+	}
+	if len(rep.Errors) > 0 {
+		f.t.Fatalf("import %s: %v", kind, rep.Errors)
+	}
+	return rep
+}
+
+func (f *fixture) send(stmts ...string) StoreResult {
+	f.t.Helper()
+	parsed, err := xapi.ParseStatements([]byte("[" + strings.Join(stmts, ",") + "]"))
+	if err != nil {
+		f.t.Fatalf("parse: %v", err)
+	}
+	res, err := f.p.StoreStatements(context.Background(), StatementBatch{TenantID: f.tenantID, Authority: testAuthority, Statements: parsed})
+	if err != nil {
+		f.t.Fatalf("store: %v", err)
+	}
+	return res
+}
+
+var testAuthority = xapi.Agent{ObjectType: "Agent", AccountHomePage: "http://localhost", AccountName: "test"}
+
+var courseIRIs = []string{"urn:learnlens:course:SEC", "urn:learnlens:course:LEAD", "urn:learnlens:course:GO", "https://lms.t.test/courses/new"}
+
+var verbs = []string{xapi.VerbRegistered, xapi.VerbLaunched, xapi.VerbProgressed, xapi.VerbExperienced,
+	xapi.VerbCompleted, xapi.VerbPassed, xapi.VerbFailed, xapi.VerbScored}
+
+func statement(id string, learner int, verb, course string, ts time.Time, extra string) string {
+	return fmt.Sprintf(`{"id":%q,"actor":{"mbox":"mailto:p%d@t.test"},"verb":{"id":%q},"object":{"id":%q},"timestamp":%q%s}`,
+		id, learner, verb, course, ts.Format(time.RFC3339), extra)
+}
+
+// randomStatement makes a statement about a random learner and course.
+func randomStatement(r *rand.Rand, learners int, base time.Time) string {
+	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", r.Uint32(), r.Uint64()&0xffffffffffff)
+	learner := 1 + r.IntN(learners+2) // +2: actors not in the roster
+	course := courseIRIs[r.IntN(len(courseIRIs))]
+	ts := base.Add(-time.Duration(r.IntN(60*24)) * time.Hour)
+	verb := verbs[r.IntN(len(verbs))]
+	extra := ""
+	switch verb {
+	case xapi.VerbPassed, xapi.VerbFailed, xapi.VerbScored:
+		extra = fmt.Sprintf(`,"result":{"score":{"scaled":%.2f},"success":%v}`, r.Float64(), verb != xapi.VerbFailed)
+	case xapi.VerbProgressed, xapi.VerbExperienced:
+		extra = fmt.Sprintf(`,"result":{"duration":"PT%dM"}`, 1+r.IntN(50))
+	}
+	if r.IntN(8) == 0 { // a question inside the course
+		return fmt.Sprintf(`{"id":%q,"actor":{"mbox":"mailto:p%d@t.test"},"verb":{"id":%q},"object":{"id":"%s/q%d","definition":{"type":%q,"interactionType":"choice"}},"context":{"contextActivities":{"parent":[{"id":%q}]}},"result":{"success":%v,"response":"a"},"timestamp":%q}`,
+			id, learner, xapi.VerbAnswered, course, r.IntN(5), xapi.ActivityTypeInteraction, course, r.IntN(2) == 0, ts.Format(time.RFC3339))
+	}
+	return statement(id, learner, verb, course, ts, extra)
+}
+
+// goldSnapshot returns every gold row of the tenant as JSON lines, in a
+// fixed order.
+func goldSnapshot(ctx context.Context, tx pgx.Tx, tenantID int64) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, table := range GoldTables() {
+		rows, err := tx.Query(ctx, `SELECT row_to_json(g)::text FROM `+table+` g WHERE tenant_id = $1 ORDER BY 1`, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		out[table] = lines
+	}
+	return out, nil
+}
+
+var errRollback = errors.New("rollback")
+
+// assertGoldEqualsRebuild compares the incrementally maintained gold rows
+// with a full rebuild from silver, row by row, without keeping the rebuild.
+func (f *fixture) assertGoldEqualsRebuild(step string) {
+	f.t.Helper()
+	ctx := context.Background()
+	err := f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		inc, err := goldSnapshot(ctx, tx, f.tenantID)
+		if err != nil {
+			return err
+		}
+		if err := rebuildGold(ctx, tx, f.tenantID); err != nil {
+			return err
+		}
+		full, err := goldSnapshot(ctx, tx, f.tenantID)
+		if err != nil {
+			return err
+		}
+		for table, want := range full {
+			got := inc[table]
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				f.t.Errorf("%s: %s differs from a rebuild:\nincremental (%d rows):\n%s\nrebuild (%d rows):\n%s",
+					step, table, len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+			}
+		}
+		return errRollback
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		f.t.Fatal(err)
+	}
+}
+
+// TestIncrementalGoldEqualsRebuild drives random event streams — enrolments,
+// progress, completions, failures, voids, duplicates, late arrivals, roster
+// moves, re-imports — and checks after each step that incrementally
+// maintained gold equals a full rebuild from silver.
+func TestIncrementalGoldEqualsRebuild(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
+			const learners = 20
+			f := newFixture(t, learners)
+			r := rand.New(rand.NewPCG(seed, 42))
+			base := time.Now().UTC().Truncate(time.Second)
+			var sent []string
+			var sentIDs []string
+			for step := 0; step < 25; step++ {
+				switch op := r.IntN(10); {
+				case op < 6: // a batch of statements, some late
+					var batch []string
+					for i := 0; i < 1+r.IntN(30); i++ {
+						batch = append(batch, randomStatement(r, learners, base))
+					}
+					res := f.send(batch...)
+					sent = append(sent, batch...)
+					sentIDs = append(sentIDs, res.IDs...)
+				case op == 6 && len(sentIDs) > 0: // void one
+					target := sentIDs[r.IntN(len(sentIDs))]
+					f.send(fmt.Sprintf(`{"actor":{"mbox":"mailto:p1@t.test"},"verb":{"id":%q},"object":{"objectType":"StatementRef","id":%q}}`,
+						xapi.VerbVoided, target))
+				case op == 7 && len(sent) > 0: // resend: a no-op
+					res := f.send(sent[r.IntN(len(sent))])
+					if res.Duplicates != 1 {
+						t.Errorf("resent statement: %d duplicates, want 1", res.Duplicates)
+					}
+				case op == 8: // someone moves to another manager and department
+					who := 2 + r.IntN(learners-1)
+					f.importCSV(imports.KindRoster, rosterCSV(learners, map[int]int{who: 1 + r.IntN(who-1)}))
+				default: // historical completions, imported (again)
+					f.importCSV(imports.KindEnrollments, fmt.Sprintf(
+						"employee_id,course,enrolled_at,completed_at,due_at,score,passed\nE%d,SEC,2025-01-05,2025-01-20,2025-02-01,80,yes\nE%d,GO,2025-03-01,,2025-04-01,,\n",
+						1+r.IntN(learners), 1+r.IntN(learners)))
+				}
+				f.assertGoldEqualsRebuild(fmt.Sprintf("step %d", step))
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
+
+func TestStatementsBecomeEnrolmentsAndVoidingReverses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	ctx := context.Background()
+	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	res := f.send(
+		statement("00000000-0000-4000-8000-000000000001", 2, xapi.VerbLaunched, courseIRIs[1], day, ""),
+		statement("00000000-0000-4000-8000-000000000002", 2, xapi.VerbCompleted, courseIRIs[1], day.Add(48*time.Hour), `,"result":{"duration":"PT30M"}`),
+		// a late statement, older than the others, still counts as the enrolment start
+		statement("00000000-0000-4000-8000-000000000003", 2, xapi.VerbRegistered, courseIRIs[1], day.Add(-24*time.Hour), ""),
+	)
+	if res.Stored != 3 {
+		t.Fatalf("stored %d, want 3", res.Stored)
+	}
+	type enr struct {
+		Status             string
+		EnrolledAt         time.Time
+		CompletedAt        *time.Time
+		Statements, Active int
+	}
+	read := func() (e enr) {
+		f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+			tx.QueryRow(ctx, `SELECT e.status, e.enrolled_at, e.completed_at FROM enrollments e
+				JOIN learners l ON l.id = e.learner_id JOIN courses c ON c.id = e.course_id
+				WHERE l.employee_id = 'E2' AND c.code = 'LEAD'`).Scan(&e.Status, &e.EnrolledAt, &e.CompletedAt)
+			return tx.QueryRow(ctx, `SELECT coalesce(sum(statements), 0), coalesce(sum(active_learners), 0) FROM gold_engagement_daily`).Scan(&e.Statements, &e.Active)
+		})
+		return e
+	}
+	e := read()
+	if e.Status != "completed" || !e.EnrolledAt.Equal(day.Add(-24*time.Hour)) || e.CompletedAt == nil || e.Statements != 3 {
+		t.Fatalf("after three statements: %+v", e)
+	}
+	// Voiding the completion takes it out of silver and gold.
+	f.send(fmt.Sprintf(`{"actor":{"mbox":"mailto:p1@t.test"},"verb":{"id":%q},"object":{"objectType":"StatementRef","id":"00000000-0000-4000-8000-000000000002"}}`, xapi.VerbVoided))
+	e = read()
+	if e.Status != "in_progress" || e.CompletedAt != nil || e.Statements != 2 {
+		t.Fatalf("after voiding the completion: %+v", e)
+	}
+	// Sending the same statement again is a no-op; a different one with the same id is a conflict.
+	if res := f.send(statement("00000000-0000-4000-8000-000000000001", 2, xapi.VerbLaunched, courseIRIs[1], day, "")); res.Duplicates != 1 {
+		t.Errorf("same statement again: %+v", res)
+	}
+	parsed, _ := xapi.ParseStatements([]byte(statement("00000000-0000-4000-8000-000000000001", 3, xapi.VerbLaunched, courseIRIs[1], day, "")))
+	_, err := f.p.StoreStatements(ctx, StatementBatch{TenantID: f.tenantID, Authority: testAuthority, Statements: parsed})
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) {
+		t.Errorf("different statement with a used id: %v, want a ConflictError", err)
+	}
+	f.assertGoldEqualsRebuild("end")
+}
+
+func TestBatchIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	f.send(statement("00000000-0000-4000-8000-00000000000a", 1, xapi.VerbLaunched, courseIRIs[0], day, ""))
+	// The second statement of this batch conflicts, so the first must not land either.
+	parsed, err := xapi.ParseStatements([]byte("[" + statement("00000000-0000-4000-8000-00000000000b", 1, xapi.VerbLaunched, courseIRIs[0], day, "") + "," +
+		statement("00000000-0000-4000-8000-00000000000a", 2, xapi.VerbCompleted, courseIRIs[0], day, "") + "]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.StoreStatements(ctx, StatementBatch{TenantID: f.tenantID, Authority: testAuthority, Statements: parsed}); err == nil {
+		t.Fatal("a batch with a conflicting statement was accepted")
+	}
+	var n int
+	f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM xapi_statements`).Scan(&n)
+	})
+	if n != 1 {
+		t.Errorf("%d statements stored, want 1 (the refused batch must leave nothing)", n)
+	}
+}
+
+func TestRosterImportIsIdempotentAndEffectiveDated(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10)
+	if rep := f.importCSV(imports.KindRoster, rosterCSV(10, nil)); rep.Changed != 0 || rep.Applied != 10 {
+		t.Errorf("re-importing the same roster: %+v, want 10 applied and 0 changed", rep)
+	}
+	csv := strings.Replace(rosterCSV(10, map[int]int{7: 1}), "hire_date\n", "hire_date,effective_date\n", 1)
+	csv = strings.ReplaceAll(csv, "-01\n", "-01,2026-06-01\n")
+	if rep := f.importCSV(imports.KindRoster, csv); rep.Changed != 1 {
+		t.Errorf("moving one person: %d changed, want 1", rep.Changed)
+	}
+	ctx := context.Background()
+	var history []string
+	f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT h.valid_from::text || '→' || h.valid_to::text || ' ' || h.department
+			FROM learner_history h JOIN learners l ON l.id = h.learner_id WHERE l.employee_id = 'E7' ORDER BY h.valid_from`)
+		history, _ = pgx.CollectRows(rows, pgx.RowTo[string])
+		return nil
+	})
+	want := []string{"-infinity→2026-06-01 Engineering", "2026-06-01→infinity Moved"}
+	if strings.Join(history, "|") != strings.Join(want, "|") {
+		t.Errorf("history of E7: %v, want %v", history, want)
+	}
+	// A subtree query: E1 leads everyone.
+	var under int
+	f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM org_closure c JOIN learners m ON m.id = c.manager_id WHERE m.employee_id = 'E1'`).Scan(&under)
+	})
+	if under != 9 {
+		t.Errorf("E1 has %d people under them, want 9", under)
+	}
+}
+
+func TestAllOrNothingImportRefusesAFileWithABadRow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	csv := "employee_id,course,enrolled_at,completed_at\nE1,SEC,2025-01-01,2025-01-10\nE99,SEC,2025-01-01,\n"
+	rep, err := f.p.Import(ctx, ImportRequest{TenantID: f.tenantID, Kind: imports.KindEnrollments, Filename: "e.csv",
+		Data: []byte(csv), Mode: ModeAllOrNothing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != "refused" || len(rep.Errors) != 1 || rep.Errors[0].Line != 3 || rep.Errors[0].Column != "employee_id" {
+		t.Fatalf("report: %+v", rep)
+	}
+	var n int
+	f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM enrollment_imports`).Scan(&n)
+	})
+	if n != 0 {
+		t.Errorf("refused import left %d rows", n)
+	}
+	rep, err = f.p.Import(ctx, ImportRequest{TenantID: f.tenantID, Kind: imports.KindEnrollments, Filename: "e.csv", Data: []byte(csv)})
+	if err != nil || rep.Outcome != "applied" || rep.Applied != 1 {
+		t.Fatalf("valid-rows import: %+v %v", rep, err)
+	}
+}
