@@ -44,7 +44,7 @@ func NewCredentialStore(db *database.DB) *CredentialStore { return &CredentialSt
 // Create makes a credential for tenantID with a random key and secret and
 // returns the secret, which is not stored and cannot be shown again.
 func (s *CredentialStore) Create(ctx context.Context, tenantID int64, name string) (Credential, string, error) {
-	key, secret := "ll" + randomToken(12), randomToken(32)
+	key, secret := "ll"+randomToken(12), randomToken(32)
 	c, err := s.CreateWithSecret(ctx, tenantID, name, key, secret)
 	return c, secret, err
 }
