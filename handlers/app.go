@@ -106,4 +106,5 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Get("/users", h.userList)
 	admin.Post("/users/:id/unlock", h.userUnlock)
 	admin.Get("/audit", h.auditLog)
+	admin.Post("/imports", h.importUpload)
 }

@@ -57,12 +57,16 @@ func problemFor(err error) errorviews.Problem {
 		Message: "Something went wrong on our side. It has been logged; please try again in a moment."}
 }
 
-// sentence capitalises an error message for display.
+// sentence capitalises an error message for display, unless it starts with
+// a name that must keep its case (a JSON path such as result.score.scaled).
 func sentence(msg string) string {
 	if msg == "" {
 		return msg
 	}
-	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	first, _, _ := strings.Cut(msg, " ")
+	if !strings.ContainsAny(first, ".[_:") {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
 	}

@@ -142,7 +142,7 @@ var dateColumns = map[string]bool{
 // for help text in the user interface.
 type ColumnInfo struct {
 	Name     string   // canonical name, as used in RowError.Column
-	Required string   // "yes", "" (optional) or a note such as "yes, or first_name/last_name"
+	Required string   // "yes", "" (optional) or "one of name, first_name, last_name"
 	Accepted []string // header texts accepted for it, canonical name first
 }
 
@@ -161,21 +161,11 @@ func Columns(kind Kind) []ColumnInfo {
 				if len(group) == 1 {
 					info.Required = "yes"
 				} else {
-					info.Required = "yes, or " + strings.Join(others(group, name), " or ")
+					info.Required = "one of " + strings.Join(group, ", ")
 				}
 			}
 		}
 		out = append(out, info)
-	}
-	return out
-}
-
-func others(group []string, name string) []string {
-	var out []string
-	for _, g := range group {
-		if g != name {
-			out = append(out, g)
-		}
 	}
 	return out
 }

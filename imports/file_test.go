@@ -114,8 +114,13 @@ func TestCSVEncodings(t *testing.T) {
 			}
 		})
 	}
+	// A title line without separators does not decide the separator.
+	res := mustParse(t, KindRoster, "roster.csv", []byte("Acme roster\n\nemployee_id;email;name\nE1;a@x.io;Ann, B\n"))
+	if len(res.Roster) != 1 || res.Roster[0].Name != "Ann, B" || res.Roster[0].Line != 4 {
+		t.Errorf("title line: %+v %v", res.Roster, res.Errors)
+	}
 	// An Excel "sep=" hint line sets the separator and still counts as line 1.
-	res := mustParse(t, KindRoster, "roster.csv", []byte("sep=;\nemployee_id;email;name\nE1;a@x.io;Ann, B\nE2;bad;Bo\n"))
+	res = mustParse(t, KindRoster, "roster.csv", []byte("sep=;\nemployee_id;email;name\nE1;a@x.io;Ann, B\nE2;bad;Bo\n"))
 	if len(res.Roster) != 1 || res.Roster[0].Name != "Ann, B" || res.Roster[0].Line != 3 {
 		t.Errorf("sep= line: %+v", res.Roster)
 	}

@@ -107,8 +107,9 @@ func explainCSVError(pe *csv.ParseError) string {
 }
 
 // openCSV prepares CSV text: it decodes UTF-16, drops a byte-order mark,
-// accepts CR-only line endings, honours an Excel "sep=;" first line and otherwise picks ";" or a tab as
-// the separator when the header line has more of them than commas.
+// accepts CR-only line endings, honours an Excel "sep=;" first line and
+// otherwise picks ";" or a tab as the separator when the header line has
+// more of them than commas.
 func openCSV(name string, data []byte) (source, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
@@ -148,7 +149,7 @@ func openCSV(name string, data []byte) (source, error) {
 
 	comma := rune(0)
 	first, rest := firstLine(data)
-	if l := strings.TrimSpace(string(first)); len(l) == 5 && strings.HasPrefix(strings.ToLower(l), "sep=") {
+	if l := strings.TrimSpace(string(first)); len(l) == 5 && strings.HasPrefix(strings.ToLower(l), "sep=") && strings.ContainsRune(",;\t|", rune(l[4])) {
 		comma = rune(l[4])
 		// Keep the line feed so that line numbers stay true: line 1 becomes
 		// an empty line, which the CSV reader skips.
@@ -192,19 +193,28 @@ func firstLine(data []byte) (line, rest []byte) {
 	return data, nil
 }
 
-// headerLine returns the first line that is not blank.
+// headerLine returns the first of the first few non-blank lines that holds
+// a comma, semicolon or tab (a title line above the header may hold none),
+// or else the first non-blank line.
 func headerLine(data []byte) []byte {
-	for len(data) > 0 {
+	var firstNonBlank []byte
+	for n := 0; len(data) > 0 && n < maxHeaderSearch; {
 		line, rest := firstLine(data)
 		if len(bytes.TrimSpace(line)) > 0 {
-			return line
+			n++
+			if firstNonBlank == nil {
+				firstNonBlank = line
+			}
+			if bytes.ContainsAny(line, ",;\t") {
+				return line
+			}
 		}
 		if len(rest) == 0 {
 			break
 		}
 		data = rest[1:]
 	}
-	return nil
+	return firstNonBlank
 }
 
 // decodeUTF16 converts UTF-16 text (without its byte-order mark) to UTF-8.

@@ -59,6 +59,10 @@ func (r ImportReport) Summary() string {
 	return fmt.Sprintf("%s: %s %d of %d rows (%d changed anything), %d rows with errors skipped", r.File, verb, r.Applied, r.Rows, r.Changed, len(r.Errors))
 }
 
+// ErrUnreadableFile wraps the parser's error for a file that cannot be
+// imported at all (empty, not CSV/XLSX, no header, a required column missing).
+var ErrUnreadableFile = errors.New("the file cannot be imported")
+
 // errDryRun rolls a dry run's transaction back after its report is made.
 var errDryRun = errors.New("dry run")
 
@@ -75,7 +79,7 @@ func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (ImportReport,
 	}
 	parsed, err := imports.Parse(req.Kind, req.Filename, req.Data)
 	if err != nil {
-		return ImportReport{}, err
+		return ImportReport{}, fmt.Errorf("%w: %w", ErrUnreadableFile, err)
 	}
 	rep := ImportReport{Kind: req.Kind, File: req.Filename, Mode: req.Mode, DryRun: req.DryRun, Rows: parsed.Rows,
 		Errors: append([]imports.RowError{}, parsed.Errors...)}

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"context"
+	"encoding/base64"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -34,11 +36,17 @@ type isolation struct {
 	access access
 	params func(f *fixture) map[string]string
 	form   func(f *fixture) url.Values // body of POST probes
+	// xapi routes authenticate with a tenant's HTTP Basic credential, not a
+	// session: they are probed with globex's credential and acme's ids.
+	xapi  bool
+	query func(f *fixture) string
+	body  func(f *fixture) string
 }
 
 // fixture holds ids of acme's objects for the probes.
 type fixture struct {
 	acmeTenant, acmeLearner int64
+	acmeStatement           string
 }
 
 var routeIsolation = map[string]isolation{
@@ -68,6 +76,26 @@ var routeIsolation = map[string]isolation{
 			return map[string]string{"id": strconv.FormatInt(f.acmeLearner, 10)}
 		}},
 	"GET /admin/audit": {access: signedIn},
+	"POST /admin/imports": {access: signedIn,
+		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
+	"GET /xapi/about": {access: public},
+	"GET /xapi/statements": {access: signedIn, xapi: true,
+		query: func(f *fixture) string { return "?statementId=" + f.acmeStatement }},
+	"POST /xapi/statements": {access: signedIn, xapi: true,
+		body: func(f *fixture) string { return acmeLikeStatement(f.acmeStatement) }},
+	"PUT /xapi/statements": {access: signedIn, xapi: true,
+		query: func(f *fixture) string { return "?statementId=" + f.acmeStatement },
+		body:  func(f *fixture) string { return acmeLikeStatement("") }},
+}
+
+// acmeLikeStatement is a statement reusing acme's statement id, which
+// globex's credential may store in globex without learning anything of acme.
+func acmeLikeStatement(id string) string {
+	idField := ""
+	if id != "" {
+		idField = `"id":"` + id + `",`
+	}
+	return `{` + idField + `"actor":{"mbox":"mailto:someone@globex.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/launched"},"object":{"id":"https://lms.globex.test/c"}}`
 }
 
 // acmeSecrets are strings only acme's users may see.
@@ -81,7 +109,14 @@ var acmeSecrets = []string{"admin@acme.test", "manager@acme.test", "analyst@acme
 func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
-	f := &fixture{acmeTenant: tenantID(t, srv, "acme"), acmeLearner: userID(t, srv, "acme", "learner@acme.test")}
+	f := &fixture{acmeTenant: tenantID(t, srv, "acme"), acmeLearner: userID(t, srv, "acme", "learner@acme.test"),
+		acmeStatement: "7f7a2f0e-0d7e-4e59-9c55-7a6b2a9b1c01"}
+	r := srv.NewClient(t).Do(http.MethodPut, acme, "/xapi/statements?statementId="+f.acmeStatement,
+		strings.NewReader(`{"actor":{"mbox":"mailto:learner@acme.test","name":"Lee Learner"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://lms.acme.test/courses/secret"}}`),
+		"Authorization", basic("acme-demo-key", "acme-demo-secret"), "X-Experience-API-Version", "1.0.3", "Content-Type", "application/json")
+	if r.Status != http.StatusNoContent {
+		t.Fatalf("store acme's statement: %d %s", r.Status, r.Body)
+	}
 	// Lock acme's learner, so an unlock that leaked across tenants would show.
 	if err := srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE users SET locked_until = now() + interval '1 hour', failed_logins = 5 WHERE tenant_id = ? AND id = ?`,
@@ -123,8 +158,13 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	setCookie(stolen, srv, acme, globexAdmin.SessionCookie(globex))
 	anon := srv.NewClient(t)
 
+	globexXAPI := srv.NewClient(t)
 	for _, r := range routes {
 		iso := routeIsolation[r.method+" "+r.path]
+		if iso.xapi {
+			probeXAPI(t, srv, f, globexXAPI, anon, r.method, r.path, iso)
+			continue
+		}
 		path := r.path
 		if iso.params != nil {
 			for k, v := range iso.params(f) {
@@ -204,6 +244,54 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 			t.Error("a probe client ended up signed in to acme")
 		}
 	}
+}
+
+// probeXAPI asks an xAPI route with globex's credential for acme's
+// statement, and without any credential.
+func probeXAPI(t *testing.T, srv *testserver.Server, f *fixture, globexClient, anon *testserver.Client, method, path string, iso isolation) {
+	t.Helper()
+	q, body := "", ""
+	if iso.query != nil {
+		q = iso.query(f)
+	}
+	if iso.body != nil {
+		body = iso.body(f)
+	}
+	headers := []string{"X-Experience-API-Version", "1.0.3", "Content-Type", "application/json"}
+	send := func(c *testserver.Client, host string, extra ...string) testserver.Response {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		return c.Do(method, host, path+q, rd, append(headers, extra...)...)
+	}
+	what := method + " " + path + q
+	// Without a credential: 401, on any host.
+	for _, host := range []string{acme, globex} {
+		if r := send(anon, host); r.Status != http.StatusUnauthorized {
+			t.Errorf("%s anonymously on %s: status %d, want 401", what, host, r.Status)
+		}
+	}
+	// With globex's credential, even on acme's host, nothing of acme.
+	for _, host := range []string{acme, globex} {
+		r := send(globexClient, host, "Authorization", basic("globex-demo-key", "globex-demo-secret"))
+		mustNotContain(t, what+" as globex on "+host, r.Body, acmeSecrets...)
+		mustNotContain(t, what+" as globex on "+host, r.Body, "lms.acme.test")
+		switch method {
+		case http.MethodGet:
+			if r.Status != http.StatusNotFound {
+				t.Errorf("%s as globex: status %d, want 404 like a missing id", what, r.Status)
+			}
+		default:
+			if r.Status >= 400 {
+				t.Errorf("%s as globex: status %d; globex's own statement ids are its own (%s)", what, r.Status, r.Body)
+			}
+		}
+	}
+}
+
+func basic(key, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":"+secret))
 }
 
 // csrfOrEmpty returns the client's CSRF token on host, or "" when the host

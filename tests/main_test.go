@@ -7,7 +7,11 @@ import (
 	"os"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/learnlens/learnlens/database/testdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+type gormDB = gorm.DB

@@ -109,6 +109,9 @@ func parseAgent(v any, path string, role agentRole) (Agent, error) {
 	}
 	switch {
 	case !has:
+		if _, ok := obj["member"]; ok {
+			return a, verr(join(path, "objectType"), "required", `a Group must have objectType "Group" (without it the object is taken to be an Agent, which has no member property)`)
+		}
 		ot = "Agent"
 	case ot != "Agent" && ot != "Group":
 		return a, verr(join(path, "objectType"), "object-type", `must be "Agent" or "Group", got %q`, ot)

@@ -25,8 +25,9 @@
 //     statement references, SubStatements and attachments
 //     (Data 2.2.s4.b1.b5, b7).
 //   - required: actor, verb and object; verb id; activity id; account
-//     homePage and name; StatementRef objectType and id; interaction
-//     component id; attachment usageType, display, contentType, length, sha2.
+//     homePage and name; objectType of a Group and of an Agent or Group used
+//     as the object; StatementRef objectType and id; interaction component
+//     id; attachment usageType, display, contentType, length, sha2.
 //   - uuid: statement id, StatementRef ids and context.registration are
 //     UUIDs in the standard 8-4-4-4-12 form, any version and variant (the
 //     spec only recommends RFC 4122), kept in lower case.
@@ -37,8 +38,8 @@
 //   - mbox ("mailto:" and one plain address), mbox_sha1sum (40 hex digits),
 //     iri (openid is an absolute URI), irl (account homePage), account
 //     (non-empty account name).
-//   - object-type: objectType values are the exact enumerated strings;
-//     Agent/Group objects must state their objectType.
+//   - object-type: objectType values are the exact enumerated strings
+//     (Data 2.2.s4.b1.b6).
 //   - group: an anonymous Group lists its members in a non-empty member
 //     array; group-member: members are Agents, never Groups; team:
 //     context.team is a Group; authority: the authority is an Agent or an

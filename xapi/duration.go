@@ -3,7 +3,6 @@ package xapi
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"strings"
 	"time"
@@ -142,7 +141,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		total.Add(total, v.Mul(v, new(big.Rat).SetInt64(int64(unit))))
 	}
 	ns := new(big.Int).Quo(total.Num(), total.Denom())
-	if !ns.IsInt64() || ns.Int64() > math.MaxInt64 {
+	if !ns.IsInt64() {
 		return 0, fmt.Errorf("duration %q is too long", s)
 	}
 	return time.Duration(ns.Int64()), nil

@@ -10,8 +10,9 @@ import (
 
 // Finalize sets what the LRS sets and returns the statement's JSON as it
 // will be stored and served:
-//   - id: a new random (version 4) UUID if the client sent none; a sent id
-//     is written back in lower case;
+//   - id: a new random (version 4) UUID if the statement has none; an id
+//     is written back in lower case (for PUT without an id in the body, set
+//     ID to the canonical statementId parameter before calling);
 //   - stored: the given time, in UTC, overwriting any sent value;
 //   - timestamp: stored if the client sent none; a sent timestamp is
 //     re-serialised in UTC (same instant, full precision);

@@ -344,7 +344,7 @@ var (
 	basicTimestamp    = regexp.MustCompile(`^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2})(\d{2})?)?$`)
 )
 
-// errNoZone and friends explain why a timestamp was rejected.
+// Messages explaining why a timestamp was rejected.
 const (
 	msgTimestampFormat = "must be an ISO 8601 date and time such as 2024-05-18T05:32:34.804Z"
 	msgTimestampZone   = "must include a time zone (Z or an offset such as +02:00)"

@@ -270,6 +270,11 @@ func parseObject(s *Statement, v any, path string, inSub bool) error {
 		return err
 	}
 	if !has {
+		for _, k := range []string{"mbox", "mbox_sha1sum", "openid", "account", "member"} {
+			if _, ok := obj[k]; ok {
+				return verr(join(path, "objectType"), "required", `an Agent or Group used as the object must have objectType "Agent" or "Group" (without it the object is taken to be an Activity)`)
+			}
+		}
 		ot = "Activity"
 	}
 	switch ot {

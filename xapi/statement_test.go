@@ -267,7 +267,8 @@ func TestParseRejected(t *testing.T) {
 		{"account empty name", "actor", `{"account": {"homePage": "http://example.com", "name": ""}}`, "actor.account.name", "account"},
 		{"account extra property", "actor", `{"account": {"homePage": "http://example.com", "name": "a", "email": "x"}}`, "actor.account.email", "unknown-property"},
 		{"account homePage bad scheme", "actor", `{"account": {"homePage": "ab=c://should.fail.com", "name": "a"}}`, "actor.account.homePage", "irl"},
-		{"agent with member", "actor.member", `[]`, "actor.member", "unknown-property"},
+		{"agent with member", "actor", `{"objectType": "Agent", "mbox": "mailto:a@example.com", "member": []}`, "actor.member", "unknown-property"},
+		{"group without objectType", "actor", `{"member": [{"mbox": "mailto:a@example.com"}]}`, "actor.objectType", "required"},
 		{"agent objectType wrong case", "actor.objectType", `"agent"`, "actor.objectType", "object-type"},
 		{"agent objectType number", "actor.objectType", `123`, "actor.objectType", "type"},
 		{"agent name number", "actor.name", `123`, "actor.name", "type"},
@@ -300,7 +301,7 @@ func TestParseRejected(t *testing.T) {
 		{"object objectType wrong case", "object.objectType", `"activity"`, "object.objectType", "object-type"},
 		{"object objectType unknown", "object.objectType", `"Course"`, "object.objectType", "object-type"},
 		{"activity unknown property", "object.name", `"x"`, "object.name", "unknown-property"},
-		{"agent object without objectType", "object", `{"mbox": "mailto:a@example.com"}`, "object.mbox", "unknown-property"},
+		{"agent object without objectType", "object", `{"mbox": "mailto:a@example.com"}`, "object.objectType", "required"},
 		{"agent object without IFI", "object", `{"objectType": "Agent", "name": "x"}`, "object", "actor-ifi"},
 		{"definition not an object", "object.definition", `"x"`, "object.definition", "type"},
 		{"definition unknown property", "object.definition", `{"title": "x"}`, "object.definition.title", "unknown-property"},
@@ -364,7 +365,6 @@ func TestParseRejected(t *testing.T) {
 		{"context activities value string", "context", `{"contextActivities": {"parent": "http://example.com/p"}}`, "context.contextActivities.parent", "type"},
 		{"context activity without id", "context", `{"contextActivities": {"parent": [{"objectType": "Activity"}]}}`, "context.contextActivities.parent[0].id", "required"},
 		{"context activity is an agent", "context", `{"contextActivities": {"other": [{"objectType": "Agent", "mbox": "mailto:a@example.com"}]}}`, "context.contextActivities.other[0].mbox", "unknown-property"},
-		{"revision with agent object", "object", `{"objectType": "Agent", "mbox": "mailto:b@example.com"}`, "", ""},
 		{"language with space", "context", `{"language": "en US"}`, "context.language", "language"},
 		{"language empty", "context", `{"language": ""}`, "context.language", "language"},
 		{"context statement without objectType", "context", `{"statement": {"id": "8f87ccde-bb56-4c2e-ab83-44982ef22df0"}}`, "context.statement.objectType", "required"},
@@ -415,22 +415,28 @@ func TestParseRejected(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			body := edit(t, minimal, tc.path, tc.value)
-			if tc.name == "revision with agent object" {
-				body = edit(t, string(body), "context", `{"revision": "1"}`)
-				tc.wantPath, tc.wantRule = "context.revision", "context"
-			}
-			_, err := ParseStatement(body)
+			_, err := ParseStatement(edit(t, minimal, tc.path, tc.value))
 			wantValidation(t, err, tc.wantPath, tc.wantRule)
 		})
 	}
 }
 
-func TestParseRejectsPlatformWithStatementRef(t *testing.T) {
-	body := edit(t, minimal, "object", `{"objectType": "StatementRef", "id": "8f87ccde-bb56-4c2e-ab83-44982ef22df0"}`)
-	body = edit(t, string(body), "context", `{"platform": "web"}`)
-	_, err := ParseStatement(body)
-	wantValidation(t, err, "context.platform", "context")
+// TestParseRejectsRevisionAndPlatform checks that revision and platform are
+// only accepted when the object is an Activity (Data 2.4.6.s4.b1-b2).
+func TestParseRejectsRevisionAndPlatform(t *testing.T) {
+	tests := []struct{ name, object, context, path string }{
+		{"revision with agent object", `{"objectType": "Agent", "mbox": "mailto:b@example.com"}`, `{"revision": "1"}`, "context.revision"},
+		{"platform with group object", `{"objectType": "Group", "openid": "http://o.example.org/g"}`, `{"platform": "web"}`, "context.platform"},
+		{"platform with statement ref object", `{"objectType": "StatementRef", "id": "8f87ccde-bb56-4c2e-ab83-44982ef22df0"}`, `{"platform": "web"}`, "context.platform"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := edit(t, minimal, "object", tc.object)
+			body = edit(t, string(body), "context", tc.context)
+			_, err := ParseStatement(body)
+			wantValidation(t, err, tc.path, "context")
+		})
+	}
 }
 
 func TestParseRejectsDuplicateProperty(t *testing.T) {
