@@ -130,7 +130,7 @@ func buildCatalog(r *rand.Rand, cfg Config, o *org, today time.Time) []*course {
 				iri:        fmt.Sprintf("%s/assessment/q%d", c.iri, q+1),
 				text:       fmt.Sprintf("%s: question %d", s.title, q+1),
 				trueFalse:  r.Float64() < 0.3,
-				difficulty: -0.22 + 0.3*r.Float64(),
+				difficulty: -0.1 + 0.15*r.Float64(),
 			}
 			if qq.trueFalse {
 				qq.correct = []string{"true", "false"}[r.IntN(2)]
@@ -152,6 +152,8 @@ func buildCatalog(r *rand.Rand, cfg Config, o *org, today time.Time) []*course {
 			}
 			if launch.Before(today) {
 				c.launched = launch
+				// Promoted, but only available for part of the history.
+				c.weight *= 1.5 * max(0.15, float64(today.Sub(launch))/float64(today.Sub(start)))
 			}
 		}
 		out = append(out, c)

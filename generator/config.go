@@ -27,6 +27,8 @@ type Config struct {
 	// people; by default they come from the email ("ana.lopez@…" → "Ana
 	// Lopez", "manager@…" → a first name and "Manager").
 	ManagerName, LearnerName string
+	// Progress, when set, is called after each stored batch.
+	Progress func(sent, total int)
 }
 
 // Summary reports what was generated.
@@ -56,18 +58,18 @@ func Acme(now time.Time) Config {
 }
 
 // Globex is the recommended configuration of the small demo tenant: about
-// 300 people in four levels, 20 courses of which 4 are required, and about
-// 36,000 statements over 12 months, in New York.
+// 300 people in four levels, 24 courses of which 4 are required, and about
+// 30,000 statements over 12 months, in New York.
 func Globex(now time.Time) Config {
 	return Config{
-		Seed: 19890412, Learners: 300, Depth: 4, Courses: 20, Required: 4, Statements: 36_000, Months: 12,
+		Seed: 19890412, Learners: 300, Depth: 4, Courses: 24, Required: 4, Statements: 30_000, Months: 12,
 		EmailDomain: "globex.test", TimeZone: "America/New_York", Now: now, BatchSize: 1000,
 		ManagerEmail: "manager@globex.test", LearnerEmail: "learner@globex.test",
 	}
 }
 
-// MaxCourses is the size of the built-in catalog.
-var MaxCourses = len(requiredCatalog) + len(onboardingCatalog) + len(electiveCatalog)
+// maxCourses is the size of the built-in catalog.
+var maxCourses = len(requiredCatalog) + len(onboardingCatalog) + len(electiveCatalog)
 
 // normalize fills in defaults and checks the config.
 func (c Config) normalize() (Config, *time.Location, error) {
@@ -111,8 +113,8 @@ func (c Config) normalize() (Config, *time.Location, error) {
 		return c, nil, fmt.Errorf("generator: %d learners: at most 200000", c.Learners)
 	case c.Required < 0 || c.Required > len(requiredCatalog):
 		return c, nil, fmt.Errorf("generator: %d required courses: use 0 to %d", c.Required, len(requiredCatalog))
-	case c.Courses < c.Required || c.Courses < 1 || c.Courses > MaxCourses:
-		return c, nil, fmt.Errorf("generator: %d courses: use %d to %d", c.Courses, max(1, c.Required), MaxCourses)
+	case c.Courses < c.Required || c.Courses < 1 || c.Courses > maxCourses:
+		return c, nil, fmt.Errorf("generator: %d courses: use %d to %d", c.Courses, max(1, c.Required), maxCourses)
 	case c.Months < 1 || c.Months > 60:
 		return c, nil, fmt.Errorf("generator: %d months of history: use 1 to 60", c.Months)
 	case c.Statements < 0:

@@ -158,6 +158,7 @@ func buildOrg(r *rand.Rand, cfg Config, loc *time.Location) (*org, error) {
 		}).name
 	}
 
+	vpDepts := map[string]bool{}
 	ceo := add(0, -1)
 	ceo.dept, ceo.loc, ceo.title = "Executive", o.hq, "Chief Executive Officer"
 	ceo.spanWeight = 1
@@ -171,6 +172,9 @@ func buildOrg(r *rand.Rand, cfg Config, loc *time.Location) (*org, error) {
 			p.dept, p.loc, p.branch = d.name, pickLoc(1), p.idx
 		}
 	} else {
+		for i := range sizes[1] {
+			vpDepts[departments[i%len(departments)].name] = true
+		}
 		for i := range sizes[1] {
 			p := add(1, 0)
 			p.dept = departments[i%len(departments)].name
@@ -191,31 +195,38 @@ func buildOrg(r *rand.Rand, cfg Config, loc *time.Location) (*org, error) {
 				parents = append(parents, i)
 			}
 		}
-		n := sizes[k]
-		assign := make([]int, 0, n)
-		for i := 0; i < n && i < len(parents); i++ {
-			assign = append(assign, parents[i])
+		weights := make([]float64, len(parents))
+		for i, pi := range parents {
+			weights[i] = o.people[pi].spanWeight
 		}
-		for len(assign) < n {
-			assign = append(assign, pickWeighted(r, parents, func(i int) float64 { return o.people[i].spanWeight }))
+		var assign []int
+		for i, n := range allocate(sizes[k], weights) {
+			for range n {
+				assign = append(assign, parents[i])
+			}
 		}
-		slices.Sort(assign) // keep each team together in the file
 		for _, pi := range assign {
 			par := o.people[pi]
 			p := add(k, pi)
 			p.branch = par.branch
 			p.spanWeight = 0.6 + 0.8*r.Float64()
-			// Department: mostly the branch's, sometimes a related one.
+			// Department: mostly the branch's, sometimes a related one
+			// without an executive of its own (Marketing under Sales).
 			switchP := 0.03
 			if par.level == 1 {
-				switchP = 0.15
+				switchP = 0.2
 			}
 			p.dept = par.dept
-			if d := deptByName(par.dept); d != nil && len(d.related) > 0 && r.Float64() < switchP {
-				p.dept = d.related[r.IntN(len(d.related))]
-			}
-			if par.level == 1 {
-				p.spanWeight *= deptByName(p.dept).weight
+			if d := deptByName(par.dept); d != nil && r.Float64() < switchP {
+				var homeless []string
+				for _, rel := range d.related {
+					if !vpDepts[rel] {
+						homeless = append(homeless, rel)
+					}
+				}
+				if len(homeless) > 0 {
+					p.dept = homeless[r.IntN(len(homeless))]
+				}
 			}
 			// Location: mostly the manager's.
 			stay := 0.75
@@ -291,8 +302,16 @@ func buildOrg(r *rand.Rand, cfg Config, loc *time.Location) (*org, error) {
 			days = 1 + int(2920*math.Pow(x, 1.35))
 		}
 		p.hire = today.AddDate(0, 0, -days)
+		// Most people start on a Monday.
+		if wd := p.hire.Weekday(); wd == time.Saturday || wd == time.Sunday || r.Float64() < 0.75 {
+			next := p.hire.AddDate(0, 0, (8-int(wd))%7)
+			if next.After(today) {
+				next = next.AddDate(0, 0, -7)
+			}
+			p.hire = next
+		}
 		p.engagement = math.Exp(r.NormFloat64() * 0.6)
-		p.ability = min(0.99, max(0.55, 0.87+r.NormFloat64()*0.07))
+		p.ability = min(0.995, max(0.6, 0.93+r.NormFloat64()*0.05))
 		p.account = r.Float64() < 0.2
 	}
 
@@ -304,7 +323,7 @@ func buildOrg(r *rand.Rand, cfg Config, loc *time.Location) (*org, error) {
 		}
 		x := r.Float64()
 		switch {
-		case x < 0.03:
+		case x < 0.04:
 			from := maxTime(p.hire.AddDate(0, 0, 45), start)
 			to := today.AddDate(0, 0, -5)
 			if from.Before(to) {
@@ -312,7 +331,7 @@ func buildOrg(r *rand.Rand, cfg Config, loc *time.Location) (*org, error) {
 				p.leftAt = from.Add(time.Duration(r.Int64N(int64(to.Sub(from))))).Truncate(time.Hour)
 				p.leftAt = endOfWorkday(p.leftAt, loc)
 			}
-		case x < 0.07 && cfg.Depth > 2:
+		case x < 0.08 && cfg.Depth > 2:
 			from := maxTime(p.hire, start).AddDate(0, 0, 30)
 			to := today.AddDate(0, 0, -20)
 			par := o.people[p.parent]
@@ -573,6 +592,50 @@ func titleCase(s string) string {
 		b[0] -= 'a' - 'A'
 	}
 	return string(b)
+}
+
+// allocate splits n into len(weights) parts proportional to the weights
+// (largest remainders), each at least 1 while n allows.
+func allocate(n int, weights []float64) []int {
+	out := make([]int, len(weights))
+	if len(weights) == 0 {
+		return out
+	}
+	base := 0
+	if n >= len(weights) {
+		base = 1
+	}
+	rest := n - base*len(weights)
+	total := 0.0
+	for _, w := range weights {
+		total += w
+	}
+	type rem struct {
+		i int
+		f float64
+	}
+	var rems []rem
+	used := 0
+	for i, w := range weights {
+		x := float64(rest) * w / total
+		out[i] = base + int(x)
+		used += int(x)
+		rems = append(rems, rem{i, x - float64(int(x))})
+	}
+	slices.SortStableFunc(rems, func(a, b rem) int {
+		switch {
+		case a.f > b.f:
+			return -1
+		case a.f < b.f:
+			return 1
+		}
+		return 0
+	})
+	for k := 0; used < rest; k++ {
+		out[rems[k%len(rems)].i]++
+		used++
+	}
+	return out
 }
 
 // dayOf is local midnight of t's day.

@@ -65,7 +65,7 @@ type tev struct {
 	idx      int16 // module or question index
 	session  int16
 	progress int8 // percent of the modules done, for modules
-	ok       bool  // question answered right, assessment passed
+	ok       bool // question answered right, assessment passed
 	dur      time.Duration
 	score    float64
 	resp     string
@@ -97,7 +97,8 @@ func (g *gen) workTime(r *rand.Rand, t, notBefore time.Time) time.Time {
 		wd := day.Weekday()
 		weekend := wd == time.Saturday || wd == time.Sunday
 		if tries < 12 && (weekend && r.Float64() < 0.85 || holiday(day) && r.Float64() < 0.75) {
-			day = day.AddDate(0, 0, 1)
+			// Done on another day of the next week or so instead.
+			day = day.AddDate(0, 0, 1+r.IntN(5))
 			continue
 		}
 		weights := &hourWeights
@@ -177,6 +178,9 @@ func (g *gen) timeline(pl *plan, evs []tev) ([]tev, time.Time) {
 		moduleMin *= 0.85 // the rest is the assessment
 	}
 	nS := clampInt(int(math.Round(moduleMin*float64(todo)/sessLen)), 1, min(6, todo))
+	if nS == 1 && todo >= 2 && r.Float64() < 0.3 {
+		nS = 2 // interrupted, finished another day
+	}
 	targets := make([]float64, nS)
 	for j := 1; j < nS; j++ {
 		targets[j] = r.Float64()
@@ -233,7 +237,17 @@ func (g *gen) timeline(pl *plan, evs []tev) ([]tev, time.Time) {
 			if nQ > 0 {
 				score = float64(correct) / float64(nQ)
 			} else {
-				score = min(1, max(0.3, ability+0.02+0.08*r.NormFloat64()))
+				score = min(1, max(0.3, ability-0.04+0.08*r.NormFloat64()))
+			}
+			if pl.keep && !pl.failFirst && attempt >= 3 && score < c.spec.passMark {
+				score = c.spec.passMark // a curated story passes in the end
+				if nQ > 0 {
+					score = 1
+					for i := range answers {
+						answers[i] = true
+					}
+					correct = nQ
+				}
 			}
 			if pl.failFirst { // force the story: fail, then pass
 				if attempt == 1 && score >= c.spec.passMark {
@@ -294,10 +308,11 @@ func (g *gen) timeline(pl *plan, evs []tev) ([]tev, time.Time) {
 			if passed {
 				break
 			}
-			if attempt >= 3 || !pl.failFirst && r.Float64() > 0.8 {
+			persist := pl.failFirst || pl.keep
+			if !persist && (attempt >= 3 || r.Float64() > 0.8) {
 				return cut(time.Time{}) // gave up
 			}
-			ability += 0.07
+			ability += 0.05
 			cur = g.workTime(r, cur.Add(time.Duration(lognormal(r, 30, 0.9)*float64(time.Hour))), cur.Add(time.Hour))
 			session++
 			evs = append(evs, tev{t: cur, kind: evLaunched, session: session})

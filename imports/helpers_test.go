@@ -30,7 +30,7 @@ type timeOfDay float64
 
 // xlsxData builds a workbook. time.Time cells become real date cells (a
 // serial number with a date format); serial cells become plain numbers.
-func xlsxData(t *testing.T, sheets ...sheet) []byte {
+func xlsxData(t testing.TB, sheets ...sheet) []byte {
 	t.Helper()
 	f := excelize.NewFile()
 	defer f.Close()

@@ -22,8 +22,11 @@ CREATE UNIQUE INDEX xapi_credentials_key ON xapi_credentials (key);
 -- Bronze: each statement exactly as stored (with the id, stored, authority
 -- and version the LRS set), plus the columns the Statements resource filters
 -- on. Never updated or deleted by the application.
+-- The high-volume tables (xapi_statements, learning_events, enrollments,
+-- daily_activity) carry no foreign keys: a key check is a trigger per row,
+-- and the pipeline writes ids it resolved in the same transaction.
 CREATE TABLE xapi_statements (
-    tenant_id            bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    tenant_id            bigint NOT NULL,
     id                   uuid NOT NULL,
     seq                  bigint GENERATED ALWAYS AS IDENTITY,
     stored               timestamptz NOT NULL,
@@ -94,6 +97,8 @@ CREATE TABLE learners (
     UNIQUE (tenant_id, email)
 );
 CREATE INDEX learners_manager ON learners (tenant_id, manager_id);
+-- A learner's gold group, for refreshing exactly the touched groups.
+CREATE INDEX learners_group ON learners (tenant_id, (coalesce(manager_id, 0)), department, location);
 
 -- xAPI actor keys (Agent.Key()) that identify a learner.
 CREATE TABLE learner_identities (
@@ -167,15 +172,13 @@ CREATE TABLE learning_events (
     day            date NOT NULL,
     scaled         double precision,
     success        boolean,
-    duration_secs  double precision NOT NULL DEFAULT 0,
+    duration_ms    bigint NOT NULL DEFAULT 0,
     interaction_id text,
     response       text,
     manager_at     bigint,
     department_at  text NOT NULL DEFAULT '',
     voided         boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (tenant_id, statement_id),
-    FOREIGN KEY (tenant_id, learner_id) REFERENCES learners (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, course_id) REFERENCES courses (tenant_id, id) ON DELETE CASCADE
+    PRIMARY KEY (tenant_id, statement_id)
 );
 CREATE INDEX learning_events_key ON learning_events (tenant_id, learner_id, course_id);
 CREATE INDEX learning_events_day ON learning_events (tenant_id, learner_id, day);
@@ -212,21 +215,19 @@ CREATE TABLE enrollments (
     attempts         integer NOT NULL DEFAULT 0,
     due_at           date,
     last_activity_at timestamptz NOT NULL,
-    PRIMARY KEY (tenant_id, course_id, learner_id),
-    FOREIGN KEY (tenant_id, learner_id) REFERENCES learners (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, course_id) REFERENCES courses (tenant_id, id) ON DELETE CASCADE
+    PRIMARY KEY (tenant_id, course_id, learner_id)
 );
 CREATE INDEX enrollments_learner ON enrollments (tenant_id, learner_id);
 
--- Statements and minutes per learner and tenant-local day.
+-- Statements and time per learner and tenant-local day (maintained by
+-- delta from the learning events a batch adds or voids).
 CREATE TABLE daily_activity (
     tenant_id  bigint NOT NULL,
     learner_id bigint NOT NULL,
     day        date NOT NULL,
-    statements integer NOT NULL,
-    minutes    double precision NOT NULL,
-    PRIMARY KEY (tenant_id, learner_id, day),
-    FOREIGN KEY (tenant_id, learner_id) REFERENCES learners (tenant_id, id) ON DELETE CASCADE
+    statements  integer NOT NULL,
+    duration_ms bigint NOT NULL,
+    PRIMARY KEY (tenant_id, learner_id, day)
 );
 CREATE INDEX daily_activity_day ON daily_activity (tenant_id, day);
 
@@ -265,8 +266,9 @@ CREATE INDEX compliance_assignments_learner ON compliance_assignments (tenant_id
 
 -- Gold: per-tenant aggregates keyed by the learner's current solid-line
 -- manager (0 = none), department and location, so a dashboard reads a few
--- hundred rows instead of scanning silver. as_of is the newest statement
--- time included. Each is recomputed for exactly the keys a batch touched.
+-- hundred rows instead of scanning silver. Statement batches apply exact
+-- integer deltas to the rows they touch; a rebuild recomputes them; both
+-- must agree row by row. Every row of a tenant is as of gold_freshness.as_of.
 CREATE TABLE gold_course_completion (
     tenant_id          bigint NOT NULL,
     course_id          bigint NOT NULL,
@@ -278,8 +280,8 @@ CREATE TABLE gold_course_completion (
     completed          integer NOT NULL,
     passed             integer NOT NULL,
     failed             integer NOT NULL,
-    days_to_complete   double precision NOT NULL,
-    as_of              timestamptz,
+    -- whole seconds from enrolment to completion, summed over completions
+    seconds_to_complete bigint NOT NULL,
     PRIMARY KEY (tenant_id, course_id, manager_id, department, location)
 );
 
@@ -304,7 +306,7 @@ CREATE TABLE gold_engagement_daily (
     location        text NOT NULL,
     active_learners integer NOT NULL,
     statements      integer NOT NULL,
-    minutes         double precision NOT NULL,
+    duration_ms     bigint NOT NULL,
     PRIMARY KEY (tenant_id, day, manager_id, department, location)
 );
 
@@ -319,7 +321,6 @@ CREATE TABLE gold_assessment (
     attempts   integer NOT NULL,
     passed     integer NOT NULL,
     failed     integer NOT NULL,
-    as_of      timestamptz,
     PRIMARY KEY (tenant_id, course_id, manager_id, department, location, bucket)
 );
 
@@ -335,13 +336,13 @@ CREATE TABLE gold_compliance (
     expires_on     date NOT NULL DEFAULT 'infinity',
     completed      boolean NOT NULL,
     people         integer NOT NULL,
-    as_of          timestamptz,
     PRIMARY KEY (tenant_id, requirement_id, manager_id, department, location, due_on, expires_on, completed)
 );
 
 -- Newest statement (by stored time) per tenant included in gold: the
--- "data as of" of every tile. Gold rows that carry as_of hold the newest
--- event time in their group (a day's engagement row is as of its day).
+-- "data as of" of every tile. Gold is refreshed in the transaction that
+-- stores a batch, so every gold row of the tenant includes every statement
+-- stored up to this time.
 CREATE TABLE gold_freshness (
     tenant_id bigint PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
     as_of     timestamptz,

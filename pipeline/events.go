@@ -26,7 +26,7 @@ type event struct {
 	ts            time.Time
 	scaled        *float64
 	success       *bool
-	durationSecs  float64
+	durationMs    int64
 	interactionID *string
 	response      *string
 }
@@ -94,7 +94,7 @@ func mapStatement(i int, s xapi.Statement) (event, bool) {
 	if r := s.Result; r != nil {
 		e.scaled, e.success = r.Scaled, r.Success
 		if r.HasDuration {
-			e.durationSecs = r.Duration.Seconds()
+			e.durationMs = r.Duration.Milliseconds()
 		}
 		if r.Response != "" && question {
 			resp := r.Response
@@ -148,13 +148,13 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 	sids, kinds := make([]string, n), make([]string, n)
 	lids, cids := make([]int64, n), make([]int64, n)
 	ts := make([]time.Time, n)
-	scaled, durs := make([]*float64, n), make([]float64, n)
+	scaled, durs := make([]*float64, n), make([]int64, n)
 	success := make([]*bool, n)
 	iids, resps := make([]*string, n), make([]*string, n)
 	for j, e := range evs {
 		sids[j], kinds[j] = ss[e.stmt].ID, e.kind
 		lids[j], cids[j] = learners[e.actorKey], courses[j]
-		ts[j], scaled[j], success[j], durs[j] = e.ts, e.scaled, e.success, e.durationSecs
+		ts[j], scaled[j], success[j], durs[j] = e.ts, e.scaled, e.success, e.durationMs
 		iids[j], resps[j] = e.interactionID, e.response
 	}
 	rows, err := tx.Query(ctx, insertEventsSQL, tenantID, sids, lids, cids, kinds, ts, scaled, success, durs, iids, resps, tz)
@@ -163,13 +163,15 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var learner, course int64
-		var day string
-		if err := rows.Scan(&learner, &course, &day); err != nil {
+		var ev eventRow
+		var voided bool
+		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &voided); err != nil {
 			return err
 		}
-		k.addPair(learner, course)
-		k.addDay(learner, day)
+		k.addPair(ev.learner, ev.course)
+		if !voided {
+			k.events = append(k.events, signed[eventRow]{ev, +1})
+		}
 	}
 	return rows.Err()
 }
@@ -179,18 +181,18 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 // arrived.
 const insertEventsSQL = `
 INSERT INTO learning_events (tenant_id, statement_id, learner_id, course_id, kind, ts, day, scaled, success,
-    duration_secs, interaction_id, response, manager_at, department_at, voided)
+    duration_ms, interaction_id, response, manager_at, department_at, voided)
 SELECT $1, u.sid::uuid, u.lid, u.cid, u.kind, u.ts, (u.ts AT TIME ZONE $12)::date, u.scaled, u.success,
     u.dur, u.iid, u.resp, h.manager_id, coalesce(h.department, ''),
     EXISTS (SELECT FROM xapi_voided v WHERE v.tenant_id = $1 AND v.statement_id = u.sid::uuid)
 FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[], $7::float8[], $8::bool[],
-    $9::float8[], $10::text[], $11::text[]) AS u(sid, lid, cid, kind, ts, scaled, success, dur, iid, resp)
+    $9::bigint[], $10::text[], $11::text[]) AS u(sid, lid, cid, kind, ts, scaled, success, dur, iid, resp)
 LEFT JOIN LATERAL (
     SELECT manager_id, department FROM learner_history h
     WHERE h.tenant_id = $1 AND h.learner_id = u.lid
       AND h.valid_from <= (u.ts AT TIME ZONE $12)::date AND (u.ts AT TIME ZONE $12)::date < h.valid_to
     ORDER BY h.valid_from DESC LIMIT 1) h ON true
-RETURNING learner_id, course_id, day::text`
+RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms, voided`
 
 // resolveLearners returns the learner id of every actor key, matching an
 // unknown key to a rostered learner by email (mbox) or employee id

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -10,132 +12,83 @@ import (
 
 // A learner's gold group: current solid-line manager (0 = none),
 // department and location.
-const learnerGroup = `coalesce(l.manager_id, 0), l.department, l.location`
+var learnerGroup = []string{"coalesce(l.manager_id, 0)", "l.department", "l.location"}
 
-// Which groups a change touched, from the (learner, course) pairs or the
-// (learner, day) pairs in $2 and $3.
-const (
-	affectedCourseGroups = `SELECT DISTINCT k.course_id, ` + learnerGroup + `
-		FROM unnest($2::bigint[], $3::bigint[]) AS k(learner_id, course_id)
-		JOIN learners l ON l.tenant_id = $1 AND l.id = k.learner_id`
-	affectedDayGroups = `SELECT DISTINCT k.day::date, ` + learnerGroup + `
-		FROM unnest($2::bigint[], $3::text[]) AS k(learner_id, day)
-		JOIN learners l ON l.tenant_id = $1 AND l.id = k.learner_id`
-	affectedRequirementGroups = `SELECT DISTINCT r.id, ` + learnerGroup + `
-		FROM unnest($2::bigint[], $3::bigint[]) AS k(learner_id, course_id)
-		JOIN learners l ON l.tenant_id = $1 AND l.id = k.learner_id
-		JOIN compliance_requirements r ON r.tenant_id = $1 AND r.course_id = k.course_id`
-)
+// keyList is a gold key: a first column, the learner's group, then extras.
+func keyList(first string, extra ...string) []string {
+	return append(append([]string{first}, learnerGroup...), extra...)
+}
 
-// goldTable is one gold aggregate: how to compute its rows from silver
-// (selectSQL, whose %s takes an extra WHERE condition) and which key columns
-// an incremental refresh recomputes.
+// goldTable is one gold aggregate, defined by how a rebuild computes it:
+//
+//	SELECT $1, <keys>, <aggregates> FROM <from> WHERE <where> GROUP BY <keys>
+//
+// Statement batches instead apply exact integer deltas (applyGoldDeltas)
+// from the silver rows they changed; the property test checks that both
+// give the same rows.
 type goldTable struct {
 	name       string
-	columns    string // insert column list after tenant_id
-	selectSQL  string // SELECT $1, <columns> ... WHERE <tenant> %s GROUP BY ...
-	goldKey    string // key columns in the gold table
-	sourceKey  string // the same key computed from the source rows
-	affected   string // query of the touched keys
-	usesCourse bool   // affected by (learner, course) pairs, else by (learner, day) pairs
+	columns    string // after tenant_id: the key columns, then the values
+	keys       []string
+	aggregates string
+	from       string
+	where      string
 }
 
 var goldTables = []goldTable{
 	{
 		name:    "gold_course_completion",
-		columns: "course_id, manager_id, department, location, enrolled, in_progress, completed, passed, failed, days_to_complete, as_of",
-		selectSQL: `SELECT $1, en.course_id, ` + learnerGroup + `,
-				count(*), count(*) FILTER (WHERE en.status = 'in_progress'), count(*) FILTER (WHERE en.status = 'completed'),
-				count(*) FILTER (WHERE en.passed), count(*) FILTER (WHERE NOT en.passed),
-				coalesce(round(sum(extract(epoch FROM en.completed_at - en.enrolled_at) / 86400)::numeric, 6), 0)::float8,
-				max(en.last_activity_at)
-			FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-			WHERE en.tenant_id = $1 %s
-			GROUP BY 2, 3, 4, 5`,
-		goldKey:    "course_id, manager_id, department, location",
-		sourceKey:  "en.course_id, " + learnerGroup,
-		affected:   affectedCourseGroups,
-		usesCourse: true,
+		columns: "course_id, manager_id, department, location, enrolled, in_progress, completed, passed, failed, seconds_to_complete",
+		keys:    keyList("en.course_id"),
+		aggregates: `count(*), count(*) FILTER (WHERE en.status = 'in_progress'), count(*) FILTER (WHERE en.status = 'completed'),
+			count(*) FILTER (WHERE en.passed), count(*) FILTER (WHERE NOT en.passed),
+			coalesce(sum(round(extract(epoch FROM en.completed_at - en.enrolled_at)))::bigint, 0)`,
+		from:  "enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id",
+		where: "en.tenant_id = $1",
 	},
 	{
-		name:    "gold_completion_due",
-		columns: "course_id, manager_id, department, location, due_on, incomplete",
-		selectSQL: `SELECT $1, en.course_id, ` + learnerGroup + `, en.due_at, count(*)
-			FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-			WHERE en.tenant_id = $1 AND en.status <> 'completed' AND en.due_at IS NOT NULL %s
-			GROUP BY 2, 3, 4, 5, 6`,
-		goldKey:    "course_id, manager_id, department, location",
-		sourceKey:  "en.course_id, " + learnerGroup,
-		affected:   affectedCourseGroups,
-		usesCourse: true,
+		name:       "gold_completion_due",
+		columns:    "course_id, manager_id, department, location, due_on, incomplete",
+		keys:       keyList("en.course_id", "en.due_at"),
+		aggregates: "count(*)",
+		from:       "enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id",
+		where:      "en.tenant_id = $1 AND en.status <> 'completed' AND en.due_at IS NOT NULL",
 	},
 	{
 		name:    "gold_assessment",
-		columns: "course_id, manager_id, department, location, bucket, attempts, passed, failed, as_of",
-		selectSQL: `SELECT $1, e.course_id, ` + learnerGroup + `,
-				CASE WHEN e.scaled IS NULL THEN 10 ELSE least(9, greatest(0, floor(e.scaled * 10)))::int END,
-				count(*),
-				count(*) FILTER (WHERE e.kind = 'pass' OR (e.kind = 'score' AND e.success)),
-				count(*) FILTER (WHERE e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success)),
-				max(e.ts)
-			FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
-			WHERE e.tenant_id = $1 AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score') %s
-			GROUP BY 2, 3, 4, 5, 6`,
-		goldKey:    "course_id, manager_id, department, location",
-		sourceKey:  "e.course_id, " + learnerGroup,
-		affected:   affectedCourseGroups,
-		usesCourse: true,
+		columns: "course_id, manager_id, department, location, bucket, attempts, passed, failed",
+		keys:    keyList("e.course_id", "CASE WHEN e.scaled IS NULL THEN 10 ELSE least(9, greatest(0, floor(e.scaled * 10)))::int END"),
+		aggregates: `count(*),
+			count(*) FILTER (WHERE e.kind = 'pass' OR (e.kind = 'score' AND e.success)),
+			count(*) FILTER (WHERE e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success))`,
+		from:  "learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id",
+		where: "e.tenant_id = $1 AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')",
 	},
 	{
-		name:    "gold_compliance",
-		columns: "requirement_id, manager_id, department, location, due_on, expires_on, completed, people, as_of",
-		selectSQL: `SELECT $1, a.requirement_id, ` + learnerGroup + `, a.due_on, coalesce(a.expires_on, 'infinity'),
-				a.completed_at IS NOT NULL, count(*), max(a.completed_at)
-			FROM compliance_assignments a JOIN learners l ON l.tenant_id = a.tenant_id AND l.id = a.learner_id
-			WHERE a.tenant_id = $1 %s
-			GROUP BY 2, 3, 4, 5, 6, 7, 8`,
-		goldKey:    "requirement_id, manager_id, department, location",
-		sourceKey:  "a.requirement_id, " + learnerGroup,
-		affected:   affectedRequirementGroups,
-		usesCourse: true,
+		name:       "gold_compliance",
+		columns:    "requirement_id, manager_id, department, location, due_on, expires_on, completed, people",
+		keys:       keyList("ca.requirement_id", "ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL"),
+		aggregates: "count(*)",
+		from:       "compliance_assignments ca JOIN learners l ON l.tenant_id = ca.tenant_id AND l.id = ca.learner_id",
+		where:      "ca.tenant_id = $1",
 	},
 	{
-		name:    "gold_engagement_daily",
-		columns: "day, manager_id, department, location, active_learners, statements, minutes",
-		selectSQL: `SELECT $1, d.day, ` + learnerGroup + `,
-				count(DISTINCT d.learner_id), sum(d.statements), round(sum(d.minutes)::numeric, 6)::float8
-			FROM daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id
-			WHERE d.tenant_id = $1 %s
-			GROUP BY 2, 3, 4, 5`,
-		goldKey:   "day, manager_id, department, location",
-		sourceKey: "d.day, " + learnerGroup,
-		affected:  affectedDayGroups,
+		name:       "gold_engagement_daily",
+		columns:    "day, manager_id, department, location, active_learners, statements, duration_ms",
+		keys:       keyList("d.day"),
+		aggregates: "count(DISTINCT d.learner_id), sum(d.statements), sum(d.duration_ms)",
+		from:       "daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id",
+		where:      "d.tenant_id = $1",
 	},
 }
 
-// refreshGold recomputes the gold rows of the groups k touched.
-func refreshGold(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
-	for _, g := range goldTables {
-		if g.usesCourse && len(k.learners) == 0 || !g.usesCourse && len(k.days) == 0 {
-			continue
-		}
-		args := []any{tenantID, k.learners, k.courses}
-		if !g.usesCourse {
-			args = []any{tenantID, k.dayLearners, k.days}
-		}
-		del := fmt.Sprintf(`WITH affected AS (%s) DELETE FROM %s g WHERE g.tenant_id = $1 AND (%s) IN (SELECT * FROM affected)`,
-			g.affected, g.name, prefixed("g.", g.goldKey))
-		if _, err := tx.Exec(ctx, del, args...); err != nil {
-			return fmt.Errorf("refresh %s: %w", g.name, err)
-		}
-		ins := fmt.Sprintf(`WITH affected AS (%s) INSERT INTO %s (tenant_id, %s) `+g.selectSQL,
-			g.affected, g.name, g.columns,
-			fmt.Sprintf(`AND (%s) IN (SELECT * FROM affected)`, g.sourceKey))
-		if _, err := tx.Exec(ctx, ins, args...); err != nil {
-			return fmt.Errorf("refresh %s: %w", g.name, err)
-		}
+func (g goldTable) rebuildSQL() string {
+	nums := make([]string, len(g.keys))
+	for i := range g.keys {
+		nums[i] = strconv.Itoa(i + 2)
 	}
-	return nil
+	return fmt.Sprintf(`INSERT INTO %s (tenant_id, %s) SELECT $1, %s, %s FROM %s WHERE %s GROUP BY %s`,
+		g.name, g.columns, strings.Join(g.keys, ", "), g.aggregates, g.from, g.where, strings.Join(nums, ", "))
 }
 
 // rebuildGold recomputes every gold row of the tenant from silver.
@@ -144,8 +97,7 @@ func rebuildGold(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+g.name+` WHERE tenant_id = $1`, tenantID); err != nil {
 			return fmt.Errorf("rebuild %s: %w", g.name, err)
 		}
-		ins := fmt.Sprintf(`INSERT INTO %s (tenant_id, %s) `+g.selectSQL, g.name, g.columns, "")
-		if _, err := tx.Exec(ctx, ins, tenantID); err != nil {
+		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
 			return fmt.Errorf("rebuild %s: %w", g.name, err)
 		}
 	}
@@ -174,10 +126,232 @@ func (p *Pipeline) RebuildGold(ctx context.Context, tenantID int64) error {
 	})
 }
 
-func prefixed(prefix, cols string) string {
-	parts := strings.Split(cols, ", ")
-	for i, p := range parts {
-		parts[i] = prefix + p
+// ----- deltas -----
+
+type group struct {
+	manager    int64
+	department string
+	location   string
+}
+
+// deltaTable accumulates signed changes to one gold table's rows, keyed by
+// the row's key values.
+type deltaTable struct {
+	upsert string // INSERT … SELECT FROM unnest … ON CONFLICT DO UPDATE adding the values
+	prune  string // DELETE one row whose count reached zero
+	keyLen int
+	rows   map[string]*deltaRow
+	order  []string
+}
+
+type deltaRow struct {
+	key    []any
+	values []int64
+}
+
+func newDeltaTable(table, keyCols string, keyTypes []string, valueCols []string, countCol string) *deltaTable {
+	keys := strings.Split(keyCols, ", ")
+	var params, sets, match []string
+	n := 2
+	for i, k := range keys {
+		params = append(params, fmt.Sprintf("$%d::%s[]", n, keyTypes[i]))
+		match = append(match, fmt.Sprintf("%s = $%d", k, i+2))
+		n++
 	}
-	return strings.Join(parts, ", ")
+	for _, v := range valueCols {
+		params = append(params, fmt.Sprintf("$%d::bigint[]", n))
+		sets = append(sets, fmt.Sprintf("%s = g.%s + excluded.%s", v, v, v))
+		n++
+	}
+	all := keyCols + ", " + strings.Join(valueCols, ", ")
+	return &deltaTable{
+		upsert: fmt.Sprintf(`INSERT INTO %s AS g (tenant_id, %s) SELECT $1, * FROM unnest(%s) AS u(%s)
+			ON CONFLICT (tenant_id, %s) DO UPDATE SET %s
+			RETURNING %s, %s = 0`,
+			table, all, strings.Join(params, ", "), all, keyCols, strings.Join(sets, ", "), keyCols, countCol),
+		prune:  fmt.Sprintf(`DELETE FROM %s WHERE tenant_id = $1 AND %s AND %s = 0`, table, strings.Join(match, " AND "), countCol),
+		keyLen: len(keys),
+		rows:   map[string]*deltaRow{},
+	}
+}
+
+func (d *deltaTable) add(key []any, values ...int64) {
+	id := fmt.Sprint(key...)
+	r, ok := d.rows[id]
+	if !ok {
+		r = &deltaRow{key: key, values: make([]int64, len(values))}
+		d.rows[id] = r
+		d.order = append(d.order, id)
+	}
+	for i, v := range values {
+		r.values[i] += v
+	}
+}
+
+// apply writes the non-zero deltas and removes rows that reached zero.
+func (d *deltaTable) apply(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+	var cols [][]any
+	for _, id := range d.order {
+		r := d.rows[id]
+		zero := true
+		for _, v := range r.values {
+			zero = zero && v == 0
+		}
+		if zero {
+			continue
+		}
+		if cols == nil {
+			cols = make([][]any, d.keyLen+len(r.values))
+		}
+		for i, k := range r.key {
+			cols[i] = append(cols[i], k)
+		}
+		for i, v := range r.values {
+			cols[d.keyLen+i] = append(cols[d.keyLen+i], v)
+		}
+	}
+	if cols == nil {
+		return nil
+	}
+	args := make([]any, 0, len(cols)+1)
+	args = append(args, tenantID)
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	rows, err := tx.Query(ctx, d.upsert, args...)
+	if err != nil {
+		return err
+	}
+	// Rows whose count reached zero no longer describe anyone.
+	var zeroed [][]any
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if vals[d.keyLen].(bool) {
+			zeroed = append(zeroed, append([]any{tenantID}, vals[:d.keyLen]...))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, key := range zeroed {
+		if _, err := tx.Exec(ctx, d.prune, key...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyGoldDeltas turns the silver rows a batch changed (recorded in k)
+// into exact changes of the gold rows, in a few statements whatever the
+// size of the groups involved.
+func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+	groups, err := learnerGroups(ctx, tx, tenantID, k)
+	if err != nil {
+		return err
+	}
+	groupCols := "manager_id, department, location"
+	groupTypes := []string{"bigint", "text", "text"}
+	completion := newDeltaTable("gold_course_completion", "course_id, "+groupCols, append([]string{"bigint"}, groupTypes...),
+		[]string{"enrolled", "in_progress", "completed", "passed", "failed", "seconds_to_complete"}, "enrolled")
+	due := newDeltaTable("gold_completion_due", "course_id, "+groupCols+", due_on", append(append([]string{"bigint"}, groupTypes...), "date"),
+		[]string{"incomplete"}, "incomplete")
+	assessment := newDeltaTable("gold_assessment", "course_id, "+groupCols+", bucket", append(append([]string{"bigint"}, groupTypes...), "int"),
+		[]string{"attempts", "passed", "failed"}, "attempts")
+	compliance := newDeltaTable("gold_compliance", "requirement_id, "+groupCols+", due_on, expires_on, completed",
+		append(append([]string{"bigint"}, groupTypes...), "date", "date", "boolean"), []string{"people"}, "people")
+	engagement := newDeltaTable("gold_engagement_daily", "day, "+groupCols, append([]string{"date"}, groupTypes...),
+		[]string{"active_learners", "statements", "duration_ms"}, "active_learners")
+
+	for _, s := range k.enrollments {
+		e, g, n := s.row, groups[s.row.learner], int64(s.sign)
+		var secs int64
+		if e.secondsToComplete != nil {
+			secs = *e.secondsToComplete
+		}
+		completion.add([]any{e.course, g.manager, g.department, g.location}, n,
+			n*b2i(e.status == "in_progress"), n*b2i(e.status == "completed"),
+			n*b2i(e.passed != nil && *e.passed), n*b2i(e.passed != nil && !*e.passed), n*secs)
+		if e.status != "completed" && e.dueOn != nil {
+			due.add([]any{e.course, g.manager, g.department, g.location, *e.dueOn}, n)
+		}
+	}
+	for _, s := range k.events {
+		e, g, n := s.row, groups[s.row.learner], int64(s.sign)
+		if e.kind != "pass" && e.kind != "fail" && e.kind != "score" {
+			continue
+		}
+		succeeded := e.success != nil && *e.success
+		failedScore := e.success != nil && !*e.success
+		assessment.add([]any{e.course, g.manager, g.department, g.location, scoreBucket(e.scaled)}, n,
+			n*b2i(e.kind == "pass" || (e.kind == "score" && succeeded)),
+			n*b2i(e.kind == "fail" || (e.kind == "score" && failedScore)))
+	}
+	for _, s := range k.assignments {
+		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
+		compliance.add([]any{a.requirement, g.manager, g.department, g.location, a.dueOn, a.expiresOn, a.completed}, n)
+	}
+	for _, s := range k.activity {
+		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
+		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
+	}
+	for _, d := range []*deltaTable{completion, due, assessment, compliance, engagement} {
+		if err := d.apply(ctx, tx, tenantID); err != nil {
+			return fmt.Errorf("apply gold deltas: %w", err)
+		}
+	}
+	return nil
+}
+
+// learnerGroups returns the current gold group of every learner in k.
+func learnerGroups(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (map[int64]group, error) {
+	seen := map[int64]bool{}
+	var ids []int64
+	add := func(id int64) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range k.learners {
+		add(id)
+	}
+	for _, e := range k.events {
+		add(e.row.learner)
+	}
+	for _, a := range k.assignments {
+		add(a.row.learner)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, coalesce(manager_id, 0), department, location FROM learners
+		WHERE tenant_id = $1 AND id = ANY($2)`, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read learner groups: %w", err)
+	}
+	out := make(map[int64]group, len(ids))
+	var id int64
+	var g group
+	_, err = pgx.ForEachRow(rows, []any{&id, &g.manager, &g.department, &g.location}, func() error {
+		out[id] = g
+		return nil
+	})
+	return out, err
+}
+
+// scoreBucket is the tenth of the scaled score an attempt falls in (0–9),
+// or 10 without a score; the same as the SQL in gold_assessment's keys.
+func scoreBucket(scaled *float64) int32 {
+	if scaled == nil {
+		return 10
+	}
+	return int32(max(0, min(9, math.Floor(*scaled*10))))
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -53,7 +53,10 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 	err := p.inTenant(ctx, b.TenantID, func(tx pgx.Tx, tz string) error {
 		// Stored times are taken under the tenant's lock, so they grow in
 		// commit order and "since" queries never skip a statement.
-		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = '20s'`); err != nil {
+		// Every statement below is driven by the batch's keys; nested loops
+		// over the key indexes keep its cost proportional to the batch,
+		// not to the tenant's data, whatever the statistics say.
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = '20s'; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
 			return err
 		}
 		stored := time.Now().UTC().Truncate(time.Microsecond)
@@ -89,6 +92,12 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 		if err := insertBronze(ctx, tx, b, docs, fresh, stored); err != nil {
 			return err
 		}
+		// From here on every query looks rows up by the batch's keys; a
+		// fresh table without statistics must not tempt the planner into
+		// scanning it once per key.
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			return err
+		}
 		k := newKeys()
 		if err := applyVoids(ctx, tx, b.TenantID, b.Statements, fresh, k); err != nil {
 			return err
@@ -102,7 +111,7 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 		if err := refreshSilver(ctx, tx, b.TenantID, tz, k); err != nil {
 			return err
 		}
-		if err := refreshGold(ctx, tx, b.TenantID, k); err != nil {
+		if err := applyGoldDeltas(ctx, tx, b.TenantID, k); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO gold_freshness (tenant_id, as_of, refreshed) VALUES ($1, $2, now())
@@ -255,19 +264,18 @@ func applyVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statem
 	}
 	rows, err := tx.Query(ctx, `UPDATE learning_events SET voided = true
 		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[]) AND NOT voided
-		RETURNING learner_id, course_id, day::text`, tenantID, targets)
+		RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms`, tenantID, targets)
 	if err != nil {
 		return fmt.Errorf("void learning events: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var learner, course int64
-		var day string
-		if err := rows.Scan(&learner, &course, &day); err != nil {
+		var ev eventRow
+		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs); err != nil {
 			return err
 		}
-		k.addPair(learner, course)
-		k.addDay(learner, day)
+		k.addPair(ev.learner, ev.course)
+		k.events = append(k.events, signed[eventRow]{ev, -1})
 	}
 	return rows.Err()
 }

@@ -7,18 +7,62 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// keys are the silver rows a change touched: (learner, course) pairs whose
-// enrolment and compliance may have changed and (learner, day) pairs whose
-// daily activity may have.
+// keys are what a change touched: the (learner, course) pairs whose
+// enrolment and compliance may have changed and the learning events that
+// appeared (+1) or were voided (-1). Refreshing silver also collects the
+// old and new versions of the rows it changed, which become gold deltas.
 type keys struct {
-	learners, courses []int64  // pairs, same length
-	dayLearners       []int64  // pairs with days
-	days              []string // YYYY-MM-DD
+	learners, courses []int64 // pairs, same length
 	seenPair          map[[2]int64]bool
-	seenDay           map[string]bool
+
+	events      []signed[eventRow]
+	enrollments []signed[enrollmentRow]
+	activity    []signed[activityRow]
+	assignments []signed[assignmentRow]
 }
 
-func newKeys() *keys { return &keys{seenPair: map[[2]int64]bool{}, seenDay: map[string]bool{}} }
+// signed is a silver row that enters (+1) or leaves (-1) the numbers.
+type signed[T any] struct {
+	row  T
+	sign int
+}
+
+// eventRow is what daily activity and gold_assessment need of a learning
+// event.
+type eventRow struct {
+	learner, course int64
+	day, kind       string
+	scaled          *float64
+	success         *bool
+	durationMs      int64
+}
+
+// enrollmentRow is what gold_course_completion and gold_completion_due need
+// of an enrolment.
+type enrollmentRow struct {
+	learner, course   int64
+	status            string
+	passed            *bool
+	secondsToComplete *int64
+	dueOn             *string
+}
+
+// activityRow is a daily_activity row.
+type activityRow struct {
+	learner    int64
+	day        string
+	statements int64
+	durationMs int64
+}
+
+// assignmentRow is what gold_compliance needs of a compliance assignment.
+type assignmentRow struct {
+	requirement, learner int64
+	dueOn, expiresOn     string // expiresOn "infinity" when it never expires
+	completed            bool
+}
+
+func newKeys() *keys { return &keys{seenPair: map[[2]int64]bool{}} }
 
 func (k *keys) addPair(learner, course int64) {
 	if k.seenPair[[2]int64{learner, course}] {
@@ -29,42 +73,51 @@ func (k *keys) addPair(learner, course int64) {
 	k.courses = append(k.courses, course)
 }
 
-func (k *keys) addDay(learner int64, day string) {
-	id := fmt.Sprint(learner, "/", day)
-	if k.seenDay[id] {
-		return
-	}
-	k.seenDay[id] = true
-	k.dayLearners = append(k.dayLearners, learner)
-	k.days = append(k.days, day)
-}
+func (k *keys) empty() bool { return len(k.learners) == 0 && len(k.events) == 0 }
 
-func (k *keys) empty() bool { return len(k.learners) == 0 && len(k.days) == 0 }
+// touchedPairs is the (learner, course) pairs of $2, $3 as rows.
+const touchedPairs = `SELECT DISTINCT * FROM unnest($2::bigint[], $3::bigint[]) AS k(learner_id, course_id)`
+
+// enrollmentColumns are what enrollmentRow reads (from a row named en).
+const enrollmentColumns = `en.learner_id, en.course_id, en.status, en.passed,
+    round(extract(epoch FROM en.completed_at - en.enrolled_at))::bigint, en.due_at::text`
 
 // Enrolments: a learner's state in a course is a function of their
 // non-voided learning events, an imported history row and compliance
 // assignments, recomputed whole for each touched key, so late, repeated,
 // out-of-order and voided statements all give the same answer.
-const enrollmentsDelete = `
+// enrollmentsBefore reads the touched enrolments before they are
+// recomputed (one index lookup per key).
+const enrollmentsBefore = `
+SELECT ` + enrollmentColumns + `
+FROM (` + touchedPairs + `) k
+CROSS JOIN LATERAL (SELECT * FROM enrollments e
+    WHERE e.tenant_id = $1 AND e.course_id = k.course_id AND e.learner_id = k.learner_id
+    OFFSET 0 -- keeps the lookup per key: not flattened into a join the planner may turn around
+) en`
+
+// enrollmentsGone deletes touched enrolments that no longer have anything
+// behind them (every statement voided).
+const enrollmentsGone = `
 DELETE FROM enrollments en
-USING unnest($2::bigint[], $3::bigint[]) AS k(learner_id, course_id)
-WHERE en.tenant_id = $1 AND en.learner_id = k.learner_id AND en.course_id = k.course_id`
+WHERE en.tenant_id = $1 AND en.course_id = $2 AND en.learner_id = $3`
 
 const enrollmentsInsert = `
-WITH k AS (
-    SELECT DISTINCT * FROM unnest($2::bigint[], $3::bigint[]) AS k(learner_id, course_id)
-), ev AS (
-    SELECT e.learner_id, e.course_id,
-        min(e.ts) AS first_ts,
-        min(e.ts) FILTER (WHERE e.kind <> 'enroll') AS started,
-        min(e.ts) FILTER (WHERE e.kind IN ('complete', 'pass')) AS completed,
-        (array_agg(e.kind = 'pass' ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed,
-        max(e.scaled) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS best,
-        count(*) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS attempts,
-        max(e.ts) AS last_ts
-    FROM learning_events e JOIN k USING (learner_id, course_id)
-    WHERE e.tenant_id = $1 AND NOT e.voided
-    GROUP BY 1, 2
+WITH k AS (` + touchedPairs + `), ev AS (
+    -- One index lookup per touched key, whatever the table's statistics say.
+    SELECT k.learner_id, k.course_id, x.*
+    FROM k CROSS JOIN LATERAL (
+        SELECT
+            min(e.ts) AS first_ts,
+            min(e.ts) FILTER (WHERE e.kind <> 'enroll') AS started,
+            min(e.ts) FILTER (WHERE e.kind IN ('complete', 'pass')) AS completed,
+            (array_agg(e.kind = 'pass' ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed,
+            max(e.scaled) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS best,
+            count(*) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS attempts,
+            max(e.ts) AS last_ts
+        FROM learning_events e
+        WHERE e.tenant_id = $1 AND e.learner_id = k.learner_id AND e.course_id = k.course_id AND NOT e.voided
+    ) x
 ), ca AS (
     SELECT a.learner_id, r.course_id, min(a.assigned_on) AS assigned_on, min(a.due_on) AS due_on
     FROM compliance_assignments a
@@ -87,74 +140,166 @@ WITH k AS (
     LEFT JOIN enrollment_imports i ON i.tenant_id = $1 AND i.learner_id = k.learner_id AND i.course_id = k.course_id
     LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
 )
-INSERT INTO enrollments (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
+INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
     passed, best_scaled, attempts, due_at, last_activity_at)
 SELECT $1, course_id, learner_id,
     CASE WHEN completed_at IS NOT NULL THEN 'completed' WHEN started_at IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
     enrolled_at, started_at, completed_at, passed, best, attempts, due_at, last_ts
-FROM merged WHERE enrolled_at IS NOT NULL`
+FROM merged WHERE enrolled_at IS NOT NULL
+ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET status = excluded.status, enrolled_at = excluded.enrolled_at,
+    started_at = excluded.started_at, completed_at = excluded.completed_at, passed = excluded.passed,
+    best_scaled = excluded.best_scaled, attempts = excluded.attempts, due_at = excluded.due_at,
+    last_activity_at = excluded.last_activity_at
+RETURNING ` + enrollmentColumns
 
-// Compliance: each assignment's last completion (events or import) and the
-// expiry it gives when the requirement recertifies.
+// Compliance: each touched assignment's last completion (events or import)
+// and the expiry it gives when the requirement recertifies. The FROM list
+// reads the rows before the update, so RETURNING gives both versions.
 const complianceCompletionUpdate = `
-WITH k AS (
-    SELECT DISTINCT * FROM unnest($2::bigint[], $3::bigint[]) AS k(learner_id, course_id)
-), last AS (
-    SELECT a.requirement_id, a.learner_id, r.recertify_months,
+WITH k AS (` + touchedPairs + `), last AS (
+    SELECT a.requirement_id, a.learner_id, r.recertify_months, a.due_on,
+        a.completed_at AS old_completed, a.expires_on AS old_expires,
         greatest(
             (SELECT max(e.ts) FROM learning_events e
              WHERE e.tenant_id = $1 AND e.learner_id = a.learner_id AND e.course_id = r.course_id
                AND e.kind IN ('complete', 'pass') AND NOT e.voided),
             (SELECT i.completed_at FROM enrollment_imports i
              WHERE i.tenant_id = $1 AND i.learner_id = a.learner_id AND i.course_id = r.course_id)) AS completed_at
-    FROM compliance_assignments a
-    JOIN compliance_requirements r ON r.tenant_id = a.tenant_id AND r.id = a.requirement_id
-    JOIN k ON k.learner_id = a.learner_id AND k.course_id = r.course_id
-    WHERE a.tenant_id = $1
+    FROM k
+    JOIN compliance_requirements r ON r.tenant_id = $1 AND r.course_id = k.course_id
+    JOIN compliance_assignments a ON a.tenant_id = $1 AND a.requirement_id = r.id AND a.learner_id = k.learner_id
 ), due AS (
-    SELECT requirement_id, learner_id, completed_at,
-        CASE WHEN recertify_months > 0 AND completed_at IS NOT NULL
+    SELECT *, CASE WHEN recertify_months > 0 AND completed_at IS NOT NULL
             THEN ((completed_at AT TIME ZONE $4)::date + make_interval(months => recertify_months))::date END AS expires_on
     FROM last
 )
 UPDATE compliance_assignments a SET completed_at = due.completed_at, expires_on = due.expires_on
 FROM due
 WHERE a.tenant_id = $1 AND a.requirement_id = due.requirement_id AND a.learner_id = due.learner_id
-  AND (a.completed_at, a.expires_on) IS DISTINCT FROM (due.completed_at, due.expires_on)`
+  AND (a.completed_at, a.expires_on) IS DISTINCT FROM (due.completed_at, due.expires_on)
+RETURNING a.requirement_id, a.learner_id, a.due_on::text,
+    coalesce(due.old_expires, 'infinity')::text, due.old_completed IS NOT NULL,
+    coalesce(a.expires_on, 'infinity')::text, a.completed_at IS NOT NULL`
 
-const dailyActivityDelete = `
-DELETE FROM daily_activity d
-USING unnest($2::bigint[], $3::text[]) AS k(learner_id, day)
-WHERE d.tenant_id = $1 AND d.learner_id = k.learner_id AND d.day = k.day::date`
+// dailyActivityAdd adds the batch's per-(learner, day) changes and
+// returns each touched row as it is now, and whether it is new.
+const dailyActivityAdd = `
+INSERT INTO daily_activity AS d (tenant_id, learner_id, day, statements, duration_ms)
+SELECT $1, * FROM unnest($2::bigint[], $3::date[], $4::bigint[], $5::bigint[])
+ON CONFLICT (tenant_id, learner_id, day) DO UPDATE
+    SET statements = d.statements + excluded.statements, duration_ms = d.duration_ms + excluded.duration_ms
+RETURNING d.learner_id, d.day::text, d.statements, d.duration_ms, d.xmax = 0`
 
-const dailyActivityInsert = `
-INSERT INTO daily_activity (tenant_id, learner_id, day, statements, minutes)
-SELECT $1, e.learner_id, e.day, count(*), coalesce(sum(e.duration_secs), 0) / 60.0
-FROM learning_events e
-JOIN (SELECT DISTINCT learner_id, day::date AS day FROM unnest($2::bigint[], $3::text[]) AS k(learner_id, day)) k
-    ON k.learner_id = e.learner_id AND k.day = e.day
-WHERE e.tenant_id = $1 AND NOT e.voided
-GROUP BY e.learner_id, e.day`
+const dailyActivityGone = `
+DELETE FROM daily_activity WHERE tenant_id = $1 AND learner_id = $2 AND day = $3::date AND statements = 0`
 
 // refreshSilver recomputes the enrolments, compliance completions and daily
-// activity of the touched keys.
+// activity of the touched keys, recording their old and new rows in k.
 func refreshSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys) error {
 	if len(k.learners) > 0 {
-		if _, err := tx.Exec(ctx, complianceCompletionUpdate, tenantID, k.learners, k.courses, tz); err != nil {
+		rows, err := tx.Query(ctx, complianceCompletionUpdate, tenantID, k.learners, k.courses, tz)
+		if err != nil {
 			return fmt.Errorf("refresh compliance completions: %w", err)
 		}
-		if _, err := tx.Exec(ctx, enrollmentsDelete, tenantID, k.learners, k.courses); err != nil {
-			return fmt.Errorf("refresh enrollments: %w", err)
+		var old, cur assignmentRow
+		_, err = pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
+			&cur.expiresOn, &cur.completed}, func() error {
+			old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
+			k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("refresh compliance completions: %w", err)
 		}
-		if _, err := tx.Exec(ctx, enrollmentsInsert, tenantID, k.learners, k.courses); err != nil {
-			return fmt.Errorf("refresh enrollments: %w", err)
+		before := map[[2]int64]bool{}
+		for _, step := range []struct {
+			sql  string
+			sign int
+		}{{enrollmentsBefore, -1}, {enrollmentsInsert, +1}} {
+			rows, err := tx.Query(ctx, step.sql, tenantID, k.learners, k.courses)
+			if err != nil {
+				return fmt.Errorf("refresh enrollments: %w", err)
+			}
+			var e enrollmentRow
+			_, err = pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn}, func() error {
+				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, step.sign})
+				before[[2]int64{e.learner, e.course}] = step.sign < 0
+				e = enrollmentRow{} // the next scan must not write through this row's pointers
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("refresh enrollments: %w", err)
+			}
+		}
+		// Keys still marked true had a row before and got none now.
+		for key, gone := range before {
+			if gone {
+				if _, err := tx.Exec(ctx, enrollmentsGone, tenantID, key[1], key[0]); err != nil {
+					return fmt.Errorf("refresh enrollments: %w", err)
+				}
+			}
 		}
 	}
-	if len(k.days) > 0 {
-		if _, err := tx.Exec(ctx, dailyActivityDelete, tenantID, k.dayLearners, k.days); err != nil {
-			return fmt.Errorf("refresh daily activity: %w", err)
+	return refreshDailyActivity(ctx, tx, tenantID, k)
+}
+
+// refreshDailyActivity applies the events a batch added (+) or voided (-)
+// to daily_activity, recording each touched row's old and new version.
+func refreshDailyActivity(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+	type dayKey struct {
+		learner int64
+		day     string
+	}
+	sums := map[dayKey]*activityRow{}
+	var order []dayKey
+	for _, e := range k.events {
+		key := dayKey{e.row.learner, e.row.day}
+		a, ok := sums[key]
+		if !ok {
+			a = &activityRow{learner: e.row.learner, day: e.row.day}
+			sums[key] = a
+			order = append(order, key)
 		}
-		if _, err := tx.Exec(ctx, dailyActivityInsert, tenantID, k.dayLearners, k.days); err != nil {
+		a.statements += int64(e.sign)
+		a.durationMs += int64(e.sign) * e.row.durationMs
+	}
+	var learners, statements, durations []int64
+	var days []string
+	for _, key := range order {
+		if a := sums[key]; a.statements != 0 || a.durationMs != 0 {
+			learners, days = append(learners, a.learner), append(days, a.day)
+			statements, durations = append(statements, a.statements), append(durations, a.durationMs)
+		}
+	}
+	if len(learners) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, dailyActivityAdd, tenantID, learners, days, statements, durations)
+	if err != nil {
+		return fmt.Errorf("refresh daily activity: %w", err)
+	}
+	var now activityRow
+	var inserted bool
+	var gone []activityRow
+	_, err = pgx.ForEachRow(rows, []any{&now.learner, &now.day, &now.statements, &now.durationMs, &inserted}, func() error {
+		delta := sums[dayKey{now.learner, now.day}]
+		if !inserted {
+			old := activityRow{learner: now.learner, day: now.day,
+				statements: now.statements - delta.statements, durationMs: now.durationMs - delta.durationMs}
+			k.activity = append(k.activity, signed[activityRow]{old, -1})
+		}
+		if now.statements > 0 {
+			k.activity = append(k.activity, signed[activityRow]{now, +1})
+		} else {
+			gone = append(gone, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("refresh daily activity: %w", err)
+	}
+	for _, a := range gone {
+		if _, err := tx.Exec(ctx, dailyActivityGone, tenantID, a.learner, a.day); err != nil {
 			return fmt.Errorf("refresh daily activity: %w", err)
 		}
 	}
