@@ -131,7 +131,7 @@ func (a *applier) rowError(line int, column, value, reason string) {
 func (a *applier) apply(ctx context.Context, tx pgx.Tx, r *imports.Result) error {
 	switch r.Kind {
 	case imports.KindRoster:
-		return a.roster(ctx, tx, r.Roster)
+		return a.roster(ctx, tx, r.Roster, r.HasColumn)
 	case imports.KindCourses:
 		return a.courses(ctx, tx, r.Courses)
 	case imports.KindEnrollments:
@@ -191,11 +191,19 @@ func (h historyRow) equal(o historyRow) bool {
 		slices.Equal(h.dotted, o.dotted)
 }
 
-func (a *applier) roster(ctx context.Context, tx pgx.Tx, rows []imports.RosterRow) error {
+func (a *applier) roster(ctx context.Context, tx pgx.Tx, rows []imports.RosterRow, has func(string) bool) error {
+	rows, err := a.checkManagers(ctx, tx, rows)
+	if err != nil {
+		return err
+	}
 	ids := map[string]int64{} // employee id → learner id
 	changed := map[int64]bool{}
 	var applied []imports.RosterRow
 	for _, r := range rows {
+		// A column the file does not have keeps what the roster says.
+		if err := keepMissingColumns(ctx, tx, a.tenantID, &r, has); err != nil {
+			return err
+		}
 		id, didChange, err := upsertLearner(ctx, tx, a.tenantID, r)
 		if err != nil {
 			var conflict *rosterConflict
@@ -211,48 +219,31 @@ func (a *applier) roster(ctx context.Context, tx pgx.Tx, rows []imports.RosterRo
 		}
 		applied = append(applied, r)
 	}
-	// Managers may be anywhere in the file or already in the roster.
-	lookup := func(emp string) (int64, bool, error) {
+	lookup := func(emp string) (int64, error) {
 		if id, ok := ids[emp]; ok {
-			return id, true, nil
+			return id, nil
 		}
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM learners WHERE tenant_id = $1 AND employee_id = $2`, a.tenantID, emp).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, false, nil
-		}
-		return id, err == nil, err
+		return id, err
 	}
 	today := a.today()
 	for _, r := range applied {
 		id := ids[r.EmployeeID]
 		want := historyRow{department: r.Department, location: r.Location, jobTitle: r.JobTitle, dotted: []int64{}}
 		if r.ManagerEmployeeID != "" {
-			m, ok, err := lookup(r.ManagerEmployeeID)
+			m, err := lookup(r.ManagerEmployeeID)
 			if err != nil {
-				return err
-			}
-			if !ok {
-				a.rowError(r.Line, "manager_employee_id", r.ManagerEmployeeID, "no one with this employee id is in this file or the roster")
-				continue
+				return fmt.Errorf("find manager %s: %w", r.ManagerEmployeeID, err)
 			}
 			want.manager = &m
 		}
-		bad := false
 		for _, emp := range r.DottedManagerEmployeeIDs {
-			m, ok, err := lookup(emp)
+			m, err := lookup(emp)
 			if err != nil {
-				return err
-			}
-			if !ok {
-				a.rowError(r.Line, "dotted_manager_employee_ids", emp, "no one with this employee id is in this file or the roster")
-				bad = true
-				break
+				return fmt.Errorf("find dotted-line manager %s: %w", emp, err)
 			}
 			want.dotted = append(want.dotted, m)
-		}
-		if bad {
-			continue
 		}
 		slices.Sort(want.dotted)
 		effective := r.EffectiveDate
@@ -285,6 +276,104 @@ func (a *applier) roster(ctx context.Context, tx pgx.Tx, rows []imports.RosterRo
 		return fmt.Errorf("re-attribute events: %w", err)
 	}
 	return refreshTenant(ctx, tx, a.tenantID, a.tz)
+}
+
+// checkManagers reports rows whose manager or dotted-line manager is
+// neither in the file's valid rows nor in the roster, and drops them,
+// repeating until every remaining row's managers are known (a dropped
+// manager's reports are then reported too).
+func (a *applier) checkManagers(ctx context.Context, tx pgx.Tx, rows []imports.RosterRow) ([]imports.RosterRow, error) {
+	inDB := map[string]bool{}
+	known := func(emp string, inFile map[string]bool) (bool, error) {
+		if inFile[emp] {
+			return true, nil
+		}
+		if v, ok := inDB[emp]; ok {
+			return v, nil
+		}
+		var exists bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM learners WHERE tenant_id = $1 AND employee_id = $2)`, a.tenantID, emp).Scan(&exists)
+		inDB[emp] = exists
+		return exists, err
+	}
+	for {
+		inFile := map[string]bool{}
+		for _, r := range rows {
+			inFile[r.EmployeeID] = true
+		}
+		var kept []imports.RosterRow
+		for _, r := range rows {
+			ok := true
+			refs := append([]string(nil), r.DottedManagerEmployeeIDs...)
+			if r.ManagerEmployeeID != "" {
+				refs = append([]string{r.ManagerEmployeeID}, refs...)
+			}
+			for i, emp := range refs {
+				found, err := known(emp, inFile)
+				if err != nil {
+					return nil, err
+				}
+				if !found {
+					col := "manager_employee_id"
+					if i > 0 || r.ManagerEmployeeID == "" {
+						col = "dotted_manager_employee_ids"
+					}
+					a.rowError(r.Line, col, emp, "no one with this employee id is in this file or the roster")
+					ok = false
+					break
+				}
+			}
+			if ok {
+				kept = append(kept, r)
+			}
+		}
+		if len(kept) == len(rows) {
+			return kept, nil
+		}
+		rows = kept
+	}
+}
+
+// keepMissingColumns fills the fields of r whose columns the file lacks
+// with the learner's current values, so a partial roster (say, without a
+// status column) does not reset them.
+func keepMissingColumns(ctx context.Context, tx pgx.Tx, tenantID int64, r *imports.RosterRow, has func(string) bool) error {
+	var dept, loc, title, status string
+	var hire *time.Time
+	var manager *string
+	var dotted []string
+	err := tx.QueryRow(ctx, `SELECT l.department, l.location, l.job_title, l.status, l.hire_date::timestamp, m.employee_id,
+			coalesce((SELECT array_agg(d.employee_id ORDER BY d.employee_id) FROM learner_history h
+				JOIN learners d ON d.tenant_id = h.tenant_id AND d.id = ANY(h.dotted_manager_ids)
+				WHERE h.tenant_id = l.tenant_id AND h.learner_id = l.id AND h.valid_to = 'infinity'), '{}')
+		FROM learners l LEFT JOIN learners m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id
+		WHERE l.tenant_id = $1 AND l.employee_id = $2`, tenantID, r.EmployeeID).
+		Scan(&dept, &loc, &title, &status, &hire, &manager, &dotted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read learner %s: %w", r.EmployeeID, err)
+	}
+	keep := func(col string, dst *string, v string) {
+		if !has(col) {
+			*dst = v
+		}
+	}
+	keep("department", &r.Department, dept)
+	keep("location", &r.Location, loc)
+	keep("job_title", &r.JobTitle, title)
+	keep("status", &r.Status, status)
+	if !has("manager_employee_id") && manager != nil {
+		r.ManagerEmployeeID = *manager
+	}
+	if !has("dotted_manager_employee_ids") {
+		r.DottedManagerEmployeeIDs = dotted
+	}
+	if !has("hire_date") && hire != nil {
+		r.HireDate = imports.Date{Year: hire.Year(), Month: hire.Month(), Day: hire.Day()}
+	}
+	return nil
 }
 
 type rosterConflict struct{ column, value, reason string }

@@ -344,6 +344,18 @@ func TestRosterImportIsIdempotentAndEffectiveDated(t *testing.T) {
 	if strings.Join(history, "|") != strings.Join(want, "|") {
 		t.Errorf("history of E7: %v, want %v", history, want)
 	}
+	// A roster without department or manager columns keeps both.
+	if rep := f.importCSV(imports.KindRoster, "employee_id,email,name\nE7,p7@t.test,Person Seven\n"); rep.Changed != 1 {
+		t.Errorf("renaming one person: %d changed, want 1", rep.Changed)
+	}
+	var dept, mgr string
+	f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT l.department, m.employee_id FROM learners l JOIN learners m ON m.id = l.manager_id
+			WHERE l.employee_id = 'E7'`).Scan(&dept, &mgr)
+	})
+	if dept != "Moved" || mgr != "E1" {
+		t.Errorf("a partial roster reset E7 to department %q, manager %q", dept, mgr)
+	}
 	// A subtree query: E1 leads everyone.
 	var under int
 	f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
