@@ -2,7 +2,7 @@
 //
 //	learnlens serve [--dev]            start the web server (--dev: migrate, seed demo data if empty)
 //	learnlens migrate up|down|status   apply or inspect schema migrations
-//	learnlens seed --demo              create the demo tenants and users
+//	learnlens seed --demo              create the demo tenants, users and learning data
 //	learnlens version                  print the version
 //	learnlens credentials create --tenant SLUG --name NAME   make an xAPI key and secret
 //	learnlens import --tenant SLUG --kind KIND [--all-or-nothing] [--dry-run] FILE
@@ -41,7 +41,7 @@ const usage = `usage: learnlens <command>
 commands:
   serve [--dev]            start the web server (--dev: apply migrations and load demo data into an empty database)
   migrate up|down|status   apply, roll back or list schema migrations
-  seed --demo              create the demo tenants and users
+  seed --demo              create the demo tenants, users and learning data (through the ingest pipeline)
   version                  print the version
   credentials create --tenant SLUG --name NAME
                            make an xAPI key and secret for a tenant (the secret is shown once)
@@ -91,7 +91,7 @@ func run(args []string) error {
 		})
 	case "seed":
 		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-		demo := fs.Bool("demo", false, "create the demo tenants and users")
+		demo := fs.Bool("demo", false, "create the demo tenants, users and learning data")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func seedDemo(ctx context.Context, url string) error {
 	if created {
 		fmt.Println("created the demo tenants acme and globex with their users")
 	}
-	return nil
+	return seed.DemoData(ctx, db, os.Stdout)
 }
 
 // withDatabaseURL calls fn with DATABASE_URL, or, when that is unset, with a
