@@ -200,8 +200,9 @@ CREATE TABLE enrollment_imports (
     FOREIGN KEY (tenant_id, course_id) REFERENCES courses (tenant_id, id) ON DELETE CASCADE
 );
 
--- A learner's state in a course, recomputed from learning_events and
--- enrollment_imports whenever either changes for that (learner, course).
+-- A learner's state in a course: a function of its learning_events,
+-- enrollment_imports row and compliance assignments. A batch that only adds
+-- events merges them in; a void or an import recomputes the row.
 CREATE TABLE enrollments (
     tenant_id        bigint NOT NULL,
     course_id        bigint NOT NULL,
@@ -211,6 +212,9 @@ CREATE TABLE enrollments (
     started_at       timestamptz,
     completed_at     timestamptz,
     passed           boolean,
+    -- the latest pass/fail event, which decides passed (NULL: from an import)
+    passed_at        timestamptz,
+    passed_statement uuid,
     best_scaled      double precision,
     attempts         integer NOT NULL DEFAULT 0,
     due_at           date,

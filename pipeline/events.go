@@ -165,13 +165,14 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 	for rows.Next() {
 		var ev eventRow
 		var voided bool
-		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &voided); err != nil {
+		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts, &ev.statementID, &voided); err != nil {
 			return err
 		}
-		k.addPair(ev.learner, ev.course)
-		if !voided {
-			k.events = append(k.events, signed[eventRow]{ev, +1})
+		if voided { // voided before it arrived: it changes nothing
+			continue
 		}
+		k.addPair(ev.learner, ev.course)
+		k.events = append(k.events, signed[eventRow]{ev, +1})
 	}
 	return rows.Err()
 }
@@ -192,7 +193,7 @@ LEFT JOIN LATERAL (
     WHERE h.tenant_id = $1 AND h.learner_id = u.lid
       AND h.valid_from <= (u.ts AT TIME ZONE $12)::date AND (u.ts AT TIME ZONE $12)::date < h.valid_to
     ORDER BY h.valid_from DESC LIMIT 1) h ON true
-RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms, voided`
+RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts, statement_id::text, voided`
 
 // resolveLearners returns the learner id of every actor key, matching an
 // unknown key to a rostered learner by email (mbox) or employee id

@@ -563,7 +563,7 @@ func (a *applier) enrollments(ctx context.Context, tx pgx.Tx, rows []imports.Enr
 		a.rep.Applied++
 		if tag.RowsAffected() > 0 {
 			a.rep.Changed++
-			k.addPair(learner, course)
+			k.addRecompute(learner, course)
 		}
 	}
 	if k.empty() {

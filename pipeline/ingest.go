@@ -274,7 +274,7 @@ func applyVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statem
 		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs); err != nil {
 			return err
 		}
-		k.addPair(ev.learner, ev.course)
+		k.addRecompute(ev.learner, ev.course)
 		k.events = append(k.events, signed[eventRow]{ev, -1})
 	}
 	return rows.Err()

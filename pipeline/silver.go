@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -14,6 +15,9 @@ import (
 type keys struct {
 	learners, courses []int64 // pairs, same length
 	seenPair          map[[2]int64]bool
+	// recompute holds the pairs whose enrolment must be recomputed from
+	// all its sources (a void, an import); the others merge the new events.
+	recompute map[[2]int64]bool
 
 	events      []signed[eventRow]
 	enrollments []signed[enrollmentRow]
@@ -35,6 +39,8 @@ type eventRow struct {
 	scaled          *float64
 	success         *bool
 	durationMs      int64
+	ts              time.Time
+	statementID     string
 }
 
 // enrollmentRow is what gold_course_completion and gold_completion_due need
@@ -62,7 +68,13 @@ type assignmentRow struct {
 	completed            bool
 }
 
-func newKeys() *keys { return &keys{seenPair: map[[2]int64]bool{}} }
+func newKeys() *keys { return &keys{seenPair: map[[2]int64]bool{}, recompute: map[[2]int64]bool{}} }
+
+// addRecompute adds a pair whose enrolment must be recomputed.
+func (k *keys) addRecompute(learner, course int64) {
+	k.addPair(learner, course)
+	k.recompute[[2]int64{learner, course}] = true
+}
 
 func (k *keys) addPair(learner, course int64) {
 	if k.seenPair[[2]int64{learner, course}] {
@@ -112,6 +124,8 @@ WITH k AS (` + touchedPairs + `), ev AS (
             min(e.ts) FILTER (WHERE e.kind <> 'enroll') AS started,
             min(e.ts) FILTER (WHERE e.kind IN ('complete', 'pass')) AS completed,
             (array_agg(e.kind = 'pass' ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed,
+            (array_agg(e.ts ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed_at,
+            (array_agg(e.statement_id ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed_statement,
             max(e.scaled) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS best,
             count(*) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS attempts,
             max(e.ts) AS last_ts
@@ -130,7 +144,7 @@ WITH k AS (` + touchedPairs + `), ev AS (
         least(ev.first_ts, i.enrolled_at, i.started_at, i.completed_at, ca.assigned_on::timestamptz) AS enrolled_at,
         least(ev.started, i.started_at, i.completed_at) AS started_at,
         least(ev.completed, i.completed_at) AS completed_at,
-        coalesce(ev.passed, i.passed) AS passed,
+        coalesce(ev.passed, i.passed) AS passed, ev.passed_at, ev.passed_statement,
         greatest(ev.best, i.scaled) AS best,
         coalesce(ev.attempts, 0) AS attempts,
         coalesce(i.due_at, ca.due_on) AS due_at,
@@ -141,15 +155,79 @@ WITH k AS (` + touchedPairs + `), ev AS (
     LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
 )
 INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
-    passed, best_scaled, attempts, due_at, last_activity_at)
+    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at)
 SELECT $1, course_id, learner_id,
     CASE WHEN completed_at IS NOT NULL THEN 'completed' WHEN started_at IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
-    enrolled_at, started_at, completed_at, passed, best, attempts, due_at, last_ts
+    enrolled_at, started_at, completed_at, passed, passed_at, passed_statement, best, attempts, due_at, last_ts
 FROM merged WHERE enrolled_at IS NOT NULL
 ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET status = excluded.status, enrolled_at = excluded.enrolled_at,
     started_at = excluded.started_at, completed_at = excluded.completed_at, passed = excluded.passed,
+    passed_at = excluded.passed_at, passed_statement = excluded.passed_statement,
     best_scaled = excluded.best_scaled, attempts = excluded.attempts, due_at = excluded.due_at,
     last_activity_at = excluded.last_activity_at
+RETURNING ` + enrollmentColumns
+
+// enrollmentsMerge folds a batch's new learning events ($2–$7, one entry
+// per event) into the enrolments of their keys: earliest dates, the latest
+// pass/fail by (time, statement id), best score, attempts added. A key
+// without an enrolment starts from its import row and compliance
+// assignment, exactly as enrollmentsInsert would compute it.
+const enrollmentsMerge = `
+WITH b AS (
+    SELECT learner_id, course_id,
+        min(ts) AS first_ts,
+        min(ts) FILTER (WHERE kind <> 'enroll') AS started,
+        min(ts) FILTER (WHERE kind IN ('complete', 'pass')) AS completed,
+        (array_agg(kind = 'pass' ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed,
+        (array_agg(ts ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed_at,
+        (array_agg(sid ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed_statement,
+        max(scaled) FILTER (WHERE kind IN ('pass', 'fail', 'score')) AS best,
+        count(*) FILTER (WHERE kind IN ('pass', 'fail', 'score')) AS attempts,
+        max(ts) AS last_ts
+    FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::float8[], $7::text[])
+        AS u(learner_id, course_id, kind, ts, scaled, sid_text)
+    CROSS JOIN LATERAL (SELECT sid_text::uuid AS sid) s
+    GROUP BY 1, 2
+), n AS (
+    SELECT b.*, i.enrolled_at AS i_enrolled, i.started_at AS i_started, i.completed_at AS i_completed,
+        i.passed AS i_passed, i.scaled AS i_scaled, i.due_at AS i_due, ca.assigned_on, ca.due_on
+    FROM b
+    LEFT JOIN enrollment_imports i ON i.tenant_id = $1 AND i.course_id = b.course_id AND i.learner_id = b.learner_id
+    LEFT JOIN LATERAL (
+        SELECT min(a.assigned_on) AS assigned_on, min(a.due_on) AS due_on
+        FROM compliance_requirements r
+        JOIN compliance_assignments a ON a.tenant_id = r.tenant_id AND a.requirement_id = r.id AND a.learner_id = b.learner_id
+        WHERE r.tenant_id = $1 AND r.course_id = b.course_id
+    ) ca ON true
+)
+INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
+    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at)
+SELECT $1, course_id, learner_id,
+    CASE WHEN least(completed, i_completed) IS NOT NULL THEN 'completed'
+         WHEN least(started, i_started, i_completed) IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
+    least(first_ts, i_enrolled, i_started, i_completed, assigned_on::timestamptz),
+    least(started, i_started, i_completed),
+    least(completed, i_completed),
+    coalesce(passed, i_passed), passed_at, passed_statement,
+    greatest(best, i_scaled), attempts, coalesce(i_due, due_on),
+    greatest(last_ts, i_completed, i_started, i_enrolled, assigned_on::timestamptz)
+FROM n
+ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET
+    enrolled_at = least(en.enrolled_at, excluded.enrolled_at),
+    started_at = least(en.started_at, excluded.started_at),
+    completed_at = least(en.completed_at, excluded.completed_at),
+    status = CASE WHEN least(en.completed_at, excluded.completed_at) IS NOT NULL THEN 'completed'
+                  WHEN least(en.started_at, excluded.started_at) IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
+    passed = CASE WHEN excluded.passed_at IS NOT NULL AND (en.passed_at IS NULL
+                  OR (excluded.passed_at, excluded.passed_statement) > (en.passed_at, en.passed_statement))
+             THEN excluded.passed ELSE en.passed END,
+    passed_statement = CASE WHEN excluded.passed_at IS NOT NULL AND (en.passed_at IS NULL
+                  OR (excluded.passed_at, excluded.passed_statement) > (en.passed_at, en.passed_statement))
+             THEN excluded.passed_statement ELSE en.passed_statement END,
+    passed_at = greatest(en.passed_at, excluded.passed_at),
+    best_scaled = greatest(en.best_scaled, excluded.best_scaled),
+    attempts = en.attempts + excluded.attempts,
+    last_activity_at = greatest(en.last_activity_at, excluded.last_activity_at)
 RETURNING ` + enrollmentColumns
 
 // Compliance: each touched assignment's last completion (events or import)
@@ -211,33 +289,8 @@ func refreshSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k 
 		if err != nil {
 			return fmt.Errorf("refresh compliance completions: %w", err)
 		}
-		before := map[[2]int64]bool{}
-		for _, step := range []struct {
-			sql  string
-			sign int
-		}{{enrollmentsBefore, -1}, {enrollmentsInsert, +1}} {
-			rows, err := tx.Query(ctx, step.sql, tenantID, k.learners, k.courses)
-			if err != nil {
-				return fmt.Errorf("refresh enrollments: %w", err)
-			}
-			var e enrollmentRow
-			_, err = pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn}, func() error {
-				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, step.sign})
-				before[[2]int64{e.learner, e.course}] = step.sign < 0
-				e = enrollmentRow{} // the next scan must not write through this row's pointers
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("refresh enrollments: %w", err)
-			}
-		}
-		// Keys still marked true had a row before and got none now.
-		for key, gone := range before {
-			if gone {
-				if _, err := tx.Exec(ctx, enrollmentsGone, tenantID, key[1], key[0]); err != nil {
-					return fmt.Errorf("refresh enrollments: %w", err)
-				}
-			}
+		if err := refreshEnrollments(ctx, tx, tenantID, k); err != nil {
+			return fmt.Errorf("refresh enrollments: %w", err)
 		}
 	}
 	return refreshDailyActivity(ctx, tx, tenantID, k)
@@ -301,6 +354,72 @@ func refreshDailyActivity(ctx context.Context, tx pgx.Tx, tenantID int64, k *key
 	for _, a := range gone {
 		if _, err := tx.Exec(ctx, dailyActivityGone, tenantID, a.learner, a.day); err != nil {
 			return fmt.Errorf("refresh daily activity: %w", err)
+		}
+	}
+	return nil
+}
+
+// refreshEnrollments brings the touched enrolments up to date — merging
+// new events, or recomputing the pairs in k.recompute — and records their
+// old and new rows.
+func refreshEnrollments(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+	var recL, recC []int64
+	for i := range k.learners {
+		if k.recompute[[2]int64{k.learners[i], k.courses[i]}] {
+			recL, recC = append(recL, k.learners[i]), append(recC, k.courses[i])
+		}
+	}
+	var mL, mC []int64
+	var kinds, sids []string
+	var ts []time.Time
+	var scaled []*float64
+	for _, e := range k.events {
+		if e.sign > 0 && !k.recompute[[2]int64{e.row.learner, e.row.course}] {
+			mL, mC = append(mL, e.row.learner), append(mC, e.row.course)
+			kinds, ts, scaled, sids = append(kinds, e.row.kind), append(ts, e.row.ts), append(scaled, e.row.scaled), append(sids, e.row.statementID)
+		}
+	}
+	gone := map[[2]int64]bool{}
+	collect := func(sign int, mark bool, sql string, args ...any) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		var e enrollmentRow
+		_, err = pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn}, func() error {
+			k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
+			if mark {
+				gone[[2]int64{e.learner, e.course}] = sign < 0
+			}
+			e = enrollmentRow{} // the next scan must not write through this row's pointers
+			return nil
+		})
+		return err
+	}
+	if err := collect(-1, false, enrollmentsBefore, tenantID, k.learners, k.courses); err != nil {
+		return err
+	}
+	for _, e := range k.enrollments {
+		if k.recompute[[2]int64{e.row.learner, e.row.course}] {
+			gone[[2]int64{e.row.learner, e.row.course}] = true
+		}
+	}
+	if len(recL) > 0 {
+		if err := collect(+1, true, enrollmentsInsert, tenantID, recL, recC); err != nil {
+			return err
+		}
+	}
+	if len(mL) > 0 {
+		if err := collect(+1, false, enrollmentsMerge, tenantID, mL, mC, kinds, ts, scaled, sids); err != nil {
+			return err
+		}
+	}
+	// Recomputed keys that had a row before and got none now.
+	for key, g := range gone {
+		if g {
+			if _, err := tx.Exec(ctx, enrollmentsGone, tenantID, key[1], key[0]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -78,9 +78,13 @@ func refreshTenant(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) er
 	if _, err := tx.Exec(ctx, complianceAssignmentsSync, tenantID, tz); err != nil {
 		return fmt.Errorf("sync compliance assignments: %w", err)
 	}
-	k := newKeys()
-	if err := tx.QueryRow(ctx, allEnrollmentKeys, tenantID).Scan(&k.learners, &k.courses); err != nil {
+	var learners, courses []int64
+	if err := tx.QueryRow(ctx, allEnrollmentKeys, tenantID).Scan(&learners, &courses); err != nil {
 		return fmt.Errorf("list enrolment keys: %w", err)
+	}
+	k := newKeys()
+	for i := range learners {
+		k.addRecompute(learners[i], courses[i])
 	}
 	if err := refreshSilver(ctx, tx, tenantID, tz, k); err != nil {
 		return err
