@@ -3,6 +3,7 @@
 //	learnlens serve [--dev]            start the web server (--dev: migrate, seed demo data if empty)
 //	learnlens migrate up|down|status   apply or inspect schema migrations
 //	learnlens seed --demo              create the demo tenants, users and learning data
+//	learnlens seed --bench --tenants T --learners N --statements M   large benchmark tenants
 //	learnlens version                  print the version
 //	learnlens credentials create --tenant SLUG --name NAME   make an xAPI key and secret
 //	learnlens import --tenant SLUG --kind KIND [--all-or-nothing] [--dry-run] FILE
@@ -42,6 +43,8 @@ commands:
   serve [--dev]            start the web server (--dev: apply migrations and load demo data into an empty database)
   migrate up|down|status   apply, roll back or list schema migrations
   seed --demo              create the demo tenants, users and learning data (through the ingest pipeline)
+  seed --bench --tenants T --learners N --statements M [--prefix P]
+                           create benchmark tenants P001… through the ingest pipeline
   version                  print the version
   credentials create --tenant SLUG --name NAME
                            make an xAPI key and secret for a tenant (the secret is shown once)
@@ -92,15 +95,29 @@ func run(args []string) error {
 	case "seed":
 		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 		demo := fs.Bool("demo", false, "create the demo tenants, users and learning data")
+		bench := fs.Bool("bench", false, "create benchmark tenants through the ingest pipeline")
+		var o seed.BenchOptions
+		fs.IntVar(&o.Tenants, "tenants", 1, "with --bench: how many tenants")
+		fs.IntVar(&o.Learners, "learners", 1000, "with --bench: people per tenant")
+		fs.IntVar(&o.Statements, "statements", 100000, "with --bench: statements per tenant")
+		fs.StringVar(&o.Prefix, "prefix", "bench", "with --bench: tenant slug prefix")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		if !*demo {
-			return errors.New("usage: learnlens seed --demo")
+		switch {
+		case *demo:
+			return withDatabaseURL(ctx, cfg, func(url string) error { return seedDemo(ctx, url) })
+		case *bench:
+			return withDatabaseURL(ctx, cfg, func(url string) error {
+				db, err := database.Open(ctx, url)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				return seed.Bench(ctx, db, os.Stdout, o)
+			})
 		}
-		return withDatabaseURL(ctx, cfg, func(url string) error {
-			return seedDemo(ctx, url)
-		})
+		return errors.New("usage: learnlens seed --demo | --bench --tenants T --learners N --statements M")
 	case "devdb":
 		return devDB(ctx, args[1:])
 	case "credentials", "import", "gold":
