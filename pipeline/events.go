@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,18 +158,32 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 		ts[j], scaled[j], success[j], durs[j] = e.ts, e.scaled, e.success, e.durationMs
 		iids[j], resps[j] = e.interactionID, e.response
 	}
-	rows, err := tx.Query(ctx, insertEventsSQL, tenantID, sids, lids, cids, kinds, ts, scaled, success, durs, iids, resps, tz)
+	// Statements voided before they arrived are stored voided.
+	vrows, err := tx.Query(ctx, `SELECT statement_id::text FROM xapi_voided
+		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[])`, tenantID, sids)
+	if err != nil {
+		return fmt.Errorf("look up voided statements: %w", err)
+	}
+	voidedIDs, err := pgx.CollectRows(vrows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	voided := make([]bool, n)
+	for j := range voided {
+		voided[j] = slices.Contains(voidedIDs, sids[j])
+	}
+	rows, err := tx.Query(ctx, insertEventsSQL, tenantID, sids, lids, cids, kinds, ts, scaled, success, durs, iids, resps, tz, voided)
 	if err != nil {
 		return fmt.Errorf("insert learning events: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var ev eventRow
-		var voided bool
-		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts, &ev.statementID, &voided); err != nil {
+		var wasVoided bool
+		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts, &ev.statementID, &wasVoided); err != nil {
 			return err
 		}
-		if voided { // voided before it arrived: it changes nothing
+		if wasVoided { // voided before it arrived: it changes nothing
 			continue
 		}
 		k.addPair(ev.learner, ev.course)
@@ -178,16 +193,14 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 }
 
 // insertEventsSQL stores learning events with the learner's org data on the
-// day of the event, and marks those whose statement was voided before it
-// arrived.
+// day of the event.
 const insertEventsSQL = `
 INSERT INTO learning_events (tenant_id, statement_id, learner_id, course_id, kind, ts, day, scaled, success,
     duration_ms, interaction_id, response, manager_at, department_at, voided)
 SELECT $1, u.sid::uuid, u.lid, u.cid, u.kind, u.ts, (u.ts AT TIME ZONE $12)::date, u.scaled, u.success,
-    u.dur, u.iid, u.resp, h.manager_id, coalesce(h.department, ''),
-    EXISTS (SELECT FROM xapi_voided v WHERE v.tenant_id = $1 AND v.statement_id = u.sid::uuid)
+    u.dur, u.iid, u.resp, h.manager_id, coalesce(h.department, ''), u.voided
 FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[], $7::float8[], $8::bool[],
-    $9::bigint[], $10::text[], $11::text[]) AS u(sid, lid, cid, kind, ts, scaled, success, dur, iid, resp)
+    $9::bigint[], $10::text[], $11::text[], $13::bool[]) AS u(sid, lid, cid, kind, ts, scaled, success, dur, iid, resp, voided)
 LEFT JOIN LATERAL (
     SELECT manager_id, department FROM learner_history h
     WHERE h.tenant_id = $1 AND h.learner_id = u.lid

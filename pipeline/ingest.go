@@ -62,14 +62,9 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 		stored := time.Now().UTC().Truncate(time.Microsecond)
 		res = StoreResult{IDs: make([]string, len(b.Statements))}
 		docs := make([][]byte, len(b.Statements))
-		received := make([][]byte, len(b.Statements))
+		clientTimestamp := make([]bool, len(b.Statements))
 		for i := range b.Statements {
-			// A repeated statement is compared as the client sent it, so
-			// the timestamp the LRS fills in does not make it differ.
-			var err error
-			if received[i], err = json.Marshal(b.Statements[i].Raw); err != nil {
-				return fmt.Errorf("encode statement %d: %w", i, err)
-			}
+			clientTimestamp[i] = !b.Statements[i].Timestamp.IsZero()
 			doc, err := b.Statements[i].Finalize(stored, b.Authority)
 			if err != nil {
 				return fmt.Errorf("finalize statement %d: %w", i, err)
@@ -77,7 +72,7 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 			docs[i] = doc
 			res.IDs[i] = b.Statements[i].ID
 		}
-		fresh, err := dropDuplicates(ctx, tx, b.TenantID, b.Statements, received)
+		fresh, err := dropDuplicates(ctx, tx, b.TenantID, b.Statements, docs, clientTimestamp)
 		if err != nil {
 			return err
 		}
@@ -128,9 +123,9 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 }
 
 // dropDuplicates returns the indexes of statements not yet stored. A stored
-// statement with the same id and the same content (received: as the client
-// sent it) is a no-op; with other content it is a conflict.
-func dropDuplicates(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, received [][]byte) ([]int, error) {
+// statement with the same id and the same content is a no-op; with other
+// content it is a conflict.
+func dropDuplicates(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, docs [][]byte, clientTimestamp []bool) ([]int, error) {
 	ids := make([]string, len(ss))
 	for i, s := range ss {
 		ids[i] = s.ID
@@ -158,7 +153,20 @@ func dropDuplicates(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.St
 			fresh = append(fresh, i)
 			continue
 		}
-		same, err := xapi.Equivalent([]byte(doc), received[i])
+		// Compared as the client sent it: a timestamp the LRS filled in
+		// (it equals stored) must not make a resend differ.
+		incoming := docs[i]
+		if !clientTimestamp[i] {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(incoming, &m); err != nil {
+				return nil, err
+			}
+			delete(m, "timestamp")
+			if incoming, err = json.Marshal(m); err != nil {
+				return nil, err
+			}
+		}
+		same, err := xapi.Equivalent([]byte(doc), incoming)
 		if err != nil {
 			return nil, err
 		}
