@@ -230,6 +230,7 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 	if err != nil {
 		return xapiBadRequest(err)
 	}
+	languages := xapi.AcceptLanguages(c.Get(fiber.HeaderAcceptLanguage))
 	if q.StatementID != "" || q.VoidedStatementID != "" {
 		id, voided := q.StatementID, false
 		if id == "" {
@@ -240,6 +241,9 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 			return fiber.NewError(fiber.StatusNotFound, "no statement "+id)
 		}
 		if err != nil {
+			return err
+		}
+		if doc, err = xapi.FormatStatement(doc, q.Format, languages); err != nil {
 			return err
 		}
 		c.Type("json")
@@ -255,6 +259,11 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 	page, err := h.statements.Query(c.UserContext(), cred.TenantID, q, limit, after)
 	if err != nil {
 		return err
+	}
+	for i, doc := range page.Statements {
+		if page.Statements[i], err = xapi.FormatStatement(doc, q.Format, languages); err != nil {
+			return err
+		}
 	}
 	more := ""
 	if page.Next != nil {

@@ -113,7 +113,6 @@ func TestXAPIClientFlow(t *testing.T) {
 	if one.Header.Get("X-Experience-API-Consistent-Through") == "" {
 		t.Error("no X-Experience-API-Consistent-Through header")
 	}
-
 	// Filters.
 	agent := url.QueryEscape(`{"mbox":"mailto:learner@acme.test"}`)
 	cases := map[string]int{
@@ -203,6 +202,24 @@ func TestXAPIClientFlow(t *testing.T) {
 	}
 	if r := l.do(http.MethodPost, "/xapi/statements", stmt("5d1b4b33-7c3e-4c3a-9f55-0f1e2d3c4b5a", "x@acme.test", "completed", course, "2026-10-05T09:00:00Z", "")); r.Status != http.StatusConflict {
 		t.Errorf("POST of a different statement with a used id: %d, want 409", r.Status)
+	}
+	// format=ids keeps identifiers only; canonical keeps one language.
+	idsResp := l.do(http.MethodGet, "/xapi/statements?format=ids&statementId="+ids[0], "")
+	if idsResp.Status != http.StatusOK || strings.Contains(idsResp.Body, `"name":"Demo LMS"`) || !strings.Contains(idsResp.Body, `"mbox":"mailto:learner@acme.test"`) {
+		t.Errorf("format=ids: %d %s", idsResp.Status, idsResp.Body)
+	}
+	withNames := l.do(http.MethodPost, "/xapi/statements", stmt("", "learner@acme.test", "experienced", "https://lms.acme.test/courses/named",
+		"2026-10-04T09:00:00Z", `,"context":{"contextActivities":{"other":[{"id":"https://lms.acme.test/o","definition":{"name":{"en-US":"Other","fr":"Autre"}}}]}}`))
+	var named []string
+	json.Unmarshal([]byte(withNames.Body), &named)
+	canon := l.do(http.MethodGet, "/xapi/statements?format=canonical&statementId="+named[0], "", "Accept-Language", "fr, en;q=0.5")
+	if !strings.Contains(canon.Body, `"fr":"Autre"`) || strings.Contains(canon.Body, `"en-US":"Other"`) {
+		t.Errorf("format=canonical with Accept-Language fr: %s", canon.Body)
+	}
+
+	// related_activities finds a context activity.
+	if n := len(l.query("?activity=" + url.QueryEscape("https://lms.acme.test/o") + "&related_activities=true").Statements); n != 1 {
+		t.Errorf("related_activities: %d statements, want 1", n)
 	}
 }
 
