@@ -179,6 +179,9 @@ func (g *gen) planHistory() {
 				if row.completed.After(hi) {
 					row.completed = hi
 				}
+				if row.started.After(row.completed) {
+					row.started = row.completed
+				}
 				if c.spec.passMark > 0 {
 					row.score = math.Round(100*min(1, c.spec.passMark+(1-c.spec.passMark)*r.Float64())) / 100
 					row.passed = 1

@@ -89,7 +89,7 @@ func run(args []string) error {
 		if len(args) != 2 {
 			return errors.New("usage: learnlens migrate up|down|status")
 		}
-		return withDatabaseURL(ctx, cfg, func(url string) error {
+		return withDatabase(ctx, cfg, false, func(url string) error {
 			return database.Migrate(ctx, url, args[1], os.Stdout)
 		})
 	case "seed":
@@ -139,8 +139,10 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 	log := newLogger(cfg.LogLevel)
 	return withDatabaseURL(ctx, cfg, func(url string) error {
 		if dev {
-			if err := database.Migrate(ctx, url, "up", os.Stdout); err != nil {
-				return err
+			if cfg.DatabaseURL != "" { // the private cluster is migrated already
+				if err := database.Migrate(ctx, url, "up", os.Stdout); err != nil {
+					return err
+				}
 			}
 			if err := seedDemo(ctx, url); err != nil {
 				return err
@@ -192,7 +194,13 @@ func seedDemo(ctx context.Context, url string) error {
 
 // withDatabaseURL calls fn with DATABASE_URL, or, when that is unset, with a
 // database in the private cluster under DATA_DIR, which it stops afterwards.
+// The private database is migrated first (it is the development set-up),
+// except for the migrate command itself.
 func withDatabaseURL(ctx context.Context, cfg config.Config, fn func(url string) error) error {
+	return withDatabase(ctx, cfg, true, fn)
+}
+
+func withDatabase(ctx context.Context, cfg config.Config, migrate bool, fn func(url string) error) error {
 	if cfg.DatabaseURL != "" {
 		return fn(cfg.DatabaseURL)
 	}
@@ -204,7 +212,13 @@ func withDatabaseURL(ctx context.Context, cfg config.Config, fn func(url string)
 	if err := cluster.EnsureDatabase(ctx, "learnlens"); err != nil {
 		return err
 	}
-	return fn(cluster.URL("learnlens"))
+	url := cluster.URL("learnlens")
+	if migrate {
+		if err := database.Migrate(ctx, url, "up", os.Stdout); err != nil {
+			return err
+		}
+	}
+	return fn(url)
 }
 
 func newLogger(level string) *slog.Logger {

@@ -49,6 +49,10 @@ type BarChart struct {
 	Color Color
 }
 
+// defaultHxTarget is where a drill-down's htmx response goes when the
+// link names no target: the layout's <main id="main">.
+const defaultHxTarget = "#main"
+
 // Bar is one bar of a BarChart. A bar with an Href is a link (drill-down):
 // the bar in the chart and its label in the table view both point to it.
 type Bar struct {
@@ -59,8 +63,9 @@ type Bar struct {
 	// Href is the full-page URL of the drill-down, if any.
 	Href string
 	// HxGet, when set, makes the link an htmx request for that URL; the
-	// response replaces HxTarget (a CSS selector, e.g. "#main") and Href is
-	// pushed to the browser history, so a reload shows the same page.
+	// response replaces the content of HxTarget (a CSS selector; empty
+	// means "#main", the layout's <main>) and Href is pushed to the
+	// browser history, so a reload shows the same page.
 	HxGet    string
 	HxTarget string
 }

@@ -155,6 +155,12 @@ func heatSwatch(level int) string {
 const (
 	// axisText is the group class of axis labels and value labels.
 	axisText = "fill-slate-600 text-[16px] sm:text-xs tabular-nums"
+	// valueText is the group class of the values printed at bars.
+	valueText = "fill-slate-800 text-[16px] sm:text-xs font-medium tabular-nums"
+	// rowText is the group class of a horizontal chart's row labels.
+	rowText = "fill-slate-900 text-[16px] sm:text-[13px]"
+	// passText is the histogram's pass-mark label.
+	passText = "fill-rose-700 text-[16px] sm:text-xs font-semibold"
 	// onlyMobile and onlyDesktop show a label at one of the two sizes.
 	onlyMobile  = "sm:hidden"
 	onlyDesktop = "max-sm:hidden"
@@ -165,5 +171,7 @@ const (
 const (
 	fontMobile  = 16.0
 	fontDesktop = 12.0
-	glyphWidth  = 0.6
+	// fontRowDesktop is rowText's desktop size.
+	fontRowDesktop = 13.0
+	glyphWidth     = 0.6
 )
