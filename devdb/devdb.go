@@ -81,7 +81,15 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("start postgres (log in %s): %w", filepath.Join(c.Dir, "server.log"), err)
 	}
 	c.started = true
+	// Remember the socket directory so StopDir (another process) can
+	// remove it.
+	_ = os.WriteFile(filepath.Join(os.TempDir(), "learnlens-socket-"+dirKey(c.Dir)), []byte(c.SocketDir), 0o600)
 	return c, nil
+}
+
+// dirKey names a data directory in a file name.
+func dirKey(dir string) string {
+	return strings.NewReplacer("/", "_", "\\", "_").Replace(dir)
 }
 
 // URL returns a connection URL for database name as the cluster's superuser,
@@ -100,6 +108,7 @@ func (c *Cluster) Stop() error {
 	defer cancel()
 	err := c.pgctl(ctx, "stop", "-m", "fast", "-w")
 	_ = os.RemoveAll(c.SocketDir)
+	_ = os.Remove(filepath.Join(os.TempDir(), "learnlens-socket-"+dirKey(c.Dir)))
 	return err
 }
 
@@ -230,5 +239,13 @@ func StopDir(dir string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	return c.pgctl(ctx, "stop", "-m", "fast", "-w")
+	err = c.pgctl(ctx, "stop", "-m", "fast", "-w")
+	if abs, aerr := filepath.Abs(dir); aerr == nil {
+		note := filepath.Join(os.TempDir(), "learnlens-socket-"+dirKey(abs))
+		if sock, rerr := os.ReadFile(note); rerr == nil && strings.HasPrefix(string(sock), os.TempDir()) {
+			_ = os.RemoveAll(string(sock))
+		}
+		_ = os.Remove(note)
+	}
+	return err
 }

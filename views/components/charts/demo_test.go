@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -120,9 +121,12 @@ func sampleLine() LineChart {
 	}
 	cur[29] = math.NaN() // today: not complete yet
 	return LineChart{
-		ID: "daily-active", Title: "Daily active learners",
+		ID:          "daily-active",
+		Title:       "Daily active learners",
 		Description: "Learners with at least one statement per day, last 30 days, compared with the 30 days before.",
-		Unit: "learners", XName: "Day", Labels: labels,
+		Unit:        "learners",
+		XName:       "Day",
+		Labels:      labels,
 		Series: []Series{
 			{Name: "Last 30 days", Values: cur},
 			{Name: "Previous 30 days", Values: prev, Dashed: true},
@@ -251,7 +255,7 @@ func TestRenderGallery(t *testing.T) {
 	}
 	b.WriteString(`</div>
 <h2 class="mt-6 text-lg font-semibold">Charts</h2>
-<div class="mt-3 grid gap-4 lg:grid-cols-2">`)
+<div class="mt-3 grid items-start gap-4 lg:grid-cols-2">`)
 	for i, g := range gallery() {
 		var c bytes.Buffer
 		if err := g.C.Render(ctx, &c); err != nil {
@@ -297,7 +301,7 @@ func TestRenderGallery(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return formatFixed(float64(n), 0) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // repoRoot is the directory holding go.mod.
 func repoRoot(t *testing.T) string {
@@ -316,4 +320,28 @@ func repoRoot(t *testing.T) string {
 		}
 		dir = parent
 	}
+}
+
+// readSources is the text of the package's .templ and non-test .go files.
+func readSources(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, pattern := range []string{"*.templ", "*.go"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") || strings.HasSuffix(f, "_templ.go") {
+				continue
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(data)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }

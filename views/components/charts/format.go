@@ -144,17 +144,47 @@ func truncate(s string, max int) string {
 	return strings.TrimRightFunc(string(r[:max-1]), unicode.IsSpace) + "…"
 }
 
-// textWidth estimates the width of s in viewBox units at font size fs.
+// textWidth estimates the width of s in viewBox units at font size fs. The
+// glyph widths are those of a wide sans-serif (DejaVu Sans, the fallback on
+// Linux), so the estimate is generous for Segoe UI or San Francisco.
 func textWidth(s string, fs float64) float64 {
-	return float64(utf8.RuneCountInString(s)) * glyphWidth * fs
+	w := 0.0
+	for _, r := range s {
+		w += runeWidth(r)
+	}
+	return w * fs
 }
 
-// fitChars is how many characters fit into width at font size fs.
-func fitChars(width, fs float64) int {
-	if width <= 0 || fs <= 0 {
-		return 0
+// runeWidth is a glyph's advance as a fraction of the font size.
+func runeWidth(r rune) float64 {
+	switch {
+	case strings.ContainsRune("iljtfrI.,:;'!|() ", r):
+		return 0.34
+	case strings.ContainsRune("MWmw%…—", r):
+		return 0.95
+	case r >= '0' && r <= '9':
+		return 0.64
+	case unicode.IsUpper(r):
+		return 0.72
+	case r < utf8.RuneSelf:
+		return 0.58
 	}
-	return int(math.Floor(width / (glyphWidth * fs)))
+	return 0.7
+}
+
+// fitText shortens s with "…" so that it fits into width at font size fs;
+// it returns "" when not even one character and the ellipsis fit.
+func fitText(s string, width, fs float64) string {
+	if textWidth(s, fs) <= width {
+		return s
+	}
+	r := []rune(s)
+	for n := len(r) - 1; n >= 1; n-- {
+		if t := truncate(s, n); textWidth(t, fs) <= width {
+			return t
+		}
+	}
+	return ""
 }
 
 // slug makes id safe for element ids: letters, digits, '-' and '_' are

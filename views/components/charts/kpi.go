@@ -39,7 +39,7 @@ type change struct {
 	Show  bool
 	Arrow string // "▲", "▼" or ""
 	Text  string // e.g. "12.5%", "4.2 pp", "No change"
-	SR    string // what a screen reader says, e.g. "Up 12.5%"
+	SR    string // what a screen reader says, e.g. "Up 12.5%, better"
 	Class string // text colour
 }
 
@@ -58,14 +58,18 @@ func kpiChange(k KPI) change {
 		return change{}
 	}
 	diff := k.Value - k.Previous
-	var text string
+	var text, spoken string
 	switch {
 	case k.Unit == "%":
 		text = formatNumber(math.Abs(diff)) + " pp"
+		spoken = formatNumber(math.Abs(diff)) + " percentage points"
 	case k.Previous == 0:
 		text = formatNumber(math.Abs(diff))
 	default:
 		text = formatPercent(math.Abs(diff / k.Previous * 100))
+	}
+	if spoken == "" {
+		spoken = text
 	}
 	// A change that rounds to nothing is no change.
 	if text == "0" || text == "0%" || text == "0 pp" {
@@ -76,14 +80,14 @@ func kpiChange(k KPI) change {
 		return change{Show: true, Text: "No change", SR: "No change", Class: toneNeutral}
 	case (diff > 0) != k.UpIsBad:
 		if diff > 0 {
-			return change{Show: true, Arrow: "▲", Text: text, SR: "Up " + text + ", better", Class: toneGood}
+			return change{Show: true, Arrow: "▲", Text: text, SR: "Up " + spoken + ", better", Class: toneGood}
 		}
-		return change{Show: true, Arrow: "▼", Text: text, SR: "Down " + text + ", better", Class: toneGood}
+		return change{Show: true, Arrow: "▼", Text: text, SR: "Down " + spoken + ", better", Class: toneGood}
 	default:
 		if diff > 0 {
-			return change{Show: true, Arrow: "▲", Text: text, SR: "Up " + text + ", worse", Class: toneBad}
+			return change{Show: true, Arrow: "▲", Text: text, SR: "Up " + spoken + ", worse", Class: toneBad}
 		}
-		return change{Show: true, Arrow: "▼", Text: text, SR: "Down " + text + ", worse", Class: toneBad}
+		return change{Show: true, Arrow: "▼", Text: text, SR: "Down " + spoken + ", worse", Class: toneBad}
 	}
 }
 

@@ -121,6 +121,7 @@ func newValueAxis(lo, hi float64, integer bool, unit string, top, bottom float64
 			left = w
 		}
 	}
+	left = math.Min(left, vbWidth/3)
 	first, last := ticks[0], ticks[len(ticks)-1]
 	s := linearScale{D0: first, D1: last, R0: bottom, R1: top}
 	a := valueAxis{Left: left, Right: vbWidth - 4, Top: top, Scale: s}
@@ -216,10 +217,11 @@ func layoutBars(c BarChart) barsLayout {
 			Href: b.Href, HxGet: b.HxGet, HxTarget: b.HxTarget,
 		})
 		if finite(b.Value) {
-			l.Values = append(l.Values, valueLabels(shortValue(b.Value, c.Unit), xs[i], y-5, bd.width())...)
+			l.Values = append(l.Values, axisLabel{X: xs[i], Y: y - 5, Text: shortValue(b.Value, c.Unit), Anchor: "middle"})
 		}
 	}
-	l.Labels = categoryLabels(labels, xs, bd.width(), l.Axis.Base+20, false, false)
+	l.Values = fitValues(l.Values, bd.width())
+	l.Labels = categoryLabels(labels, xs, bd.width(), l.Axis.Base+20, false)
 	return l
 }
 
@@ -237,14 +239,25 @@ func (a valueAxis) barSpan(v float64) (y, h float64) {
 	return y, h
 }
 
-// valueLabels places a value above a bar, at each text size where it fits
-// into the band.
-func valueLabels(text string, x, y, bandW float64) []axisLabel {
-	class, ok := visibility(textWidth(text, fontMobile) <= bandW-2, textWidth(text, fontDesktop) <= bandW-2)
+// fitValues keeps the values printed above bars at each text size where
+// all of them fit into their bands: labelling only some bars would look
+// like the others had no value.
+func fitValues(values []axisLabel, bandW float64) []axisLabel {
+	widest := func(fs float64) float64 {
+		w := 0.0
+		for _, v := range values {
+			w = math.Max(w, textWidth(v.Text, fs))
+		}
+		return w
+	}
+	class, ok := visibility(widest(fontMobile) <= bandW-2, widest(fontDesktop) <= bandW-2)
 	if !ok {
 		return nil
 	}
-	return []axisLabel{{X: x, Y: y, Text: text, Anchor: "middle", Class: class}}
+	for i := range values {
+		values[i].Class = class
+	}
+	return values
 }
 
 // layoutRows lays out a horizontal chart: one row per category, its label
@@ -257,7 +270,9 @@ func (l *barsLayout) layoutRows(labels []string, n int, max float64, totals []fl
 		texts[i] = shortValue(totals[i], unit)
 		valueW = math.Max(valueW, textWidth(texts[i], fontMobile))
 	}
-	plotW := vbWidth - valueW - 10
+	// Room for the values after the bars, but never more than a third of
+	// the width (an absurdly long value then runs past the edge).
+	plotW := vbWidth - math.Min(valueW, vbWidth/3) - 10
 	if max <= 0 {
 		max = maxFinite(totals)
 	}
@@ -265,7 +280,7 @@ func (l *barsLayout) layoutRows(labels []string, n int, max float64, totals []fl
 	if max <= 0 {
 		s.D1 = 1
 	}
-	l.H = float64(n)*rowHeight + 4
+	l.H = float64(n)*rowHeight - 4
 	for i := 0; i < n; i++ {
 		rowTop := 4 + float64(i)*rowHeight
 		barY := rowTop + 24
@@ -287,8 +302,8 @@ func (l *barsLayout) layoutRows(labels []string, n int, max float64, totals []fl
 // rowLabels is a horizontal chart's row label, shortened to the chart's
 // width at each text size.
 func rowLabels(label string, y float64) []axisLabel {
-	m := truncate(label, fitChars(vbWidth-4, fontMobile))
-	d := truncate(label, fitChars(vbWidth-4, fontRowDesktop))
+	m := fitText(label, vbWidth-4, fontMobile)
+	d := fitText(label, vbWidth-4, fontRowDesktop)
 	if m == d {
 		return []axisLabel{{X: 0, Y: y, Text: m, Anchor: "start"}}
 	}
@@ -411,7 +426,7 @@ func layoutStacked(c StackedBarChart) stackedLayout {
 				l.Marks = append(l.Marks, mark{
 					X: sp.from, Y: tr.Y, W: sp.to - sp.from, H: tr.H,
 					HitX: sp.from, HitY: tr.Y, HitW: sp.to - sp.from, HitH: tr.H,
-					Fill: colors[j].fill(), Value: raw(v), Tip: tip(c.Series[j].Name, cat, v, c.Unit),
+					Fill: colors[j].fill() + segmentEdge, Value: raw(v), Tip: tip(c.Series[j].Name, cat, v, c.Unit),
 				})
 			}
 		}
@@ -436,15 +451,20 @@ func layoutStacked(c StackedBarChart) stackedLayout {
 			l.Marks = append(l.Marks, mark{
 				X: x, Y: sp.to, W: w, H: sp.from - sp.to,
 				HitX: x, HitY: sp.to, HitW: w, HitH: sp.from - sp.to,
-				Fill: colors[j].fill(), Value: raw(v), Tip: tip(c.Series[j].Name, cat, v, c.Unit),
+				Fill: colors[j].fill() + segmentEdge, Value: raw(v), Tip: tip(c.Series[j].Name, cat, v, c.Unit),
 			})
 		}
 		y, _ := l.Axis.barSpan(totals[i])
-		l.Values = append(l.Values, valueLabels(shortValue(totals[i], c.Unit), xs[i], y-5, bd.width())...)
+		l.Values = append(l.Values, axisLabel{X: xs[i], Y: y - 5, Text: shortValue(totals[i], c.Unit), Anchor: "middle"})
 	}
-	l.Labels = categoryLabels(c.Categories, xs, bd.width(), l.Axis.Base+20, false, false)
+	l.Values = fitValues(l.Values, bd.width())
+	l.Labels = categoryLabels(c.Categories, xs, bd.width(), l.Axis.Base+20, false)
 	return l
 }
+
+// segmentEdge outlines stacked segments in white so that neighbouring
+// colours stay apart.
+const segmentEdge = " stroke-white"
 
 // at is values[i] when it exists and is a finite number, else 0.
 func at(values []float64, i int) float64 {
@@ -541,8 +561,13 @@ func layoutLine(c LineChart) lineLayout {
 	}
 	l.H = vbHeight
 	l.Axis = newValueAxis(lo, hi, allIntegers(all...), c.Unit, 12, vbHeight-28)
-	// Points run from edge to edge of the plot, inset by a point's radius.
-	x0, x1 := l.Axis.Left+8, l.Axis.Right-6
+	// Points run from edge to edge of the plot, inset so that a point and
+	// the first and last labels (centred on their points) stay inside.
+	x0 := math.Max(l.Axis.Left+8, textWidth(c.Labels[0], fontMobile)/2+2)
+	x1 := math.Min(l.Axis.Right-6, vbWidth-textWidth(c.Labels[n-1], fontMobile)/2-2)
+	if x1-x0 < vbWidth/4 { // absurdly long labels: they are shortened anyway
+		x0, x1 = l.Axis.Left+8, l.Axis.Right-6
+	}
 	step := x1 - x0
 	if n > 1 {
 		step = (x1 - x0) / float64(n-1)
@@ -590,7 +615,7 @@ func layoutLine(c LineChart) lineLayout {
 		p.D = d.String()
 		l.Lines = append(l.Lines, p)
 	}
-	l.Labels = categoryLabels(c.Labels, xs, step, l.Axis.Base+20, true, true)
+	l.Labels = categoryLabels(c.Labels, xs, step, l.Axis.Base+20, true)
 	// Negative values: the category labels go under the lowest tick.
 	if lowest := l.Axis.Scale.R0; lowest > l.Axis.Base {
 		for i := range l.Labels {
@@ -605,6 +630,9 @@ func lineSummary(c LineChart) string {
 		return ""
 	}
 	parts := []string{fmt.Sprintf("%d points from %s to %s.", len(c.Labels), c.Labels[0], c.Labels[len(c.Labels)-1])}
+	if len(c.Labels) == 1 {
+		parts[0] = "One point: " + c.Labels[0] + "."
+	}
 	for _, s := range c.Series {
 		last, hi := -1, -1
 		for i := 0; i < len(c.Labels) && i < len(s.Values); i++ {
@@ -851,6 +879,12 @@ func layoutHistogram(c HistogramChart) histogramLayout {
 	}
 	l.H = vbHeight
 	l.Axis = newValueAxis(0, maxFinite(counts), allIntegers(counts), "", 30, vbHeight-28)
+	// The last label (the latest is always shown) is wider than its bar on
+	// a phone: narrow the plot so that it fits under it.
+	if n := len(labels); n > 0 {
+		half := textWidth(labels[n-1], fontMobile)/2 + 1
+		l.Axis.Right -= math.Max(0, math.Min(vbWidth/4, half-(l.Axis.Right-l.Axis.Left)/float64(n)/2))
+	}
 	bd := band{Start: l.Axis.Left, Length: l.Axis.Right - l.Axis.Left, N: len(c.Bins)}
 	xs := make([]float64, len(c.Bins))
 	for i, b := range c.Bins {
@@ -863,10 +897,11 @@ func layoutHistogram(c HistogramChart) histogramLayout {
 			Fill: "fill-brand", Value: raw(b.Count), Tip: tip("", b.Label, b.Count, c.Unit),
 		})
 		if finite(b.Count) && b.Count > 0 {
-			l.Values = append(l.Values, valueLabels(shortValue(b.Count, ""), xs[i], y-5, bd.width())...)
+			l.Values = append(l.Values, axisLabel{X: xs[i], Y: y - 5, Text: shortValue(b.Count, ""), Anchor: "middle"})
 		}
 	}
-	l.Labels = categoryLabels(labels, xs, bd.width(), l.Axis.Base+20, true, false)
+	l.Values = fitValues(l.Values, bd.width())
+	l.Labels = categoryLabels(labels, xs, bd.width(), l.Axis.Base+20, true)
 	if x, ok := passX(c.Bins, c.PassMark, bd); ok && c.PassMark > 0 {
 		l.Pass, l.PassX = true, x
 		w := textWidth(passLabel, fontMobile)

@@ -166,12 +166,10 @@ const (
 	onlyDesktop = "max-sm:hidden"
 )
 
-// Font sizes in viewBox units matching axisText, and the average glyph
-// width as a fraction of the font size used to estimate text widths.
+// Font sizes in viewBox units matching axisText.
 const (
 	fontMobile  = 16.0
 	fontDesktop = 12.0
 	// fontRowDesktop is rowText's desktop size.
 	fontRowDesktop = 13.0
-	glyphWidth     = 0.6
 )

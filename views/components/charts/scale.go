@@ -92,13 +92,13 @@ func tickDecimals(step float64) int {
 	if step <= 0 || !finite(step) {
 		return 0
 	}
-	for d := 0; d < 10; d++ {
+	for d := 0; d < 15; d++ {
 		p := math.Pow(10, float64(d))
-		if math.Abs(step*p-math.Round(step*p)) < 1e-9*p {
+		if r := math.Round(step * p); r >= 1 && math.Abs(step*p-r) < 1e-6*step*p {
 			return d
 		}
 	}
-	return 10
+	return 15
 }
 
 // valueTicks is niceTicks with about 5 ticks for an axis from min to max;
@@ -193,74 +193,83 @@ type axisLabel struct {
 	Class  string // "", onlyMobile or onlyDesktop
 }
 
-// categoryLabels places labels under bands whose centres are xs and whose
-// width is bandW. The two text sizes (fontMobile, fontDesktop) are laid out
-// separately: unordered categories are shortened to fit their band when at
-// least 4 characters fit; otherwise (and for ordered labels such as dates)
-// only every k-th label is shown (counted from the last one for ordered
-// labels). A label that is the same at both sizes is
-// emitted once. With edges, the first and last labels are anchored at their
-// start and end so they do not overflow the chart.
-func categoryLabels(labels []string, xs []float64, bandW, y float64, ordered, edges bool) []axisLabel {
-	type fit struct {
-		show bool
-		text string
+// categoryLabels places labels centred on xs (the centres of bands of
+// width bandW) at height y. The two text sizes (fontMobile, fontDesktop)
+// are laid out separately: unordered categories are shortened with "…" to
+// fit their band while "Abc…" still fits; otherwise, and always for ordered
+// labels such as dates, only every k-th label is shown (counted from the
+// last one for ordered labels, so the latest is always labelled). Labels
+// are kept inside the viewBox, and one that would then overlap its
+// neighbour is dropped. A label that comes out the same at both sizes is
+// emitted once.
+func categoryLabels(labels []string, xs []float64, bandW, y float64, ordered bool) []axisLabel {
+	type placed struct {
+		text string // "" = hidden
+		x    float64
 	}
-	layout := func(fs float64) []fit {
-		out := make([]fit, len(labels))
-		maxLen := 0
+	layout := func(fs float64) []placed {
+		out := make([]placed, len(labels))
+		widest := 0.0
 		for _, l := range labels {
-			if n := len([]rune(l)); n > maxLen {
-				maxLen = n
-			}
+			widest = math.Max(widest, textWidth(l, fs))
 		}
-		chars := fitChars(bandW-6, fs)
 		k := 1
-		if ordered || chars < 4 {
-			want := maxLen
-			if want > 14 {
-				want = 14
-			}
-			k = int(math.Ceil((float64(want)*glyphWidth*fs + 8) / math.Max(bandW, 1e-9)))
-			if k < 1 {
-				k = 1
-			}
-			chars = fitChars(float64(k)*bandW-8, fs)
+		if ordered || (widest > bandW-6 && bandW-6 < textWidth("Abc…", fs)) {
+			// Thin out to every k-th label, each up to ~12 characters.
+			want := math.Min(widest, textWidth("Abcdefghijk…", fs))
+			k = max(1, int(math.Ceil((want+8)/math.Max(bandW, 1e-9))))
 		}
+		room := float64(k)*bandW - 6
 		for i, l := range labels {
-			// Ordered labels are counted from the end, so the latest
-			// (usually the most interesting) is always shown.
 			if (ordered && (len(labels)-1-i)%k == 0) || (!ordered && i%k == 0) {
-				out[i] = fit{show: true, text: truncate(l, chars)}
+				t := fitText(l, room, fs)
+				out[i] = placed{t, inside(xs[i], textWidth(t, fs))}
 			}
+		}
+		// Drop labels that overlap the one kept before them, walking from
+		// the end for ordered labels so that the last one stays.
+		const gap = 4
+		kept := -1
+		for n := range out {
+			i := n
+			if ordered {
+				i = len(out) - 1 - n
+			}
+			if out[i].text == "" {
+				continue
+			}
+			if kept >= 0 && math.Abs(out[i].x-out[kept].x) < (textWidth(out[i].text, fs)+textWidth(out[kept].text, fs))/2+gap {
+				out[i].text = ""
+				continue
+			}
+			kept = i
 		}
 		return out
 	}
 	mobile, desktop := layout(fontMobile), layout(fontDesktop)
 	var out []axisLabel
 	for i := range labels {
-		anchor := "middle"
-		if edges && len(labels) > 1 {
-			if i == 0 {
-				anchor = "start"
-			} else if i == len(labels)-1 {
-				anchor = "end"
-			}
-		}
 		m, d := mobile[i], desktop[i]
-		switch {
-		case m.show && d.show && m.text == d.text:
-			out = append(out, axisLabel{X: xs[i], Y: y, Text: m.text, Anchor: anchor})
-		default:
-			if m.show && m.text != "" {
-				out = append(out, axisLabel{X: xs[i], Y: y, Text: m.text, Anchor: anchor, Class: onlyMobile})
+		if m == d {
+			if m.text != "" {
+				out = append(out, axisLabel{X: m.x, Y: y, Text: m.text, Anchor: "middle"})
 			}
-			if d.show && d.text != "" {
-				out = append(out, axisLabel{X: xs[i], Y: y, Text: d.text, Anchor: anchor, Class: onlyDesktop})
-			}
+			continue
+		}
+		if m.text != "" {
+			out = append(out, axisLabel{X: m.x, Y: y, Text: m.text, Anchor: "middle", Class: onlyMobile})
+		}
+		if d.text != "" {
+			out = append(out, axisLabel{X: d.x, Y: y, Text: d.text, Anchor: "middle", Class: onlyDesktop})
 		}
 	}
 	return out
+}
+
+// inside moves the centre x of a text of width w so that the text stays
+// within the viewBox.
+func inside(x, w float64) float64 {
+	return math.Max(w/2+1, math.Min(vbWidth-w/2-1, x))
 }
 
 // visibility is the class for a text shown at the mobile size, the desktop
