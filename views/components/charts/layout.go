@@ -21,14 +21,13 @@ const (
 
 // frame is what every chart's wrapper needs.
 type frame struct {
-	ID      string // safe for element ids
-	Title   string
-	Desc    string // Description plus a generated summary
-	Empty   bool
-	W, H    float64
-	Legend  []legendItem
-	Table   table
-	Compact bool // no legend or table (KPI tiles)
+	ID     string // safe for element ids
+	Title  string
+	Desc   string // Description plus a generated summary
+	Empty  bool
+	W, H   float64
+	Legend []legendItem
+	Table  table
 }
 
 func newFrame(id, title, desc, summary string) frame {
