@@ -198,4 +198,3 @@ func AcceptLanguages(header string) []string {
 	}
 	return out
 }
-
