@@ -538,12 +538,11 @@ func (a *applier) enrollments(ctx context.Context, tx pgx.Tx, rows []imports.Enr
 			a.rowError(r.Line, "employee_id", r.EmployeeID, "no one with this employee id is in the roster; import the roster first")
 			continue
 		}
-		course, ok, err := a.courseByRef(ctx, tx, r.Course)
+		course, ok, err := a.knownCourse(ctx, tx, r.Line, r.Course)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			a.rowError(r.Line, "course", r.Course, "no course with this code or activity IRI; import the course catalog first")
 			continue
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO enrollment_imports AS i (tenant_id, learner_id, course_id, enrolled_at, started_at,
@@ -587,6 +586,16 @@ func (a *applier) learnerByEmployeeID(ctx context.Context, tx pgx.Tx, emp string
 	return id, err == nil, err
 }
 
+// knownCourse resolves a course reference of a file row, reporting the row
+// when no such course exists.
+func (a *applier) knownCourse(ctx context.Context, tx pgx.Tx, line int, ref string) (int64, bool, error) {
+	id, ok, err := a.courseByRef(ctx, tx, ref)
+	if err == nil && !ok {
+		a.rowError(line, "course", ref, "no course with this code or activity IRI; import the course catalog first")
+	}
+	return id, ok, err
+}
+
 func (a *applier) courseByRef(ctx context.Context, tx pgx.Tx, ref string) (int64, bool, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `SELECT id FROM courses WHERE tenant_id = $1 AND (code = $2 OR activity_iri = $2)
@@ -601,12 +610,11 @@ func (a *applier) courseByRef(ctx context.Context, tx pgx.Tx, ref string) (int64
 
 func (a *applier) requirements(ctx context.Context, tx pgx.Tx, rows []imports.RequirementRow) error {
 	for _, r := range rows {
-		course, ok, err := a.courseByRef(ctx, tx, r.Course)
+		course, ok, err := a.knownCourse(ctx, tx, r.Line, r.Course)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			a.rowError(r.Line, "course", r.Course, "no course with this code or activity IRI; import the course catalog first")
 			continue
 		}
 		audience, key := audienceJSON(r.Audience)
