@@ -100,15 +100,15 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 		if err := insertEvents(ctx, tx, b.TenantID, tz, b.Statements, fresh, k); err != nil {
 			return err
 		}
-		if k.empty() {
-			return nil
+		if !k.empty() {
+			if err := refreshSilver(ctx, tx, b.TenantID, tz, k); err != nil {
+				return err
+			}
+			if err := applyGoldDeltas(ctx, tx, b.TenantID, k); err != nil {
+				return err
+			}
 		}
-		if err := refreshSilver(ctx, tx, b.TenantID, tz, k); err != nil {
-			return err
-		}
-		if err := applyGoldDeltas(ctx, tx, b.TenantID, k); err != nil {
-			return err
-		}
+		// Even a batch that changes no number moves "data as of".
 		if _, err := tx.Exec(ctx, `INSERT INTO gold_freshness (tenant_id, as_of, refreshed) VALUES ($1, $2, now())
 			ON CONFLICT (tenant_id) DO UPDATE SET as_of = greatest(gold_freshness.as_of, excluded.as_of), refreshed = now()`,
 			b.TenantID, stored); err != nil {

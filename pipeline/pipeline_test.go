@@ -400,3 +400,22 @@ func TestAllOrNothingImportRefusesAFileWithABadRow(t *testing.T) {
 		t.Fatalf("valid-rows import: %+v %v", rep, err)
 	}
 }
+
+func TestDataAsOfMovesWithEveryStoredBatch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	asOf := func() (at *time.Time) {
+		f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT max(as_of) FROM gold_freshness`).Scan(&at)
+		})
+		return
+	}
+	before := time.Now().Add(-time.Second)
+	// A statement about an agent maps to no learning event, yet the data
+	// is as of it.
+	f.send(fmt.Sprintf(`{"actor":{"mbox":"mailto:p1@t.test"},"verb":{"id":%q},"object":{"objectType":"Agent","mbox":"mailto:p2@t.test"}}`, xapi.VerbExperienced))
+	if at := asOf(); at == nil || at.Before(before) {
+		t.Fatalf("data as of %v after storing a statement at %v", at, before)
+	}
+}
