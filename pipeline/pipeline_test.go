@@ -419,3 +419,49 @@ func TestDataAsOfMovesWithEveryStoredBatch(t *testing.T) {
 		t.Fatalf("data as of %v after storing a statement at %v", at, before)
 	}
 }
+
+// TestConcurrentBatchesOfOneTenantStayExact sends batches about the same
+// learners and courses from several goroutines at once, with voids, and
+// checks silver and gold against a recomputation afterwards.
+func TestConcurrentBatchesOfOneTenantStayExact(t *testing.T) {
+	t.Parallel()
+	const learners = 12
+	f := newFixture(t, learners)
+	base := time.Now().UTC().Truncate(time.Second)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		go func(w int) {
+			r := rand.New(rand.NewPCG(uint64(w), 99))
+			var mine []string
+			for i := 0; i < 8; i++ {
+				var batch []string
+				for j := 0; j < 25; j++ {
+					batch = append(batch, randomStatement(r, learners, base))
+				}
+				if len(mine) > 0 && r.IntN(2) == 0 {
+					batch = append(batch, fmt.Sprintf(`{"actor":{"mbox":"mailto:p1@t.test"},"verb":{"id":%q},"object":{"objectType":"StatementRef","id":%q}}`,
+						xapi.VerbVoided, mine[r.IntN(len(mine))]))
+				}
+				parsed, err := xapi.ParseStatements([]byte("[" + strings.Join(batch, ",") + "]"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				res, err := f.p.StoreStatements(ctx, StatementBatch{TenantID: f.tenantID, Authority: testAuthority, Statements: parsed})
+				if err != nil {
+					errs <- err
+					return
+				}
+				mine = append(mine, res.IDs[:25]...)
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.assertGoldEqualsRebuild("after concurrent batches")
+}
