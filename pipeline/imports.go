@@ -338,6 +338,13 @@ func (a *applier) checkManagers(ctx context.Context, tx pgx.Tx, rows []imports.R
 // with the learner's current values, so a partial roster (say, without a
 // status column) does not reset them.
 func keepMissingColumns(ctx context.Context, tx pgx.Tx, tenantID int64, r *imports.RosterRow, has func(string) bool) error {
+	all := true
+	for _, col := range []string{"department", "location", "job_title", "status", "manager_employee_id", "dotted_manager_employee_ids", "hire_date"} {
+		all = all && has(col)
+	}
+	if all {
+		return nil
+	}
 	var dept, loc, title, status string
 	var hire *time.Time
 	var manager *string
