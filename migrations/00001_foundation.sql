@@ -133,20 +133,21 @@ CREATE POLICY tenant_isolation ON tenants
     USING (id = app_tenant_id() OR app_platform())
     WITH CHECK (id = app_tenant_id() OR app_platform());
 
+-- isolate_tenant gives a tenant-owned table forced Row Level Security with
+-- the tenant policy; every later migration calls it for its new tables.
 -- +goose StatementBegin
-DO $$
-DECLARE t text;
+CREATE FUNCTION isolate_tenant(t regclass) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    FOREACH t IN ARRAY ARRAY['tenant_domains', 'users', 'login_tickets', 'audit_log'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = app_tenant_id() OR app_platform())
-            WITH CHECK (tenant_id = app_tenant_id() OR app_platform())', t);
-    END LOOP;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY tenant_isolation ON %s
+        USING (tenant_id = app_tenant_id() OR app_platform())
+        WITH CHECK (tenant_id = app_tenant_id() OR app_platform())', t);
 END
 $$;
 -- +goose StatementEnd
+
+SELECT isolate_tenant(t) FROM unnest(ARRAY['tenant_domains', 'users', 'login_tickets', 'audit_log']::regclass[]) AS t;
 
 GRANT USAGE ON SCHEMA public TO learnlens_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, tenant_domains, users, login_tickets, sessions, login_ip_failures TO learnlens_app;
@@ -155,5 +156,6 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO learnlens_app;
 
 -- +goose Down
 DROP TABLE login_ip_failures, sessions, audit_log, login_tickets, users, tenant_domains, tenants;
+DROP FUNCTION isolate_tenant(regclass);
 DROP FUNCTION app_platform();
 DROP FUNCTION app_tenant_id();

@@ -353,24 +353,11 @@ CREATE TABLE gold_freshness (
     refreshed timestamptz NOT NULL
 );
 
--- +goose StatementBegin
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['xapi_credentials', 'xapi_statements', 'xapi_voided', 'import_files',
-        'learners', 'learner_identities', 'learner_history', 'org_closure', 'courses', 'learning_events',
-        'enrollment_imports', 'enrollments', 'daily_activity', 'compliance_requirements', 'compliance_assignments',
-        'gold_course_completion', 'gold_completion_due', 'gold_engagement_daily', 'gold_assessment',
-        'gold_compliance', 'gold_freshness'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = app_tenant_id() OR app_platform())
-            WITH CHECK (tenant_id = app_tenant_id() OR app_platform())', t);
-    END LOOP;
-END
-$$;
--- +goose StatementEnd
+SELECT isolate_tenant(t) FROM unnest(ARRAY['xapi_credentials', 'xapi_statements', 'xapi_voided', 'import_files',
+    'learners', 'learner_identities', 'learner_history', 'org_closure', 'courses', 'learning_events',
+    'enrollment_imports', 'enrollments', 'daily_activity', 'compliance_requirements', 'compliance_assignments',
+    'gold_course_completion', 'gold_completion_due', 'gold_engagement_daily', 'gold_assessment',
+    'gold_compliance', 'gold_freshness']::regclass[]) AS t;
 
 -- Bronze is append-only for the application.
 GRANT SELECT, INSERT ON xapi_statements, xapi_voided, import_files TO learnlens_app;
