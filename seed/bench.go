@@ -83,10 +83,20 @@ func benchTenant(ctx context.Context, tenants *models.TenantStore, p *pipeline.P
 	if o.Learners < 200 {
 		depth = 3
 	}
-	start := time.Now()
+	start, last := time.Now(), time.Now()
 	sum, err := generator.Populate(ctx, p, t.ID, generator.Config{
 		Seed: uint64(i), Learners: o.Learners, Depth: depth, Courses: 40, Required: 6, Statements: o.Statements,
 		Months: 12, EmailDomain: domain, TimeZone: "Europe/London", Now: now, BatchSize: 1000,
+		Progress: func(sent, total int) {
+			// Only large tenants take long enough to need a progress line.
+			if time.Since(last) < 30*time.Second {
+				return
+			}
+			last = time.Now()
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(out, "%s: %d of %d statements (%.0f/s)\n", slug, sent, total, float64(sent)/time.Since(start).Seconds())
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("tenant %s: %w", slug, err)
