@@ -24,10 +24,9 @@ const (
 	xapiMaxBatch     = 5000 // statements per request
 	xapiDefaultLimit = 100  // statements per GET page
 	xapiMaxLimit     = 1000
-	// xapiConsistencyLag bounds how long an ingest transaction can run
-	// (its statement_timeout), so every statement stored before now minus
-	// this is visible.
-	xapiConsistencyLag = 20 * time.Second
+	// xapiConsistencyLag is how far back every stored statement is
+	// visible: a batch commits within MaxIngestDuration of its stored time.
+	xapiConsistencyLag = pipeline.MaxIngestDuration + 5*time.Second
 )
 
 type xapiCredentialKey struct{}

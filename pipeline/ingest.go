@@ -3,12 +3,14 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/learnlens/learnlens/xapi"
@@ -48,15 +50,37 @@ func (e *VoidingError) Error() string {
 // StoreStatements stores a batch in bronze and brings silver and gold up to
 // date, all in one transaction: when it returns nil the statements are
 // committed and every dashboard number includes them.
+//
+// Bronze is written before the tenant's pipeline lock is taken, so the
+// next batch's validation, documents and bronze rows overlap with this
+// one's silver and gold work. Two batches racing with the same new id meet
+// at bronze's primary key; the loser is tried again and then finds the
+// statement stored.
 func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (StoreResult, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := p.storeStatements(ctx, b)
+		var pgErr *pgconn.PgError
+		if attempt < 2 && errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "xapi_statements_pkey" {
+			continue
+		}
+		return res, err
+	}
+}
+
+// MaxIngestDuration bounds a statement batch's transaction, from the stored
+// time it gives its statements to its commit: every statement stored before
+// now minus this is visible (X-Experience-API-Consistent-Through).
+const MaxIngestDuration = 30 * time.Second
+
+func (p *Pipeline) storeStatements(ctx context.Context, b StatementBatch) (StoreResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, MaxIngestDuration)
+	defer cancel()
 	var res StoreResult
-	err := p.inTenant(ctx, b.TenantID, func(tx pgx.Tx, tz string) error {
-		// Stored times are taken under the tenant's lock, so they grow in
-		// commit order and "since" queries never skip a statement.
+	err := p.db.TenantTx(ctx, b.TenantID, func(tx pgx.Tx) error {
 		// Every statement below is driven by the batch's keys; nested loops
 		// over the key indexes keep its cost proportional to the batch,
 		// not to the tenant's data, whatever the statistics say.
-		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = '20s'; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
 			return err
 		}
 		stored := time.Now().UTC().Truncate(time.Microsecond)
@@ -85,6 +109,15 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 			return err
 		}
 		if err := insertBronze(ctx, tx, b, docs, fresh, stored); err != nil {
+			return err
+		}
+		tz, err := lockTenant(ctx, tx, b.TenantID)
+		if err != nil {
+			return err
+		}
+		// A voiding statement committed while this batch waited may be the
+		// target of one of its voids.
+		if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 			return err
 		}
 		// From here on every query looks rows up by the batch's keys; a

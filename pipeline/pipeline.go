@@ -40,19 +40,31 @@ const lockKey = 0x4c4c
 // lock, with the tenant's time zone at hand.
 func (p *Pipeline) inTenant(ctx context.Context, tenantID int64, fn func(tx pgx.Tx, tz string) error) error {
 	return p.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2::int)`, lockKey, tenantID); err != nil {
-			return fmt.Errorf("lock tenant pipeline: %w", err)
-		}
-		var tz string
-		err := tx.QueryRow(ctx, `SELECT time_zone FROM tenants WHERE id = $1`, tenantID).Scan(&tz)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrTenantMissing
-		}
+		tz, err := lockTenant(ctx, tx, tenantID)
 		if err != nil {
-			return fmt.Errorf("read tenant: %w", err)
+			return err
 		}
 		return fn(tx, tz)
 	})
+}
+
+// lockTenant takes the tenant's pipeline lock for the rest of the
+// transaction and returns the tenant's time zone. Everything that derives
+// silver and gold runs under it, so each transaction sees the others'
+// results complete.
+func lockTenant(ctx context.Context, tx pgx.Tx, tenantID int64) (string, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2::int)`, lockKey, tenantID); err != nil {
+		return "", fmt.Errorf("lock tenant pipeline: %w", err)
+	}
+	var tz string
+	err := tx.QueryRow(ctx, `SELECT time_zone FROM tenants WHERE id = $1`, tenantID).Scan(&tz)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrTenantMissing
+	}
+	if err != nil {
+		return "", fmt.Errorf("read tenant: %w", err)
+	}
+	return tz, nil
 }
 
 // notifyChannel carries "<tenant id>" after each commit that changed gold,

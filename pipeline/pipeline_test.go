@@ -465,3 +465,46 @@ func TestConcurrentBatchesOfOneTenantStayExact(t *testing.T) {
 	}
 	f.assertGoldEqualsRebuild("after concurrent batches")
 }
+
+// TestTheSameBatchSentTwiceAtOnceIsStoredOnce races two clients sending the
+// same new statements: one stores them, the other finds them stored.
+func TestTheSameBatchSentTwiceAtOnceIsStoredOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 7))
+	for round := 0; round < 5; round++ {
+		var batch []string
+		for i := 0; i < 200; i++ {
+			batch = append(batch, randomStatement(r, 5, time.Now().UTC()))
+		}
+		parsed, err := xapi.ParseStatements([]byte("[" + strings.Join(batch, ",") + "]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		results := make(chan StoreResult, 2)
+		errs := make(chan error, 2)
+		for w := 0; w < 2; w++ {
+			go func() {
+				copies := make([]xapi.Statement, len(parsed))
+				for i := range parsed {
+					copies[i], _ = xapi.ParseStatement([]byte(batch[i]))
+				}
+				res, err := f.p.StoreStatements(ctx, StatementBatch{TenantID: f.tenantID, Authority: testAuthority, Statements: copies})
+				results <- res
+				errs <- err
+			}()
+		}
+		stored := 0
+		for w := 0; w < 2; w++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			stored += (<-results).Stored
+		}
+		if stored != 200 {
+			t.Errorf("round %d: %d statements stored by the two clients together, want 200", round, stored)
+		}
+	}
+	f.assertGoldEqualsRebuild("after racing duplicates")
+}
