@@ -3,12 +3,13 @@
 // (learners, hierarchy, courses, learning events, enrolments, daily activity,
 // compliance assignments) → gold (per-tenant aggregates).
 //
-// Every write for a tenant runs in one transaction that holds the tenant's
-// pipeline lock, so silver and gold are recomputed from a consistent view
-// and a batch is wholly in or wholly out. Gold is refreshed in the same
-// transaction for exactly the keys the batch touched, so it is fresh when
-// the statements' 200 is sent; RebuildGold recomputes everything from silver
-// and must give the same rows.
+// Every write for a tenant runs in one transaction, so a batch is wholly in
+// or wholly out; silver and gold are derived under the tenant's pipeline
+// lock, so each batch sees the others' results complete (a statement batch
+// writes bronze before taking it). Gold is updated in the same transaction
+// for exactly the rows the batch changed, so it is fresh when the
+// statements' 200 is sent; RebuildGold recomputes everything from silver and
+// must give the same rows.
 package pipeline
 
 import (
