@@ -9,12 +9,9 @@ const (
 	HeaderRequest        = "HX-Request"
 	HeaderBoosted        = "HX-Boosted"
 	HeaderHistoryRestore = "HX-History-Restore-Request"
-	HeaderTarget         = "HX-Target"
 	HeaderRedirect       = "HX-Redirect"
 	HeaderRetarget       = "HX-Retarget"
 	HeaderReswap         = "HX-Reswap"
-	HeaderPushURL        = "HX-Push-Url"
-	HeaderTrigger        = "HX-Trigger"
 )
 
 // IsRequest reports whether c came from htmx (not a boosted navigation or a

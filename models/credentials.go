@@ -83,15 +83,6 @@ func (s *CredentialStore) Verify(ctx context.Context, key, secret string) (Crede
 	return c, nil
 }
 
-// ExistsKey reports whether a credential with key exists (for idempotent seeding).
-func (s *CredentialStore) ExistsKey(ctx context.Context, key string) (bool, error) {
-	var n int64
-	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&Credential{}).Where("key = ?", key).Count(&n).Error
-	})
-	return n > 0, err
-}
-
 func randomToken(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {

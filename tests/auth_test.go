@@ -467,3 +467,25 @@ func setCookie(c *testserver.Client, srv *testserver.Server, host, value string)
 }
 
 var csrfPattern = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func TestAdminPagesRefuseBadParameters(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	c := srv.NewClient(t)
+	c.Login(acme, "admin@acme.test")
+	for _, p := range []string{"/admin/audit?page=abc", "/admin/audit?page=0", "/admin/audit?page=100001"} {
+		r := c.Get(acme, p)
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("GET %s: status %d, want 400", p, r.Status)
+		}
+		mustContain(t, p, r.Body, "Page must be a whole number")
+	}
+	if r := c.Get(acme, "/admin/audit?page=2"); r.Status != http.StatusOK {
+		t.Errorf("an empty later page: status %d, want 200", r.Status)
+	}
+	for _, id := range []string{"abc", "999999"} {
+		if r := c.PostForm(acme, "/admin/users/"+id+"/unlock", url.Values{}); r.Status != http.StatusNotFound {
+			t.Errorf("unlock %s: status %d, want 404", id, r.Status)
+		}
+	}
+}
