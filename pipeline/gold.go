@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -56,8 +57,8 @@ var goldTables = []goldTable{
 	},
 	{
 		name:    "gold_assessment",
-		columns: "course_id, manager_id, department, location, bucket, attempts, passed, failed",
-		keys:    keyList("e.course_id", "CASE WHEN e.scaled IS NULL THEN 10 ELSE least(9, greatest(0, floor(e.scaled * 10)))::int END"),
+		columns: "course_id, manager_id, department, location, bucket, day, attempts, passed, failed",
+		keys:    keyList("e.course_id", "CASE WHEN e.scaled IS NULL THEN 10 ELSE least(9, greatest(0, floor(e.scaled * 10)))::int END", "e.day"),
 		aggregates: `count(*),
 			count(*) FILTER (WHERE e.kind = 'pass' OR (e.kind = 'score' AND e.success)),
 			count(*) FILTER (WHERE e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success))`,
@@ -73,6 +74,32 @@ var goldTables = []goldTable{
 		where:      "ca.tenant_id = $1",
 	},
 	{
+		name:       "gold_completion_daily",
+		columns:    "course_id, manager_id, department, location, day, days_to_complete, completed",
+		keys:       keyList("en.course_id", "(en.completed_at AT TIME ZONE t.time_zone)::date", completionDays),
+		aggregates: "count(*)",
+		from: `enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+			JOIN tenants t ON t.id = en.tenant_id`,
+		where: "en.tenant_id = $1 AND en.status = 'completed'",
+	},
+	{
+		name:       "gold_course_activity_daily",
+		columns:    "course_id, manager_id, department, location, day, statements, duration_ms",
+		keys:       keyList("e.course_id", "e.day"),
+		aggregates: "count(*), sum(e.duration_ms)",
+		from:       "learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id",
+		where:      "e.tenant_id = $1 AND NOT e.voided",
+	},
+	{
+		name:       "gold_activity_hourly",
+		columns:    "day, manager_id, department, location, hour, statements",
+		keys:       keyList("e.day", "extract(hour FROM e.ts AT TIME ZONE t.time_zone)::int"),
+		aggregates: "count(*)",
+		from: `learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+			JOIN tenants t ON t.id = e.tenant_id`,
+		where: "e.tenant_id = $1 AND NOT e.voided",
+	},
+	{
 		name:       "gold_engagement_daily",
 		columns:    "day, manager_id, department, location, active_learners, statements, duration_ms",
 		keys:       keyList("d.day"),
@@ -81,6 +108,10 @@ var goldTables = []goldTable{
 		where:      "d.tenant_id = $1",
 	},
 }
+
+// completionDays is whole days from enrolment to completion, from the same
+// rounded seconds as gold_course_completion.seconds_to_complete.
+const completionDays = "floor(round(extract(epoch FROM en.completed_at - en.enrolled_at)) / 86400)::int"
 
 func (g goldTable) rebuildSQL() string {
 	nums := make([]string, len(g.keys))
@@ -248,10 +279,14 @@ func (d *deltaTable) apply(ctx context.Context, tx pgx.Tx, tenantID int64) error
 // applyGoldDeltas turns the silver rows a batch changed (recorded in k)
 // into exact changes of the gold rows, in a few statements whatever the
 // size of the groups involved.
-func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys) error {
 	groups, err := learnerGroups(ctx, tx, tenantID, k)
 	if err != nil {
 		return err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return fmt.Errorf("tenant time zone: %w", err)
 	}
 	groupCols := "manager_id, department, location"
 	groupTypes := []string{"bigint", "text", "text"}
@@ -259,8 +294,14 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) er
 		[]string{"enrolled", "in_progress", "completed", "passed", "failed", "seconds_to_complete"}, "enrolled")
 	due := newDeltaTable("gold_completion_due", "course_id, "+groupCols+", due_on", append(append([]string{"bigint"}, groupTypes...), "date"),
 		[]string{"incomplete"}, "incomplete")
-	assessment := newDeltaTable("gold_assessment", "course_id, "+groupCols+", bucket", append(append([]string{"bigint"}, groupTypes...), "int"),
+	assessment := newDeltaTable("gold_assessment", "course_id, "+groupCols+", bucket, day", append(append([]string{"bigint"}, groupTypes...), "int", "date"),
 		[]string{"attempts", "passed", "failed"}, "attempts")
+	completions := newDeltaTable("gold_completion_daily", "course_id, "+groupCols+", day, days_to_complete",
+		append(append([]string{"bigint"}, groupTypes...), "date", "int"), []string{"completed"}, "completed")
+	courseActivity := newDeltaTable("gold_course_activity_daily", "course_id, "+groupCols+", day",
+		append(append([]string{"bigint"}, groupTypes...), "date"), []string{"statements", "duration_ms"}, "statements")
+	hourly := newDeltaTable("gold_activity_hourly", "day, "+groupCols+", hour", append(append([]string{"date"}, groupTypes...), "int"),
+		[]string{"statements"}, "statements")
 	compliance := newDeltaTable("gold_compliance", "requirement_id, "+groupCols+", due_on, expires_on, completed",
 		append(append([]string{"bigint"}, groupTypes...), "date", "date", "boolean"), []string{"people"}, "people")
 	engagement := newDeltaTable("gold_engagement_daily", "day, "+groupCols, append([]string{"date"}, groupTypes...),
@@ -278,15 +319,21 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) er
 		if e.status != "completed" && e.dueOn != nil {
 			due.add([]any{e.course, g.manager, g.department, g.location, *e.dueOn}, n)
 		}
+		if e.status == "completed" && e.completedAt != nil {
+			day := e.completedAt.In(loc).Format(time.DateOnly)
+			completions.add([]any{e.course, g.manager, g.department, g.location, day, floorDiv(secs, 86400)}, n)
+		}
 	}
 	for _, s := range k.events {
 		e, g, n := s.row, groups[s.row.learner], int64(s.sign)
+		courseActivity.add([]any{e.course, g.manager, g.department, g.location, e.day}, n, n*e.durationMs)
+		hourly.add([]any{e.day, g.manager, g.department, g.location, int32(e.ts.In(loc).Hour())}, n)
 		if e.kind != "pass" && e.kind != "fail" && e.kind != "score" {
 			continue
 		}
 		succeeded := e.success != nil && *e.success
 		failedScore := e.success != nil && !*e.success
-		assessment.add([]any{e.course, g.manager, g.department, g.location, scoreBucket(e.scaled)}, n,
+		assessment.add([]any{e.course, g.manager, g.department, g.location, scoreBucket(e.scaled), e.day}, n,
 			n*b2i(e.kind == "pass" || (e.kind == "score" && succeeded)),
 			n*b2i(e.kind == "fail" || (e.kind == "score" && failedScore)))
 	}
@@ -298,7 +345,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) er
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	for _, d := range []*deltaTable{completion, due, assessment, compliance, engagement} {
+	for _, d := range []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement} {
 		if err := d.apply(ctx, tx, tenantID); err != nil {
 			return fmt.Errorf("apply gold deltas: %w", err)
 		}
@@ -347,6 +394,15 @@ func scoreBucket(scaled *float64) int32 {
 		return 10
 	}
 	return int32(max(0, min(9, math.Floor(*scaled*10))))
+}
+
+// floorDiv is a / b rounded down, like SQL's floor(a / b).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func b2i(b bool) int64 {

@@ -271,7 +271,7 @@ func (a *applier) enrollments(ctx context.Context, tx pgx.Tx, rows []imports.Enr
 	if err := refreshSilver(ctx, tx, a.tenantID, a.tz, k); err != nil {
 		return err
 	}
-	if err := applyGoldDeltas(ctx, tx, a.tenantID, k); err != nil {
+	if err := applyGoldDeltas(ctx, tx, a.tenantID, a.tz, k); err != nil {
 		return err
 	}
 	return notifyGold(ctx, tx, a.tenantID)

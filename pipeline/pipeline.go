@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strconv"
 
+	_ "time/tzdata" // tenant time zones whatever the host has installed
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/learnlens/learnlens/database"

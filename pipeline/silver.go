@@ -51,6 +51,7 @@ type enrollmentRow struct {
 	passed            *bool
 	secondsToComplete *int64
 	dueOn             *string
+	completedAt       *time.Time
 }
 
 // activityRow is a daily_activity row.
@@ -92,7 +93,7 @@ const touchedPairs = `SELECT DISTINCT * FROM unnest($2::bigint[], $3::bigint[]) 
 
 // enrollmentColumns are what enrollmentRow reads (from a row named en).
 const enrollmentColumns = `en.learner_id, en.course_id, en.status, en.passed,
-    round(extract(epoch FROM en.completed_at - en.enrolled_at))::bigint, en.due_at::text`
+    round(extract(epoch FROM en.completed_at - en.enrolled_at))::bigint, en.due_at::text, en.completed_at`
 
 // Enrolments: a learner's state in a course is a function of their
 // non-voided learning events, an imported history row and compliance
@@ -386,7 +387,7 @@ func refreshEnrollments(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys)
 			return err
 		}
 		var e enrollmentRow
-		_, err = pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
 			k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
 			if mark {
 				gone[[2]int64{e.learner, e.course}] = sign < 0
