@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database"
@@ -34,6 +35,7 @@ type Handlers struct {
 	credentials *models.CredentialStore
 	statements  *models.StatementStore
 	credCache   credentialCache
+	analytics   *analytics.Store
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes.
@@ -66,6 +68,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		pipeline:    pipeline.New(db),
 		credentials: models.NewCredentialStore(db),
 		statements:  models.NewStatementStore(db),
+		analytics:   analytics.NewStore(db),
 	}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
@@ -107,4 +110,6 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/users/:id/unlock", h.userUnlock)
 	admin.Get("/audit", h.auditLog)
 	admin.Post("/imports", h.importUpload)
+
+	h.dashboardRoutes(site)
 }

@@ -15,19 +15,28 @@ func (h *Handlers) home(c *fiber.Ctx) error {
 		return c.Redirect("/platform/tenants", fiber.StatusSeeOther)
 	}
 	v := home.Home{Greeting: "Welcome, " + u.Name}
+	dashboards := []home.Card{
+		{Title: "Course completion", Text: "Enrolled, in progress, completed and overdue, per course and team.", Href: "/dashboards/completion", TestID: "card-completion"},
+		{Title: "Engagement", Text: "Active learners, learning minutes, when people learn, inactive people.", Href: "/dashboards/engagement", TestID: "card-engagement"},
+		{Title: "Compliance", Text: "Required training: compliant, due soon, overdue, expired; people at risk.", Href: "/dashboards/compliance", TestID: "card-compliance"},
+		{Title: "Assessments", Text: "Pass rates, score distributions, attempts and question results.", Href: "/dashboards/assessments", TestID: "card-assessments"},
+		{Title: "Team view", Text: "The organisation as a tree with each part's completion and compliance.", Href: "/dashboards/team", TestID: "card-team"},
+	}
 	switch u.Role {
 	case models.RoleTenantAdmin:
-		v.Intro = "You administer " + auth.Tenant(c).Name + " on LearnLens: its people, its sign-ins and, soon, its learning data and dashboards."
-		v.Cards = []home.Card{
-			{Title: "Users", Text: "Who can sign in, their roles, and lock-outs to lift.", Href: "/admin/users", TestID: "card-users"},
-			{Title: "Audit log", Text: "Sign-ins, failures, lock-outs and admin actions.", Href: "/admin/audit", TestID: "card-audit"},
-		}
+		v.Intro = "You administer " + auth.Tenant(c).Name + " on LearnLens: its learning dashboards, people and sign-ins."
+		v.Cards = append(dashboards,
+			home.Card{Title: "Users", Text: "Who can sign in, their roles, and lock-outs to lift.", Href: "/admin/users", TestID: "card-users"},
+			home.Card{Title: "Audit log", Text: "Sign-ins, failures, lock-outs, exports and admin actions.", Href: "/admin/audit", TestID: "card-audit"})
 	case models.RoleManager:
-		v.Intro = "Your team's learning — completion, compliance and engagement for everyone who reports to you — appears here once your organisation's learning data flows in."
+		v.Intro = "Your team's learning: completion, compliance and engagement for everyone who reports to you, solid or dotted line."
+		v.Cards = dashboards
 	case models.RoleAnalyst:
-		v.Intro = "Your organisation's learning dashboards appear here once its learning data flows in."
+		v.Intro = "Your organisation's learning dashboards."
+		v.Cards = dashboards
 	default:
-		v.Intro = "Your own learning — progress, due training and certificates — appears here once your organisation's learning data flows in."
+		v.Intro = "Your own learning: progress, due training and certificates."
+		v.Cards = []home.Card{{Title: "My learning", Text: "Your courses, required training, certificates and attempts.", Href: "/me", TestID: "card-me"}}
 	}
 	return h.page(c, fiber.StatusOK, "Home", home.Page(v))
 }

@@ -69,6 +69,12 @@ var navigation = []struct {
 }{
 	{layouts.NavItem{Label: "Tenants", Href: "/platform/tenants", TestID: "nav-tenants"}, []string{models.RolePlatformAdmin}},
 	{layouts.NavItem{Label: "Home", Href: "/", TestID: "nav-home"}, []string{models.RoleTenantAdmin, models.RoleManager, models.RoleAnalyst, models.RoleLearner}},
+	{layouts.NavItem{Label: "Completion", Href: "/dashboards/completion", TestID: "nav-completion"}, dashboardRoles},
+	{layouts.NavItem{Label: "Engagement", Href: "/dashboards/engagement", TestID: "nav-engagement"}, dashboardRoles},
+	{layouts.NavItem{Label: "Compliance", Href: "/dashboards/compliance", TestID: "nav-compliance"}, dashboardRoles},
+	{layouts.NavItem{Label: "Assessments", Href: "/dashboards/assessments", TestID: "nav-assessments"}, dashboardRoles},
+	{layouts.NavItem{Label: "Team", Href: "/dashboards/team", TestID: "nav-team"}, dashboardRoles},
+	{layouts.NavItem{Label: "My learning", Href: "/me", TestID: "nav-me"}, []string{models.RoleTenantAdmin, models.RoleManager, models.RoleAnalyst, models.RoleLearner}},
 	{layouts.NavItem{Label: "Users", Href: "/admin/users", TestID: "nav-users"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
 }

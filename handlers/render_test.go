@@ -48,10 +48,11 @@ func TestNavFor(t *testing.T) {
 		want       []string
 		active     string
 	}{
-		{models.RoleTenantAdmin, "/admin/users", []string{"Home", "Users", "Audit log"}, "Users"},
-		{models.RoleTenantAdmin, "/", []string{"Home", "Users", "Audit log"}, "Home"},
-		{models.RoleLearner, "/", []string{"Home"}, "Home"},
-		{models.RoleManager, "/somewhere", []string{"Home"}, ""},
+		{models.RoleTenantAdmin, "/admin/users", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users", "Audit log"}, "Users"},
+		{models.RoleTenantAdmin, "/", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users", "Audit log"}, "Home"},
+		{models.RoleLearner, "/", []string{"Home", "My learning"}, "Home"},
+		{models.RoleManager, "/dashboards/completion/courses/3", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, "Completion"},
+		{models.RoleManager, "/somewhere", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, ""},
 		{models.RolePlatformAdmin, "/platform/tenants", []string{"Tenants"}, "Tenants"},
 	}
 	for _, tc := range cases {

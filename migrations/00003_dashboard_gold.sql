@@ -46,6 +46,12 @@ CREATE TABLE gold_activity_hourly (
     PRIMARY KEY (tenant_id, day, hour, manager_id, department, location)
 );
 
+-- A manager's part of the organisation reads gold by manager.
+CREATE INDEX gold_course_completion_manager ON gold_course_completion (tenant_id, manager_id);
+CREATE INDEX gold_completion_due_manager ON gold_completion_due (tenant_id, manager_id);
+CREATE INDEX gold_compliance_manager ON gold_compliance (tenant_id, manager_id);
+CREATE INDEX gold_engagement_daily_manager ON gold_engagement_daily (tenant_id, manager_id, day);
+
 -- Question-level results of one course, and a course's attempts.
 CREATE INDEX learning_events_course ON learning_events (tenant_id, course_id, kind) WHERE NOT voided;
 CREATE INDEX enrollments_course_status ON enrollments (tenant_id, course_id, status);
@@ -91,7 +97,8 @@ GROUP BY 1, 2, 3, 4, 5, 6;
 
 -- +goose Down
 DROP TABLE gold_activity_hourly, gold_course_activity_daily, gold_completion_daily;
-DROP INDEX learning_events_course, enrollments_course_status, compliance_assignments_requirement;
+DROP INDEX gold_course_completion_manager, gold_completion_due_manager, gold_compliance_manager,
+    gold_engagement_daily_manager, learning_events_course, enrollments_course_status, compliance_assignments_requirement;
 DELETE FROM gold_assessment;
 DROP INDEX gold_assessment_day;
 ALTER TABLE gold_assessment DROP CONSTRAINT gold_assessment_pkey;

@@ -19,6 +19,7 @@ const (
 	AuditLogout         = "logout"
 	AuditUserUnlocked   = "user.unlocked"
 	AuditTenantStatus   = "tenant.status_changed"
+	AuditExport         = "export"
 )
 
 // AuditEntry is one line of a tenant's audit log.

@@ -41,13 +41,32 @@ type isolation struct {
 	xapi  bool
 	query func(f *fixture) string
 	body  func(f *fixture) string
+	// hidden routes name one of acme's objects: globex's admin must get 404,
+	// exactly as for an id that does not exist.
+	hidden bool
 }
 
 // fixture holds ids of acme's objects for the probes.
 type fixture struct {
 	acmeTenant, acmeLearner int64
 	acmeStatement           string
+	// acme's silver ids: the learner record and course of acmeStatement.
+	acmePerson, acmeCourse int64
 }
+
+func (f *fixture) id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// acmeDrill fills a dashboard route's ids with acme's objects.
+func acmeDrill(f *fixture) map[string]string {
+	return map[string]string{"course": f.id(f.acmeCourse), "team": "0", "requirement": "1", "node": f.id(f.acmePerson),
+		"learner": f.id(f.acmePerson), "dash": "learner", "table": "enrollments", "section": "profile"}
+}
+
+func acmeQuery(f *fixture) string {
+	return "?manager=" + f.id(f.acmePerson) + "&learner_id=" + f.id(f.acmePerson)
+}
+
+func acmeLearnerQuery(f *fixture) string { return "?learner_id=" + f.id(f.acmePerson) }
 
 var routeIsolation = map[string]isolation{
 	"GET /healthz":              {access: public},
@@ -78,7 +97,24 @@ var routeIsolation = map[string]isolation{
 	"GET /admin/audit": {access: signedIn},
 	"POST /admin/imports": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
-	"GET /xapi/about": {access: public},
+	"GET /dashboards/completion":                                       {access: signedIn, query: acmeQuery, hidden: true},
+	"GET /dashboards/engagement":                                       {access: signedIn, query: acmeQuery, hidden: true},
+	"GET /dashboards/compliance":                                       {access: signedIn, query: acmeQuery, hidden: true},
+	"GET /dashboards/assessments":                                      {access: signedIn, query: acmeQuery, hidden: true},
+	"GET /dashboards/team":                                             {access: signedIn, query: acmeQuery, hidden: true},
+	"GET /dashboards/completion/courses/:course":                       {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /dashboards/completion/courses/:course/teams/:team":           {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /dashboards/compliance/requirements/:requirement":             {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /dashboards/compliance/requirements/:requirement/teams/:team": {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /dashboards/assessments/courses/:course":                      {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /dashboards/team/nodes/:node":                                 {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /me":                                                          {access: signedIn},
+	"GET /learners/:learner":                                           {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /tables/:dash/:table":                                         {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /tables/:dash/:table/export.csv":                              {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /tables/:dash/:table/export.xlsx":                             {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/dashboards/:dash/:section":                            {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /xapi/about":                                                  {access: public},
 	"GET /xapi/statements": {access: signedIn, xapi: true,
 		query: func(f *fixture) string { return "?statementId=" + f.acmeStatement }},
 	"POST /xapi/statements": {access: signedIn, xapi: true,
@@ -119,6 +155,10 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	}
 	// Lock acme's learner, so an unlock that leaked across tenants would show.
 	if err := srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		if err := tx.Raw(`SELECT learner_id, course_id FROM learning_events WHERE tenant_id = ? AND statement_id = ?`,
+			f.acmeTenant, f.acmeStatement).Row().Scan(&f.acmePerson, &f.acmeCourse); err != nil {
+			return err
+		}
 		return tx.Exec(`UPDATE users SET locked_until = now() + interval '1 hour', failed_logins = 5 WHERE tenant_id = ? AND id = ?`,
 			f.acmeTenant, f.acmeLearner).Error
 	}); err != nil {
@@ -175,6 +215,9 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 				}
 			}
 		}
+		if iso.query != nil {
+			path += iso.query(f)
+		}
 		probes := []struct {
 			who    string
 			client *testserver.Client
@@ -214,6 +257,9 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 				continue
 			}
 			signedInHere := p.client == globexAdmin
+			if iso.hidden && signedInHere && resp.Status != http.StatusNotFound {
+				t.Errorf("%s: status %d, want 404 (acme's ids must look like missing ones)", what, resp.Status)
+			}
 			switch {
 			case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden || resp.Status == http.StatusNotFound:
 			case resp.Status == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/login"):

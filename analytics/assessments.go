@@ -1,0 +1,174 @@
+package analytics
+
+import (
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AssessmentKPIs count assessment attempts (pass, fail and scored
+// statements) in the range and the previous period.
+type AssessmentKPIs struct {
+	Attempts, AttemptsPrevious int64
+	Passed, Failed             int64
+	PassRate, PassRatePrevious float64 // passed of passed + failed, %
+	// AttemptsToPass is the average attempts of the enrolments passed so
+	// far (all time, in scope): attempts counted up to and including the
+	// passing one.
+	AttemptsToPass float64
+}
+
+const assessmentCols = "course_id, manager_id, department, location, bucket, day, attempts, passed, failed"
+
+// AssessmentKPIs computes the tiles.
+func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
+	var k AssessmentKPIs
+	p := q.F.Previous()
+	a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", p.From)
+	var pp, pf int64
+	err := q.one(`SELECT coalesce(sum(attempts) FILTER (WHERE g.day >= @from), 0), coalesce(sum(attempts) FILTER (WHERE g.day < @from), 0),
+			coalesce(sum(passed) FILTER (WHERE g.day >= @from), 0), coalesce(sum(failed) FILTER (WHERE g.day >= @from), 0),
+			coalesce(sum(passed) FILTER (WHERE g.day < @from), 0), coalesce(sum(failed) FILTER (WHERE g.day < @from), 0)
+		FROM `+q.Scope.gold("gold_assessment", assessmentCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		q.F.cond("g", dims{course: true}, a), a, &k.Attempts, &k.AttemptsPrevious, &k.Passed, &k.Failed, &pp, &pf)
+	if err != nil {
+		return k, err
+	}
+	k.PassRate, k.PassRatePrevious = pct(k.Passed, k.Passed+k.Failed), pct(pp, pp+pf)
+	b := q.args()
+	err = q.one(`SELECT coalesce(avg(`+attemptsToPass+`), 'NaN')::float8 FROM enrollments en
+		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+		WHERE en.tenant_id = @tenant AND en.passed_at IS NOT NULL AND `+q.Scope.learnerCond("l")+q.F.orgCond("l", b)+q.F.courseCond("en", b),
+		b, &k.AttemptsToPass)
+	return k, err
+}
+
+// attemptsToPass counts an enrolment's (alias en) attempts up to its pass.
+const attemptsToPass = `(SELECT count(*) FROM learning_events e WHERE e.tenant_id = en.tenant_id AND e.learner_id = en.learner_id
+	AND e.course_id = en.course_id AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score') AND e.ts <= en.passed_at)`
+
+// ScoreBins are attempts by tenth of the scaled score (0–9), plus those
+// without a score.
+type ScoreBins struct {
+	Bins     [10]int64
+	Unscored int64
+}
+
+// AssessmentScores computes the score distribution in the range.
+func (q *Q) AssessmentScores() (ScoreBins, error) {
+	var s ScoreBins
+	a := q.args()
+	rows, err := q.tx.Query(q.ctx, `SELECT g.bucket, sum(g.attempts)::bigint FROM `+q.Scope.gold("gold_assessment", assessmentCols, "g")+
+		` WHERE true`+q.F.cond("g", dims{course: true, day: "day"}, a)+` GROUP BY 1`, a)
+	if err != nil {
+		return s, err
+	}
+	var b int
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&b, &n}, func() error {
+		if b >= 0 && b < 10 {
+			s.Bins[b] = n
+		} else {
+			s.Unscored = n
+		}
+		return nil
+	})
+	return s, err
+}
+
+// AttemptsToPassBins counts passed enrolments of a course by attempts to
+// pass: 1, 2, 3, 4 and 5 or more.
+func (q *Q) AttemptsToPassBins(course int64) ([5]int64, error) {
+	var out [5]int64
+	a := with(q.args(), "course_id", course)
+	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, n))::int, count(*) FROM (SELECT `+attemptsToPass+` AS n
+		FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+		WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed_at IS NOT NULL AND `+q.Scope.learnerCond("l")+
+		q.F.orgCond("l", a)+`) x GROUP BY 1`, a)
+	if err != nil {
+		return out, err
+	}
+	var b int
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&b, &n}, func() error {
+		out[b-1] = n
+		return nil
+	})
+	return out, err
+}
+
+// courseEvents is the learning events of the given kinds of @course_id in
+// scope and range (alias e, learner l).
+func (q *Q) courseEvents(kinds string, a pgx.NamedArgs) string {
+	return `learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+		WHERE e.tenant_id = @tenant AND e.course_id = @course_id AND NOT e.voided AND e.kind IN (` + kinds + `)
+		  AND e.day BETWEEN @from AND @to AND ` + q.Scope.learnerCond("l") + q.F.orgCond("l", a)
+}
+
+func init() {
+	tables["assessments/courses"] = func(q *Q, _ Params) (tableQuery, error) {
+		a := q.args()
+		return tableQuery{
+			id: "assessments/courses", title: "Assessed courses",
+			columns: []Column{{Key: "course_id", Kind: ID},
+				{Key: "course", Label: "Course", Link: "/dashboards/assessments/courses/{course_id}"},
+				{Key: "category", Label: "Category"},
+				{Key: "attempts", Label: "Attempts", Kind: Int}, {Key: "passed", Label: "Passed", Kind: Int},
+				{Key: "failed", Label: "Failed", Kind: Int}, {Key: "pass_rate", Label: "Pass rate", Kind: Percent},
+				{Key: "scored", Label: "Scored attempts", Kind: Int}, {Key: "median_score", Label: "Median score band", Kind: Text}},
+			sql: `SELECT c.id AS course_id, coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category,
+				x.attempts, x.passed, x.failed, round(100.0 * x.passed / nullif(x.passed + x.failed, 0), 1)::float8 AS pass_rate,
+				x.scored, CASE WHEN x.median IS NULL THEN '' ELSE (x.median * 10) || '–' || (x.median * 10 + 10) || '%' END AS median_score
+				FROM (SELECT course_id, sum(attempts)::bigint AS attempts, sum(passed)::bigint AS passed, sum(failed)::bigint AS failed,
+					sum(attempts) FILTER (WHERE bucket < 10)::bigint AS scored,
+					min(bucket) FILTER (WHERE bucket < 10 AND cum * 2 >= tot) AS median
+					FROM (SELECT b.*, sum(attempts) FILTER (WHERE bucket < 10) OVER (PARTITION BY course_id ORDER BY bucket) AS cum,
+						sum(attempts) FILTER (WHERE bucket < 10) OVER (PARTITION BY course_id) AS tot
+						FROM (SELECT g.course_id, g.bucket, sum(g.attempts) AS attempts, sum(g.passed) AS passed, sum(g.failed) AS failed
+							FROM ` + q.Scope.gold("gold_assessment", assessmentCols, "g") + ` WHERE true` +
+				q.F.cond("g", dims{course: true, day: "day"}, a) + ` GROUP BY 1, 2) b) w GROUP BY 1) x
+				JOIN courses c ON c.tenant_id = @tenant AND c.id = x.course_id`,
+			args: a, defaultSort: "attempts", defaultDesc: true, search: "t.course",
+		}, nil
+	}
+	tables["assessments/attempts"] = func(q *Q, p Params) (tableQuery, error) {
+		if _, err := q.courseTitle(p.Course); err != nil {
+			return tableQuery{}, err
+		}
+		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)
+		return tableQuery{
+			id: "assessments/attempts", title: "Attempts",
+			columns: []Column{{Key: "learner_id", Kind: ID},
+				{Key: "learner", Label: "Learner", Link: "/learners/{learner_id}"},
+				{Key: "department", Label: "Department"}, {Key: "at", Label: "When", Kind: Time},
+				{Key: "score", Label: "Score", Kind: Percent}, {Key: "result", Label: "Result"}},
+			sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, l.department, e.ts AS at,
+				round((e.scaled * 100)::numeric, 1)::float8 AS score,
+				CASE WHEN e.kind = 'pass' OR (e.kind = 'score' AND e.success) THEN 'passed'
+				     WHEN e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success) THEN 'failed' ELSE 'scored' END AS result
+				FROM ` + q.courseEvents("'pass', 'fail', 'score'", a),
+			args: a, defaultSort: "at", defaultDesc: true, search: "t.learner",
+		}, nil
+	}
+	tables["assessments/questions"] = func(q *Q, p Params) (tableQuery, error) {
+		if _, err := q.courseTitle(p.Course); err != nil {
+			return tableQuery{}, err
+		}
+		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)
+		return tableQuery{
+			id: "assessments/questions", title: "Question results",
+			columns: []Column{{Key: "question", Label: "Question"},
+				{Key: "answers", Label: "Answers", Kind: Int}, {Key: "correct", Label: "Correct", Kind: Int},
+				{Key: "correct_rate", Label: "Correct rate", Kind: Percent},
+				{Key: "top_response", Label: "Most common answer"}},
+			sql: `SELECT e.interaction_id AS question, count(*) AS answers, count(*) FILTER (WHERE e.success) AS correct,
+				round(100.0 * count(*) FILTER (WHERE e.success) / nullif(count(*) FILTER (WHERE e.success IS NOT NULL), 0), 1)::float8 AS correct_rate,
+				coalesce(mode() WITHIN GROUP (ORDER BY e.response), '') AS top_response
+				FROM ` + q.courseEvents("'interaction'", a) + ` AND e.interaction_id IS NOT NULL GROUP BY e.interaction_id`,
+			args: a, defaultSort: "correct_rate", search: "t.question",
+		}, nil
+	}
+}
+
+// ScoreBandLabel names bin b of ScoreBins, e.g. "70–80%".
+func ScoreBandLabel(b int) string { return fmt.Sprintf("%d–%d%%", b*10, b*10+10) }

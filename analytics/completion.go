@@ -1,0 +1,285 @@
+package analytics
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CompletionKPIs are the completion dashboard's tiles. Enrolment states
+// are as of now; completions and their median are within the range.
+type CompletionKPIs struct {
+	Enrolled, NotStarted, InProgress, Completed, Overdue int64
+	CompletionRate                                       float64 // %, NaN without enrolments
+	CompletedInPeriod, CompletedPrevious                 int64
+	// MedianDays is the median of whole days from enrolment to completion
+	// of the completions in the range (the lower middle one); -1 if none.
+	MedianDays, MedianDaysPrevious int64
+}
+
+const (
+	completionCols = "course_id, manager_id, department, location, enrolled, in_progress, completed"
+	dueCols        = "course_id, manager_id, department, location, due_on, incomplete"
+	dailyCols      = "course_id, manager_id, department, location, day, days_to_complete, completed"
+)
+
+// CompletionKPIs computes the tiles.
+func (q *Q) CompletionKPIs() (CompletionKPIs, error) {
+	var k CompletionKPIs
+	a := q.args()
+	p := q.F.Previous()
+	a["pfrom"] = p.From
+	err := q.one(`SELECT coalesce(sum(enrolled), 0), coalesce(sum(in_progress), 0), coalesce(sum(completed), 0)
+		FROM `+q.Scope.gold("gold_course_completion", completionCols, "g")+` WHERE true`+q.F.cond("g", dims{course: true}, a),
+		a, &k.Enrolled, &k.InProgress, &k.Completed)
+	if err != nil {
+		return k, err
+	}
+	k.NotStarted = k.Enrolled - k.InProgress - k.Completed
+	k.CompletionRate = pct(k.Completed, k.Enrolled)
+	if err := q.one(`SELECT coalesce(sum(incomplete), 0) FROM `+q.Scope.gold("gold_completion_due", dueCols, "g")+
+		` WHERE g.due_on < @today`+q.F.cond("g", dims{course: true}, a), a, &k.Overdue); err != nil {
+		return k, err
+	}
+	// Completions in both periods, by days taken, for the counts and medians.
+	rows, err := q.tx.Query(q.ctx, `SELECT g.day >= @from, g.days_to_complete, sum(g.completed)::bigint
+		FROM `+q.Scope.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2 ORDER BY 1, 2`, with(a, "from", q.F.From, "to", q.F.To))
+	if err != nil {
+		return k, err
+	}
+	var cur, prev []weighted
+	var current bool
+	var w weighted
+	if _, err := pgx.ForEachRow(rows, []any{&current, &w.value, &w.n}, func() error {
+		if current {
+			cur = append(cur, w)
+		} else {
+			prev = append(prev, w)
+		}
+		return nil
+	}); err != nil {
+		return k, err
+	}
+	k.CompletedInPeriod, k.MedianDays = lowerMedian(cur)
+	k.CompletedPrevious, k.MedianDaysPrevious = lowerMedian(prev)
+	return k, nil
+}
+
+// weighted is a value seen n times.
+type weighted struct{ value, n int64 }
+
+// lowerMedian of values in ascending order: their total count and the
+// first value at which half of them are reached (-1 when there are none) —
+// SQL's percentile_disc(0.5).
+func lowerMedian(ws []weighted) (total, median int64) {
+	for _, w := range ws {
+		total += w.n
+	}
+	var cum int64
+	for _, w := range ws {
+		cum += w.n
+		if cum*2 >= total {
+			return total, w.value
+		}
+	}
+	return 0, -1
+}
+
+func pct(part, whole int64) float64 {
+	if whole == 0 {
+		return nan
+	}
+	return float64(part) * 100 / float64(whole)
+}
+
+// with adds name/value pairs to a.
+func with(a pgx.NamedArgs, kv ...any) pgx.NamedArgs {
+	for i := 0; i+1 < len(kv); i += 2 {
+		a[kv[i].(string)] = kv[i+1]
+	}
+	return a
+}
+
+// Point is one x position of a trend with its value in both periods.
+type Point struct {
+	Label           string
+	Value, Previous float64
+}
+
+// Trend is a series over the range with the previous period aligned by
+// position.
+type Trend struct {
+	Unit   string // "day" or "week"
+	Points []Point
+}
+
+// buckets splits the range into days (up to 31) or weeks of 7 days
+// counted back from the range's end, returning each bucket's start offset
+// in days from the range start.
+func (f Filters) buckets() (size int, labels []string) {
+	size = 1
+	if f.Days() > 31 {
+		size = 7
+	}
+	n := (f.Days() + size - 1) / size
+	for i := range n {
+		start := f.From.AddDate(0, 0, f.Days()-(n-i)*size)
+		if start.Before(f.From) {
+			start = f.From
+		}
+		labels = append(labels, start.Format("2 Jan"))
+	}
+	return size, labels
+}
+
+// trend fills a Trend from (period-is-current, bucket, value) rows of sql,
+// which must take @from, @pfrom, @to, @size and @n (see bucketExpr).
+func (q *Q) trend(sql string, a pgx.NamedArgs) (Trend, error) {
+	size, labels := q.F.buckets()
+	t := Trend{Unit: "day", Points: make([]Point, len(labels))}
+	if size == 7 {
+		t.Unit = "week"
+	}
+	for i, l := range labels {
+		t.Points[i].Label = l
+	}
+	p := q.F.Previous()
+	rows, err := q.tx.Query(q.ctx, sql, with(a, "from", q.F.From, "to", q.F.To, "pfrom", p.From, "pto", p.To,
+		"size", size, "n", len(labels), "days", q.F.Days()))
+	if err != nil {
+		return t, fmt.Errorf("trend: %w", err)
+	}
+	var current bool
+	var bucket int
+	var v float64
+	_, err = pgx.ForEachRow(rows, []any{&current, &bucket, &v}, func() error {
+		if bucket >= 0 && bucket < len(t.Points) {
+			if current {
+				t.Points[bucket].Value += v
+			} else {
+				t.Points[bucket].Previous += v
+			}
+		}
+		return nil
+	})
+	return t, err
+}
+
+// bucketExpr numbers the trend bucket of a date column: buckets are
+// counted back from the end of the range (current) or of the previous one.
+func bucketExpr(col string) string {
+	return fmt.Sprintf(`(@n::int - 1 - ((CASE WHEN %[1]s >= @from THEN @to::date ELSE @pto::date END) - %[1]s) / @size::int)`, col)
+}
+
+// CompletionTrend is completions per day or week in the range and the
+// previous period.
+func (q *Q) CompletionTrend() (Trend, error) {
+	a := q.args()
+	return q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.completed)::float8
+		FROM `+q.Scope.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
+}
+
+// medianByDays is SQL computing, per key, the completions and their lower
+// median days from rows (key, d, n) named src.
+func medianByDays(key, src string) string {
+	return fmt.Sprintf(`SELECT %[1]s, sum(n)::bigint AS completions, min(d) FILTER (WHERE cum * 2 >= tot)::bigint AS median
+		FROM (SELECT %[1]s, d, n, sum(n) OVER (PARTITION BY %[1]s ORDER BY d) AS cum, sum(n) OVER (PARTITION BY %[1]s) AS tot FROM %[2]s) m
+		GROUP BY %[1]s`, key, src)
+}
+
+var completionColumns = []Column{
+	{Key: "enrolled", Label: "Enrolled", Kind: Int},
+	{Key: "not_started", Label: "Not started", Kind: Int},
+	{Key: "in_progress", Label: "In progress", Kind: Int},
+	{Key: "completed", Label: "Completed", Kind: Int},
+	{Key: "overdue", Label: "Overdue", Kind: Int},
+	{Key: "completion_rate", Label: "Completion rate", Kind: Percent},
+	{Key: "completed_in_period", Label: "Completed in period", Kind: Int},
+	{Key: "median_days", Label: "Median days", Kind: Int},
+}
+
+// completionBy is a completion table grouped by key (course_id or
+// manager_id), with extra conditions on the gold rows.
+func (q *Q) completionBy(key, extra string, a pgx.NamedArgs) string {
+	c := q.F.cond("g", dims{course: true}, a) + extra
+	return fmt.Sprintf(`WITH st AS (
+			SELECT g.%[1]s AS k, sum(enrolled) AS enrolled, sum(in_progress) AS in_progress, sum(completed) AS completed
+			FROM %[2]s WHERE true%[5]s GROUP BY 1),
+		od AS (SELECT g.%[1]s AS k, sum(incomplete) AS overdue FROM %[3]s WHERE g.due_on < @today%[5]s GROUP BY 1),
+		pd AS (SELECT g.%[1]s AS k, g.days_to_complete AS d, sum(g.completed) AS n FROM %[4]s
+			WHERE g.day BETWEEN @from AND @to%[5]s GROUP BY 1, 2),
+		md AS (%[6]s)
+		SELECT st.k, st.enrolled::bigint, (st.enrolled - st.in_progress - st.completed)::bigint AS not_started,
+			st.in_progress::bigint, st.completed::bigint, coalesce(od.overdue, 0)::bigint AS overdue,
+			round(100.0 * st.completed / nullif(st.enrolled, 0), 1)::float8 AS completion_rate,
+			coalesce(md.completions, 0)::bigint AS completed_in_period, md.median AS median_days
+		FROM st LEFT JOIN od ON od.k = st.k LEFT JOIN md ON md.k = st.k`,
+		key, q.Scope.gold("gold_course_completion", completionCols, "g"), q.Scope.gold("gold_completion_due", dueCols, "g"),
+		q.Scope.gold("gold_completion_daily", dailyCols, "g"), c, medianByDays("k", "pd"))
+}
+
+func init() {
+	tables["completion/courses"] = func(q *Q, _ Params) (tableQuery, error) {
+		a := with(q.args(), "from", q.F.From, "to", q.F.To)
+		return tableQuery{
+			id: "completion/courses", title: "Courses",
+			columns: append([]Column{{Key: "course_id", Kind: ID},
+				{Key: "course", Label: "Course", Link: "/dashboards/completion/courses/{course_id}"},
+				{Key: "category", Label: "Category"}}, completionColumns...),
+			sql: `SELECT c.id AS course_id, coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category, x.enrolled, x.not_started,
+				x.in_progress, x.completed, x.overdue, x.completion_rate, x.completed_in_period, x.median_days
+				FROM (` + q.completionBy("course_id", "", a) + `) x JOIN courses c ON c.tenant_id = @tenant AND c.id = x.k`,
+			args: a, defaultSort: "enrolled", defaultDesc: true, search: "t.course",
+		}, nil
+	}
+	tables["completion/teams"] = func(q *Q, p Params) (tableQuery, error) {
+		if _, err := q.courseTitle(p.Course); err != nil {
+			return tableQuery{}, err
+		}
+		a := with(q.args(), "from", q.F.From, "to", q.F.To, "course_id", p.Course)
+		return tableQuery{
+			id: "completion/teams", title: "Teams",
+			columns: append([]Column{{Key: "course_id", Kind: ID}, {Key: "manager_id", Kind: ID},
+				{Key: "team", Label: "Team of", Link: fmt.Sprintf("/dashboards/completion/courses/%d/teams/{manager_id}", p.Course)}},
+				completionColumns...),
+			sql: `SELECT @course_id::bigint AS course_id, x.k AS manager_id,
+				coalesce(nullif(m.name, ''), m.email, 'No manager') AS team, x.enrolled, x.not_started,
+				x.in_progress, x.completed, x.overdue, x.completion_rate, x.completed_in_period, x.median_days
+				FROM (` + q.completionBy("manager_id", " AND g.course_id = @course_id", a) + `) x
+				LEFT JOIN learners m ON m.tenant_id = @tenant AND m.id = x.k`,
+			args: a, defaultSort: "enrolled", defaultDesc: true, search: "t.team",
+		}, nil
+	}
+	tables["completion/learners"] = func(q *Q, p Params) (tableQuery, error) {
+		if _, err := q.courseTitle(p.Course); err != nil {
+			return tableQuery{}, err
+		}
+		a := with(q.args(), "course_id", p.Course, "team", p.Team)
+		from := `enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+			WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND coalesce(l.manager_id, 0) = @team AND ` +
+			q.Scope.learnerCond("l") + q.F.cond("l", dims{}, a)
+		if err := q.exists(`SELECT 1 FROM `+from, a); err != nil {
+			return tableQuery{}, err
+		}
+		return tableQuery{
+			id: "completion/learners", title: "Learners",
+			columns: []Column{{Key: "learner_id", Kind: ID},
+				{Key: "learner", Label: "Learner", Link: "/learners/{learner_id}"},
+				{Key: "email", Label: "Email"}, {Key: "department", Label: "Department"},
+				{Key: "status", Label: "Status"}, {Key: "enrolled_at", Label: "Enrolled", Kind: Time},
+				{Key: "completed_at", Label: "Completed", Kind: Time}, {Key: "due_on", Label: "Due", Kind: Date},
+				{Key: "overdue", Label: "Overdue", Kind: Bool}, {Key: "best_score", Label: "Best score", Kind: Percent},
+				{Key: "attempts", Label: "Attempts", Kind: Int}},
+			sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, coalesce(l.email, '') AS email,
+				l.department, replace(en.status, '_', ' ') AS status, en.enrolled_at, en.completed_at, en.due_at AS due_on,
+				(en.status <> 'completed' AND en.due_at < @today) AS overdue, round((en.best_scaled * 100)::numeric, 1)::float8 AS best_score,
+				en.attempts::bigint AS attempts FROM ` + from,
+			args: a, defaultSort: "learner", search: "t.learner || ' ' || t.email",
+		}, nil
+	}
+}
+
+var nan = math.NaN()

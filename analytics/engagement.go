@@ -1,0 +1,159 @@
+package analytics
+
+import (
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EngagementKPIs are the engagement dashboard's tiles over the range and
+// the previous period. Daily, weekly and monthly active learners end on
+// the range's last day.
+type EngagementKPIs struct {
+	Active, ActivePrevious         int64
+	DAU, WAU, MAU                  int64
+	Statements, StatementsPrevious int64
+	Minutes, MinutesPrevious       float64
+}
+
+const (
+	courseActivityCols = "course_id, manager_id, department, location, day, statements, duration_ms"
+	engagementCols     = "day, manager_id, department, location, active_learners, statements, duration_ms"
+	hourlyCols         = "day, hour, manager_id, department, location, statements"
+)
+
+// activeLearners is the people in scope active on days from..to: by any
+// learning (daily_activity), or with a course filter, on those courses.
+func (q *Q) activeLearners(a pgx.NamedArgs) string {
+	if q.F.Course != 0 || q.F.Category != "" {
+		return `SELECT e.learner_id, e.day FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+			WHERE e.tenant_id = @tenant AND NOT e.voided AND e.day BETWEEN @pfrom AND @to AND ` + q.Scope.learnerCond("l") +
+			q.F.orgCond("l", a) + q.F.courseCond("e", a)
+	}
+	return `SELECT d.learner_id, d.day FROM daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id
+		WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to AND ` + q.Scope.learnerCond("l") + q.F.cond("l", dims{}, a)
+}
+
+// EngagementKPIs computes the tiles.
+func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
+	var k EngagementKPIs
+	p := q.F.Previous()
+	d30 := q.F.To.AddDate(0, 0, -29)
+	first := p.From
+	if d30.Before(first) {
+		first = d30
+	}
+	a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
+		"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
+	err := q.one(`SELECT count(DISTINCT learner_id) FILTER (WHERE day >= @from),
+			count(DISTINCT learner_id) FILTER (WHERE day BETWEEN @p0 AND @pto),
+			count(DISTINCT learner_id) FILTER (WHERE day = @to),
+			count(DISTINCT learner_id) FILTER (WHERE day >= @d7),
+			count(DISTINCT learner_id) FILTER (WHERE day >= @d30)
+		FROM (`+q.activeLearners(a)+`) x`, a, &k.Active, &k.ActivePrevious, &k.DAU, &k.WAU, &k.MAU)
+	if err != nil {
+		return k, err
+	}
+	var ms, msPrev int64
+	b := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", p.From)
+	err = q.one(`SELECT coalesce(sum(statements) FILTER (WHERE g.day >= @from), 0), coalesce(sum(statements) FILTER (WHERE g.day < @from), 0),
+			coalesce(sum(duration_ms) FILTER (WHERE g.day >= @from), 0), coalesce(sum(duration_ms) FILTER (WHERE g.day < @from), 0)
+		FROM `+q.Scope.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		q.F.cond("g", dims{course: true}, b), b, &k.Statements, &k.StatementsPrevious, &ms, &msPrev)
+	k.Minutes, k.MinutesPrevious = float64(ms)/60000, float64(msPrev)/60000
+	return k, err
+}
+
+// ActivityTrend is statements and active learners per day or week. Active
+// learners per week is the average of the days (a person active on two
+// days counts on both); with a course filter only statements are known.
+type ActivityTrend struct {
+	Statements Trend
+	Active     *Trend
+}
+
+// EngagementTrend computes the activity lines.
+func (q *Q) EngagementTrend() (ActivityTrend, error) {
+	var t ActivityTrend
+	a := q.args()
+	var err error
+	t.Statements, err = q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.statements)::float8
+		FROM `+q.Scope.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
+	if err != nil || q.F.Course != 0 || q.F.Category != "" {
+		return t, err
+	}
+	b := q.args()
+	active, err := q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.active_learners)::float8 / least(@size::int, @days::int)
+		FROM `+q.Scope.gold("gold_engagement_daily", engagementCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		q.F.cond("g", dims{}, b)+` GROUP BY 1, 2`, b)
+	t.Active = &active
+	return t, err
+}
+
+// Heatmap is statements by local weekday (0 = Monday) and hour.
+type Heatmap struct {
+	Values [7][24]float64
+}
+
+// EngagementHeatmap counts the range's statements by weekday and hour (of
+// every course: the hourly gold has no course).
+func (q *Q) EngagementHeatmap() (Heatmap, error) {
+	var h Heatmap
+	a := with(q.args(), "from", q.F.From, "to", q.F.To)
+	rows, err := q.tx.Query(q.ctx, `SELECT extract(isodow FROM g.day)::int - 1, g.hour, sum(g.statements)::float8
+		FROM `+q.Scope.gold("gold_activity_hourly", hourlyCols, "g")+` WHERE true`+q.F.cond("g", dims{day: "day"}, a)+
+		` GROUP BY 1, 2`, a)
+	if err != nil {
+		return h, err
+	}
+	var d, hour int
+	var v float64
+	_, err = pgx.ForEachRow(rows, []any{&d, &hour, &v}, func() error {
+		h.Values[d][hour] = v
+		return nil
+	})
+	return h, err
+}
+
+func init() {
+	tables["engagement/courses"] = func(q *Q, _ Params) (tableQuery, error) {
+		a := with(q.args(), "from", q.F.From, "to", q.F.To)
+		c := q.F.cond("g", dims{course: true, day: "day"}, a)
+		cc := q.F.courseCond("c", a)
+		return tableQuery{
+			id: "engagement/courses", title: "Course activity",
+			columns: []Column{{Key: "course_id", Kind: ID},
+				{Key: "course", Label: "Course", Link: "/dashboards/completion/courses/{course_id}"},
+				{Key: "category", Label: "Category"},
+				{Key: "statements", Label: "Statements", Kind: Int},
+				{Key: "minutes", Label: "Learning minutes", Kind: Number},
+				{Key: "active_days", Label: "Active days", Kind: Int}},
+			sql: `SELECT c.id AS course_id, coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category,
+				coalesce(x.statements, 0)::bigint AS statements, round(coalesce(x.ms, 0) / 60000.0, 1)::float8 AS minutes,
+				coalesce(x.days, 0)::bigint AS active_days
+				FROM courses c LEFT JOIN (SELECT g.course_id, sum(g.statements) AS statements, sum(g.duration_ms) AS ms,
+					count(DISTINCT g.day) AS days
+					FROM ` + q.Scope.gold("gold_course_activity_daily", courseActivityCols, "g") + ` WHERE true` + c + ` GROUP BY 1) x
+				ON x.course_id = c.id WHERE c.tenant_id = @tenant` + strings.ReplaceAll(cc, "c.course_id", "c.id"),
+			args: a, defaultSort: "statements", defaultDesc: true, search: "t.course",
+		}, nil
+	}
+	tables["engagement/inactive"] = func(q *Q, _ Params) (tableQuery, error) {
+		a := with(q.args(), "from", q.F.From, "to", q.F.To)
+		return tableQuery{
+			id: "engagement/inactive", title: "Inactive learners",
+			columns: []Column{{Key: "learner_id", Kind: ID},
+				{Key: "learner", Label: "Learner", Link: "/learners/{learner_id}"},
+				{Key: "email", Label: "Email"}, {Key: "department", Label: "Department"},
+				{Key: "location", Label: "Location"}, {Key: "last_active", Label: "Last active", Kind: Date}},
+			sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, coalesce(l.email, '') AS email,
+				l.department, l.location,
+				(SELECT max(d.day) FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day <= @to) AS last_active
+				FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered AND ` + q.Scope.learnerCond("l") +
+				q.F.cond("l", dims{}, a) + `
+				AND NOT EXISTS (SELECT 1 FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day BETWEEN @from AND @to)`,
+			args: a, defaultSort: "last_active", search: "t.learner || ' ' || t.email",
+		}, nil
+	}
+}

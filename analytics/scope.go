@@ -1,0 +1,203 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/pipeline"
+)
+
+// ErrNotFound is an id the viewer may not see: missing, another tenant's,
+// or outside their part of the organisation. All three look the same.
+var ErrNotFound = errors.New("analytics: not found")
+
+// Scope is whose learning a request may see. Every query of this package
+// takes one, so pages, fragments, JSON and exports share the same rule:
+// tenant admins and analysts see the whole tenant, a manager everyone
+// reporting to them (solid or dotted line, at any depth), and a filter on
+// a manager narrows either to that manager's people.
+type Scope struct {
+	Tenant int64
+	// Root is the manager whose people are in scope; 0 means the whole
+	// tenant.
+	Root int64
+	// Self is the viewer's own learner record (matched by email), if any.
+	Self int64
+	// None is a manager without a learner record: nobody reports to them.
+	None bool
+	// extra are the people in Root's scope whose gold group is not: they
+	// report to Root only through a dotted line somewhere above them.
+	extra []int64
+}
+
+// Viewer is who asks: their role and email.
+type Viewer struct {
+	Role  string
+	Email string
+}
+
+// ResolveScope decides the scope of viewer in tenant, narrowed to the
+// people of manager (0 = no narrowing). A manager outside the viewer's
+// scope is ErrNotFound.
+func ResolveScope(ctx context.Context, tx pgx.Tx, tenant int64, v Viewer, manager int64) (Scope, error) {
+	s := Scope{Tenant: tenant}
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT id FROM learners WHERE tenant_id = $1 AND email = lower($2)), 0)`,
+		tenant, v.Email).Scan(&s.Self); err != nil {
+		return s, fmt.Errorf("find the viewer's learner record: %w", err)
+	}
+	switch v.Role {
+	case models.RoleTenantAdmin, models.RoleAnalyst:
+		if manager != 0 {
+			var ok bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM learners WHERE tenant_id = $1 AND id = $2)`,
+				tenant, manager).Scan(&ok); err != nil {
+				return s, err
+			}
+			if !ok {
+				return s, ErrNotFound
+			}
+			s.Root = manager
+		}
+	case models.RoleManager:
+		if s.Self == 0 {
+			if manager != 0 {
+				return s, ErrNotFound
+			}
+			s.None = true
+			return s, nil
+		}
+		s.Root = s.Self
+		if manager != 0 && manager != s.Self {
+			var ok bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM org_closure WHERE tenant_id = $1 AND manager_id = $2 AND learner_id = $3)`,
+				tenant, s.Self, manager).Scan(&ok); err != nil {
+				return s, err
+			}
+			if !ok {
+				return s, ErrNotFound
+			}
+			s.Root = manager
+		}
+	default: // learners see only themselves (Self)
+		if manager != 0 {
+			return s, ErrNotFound
+		}
+		s.None = true
+		return s, nil
+	}
+	if s.Root != 0 {
+		rows, err := tx.Query(ctx, `SELECT c.learner_id FROM org_closure c
+			JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.learner_id
+			WHERE c.tenant_id = $1 AND c.manager_id = $2 AND coalesce(l.manager_id, 0) <> $2
+			  AND NOT EXISTS (SELECT 1 FROM org_closure m WHERE m.tenant_id = $1 AND m.manager_id = $2 AND m.learner_id = l.manager_id)`,
+			tenant, s.Root)
+		if err != nil {
+			return s, fmt.Errorf("find dotted-line reports: %w", err)
+		}
+		if s.extra, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return s, fmt.Errorf("find dotted-line reports: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// CanSeeLearner reports whether learner is in the scope.
+func (s Scope) CanSeeLearner(ctx context.Context, tx pgx.Tx, learner int64) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM learners l WHERE l.tenant_id = @tenant AND l.id = @id AND `+
+		s.learnerCond("l")+`)`, s.args(pgx.NamedArgs{"id": learner})).Scan(&ok)
+	return ok, err
+}
+
+// args are the named arguments the scope's SQL uses, plus more.
+func (s Scope) args(more pgx.NamedArgs) pgx.NamedArgs {
+	a := pgx.NamedArgs{"tenant": s.Tenant, "root": s.Root, "learners": s.extra}
+	for k, v := range more {
+		a[k] = v
+	}
+	return a
+}
+
+// managersIn is the set of gold group managers wholly inside Root's scope:
+// Root and everyone reporting to Root.
+const managersIn = `(SELECT @root::bigint UNION ALL SELECT learner_id FROM org_closure WHERE tenant_id = @tenant AND manager_id = @root)`
+
+// gold is a FROM item named alias holding the scope's rows of a gold
+// table with the given columns.
+func (s Scope) gold(table, columns, alias string) string {
+	switch {
+	case s.None:
+		return fmt.Sprintf("(SELECT %s FROM %s WHERE false) %s", columns, table, alias)
+	case s.Root == 0:
+		return fmt.Sprintf("(SELECT %s FROM %s WHERE tenant_id = @tenant) %s", columns, table, alias)
+	}
+	src := fmt.Sprintf("SELECT %s FROM %s WHERE tenant_id = @tenant AND manager_id IN %s", columns, table, managersIn)
+	if len(s.extra) > 0 {
+		src += fmt.Sprintf(" UNION ALL SELECT %s FROM (%s) x", columns, pipeline.GoldRowsFor(table))
+	}
+	return "(" + src + ") " + alias
+}
+
+// learnerCond is a condition on a learners row named alias: in scope.
+func (s Scope) learnerCond(alias string) string {
+	switch {
+	case s.None:
+		return "false"
+	case s.Root == 0:
+		return "true"
+	}
+	return fmt.Sprintf("%s.id IN (SELECT learner_id FROM org_closure WHERE tenant_id = @tenant AND manager_id = @root)", alias)
+}
+
+// dims says which filter dimensions a relation has.
+type dims struct {
+	course bool   // course_id
+	day    string // the date column the range applies to, if any
+}
+
+// cond is the filters as "AND …" conditions on a relation named alias
+// (which has department and location), adding their arguments to a.
+func (f Filters) cond(alias string, d dims, a pgx.NamedArgs) string {
+	c := f.orgCond(alias, a)
+	if d.course {
+		c += f.courseCond(alias, a)
+	}
+	if d.day != "" {
+		c += fmt.Sprintf(" AND %s.%s BETWEEN @from AND @to", alias, d.day)
+		a["from"], a["to"] = f.From, f.To
+	}
+	return c
+}
+
+// orgCond is the department and location filters on alias.
+func (f Filters) orgCond(alias string, a pgx.NamedArgs) string {
+	var b strings.Builder
+	if f.Department != "" {
+		fmt.Fprintf(&b, " AND %s.department = @department", alias)
+		a["department"] = f.Department
+	}
+	if f.Location != "" {
+		fmt.Fprintf(&b, " AND %s.location = @location", alias)
+		a["location"] = f.Location
+	}
+	return b.String()
+}
+
+// courseCond is the course and category filters on alias.course_id.
+func (f Filters) courseCond(alias string, a pgx.NamedArgs) string {
+	var b strings.Builder
+	if f.Course != 0 {
+		fmt.Fprintf(&b, " AND %s.course_id = @course", alias)
+		a["course"] = f.Course
+	}
+	if f.Category != "" {
+		fmt.Fprintf(&b, " AND %s.course_id IN (SELECT id FROM courses WHERE tenant_id = @tenant AND category = @category)", alias)
+		a["category"] = f.Category
+	}
+	return b.String()
+}

@@ -1,0 +1,225 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/database"
+)
+
+// Store runs dashboard queries in tenant transactions.
+type Store struct{ db *database.DB }
+
+// NewStore returns a Store on db.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// Request is what every dashboard question starts from.
+type Request struct {
+	Tenant  int64
+	Loc     *time.Location // the tenant's time zone
+	Viewer  Viewer
+	Filters Filters
+}
+
+// Q is one request's open view of the data: its transaction, scope and
+// filters. Section methods hang off it.
+type Q struct {
+	ctx    context.Context
+	tx     pgx.Tx
+	Scope  Scope
+	Viewer Viewer
+	F      Filters
+	Loc    *time.Location
+	Today  time.Time // the tenant's local date
+	// AsOf is when the newest statement included was stored (zero if none).
+	AsOf time.Time
+}
+
+// Today is the local date in loc, as a date at midnight UTC.
+func Today(loc *time.Location) time.Time {
+	y, m, d := time.Now().In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Run opens a read-only tenant transaction, resolves the viewer's scope
+// (narrowed by the manager filter) and calls fn.
+func (s *Store) Run(ctx context.Context, r Request, fn func(q *Q) error) error {
+	return s.db.TenantTx(ctx, r.Tenant, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET TRANSACTION READ ONLY`); err != nil {
+			return err
+		}
+		scope, err := ResolveScope(ctx, tx, r.Tenant, r.Viewer, r.Filters.Manager)
+		if err != nil {
+			return err
+		}
+		q := &Q{ctx: ctx, tx: tx, Scope: scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: Today(r.Loc)}
+		var asOf *time.Time
+		err = tx.QueryRow(ctx, `SELECT as_of FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read freshness: %w", err)
+		}
+		if asOf != nil {
+			q.AsOf = asOf.In(r.Loc)
+		}
+		return fn(q)
+	})
+}
+
+// args are the scope's arguments plus today's date.
+func (q *Q) args() pgx.NamedArgs { return q.Scope.args(pgx.NamedArgs{"today": q.Today}) }
+
+// TablePage returns the page of table id (see Tables) for the filters.
+func (q *Q) TablePage(id string, p Params) (Table, error) {
+	tq, err := q.table(id, p)
+	if err != nil {
+		return Table{}, err
+	}
+	t, err := tq.page(q.ctx, q.tx, q.F)
+	t.Loc = q.Loc
+	return t, err
+}
+
+// TableStream calls emit for every row of table id, after head with the
+// table's columns.
+func (q *Q) TableStream(id string, p Params, head func(Table) error, emit func([]any) error) error {
+	tq, err := q.table(id, p)
+	if err != nil {
+		return err
+	}
+	if _, _, _, err := tq.order(q.F); err != nil {
+		return err
+	}
+	if err := head(Table{ID: tq.id, Title: tq.title, Columns: tq.columns, Loc: q.Loc}); err != nil {
+		return err
+	}
+	return tq.stream(q.ctx, q.tx, q.F, emit)
+}
+
+// CheckTable fails as the table would (unknown table, ids out of scope,
+// bad sort) without reading its rows.
+func (q *Q) CheckTable(id string, p Params) error {
+	tq, err := q.table(id, p)
+	if err != nil {
+		return err
+	}
+	_, _, _, err = tq.order(q.F)
+	return err
+}
+
+// Params are the ids of a drill-down path, e.g. the course of a course's
+// teams.
+type Params struct {
+	Course, Team, Requirement, Learner int64
+}
+
+// tables builds each table of the dashboards by id.
+var tables = map[string]func(q *Q, p Params) (tableQuery, error){}
+
+func (q *Q) table(id string, p Params) (tableQuery, error) {
+	build, ok := tables[id]
+	if !ok {
+		return tableQuery{}, ErrNotFound
+	}
+	return build(q, p)
+}
+
+// HasTable reports whether id names a table.
+func HasTable(id string) bool { _, ok := tables[id]; return ok }
+
+// one runs a query returning one row.
+func (q *Q) one(sql string, args pgx.NamedArgs, dest ...any) error {
+	if err := q.tx.QueryRow(q.ctx, sql, args).Scan(dest...); err != nil {
+		return fmt.Errorf("%w\n%s", err, sql)
+	}
+	return nil
+}
+
+// exists is an ErrNotFound unless the query finds a row.
+func (q *Q) exists(sql string, args pgx.NamedArgs) error {
+	var ok bool
+	if err := q.one(`SELECT EXISTS (`+sql+`)`, args, &ok); err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Name is a learner's name (for headings), or ErrNotFound.
+func (q *Q) courseTitle(course int64) (string, error) {
+	var title string
+	err := q.tx.QueryRow(q.ctx, `SELECT coalesce(nullif(title, ''), activity_iri) FROM courses WHERE tenant_id = $1 AND id = $2`,
+		q.Scope.Tenant, course).Scan(&title)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return title, err
+}
+
+// CourseTitle names a course the viewer may drill into.
+func (q *Q) CourseTitle(course int64) (string, error) { return q.courseTitle(course) }
+
+// PersonName names a learner (a team's manager, say); 0 is "No manager".
+func (q *Q) PersonName(id int64) (string, error) {
+	if id == 0 {
+		return "No manager", nil
+	}
+	var name string
+	err := q.tx.QueryRow(q.ctx, `SELECT coalesce(nullif(name, ''), email, employee_id, 'Learner ' || id) FROM learners WHERE tenant_id = $1 AND id = $2`,
+		q.Scope.Tenant, id).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return name, err
+}
+
+// Options are the values the filter bar offers.
+type Options struct {
+	Departments, Locations, Categories []string
+	Courses                            []Option
+	Managers                           []Option
+}
+
+// Option is an id with its label.
+type Option struct {
+	ID    int64
+	Label string
+}
+
+// FilterOptions lists the filter bar's choices within the scope.
+func (q *Q) FilterOptions() (Options, error) {
+	var o Options
+	a := q.args()
+	err := q.one(`SELECT
+		coalesce((SELECT array_agg(DISTINCT department ORDER BY department) FROM learners l WHERE l.tenant_id = @tenant AND department <> '' AND `+q.Scope.learnerCond("l")+`), '{}'),
+		coalesce((SELECT array_agg(DISTINCT location ORDER BY location) FROM learners l WHERE l.tenant_id = @tenant AND location <> '' AND `+q.Scope.learnerCond("l")+`), '{}'),
+		coalesce((SELECT array_agg(DISTINCT category ORDER BY category) FROM courses WHERE tenant_id = @tenant AND category <> ''), '{}')`,
+		a, &o.Departments, &o.Locations, &o.Categories)
+	if err != nil {
+		return o, err
+	}
+	collect := func(sql string) ([]Option, error) {
+		rows, err := q.tx.Query(q.ctx, sql, a)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Option, error) {
+			var o Option
+			return o, r.Scan(&o.ID, &o.Label)
+		})
+	}
+	if o.Courses, err = collect(`SELECT id, coalesce(nullif(title, ''), activity_iri) FROM courses WHERE tenant_id = @tenant ORDER BY 2 LIMIT 500`); err != nil {
+		return o, err
+	}
+	// Managers: people with reports, inside the scope (and the root).
+	o.Managers, err = collect(`SELECT l.id, coalesce(nullif(l.name, ''), l.email) FROM learners l
+		WHERE l.tenant_id = @tenant AND EXISTS (SELECT 1 FROM learners r WHERE r.tenant_id = @tenant AND r.manager_id = l.id)
+		  AND (` + q.Scope.learnerCond("l") + ` OR l.id = @root)
+		ORDER BY 2 LIMIT 1000`)
+	return o, err
+}

@@ -1,0 +1,221 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PageSize is the rows of a table page.
+const PageSize = 25
+
+// Kind says how a column's values read.
+type Kind int
+
+const (
+	Text    Kind = iota
+	Int          // a count
+	Percent      // 0–100 with one decimal
+	Number       // one decimal
+	Date         // a local date
+	Time         // a timestamp, shown in the tenant's zone
+	Bool         // yes / no
+	ID           // an id: carried for links and JSON, not shown
+)
+
+// Column is one column of a table. Key is its SQL output name, sort key
+// and JSON field.
+type Column struct {
+	Key   string
+	Label string
+	Kind  Kind
+	// Link, when set, makes the cell a drill-down link: a path with
+	// {key} placeholders filled from the row, e.g.
+	// "/dashboards/completion/courses/{course_id}".
+	Link string
+}
+
+// Numeric reports whether the column holds numbers (right-aligned).
+func (c Column) Numeric() bool { return c.Kind == Int || c.Kind == Percent || c.Kind == Number }
+
+// Table is one page of a table, or the header of an export.
+type Table struct {
+	ID      string
+	Title   string
+	Columns []Column
+	Rows    [][]any
+	Total   int
+	Page    int
+	Sort    string
+	Desc    bool
+	Search  bool // the table has a search box
+	Loc     *time.Location
+}
+
+// Pages is the number of pages.
+func (t Table) Pages() int { return max(1, (t.Total+PageSize-1)/PageSize) }
+
+// tableQuery defines a table by SQL: sql yields one row per table row with
+// a column named like each Column's Key.
+type tableQuery struct {
+	id, title   string
+	columns     []Column
+	sql         string
+	args        pgx.NamedArgs
+	defaultSort string
+	defaultDesc bool
+	search      string // SQL expression the search box matches, if any
+}
+
+// order is the ORDER BY of f's sort (or the default) with a stable tiebreak.
+func (q tableQuery) order(f Filters) (string, string, bool, error) {
+	sort, desc := q.defaultSort, q.defaultDesc
+	if f.Sort != "" {
+		ok := false
+		for _, c := range q.columns {
+			ok = ok || (c.Key == f.Sort && c.Kind != ID)
+		}
+		if !ok {
+			return "", "", false, &InputError{"sort", "is not a column of this table"}
+		}
+		sort, desc = f.Sort, f.Desc
+	}
+	dir := "ASC NULLS LAST"
+	if desc {
+		dir = "DESC NULLS LAST"
+	}
+	return fmt.Sprintf("ORDER BY %q %s, 1, 2", sort, dir), sort, desc, nil
+}
+
+func (q tableQuery) where(f Filters) string {
+	if q.search == "" || f.Q == "" {
+		return ""
+	}
+	q.args["q"] = "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Q) + "%"
+	return " WHERE " + q.search + " ILIKE @q"
+}
+
+// page runs the query for f's page.
+func (q tableQuery) page(ctx context.Context, tx pgx.Tx, f Filters) (Table, error) {
+	t := Table{ID: q.id, Title: q.title, Columns: q.columns, Page: f.Page, Search: q.search != ""}
+	order, sort, desc, err := q.order(f)
+	if err != nil {
+		return t, err
+	}
+	t.Sort, t.Desc = sort, desc
+	sql := fmt.Sprintf(`SELECT t.*, count(*) OVER () FROM (%s) t%s %s LIMIT %d OFFSET %d`,
+		q.sql, q.where(f), order, PageSize, (f.Page-1)*PageSize)
+	rows, err := tx.Query(ctx, sql, q.args)
+	if err != nil {
+		return t, fmt.Errorf("table %s: %w", q.id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return t, err
+		}
+		t.Total = int(vals[len(vals)-1].(int64))
+		t.Rows = append(t.Rows, vals[:len(vals)-1])
+	}
+	if err := rows.Err(); err != nil {
+		return t, fmt.Errorf("table %s: %w", q.id, err)
+	}
+	if len(t.Rows) == 0 && f.Page > 1 {
+		// Past the end: count what there is, so the pager can step back.
+		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (%s) t%s`, q.sql, q.where(f)), q.args).Scan(&t.Total); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// stream runs the query for every row, in the table's order, calling emit
+// for each as it arrives (memory stays flat whatever the row count).
+func (q tableQuery) stream(ctx context.Context, tx pgx.Tx, f Filters, emit func([]any) error) error {
+	order, _, _, err := q.order(f)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT t.* FROM (%s) t%s %s`, q.sql, q.where(f), order), q.args)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", q.id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		if err := emit(vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Format renders one value of column c as text (for HTML and CSV).
+func Format(c Column, v any, loc *time.Location) string {
+	if v == nil {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int32:
+		return strconv.FormatInt(int64(x), 10)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return ""
+		}
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	case time.Time:
+		if c.Kind == Time {
+			if loc == nil {
+				loc = time.UTC
+			}
+			return x.In(loc).Format("2006-01-02 15:04")
+		}
+		return x.Format(time.DateOnly)
+	}
+	return fmt.Sprint(v)
+}
+
+// Record is a row as a JSON object keyed by column.
+func Record(cols []Column, row []any) map[string]any {
+	m := make(map[string]any, len(cols))
+	for i, c := range cols {
+		v := row[i]
+		if t, ok := v.(time.Time); ok && c.Kind == Date {
+			v = t.Format(time.DateOnly)
+		}
+		m[c.Key] = v
+	}
+	return m
+}
+
+// LinkFor fills a column's link pattern from the row.
+func LinkFor(cols []Column, c Column, row []any) string {
+	if c.Link == "" {
+		return ""
+	}
+	link := c.Link
+	for i, col := range cols {
+		if strings.Contains(link, "{"+col.Key+"}") {
+			link = strings.ReplaceAll(link, "{"+col.Key+"}", Format(col, row[i], nil))
+		}
+	}
+	return link
+}

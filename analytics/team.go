@@ -1,0 +1,209 @@
+package analytics
+
+import (
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/models"
+)
+
+// TeamNode is a person in the org tree with the numbers of their part of
+// the organisation: themselves and everyone reporting to them, solid or
+// dotted line, at any depth.
+type TeamNode struct {
+	ID                   int64
+	Name, JobTitle       string
+	Department, Location string
+	Dotted               bool  // reports to the parent by a dotted line
+	Reports              int64 // direct reports, solid and dotted
+	People               int64
+	Enrolled, Completed  int64
+	Overdue              int64
+	CompletionRate       float64
+	Assigned, Compliant  int64
+	ComplianceRate       float64
+}
+
+// TeamStart is where the tree opens: the manager filter's person, a
+// manager's own node, or for the whole tenant everyone at the top with
+// people under them.
+func (q *Q) TeamStart() ([]TeamNode, error) {
+	if q.Scope.None {
+		return nil, nil
+	}
+	if q.Scope.Root != 0 {
+		return q.teamNodes(`SELECT @root::bigint AS id, false AS dotted`, q.args())
+	}
+	return q.teamNodes(`SELECT l.id, false AS dotted FROM learners l WHERE l.tenant_id = @tenant AND l.manager_id IS NULL
+		AND EXISTS (SELECT 1 FROM learners r WHERE r.tenant_id = @tenant AND r.manager_id = l.id)`, q.args())
+}
+
+// TeamChildren are the direct reports (solid and dotted) of node, which
+// must be in the scope.
+func (q *Q) TeamChildren(node int64) ([]TeamNode, error) {
+	a := with(q.args(), "node", node)
+	if node != q.Scope.Root || q.Scope.None {
+		if err := q.exists(`SELECT 1 FROM learners l WHERE l.tenant_id = @tenant AND l.id = @node AND `+q.Scope.learnerCond("l"), a); err != nil {
+			return nil, err
+		}
+	}
+	return q.teamNodes(`SELECT learner_id AS id, dotted FROM org_closure WHERE tenant_id = @tenant AND manager_id = @node AND depth = 1`, a)
+}
+
+// teamNodes computes the nodes listed by sql (columns id, dotted).
+func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
+	a = with(a, "soon", q.Today.AddDate(0, 0, DueSoonDays))
+	gc, ec := q.F.orgCond("g", a)+q.F.courseCond("g", a), q.F.orgCond("l", a)
+	rows, err := q.tx.Query(q.ctx, `WITH nodes AS (`+sql+`),
+		mem AS (SELECT id AS n, id AS m FROM nodes
+			UNION ALL SELECT nodes.id, c.learner_id FROM nodes JOIN org_closure c ON c.tenant_id = @tenant AND c.manager_id = nodes.id),
+		gc AS (SELECT mem.n, sum(g.enrolled) AS e, sum(g.completed) AS c FROM mem
+			JOIN gold_course_completion g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE true`+gc+` GROUP BY 1),
+		gd AS (SELECT mem.n, sum(g.incomplete) AS od FROM mem
+			JOIN gold_completion_due g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE g.due_on < @today`+gc+` GROUP BY 1),
+		gq AS (SELECT mem.n, sum(g.people) AS a, sum(g.people) FILTER (WHERE `+complianceStatus("g.due_on", "g.expires_on", "g.completed")+` = 'compliant') AS ok
+			FROM mem JOIN gold_compliance g ON g.tenant_id = @tenant AND g.manager_id = mem.m
+			WHERE true`+q.F.orgCond("g", a)+q.F.requirementCond("g", a)+` GROUP BY 1),
+		-- people whose gold group lies outside the node's part: the node
+		-- itself and dotted-line reports
+		ext AS (SELECT mem.n, l.id FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m
+			WHERE NOT EXISTS (SELECT 1 FROM mem m2 WHERE m2.n = mem.n AND m2.m = l.manager_id)`+ec+`),
+		ee AS (SELECT ext.n, count(*) AS e, count(*) FILTER (WHERE en.status = 'completed') AS c,
+				count(*) FILTER (WHERE en.status <> 'completed' AND en.due_at < @today) AS od
+			FROM ext JOIN enrollments en ON en.tenant_id = @tenant AND en.learner_id = ext.id WHERE true`+q.F.courseCond("en", a)+` GROUP BY 1),
+		eq AS (SELECT ext.n, count(*) AS a,
+				count(*) FILTER (WHERE `+complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL")+` = 'compliant') AS ok
+			FROM ext JOIN compliance_assignments ca ON ca.tenant_id = @tenant AND ca.learner_id = ext.id
+			WHERE true`+q.F.requirementCond("ca", a)+` GROUP BY 1),
+		ppl AS (SELECT mem.n, count(*) AS p FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m WHERE true`+ec+` GROUP BY 1)
+		SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id, ''), l.job_title, l.department, l.location, nodes.dotted,
+			(SELECT count(*) FROM org_closure r WHERE r.tenant_id = @tenant AND r.manager_id = l.id AND r.depth = 1),
+			coalesce(ppl.p, 0), (coalesce(gc.e, 0) + coalesce(ee.e, 0))::bigint, (coalesce(gc.c, 0) + coalesce(ee.c, 0))::bigint,
+			(coalesce(gd.od, 0) + coalesce(ee.od, 0))::bigint, (coalesce(gq.a, 0) + coalesce(eq.a, 0))::bigint,
+			(coalesce(gq.ok, 0) + coalesce(eq.ok, 0))::bigint
+		FROM nodes JOIN learners l ON l.tenant_id = @tenant AND l.id = nodes.id
+		LEFT JOIN gc ON gc.n = l.id LEFT JOIN gd ON gd.n = l.id LEFT JOIN gq ON gq.n = l.id
+		LEFT JOIN ee ON ee.n = l.id LEFT JOIN eq ON eq.n = l.id LEFT JOIN ppl ON ppl.n = l.id
+		ORDER BY 2, 1`, a)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TeamNode, error) {
+		var n TeamNode
+		err := r.Scan(&n.ID, &n.Name, &n.JobTitle, &n.Department, &n.Location, &n.Dotted, &n.Reports, &n.People,
+			&n.Enrolled, &n.Completed, &n.Overdue, &n.Assigned, &n.Compliant)
+		n.CompletionRate, n.ComplianceRate = pct(n.Completed, n.Enrolled), pct(n.Compliant, n.Assigned)
+		return n, err
+	})
+}
+
+// Learner is one person's profile.
+type Learner struct {
+	ID                                       int64
+	Name, Email, EmployeeID                  string
+	Department, Location, JobTitle, Manager  string
+	ManagerID                                int64
+	Status                                   string
+	Enrolled, InProgress, Completed, Overdue int64
+	Assigned, Compliant                      int64
+	LastActive                               *string
+}
+
+// CanSee is ErrNotFound unless the viewer may see learner: their own
+// record, or (for managers, admins and analysts) someone in the scope.
+func (q *Q) CanSee(learner int64) error {
+	if learner != 0 && learner == q.Scope.Self {
+		return nil
+	}
+	if q.Viewer.Role == models.RoleLearner {
+		return ErrNotFound
+	}
+	ok, err := q.Scope.CanSeeLearner(q.ctx, q.tx, learner)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// LearnerProfile reads a learner the viewer may see.
+func (q *Q) LearnerProfile(id int64) (Learner, error) {
+	p := Learner{ID: id}
+	if err := q.CanSee(id); err != nil {
+		return p, err
+	}
+	err := q.one(`SELECT coalesce(nullif(l.name, ''), l.email, l.employee_id, ''), coalesce(l.email, ''), coalesce(l.employee_id, ''),
+			l.department, l.location, l.job_title, coalesce(nullif(m.name, ''), m.email, ''), coalesce(l.manager_id, 0), l.status,
+			(SELECT count(*) FROM enrollments en WHERE en.tenant_id = @tenant AND en.learner_id = l.id),
+			(SELECT count(*) FROM enrollments en WHERE en.tenant_id = @tenant AND en.learner_id = l.id AND en.status = 'in_progress'),
+			(SELECT count(*) FROM enrollments en WHERE en.tenant_id = @tenant AND en.learner_id = l.id AND en.status = 'completed'),
+			(SELECT count(*) FROM enrollments en WHERE en.tenant_id = @tenant AND en.learner_id = l.id AND en.status <> 'completed' AND en.due_at < @today),
+			(SELECT count(*) FROM compliance_assignments ca WHERE ca.tenant_id = @tenant AND ca.learner_id = l.id),
+			(SELECT count(*) FROM compliance_assignments ca WHERE ca.tenant_id = @tenant AND ca.learner_id = l.id AND `+
+		complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL")+` = 'compliant'),
+			(SELECT max(day)::text FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id)
+		FROM learners l LEFT JOIN learners m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id
+		WHERE l.tenant_id = @tenant AND l.id = @id`, with(q.complianceArgs(), "id", id),
+		&p.Name, &p.Email, &p.EmployeeID, &p.Department, &p.Location, &p.JobTitle, &p.Manager, &p.ManagerID, &p.Status,
+		&p.Enrolled, &p.InProgress, &p.Completed, &p.Overdue, &p.Assigned, &p.Compliant, &p.LastActive)
+	return p, err
+}
+
+func init() {
+	tables["learner/enrollments"] = func(q *Q, p Params) (tableQuery, error) {
+		if err := q.CanSee(p.Learner); err != nil {
+			return tableQuery{}, err
+		}
+		return tableQuery{
+			id: "learner/enrollments", title: "Courses",
+			columns: []Column{{Key: "course", Label: "Course"}, {Key: "category", Label: "Category"},
+				{Key: "status", Label: "Status"}, {Key: "enrolled_at", Label: "Enrolled", Kind: Time},
+				{Key: "completed_at", Label: "Completed", Kind: Time}, {Key: "due_on", Label: "Due", Kind: Date},
+				{Key: "overdue", Label: "Overdue", Kind: Bool}, {Key: "best_score", Label: "Best score", Kind: Percent},
+				{Key: "attempts", Label: "Attempts", Kind: Int}, {Key: "passed", Label: "Passed", Kind: Bool}},
+			sql: `SELECT coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category, replace(en.status, '_', ' ') AS status,
+				en.enrolled_at, en.completed_at, en.due_at AS due_on, (en.status <> 'completed' AND en.due_at < @today) AS overdue,
+				round((en.best_scaled * 100)::numeric, 1)::float8 AS best_score, en.attempts::bigint AS attempts, en.passed
+				FROM enrollments en JOIN courses c ON c.tenant_id = en.tenant_id AND c.id = en.course_id
+				WHERE en.tenant_id = @tenant AND en.learner_id = @learner_id`,
+			args: with(q.args(), "learner_id", p.Learner), defaultSort: "enrolled_at", defaultDesc: true, search: "t.course",
+		}, nil
+	}
+	tables["learner/attempts"] = func(q *Q, p Params) (tableQuery, error) {
+		if err := q.CanSee(p.Learner); err != nil {
+			return tableQuery{}, err
+		}
+		return tableQuery{
+			id: "learner/attempts", title: "Assessment attempts",
+			columns: []Column{{Key: "course", Label: "Course"}, {Key: "at", Label: "When", Kind: Time},
+				{Key: "score", Label: "Score", Kind: Percent}, {Key: "result", Label: "Result"}},
+			sql: `SELECT coalesce(nullif(c.title, ''), c.activity_iri) AS course, e.ts AS at,
+				round((e.scaled * 100)::numeric, 1)::float8 AS score,
+				CASE WHEN e.kind = 'pass' OR (e.kind = 'score' AND e.success) THEN 'passed'
+				     WHEN e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success) THEN 'failed' ELSE 'scored' END AS result
+				FROM learning_events e JOIN courses c ON c.tenant_id = e.tenant_id AND c.id = e.course_id
+				WHERE e.tenant_id = @tenant AND e.learner_id = @learner_id AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')`,
+			args: with(q.args(), "learner_id", p.Learner), defaultSort: "at", defaultDesc: true, search: "t.course",
+		}, nil
+	}
+	tables["learner/certificates"] = func(q *Q, p Params) (tableQuery, error) {
+		if err := q.CanSee(p.Learner); err != nil {
+			return tableQuery{}, err
+		}
+		return tableQuery{
+			id: "learner/certificates", title: "Required training and certificates",
+			columns: []Column{{Key: "requirement", Label: "Requirement"}, {Key: "status", Label: "Status"},
+				{Key: "due_on", Label: "Due", Kind: Date}, {Key: "completed_at", Label: "Completed", Kind: Time},
+				{Key: "expires_on", Label: "Expires", Kind: Date}},
+			sql: `SELECT ` + requirementLabel + ` AS requirement,
+				replace(` + complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL") + `, '_', ' ') AS status,
+				ca.due_on, ca.completed_at, ca.expires_on
+				FROM compliance_assignments ca
+				JOIN compliance_requirements r ON r.tenant_id = ca.tenant_id AND r.id = ca.requirement_id
+				JOIN courses c ON c.tenant_id = r.tenant_id AND c.id = r.course_id
+				WHERE ca.tenant_id = @tenant AND ca.learner_id = @learner_id`,
+			args: with(q.complianceArgs(), "learner_id", p.Learner), defaultSort: "due_on",
+		}, nil
+	}
+}

@@ -1,0 +1,236 @@
+package handlers
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/models"
+)
+
+// exportTimeout bounds one streamed export.
+const exportTimeout = 30 * time.Minute
+
+// export checks an export request (bad filters, ids out of scope and
+// unknown tables fail before anything is sent), records it in the audit
+// log and returns how to stream it.
+func (h *Handlers) export(c *fiber.Ctx, format string) (func(ctx context.Context, head func(analytics.Table) error, emit func([]any) error) error, []string, error) {
+	id, err := tableID(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, _, err := drillParams(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := h.analyticsRequest(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	var meta []string
+	err = analyticsError(h.analytics.Run(c.UserContext(), r, func(q *analytics.Q) error {
+		if err := q.CheckTable(id, p); err != nil {
+			return err
+		}
+		asOf := "no data yet"
+		if !q.AsOf.IsZero() {
+			asOf = q.AsOf.Format("2006-01-02 15:04 MST")
+		}
+		meta = []string{"LearnLens export: " + auth.Tenant(c).Name + " · " + id, "Data as of: " + asOf,
+			"Filters: " + q.F.Values().Encode(), "Exported: " + time.Now().In(r.Loc).Format("2006-01-02 15:04 MST")}
+		return nil
+	}))
+	if err != nil {
+		return nil, nil, err
+	}
+	u := auth.User(c)
+	details, _ := json.Marshal(map[string]string{"table": id, "format": format, "filters": r.Filters.Values().Encode()})
+	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: auth.Tenant(c).ID, ActorUserID: &u.ID, ActorEmail: u.Email,
+		Action: models.AuditExport, Target: "table:" + id, IP: c.IP(), RequestID: requestID(c), Details: details}); err != nil {
+		return nil, nil, err
+	}
+	run := func(ctx context.Context, head func(analytics.Table) error, emit func([]any) error) error {
+		return h.analytics.Run(ctx, r, func(q *analytics.Q) error { return q.TableStream(id, p, head, emit) })
+	}
+	return run, meta, nil
+}
+
+// exportCSV streams a table as CSV: a few "key: value" lines (what, data
+// as of, filters), an empty line, the header and the rows. Rows are sent
+// as they are read, so a large export starts at once in flat memory.
+func (h *Handlers) exportCSV(c *fiber.Ctx) error {
+	run, meta, err := h.export(c, "csv")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "", "csv")+`"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	log, reqID := h.log, requestID(c)
+	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+		defer cancel()
+		w := csv.NewWriter(bw)
+		for _, m := range meta {
+			_ = w.Write([]string{m})
+		}
+		_ = w.Write(nil)
+		var t analytics.Table
+		var shown []int
+		n := 0
+		err := run(ctx, func(head analytics.Table) error {
+			t, shown = head, visibleColumns(head.Columns)
+			header := make([]string, len(shown))
+			for i, j := range shown {
+				header[i] = t.Columns[j].Label
+			}
+			return w.Write(header)
+		}, func(row []any) error {
+			rec := make([]string, len(shown))
+			for i, j := range shown {
+				rec[i] = analytics.Format(t.Columns[j], row[j], t.Loc)
+			}
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+			if n++; n%1000 == 0 {
+				w.Flush()
+				return w.Error()
+			}
+			return nil
+		})
+		w.Flush()
+		if err != nil {
+			// Headers are gone; say so in the file rather than end silently.
+			_ = w.Write([]string{"EXPORT INCOMPLETE: " + err.Error()})
+			w.Flush()
+			log.Error("export failed", "request_id", reqID, "err", err)
+		}
+	})
+	return nil
+}
+
+// exportXLSX writes a table as an XLSX workbook, rows streamed into the
+// sheet (excelize's stream writer keeps memory flat).
+func (h *Handlers) exportXLSX(c *fiber.Ctx) error {
+	run, meta, err := h.export(c, "xlsx")
+	if err != nil {
+		return err
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := "Export"
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return err
+	}
+	rowNum := 1
+	write := func(vals []any) error {
+		cell, _ := excelize.CoordinatesToCellName(1, rowNum)
+		rowNum++
+		return sw.SetRow(cell, vals)
+	}
+	for _, m := range meta {
+		if err := write([]any{m}); err != nil {
+			return err
+		}
+	}
+	rowNum++
+	var t analytics.Table
+	var shown []int
+	err = run(c.UserContext(), func(head analytics.Table) error {
+		t, shown = head, visibleColumns(head.Columns)
+		header := make([]any, len(shown))
+		for i, j := range shown {
+			header[i] = t.Columns[j].Label
+		}
+		return write(header)
+	}, func(row []any) error {
+		vals := make([]any, len(shown))
+		for i, j := range shown {
+			vals[i] = xlsxValue(t.Columns[j], row[j], t.Loc)
+		}
+		return write(vals)
+	})
+	if err != nil {
+		return analyticsError(err)
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "", "xlsx")+`"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return f.Write(c.Response().BodyWriter())
+}
+
+// visibleColumns is the indexes of the columns an export shows (not ids).
+func visibleColumns(cols []analytics.Column) []int {
+	var out []int
+	for i, c := range cols {
+		if c.Kind != analytics.ID {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// xlsxValue keeps numbers numeric in the workbook.
+func xlsxValue(c analytics.Column, v any, loc *time.Location) any {
+	switch x := v.(type) {
+	case int64, int32:
+		return x
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+		return x
+	}
+	return analytics.Format(c, v, loc)
+}
+
+// jsonSafe turns NaN and infinite floats (an average of nothing) into
+// null, which JSON can carry.
+func jsonSafe(v any) any { return cleanFloats(reflect.ValueOf(v)) }
+
+func cleanFloats(v reflect.Value) any {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return v.Interface()
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return cleanFloats(v.Elem())
+	case reflect.Struct:
+		m := map[string]any{}
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				m[f.Name] = cleanFloats(v.Field(i))
+			}
+		}
+		return m
+	case reflect.Slice, reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = cleanFloats(v.Index(i))
+		}
+		return out
+	}
+	return v.Interface()
+}
