@@ -198,7 +198,11 @@ func (h *Handlers) completionPage(c *fiber.Ctx) error {
 				h.kpi(q, "enrolled", "Enrolled", float64(k.Enrolled), "enrolments"),
 				h.kpi(q, "in-progress", "In progress", float64(k.InProgress), ""),
 				h.kpi(q, "completed", "Completed", float64(k.Completed), ""),
-				func() charts.KPI { x := h.kpi(q, "overdue", "Overdue", float64(k.Overdue), ""); x.UpIsBad = true; return x }(),
+				func() charts.KPI {
+					x := h.kpi(q, "overdue", "Overdue", float64(k.Overdue), "")
+					x.UpIsBad = true
+					return x
+				}(),
 				h.kpi(q, "completion-rate", "Completion rate", k.CompletionRate, "%"),
 				withPrevious(h.kpi(q, "completed-in-period", "Completed in period", float64(k.CompletedInPeriod), ""), float64(k.CompletedPrevious), q),
 				func() charts.KPI {
@@ -391,9 +395,21 @@ func (h *Handlers) compliancePage(c *fiber.Ctx) error {
 				h.kpi(q, "compliance-rate", "Compliance rate", k.Rate, "%"),
 				h.kpi(q, "assigned", "Assignments", float64(k.Assigned), ""),
 				h.kpi(q, "compliant", "Compliant", float64(k.Compliant), ""),
-				func() charts.KPI { x := h.kpi(q, "due-soon", "Due soon", float64(k.DueSoon), ""); x.UpIsBad = true; return x }(),
-				func() charts.KPI { x := h.kpi(q, "overdue", "Overdue", float64(k.Overdue), ""); x.UpIsBad = true; return x }(),
-				func() charts.KPI { x := h.kpi(q, "expired", "Expired", float64(k.Expired), ""); x.UpIsBad = true; return x }(),
+				func() charts.KPI {
+					x := h.kpi(q, "due-soon", "Due soon", float64(k.DueSoon), "")
+					x.UpIsBad = true
+					return x
+				}(),
+				func() charts.KPI {
+					x := h.kpi(q, "overdue", "Overdue", float64(k.Overdue), "")
+					x.UpIsBad = true
+					return x
+				}(),
+				func() charts.KPI {
+					x := h.kpi(q, "expired", "Expired", float64(k.Expired), "")
+					x.UpIsBad = true
+					return x
+				}(),
 			},
 			Status:       complianceStack(reqs.T),
 			Requirements: reqs,
@@ -505,7 +521,11 @@ func (h *Handlers) assessmentKPIs(q *analytics.Q) ([]charts.KPI, error) {
 		withPrevious(h.kpi(q, "pass-rate", "Pass rate", k.PassRate, "%"), k.PassRatePrevious, q),
 		withPrevious(h.kpi(q, "attempts", "Attempts", float64(k.Attempts), ""), float64(k.AttemptsPrevious), q),
 		h.kpi(q, "passed", "Passed", float64(k.Passed), ""),
-		func() charts.KPI { x := h.kpi(q, "failed", "Failed", float64(k.Failed), ""); x.UpIsBad = true; return x }(),
+		func() charts.KPI {
+			x := h.kpi(q, "failed", "Failed", float64(k.Failed), "")
+			x.UpIsBad = true
+			return x
+		}(),
 		h.kpi(q, "attempts-to-pass", "Average attempts to pass", math.Round(k.AttemptsToPass*10)/10, ""),
 	}, nil
 }
@@ -650,7 +670,11 @@ func (h *Handlers) learner(c *fiber.Ctx, q *analytics.Q, id int64, title string)
 		h.kpi(q, "enrolled", "Courses", float64(p.Enrolled), ""),
 		h.kpi(q, "in-progress", "In progress", float64(p.InProgress), ""),
 		h.kpi(q, "completed", "Completed", float64(p.Completed), ""),
-		func() charts.KPI { x := h.kpi(q, "overdue", "Overdue", float64(p.Overdue), ""); x.UpIsBad = true; return x }(),
+		func() charts.KPI {
+			x := h.kpi(q, "overdue", "Overdue", float64(p.Overdue), "")
+			x.UpIsBad = true
+			return x
+		}(),
 		h.kpi(q, "compliant", "Required training done", float64(p.Compliant), "of "+strconv.FormatInt(p.Assigned, 10)),
 	}}
 	if v.Courses, err = table(q, "learner/enrollments", analytics.Params{Learner: id}, drill, "No courses yet."); err != nil {
