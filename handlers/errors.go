@@ -26,6 +26,7 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	if htmx.IsRequest(c) {
 		c.Set(htmx.HeaderRetarget, "#flash")
 		c.Set(htmx.HeaderReswap, "innerHTML")
+		c.Set(htmx.HeaderReselect, "#error-fragment") // whatever hx-select the request had
 		return h.fragment(c, p.Status, errorviews.Fragment(p))
 	}
 	return h.page(c, p.Status, p.Title, errorviews.Page(p))

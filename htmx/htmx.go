@@ -12,6 +12,7 @@ const (
 	HeaderRedirect       = "HX-Redirect"
 	HeaderRetarget       = "HX-Retarget"
 	HeaderReswap         = "HX-Reswap"
+	HeaderReselect       = "HX-Reselect"
 )
 
 // IsRequest reports whether c came from htmx (not a boosted navigation or a

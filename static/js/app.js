@@ -35,6 +35,18 @@
     }
   });
 
+  // Editing a dashboard's dates makes its period a custom one. Captured
+  // before the form's own change handler sends the request.
+  document.addEventListener('change', function (evt) {
+    var el = evt.target;
+    if (el && el.form && (el.name === 'from' || el.name === 'to')) {
+      var range = el.form.querySelector('select[name="range"]');
+      if (range) {
+        range.value = 'custom';
+      }
+    }
+  }, true);
+
   if (window.htmx) {
     // First matching rule wins. Error responses are swapped because the
     // server sends a renderable error fragment (and HX-Retarget/HX-Reswap
