@@ -36,16 +36,21 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 	}
 	k.PassRate, k.PassRatePrevious = pct(k.Passed, k.Passed+k.Failed), pct(pp, pp+pf)
 	b := q.args()
-	err = q.one(`SELECT coalesce(avg(`+attemptsToPass+`), 'NaN')::float8 FROM enrollments en
-		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-		WHERE en.tenant_id = @tenant AND en.passed_at IS NOT NULL AND `+q.Scope.learnerCond("l")+q.F.orgCond("l", b)+q.F.courseCond("en", b),
-		b, &k.AttemptsToPass)
+	err = q.one(`SELECT coalesce(avg(n), 'NaN')::float8 FROM (`+q.attemptsToPass(b, "")+`) x`, b, &k.AttemptsToPass)
 	return k, err
 }
 
-// attemptsToPass counts an enrolment's (alias en) attempts up to its pass.
-const attemptsToPass = `(SELECT count(*) FROM learning_events e WHERE e.tenant_id = en.tenant_id AND e.learner_id = en.learner_id
-	AND e.course_id = en.course_id AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score') AND e.ts <= en.passed_at)`
+// attemptsToPass is SQL giving, for each passed enrolment in scope (with
+// extra conditions on en), n: its attempts up to and including the pass.
+func (q *Q) attemptsToPass(a pgx.NamedArgs, extra string) string {
+	return `SELECT count(*) AS n FROM enrollments en
+		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+		JOIN learning_events e ON e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
+			AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score') AND e.ts <= en.passed_at
+		WHERE en.tenant_id = @tenant AND en.passed_at IS NOT NULL AND ` + q.Scope.learnerCond("l") +
+		q.F.orgCond("l", a) + q.F.courseCond("en", a) + extra + `
+		GROUP BY en.course_id, en.learner_id`
+}
 
 // ScoreBins are attempts by tenth of the scaled score (0–9), plus those
 // without a score.
@@ -81,10 +86,8 @@ func (q *Q) AssessmentScores() (ScoreBins, error) {
 func (q *Q) AttemptsToPassBins(course int64) ([5]int64, error) {
 	var out [5]int64
 	a := with(q.args(), "course_id", course)
-	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, n))::int, count(*) FROM (SELECT `+attemptsToPass+` AS n
-		FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-		WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed_at IS NOT NULL AND `+q.Scope.learnerCond("l")+
-		q.F.orgCond("l", a)+`) x GROUP BY 1`, a)
+	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, n))::int, count(*) FROM (`+
+		q.attemptsToPass(a, " AND en.course_id = @course_id")+`) x GROUP BY 1`, a)
 	if err != nil {
 		return out, err
 	}
