@@ -41,13 +41,14 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 }
 
 // attemptsToPass is SQL giving, for each passed enrolment in scope (with
-// extra conditions on en), n: its attempts up to and including the pass.
+// extra conditions on en), n: its attempts up to and including the pass
+// (passed_at is the latest pass or fail, so only passed enrolments count).
 func (q *Q) attemptsToPass(a pgx.NamedArgs, extra string) string {
 	return `SELECT count(*) AS n FROM enrollments en
 		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
 		JOIN learning_events e ON e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
 			AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score') AND e.ts <= en.passed_at
-		WHERE en.tenant_id = @tenant AND en.passed_at IS NOT NULL AND ` + q.Scope.learnerCond("l") +
+		WHERE en.tenant_id = @tenant AND en.passed AND ` + q.Scope.learnerCond("l") +
 		q.F.orgCond("l", a) + q.F.courseCond("en", a) + extra + `
 		GROUP BY en.course_id, en.learner_id`
 }
