@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test bench bench-ingest deps check-generated generate css vendor lint clean
+.PHONY: help run build test bench bench-ingest bench-dashboards deps check-generated generate css vendor lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -17,10 +17,13 @@ build: ## Build bin/learnlens
 test: deps check-generated lint ## Run every test (installs what is missing, starts its own PostgreSQL)
 	./scripts/test.sh
 
-bench: bench-ingest ## Run every benchmark (figures with same-run baselines; see docs/PERFORMANCE.md)
+bench: bench-ingest bench-dashboards ## Run every benchmark (figures with same-run baselines; see docs/PERFORMANCE.md)
 
 bench-ingest: ## Statements/s through the real xAPI endpoint vs a raw COPY (BENCH_STATEMENTS=40000)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./tests/bench/
+
+bench-dashboards: ## Dashboard p50/p95/p99 and req/s, 50 clients, demo + 1M-statement tenant, vs /healthz (BENCH_DASH_STATEMENTS=1000000)
+	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Dashboards -benchtime 1x -timeout 60m ./tests/bench/
 
 deps: ## Install Chromium, PostgreSQL, npm packages and Go modules where missing
 	./scripts/install-deps.sh
