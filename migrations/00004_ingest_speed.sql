@@ -10,5 +10,17 @@
 -- index an enrolment's update no longer needs new index entries (HOT).
 DROP INDEX enrollments_course_status;
 
+-- Bronze indexes that cost every statement more than they give GET
+-- /xapi/statements (docs/XAPI.md). The agent filter matches the actor or
+-- any of agent_keys, an OR the actor index cannot serve, so no plan used
+-- it. A verb is a large share of a tenant's statements (a few verbs make
+-- most of them), so the newest page of one is found by walking the stored
+-- index with the verb as a recheck; with an activity or registration
+-- filter, that filter's index serves and the verb is rechecked. Only a
+-- rare verb alone on a large tenant reads more than before.
+DROP INDEX xapi_statements_agent, xapi_statements_verb;
+
 -- +goose Down
+CREATE INDEX xapi_statements_agent ON xapi_statements (tenant_id, actor_key, stored DESC);
+CREATE INDEX xapi_statements_verb ON xapi_statements (tenant_id, verb_id, stored DESC);
 CREATE INDEX enrollments_course_status ON enrollments (tenant_id, course_id, status);
