@@ -168,11 +168,12 @@ type group struct {
 // deltaTable accumulates signed changes to one gold table's rows, keyed by
 // the row's key values.
 type deltaTable struct {
-	upsert string // INSERT … SELECT FROM unnest … ON CONFLICT DO UPDATE adding the values
+	upsert string // INSERT … SELECT FROM unnest … ON CONFLICT DO UPDATE adding the values, returning the keys whose count reached zero
 	prune  string // DELETE one row whose count reached zero
 	keyLen int
 	rows   map[string]*deltaRow
 	order  []string
+	id     []byte // scratch space for a key's map id
 }
 
 type deltaRow struct {
@@ -196,10 +197,12 @@ func newDeltaTable(table, keyCols string, keyTypes []string, valueCols []string,
 	}
 	all := keyCols + ", " + strings.Join(valueCols, ", ")
 	return &deltaTable{
-		upsert: fmt.Sprintf(`INSERT INTO %s AS g (tenant_id, %s) SELECT $1, * FROM unnest(%s) AS u(%s)
+		upsert: fmt.Sprintf(`WITH up AS (
+			INSERT INTO %s AS g (tenant_id, %s) SELECT $1, * FROM unnest(%s) AS u(%s)
 			ON CONFLICT (tenant_id, %s) DO UPDATE SET %s
-			RETURNING %s, %s = 0`,
-			table, all, strings.Join(params, ", "), all, keyCols, strings.Join(sets, ", "), keyCols, countCol),
+			RETURNING %s, %s = 0 AS zero)
+			SELECT %s FROM up WHERE zero`,
+			table, all, strings.Join(params, ", "), all, keyCols, strings.Join(sets, ", "), keyCols, countCol, keyCols),
 		prune:  fmt.Sprintf(`DELETE FROM %s WHERE tenant_id = $1 AND %s AND %s = 0`, table, strings.Join(match, " AND "), countCol),
 		keyLen: len(keys),
 		rows:   map[string]*deltaRow{},
@@ -207,9 +210,25 @@ func newDeltaTable(table, keyCols string, keyTypes []string, valueCols []string,
 }
 
 func (d *deltaTable) add(key []any, values ...int64) {
-	id := fmt.Sprint(key...)
-	r, ok := d.rows[id]
+	d.id = d.id[:0]
+	for _, k := range key {
+		switch k := k.(type) {
+		case int64:
+			d.id = strconv.AppendInt(d.id, k, 10)
+		case int32:
+			d.id = strconv.AppendInt(d.id, int64(k), 10)
+		case string:
+			d.id = append(d.id, k...)
+		case bool:
+			d.id = strconv.AppendBool(d.id, k)
+		default:
+			panic(fmt.Sprintf("gold key of type %T", k))
+		}
+		d.id = append(d.id, 0)
+	}
+	r, ok := d.rows[string(d.id)]
 	if !ok {
+		id := string(d.id)
 		r = &deltaRow{key: key, values: make([]int64, len(values))}
 		d.rows[id] = r
 		d.order = append(d.order, id)
@@ -219,8 +238,9 @@ func (d *deltaTable) add(key []any, values ...int64) {
 	}
 }
 
-// apply writes the non-zero deltas and removes rows that reached zero.
-func (d *deltaTable) apply(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+// upsertArgs returns the upsert's arguments for the non-zero deltas, or
+// nil when there are none.
+func (d *deltaTable) upsertArgs(tenantID int64) []any {
 	var cols [][]any
 	for _, id := range d.order {
 		r := d.rows[id]
@@ -249,31 +269,53 @@ func (d *deltaTable) apply(ctx context.Context, tx pgx.Tx, tenantID int64) error
 	for _, c := range cols {
 		args = append(args, c)
 	}
-	rows, err := tx.Query(ctx, d.upsert, args...)
-	if err != nil {
-		return err
+	return args
+}
+
+// applyDeltas writes the non-zero deltas of every table and removes the
+// rows that reached zero, in two round trips.
+func applyDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tables []*deltaTable) error {
+	var upserts pgx.Batch
+	var written []*deltaTable
+	for _, d := range tables {
+		if args := d.upsertArgs(tenantID); args != nil {
+			upserts.Queue(d.upsert, args...)
+			written = append(written, d)
+		}
+	}
+	if len(written) == 0 {
+		return nil
 	}
 	// Rows whose count reached zero no longer describe anyone.
-	var zeroed [][]any
-	for rows.Next() {
-		vals, err := rows.Values()
+	var prune pgx.Batch
+	results := tx.SendBatch(ctx, &upserts)
+	for _, d := range written {
+		rows, err := results.Query()
 		if err != nil {
-			rows.Close()
+			results.Close()
 			return err
 		}
-		if vals[d.keyLen].(bool) {
-			zeroed = append(zeroed, append([]any{tenantID}, vals[:d.keyLen]...))
+		for rows.Next() {
+			key, err := rows.Values()
+			if err != nil {
+				rows.Close()
+				results.Close()
+				return err
+			}
+			prune.Queue(d.prune, append([]any{tenantID}, key...)...)
+		}
+		if err := rows.Err(); err != nil {
+			results.Close()
+			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
+	if err := results.Close(); err != nil {
 		return err
 	}
-	for _, key := range zeroed {
-		if _, err := tx.Exec(ctx, d.prune, key...); err != nil {
-			return err
-		}
+	if prune.Len() == 0 {
+		return nil
 	}
-	return nil
+	return tx.SendBatch(ctx, &prune).Close()
 }
 
 // applyGoldDeltas turns the silver rows a batch changed (recorded in k)
@@ -345,10 +387,9 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	for _, d := range []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement} {
-		if err := d.apply(ctx, tx, tenantID); err != nil {
-			return fmt.Errorf("apply gold deltas: %w", err)
-		}
+	err = applyDeltas(ctx, tx, tenantID, []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement})
+	if err != nil {
+		return fmt.Errorf("apply gold deltas: %w", err)
 	}
 	return nil
 }
