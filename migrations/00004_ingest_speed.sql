@@ -10,6 +10,16 @@
 -- index an enrolment's update no longer needs new index entries (HOT).
 DROP INDEX enrollments_course_status;
 
+-- learning_events_course serves a course's question results and attempts
+-- (kind 'interaction', or 'pass', 'fail' and 'score'); other kinds no
+-- longer pay for an entry. Like enrollments_course_status it also
+-- shadowed learning_events_key in the per-(learner, course) lookups of
+-- voids, imports and compliance, which name no kind or other kinds, so the
+-- narrower predicate keeps it out of them.
+DROP INDEX learning_events_course;
+CREATE INDEX learning_events_course ON learning_events (tenant_id, course_id, kind)
+    WHERE NOT voided AND kind IN ('interaction', 'pass', 'fail', 'score');
+
 -- Bronze indexes that cost every statement more than they give GET
 -- /xapi/statements (docs/XAPI.md). The agent filter matches the actor or
 -- any of agent_keys, an OR the actor index cannot serve, so no plan used
@@ -21,6 +31,8 @@ DROP INDEX enrollments_course_status;
 DROP INDEX xapi_statements_agent, xapi_statements_verb;
 
 -- +goose Down
+DROP INDEX learning_events_course;
+CREATE INDEX learning_events_course ON learning_events (tenant_id, course_id, kind) WHERE NOT voided;
 CREATE INDEX xapi_statements_agent ON xapi_statements (tenant_id, actor_key, stored DESC);
 CREATE INDEX xapi_statements_verb ON xapi_statements (tenant_id, verb_id, stored DESC);
 CREATE INDEX enrollments_course_status ON enrollments (tenant_id, course_id, status);
