@@ -272,44 +272,35 @@ func (d *deltaTable) upsertArgs(tenantID int64) []any {
 	return args
 }
 
-// applyDeltas writes the non-zero deltas of every table and removes the
-// rows that reached zero, in two round trips.
-func applyDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tables []*deltaTable) error {
-	var upserts pgx.Batch
-	var written []*deltaTable
+// applyDeltas writes the non-zero deltas of every table, followed by the
+// queries in then, in one round trip, and removes the rows that reached
+// zero in a second when there are any.
+func applyDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tables []*deltaTable, then *pgx.Batch) error {
+	var b, prune pgx.Batch
 	for _, d := range tables {
-		if args := d.upsertArgs(tenantID); args != nil {
-			upserts.Queue(d.upsert, args...)
-			written = append(written, d)
+		args := d.upsertArgs(tenantID)
+		if args == nil {
+			continue
 		}
+		// Rows whose count reached zero no longer describe anyone.
+		b.Queue(d.upsert, args...).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				key, err := rows.Values()
+				if err != nil {
+					return err
+				}
+				prune.Queue(d.prune, append([]any{tenantID}, key...)...)
+			}
+			return rows.Err()
+		})
 	}
-	if len(written) == 0 {
+	if then != nil {
+		b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
+	}
+	if b.Len() == 0 {
 		return nil
 	}
-	// Rows whose count reached zero no longer describe anyone.
-	var prune pgx.Batch
-	results := tx.SendBatch(ctx, &upserts)
-	for _, d := range written {
-		rows, err := results.Query()
-		if err != nil {
-			results.Close()
-			return err
-		}
-		for rows.Next() {
-			key, err := rows.Values()
-			if err != nil {
-				rows.Close()
-				results.Close()
-				return err
-			}
-			prune.Queue(d.prune, append([]any{tenantID}, key...)...)
-		}
-		if err := rows.Err(); err != nil {
-			results.Close()
-			return err
-		}
-	}
-	if err := results.Close(); err != nil {
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return err
 	}
 	if prune.Len() == 0 {
@@ -320,8 +311,9 @@ func applyDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tables []*delta
 
 // applyGoldDeltas turns the silver rows a batch changed (recorded in k)
 // into exact changes of the gold rows, in a few statements whatever the
-// size of the groups involved.
-func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys) error {
+// size of the groups involved. The queries in then (nil for none) are sent
+// with the changes, after them.
+func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys, then *pgx.Batch) error {
 	groups, err := learnerGroups(ctx, tx, tenantID, k)
 	if err != nil {
 		return err
@@ -387,7 +379,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	err = applyDeltas(ctx, tx, tenantID, []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement})
+	err = applyDeltas(ctx, tx, tenantID, []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, then)
 	if err != nil {
 		return fmt.Errorf("apply gold deltas: %w", err)
 	}

@@ -273,33 +273,49 @@ const dailyActivityGone = `
 DELETE FROM daily_activity WHERE tenant_id = $1 AND learner_id = $2 AND day = $3::date AND statements = 0`
 
 // refreshSilver recomputes the enrolments, compliance completions and daily
-// activity of the touched keys, recording their old and new rows in k.
+// activity of the touched keys, recording their old and new rows in k. Its
+// statements are independent of each other's results (an enrolment's old
+// row is read before the statement that changes it), so they go out in one
+// round trip; removals of rows left empty follow in a second, when needed.
 func refreshSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys) error {
+	var b, gone pgx.Batch
+	var queueGoneEnrollments func(*pgx.Batch)
 	if len(k.learners) > 0 {
-		rows, err := tx.Query(ctx, complianceCompletionUpdate, tenantID, k.learners, k.courses, tz)
-		if err != nil {
-			return fmt.Errorf("refresh compliance completions: %w", err)
-		}
 		var old, cur assignmentRow
-		_, err = pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
-			&cur.expiresOn, &cur.completed}, func() error {
-			old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
-			k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
+		b.Queue(complianceCompletionUpdate, tenantID, k.learners, k.courses, tz).Query(func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
+				&cur.expiresOn, &cur.completed}, func() error {
+				old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
+				k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("refresh compliance completions: %w", err)
+			}
 			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("refresh compliance completions: %w", err)
-		}
-		if err := refreshEnrollments(ctx, tx, tenantID, k); err != nil {
-			return fmt.Errorf("refresh enrollments: %w", err)
-		}
+		queueGoneEnrollments = queueEnrollments(&b, tenantID, k)
 	}
-	return refreshDailyActivity(ctx, tx, tenantID, k)
+	queueDailyActivity(&b, &gone, tenantID, k)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return err
+	}
+	if queueGoneEnrollments != nil {
+		queueGoneEnrollments(&gone)
+	}
+	if gone.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, &gone).Close(); err != nil {
+		return fmt.Errorf("remove empty silver rows: %w", err)
+	}
+	return nil
 }
 
-// refreshDailyActivity applies the events a batch added (+) or voided (-)
-// to daily_activity, recording each touched row's old and new version.
-func refreshDailyActivity(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+// queueDailyActivity queues the events a batch added (+) or voided (-) to
+// daily_activity on b, recording each touched row's old and new version,
+// and the removal of rows left without statements on gone.
+func queueDailyActivity(b, gone *pgx.Batch, tenantID int64, k *keys) {
 	type dayKey struct {
 		learner int64
 		day     string
@@ -326,44 +342,38 @@ func refreshDailyActivity(ctx context.Context, tx pgx.Tx, tenantID int64, k *key
 		}
 	}
 	if len(learners) == 0 {
-		return nil
+		return
 	}
-	rows, err := tx.Query(ctx, dailyActivityAdd, tenantID, learners, days, statements, durations)
-	if err != nil {
-		return fmt.Errorf("refresh daily activity: %w", err)
-	}
-	var now activityRow
-	var inserted bool
-	var gone []activityRow
-	_, err = pgx.ForEachRow(rows, []any{&now.learner, &now.day, &now.statements, &now.durationMs, &inserted}, func() error {
-		delta := sums[dayKey{now.learner, now.day}]
-		if !inserted {
-			old := activityRow{learner: now.learner, day: now.day,
-				statements: now.statements - delta.statements, durationMs: now.durationMs - delta.durationMs}
-			k.activity = append(k.activity, signed[activityRow]{old, -1})
-		}
-		if now.statements > 0 {
-			k.activity = append(k.activity, signed[activityRow]{now, +1})
-		} else {
-			gone = append(gone, now)
+	b.Queue(dailyActivityAdd, tenantID, learners, days, statements, durations).Query(func(rows pgx.Rows) error {
+		var now activityRow
+		var inserted bool
+		_, err := pgx.ForEachRow(rows, []any{&now.learner, &now.day, &now.statements, &now.durationMs, &inserted}, func() error {
+			delta := sums[dayKey{now.learner, now.day}]
+			if !inserted {
+				old := activityRow{learner: now.learner, day: now.day,
+					statements: now.statements - delta.statements, durationMs: now.durationMs - delta.durationMs}
+				k.activity = append(k.activity, signed[activityRow]{old, -1})
+			}
+			if now.statements > 0 {
+				k.activity = append(k.activity, signed[activityRow]{now, +1})
+			} else {
+				gone.Queue(dailyActivityGone, tenantID, now.learner, now.day)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("refresh daily activity: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("refresh daily activity: %w", err)
-	}
-	for _, a := range gone {
-		if _, err := tx.Exec(ctx, dailyActivityGone, tenantID, a.learner, a.day); err != nil {
-			return fmt.Errorf("refresh daily activity: %w", err)
-		}
-	}
-	return nil
 }
 
-// refreshEnrollments brings the touched enrolments up to date — merging
-// new events, or recomputing the pairs in k.recompute — and records their
-// old and new rows.
-func refreshEnrollments(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+// queueEnrollments queues on b what brings the touched enrolments up to
+// date — merging new events, or recomputing the pairs in k.recompute —
+// recording their old and new rows. Once b has run, the function it returns
+// queues the removal of recomputed enrolments that no longer have anything
+// behind them.
+func queueEnrollments(b *pgx.Batch, tenantID int64, k *keys) func(gone *pgx.Batch) {
 	var recL, recC []int64
 	for i := range k.learners {
 		if k.recompute[[2]int64{k.learners[i], k.courses[i]}] {
@@ -380,48 +390,37 @@ func refreshEnrollments(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys)
 			kinds, ts, scaled, sids = append(kinds, e.row.kind), append(ts, e.row.ts), append(scaled, e.row.scaled), append(sids, e.row.statementID)
 		}
 	}
-	gone := map[[2]int64]bool{}
-	collect := func(sign int, mark bool, sql string, args ...any) error {
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		var e enrollmentRow
-		_, err = pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
-			k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
-			if mark {
-				gone[[2]int64{e.learner, e.course}] = sign < 0
+	// A recomputed key whose old row is followed by no new one is gone.
+	wasGone := map[[2]int64]bool{}
+	collect := func(sign int, sql string, args ...any) {
+		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+			var e enrollmentRow
+			_, err := pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
+				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
+				if key := [2]int64{e.learner, e.course}; k.recompute[key] {
+					wasGone[key] = sign < 0
+				}
+				e = enrollmentRow{} // the next scan must not write through this row's pointers
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("refresh enrollments: %w", err)
 			}
-			e = enrollmentRow{} // the next scan must not write through this row's pointers
 			return nil
 		})
-		return err
 	}
-	if err := collect(-1, false, enrollmentsBefore, tenantID, k.learners, k.courses); err != nil {
-		return err
-	}
-	for _, e := range k.enrollments {
-		if k.recompute[[2]int64{e.row.learner, e.row.course}] {
-			gone[[2]int64{e.row.learner, e.row.course}] = true
-		}
-	}
+	collect(-1, enrollmentsBefore, tenantID, k.learners, k.courses)
 	if len(recL) > 0 {
-		if err := collect(+1, true, enrollmentsInsert, tenantID, recL, recC); err != nil {
-			return err
-		}
+		collect(+1, enrollmentsInsert, tenantID, recL, recC)
 	}
 	if len(mL) > 0 {
-		if err := collect(+1, false, enrollmentsMerge, tenantID, mL, mC, kinds, ts, scaled, sids); err != nil {
-			return err
-		}
+		collect(+1, enrollmentsMerge, tenantID, mL, mC, kinds, ts, scaled, sids)
 	}
-	// Recomputed keys that had a row before and got none now.
-	for key, g := range gone {
-		if g {
-			if _, err := tx.Exec(ctx, enrollmentsGone, tenantID, key[1], key[0]); err != nil {
-				return err
+	return func(gone *pgx.Batch) {
+		for key, g := range wasGone {
+			if g {
+				gone.Queue(enrollmentsGone, tenantID, key[1], key[0])
 			}
 		}
 	}
-	return nil
 }
