@@ -226,49 +226,58 @@ func resolveLearners(ctx context.Context, tx pgx.Tx, tenantID int64, evs []event
 	if err != nil {
 		return nil, fmt.Errorf("resolve learners: %w", err)
 	}
-	for rows.Next() {
-		var key string
-		var id int64
-		if err := rows.Scan(&key, &id); err != nil {
-			return nil, err
-		}
+	var key string
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&key, &id}, func() error {
 		out[key] = id
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("resolve learners: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	// The new keys are resolved in one round trip; each statement sees the
+	// learners the ones before it created (two keys may share an email).
+	var b pgx.Batch
 	for _, key := range keyList {
 		if _, ok := out[key]; ok {
 			continue
 		}
 		e := byKey[key]
-		var id int64
-		err := tx.QueryRow(ctx, `SELECT id FROM learners WHERE tenant_id = $1
-			AND (($2 <> '' AND email = $2) OR ($3 <> '' AND employee_id = $3))
-			ORDER BY coalesce(email = $2, false) DESC LIMIT 1`, tenantID, e.email, e.accountName).Scan(&id)
-		if err == pgx.ErrNoRows {
-			var email *string
-			if e.email != "" {
-				email = &e.email
+		name := e.actorName
+		if name == "" {
+			name = e.email
+		}
+		b.Queue(identifyLearner, tenantID, e.email, e.accountName, name, key).QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(&id); err != nil {
+				return fmt.Errorf("resolve learner %s: %w", key, err)
 			}
-			name := e.actorName
-			if name == "" {
-				name = e.email
-			}
-			err = tx.QueryRow(ctx, `INSERT INTO learners (tenant_id, email, name, rostered) VALUES ($1, $2, $3, false) RETURNING id`,
-				tenantID, email, name).Scan(&id)
+			out[key] = id
+			return nil
+		})
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("resolve learner %s: %w", key, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO learner_identities (tenant_id, actor_key, learner_id) VALUES ($1, $2, $3)`,
-			tenantID, key, id); err != nil {
-			return nil, fmt.Errorf("record identity %s: %w", key, err)
-		}
-		out[key] = id
 	}
 	return out, nil
 }
+
+// identifyLearner records actor key $5 as the learner whose email is $2
+// (mbox) or whose employee id is $3 (account name), the email winning,
+// else as a new unrostered learner named $4.
+const identifyLearner = `
+WITH found AS (
+    SELECT id FROM learners WHERE tenant_id = $1
+      AND (($2 <> '' AND email = $2) OR ($3 <> '' AND employee_id = $3))
+    ORDER BY coalesce(email = $2, false) DESC LIMIT 1
+), created AS (
+    INSERT INTO learners (tenant_id, email, name, rostered)
+    SELECT $1, nullif($2, ''), $4, false WHERE NOT EXISTS (SELECT FROM found)
+    RETURNING id
+)
+INSERT INTO learner_identities (tenant_id, actor_key, learner_id)
+SELECT $1, $5, id FROM found UNION ALL SELECT $1, $5, id FROM created
+RETURNING learner_id`
 
 // resolveCourses returns each event's course id (by position), creating
 // uncatalogued courses for activities not seen before.
