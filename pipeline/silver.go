@@ -152,7 +152,11 @@ WITH k AS (` + touchedPairs + `), ev AS (
         greatest(ev.last_ts, i.completed_at, i.started_at, i.enrolled_at, ca.assigned_on::timestamptz) AS last_ts
     FROM k
     LEFT JOIN ev USING (learner_id, course_id)
-    LEFT JOIN enrollment_imports i ON i.tenant_id = $1 AND i.learner_id = k.learner_id AND i.course_id = k.course_id
+    LEFT JOIN LATERAL (
+        SELECT * FROM enrollment_imports i
+        WHERE i.tenant_id = $1 AND i.course_id = k.course_id AND i.learner_id = k.learner_id
+        OFFSET 0 -- one lookup per key, never a scan of the tenant's imports
+    ) i ON true
     LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
 )
 INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
@@ -168,32 +172,26 @@ ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET status = excluded.s
     last_activity_at = excluded.last_activity_at
 RETURNING ` + enrollmentColumns
 
-// enrollmentsMerge folds a batch's new learning events ($2–$7, one entry
-// per event) into the enrolments of their keys: earliest dates, the latest
-// pass/fail by (time, statement id), best score, attempts added. A key
-// without an enrolment starts from its import row and compliance
-// assignment, exactly as enrollmentsInsert would compute it.
+// enrollmentsMerge folds a batch's new learning events, aggregated per key
+// ($2–$12, see mergeAggregates), into the enrolments of their keys:
+// earliest dates, the latest pass/fail by (time, statement id), best
+// score, attempts added. A key without an enrolment starts from its import
+// row and compliance assignment, exactly as enrollmentsInsert would compute
+// it.
 const enrollmentsMerge = `
 WITH b AS (
-    SELECT learner_id, course_id,
-        min(ts) AS first_ts,
-        min(ts) FILTER (WHERE kind <> 'enroll') AS started,
-        min(ts) FILTER (WHERE kind IN ('complete', 'pass')) AS completed,
-        (array_agg(kind = 'pass' ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed,
-        (array_agg(ts ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed_at,
-        (array_agg(sid ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed_statement,
-        max(scaled) FILTER (WHERE kind IN ('pass', 'fail', 'score')) AS best,
-        count(*) FILTER (WHERE kind IN ('pass', 'fail', 'score')) AS attempts,
-        max(ts) AS last_ts
-    FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::float8[], $7::text[])
-        AS u(learner_id, course_id, kind, ts, scaled, sid_text)
-    CROSS JOIN LATERAL (SELECT sid_text::uuid AS sid) s
-    GROUP BY 1, 2
+    SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
+        $7::bool[], $8::timestamptz[], $9::text[], $10::float8[], $11::int[], $12::timestamptz[])
+        AS b(learner_id, course_id, first_ts, started, completed, passed, passed_at, passed_statement, best, attempts, last_ts)
 ), n AS (
     SELECT b.*, i.enrolled_at AS i_enrolled, i.started_at AS i_started, i.completed_at AS i_completed,
         i.passed AS i_passed, i.scaled AS i_scaled, i.due_at AS i_due, ca.assigned_on, ca.due_on
     FROM b
-    LEFT JOIN enrollment_imports i ON i.tenant_id = $1 AND i.course_id = b.course_id AND i.learner_id = b.learner_id
+    LEFT JOIN LATERAL (
+        SELECT * FROM enrollment_imports i
+        WHERE i.tenant_id = $1 AND i.course_id = b.course_id AND i.learner_id = b.learner_id
+        OFFSET 0 -- one lookup per key, never a scan of the tenant's imports
+    ) i ON true
     LEFT JOIN LATERAL (
         SELECT min(a.assigned_on) AS assigned_on, min(a.due_on) AS due_on
         FROM compliance_requirements r
@@ -209,7 +207,7 @@ SELECT $1, course_id, learner_id,
     least(first_ts, i_enrolled, i_started, i_completed, assigned_on::timestamptz),
     least(started, i_started, i_completed),
     least(completed, i_completed),
-    coalesce(passed, i_passed), passed_at, passed_statement,
+    coalesce(passed, i_passed), passed_at, passed_statement::uuid,
     greatest(best, i_scaled), attempts, coalesce(i_due, due_on),
     greatest(last_ts, i_completed, i_started, i_enrolled, assigned_on::timestamptz)
 FROM n
@@ -230,6 +228,67 @@ ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET
     attempts = en.attempts + excluded.attempts,
     last_activity_at = greatest(en.last_activity_at, excluded.last_activity_at)
 RETURNING ` + enrollmentColumns
+
+// mergeAggregates are a batch's new events per (learner, course), as
+// enrollmentsMerge takes them: the same aggregates enrollmentsInsert
+// computes from all of a key's events.
+type mergeAggregates struct {
+	learners, courses  []int64
+	firstTS            []time.Time
+	started, completed []*time.Time
+	passed             []*bool
+	passedAt           []*time.Time
+	passedStatement    []*string
+	best               []*float64
+	attempts           []int32
+	lastTS             []time.Time
+	index              map[[2]int64]int
+}
+
+func (m *mergeAggregates) add(e eventRow) {
+	key := [2]int64{e.learner, e.course}
+	j, ok := m.index[key]
+	if !ok {
+		j = len(m.learners)
+		m.index[key] = j
+		m.learners, m.courses = append(m.learners, e.learner), append(m.courses, e.course)
+		m.firstTS, m.lastTS = append(m.firstTS, e.ts), append(m.lastTS, e.ts)
+		m.started, m.completed, m.passed = append(m.started, nil), append(m.completed, nil), append(m.passed, nil)
+		m.passedAt, m.passedStatement = append(m.passedAt, nil), append(m.passedStatement, nil)
+		m.best, m.attempts = append(m.best, nil), append(m.attempts, 0)
+	}
+	ts := e.ts
+	earliest := func(p **time.Time) {
+		if *p == nil || ts.Before(**p) {
+			*p = &ts
+		}
+	}
+	if ts.Before(m.firstTS[j]) {
+		m.firstTS[j] = ts
+	}
+	if ts.After(m.lastTS[j]) {
+		m.lastTS[j] = ts
+	}
+	if e.kind != "enroll" {
+		earliest(&m.started[j])
+	}
+	if e.kind == "complete" || e.kind == "pass" {
+		earliest(&m.completed[j])
+	}
+	if e.kind == "pass" || e.kind == "fail" {
+		// The latest by (time, statement id); canonical ids sort as uuids do.
+		if at := m.passedAt[j]; at == nil || ts.After(*at) || (ts.Equal(*at) && e.statementID > *m.passedStatement[j]) {
+			passed, sid := e.kind == "pass", e.statementID
+			m.passed[j], m.passedAt[j], m.passedStatement[j] = &passed, &ts, &sid
+		}
+	}
+	if e.kind == "pass" || e.kind == "fail" || e.kind == "score" {
+		m.attempts[j]++
+		if e.scaled != nil && (m.best[j] == nil || *e.scaled > *m.best[j]) {
+			m.best[j] = e.scaled
+		}
+	}
+}
 
 // Compliance: each touched assignment's last completion (events or import)
 // and the expiry it gives when the requirement recertifies. The FROM list
@@ -380,14 +439,10 @@ func queueEnrollments(b *pgx.Batch, tenantID int64, k *keys) func(gone *pgx.Batc
 			recL, recC = append(recL, k.learners[i]), append(recC, k.courses[i])
 		}
 	}
-	var mL, mC []int64
-	var kinds, sids []string
-	var ts []time.Time
-	var scaled []*float64
+	merge := mergeAggregates{index: map[[2]int64]int{}}
 	for _, e := range k.events {
 		if e.sign > 0 && !k.recompute[[2]int64{e.row.learner, e.row.course}] {
-			mL, mC = append(mL, e.row.learner), append(mC, e.row.course)
-			kinds, ts, scaled, sids = append(kinds, e.row.kind), append(ts, e.row.ts), append(scaled, e.row.scaled), append(sids, e.row.statementID)
+			merge.add(e.row)
 		}
 	}
 	// A recomputed key whose old row is followed by no new one is gone.
@@ -413,8 +468,9 @@ func queueEnrollments(b *pgx.Batch, tenantID int64, k *keys) func(gone *pgx.Batc
 	if len(recL) > 0 {
 		collect(+1, enrollmentsInsert, tenantID, recL, recC)
 	}
-	if len(mL) > 0 {
-		collect(+1, enrollmentsMerge, tenantID, mL, mC, kinds, ts, scaled, sids)
+	if len(merge.learners) > 0 {
+		collect(+1, enrollmentsMerge, tenantID, merge.learners, merge.courses, merge.firstTS, merge.started, merge.completed,
+			merge.passed, merge.passedAt, merge.passedStatement, merge.best, merge.attempts, merge.lastTS)
 	}
 	return func(gone *pgx.Batch) {
 		for key, g := range wasGone {
