@@ -241,7 +241,8 @@ func (d *deltaTable) add(key []any, values ...int64) {
 // upsertArgs returns the upsert's arguments for the non-zero deltas, or
 // nil when there are none.
 func (d *deltaTable) upsertArgs(tenantID int64) []any {
-	var cols [][]any
+	var keys [][]any
+	var values [][]int64
 	for _, id := range d.order {
 		r := d.rows[id]
 		zero := true
@@ -251,25 +252,52 @@ func (d *deltaTable) upsertArgs(tenantID int64) []any {
 		if zero {
 			continue
 		}
-		if cols == nil {
-			cols = make([][]any, d.keyLen+len(r.values))
+		if keys == nil {
+			keys, values = make([][]any, d.keyLen), make([][]int64, len(r.values))
 		}
 		for i, k := range r.key {
-			cols[i] = append(cols[i], k)
+			keys[i] = append(keys[i], k)
 		}
 		for i, v := range r.values {
-			cols[d.keyLen+i] = append(cols[d.keyLen+i], v)
+			values[i] = append(values[i], v)
 		}
 	}
-	if cols == nil {
+	if keys == nil {
 		return nil
 	}
-	args := make([]any, 0, len(cols)+1)
+	args := make([]any, 0, 1+len(keys)+len(values))
 	args = append(args, tenantID)
-	for _, c := range cols {
+	for _, c := range keys {
+		args = append(args, typedColumn(c))
+	}
+	for _, c := range values {
 		args = append(args, c)
 	}
 	return args
+}
+
+// typedColumn returns a column of key values as a slice of their type,
+// which pgx encodes without reflecting on every element.
+func typedColumn(c []any) any {
+	switch c[0].(type) {
+	case int64:
+		return typed[int64](c)
+	case int32:
+		return typed[int32](c)
+	case string:
+		return typed[string](c)
+	case bool:
+		return typed[bool](c)
+	}
+	return c
+}
+
+func typed[T any](c []any) []T {
+	out := make([]T, len(c))
+	for i, v := range c {
+		out[i] = v.(T)
+	}
+	return out
 }
 
 // applyDeltas writes the non-zero deltas of every table, followed by the
