@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -137,40 +136,48 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 	if len(evs) == 0 {
 		return nil
 	}
-	learners, err := resolveLearners(ctx, tx, tenantID, evs)
-	if err != nil {
-		return err
-	}
-	courses, err := resolveCourses(ctx, tx, tenantID, evs)
-	if err != nil {
-		return err
-	}
 	n := len(evs)
-	sids, kinds := make([]string, n), make([]string, n)
-	lids, cids := make([]int64, n), make([]int64, n)
+	sids := make([]string, n)
+	for j, e := range evs {
+		sids[j] = ss[e.stmt].ID
+	}
+	// What the events need from silver is looked up in one round trip.
+	var b pgx.Batch
+	learners := queueLearnerLookup(&b, tenantID, evs)
+	courses := queueCourseLookup(&b, tenantID, evs)
+	// Statements voided before they arrived are stored voided.
+	voidedIDs := map[string]bool{}
+	b.Queue(`SELECT statement_id::text FROM xapi_voided
+		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[])`, tenantID, sids).Query(func(rows pgx.Rows) error {
+		var id string
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			voidedIDs[id] = true
+			return nil
+		})
+		return err
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("look up learners, courses and voided statements: %w", err)
+	}
+	if err := learners.createMissing(ctx, tx); err != nil {
+		return err
+	}
+	cids, err := courses.resolve(ctx, tx)
+	if err != nil {
+		return err
+	}
+	kinds := make([]string, n)
+	lids := make([]int64, n)
 	ts := make([]time.Time, n)
 	scaled, durs := make([]*float64, n), make([]int64, n)
 	success := make([]*bool, n)
 	iids, resps := make([]*string, n), make([]*string, n)
+	voided := make([]bool, n)
 	for j, e := range evs {
-		sids[j], kinds[j] = ss[e.stmt].ID, e.kind
-		lids[j], cids[j] = learners[e.actorKey], courses[j]
+		kinds[j], lids[j] = e.kind, learners.ids[e.actorKey]
 		ts[j], scaled[j], success[j], durs[j] = e.ts, e.scaled, e.success, e.durationMs
 		iids[j], resps[j] = e.interactionID, e.response
-	}
-	// Statements voided before they arrived are stored voided.
-	vrows, err := tx.Query(ctx, `SELECT statement_id::text FROM xapi_voided
-		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[])`, tenantID, sids)
-	if err != nil {
-		return fmt.Errorf("look up voided statements: %w", err)
-	}
-	voidedIDs, err := pgx.CollectRows(vrows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	voided := make([]bool, n)
-	for j := range voided {
-		voided[j] = slices.Contains(voidedIDs, sids[j])
+		voided[j] = voidedIDs[sids[j]]
 	}
 	rows, err := tx.Query(ctx, insertEventsSQL, tenantID, sids, lids, cids, kinds, ts, scaled, success, durs, iids, resps, tz, voided)
 	if err != nil {
@@ -208,97 +215,139 @@ LEFT JOIN LATERAL (
     ORDER BY h.valid_from DESC LIMIT 1) h ON true
 RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts, statement_id::text, voided`
 
-// resolveLearners returns the learner id of every actor key, matching an
-// unknown key to a rostered learner by email (mbox) or employee id
-// (account name), else creating an unrostered learner.
-func resolveLearners(ctx context.Context, tx pgx.Tx, tenantID int64, evs []event) (map[string]int64, error) {
-	byKey := map[string]event{}
-	var keyList []string
-	for _, e := range evs {
-		if _, ok := byKey[e.actorKey]; !ok {
-			byKey[e.actorKey] = e
-			keyList = append(keyList, e.actorKey)
-		}
-	}
-	out := make(map[string]int64, len(keyList))
-	rows, err := tx.Query(ctx, `SELECT actor_key, learner_id FROM learner_identities
-		WHERE tenant_id = $1 AND actor_key = ANY($2)`, tenantID, keyList)
-	if err != nil {
-		return nil, fmt.Errorf("resolve learners: %w", err)
-	}
-	for rows.Next() {
-		var key string
-		var id int64
-		if err := rows.Scan(&key, &id); err != nil {
-			return nil, err
-		}
-		out[key] = id
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, key := range keyList {
-		if _, ok := out[key]; ok {
-			continue
-		}
-		e := byKey[key]
-		var id int64
-		err := tx.QueryRow(ctx, `SELECT id FROM learners WHERE tenant_id = $1
-			AND (($2 <> '' AND email = $2) OR ($3 <> '' AND employee_id = $3))
-			ORDER BY coalesce(email = $2, false) DESC LIMIT 1`, tenantID, e.email, e.accountName).Scan(&id)
-		if err == pgx.ErrNoRows {
-			var email *string
-			if e.email != "" {
-				email = &e.email
-			}
-			name := e.actorName
-			if name == "" {
-				name = e.email
-			}
-			err = tx.QueryRow(ctx, `INSERT INTO learners (tenant_id, email, name, rostered) VALUES ($1, $2, $3, false) RETURNING id`,
-				tenantID, email, name).Scan(&id)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("resolve learner %s: %w", key, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO learner_identities (tenant_id, actor_key, learner_id) VALUES ($1, $2, $3)`,
-			tenantID, key, id); err != nil {
-			return nil, fmt.Errorf("record identity %s: %w", key, err)
-		}
-		out[key] = id
-	}
-	return out, nil
+// learnerLookup resolves the actor keys of a batch's events to learners,
+// matching an unknown key to a rostered learner by email (mbox) or
+// employee id (account name), else creating an unrostered learner.
+type learnerLookup struct {
+	tenantID int64
+	byKey    map[string]event
+	keys     []string
+	ids      map[string]int64
 }
 
-// resolveCourses returns each event's course id (by position), creating
-// uncatalogued courses for activities not seen before.
-func resolveCourses(ctx context.Context, tx pgx.Tx, tenantID int64, evs []event) ([]int64, error) {
+// queueLearnerLookup queues on b the lookup of the events' known actor
+// keys.
+func queueLearnerLookup(b *pgx.Batch, tenantID int64, evs []event) *learnerLookup {
+	l := &learnerLookup{tenantID: tenantID, byKey: map[string]event{}, ids: map[string]int64{}}
+	for _, e := range evs {
+		if _, ok := l.byKey[e.actorKey]; !ok {
+			l.byKey[e.actorKey] = e
+			l.keys = append(l.keys, e.actorKey)
+		}
+	}
+	b.Queue(`SELECT actor_key, learner_id FROM learner_identities
+		WHERE tenant_id = $1 AND actor_key = ANY($2)`, tenantID, l.keys).Query(func(rows pgx.Rows) error {
+		var key string
+		var id int64
+		_, err := pgx.ForEachRow(rows, []any{&key, &id}, func() error {
+			l.ids[key] = id
+			return nil
+		})
+		return err
+	})
+	return l
+}
+
+// createMissing resolves the keys the lookup did not find, in one round
+// trip; each statement sees the learners the ones before it created (two
+// keys may share an email).
+func (l *learnerLookup) createMissing(ctx context.Context, tx pgx.Tx) error {
+	var b pgx.Batch
+	for _, key := range l.keys {
+		if _, ok := l.ids[key]; ok {
+			continue
+		}
+		e := l.byKey[key]
+		name := e.actorName
+		if name == "" {
+			name = e.email
+		}
+		b.Queue(identifyLearner, l.tenantID, e.email, e.accountName, name, key).QueryRow(func(row pgx.Row) error {
+			var id int64
+			if err := row.Scan(&id); err != nil {
+				return fmt.Errorf("resolve learner %s: %w", key, err)
+			}
+			l.ids[key] = id
+			return nil
+		})
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &b).Close()
+}
+
+// identifyLearner records actor key $5 as the learner whose email is $2
+// (mbox) or whose employee id is $3 (account name), the email winning,
+// else as a new unrostered learner named $4.
+const identifyLearner = `
+WITH found AS (
+    SELECT id FROM learners WHERE tenant_id = $1
+      AND (($2 <> '' AND email = $2) OR ($3 <> '' AND employee_id = $3))
+    ORDER BY coalesce(email = $2, false) DESC LIMIT 1
+), created AS (
+    INSERT INTO learners (tenant_id, email, name, rostered)
+    SELECT $1, nullif($2, ''), $4, false WHERE NOT EXISTS (SELECT FROM found)
+    RETURNING id
+)
+INSERT INTO learner_identities (tenant_id, actor_key, learner_id)
+SELECT $1, $5, id FROM found UNION ALL SELECT $1, $5, id FROM created
+RETURNING learner_id`
+
+// courseLookup resolves each event's course, creating uncatalogued
+// courses for activities not seen before.
+type courseLookup struct {
+	tenantID int64
+	evs      []event
+	iris     []string
+	known    map[string]int64
+}
+
+// queueCourseLookup queues on b the lookup of every course the events may
+// belong to.
+func queueCourseLookup(b *pgx.Batch, tenantID int64, evs []event) *courseLookup {
+	c := &courseLookup{tenantID: tenantID, evs: evs, known: map[string]int64{}}
 	seen := map[string]bool{}
-	var iris []string
 	for _, e := range evs {
 		for _, iri := range append(e.courseIRIs, e.fallbackIRI) {
 			if !seen[iri] {
 				seen[iri] = true
-				iris = append(iris, iri)
+				c.iris = append(c.iris, iri)
 			}
 		}
 	}
-	known, err := courseIDs(ctx, tx, tenantID, iris)
-	if err != nil {
-		return nil, err
-	}
+	b.Queue(courseIDsSQL, tenantID, c.iris).Query(c.scan)
+	return c
+}
+
+const courseIDsSQL = `SELECT activity_iri, id FROM courses WHERE tenant_id = $1 AND activity_iri = ANY($2)`
+
+func (c *courseLookup) scan(rows pgx.Rows) error {
+	var iri string
+	var id int64
+	_, err := pgx.ForEachRow(rows, []any{&iri, &id}, func() error {
+		c.known[iri] = id
+		return nil
+	})
+	return err
+}
+
+// resolve returns each event's course id (by position): the first of its
+// candidates that is a known course, else its fallback, created if new.
+func (c *courseLookup) resolve(ctx context.Context, tx pgx.Tx) ([]int64, error) {
+	created := map[string]bool{}
 	var missing, titles []string
-	picked := make([]string, len(evs))
-	for j, e := range evs {
+	picked := make([]string, len(c.evs))
+	for j, e := range c.evs {
 		picked[j] = e.fallbackIRI
 		for _, iri := range e.courseIRIs {
-			if _, ok := known[iri]; ok {
+			if _, ok := c.known[iri]; ok {
 				picked[j] = iri
 				break
 			}
 		}
-		if _, ok := known[picked[j]]; !ok && !seen[picked[j]+"\x00new"] {
-			seen[picked[j]+"\x00new"] = true
+		if _, ok := c.known[picked[j]]; !ok && !created[picked[j]] {
+			created[picked[j]] = true
 			missing = append(missing, picked[j])
 			title := e.courseTitle
 			if picked[j] != e.fallbackIRI || title == "" {
@@ -308,41 +357,20 @@ func resolveCourses(ctx context.Context, tx pgx.Tx, tenantID int64, evs []event)
 		}
 	}
 	if len(missing) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO courses (tenant_id, activity_iri, title)
+		var b pgx.Batch
+		b.Queue(`INSERT INTO courses (tenant_id, activity_iri, title)
 			SELECT $1, iri, title FROM unnest($2::text[], $3::text[]) AS u(iri, title)
-			ON CONFLICT (tenant_id, activity_iri) DO NOTHING`, tenantID, missing, titles); err != nil {
+			ON CONFLICT (tenant_id, activity_iri) DO NOTHING`, c.tenantID, missing, titles)
+		b.Queue(courseIDsSQL, c.tenantID, missing).Query(c.scan)
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return nil, fmt.Errorf("create courses: %w", err)
 		}
-		created, err := courseIDs(ctx, tx, tenantID, missing)
-		if err != nil {
-			return nil, err
-		}
-		for iri, id := range created {
-			known[iri] = id
-		}
 	}
-	out := make([]int64, len(evs))
-	for j := range evs {
-		out[j] = known[picked[j]]
+	out := make([]int64, len(c.evs))
+	for j := range c.evs {
+		out[j] = c.known[picked[j]]
 	}
 	return out, nil
-}
-
-func courseIDs(ctx context.Context, tx pgx.Tx, tenantID int64, iris []string) (map[string]int64, error) {
-	rows, err := tx.Query(ctx, `SELECT activity_iri, id FROM courses WHERE tenant_id = $1 AND activity_iri = ANY($2)`, tenantID, iris)
-	if err != nil {
-		return nil, fmt.Errorf("look up courses: %w", err)
-	}
-	out := map[string]int64{}
-	for rows.Next() {
-		var iri string
-		var id int64
-		if err := rows.Scan(&iri, &id); err != nil {
-			return nil, err
-		}
-		out[iri] = id
-	}
-	return out, rows.Err()
 }
 
 func lastSegment(iri string) string {

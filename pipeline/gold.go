@@ -187,11 +187,12 @@ type group struct {
 // deltaTable accumulates signed changes to one gold table's rows, keyed by
 // the row's key values.
 type deltaTable struct {
-	upsert string // INSERT … SELECT FROM unnest … ON CONFLICT DO UPDATE adding the values
+	upsert string // INSERT … SELECT FROM unnest … ON CONFLICT DO UPDATE adding the values, returning the keys whose count reached zero
 	prune  string // DELETE one row whose count reached zero
 	keyLen int
 	rows   map[string]*deltaRow
 	order  []string
+	id     []byte // scratch space for a key's map id
 }
 
 type deltaRow struct {
@@ -215,10 +216,12 @@ func newDeltaTable(table, keyCols string, keyTypes []string, valueCols []string,
 	}
 	all := keyCols + ", " + strings.Join(valueCols, ", ")
 	return &deltaTable{
-		upsert: fmt.Sprintf(`INSERT INTO %s AS g (tenant_id, %s) SELECT $1, * FROM unnest(%s) AS u(%s)
+		upsert: fmt.Sprintf(`WITH up AS (
+			INSERT INTO %s AS g (tenant_id, %s) SELECT $1, * FROM unnest(%s) AS u(%s)
 			ON CONFLICT (tenant_id, %s) DO UPDATE SET %s
-			RETURNING %s, %s = 0`,
-			table, all, strings.Join(params, ", "), all, keyCols, strings.Join(sets, ", "), keyCols, countCol),
+			RETURNING %s, %s = 0 AS zero)
+			SELECT %s FROM up WHERE zero`,
+			table, all, strings.Join(params, ", "), all, keyCols, strings.Join(sets, ", "), keyCols, countCol, keyCols),
 		prune:  fmt.Sprintf(`DELETE FROM %s WHERE tenant_id = $1 AND %s AND %s = 0`, table, strings.Join(match, " AND "), countCol),
 		keyLen: len(keys),
 		rows:   map[string]*deltaRow{},
@@ -226,9 +229,25 @@ func newDeltaTable(table, keyCols string, keyTypes []string, valueCols []string,
 }
 
 func (d *deltaTable) add(key []any, values ...int64) {
-	id := fmt.Sprint(key...)
-	r, ok := d.rows[id]
+	d.id = d.id[:0]
+	for _, k := range key {
+		switch k := k.(type) {
+		case int64:
+			d.id = strconv.AppendInt(d.id, k, 10)
+		case int32:
+			d.id = strconv.AppendInt(d.id, int64(k), 10)
+		case string:
+			d.id = append(d.id, k...)
+		case bool:
+			d.id = strconv.AppendBool(d.id, k)
+		default:
+			panic(fmt.Sprintf("gold key of type %T", k))
+		}
+		d.id = append(d.id, 0)
+	}
+	r, ok := d.rows[string(d.id)]
 	if !ok {
+		id := string(d.id)
 		r = &deltaRow{key: key, values: make([]int64, len(values))}
 		d.rows[id] = r
 		d.order = append(d.order, id)
@@ -238,9 +257,11 @@ func (d *deltaTable) add(key []any, values ...int64) {
 	}
 }
 
-// apply writes the non-zero deltas and removes rows that reached zero.
-func (d *deltaTable) apply(ctx context.Context, tx pgx.Tx, tenantID int64) error {
-	var cols [][]any
+// upsertArgs returns the upsert's arguments for the non-zero deltas, or
+// nil when there are none.
+func (d *deltaTable) upsertArgs(tenantID int64) []any {
+	var keys [][]any
+	var values [][]int64
 	for _, id := range d.order {
 		r := d.rows[id]
 		zero := true
@@ -250,55 +271,96 @@ func (d *deltaTable) apply(ctx context.Context, tx pgx.Tx, tenantID int64) error
 		if zero {
 			continue
 		}
-		if cols == nil {
-			cols = make([][]any, d.keyLen+len(r.values))
+		if keys == nil {
+			keys, values = make([][]any, d.keyLen), make([][]int64, len(r.values))
 		}
 		for i, k := range r.key {
-			cols[i] = append(cols[i], k)
+			keys[i] = append(keys[i], k)
 		}
 		for i, v := range r.values {
-			cols[d.keyLen+i] = append(cols[d.keyLen+i], v)
+			values[i] = append(values[i], v)
 		}
 	}
-	if cols == nil {
+	if keys == nil {
 		return nil
 	}
-	args := make([]any, 0, len(cols)+1)
+	args := make([]any, 0, 1+len(keys)+len(values))
 	args = append(args, tenantID)
-	for _, c := range cols {
+	for _, c := range keys {
+		args = append(args, typedColumn(c))
+	}
+	for _, c := range values {
 		args = append(args, c)
 	}
-	rows, err := tx.Query(ctx, d.upsert, args...)
-	if err != nil {
+	return args
+}
+
+// typedColumn returns a column of key values as a slice of their type,
+// which pgx encodes without reflecting on every element.
+func typedColumn(c []any) any {
+	switch c[0].(type) {
+	case int64:
+		return typed[int64](c)
+	case int32:
+		return typed[int32](c)
+	case string:
+		return typed[string](c)
+	case bool:
+		return typed[bool](c)
+	}
+	return c
+}
+
+func typed[T any](c []any) []T {
+	out := make([]T, len(c))
+	for i, v := range c {
+		out[i] = v.(T)
+	}
+	return out
+}
+
+// applyDeltas writes the non-zero deltas of every table, followed by the
+// queries in then, in one round trip, and removes the rows that reached
+// zero in a second when there are any.
+func applyDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tables []*deltaTable, then *pgx.Batch) error {
+	var b, prune pgx.Batch
+	for _, d := range tables {
+		args := d.upsertArgs(tenantID)
+		if args == nil {
+			continue
+		}
+		// Rows whose count reached zero no longer describe anyone.
+		b.Queue(d.upsert, args...).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				key, err := rows.Values()
+				if err != nil {
+					return err
+				}
+				prune.Queue(d.prune, append([]any{tenantID}, key...)...)
+			}
+			return rows.Err()
+		})
+	}
+	if then != nil {
+		b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return err
 	}
-	// Rows whose count reached zero no longer describe anyone.
-	var zeroed [][]any
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		if vals[d.keyLen].(bool) {
-			zeroed = append(zeroed, append([]any{tenantID}, vals[:d.keyLen]...))
-		}
+	if prune.Len() == 0 {
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, key := range zeroed {
-		if _, err := tx.Exec(ctx, d.prune, key...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.SendBatch(ctx, &prune).Close()
 }
 
 // applyGoldDeltas turns the silver rows a batch changed (recorded in k)
 // into exact changes of the gold rows, in a few statements whatever the
-// size of the groups involved.
-func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys) error {
+// size of the groups involved. The queries in then (nil for none) are sent
+// with the changes, after them.
+func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys, then *pgx.Batch) error {
 	groups, err := learnerGroups(ctx, tx, tenantID, k)
 	if err != nil {
 		return err
@@ -364,10 +426,9 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	for _, d := range []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement} {
-		if err := d.apply(ctx, tx, tenantID); err != nil {
-			return fmt.Errorf("apply gold deltas: %w", err)
-		}
+	err = applyDeltas(ctx, tx, tenantID, []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, then)
+	if err != nil {
+		return fmt.Errorf("apply gold deltas: %w", err)
 	}
 	return nil
 }

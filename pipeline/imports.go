@@ -271,10 +271,9 @@ func (a *applier) enrollments(ctx context.Context, tx pgx.Tx, rows []imports.Enr
 	if err := refreshSilver(ctx, tx, a.tenantID, a.tz, k); err != nil {
 		return err
 	}
-	if err := applyGoldDeltas(ctx, tx, a.tenantID, a.tz, k); err != nil {
-		return err
-	}
-	return notifyGold(ctx, tx, a.tenantID)
+	var notify pgx.Batch
+	queueNotifyGold(&notify, a.tenantID)
+	return applyGoldDeltas(ctx, tx, a.tenantID, a.tz, k, &notify)
 }
 
 func (a *applier) learnerByEmployeeID(ctx context.Context, tx pgx.Tx, emp string) (int64, bool, error) {

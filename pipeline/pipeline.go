@@ -56,16 +56,20 @@ func (p *Pipeline) inTenant(ctx context.Context, tenantID int64, fn func(tx pgx.
 // silver and gold runs under it, so each transaction sees the others'
 // results complete.
 func lockTenant(ctx context.Context, tx pgx.Tx, tenantID int64) (string, error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2::int)`, lockKey, tenantID); err != nil {
-		return "", fmt.Errorf("lock tenant pipeline: %w", err)
-	}
+	// The time zone is read by a statement that starts once the lock is
+	// held, in the same round trip.
+	var b pgx.Batch
+	b.Queue(`SELECT pg_advisory_xact_lock($1, $2::int)`, lockKey, tenantID)
 	var tz string
-	err := tx.QueryRow(ctx, `SELECT time_zone FROM tenants WHERE id = $1`, tenantID).Scan(&tz)
+	b.Queue(`SELECT time_zone FROM tenants WHERE id = $1`, tenantID).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&tz)
+	})
+	err := tx.SendBatch(ctx, &b).Close()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ErrTenantMissing
 	}
 	if err != nil {
-		return "", fmt.Errorf("read tenant: %w", err)
+		return "", fmt.Errorf("lock tenant pipeline: %w", err)
 	}
 	return tz, nil
 }
@@ -74,7 +78,14 @@ func lockTenant(ctx context.Context, tx pgx.Tx, tenantID int64) (string, error) 
 // for live dashboards on every instance.
 const notifyChannel = "learnlens_gold"
 
+const notifySQL = `SELECT pg_notify($1, $2)`
+
 func notifyGold(ctx context.Context, tx pgx.Tx, tenantID int64) error {
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, strconv.FormatInt(tenantID, 10))
+	_, err := tx.Exec(ctx, notifySQL, notifyChannel, strconv.FormatInt(tenantID, 10))
 	return err
+}
+
+// queueNotifyGold queues notifyGold's notification on b.
+func queueNotifyGold(b *pgx.Batch, tenantID int64) {
+	b.Queue(notifySQL, notifyChannel, strconv.FormatInt(tenantID, 10))
 }

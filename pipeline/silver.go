@@ -152,7 +152,11 @@ WITH k AS (` + touchedPairs + `), ev AS (
         greatest(ev.last_ts, i.completed_at, i.started_at, i.enrolled_at, ca.assigned_on::timestamptz) AS last_ts
     FROM k
     LEFT JOIN ev USING (learner_id, course_id)
-    LEFT JOIN enrollment_imports i ON i.tenant_id = $1 AND i.learner_id = k.learner_id AND i.course_id = k.course_id
+    LEFT JOIN LATERAL (
+        SELECT * FROM enrollment_imports i
+        WHERE i.tenant_id = $1 AND i.course_id = k.course_id AND i.learner_id = k.learner_id
+        OFFSET 0 -- one lookup per key, never a scan of the tenant's imports
+    ) i ON true
     LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
 )
 INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
@@ -168,32 +172,26 @@ ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET status = excluded.s
     last_activity_at = excluded.last_activity_at
 RETURNING ` + enrollmentColumns
 
-// enrollmentsMerge folds a batch's new learning events ($2–$7, one entry
-// per event) into the enrolments of their keys: earliest dates, the latest
-// pass/fail by (time, statement id), best score, attempts added. A key
-// without an enrolment starts from its import row and compliance
-// assignment, exactly as enrollmentsInsert would compute it.
+// enrollmentsMerge folds a batch's new learning events, aggregated per key
+// ($2–$12, see mergeAggregates), into the enrolments of their keys:
+// earliest dates, the latest pass/fail by (time, statement id), best
+// score, attempts added. A key without an enrolment starts from its import
+// row and compliance assignment, exactly as enrollmentsInsert would compute
+// it.
 const enrollmentsMerge = `
 WITH b AS (
-    SELECT learner_id, course_id,
-        min(ts) AS first_ts,
-        min(ts) FILTER (WHERE kind <> 'enroll') AS started,
-        min(ts) FILTER (WHERE kind IN ('complete', 'pass')) AS completed,
-        (array_agg(kind = 'pass' ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed,
-        (array_agg(ts ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed_at,
-        (array_agg(sid ORDER BY ts DESC, sid DESC) FILTER (WHERE kind IN ('pass', 'fail')))[1] AS passed_statement,
-        max(scaled) FILTER (WHERE kind IN ('pass', 'fail', 'score')) AS best,
-        count(*) FILTER (WHERE kind IN ('pass', 'fail', 'score')) AS attempts,
-        max(ts) AS last_ts
-    FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::float8[], $7::text[])
-        AS u(learner_id, course_id, kind, ts, scaled, sid_text)
-    CROSS JOIN LATERAL (SELECT sid_text::uuid AS sid) s
-    GROUP BY 1, 2
+    SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
+        $7::bool[], $8::timestamptz[], $9::text[], $10::float8[], $11::int[], $12::timestamptz[])
+        AS b(learner_id, course_id, first_ts, started, completed, passed, passed_at, passed_statement, best, attempts, last_ts)
 ), n AS (
     SELECT b.*, i.enrolled_at AS i_enrolled, i.started_at AS i_started, i.completed_at AS i_completed,
         i.passed AS i_passed, i.scaled AS i_scaled, i.due_at AS i_due, ca.assigned_on, ca.due_on
     FROM b
-    LEFT JOIN enrollment_imports i ON i.tenant_id = $1 AND i.course_id = b.course_id AND i.learner_id = b.learner_id
+    LEFT JOIN LATERAL (
+        SELECT * FROM enrollment_imports i
+        WHERE i.tenant_id = $1 AND i.course_id = b.course_id AND i.learner_id = b.learner_id
+        OFFSET 0 -- one lookup per key, never a scan of the tenant's imports
+    ) i ON true
     LEFT JOIN LATERAL (
         SELECT min(a.assigned_on) AS assigned_on, min(a.due_on) AS due_on
         FROM compliance_requirements r
@@ -209,7 +207,7 @@ SELECT $1, course_id, learner_id,
     least(first_ts, i_enrolled, i_started, i_completed, assigned_on::timestamptz),
     least(started, i_started, i_completed),
     least(completed, i_completed),
-    coalesce(passed, i_passed), passed_at, passed_statement,
+    coalesce(passed, i_passed), passed_at, passed_statement::uuid,
     greatest(best, i_scaled), attempts, coalesce(i_due, due_on),
     greatest(last_ts, i_completed, i_started, i_enrolled, assigned_on::timestamptz)
 FROM n
@@ -230,6 +228,67 @@ ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET
     attempts = en.attempts + excluded.attempts,
     last_activity_at = greatest(en.last_activity_at, excluded.last_activity_at)
 RETURNING ` + enrollmentColumns
+
+// mergeAggregates are a batch's new events per (learner, course), as
+// enrollmentsMerge takes them: the same aggregates enrollmentsInsert
+// computes from all of a key's events.
+type mergeAggregates struct {
+	learners, courses  []int64
+	firstTS            []time.Time
+	started, completed []*time.Time
+	passed             []*bool
+	passedAt           []*time.Time
+	passedStatement    []*string
+	best               []*float64
+	attempts           []int32
+	lastTS             []time.Time
+	index              map[[2]int64]int
+}
+
+func (m *mergeAggregates) add(e eventRow) {
+	key := [2]int64{e.learner, e.course}
+	j, ok := m.index[key]
+	if !ok {
+		j = len(m.learners)
+		m.index[key] = j
+		m.learners, m.courses = append(m.learners, e.learner), append(m.courses, e.course)
+		m.firstTS, m.lastTS = append(m.firstTS, e.ts), append(m.lastTS, e.ts)
+		m.started, m.completed, m.passed = append(m.started, nil), append(m.completed, nil), append(m.passed, nil)
+		m.passedAt, m.passedStatement = append(m.passedAt, nil), append(m.passedStatement, nil)
+		m.best, m.attempts = append(m.best, nil), append(m.attempts, 0)
+	}
+	ts := e.ts
+	earliest := func(p **time.Time) {
+		if *p == nil || ts.Before(**p) {
+			*p = &ts
+		}
+	}
+	if ts.Before(m.firstTS[j]) {
+		m.firstTS[j] = ts
+	}
+	if ts.After(m.lastTS[j]) {
+		m.lastTS[j] = ts
+	}
+	if e.kind != "enroll" {
+		earliest(&m.started[j])
+	}
+	if e.kind == "complete" || e.kind == "pass" {
+		earliest(&m.completed[j])
+	}
+	if e.kind == "pass" || e.kind == "fail" {
+		// The latest by (time, statement id); canonical ids sort as uuids do.
+		if at := m.passedAt[j]; at == nil || ts.After(*at) || (ts.Equal(*at) && e.statementID > *m.passedStatement[j]) {
+			passed, sid := e.kind == "pass", e.statementID
+			m.passed[j], m.passedAt[j], m.passedStatement[j] = &passed, &ts, &sid
+		}
+	}
+	if e.kind == "pass" || e.kind == "fail" || e.kind == "score" {
+		m.attempts[j]++
+		if e.scaled != nil && (m.best[j] == nil || *e.scaled > *m.best[j]) {
+			m.best[j] = e.scaled
+		}
+	}
+}
 
 // Compliance: each touched assignment's last completion (events or import)
 // and the expiry it gives when the requirement recertifies. The FROM list
@@ -273,33 +332,49 @@ const dailyActivityGone = `
 DELETE FROM daily_activity WHERE tenant_id = $1 AND learner_id = $2 AND day = $3::date AND statements = 0`
 
 // refreshSilver recomputes the enrolments, compliance completions and daily
-// activity of the touched keys, recording their old and new rows in k.
+// activity of the touched keys, recording their old and new rows in k. Its
+// statements are independent of each other's results (an enrolment's old
+// row is read before the statement that changes it), so they go out in one
+// round trip; removals of rows left empty follow in a second, when needed.
 func refreshSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k *keys) error {
+	var b, gone pgx.Batch
+	var queueGoneEnrollments func(*pgx.Batch)
 	if len(k.learners) > 0 {
-		rows, err := tx.Query(ctx, complianceCompletionUpdate, tenantID, k.learners, k.courses, tz)
-		if err != nil {
-			return fmt.Errorf("refresh compliance completions: %w", err)
-		}
 		var old, cur assignmentRow
-		_, err = pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
-			&cur.expiresOn, &cur.completed}, func() error {
-			old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
-			k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
+		b.Queue(complianceCompletionUpdate, tenantID, k.learners, k.courses, tz).Query(func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
+				&cur.expiresOn, &cur.completed}, func() error {
+				old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
+				k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("refresh compliance completions: %w", err)
+			}
 			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("refresh compliance completions: %w", err)
-		}
-		if err := refreshEnrollments(ctx, tx, tenantID, k); err != nil {
-			return fmt.Errorf("refresh enrollments: %w", err)
-		}
+		queueGoneEnrollments = queueEnrollments(&b, tenantID, k)
 	}
-	return refreshDailyActivity(ctx, tx, tenantID, k)
+	queueDailyActivity(&b, &gone, tenantID, k)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return err
+	}
+	if queueGoneEnrollments != nil {
+		queueGoneEnrollments(&gone)
+	}
+	if gone.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, &gone).Close(); err != nil {
+		return fmt.Errorf("remove empty silver rows: %w", err)
+	}
+	return nil
 }
 
-// refreshDailyActivity applies the events a batch added (+) or voided (-)
-// to daily_activity, recording each touched row's old and new version.
-func refreshDailyActivity(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+// queueDailyActivity queues the events a batch added (+) or voided (-) to
+// daily_activity on b, recording each touched row's old and new version,
+// and the removal of rows left without statements on gone.
+func queueDailyActivity(b, gone *pgx.Batch, tenantID int64, k *keys) {
 	type dayKey struct {
 		learner int64
 		day     string
@@ -326,102 +401,82 @@ func refreshDailyActivity(ctx context.Context, tx pgx.Tx, tenantID int64, k *key
 		}
 	}
 	if len(learners) == 0 {
-		return nil
+		return
 	}
-	rows, err := tx.Query(ctx, dailyActivityAdd, tenantID, learners, days, statements, durations)
-	if err != nil {
-		return fmt.Errorf("refresh daily activity: %w", err)
-	}
-	var now activityRow
-	var inserted bool
-	var gone []activityRow
-	_, err = pgx.ForEachRow(rows, []any{&now.learner, &now.day, &now.statements, &now.durationMs, &inserted}, func() error {
-		delta := sums[dayKey{now.learner, now.day}]
-		if !inserted {
-			old := activityRow{learner: now.learner, day: now.day,
-				statements: now.statements - delta.statements, durationMs: now.durationMs - delta.durationMs}
-			k.activity = append(k.activity, signed[activityRow]{old, -1})
-		}
-		if now.statements > 0 {
-			k.activity = append(k.activity, signed[activityRow]{now, +1})
-		} else {
-			gone = append(gone, now)
+	b.Queue(dailyActivityAdd, tenantID, learners, days, statements, durations).Query(func(rows pgx.Rows) error {
+		var now activityRow
+		var inserted bool
+		_, err := pgx.ForEachRow(rows, []any{&now.learner, &now.day, &now.statements, &now.durationMs, &inserted}, func() error {
+			delta := sums[dayKey{now.learner, now.day}]
+			if !inserted {
+				old := activityRow{learner: now.learner, day: now.day,
+					statements: now.statements - delta.statements, durationMs: now.durationMs - delta.durationMs}
+				k.activity = append(k.activity, signed[activityRow]{old, -1})
+			}
+			if now.statements > 0 {
+				k.activity = append(k.activity, signed[activityRow]{now, +1})
+			} else {
+				gone.Queue(dailyActivityGone, tenantID, now.learner, now.day)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("refresh daily activity: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("refresh daily activity: %w", err)
-	}
-	for _, a := range gone {
-		if _, err := tx.Exec(ctx, dailyActivityGone, tenantID, a.learner, a.day); err != nil {
-			return fmt.Errorf("refresh daily activity: %w", err)
-		}
-	}
-	return nil
 }
 
-// refreshEnrollments brings the touched enrolments up to date — merging
-// new events, or recomputing the pairs in k.recompute — and records their
-// old and new rows.
-func refreshEnrollments(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) error {
+// queueEnrollments queues on b what brings the touched enrolments up to
+// date — merging new events, or recomputing the pairs in k.recompute —
+// recording their old and new rows. Once b has run, the function it returns
+// queues the removal of recomputed enrolments that no longer have anything
+// behind them.
+func queueEnrollments(b *pgx.Batch, tenantID int64, k *keys) func(gone *pgx.Batch) {
 	var recL, recC []int64
 	for i := range k.learners {
 		if k.recompute[[2]int64{k.learners[i], k.courses[i]}] {
 			recL, recC = append(recL, k.learners[i]), append(recC, k.courses[i])
 		}
 	}
-	var mL, mC []int64
-	var kinds, sids []string
-	var ts []time.Time
-	var scaled []*float64
+	merge := mergeAggregates{index: map[[2]int64]int{}}
 	for _, e := range k.events {
 		if e.sign > 0 && !k.recompute[[2]int64{e.row.learner, e.row.course}] {
-			mL, mC = append(mL, e.row.learner), append(mC, e.row.course)
-			kinds, ts, scaled, sids = append(kinds, e.row.kind), append(ts, e.row.ts), append(scaled, e.row.scaled), append(sids, e.row.statementID)
+			merge.add(e.row)
 		}
 	}
-	gone := map[[2]int64]bool{}
-	collect := func(sign int, mark bool, sql string, args ...any) error {
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		var e enrollmentRow
-		_, err = pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
-			k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
-			if mark {
-				gone[[2]int64{e.learner, e.course}] = sign < 0
+	// A recomputed key whose old row is followed by no new one is gone.
+	wasGone := map[[2]int64]bool{}
+	collect := func(sign int, sql string, args ...any) {
+		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+			var e enrollmentRow
+			_, err := pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
+				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
+				if key := [2]int64{e.learner, e.course}; k.recompute[key] {
+					wasGone[key] = sign < 0
+				}
+				e = enrollmentRow{} // the next scan must not write through this row's pointers
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("refresh enrollments: %w", err)
 			}
-			e = enrollmentRow{} // the next scan must not write through this row's pointers
 			return nil
 		})
-		return err
 	}
-	if err := collect(-1, false, enrollmentsBefore, tenantID, k.learners, k.courses); err != nil {
-		return err
-	}
-	for _, e := range k.enrollments {
-		if k.recompute[[2]int64{e.row.learner, e.row.course}] {
-			gone[[2]int64{e.row.learner, e.row.course}] = true
-		}
-	}
+	collect(-1, enrollmentsBefore, tenantID, k.learners, k.courses)
 	if len(recL) > 0 {
-		if err := collect(+1, true, enrollmentsInsert, tenantID, recL, recC); err != nil {
-			return err
-		}
+		collect(+1, enrollmentsInsert, tenantID, recL, recC)
 	}
-	if len(mL) > 0 {
-		if err := collect(+1, false, enrollmentsMerge, tenantID, mL, mC, kinds, ts, scaled, sids); err != nil {
-			return err
-		}
+	if len(merge.learners) > 0 {
+		collect(+1, enrollmentsMerge, tenantID, merge.learners, merge.courses, merge.firstTS, merge.started, merge.completed,
+			merge.passed, merge.passedAt, merge.passedStatement, merge.best, merge.attempts, merge.lastTS)
 	}
-	// Recomputed keys that had a row before and got none now.
-	for key, g := range gone {
-		if g {
-			if _, err := tx.Exec(ctx, enrollmentsGone, tenantID, key[1], key[0]); err != nil {
-				return err
+	return func(gone *pgx.Batch) {
+		for key, g := range wasGone {
+			if g {
+				gone.Queue(enrollmentsGone, tenantID, key[1], key[0])
 			}
 		}
 	}
-	return nil
 }

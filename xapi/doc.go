@@ -14,7 +14,8 @@
 // the reason. Rule names:
 //
 //   - json, encoding: the body is valid UTF-8 JSON (nesting at most 256
-//     levels); duplicate-property: no property appears twice in an object
+//     levels, no escaped lone UTF-16 surrogate in a string);
+//     duplicate-property: no property appears twice in an object
 //     (Data 2.2.s2.b2).
 //   - type: every value has the JSON type the spec requires (strings where
 //     numbers or booleans are required are rejected, Data 2.2.s4.b1.b2-b3).
