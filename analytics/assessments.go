@@ -12,10 +12,6 @@ type AssessmentKPIs struct {
 	Attempts, AttemptsPrevious int64
 	Passed, Failed             int64
 	PassRate, PassRatePrevious float64 // passed of passed + failed, %
-	// AttemptsToPass is the average attempts of the enrolments passed so
-	// far (all time, in scope): attempts counted up to and including the
-	// passing one.
-	AttemptsToPass float64
 }
 
 const assessmentCols = "course_id, manager_id, department, location, bucket, day, attempts, passed, failed"
@@ -35,8 +31,6 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 		return k, err
 	}
 	k.PassRate, k.PassRatePrevious = pct(k.Passed, k.Passed+k.Failed), pct(pp, pp+pf)
-	b := q.args()
-	err = q.one(`SELECT coalesce(avg(n), 'NaN')::float8 FROM (`+q.attemptsToPass(b, "")+`) x`, b, &k.AttemptsToPass)
 	return k, err
 }
 
@@ -82,22 +76,33 @@ func (q *Q) AssessmentScores() (ScoreBins, error) {
 	return s, err
 }
 
-// AttemptsToPassBins counts passed enrolments of a course by attempts to
-// pass: 1, 2, 3, 4 and 5 or more.
-func (q *Q) AttemptsToPassBins(course int64) ([5]int64, error) {
-	var out [5]int64
+// AttemptsToPass is a course's passed enrolments (all time, in scope) by
+// the attempts they took, counted up to and including the pass.
+type AttemptsToPass struct {
+	Bins    [5]int64 // 1, 2, 3, 4, 5 or more
+	Average float64  // NaN when nobody passed
+}
+
+// CourseAttemptsToPass computes a course's attempts to pass. It reads
+// silver (each passed enrolment's attempts), so it is asked per course.
+func (q *Q) CourseAttemptsToPass(course int64) (AttemptsToPass, error) {
+	out := AttemptsToPass{Average: nan}
 	a := with(q.args(), "course_id", course)
-	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, n))::int, count(*) FROM (`+
+	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, n))::int, count(*), sum(n) FROM (`+
 		q.attemptsToPass(a, " AND en.course_id = @course_id")+`) x GROUP BY 1`, a)
 	if err != nil {
 		return out, err
 	}
 	var b int
-	var n int64
-	_, err = pgx.ForEachRow(rows, []any{&b, &n}, func() error {
-		out[b-1] = n
+	var n, sum, people, attempts int64
+	_, err = pgx.ForEachRow(rows, []any{&b, &n, &sum}, func() error {
+		out.Bins[b-1] = n
+		people, attempts = people+n, attempts+sum
 		return nil
 	})
+	if people > 0 {
+		out.Average = float64(attempts) / float64(people)
+	}
 	return out, err
 }
 

@@ -45,12 +45,12 @@ func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
 	}
 	a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
 		"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
-	err := q.one(`SELECT count(DISTINCT learner_id) FILTER (WHERE day >= @from),
-			count(DISTINCT learner_id) FILTER (WHERE day BETWEEN @p0 AND @pto),
-			count(DISTINCT learner_id) FILTER (WHERE day = @to),
-			count(DISTINCT learner_id) FILTER (WHERE day >= @d7),
-			count(DISTINCT learner_id) FILTER (WHERE day >= @d30)
-		FROM (`+q.activeLearners(a)+`) x`, a, &k.Active, &k.ActivePrevious, &k.DAU, &k.WAU, &k.MAU)
+	// One pass over the people's active days, one row per person.
+	err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
+			count(*) FILTER (WHERE d7), count(*) FILTER (WHERE d30)
+		FROM (SELECT bool_or(day >= @from) AS cur, bool_or(day BETWEEN @p0 AND @pto) AS prev, bool_or(day = @to) AS d1,
+				bool_or(day >= @d7) AS d7, bool_or(day >= @d30) AS d30
+			FROM (`+q.activeLearners(a)+`) x GROUP BY learner_id) p`, a, &k.Active, &k.ActivePrevious, &k.DAU, &k.WAU, &k.MAU)
 	if err != nil {
 		return k, err
 	}

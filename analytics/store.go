@@ -49,7 +49,9 @@ func Today(loc *time.Location) time.Time {
 // (narrowed by the manager filter) and calls fn.
 func (s *Store) Run(ctx context.Context, r Request, fn func(q *Q) error) error {
 	return s.db.TenantTx(ctx, r.Tenant, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET TRANSACTION READ ONLY`); err != nil {
+		// Plans are made for this tenant's values each time: a cached
+		// generic plan assumes an average tenant, which a large one is not.
+		if _, err := tx.Exec(ctx, `SET TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'`); err != nil {
 			return err
 		}
 		scope, err := ResolveScope(ctx, tx, r.Tenant, r.Viewer, r.Filters.Manager)

@@ -23,6 +23,10 @@ type TeamNode struct {
 	ComplianceRate       float64
 }
 
+// bigNode is the people under a set of tree nodes above which their
+// numbers are computed by hash joins (see teamNodes).
+const bigNode = 2000
+
 // TeamStart is where the tree opens: the manager filter's person, a
 // manager's own node, or for the whole tenant everyone at the top with
 // people under them.
@@ -52,6 +56,20 @@ func (q *Q) TeamChildren(node int64) ([]TeamNode, error) {
 // teamNodes computes the nodes listed by sql (columns id, dotted).
 func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	a = with(a, "soon", q.Today.AddDate(0, 0, DueSoonDays))
+	// The planner cannot know how many people the nodes hold: it plans
+	// index lookups per person, which for the top of a large organisation
+	// means thousands of them. Past bigNode people, whole-tenant hash joins
+	// over gold are cheaper.
+	var people int64
+	if err := q.one(`SELECT count(*) FROM (`+sql+`) n JOIN org_closure c ON c.tenant_id = @tenant AND c.manager_id = n.id`, a, &people); err != nil {
+		return nil, err
+	}
+	if people > bigNode {
+		if _, err := q.tx.Exec(q.ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+			return nil, err
+		}
+		defer q.tx.Exec(q.ctx, `SET LOCAL enable_nestloop = on`)
+	}
 	gc, ec := q.F.orgCond("g", a)+q.F.courseCond("g", a), q.F.orgCond("l", a)
 	rows, err := q.tx.Query(q.ctx, `WITH nodes AS (`+sql+`),
 		mem AS (SELECT id AS n, id AS m FROM nodes

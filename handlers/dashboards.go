@@ -526,7 +526,6 @@ func (h *Handlers) assessmentKPIs(q *analytics.Q) ([]charts.KPI, error) {
 			x.UpIsBad = true
 			return x
 		}(),
-		h.kpi(q, "attempts-to-pass", "Average attempts to pass", math.Round(k.AttemptsToPass*10)/10, ""),
 	}, nil
 }
 
@@ -578,10 +577,11 @@ func (h *Handlers) assessmentCoursePage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		atp, err := q.AttemptsToPassBins(course)
+		atp, err := q.CourseAttemptsToPass(course)
 		if err != nil {
 			return err
 		}
+		kpis = append(kpis, h.kpi(q, "attempts-to-pass", "Average attempts to pass", math.Round(atp.Average*10)/10, ""))
 		q.F.Course = 0
 		drill := url.Values{"course_id": {strconv.FormatInt(course, 10)}}
 		attempts, err := table(q, "assessments/attempts", analytics.Params{Course: course}, drill, "No attempts in this period.")
@@ -594,7 +594,7 @@ func (h *Handlers) assessmentCoursePage(c *fiber.Ctx) error {
 		}
 		bars := charts.BarChart{ID: "attempts-to-pass", Title: "Attempts to pass", Unit: "learners", Category: "Attempts",
 			Description: "Learners who passed, by the attempts it took (all time)"}
-		for i, n := range atp {
+		for i, n := range atp.Bins {
 			label := strconv.Itoa(i + 1)
 			if i == 4 {
 				label = "5 or more"
@@ -778,7 +778,7 @@ func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 			data, err = q.AssessmentScores()
 		case "assessments/attempts-to-pass":
 			if _, err = q.CourseTitle(p.Course); err == nil {
-				data, err = q.AttemptsToPassBins(p.Course)
+				data, err = q.CourseAttemptsToPass(p.Course)
 			}
 		case "team/nodes":
 			if p.Learner != 0 {
