@@ -25,7 +25,7 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 	err := q.one(`SELECT coalesce(sum(attempts) FILTER (WHERE g.day >= @from), 0), coalesce(sum(attempts) FILTER (WHERE g.day < @from), 0),
 			coalesce(sum(passed) FILTER (WHERE g.day >= @from), 0), coalesce(sum(failed) FILTER (WHERE g.day >= @from), 0),
 			coalesce(sum(passed) FILTER (WHERE g.day < @from), 0), coalesce(sum(failed) FILTER (WHERE g.day < @from), 0)
-		FROM `+q.Scope.gold("gold_assessment", assessmentCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		FROM `+q.gold("gold_assessment", assessmentCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
 		q.F.cond("g", dims{course: true}, a), a, &k.Attempts, &k.AttemptsPrevious, &k.Passed, &k.Failed, &pp, &pf)
 	if err != nil {
 		return k, err
@@ -58,7 +58,7 @@ type ScoreBins struct {
 func (q *Q) AssessmentScores() (ScoreBins, error) {
 	var s ScoreBins
 	a := q.args()
-	rows, err := q.tx.Query(q.ctx, `SELECT g.bucket, sum(g.attempts)::bigint FROM `+q.Scope.gold("gold_assessment", assessmentCols, "g")+
+	rows, err := q.tx.Query(q.ctx, `SELECT g.bucket, sum(g.attempts)::bigint FROM `+q.gold("gold_assessment", assessmentCols, "g")+
 		` WHERE true`+q.F.cond("g", dims{course: true, day: "day"}, a)+` GROUP BY 1`, a)
 	if err != nil {
 		return s, err
@@ -134,7 +134,7 @@ func init() {
 					FROM (SELECT b.*, sum(attempts) FILTER (WHERE bucket < 10) OVER (PARTITION BY course_id ORDER BY bucket) AS cum,
 						sum(attempts) FILTER (WHERE bucket < 10) OVER (PARTITION BY course_id) AS tot
 						FROM (SELECT g.course_id, g.bucket, sum(g.attempts) AS attempts, sum(g.passed) AS passed, sum(g.failed) AS failed
-							FROM ` + q.Scope.gold("gold_assessment", assessmentCols, "g") + ` WHERE true` +
+							FROM ` + q.gold("gold_assessment", assessmentCols, "g") + ` WHERE true` +
 				q.F.cond("g", dims{course: true, day: "day"}, a) + ` GROUP BY 1, 2) b) w GROUP BY 1) x
 				JOIN courses c ON c.tenant_id = @tenant AND c.id = x.course_id`,
 			args: a, defaultSort: "attempts", defaultDesc: true, search: "t.course",

@@ -31,20 +31,20 @@ func (q *Q) CompletionKPIs() (CompletionKPIs, error) {
 	p := q.F.Previous()
 	a["pfrom"] = p.From
 	err := q.one(`SELECT coalesce(sum(enrolled), 0), coalesce(sum(in_progress), 0), coalesce(sum(completed), 0)
-		FROM `+q.Scope.gold("gold_course_completion", completionCols, "g")+` WHERE true`+q.F.cond("g", dims{course: true}, a),
+		FROM `+q.gold("gold_course_completion", completionCols, "g")+` WHERE true`+q.F.cond("g", dims{course: true}, a),
 		a, &k.Enrolled, &k.InProgress, &k.Completed)
 	if err != nil {
 		return k, err
 	}
 	k.NotStarted = k.Enrolled - k.InProgress - k.Completed
 	k.CompletionRate = pct(k.Completed, k.Enrolled)
-	if err := q.one(`SELECT coalesce(sum(incomplete), 0) FROM `+q.Scope.gold("gold_completion_due", dueCols, "g")+
+	if err := q.one(`SELECT coalesce(sum(incomplete), 0) FROM `+q.gold("gold_completion_due", dueCols, "g")+
 		` WHERE g.due_on < @today`+q.F.cond("g", dims{course: true}, a), a, &k.Overdue); err != nil {
 		return k, err
 	}
 	// Completions in both periods, by days taken, for the counts and medians.
 	rows, err := q.tx.Query(q.ctx, `SELECT g.day >= @from, g.days_to_complete, sum(g.completed)::bigint
-		FROM `+q.Scope.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		FROM `+q.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
 		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2 ORDER BY 1, 2`, with(a, "from", q.F.From, "to", q.F.To))
 	if err != nil {
 		return k, err
@@ -178,7 +178,7 @@ func bucketExpr(col string) string {
 func (q *Q) CompletionTrend() (Trend, error) {
 	a := q.args()
 	return q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.completed)::float8
-		FROM `+q.Scope.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		FROM `+q.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
 		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
 }
 
@@ -205,6 +205,10 @@ var completionColumns = []Column{
 // manager_id), with extra conditions on the gold rows.
 func (q *Q) completionBy(key, extra string, a pgx.NamedArgs) string {
 	c := q.F.cond("g", dims{course: true}, a) + extra
+	gold := q.gold
+	if key == "manager_id" { // by team: the grouped rows
+		gold = q.Scope.gold
+	}
 	return fmt.Sprintf(`WITH st AS (
 			SELECT g.%[1]s AS k, sum(enrolled) AS enrolled, sum(in_progress) AS in_progress, sum(completed) AS completed
 			FROM %[2]s WHERE true%[5]s GROUP BY 1),
@@ -217,8 +221,8 @@ func (q *Q) completionBy(key, extra string, a pgx.NamedArgs) string {
 			round(100.0 * st.completed / nullif(st.enrolled, 0), 1)::float8 AS completion_rate,
 			coalesce(md.completions, 0)::bigint AS completed_in_period, md.median AS median_days
 		FROM st LEFT JOIN od ON od.k = st.k LEFT JOIN md ON md.k = st.k`,
-		key, q.Scope.gold("gold_course_completion", completionCols, "g"), q.Scope.gold("gold_completion_due", dueCols, "g"),
-		q.Scope.gold("gold_completion_daily", dailyCols, "g"), c, medianByDays("k", "pd"))
+		key, gold("gold_course_completion", completionCols, "g"), gold("gold_completion_due", dueCols, "g"),
+		gold("gold_completion_daily", dailyCols, "g"), c, medianByDays("k", "pd"))
 }
 
 func init() {

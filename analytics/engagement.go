@@ -58,7 +58,7 @@ func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
 	b := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", p.From)
 	err = q.one(`SELECT coalesce(sum(statements) FILTER (WHERE g.day >= @from), 0), coalesce(sum(statements) FILTER (WHERE g.day < @from), 0),
 			coalesce(sum(duration_ms) FILTER (WHERE g.day >= @from), 0), coalesce(sum(duration_ms) FILTER (WHERE g.day < @from), 0)
-		FROM `+q.Scope.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
 		q.F.cond("g", dims{course: true}, b), b, &k.Statements, &k.StatementsPrevious, &ms, &msPrev)
 	k.Minutes, k.MinutesPrevious = float64(ms)/60000, float64(msPrev)/60000
 	return k, err
@@ -78,14 +78,14 @@ func (q *Q) EngagementTrend() (ActivityTrend, error) {
 	a := q.args()
 	var err error
 	t.Statements, err = q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.statements)::float8
-		FROM `+q.Scope.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
 		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
 	if err != nil || q.F.Course != 0 || q.F.Category != "" {
 		return t, err
 	}
 	b := q.args()
 	active, err := q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.active_learners)::float8 / least(@size::int, @days::int)
-		FROM `+q.Scope.gold("gold_engagement_daily", engagementCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		FROM `+q.gold("gold_engagement_daily", engagementCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
 		q.F.cond("g", dims{}, b)+` GROUP BY 1, 2`, b)
 	t.Active = &active
 	return t, err
@@ -102,7 +102,7 @@ func (q *Q) EngagementHeatmap() (Heatmap, error) {
 	var h Heatmap
 	a := with(q.args(), "from", q.F.From, "to", q.F.To)
 	rows, err := q.tx.Query(q.ctx, `SELECT extract(isodow FROM g.day)::int - 1, g.hour, sum(g.statements)::float8
-		FROM `+q.Scope.gold("gold_activity_hourly", hourlyCols, "g")+` WHERE true`+q.F.cond("g", dims{day: "day"}, a)+
+		FROM `+q.gold("gold_activity_hourly", hourlyCols, "g")+` WHERE true`+q.F.cond("g", dims{day: "day"}, a)+
 		` GROUP BY 1, 2`, a)
 	if err != nil {
 		return h, err
@@ -134,7 +134,7 @@ func init() {
 				coalesce(x.days, 0)::bigint AS active_days
 				FROM courses c LEFT JOIN (SELECT g.course_id, sum(g.statements) AS statements, sum(g.duration_ms) AS ms,
 					count(DISTINCT g.day) AS days
-					FROM ` + q.Scope.gold("gold_course_activity_daily", courseActivityCols, "g") + ` WHERE true` + c + ` GROUP BY 1) x
+					FROM ` + q.gold("gold_course_activity_daily", courseActivityCols, "g") + ` WHERE true` + c + ` GROUP BY 1) x
 				ON x.course_id = c.id WHERE c.tenant_id = @tenant` + strings.ReplaceAll(cc, "c.course_id", "c.id"),
 			args: a, defaultSort: "statements", defaultDesc: true, search: "t.course",
 		}, nil

@@ -36,7 +36,7 @@ type goldTable struct {
 	where      string
 }
 
-var goldTables = []goldTable{
+var goldTables = withRollups([]goldTable{
 	{
 		name:    "gold_course_completion",
 		columns: "course_id, manager_id, department, location, enrolled, in_progress, completed, passed, failed, seconds_to_complete",
@@ -107,6 +107,48 @@ var goldTables = []goldTable{
 		from:       "daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id",
 		where:      "d.tenant_id = $1",
 	},
+})
+
+// rollups are the gold tables that also have a tenant-wide roll-up,
+// <name>_tenant: the same rows summed over the learner's group, for the
+// unfiltered organisation-wide views of large tenants. (Active learners
+// per day add up too: each learner is in exactly one group.)
+var rollups = map[string]bool{"gold_course_completion": true, "gold_completion_daily": true, "gold_assessment": true,
+	"gold_course_activity_daily": true, "gold_activity_hourly": true, "gold_engagement_daily": true}
+
+// RollupOf is the tenant-wide roll-up of a gold table, or "" if it has none.
+func RollupOf(table string) string {
+	if rollups[table] {
+		return table + "_tenant"
+	}
+	return ""
+}
+
+// withoutGroup drops the group's columns from a column list.
+func withoutGroup(cols string) string {
+	var out []string
+	for _, c := range strings.Split(cols, ", ") {
+		if c != "manager_id" && c != "department" && c != "location" {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// withRollups appends to ts the roll-up of each table that has one: its
+// keys without the group (keys 1–3, see keyList).
+func withRollups(ts []goldTable) []goldTable {
+	out := append([]goldTable(nil), ts...)
+	for _, g := range ts {
+		if rollups[g.name] {
+			r := g
+			r.name = RollupOf(g.name)
+			r.columns = withoutGroup(g.columns)
+			r.keys = append(append([]string{}, g.keys[0]), g.keys[4:]...)
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // completionDays is whole days from enrolment to completion, from the same
@@ -193,6 +235,9 @@ type deltaTable struct {
 	rows   map[string]*deltaRow
 	order  []string
 	id     []byte // scratch space for a key's map id
+	// rollup, when the table has one, receives every change with the
+	// key's group (keys 1–3) left out.
+	rollup *deltaTable
 }
 
 type deltaRow struct {
@@ -228,7 +273,21 @@ func newDeltaTable(table, keyCols string, keyTypes []string, valueCols []string,
 	}
 }
 
+// groupedDeltaTable is newDeltaTable for a table keyed by a first key,
+// the group and more keys, with its roll-up when it has one.
+func groupedDeltaTable(table, keyCols string, keyTypes []string, valueCols []string, countCol string) *deltaTable {
+	d := newDeltaTable(table, keyCols, keyTypes, valueCols, countCol)
+	if rollups[table] {
+		d.rollup = newDeltaTable(RollupOf(table), withoutGroup(keyCols),
+			append(append([]string{}, keyTypes[0]), keyTypes[4:]...), valueCols, countCol)
+	}
+	return d
+}
+
 func (d *deltaTable) add(key []any, values ...int64) {
+	if d.rollup != nil {
+		d.rollup.add(append(append(make([]any, 0, len(key)-3), key[0]), key[4:]...), values...)
+	}
 	d.id = d.id[:0]
 	for _, k := range key {
 		switch k := k.(type) {
@@ -325,6 +384,11 @@ func typed[T any](c []any) []T {
 func applyDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tables []*deltaTable, then *pgx.Batch) error {
 	var b, prune pgx.Batch
 	for _, d := range tables {
+		if d.rollup != nil {
+			tables = append(tables, d.rollup)
+		}
+	}
+	for _, d := range tables {
 		args := d.upsertArgs(tenantID)
 		if args == nil {
 			continue
@@ -371,21 +435,21 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 	}
 	groupCols := "manager_id, department, location"
 	groupTypes := []string{"bigint", "text", "text"}
-	completion := newDeltaTable("gold_course_completion", "course_id, "+groupCols, append([]string{"bigint"}, groupTypes...),
+	completion := groupedDeltaTable("gold_course_completion", "course_id, "+groupCols, append([]string{"bigint"}, groupTypes...),
 		[]string{"enrolled", "in_progress", "completed", "passed", "failed", "seconds_to_complete"}, "enrolled")
-	due := newDeltaTable("gold_completion_due", "course_id, "+groupCols+", due_on", append(append([]string{"bigint"}, groupTypes...), "date"),
+	due := groupedDeltaTable("gold_completion_due", "course_id, "+groupCols+", due_on", append(append([]string{"bigint"}, groupTypes...), "date"),
 		[]string{"incomplete"}, "incomplete")
-	assessment := newDeltaTable("gold_assessment", "course_id, "+groupCols+", bucket, day", append(append([]string{"bigint"}, groupTypes...), "int", "date"),
+	assessment := groupedDeltaTable("gold_assessment", "course_id, "+groupCols+", bucket, day", append(append([]string{"bigint"}, groupTypes...), "int", "date"),
 		[]string{"attempts", "passed", "failed"}, "attempts")
-	completions := newDeltaTable("gold_completion_daily", "course_id, "+groupCols+", day, days_to_complete",
+	completions := groupedDeltaTable("gold_completion_daily", "course_id, "+groupCols+", day, days_to_complete",
 		append(append([]string{"bigint"}, groupTypes...), "date", "int"), []string{"completed"}, "completed")
-	courseActivity := newDeltaTable("gold_course_activity_daily", "course_id, "+groupCols+", day",
+	courseActivity := groupedDeltaTable("gold_course_activity_daily", "course_id, "+groupCols+", day",
 		append(append([]string{"bigint"}, groupTypes...), "date"), []string{"statements", "duration_ms"}, "statements")
-	hourly := newDeltaTable("gold_activity_hourly", "day, "+groupCols+", hour", append(append([]string{"date"}, groupTypes...), "int"),
+	hourly := groupedDeltaTable("gold_activity_hourly", "day, "+groupCols+", hour", append(append([]string{"date"}, groupTypes...), "int"),
 		[]string{"statements"}, "statements")
-	compliance := newDeltaTable("gold_compliance", "requirement_id, "+groupCols+", due_on, expires_on, completed",
+	compliance := groupedDeltaTable("gold_compliance", "requirement_id, "+groupCols+", due_on, expires_on, completed",
 		append(append([]string{"bigint"}, groupTypes...), "date", "date", "boolean"), []string{"people"}, "people")
-	engagement := newDeltaTable("gold_engagement_daily", "day, "+groupCols, append([]string{"date"}, groupTypes...),
+	engagement := groupedDeltaTable("gold_engagement_daily", "day, "+groupCols, append([]string{"date"}, groupTypes...),
 		[]string{"active_learners", "statements", "duration_ms"}, "active_learners")
 
 	for _, s := range k.enrollments {
