@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -25,12 +26,12 @@ var dashboardRoles = []string{models.RoleTenantAdmin, models.RoleAnalyst, models
 func (h *Handlers) dashboardRoutes(site fiber.Router) {
 	d := site.Group("/dashboards", auth.RequireRole(dashboardRoles...))
 	d.Get("/completion", h.completionPage)
-	d.Get("/completion/courses/:course", h.completionCoursePage)
-	d.Get("/completion/courses/:course/teams/:team", h.completionTeamPage)
+	d.Get("/completion/courses/:id", h.drillTeams(completionDrill))
+	d.Get("/completion/courses/:id/teams/:team", h.drillPeople(completionDrill))
 	d.Get("/engagement", h.engagementPage)
 	d.Get("/compliance", h.compliancePage)
-	d.Get("/compliance/requirements/:requirement", h.requirementPage)
-	d.Get("/compliance/requirements/:requirement/teams/:team", h.requirementTeamPage)
+	d.Get("/compliance/requirements/:id", h.drillTeams(complianceDrill))
+	d.Get("/compliance/requirements/:id/teams/:team", h.drillPeople(complianceDrill))
 	d.Get("/assessments", h.assessmentsPage)
 	d.Get("/assessments/courses/:course", h.assessmentCoursePage)
 	d.Get("/team", h.teamPage)
@@ -255,64 +256,103 @@ func completionStack(t analytics.Table, query string) charts.StackedBarChart {
 	return sc
 }
 
-func (h *Handlers) completionCoursePage(c *fiber.Ctx) error {
-	course, err := pathID(c, "course")
-	if err != nil {
-		return err
-	}
-	return h.analyze(c, func(q *analytics.Q) error {
-		title, err := q.CourseTitle(course)
-		if err != nil {
-			return err
-		}
-		path := "/dashboards/completion/courses/" + strconv.FormatInt(course, 10)
-		f, err := h.frame(c, q, title, "Completion of this course by team (people grouped by their manager).", path)
-		if err != nil {
-			return err
-		}
-		f.Crumbs = []dash.Crumb{{Label: "Course completion", Href: "/dashboards/completion" + q.F.Query()}}
-		f.ShowCourse = false
-		t, err := table(q, "completion/teams", analytics.Params{Course: course}, url.Values{"course_id": {strconv.FormatInt(course, 10)}}, "Nobody in these teams is enrolled.")
-		if err != nil {
-			return err
-		}
-		return h.show(c, f, dash.TableOnly("Teams", "section-teams", t))
-	})
+// drill is a two-level drill-down: an object (a course, a requirement) →
+// its teams (people grouped by manager) → one team's people.
+type drill struct {
+	dash, dashTitle string // "completion", "Course completion"
+	object          string // the path segment, e.g. "courses"
+	query           string // the object's drill parameter, e.g. "course_id"
+	title           func(q *analytics.Q, id int64) (string, error)
+	params          func(id, team int64) analytics.Params
+	teams, people   string // table ids
+	teamsIntro      string
+	teamsEmpty      string
+	peopleIntro     string
+	peopleSection   string
+	showDates       bool
 }
 
-func (h *Handlers) completionTeamPage(c *fiber.Ctx) error {
-	course, err := pathID(c, "course")
-	if err != nil {
-		return err
+var completionDrill = drill{dash: "completion", dashTitle: "Course completion", object: "courses", query: "course_id",
+	title:  func(q *analytics.Q, id int64) (string, error) { return q.CourseTitle(id) },
+	params: func(id, team int64) analytics.Params { return analytics.Params{Course: id, Team: team} },
+	teams:  "completion/teams", people: "completion/learners",
+	teamsIntro: "Completion of this course by team (people grouped by their manager).", teamsEmpty: "Nobody in these teams is enrolled.",
+	peopleIntro: "Everyone in this team enrolled in the course.", peopleSection: "Learners", showDates: true}
+
+var complianceDrill = drill{dash: "compliance", dashTitle: "Compliance", object: "requirements", query: "requirement_id",
+	title:  func(q *analytics.Q, id int64) (string, error) { return q.RequirementTitle(id) },
+	params: func(id, team int64) analytics.Params { return analytics.Params{Requirement: id, Team: team} },
+	teams:  "compliance/teams", people: "compliance/people",
+	teamsIntro: "This requirement's status by team (people grouped by their manager).", teamsEmpty: "Nobody in scope is assigned this requirement.",
+	peopleIntro: "Each person's status, due date and certificate.", peopleSection: "People"}
+
+func (d drill) path(id int64) string {
+	return fmt.Sprintf("/dashboards/%s/%s/%d", d.dash, d.object, id)
+}
+
+// page starts a drill level's frame: the object's title and the way back.
+func (h *Handlers) drillFrame(c *fiber.Ctx, q *analytics.Q, d drill, title, intro string, crumbs ...dash.Crumb) (dash.Frame, error) {
+	f, err := h.frame(c, q, title, intro, c.Path())
+	f.ShowDates, f.ShowCourse = d.showDates, false
+	f.Crumbs = append([]dash.Crumb{{Label: d.dashTitle, Href: "/dashboards/" + d.dash + q.F.Query()}}, crumbs...)
+	return f, err
+}
+
+func (h *Handlers) drillTeams(d drill) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		return h.analyze(c, func(q *analytics.Q) error {
+			title, err := d.title(q, id)
+			if err != nil {
+				return err
+			}
+			t, err := table(q, d.teams, d.params(id, 0), url.Values{d.query: {strconv.FormatInt(id, 10)}}, d.teamsEmpty)
+			if err != nil {
+				return err
+			}
+			f, err := h.drillFrame(c, q, d, title, d.teamsIntro)
+			if err != nil {
+				return err
+			}
+			return h.show(c, f, dash.TableOnly("Teams", "section-teams", t))
+		})
 	}
-	team, err := pathID(c, "team")
-	if err != nil {
-		return err
+}
+
+func (h *Handlers) drillPeople(d drill) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		team, err := pathID(c, "team")
+		if err != nil {
+			return err
+		}
+		return h.analyze(c, func(q *analytics.Q) error {
+			title, err := d.title(q, id)
+			if err != nil {
+				return err
+			}
+			t, err := table(q, d.people, d.params(id, team),
+				url.Values{d.query: {strconv.FormatInt(id, 10)}, "team_id": {strconv.FormatInt(team, 10)}}, "")
+			if err != nil {
+				return err
+			}
+			manager, err := q.PersonName(team)
+			if err != nil {
+				return err
+			}
+			f, err := h.drillFrame(c, q, d, title+" · team of "+manager, d.peopleIntro, dash.Crumb{Label: title, Href: d.path(id) + q.F.Query()})
+			if err != nil {
+				return err
+			}
+			return h.show(c, f, dash.TableOnly(d.peopleSection, "section-"+strings.ToLower(d.peopleSection), t))
+		})
 	}
-	return h.analyze(c, func(q *analytics.Q) error {
-		title, err := q.CourseTitle(course)
-		if err != nil {
-			return err
-		}
-		t, err := table(q, "completion/learners", analytics.Params{Course: course, Team: team},
-			url.Values{"course_id": {strconv.FormatInt(course, 10)}, "team_id": {strconv.FormatInt(team, 10)}}, "")
-		if err != nil {
-			return err
-		}
-		manager, err := q.PersonName(team)
-		if err != nil {
-			return err
-		}
-		path := fmt.Sprintf("/dashboards/completion/courses/%d/teams/%d", course, team)
-		f, err := h.frame(c, q, title+" · team of "+manager, "Everyone in this team enrolled in the course.", path)
-		if err != nil {
-			return err
-		}
-		f.ShowCourse = false
-		f.Crumbs = []dash.Crumb{{Label: "Course completion", Href: "/dashboards/completion" + q.F.Query()},
-			{Label: title, Href: fmt.Sprintf("/dashboards/completion/courses/%d%s", course, q.F.Query())}}
-		return h.show(c, f, dash.TableOnly("Learners", "section-learners", t))
-	})
 }
 
 // ----- engagement -----
@@ -441,65 +481,6 @@ func complianceStack(t analytics.Table) charts.StackedBarChart {
 		sc.Categories = append(sc.Categories, row[idx["requirement"]].(string))
 	}
 	return sc
-}
-
-func (h *Handlers) requirementPage(c *fiber.Ctx) error {
-	req, err := pathID(c, "requirement")
-	if err != nil {
-		return err
-	}
-	return h.analyze(c, func(q *analytics.Q) error {
-		title, err := q.RequirementTitle(req)
-		if err != nil {
-			return err
-		}
-		f, err := h.frame(c, q, title, "This requirement's status by team (people grouped by their manager).", "/dashboards/compliance/requirements/"+strconv.FormatInt(req, 10))
-		if err != nil {
-			return err
-		}
-		f.ShowDates, f.ShowCourse = false, false
-		f.Crumbs = []dash.Crumb{{Label: "Compliance", Href: "/dashboards/compliance" + q.F.Query()}}
-		t, err := table(q, "compliance/teams", analytics.Params{Requirement: req}, url.Values{"requirement_id": {strconv.FormatInt(req, 10)}}, "Nobody in scope is assigned this requirement.")
-		if err != nil {
-			return err
-		}
-		return h.show(c, f, dash.TableOnly("Teams", "section-teams", t))
-	})
-}
-
-func (h *Handlers) requirementTeamPage(c *fiber.Ctx) error {
-	req, err := pathID(c, "requirement")
-	if err != nil {
-		return err
-	}
-	team, err := pathID(c, "team")
-	if err != nil {
-		return err
-	}
-	return h.analyze(c, func(q *analytics.Q) error {
-		title, err := q.RequirementTitle(req)
-		if err != nil {
-			return err
-		}
-		t, err := table(q, "compliance/people", analytics.Params{Requirement: req, Team: team},
-			url.Values{"requirement_id": {strconv.FormatInt(req, 10)}, "team_id": {strconv.FormatInt(team, 10)}}, "")
-		if err != nil {
-			return err
-		}
-		manager, err := q.PersonName(team)
-		if err != nil {
-			return err
-		}
-		f, err := h.frame(c, q, title+" · team of "+manager, "Each person's status, due date and certificate.",
-			fmt.Sprintf("/dashboards/compliance/requirements/%d/teams/%d", req, team))
-		if err != nil {
-			return err
-		}
-		f.ShowDates, f.ShowCourse = false, false
-		f.Crumbs = []dash.Crumb{{Label: "Compliance", Href: "/dashboards/compliance" + q.F.Query()},
-			{Label: title, Href: fmt.Sprintf("/dashboards/compliance/requirements/%d%s", req, q.F.Query())}}
-		return h.show(c, f, dash.TableOnly("People", "section-people", t))
-	})
 }
 
 // ----- assessments -----
