@@ -30,6 +30,10 @@ func (q *Q) activeLearners(a pgx.NamedArgs) string {
 			WHERE e.tenant_id = @tenant AND NOT e.voided AND e.day BETWEEN @pfrom AND @to AND ` + q.Scope.learnerCond("l") +
 			q.F.orgCond("l", a) + q.F.courseCond("e", a)
 	}
+	if q.Scope.Root == 0 && !q.Scope.None && q.F.Department == "" && q.F.Location == "" {
+		// The whole organisation: no need to look at the people.
+		return `SELECT d.learner_id, d.day FROM daily_activity d WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to`
+	}
 	return `SELECT d.learner_id, d.day FROM daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id
 		WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to AND ` + q.Scope.learnerCond("l") + q.F.cond("l", dims{}, a)
 }

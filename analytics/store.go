@@ -197,10 +197,11 @@ type Option struct {
 func (q *Q) FilterOptions() (Options, error) {
 	var o Options
 	a := q.args()
-	err := q.one(`SELECT
-		coalesce((SELECT array_agg(DISTINCT department ORDER BY department) FROM learners l WHERE l.tenant_id = @tenant AND department <> '' AND `+q.Scope.learnerCond("l")+`), '{}'),
-		coalesce((SELECT array_agg(DISTINCT location ORDER BY location) FROM learners l WHERE l.tenant_id = @tenant AND location <> '' AND `+q.Scope.learnerCond("l")+`), '{}'),
-		coalesce((SELECT array_agg(DISTINCT category ORDER BY category) FROM courses WHERE tenant_id = @tenant AND category <> ''), '{}')`,
+	// One pass over the people in scope for both lists.
+	err := q.one(`SELECT coalesce(array_agg(DISTINCT department) FILTER (WHERE department <> ''), '{}'),
+			coalesce(array_agg(DISTINCT location) FILTER (WHERE location <> ''), '{}'),
+			coalesce((SELECT array_agg(DISTINCT category ORDER BY category) FROM courses WHERE tenant_id = @tenant AND category <> ''), '{}')
+		FROM learners l WHERE l.tenant_id = @tenant AND `+q.Scope.learnerCond("l"),
 		a, &o.Departments, &o.Locations, &o.Categories)
 	if err != nil {
 		return o, err

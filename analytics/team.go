@@ -56,35 +56,25 @@ func (q *Q) TeamChildren(node int64) ([]TeamNode, error) {
 // teamNodes computes the nodes listed by sql (columns id, dotted).
 func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	a = with(a, "soon", q.Today.AddDate(0, 0, DueSoonDays))
-	// The planner cannot know how many people the nodes hold: it plans
-	// index lookups per person, which for the top of a large organisation
-	// means thousands of them. Past bigNode people, whole-tenant hash joins
-	// over gold are cheaper.
-	var people int64
-	if err := q.one(`SELECT count(*) FROM (`+sql+`) n JOIN org_closure c ON c.tenant_id = @tenant AND c.manager_id = n.id`, a, &people); err != nil {
+	mem := `WITH nodes AS (` + sql + `),
+		mem AS (SELECT id AS n, id AS m FROM nodes
+			UNION ALL SELECT nodes.id, c.learner_id FROM nodes JOIN org_closure c ON c.tenant_id = @tenant AND c.manager_id = nodes.id)`
+	gold, err := q.teamGold(mem, a)
+	if err != nil {
 		return nil, err
 	}
-	if people > bigNode {
-		if _, err := q.tx.Exec(q.ctx, `SET LOCAL enable_nestloop = off`); err != nil {
-			return nil, err
-		}
-		defer q.tx.Exec(q.ctx, `SET LOCAL enable_nestloop = on`)
-	}
-	gc, ec := q.F.orgCond("g", a)+q.F.courseCond("g", a), q.F.orgCond("l", a)
-	rows, err := q.tx.Query(q.ctx, `WITH nodes AS (`+sql+`),
-		mem AS (SELECT id AS n, id AS m FROM nodes
-			UNION ALL SELECT nodes.id, c.learner_id FROM nodes JOIN org_closure c ON c.tenant_id = @tenant AND c.manager_id = nodes.id),
-		gc AS (SELECT mem.n, sum(g.enrolled) AS e, sum(g.completed) AS c FROM mem
-			JOIN gold_course_completion g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE true`+gc+` GROUP BY 1),
-		gd AS (SELECT mem.n, sum(g.incomplete) AS od FROM mem
-			JOIN gold_completion_due g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE g.due_on < @today`+gc+` GROUP BY 1),
-		gq AS (SELECT mem.n, sum(g.people) AS a, sum(g.people) FILTER (WHERE `+complianceStatus("g.due_on", "g.expires_on", "g.completed")+` = 'compliant') AS ok
-			FROM mem JOIN gold_compliance g ON g.tenant_id = @tenant AND g.manager_id = mem.m
-			WHERE true`+q.F.orgCond("g", a)+q.F.requirementCond("g", a)+` GROUP BY 1),
-		-- people whose gold group lies outside the node's part: the node
-		-- itself and dotted-line reports
-		ext AS (SELECT mem.n, l.id FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m
-			WHERE NOT EXISTS (SELECT 1 FROM mem m2 WHERE m2.n = mem.n AND m2.m = l.manager_id)`+ec+`),
+	// Silver for the people whose gold group lies outside the node's part:
+	// the node itself, and people reached by a dotted line only (closure
+	// rows marked dotted) whose own manager is not in the part. A person
+	// with a solid path from the node has their manager on it.
+	ec := q.F.orgCond("l", a)
+	rows, err := q.tx.Query(q.ctx, mem+`,
+		ext AS (SELECT x.n, l.id FROM (SELECT id AS n, id AS m FROM nodes
+				UNION ALL SELECT c.manager_id, c.learner_id FROM nodes
+				JOIN org_closure c ON c.tenant_id = @tenant AND c.manager_id = nodes.id AND c.dotted) x
+			JOIN learners l ON l.tenant_id = @tenant AND l.id = x.m
+			WHERE (x.m = x.n OR (l.manager_id IS DISTINCT FROM x.n AND NOT EXISTS (SELECT 1 FROM org_closure c2
+				WHERE c2.tenant_id = @tenant AND c2.manager_id = x.n AND c2.learner_id = l.manager_id)))`+ec+`),
 		ee AS (SELECT ext.n, count(*) AS e, count(*) FILTER (WHERE en.status = 'completed') AS c,
 				count(*) FILTER (WHERE en.status <> 'completed' AND en.due_at < @today) AS od
 			FROM ext JOIN enrollments en ON en.tenant_id = @tenant AND en.learner_id = ext.id WHERE true`+q.F.courseCond("en", a)+` GROUP BY 1),
@@ -95,11 +85,8 @@ func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 		ppl AS (SELECT mem.n, count(*) AS p FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m WHERE true`+ec+` GROUP BY 1)
 		SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id, ''), l.job_title, l.department, l.location, nodes.dotted,
 			(SELECT count(*) FROM org_closure r WHERE r.tenant_id = @tenant AND r.manager_id = l.id AND r.depth = 1),
-			coalesce(ppl.p, 0), (coalesce(gc.e, 0) + coalesce(ee.e, 0))::bigint, (coalesce(gc.c, 0) + coalesce(ee.c, 0))::bigint,
-			(coalesce(gd.od, 0) + coalesce(ee.od, 0))::bigint, (coalesce(gq.a, 0) + coalesce(eq.a, 0))::bigint,
-			(coalesce(gq.ok, 0) + coalesce(eq.ok, 0))::bigint
+			coalesce(ppl.p, 0), coalesce(ee.e, 0), coalesce(ee.c, 0), coalesce(ee.od, 0), coalesce(eq.a, 0), coalesce(eq.ok, 0)
 		FROM nodes JOIN learners l ON l.tenant_id = @tenant AND l.id = nodes.id
-		LEFT JOIN gc ON gc.n = l.id LEFT JOIN gd ON gd.n = l.id LEFT JOIN gq ON gq.n = l.id
 		LEFT JOIN ee ON ee.n = l.id LEFT JOIN eq ON eq.n = l.id LEFT JOIN ppl ON ppl.n = l.id
 		ORDER BY 2, 1`, a)
 	if err != nil {
@@ -109,9 +96,54 @@ func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 		var n TeamNode
 		err := r.Scan(&n.ID, &n.Name, &n.JobTitle, &n.Department, &n.Location, &n.Dotted, &n.Reports, &n.People,
 			&n.Enrolled, &n.Completed, &n.Overdue, &n.Assigned, &n.Compliant)
+		g := gold[n.ID]
+		n.Enrolled, n.Completed, n.Overdue = n.Enrolled+g.Enrolled, n.Completed+g.Completed, n.Overdue+g.Overdue
+		n.Assigned, n.Compliant = n.Assigned+g.Assigned, n.Compliant+g.Compliant
 		n.CompletionRate, n.ComplianceRate = pct(n.Completed, n.Enrolled), pct(n.Compliant, n.Assigned)
 		return n, err
 	})
+}
+
+// teamGold sums, per node, the gold rows of the groups whose manager is in
+// the node's part (mem: WITH … mem(n, m)).
+func (q *Q) teamGold(mem string, a pgx.NamedArgs) (map[int64]TeamNode, error) {
+	// The planner cannot know how many people the nodes hold: it plans
+	// index lookups per person, which for the top of a large organisation
+	// means thousands of them. Past bigNode people, hash joins over the
+	// tenant's gold are cheaper.
+	var people int64
+	if err := q.one(mem+` SELECT count(*) FROM mem`, a, &people); err != nil {
+		return nil, err
+	}
+	if people > bigNode {
+		if _, err := q.tx.Exec(q.ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+			return nil, err
+		}
+		defer q.tx.Exec(q.ctx, `SET LOCAL enable_nestloop = on`)
+	}
+	gc := q.F.orgCond("g", a) + q.F.courseCond("g", a)
+	rows, err := q.tx.Query(q.ctx, mem+`,
+		gc AS (SELECT mem.n, sum(g.enrolled) AS e, sum(g.completed) AS c FROM mem
+			JOIN gold_course_completion g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE true`+gc+` GROUP BY 1),
+		gd AS (SELECT mem.n, sum(g.incomplete) AS od FROM mem
+			JOIN gold_completion_due g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE g.due_on < @today`+gc+` GROUP BY 1),
+		gq AS (SELECT mem.n, sum(g.people) AS a, sum(g.people) FILTER (WHERE `+complianceStatus("g.due_on", "g.expires_on", "g.completed")+` = 'compliant') AS ok
+			FROM mem JOIN gold_compliance g ON g.tenant_id = @tenant AND g.manager_id = mem.m
+			WHERE true`+q.F.orgCond("g", a)+q.F.requirementCond("g", a)+` GROUP BY 1)
+		SELECT n, coalesce(gc.e, 0)::bigint, coalesce(gc.c, 0)::bigint, coalesce(gd.od, 0)::bigint,
+			coalesce(gq.a, 0)::bigint, coalesce(gq.ok, 0)::bigint
+		FROM (SELECT DISTINCT n FROM mem) ns LEFT JOIN gc USING (n) LEFT JOIN gd USING (n) LEFT JOIN gq USING (n)`, a)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]TeamNode{}
+	var id int64
+	var t TeamNode
+	_, err = pgx.ForEachRow(rows, []any{&id, &t.Enrolled, &t.Completed, &t.Overdue, &t.Assigned, &t.Compliant}, func() error {
+		out[id] = t
+		return nil
+	})
+	return out, err
 }
 
 // Learner is one person's profile.
