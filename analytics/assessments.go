@@ -141,7 +141,7 @@ func init() {
 		}, nil
 	}
 	tables["assessments/attempts"] = func(q *Q, p Params) (tableQuery, error) {
-		if _, err := q.courseTitle(p.Course); err != nil {
+		if _, err := q.CourseTitle(p.Course); err != nil {
 			return tableQuery{}, err
 		}
 		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)
@@ -160,7 +160,7 @@ func init() {
 		}, nil
 	}
 	tables["assessments/questions"] = func(q *Q, p Params) (tableQuery, error) {
-		if _, err := q.courseTitle(p.Course); err != nil {
+		if _, err := q.CourseTitle(p.Course); err != nil {
 			return tableQuery{}, err
 		}
 		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)

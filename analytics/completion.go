@@ -240,7 +240,7 @@ func init() {
 		}, nil
 	}
 	tables["completion/teams"] = func(q *Q, p Params) (tableQuery, error) {
-		if _, err := q.courseTitle(p.Course); err != nil {
+		if _, err := q.CourseTitle(p.Course); err != nil {
 			return tableQuery{}, err
 		}
 		a := with(q.args(), "from", q.F.From, "to", q.F.To, "course_id", p.Course)
@@ -258,7 +258,7 @@ func init() {
 		}, nil
 	}
 	tables["completion/learners"] = func(q *Q, p Params) (tableQuery, error) {
-		if _, err := q.courseTitle(p.Course); err != nil {
+		if _, err := q.CourseTitle(p.Course); err != nil {
 			return tableQuery{}, err
 		}
 		a := with(q.args(), "course_id", p.Course, "team", p.Team)

@@ -152,8 +152,8 @@ func (q *Q) exists(sql string, args pgx.NamedArgs) error {
 	return nil
 }
 
-// Name is a learner's name (for headings), or ErrNotFound.
-func (q *Q) courseTitle(course int64) (string, error) {
+// CourseTitle names a course of the tenant, or ErrNotFound.
+func (q *Q) CourseTitle(course int64) (string, error) {
 	var title string
 	err := q.tx.QueryRow(q.ctx, `SELECT coalesce(nullif(title, ''), activity_iri) FROM courses WHERE tenant_id = $1 AND id = $2`,
 		q.Scope.Tenant, course).Scan(&title)
@@ -162,9 +162,6 @@ func (q *Q) courseTitle(course int64) (string, error) {
 	}
 	return title, err
 }
-
-// CourseTitle names a course the viewer may drill into.
-func (q *Q) CourseTitle(course int64) (string, error) { return q.courseTitle(course) }
 
 // PersonName names a learner (a team's manager, say); 0 is "No manager".
 func (q *Q) PersonName(id int64) (string, error) {

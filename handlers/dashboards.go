@@ -140,10 +140,18 @@ func (h *Handlers) show(c *fiber.Ctx, f dash.Frame, body templ.Component) error 
 	return h.page(c, fiber.StatusOK, f.Title, dash.Page(f, body))
 }
 
-func (h *Handlers) kpi(q *analytics.Q, id, label string, value float64, unit string) charts.KPI {
+// kpi is a tile of q's data, with its "data as of".
+func kpi(q *analytics.Q, id, label string, value float64, unit string) charts.KPI {
 	return charts.KPI{ID: id, Label: label, Value: value, Unit: unit, AsOf: q.AsOf}
 }
 
+// upIsBad colours a rise red (overdue, failed).
+func upIsBad(k charts.KPI) charts.KPI {
+	k.UpIsBad = true
+	return k
+}
+
+// withPrevious adds the previous period's value to a tile.
 func withPrevious(k charts.KPI, prev float64, q *analytics.Q) charts.KPI {
 	k.Previous, k.HasPrevious = prev, true
 	k.CompareLabel = fmt.Sprintf("vs previous %d days", q.F.Days())
@@ -196,19 +204,14 @@ func (h *Handlers) completionPage(c *fiber.Ctx) error {
 		}
 		v := dash.Completion{
 			KPIs: []charts.KPI{
-				h.kpi(q, "enrolled", "Enrolled", float64(k.Enrolled), "enrolments"),
-				h.kpi(q, "in-progress", "In progress", float64(k.InProgress), ""),
-				h.kpi(q, "completed", "Completed", float64(k.Completed), ""),
+				kpi(q, "enrolled", "Enrolled", float64(k.Enrolled), "enrolments"),
+				kpi(q, "in-progress", "In progress", float64(k.InProgress), ""),
+				kpi(q, "completed", "Completed", float64(k.Completed), ""),
+				upIsBad(kpi(q, "overdue", "Overdue", float64(k.Overdue), "")),
+				kpi(q, "completion-rate", "Completion rate", k.CompletionRate, "%"),
+				withPrevious(kpi(q, "completed-in-period", "Completed in period", float64(k.CompletedInPeriod), ""), float64(k.CompletedPrevious), q),
 				func() charts.KPI {
-					x := h.kpi(q, "overdue", "Overdue", float64(k.Overdue), "")
-					x.UpIsBad = true
-					return x
-				}(),
-				h.kpi(q, "completion-rate", "Completion rate", k.CompletionRate, "%"),
-				withPrevious(h.kpi(q, "completed-in-period", "Completed in period", float64(k.CompletedInPeriod), ""), float64(k.CompletedPrevious), q),
-				func() charts.KPI {
-					x := h.kpi(q, "median-days", "Median days to complete", medianValue(k.MedianDays), "days")
-					x.UpIsBad = true
+					x := upIsBad(kpi(q, "median-days", "Median days to complete", medianValue(k.MedianDays), "days"))
 					if k.MedianDaysPrevious >= 0 {
 						x = withPrevious(x, float64(k.MedianDaysPrevious), q)
 					}
@@ -388,12 +391,12 @@ func (h *Handlers) engagementPage(c *fiber.Ctx) error {
 		}
 		v := dash.Engagement{
 			KPIs: []charts.KPI{
-				withPrevious(h.kpi(q, "active", "Active learners", float64(k.Active), "learners"), float64(k.ActivePrevious), q),
-				h.kpi(q, "dau", "Active on "+q.F.To.Format("2 Jan"), float64(k.DAU), ""),
-				h.kpi(q, "wau", "Active in the last 7 days", float64(k.WAU), ""),
-				h.kpi(q, "mau", "Active in the last 30 days", float64(k.MAU), ""),
-				withPrevious(h.kpi(q, "minutes", "Learning minutes", math.Round(k.Minutes), "min"), math.Round(k.MinutesPrevious), q),
-				withPrevious(h.kpi(q, "statements", "Statements", float64(k.Statements), ""), float64(k.StatementsPrevious), q),
+				withPrevious(kpi(q, "active", "Active learners", float64(k.Active), "learners"), float64(k.ActivePrevious), q),
+				kpi(q, "dau", "Active on "+q.F.To.Format("2 Jan"), float64(k.DAU), ""),
+				kpi(q, "wau", "Active in the last 7 days", float64(k.WAU), ""),
+				kpi(q, "mau", "Active in the last 30 days", float64(k.MAU), ""),
+				withPrevious(kpi(q, "minutes", "Learning minutes", math.Round(k.Minutes), "min"), math.Round(k.MinutesPrevious), q),
+				withPrevious(kpi(q, "statements", "Statements", float64(k.Statements), ""), float64(k.StatementsPrevious), q),
 			},
 			Activity: trendChart("statements-trend", "Statements", "Learning statements per "+tr.Statements.Unit+", with the previous period dashed", "statements", tr.Statements),
 			Heatmap: charts.HeatmapChart{ID: "heatmap", Title: "When people learn", Unit: "statements", Values: hm.Values,
@@ -432,24 +435,12 @@ func (h *Handlers) compliancePage(c *fiber.Ctx) error {
 		}
 		v := dash.Compliance{
 			KPIs: []charts.KPI{
-				h.kpi(q, "compliance-rate", "Compliance rate", k.Rate, "%"),
-				h.kpi(q, "assigned", "Assignments", float64(k.Assigned), ""),
-				h.kpi(q, "compliant", "Compliant", float64(k.Compliant), ""),
-				func() charts.KPI {
-					x := h.kpi(q, "due-soon", "Due soon", float64(k.DueSoon), "")
-					x.UpIsBad = true
-					return x
-				}(),
-				func() charts.KPI {
-					x := h.kpi(q, "overdue", "Overdue", float64(k.Overdue), "")
-					x.UpIsBad = true
-					return x
-				}(),
-				func() charts.KPI {
-					x := h.kpi(q, "expired", "Expired", float64(k.Expired), "")
-					x.UpIsBad = true
-					return x
-				}(),
+				kpi(q, "compliance-rate", "Compliance rate", k.Rate, "%"),
+				kpi(q, "assigned", "Assignments", float64(k.Assigned), ""),
+				kpi(q, "compliant", "Compliant", float64(k.Compliant), ""),
+				upIsBad(kpi(q, "due-soon", "Due soon", float64(k.DueSoon), "")),
+				upIsBad(kpi(q, "overdue", "Overdue", float64(k.Overdue), "")),
+				upIsBad(kpi(q, "expired", "Expired", float64(k.Expired), "")),
 			},
 			Status:       complianceStack(reqs.T),
 			Requirements: reqs,
@@ -499,14 +490,10 @@ func (h *Handlers) assessmentKPIs(q *analytics.Q) ([]charts.KPI, error) {
 		return nil, err
 	}
 	return []charts.KPI{
-		withPrevious(h.kpi(q, "pass-rate", "Pass rate", k.PassRate, "%"), k.PassRatePrevious, q),
-		withPrevious(h.kpi(q, "attempts", "Attempts", float64(k.Attempts), ""), float64(k.AttemptsPrevious), q),
-		h.kpi(q, "passed", "Passed", float64(k.Passed), ""),
-		func() charts.KPI {
-			x := h.kpi(q, "failed", "Failed", float64(k.Failed), "")
-			x.UpIsBad = true
-			return x
-		}(),
+		withPrevious(kpi(q, "pass-rate", "Pass rate", k.PassRate, "%"), k.PassRatePrevious, q),
+		withPrevious(kpi(q, "attempts", "Attempts", float64(k.Attempts), ""), float64(k.AttemptsPrevious), q),
+		kpi(q, "passed", "Passed", float64(k.Passed), ""),
+		upIsBad(kpi(q, "failed", "Failed", float64(k.Failed), "")),
 	}, nil
 }
 
@@ -562,7 +549,7 @@ func (h *Handlers) assessmentCoursePage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		kpis = append(kpis, h.kpi(q, "attempts-to-pass", "Average attempts to pass", math.Round(atp.Average*10)/10, ""))
+		kpis = append(kpis, kpi(q, "attempts-to-pass", "Average attempts to pass", math.Round(atp.Average*10)/10, ""))
 		q.F.Course = 0
 		drill := url.Values{"course_id": {strconv.FormatInt(course, 10)}}
 		attempts, err := table(q, "assessments/attempts", analytics.Params{Course: course}, drill, "No attempts in this period.")
@@ -648,15 +635,11 @@ func (h *Handlers) learner(c *fiber.Ctx, q *analytics.Q, id int64, title string)
 	}
 	drill := url.Values{"learner_id": {strconv.FormatInt(id, 10)}}
 	v := dash.LearnerPage{P: p, KPIs: []charts.KPI{
-		h.kpi(q, "enrolled", "Courses", float64(p.Enrolled), ""),
-		h.kpi(q, "in-progress", "In progress", float64(p.InProgress), ""),
-		h.kpi(q, "completed", "Completed", float64(p.Completed), ""),
-		func() charts.KPI {
-			x := h.kpi(q, "overdue", "Overdue", float64(p.Overdue), "")
-			x.UpIsBad = true
-			return x
-		}(),
-		h.kpi(q, "compliant", "Required training done", float64(p.Compliant), "of "+strconv.FormatInt(p.Assigned, 10)),
+		kpi(q, "enrolled", "Courses", float64(p.Enrolled), ""),
+		kpi(q, "in-progress", "In progress", float64(p.InProgress), ""),
+		kpi(q, "completed", "Completed", float64(p.Completed), ""),
+		upIsBad(kpi(q, "overdue", "Overdue", float64(p.Overdue), "")),
+		kpi(q, "compliant", "Required training done", float64(p.Compliant), "of "+strconv.FormatInt(p.Assigned, 10)),
 	}}
 	if v.Courses, err = table(q, "learner/enrollments", analytics.Params{Learner: id}, drill, "No courses yet."); err != nil {
 		return err
@@ -719,7 +702,7 @@ func (h *Handlers) tableFragment(c *fiber.Ctx) error {
 }
 
 // exportName is the file name of an export: tenant, dashboard, table, date.
-func exportName(c *fiber.Ctx, id, ext string) string {
+func exportName(c *fiber.Ctx, ext string) string {
 	return fmt.Sprintf("%s-%s-%s-%s.%s", auth.Tenant(c).Slug, c.Params("dash"), c.Params("table"),
 		analytics.Today(tenantLocation(auth.Tenant(c))).Format(time.DateOnly), ext)
 }

@@ -73,7 +73,7 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "", "csv")+`"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "csv")+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	log, reqID := h.log, requestID(c)
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
@@ -171,7 +171,7 @@ func (h *Handlers) exportXLSX(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "", "xlsx")+`"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "xlsx")+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return f.Write(c.Response().BodyWriter())
 }
