@@ -57,3 +57,18 @@ func Migrate(ctx context.Context, url, command string, out io.Writer) error {
 	}
 	return nil
 }
+
+// Analyze refreshes the planner's statistics of every table, connecting as
+// url's user (the tables' owner; the app's role may not), e.g. after a
+// bulk load.
+func Analyze(ctx context.Context, url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}

@@ -189,7 +189,12 @@ func seedDemo(ctx context.Context, url string) error {
 	if created {
 		fmt.Println("created the demo tenants acme and globex with their users")
 	}
-	return seed.DemoData(ctx, db, os.Stdout)
+	if err := seed.DemoData(ctx, db, os.Stdout); err != nil {
+		return err
+	}
+	// Fresh tables have no statistics until autovacuum comes by; the
+	// dashboards' plans need them from the first page.
+	return database.Analyze(ctx, url)
 }
 
 // withDatabaseURL calls fn with DATABASE_URL, or, when that is unset, with a
