@@ -59,6 +59,14 @@ FROM named JOIN learners l ON l.tenant_id = $1 AND l.id = named.id
 LEFT JOIN learners m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id`
 
 func (a *applier) roster(ctx context.Context, tx pgx.Tx, rows []imports.RosterRow, has func(string) bool) error {
+	// Up to the history writes every query looks people up by the file's
+	// keys. Right after a large first import the tenant's rows have no
+	// statistics yet, and a plan that scans learners once per key took
+	// minutes for 67,000 people; the set-based steps after it turn scans
+	// back on.
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return err
+	}
 	rows, err := a.checkManagers(ctx, tx, rows)
 	if err != nil {
 		return err
