@@ -427,6 +427,9 @@ func queueDailyActivity(b, gone *pgx.Batch, tenantID int64, k *keys) {
 	})
 }
 
+// recomputeChunk is the most enrolments one statement recomputes.
+const recomputeChunk = 2000
+
 // queueEnrollments queues on b what brings the touched enrolments up to
 // date — merging new events, or recomputing the pairs in k.recompute —
 // recording their old and new rows. Once b has run, the function it returns
@@ -465,8 +468,12 @@ func queueEnrollments(b *pgx.Batch, tenantID int64, k *keys) func(gone *pgx.Batc
 		})
 	}
 	collect(-1, enrollmentsBefore, tenantID, k.learners, k.courses)
-	if len(recL) > 0 {
-		collect(+1, enrollmentsInsert, tenantID, recL, recC)
+	// Recompute in chunks: the planner sizes the keys' CTE at a guess, and
+	// a join it plans as nested loops is quadratic in the keys — harmless
+	// for a batch, hours for a tenant-wide recompute of 400,000 keys.
+	for start := 0; start < len(recL); start += recomputeChunk {
+		end := min(start+recomputeChunk, len(recL))
+		collect(+1, enrollmentsInsert, tenantID, recL[start:end], recC[start:end])
 	}
 	if len(merge.learners) > 0 {
 		collect(+1, enrollmentsMerge, tenantID, merge.learners, merge.courses, merge.firstTS, merge.started, merge.completed,
