@@ -341,18 +341,21 @@ func refreshSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k 
 	var queueGoneEnrollments func(*pgx.Batch)
 	if len(k.learners) > 0 {
 		var old, cur assignmentRow
-		b.Queue(complianceCompletionUpdate, tenantID, k.learners, k.courses, tz).Query(func(rows pgx.Rows) error {
-			_, err := pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
-				&cur.expiresOn, &cur.completed}, func() error {
-				old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
-				k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
+		for start := 0; start < len(k.learners); start += recomputeChunk { // see recomputeChunk
+			end := min(start+recomputeChunk, len(k.learners))
+			b.Queue(complianceCompletionUpdate, tenantID, k.learners[start:end], k.courses[start:end], tz).Query(func(rows pgx.Rows) error {
+				_, err := pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
+					&cur.expiresOn, &cur.completed}, func() error {
+					old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
+					k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("refresh compliance completions: %w", err)
+				}
 				return nil
 			})
-			if err != nil {
-				return fmt.Errorf("refresh compliance completions: %w", err)
-			}
-			return nil
-		})
+		}
 		queueGoneEnrollments = queueEnrollments(&b, tenantID, k)
 	}
 	queueDailyActivity(&b, &gone, tenantID, k)
@@ -427,7 +430,10 @@ func queueDailyActivity(b, gone *pgx.Batch, tenantID int64, k *keys) {
 	})
 }
 
-// recomputeChunk is the most enrolments one statement recomputes.
+// recomputeChunk is the most keys one statement of a silver refresh
+// takes. The planner sizes the keys at a guess, and a join it plans as
+// nested loops is quadratic in them — harmless for a batch, hours for a
+// tenant-wide refresh of 400,000 keys.
 const recomputeChunk = 2000
 
 // queueEnrollments queues on b what brings the touched enrolments up to
@@ -468,9 +474,6 @@ func queueEnrollments(b *pgx.Batch, tenantID int64, k *keys) func(gone *pgx.Batc
 		})
 	}
 	collect(-1, enrollmentsBefore, tenantID, k.learners, k.courses)
-	// Recompute in chunks: the planner sizes the keys' CTE at a guess, and
-	// a join it plans as nested loops is quadratic in the keys — harmless
-	// for a batch, hours for a tenant-wide recompute of 400,000 keys.
 	for start := 0; start < len(recL); start += recomputeChunk {
 		end := min(start+recomputeChunk, len(recL))
 		collect(+1, enrollmentsInsert, tenantID, recL[start:end], recC[start:end])
