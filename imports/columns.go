@@ -132,12 +132,6 @@ var requiredColumns = map[Kind][][]string{
 	KindRequirements: {{colCourse, colActivityIRI}, {colDueWithinDays}},
 }
 
-// dateColumns are the columns whose XLSX cells may be date serials.
-var dateColumns = map[string]bool{
-	colHireDate: true, colEffectiveDate: true,
-	colEnrolledAt: true, colStartedAt: true, colCompletedAt: true, colDueAt: true,
-}
-
 // ColumnInfo describes one column of an import kind, for documentation and
 // for help text in the user interface.
 type ColumnInfo struct {
