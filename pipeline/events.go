@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,48 +126,108 @@ func languageValue(m map[string]string) string {
 	return m[best]
 }
 
-// insertEvents maps the fresh statements to learning events, resolving (and
-// where needed creating) their learners and courses.
-func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss []xapi.Statement, fresh []int, k *keys) error {
-	var evs []event
+// eventInsert maps a batch's fresh statements to learning events and stores
+// them, resolving (and where needed creating) their learners and courses.
+//
+// When every learner and course is known, the events are stored before the
+// tenant's pipeline lock is taken, so one batch's inserts overlap another's
+// silver and gold work; confirm then checks under the lock that nothing they
+// were derived from changed meanwhile. A batch that must create learners
+// or courses stores its events under the lock.
+type eventInsert struct {
+	tenantID int64
+	evs      []event
+	sids     []string
+	learners *learnerLookup
+	courses  *courseLookup
+	voided   map[string]bool // statements voided before their events were stored
+	tz       string          // the time zone the events were stored with
+	importID int64           // the tenant's latest import when they were
+	stored   []eventRow      // the stored events that count (not voided)
+}
+
+func newEventInsert(tenantID int64, ss []xapi.Statement, fresh []int) *eventInsert {
+	e := &eventInsert{tenantID: tenantID}
 	for _, i := range fresh {
-		if e, ok := mapStatement(i, ss[i]); ok {
-			evs = append(evs, e)
+		if ev, ok := mapStatement(i, ss[i]); ok {
+			e.evs = append(e.evs, ev)
+			e.sids = append(e.sids, ss[i].ID)
 		}
 	}
-	if len(evs) == 0 {
-		return nil
-	}
-	n := len(evs)
-	sids := make([]string, n)
-	for j, e := range evs {
-		sids[j] = ss[e.stmt].ID
-	}
-	// What the events need from silver is looked up in one round trip.
+	return e
+}
+
+// lookup reads, in one round trip, the events' learners and courses and
+// which of their statements are voided; before the lock (early) also the
+// tenant's time zone and latest import.
+func (e *eventInsert) lookup(ctx context.Context, tx pgx.Tx, early bool) error {
 	var b pgx.Batch
-	learners := queueLearnerLookup(&b, tenantID, evs)
-	courses := queueCourseLookup(&b, tenantID, evs)
-	// Statements voided before they arrived are stored voided.
-	voidedIDs := map[string]bool{}
+	e.learners = queueLearnerLookup(&b, e.tenantID, e.evs)
+	e.courses = queueCourseLookup(&b, e.tenantID, e.evs)
+	e.voided = map[string]bool{}
+	queueVoidedLookup(&b, e.tenantID, e.sids, e.voided)
+	if early {
+		b.Queue(`SELECT time_zone FROM tenants WHERE id = $1`, e.tenantID).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&e.tz)
+		})
+		queueLatestImport(&b, e.tenantID, &e.importID)
+	}
+	err := tx.SendBatch(ctx, &b).Close()
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrTenantMissing
+	}
+	if err != nil {
+		return fmt.Errorf("look up learners, courses and voided statements: %w", err)
+	}
+	return nil
+}
+
+// queueVoidedLookup queues on b the lookup of which of sids are voided.
+func queueVoidedLookup(b *pgx.Batch, tenantID int64, sids []string, into map[string]bool) {
 	b.Queue(`SELECT statement_id::text FROM xapi_voided
 		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[])`, tenantID, sids).Query(func(rows pgx.Rows) error {
 		var id string
 		_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-			voidedIDs[id] = true
+			into[id] = true
 			return nil
 		})
 		return err
 	})
-	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return fmt.Errorf("look up learners, courses and voided statements: %w", err)
+}
+
+// queueLatestImport queues on b the id of the tenant's latest import
+// file: roster imports change the org data events are stamped with.
+func queueLatestImport(b *pgx.Batch, tenantID int64, into *int64) {
+	b.Queue(`SELECT coalesce(max(id), 0) FROM import_files WHERE tenant_id = $1`, tenantID).QueryRow(func(row pgx.Row) error {
+		return row.Scan(into)
+	})
+}
+
+// known says whether every learner and course of the events exists.
+func (e *eventInsert) known() bool {
+	for _, key := range e.learners.keys {
+		if _, ok := e.learners.ids[key]; !ok {
+			return false
+		}
 	}
-	if err := learners.createMissing(ctx, tx); err != nil {
+	for _, ev := range e.evs {
+		if !e.courses.knowsOneOf(ev) {
+			return false
+		}
+	}
+	return true
+}
+
+// store creates what is missing and stores the events in time zone tz.
+func (e *eventInsert) store(ctx context.Context, tx pgx.Tx, tz string) error {
+	if err := e.learners.createMissing(ctx, tx); err != nil {
 		return err
 	}
-	cids, err := courses.resolve(ctx, tx)
+	cids, err := e.courses.resolve(ctx, tx)
 	if err != nil {
 		return err
 	}
+	n := len(e.evs)
 	kinds := make([]string, n)
 	lids := make([]int64, n)
 	ts := make([]time.Time, n)
@@ -173,30 +235,72 @@ func insertEvents(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, ss 
 	success := make([]*bool, n)
 	iids, resps := make([]*string, n), make([]*string, n)
 	voided := make([]bool, n)
-	for j, e := range evs {
-		kinds[j], lids[j] = e.kind, learners.ids[e.actorKey]
-		ts[j], scaled[j], success[j], durs[j] = e.ts, e.scaled, e.success, e.durationMs
-		iids[j], resps[j] = e.interactionID, e.response
-		voided[j] = voidedIDs[sids[j]]
+	for j, ev := range e.evs {
+		kinds[j], lids[j] = ev.kind, e.learners.ids[ev.actorKey]
+		ts[j], scaled[j], success[j], durs[j] = ev.ts, ev.scaled, ev.success, ev.durationMs
+		iids[j], resps[j] = ev.interactionID, ev.response
+		voided[j] = e.voided[e.sids[j]]
 	}
-	rows, err := tx.Query(ctx, insertEventsSQL, tenantID, sids, lids, cids, kinds, ts, scaled, success, durs, iids, resps, tz, voided)
+	rows, err := tx.Query(ctx, insertEventsSQL, e.tenantID, e.sids, lids, cids, kinds, ts, scaled, success, durs, iids, resps, tz, voided)
 	if err != nil {
 		return fmt.Errorf("insert learning events: %w", err)
 	}
 	defer rows.Close()
+	e.stored = e.stored[:0]
 	for rows.Next() {
 		var ev eventRow
 		var wasVoided bool
 		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts, &ev.statementID, &wasVoided); err != nil {
 			return err
 		}
-		if wasVoided { // voided before it arrived: it changes nothing
-			continue
+		if !wasVoided { // voided before it arrived: it changes nothing
+			e.stored = append(e.stored, ev)
 		}
+	}
+	return rows.Err()
+}
+
+// confirm runs under the lock for events stored before it. They stand if
+// the time zone and the org data they were derived from did not change
+// meanwhile (an import committed since); a statement voided meanwhile has
+// its event voided here. Otherwise the events are deleted and confirm
+// returns false, to store them again under the lock.
+func (e *eventInsert) confirm(ctx context.Context, tx pgx.Tx, tz string) (bool, error) {
+	var b pgx.Batch
+	var importID int64
+	queueLatestImport(&b, e.tenantID, &importID)
+	voidedNow := map[string]bool{}
+	queueVoidedLookup(&b, e.tenantID, e.sids, voidedNow)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return false, fmt.Errorf("confirm learning events: %w", err)
+	}
+	if tz != e.tz || importID != e.importID {
+		_, err := tx.Exec(ctx, `DELETE FROM learning_events WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[])`, e.tenantID, e.sids)
+		return false, err
+	}
+	var late []string
+	for id := range voidedNow {
+		if !e.voided[id] {
+			late = append(late, id)
+		}
+	}
+	if len(late) == 0 {
+		return true, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE learning_events SET voided = true
+		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[])`, e.tenantID, late); err != nil {
+		return false, fmt.Errorf("void learning events: %w", err)
+	}
+	e.stored = slices.DeleteFunc(e.stored, func(ev eventRow) bool { return voidedNow[ev.statementID] })
+	return true, nil
+}
+
+// collect adds the stored events to k.
+func (e *eventInsert) collect(k *keys) {
+	for _, ev := range e.stored {
 		k.addPair(ev.learner, ev.course)
 		k.events = append(k.events, signed[eventRow]{ev, +1})
 	}
-	return rows.Err()
 }
 
 // insertEventsSQL stores learning events with the learner's org data on the
@@ -330,6 +434,18 @@ func (c *courseLookup) scan(rows pgx.Rows) error {
 		return nil
 	})
 	return err
+}
+
+// knowsOneOf says whether the course of ev is known, i.e. resolve would
+// not create it.
+func (c *courseLookup) knowsOneOf(ev event) bool {
+	for _, iri := range ev.courseIRIs {
+		if _, ok := c.known[iri]; ok {
+			return true
+		}
+	}
+	_, ok := c.known[ev.fallbackIRI]
+	return ok
 }
 
 // resolve returns each event's course id (by position): the first of its

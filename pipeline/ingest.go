@@ -117,10 +117,27 @@ func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch) (StoreRes
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
-// statements of a batch, under the tenant's pipeline lock.
+// statements of a batch. The learning events go in before the tenant's
+// pipeline lock where they can (see eventInsert); the rest runs under it.
 func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh []int, stored time.Time) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
+	}
+	if err := recordVoids(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
+		return err
+	}
+	events := newEventInsert(b.TenantID, b.Statements, fresh)
+	early := false
+	if len(events.evs) > 0 {
+		if err := events.lookup(ctx, tx, true); err != nil {
+			return err
+		}
+		if events.known() {
+			if err := events.store(ctx, tx, events.tz); err != nil {
+				return err
+			}
+			early = true
+		}
 	}
 	tz, err := lockTenant(ctx, tx, b.TenantID)
 	if err != nil {
@@ -131,13 +148,24 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}
+	if early {
+		if early, err = events.confirm(ctx, tx, tz); err != nil {
+			return err
+		}
+	}
+	if !early && len(events.evs) > 0 {
+		if err := events.lookup(ctx, tx, false); err != nil {
+			return err
+		}
+		if err := events.store(ctx, tx, tz); err != nil {
+			return err
+		}
+	}
 	k := newKeys()
 	if err := applyVoids(ctx, tx, b.TenantID, b.Statements, fresh, k); err != nil {
 		return err
 	}
-	if err := insertEvents(ctx, tx, b.TenantID, tz, b.Statements, fresh, k); err != nil {
-		return err
-	}
+	events.collect(k)
 	// Even a batch that changes no number moves "data as of".
 	var final pgx.Batch
 	final.Queue(`INSERT INTO gold_freshness (tenant_id, as_of, refreshed) VALUES ($1, $2, now())
@@ -249,71 +277,105 @@ func checkVoiding(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Stat
 // insertBronze stores the batch's statements that bronze does not hold yet
 // and returns their indexes, in request order. A statement another
 // transaction is storing at the same time is waited for.
+//
+// The rows go in as one INSERT from column arrays (COPY, the other bulk
+// path, is refused under Row Level Security and needed a staging table,
+// which cost a third more). The per-statement key lists are passed as
+// array literals, since PostgreSQL arrays cannot be ragged.
 func insertBronze(ctx context.Context, tx pgx.Tx, b StatementBatch, docs [][]byte, stored time.Time) ([]int, error) {
-	rows := make([][]any, 0, len(b.Statements))
-	index := make(map[string]int, len(b.Statements))
+	n := len(b.Statements)
+	ids, regs, voids := make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n)
+	ts := make([]time.Time, n)
+	verbs, actors, statements := make([]string, n), make([]string, n), make([]string, n)
+	agents, relatedAgents, relatedActivities := make([]string, n), make([]string, n), make([]string, n)
+	activities := make([]*string, n)
+	index := make(map[string]int, n)
 	for i, s := range b.Statements {
 		index[s.ID] = i
-		var reg, voids pgtype.UUID
+		ids[i], ts[i], verbs[i], actors[i] = pgUUID(s.ID), s.Timestamp, s.VerbID, s.Actor.Key()
 		if s.Registration != "" {
-			reg = pgUUID(s.Registration)
+			regs[i] = pgUUID(s.Registration)
 		}
 		if s.Voids != "" {
-			voids = pgUUID(s.Voids)
+			voids[i] = pgUUID(s.Voids)
 		}
-		var activity *string
 		if s.ObjectType == "Activity" {
-			activity = &s.ObjectID
+			activities[i] = &b.Statements[i].ObjectID
 		}
-		var cred *int64
-		if b.CredentialID != 0 {
-			cred = &b.CredentialID
-		}
-		rows = append(rows, []any{b.TenantID, pgUUID(s.ID), stored, s.Timestamp, cred, s.VerbID, s.Actor.Key(),
-			nonNil(s.AgentKeys(false)), nonNil(s.AgentKeys(true)), activity, nonNil(s.ActivityIDs(true)), reg, voids, string(docs[i])})
+		agents[i] = arrayLiteral(s.AgentKeys(false))
+		relatedAgents[i] = arrayLiteral(s.AgentKeys(true))
+		relatedActivities[i] = arrayLiteral(s.ActivityIDs(true))
+		statements[i] = string(docs[i])
 	}
-	// PostgreSQL refuses COPY into a table under Row Level Security, so the
-	// rows are copied into a per-connection temporary table first and moved
-	// with one INSERT, which the tenant policy checks.
-	cols := []string{"tenant_id", "id", "stored", "ts", "credential_id", "verb_id", "actor_key", "agent_keys",
-		"related_agent_keys", "activity_id", "related_activity_ids", "registration", "voids", "statement"}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_statements (tenant_id bigint, id uuid,
-		stored timestamptz, ts timestamptz, credential_id bigint, verb_id text, actor_key text, agent_keys text[],
-		related_agent_keys text[], activity_id text, related_activity_ids text[], registration uuid, voids uuid,
-		statement jsonb) ON COMMIT DELETE ROWS`); err != nil {
-		return nil, fmt.Errorf("stage statements: %w", err)
+	var cred *int64
+	if b.CredentialID != 0 {
+		cred = &b.CredentialID
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_statements"}, cols, pgx.CopyFromRows(rows)); err != nil {
-		return nil, fmt.Errorf("stage statements: %w", err)
-	}
-	list := strings.Join(cols, ", ")
-	inserted, err := tx.Query(ctx, `INSERT INTO xapi_statements (`+list+`) SELECT `+list+` FROM stage_statements
-		ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id::text`)
+	rows, err := tx.Query(ctx, insertBronzeSQL, b.TenantID, stored, cred, ids, ts, verbs, actors, agents, relatedAgents,
+		activities, relatedActivities, regs, voids, statements)
 	if err != nil {
 		return nil, fmt.Errorf("store statements: %w", err)
 	}
-	ids, err := pgx.CollectRows(inserted, pgx.RowTo[string])
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("store statements: %w", err)
 	}
-	fresh := make([]int, len(ids))
-	for j, id := range ids {
+	fresh := make([]int, len(inserted))
+	for j, id := range inserted {
 		fresh[j] = index[id]
 	}
 	slices.Sort(fresh)
 	return fresh, nil
 }
 
-// applyVoids records voided statements and takes their learning events out
-// of the numbers. A target not stored yet is voided when it arrives.
-func applyVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, fresh []int, k *keys) error {
-	var targets, by []string
+const insertBronzeSQL = `
+INSERT INTO xapi_statements (tenant_id, id, stored, ts, credential_id, verb_id, actor_key, agent_keys,
+    related_agent_keys, activity_id, related_activity_ids, registration, voids, statement)
+SELECT $1, u.id, $2, u.ts, $3, u.verb, u.actor, u.agents::text[], u.related_agents::text[], u.activity,
+    u.related_activities::text[], u.reg, u.voids, u.doc::jsonb
+FROM unnest($4::uuid[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+    $12::uuid[], $13::uuid[], $14::text[]) AS u(id, ts, verb, actor, agents, related_agents, activity, related_activities, reg, voids, doc)
+ON CONFLICT (tenant_id, id) DO NOTHING
+RETURNING id::text`
+
+// arrayLiteral writes ss as a PostgreSQL text array literal ('{"a","b"}').
+func arrayLiteral(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(s); j++ {
+			if s[j] == '"' || s[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(s[j])
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// voidTargets returns the statements the batch's fresh statements void,
+// and the voiding statements.
+func voidTargets(ss []xapi.Statement, fresh []int) (targets, by []string) {
 	for _, i := range fresh {
 		if ss[i].Voids != "" {
 			targets = append(targets, ss[i].Voids)
 			by = append(by, ss[i].ID)
 		}
 	}
+	return targets, by
+}
+
+// recordVoids records the statements the batch voids, before its learning
+// events are stored: a target in the same batch is then stored voided, and
+// one that arrives later too.
+func recordVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, fresh []int) error {
+	targets, by := voidTargets(ss, fresh)
 	if len(targets) == 0 {
 		return nil
 	}
@@ -321,6 +383,17 @@ func applyVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statem
 		SELECT $1, t::uuid, b::uuid FROM unnest($2::text[], $3::text[]) AS u(t, b)
 		ON CONFLICT DO NOTHING`, tenantID, targets, by); err != nil {
 		return fmt.Errorf("record voided statements: %w", err)
+	}
+	return nil
+}
+
+// applyVoids takes the learning events of the statements the batch voids
+// out of the numbers (under the lock). A target not stored yet is voided
+// when it arrives.
+func applyVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statement, fresh []int, k *keys) error {
+	targets, _ := voidTargets(ss, fresh)
+	if len(targets) == 0 {
+		return nil
 	}
 	rows, err := tx.Query(ctx, `UPDATE learning_events SET voided = true
 		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[]) AND NOT voided

@@ -466,6 +466,103 @@ func TestConcurrentBatchesOfOneTenantStayExact(t *testing.T) {
 	f.assertGoldEqualsRebuild("after concurrent batches")
 }
 
+// TestEventsStoredBeforeTheLockStayExact races what the learning events
+// stored before the tenant's lock depend on: voids of statements another
+// client is sending at the same moment, and roster moves that change the
+// org data events are stamped with.
+func TestEventsStoredBeforeTheLockStayExact(t *testing.T) {
+	t.Parallel()
+	const learners, workers, rounds = 12, 4, 6
+	f := newFixture(t, learners)
+	// Every learner and course is known first, so the batches take the
+	// early path.
+	base := time.Now().UTC().Truncate(time.Second)
+	r := rand.New(rand.NewPCG(5, 5))
+	var warm []string
+	for i := 1; i <= learners+2; i++ {
+		for _, c := range courseIRIs {
+			warm = append(warm, statement(fmt.Sprintf("%08x-0000-4000-8000-000000000001", i*16+len(warm)), i, xapi.VerbLaunched, c, base, ""))
+		}
+	}
+	f.send(warm...)
+	batches := make([][][]string, workers)
+	for w := range batches {
+		batches[w] = make([][]string, rounds)
+		for round := range batches[w] {
+			for j := 0; j < 25; j++ { // today: the day a roster move takes effect
+				id := fmt.Sprintf("%08x-0000-4000-8000-%012x", r.Uint32(), r.Uint64()&0xffffffffffff)
+				batches[w][round] = append(batches[w][round], statement(id, 1+r.IntN(learners+2), verbs[r.IntN(len(verbs))],
+					courseIRIs[r.IntN(len(courseIRIs))], base, ""))
+			}
+		}
+	}
+	ctx := context.Background()
+	errs := make(chan error, workers+1)
+	start := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			<-start
+			for round := 0; round < rounds; round++ {
+				batch := batches[w][round]
+				// Void two statements the next client sends now.
+				for _, target := range batches[(w+1)%workers][round][:2] {
+					batch = append(batch, fmt.Sprintf(`{"actor":{"mbox":"mailto:p1@t.test"},"verb":{"id":%q},"object":{"objectType":"StatementRef","id":%q}}`,
+						xapi.VerbVoided, target[7:43]))
+				}
+				parsed, err := xapi.ParseStatements([]byte("[" + strings.Join(batch, ",") + "]"))
+				if err == nil {
+					_, err = f.p.StoreStatements(ctx, StatementBatch{TenantID: f.tenantID, Authority: testAuthority, Statements: parsed})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	go func() {
+		<-start
+		for i := 0; i < 3; i++ {
+			who := 2 + i*3
+			if _, err := f.p.Import(ctx, ImportRequest{TenantID: f.tenantID, Kind: imports.KindRoster, Filename: "roster.csv",
+				Data: []byte(rosterCSV(learners, map[int]int{who: 1}))}); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	close(start)
+	for w := 0; w < workers+1; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.assertGoldEqualsRebuild("after racing voids and roster moves")
+	var counted, stale int
+	err := f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM learning_events e JOIN xapi_voided v
+			ON v.tenant_id = e.tenant_id AND v.statement_id = e.statement_id WHERE NOT e.voided`).Scan(&counted); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM learning_events e LEFT JOIN LATERAL (
+			SELECT manager_id, department FROM learner_history h
+			WHERE h.tenant_id = e.tenant_id AND h.learner_id = e.learner_id AND h.valid_from <= e.day AND e.day < h.valid_to
+			ORDER BY h.valid_from DESC LIMIT 1) h ON true
+			WHERE e.manager_at IS DISTINCT FROM h.manager_id OR e.department_at <> coalesce(h.department, '')`).Scan(&stale)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted != 0 {
+		t.Errorf("%d voided statements still count as learning events", counted)
+	}
+	if stale != 0 {
+		t.Errorf("%d learning events carry org data other than their learner's on their day", stale)
+	}
+}
+
 // TestTheSameBatchSentTwiceAtOnceIsStoredOnce races two clients sending the
 // same new statements: one stores them, the other finds them stored.
 func TestTheSameBatchSentTwiceAtOnceIsStoredOnce(t *testing.T) {

@@ -28,12 +28,20 @@ func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 
 var verbs = []string{"registered", "launched", "progressed", "experienced", "completed", "passed", "failed", "scored"}
 
+// Statement timestamps: a backfill spreads them over the last 90 days (an
+// LMS's history sent at once), live traffic over the last 10 minutes (what
+// an LRS receives as people learn).
+const (
+	backfill = 90 * 24 * time.Hour
+	live     = 10 * time.Minute
+)
+
 // makeStatements returns n realistic statements (500 learners, 20 courses)
-// as JSON objects.
-func makeStatements(n int, seed uint64, domain string) []string {
+// as JSON objects, with timestamps spread over the last spread.
+func makeStatements(n int, seed uint64, domain string, spread time.Duration) []string {
 	r := rand.New(rand.NewPCG(seed, 7))
 	out := make([]string, n)
-	base := time.Now().UTC().Add(-90 * 24 * time.Hour)
+	base := time.Now().UTC().Add(-spread)
 	for i := range out {
 		verb := verbs[r.IntN(len(verbs))]
 		result := ""
@@ -43,7 +51,7 @@ func makeStatements(n int, seed uint64, domain string) []string {
 		case "progressed", "experienced":
 			result = fmt.Sprintf(`,"result":{"duration":"PT%dM%dS"}`, r.IntN(40), r.IntN(60))
 		}
-		ts := base.Add(time.Duration(r.IntN(90*24*3600)) * time.Second)
+		ts := base.Add(time.Duration(r.Int64N(int64(spread/time.Second))) * time.Second)
 		out[i] = fmt.Sprintf(`{"actor":{"mbox":"mailto:learner%d@%s","name":"Learner %d"},"verb":{"id":"http://adlnet.gov/expapi/verbs/%s"},"object":{"id":"https://lms.%s/courses/%d","definition":{"name":{"en-US":"Course %d"}}},"timestamp":%q%s}`,
 			r.IntN(500), domain, i%500, verb, domain, r.IntN(20), i%20, ts.Format(time.RFC3339), result)
 	}
@@ -154,21 +162,29 @@ func BenchmarkIngest(b *testing.B) {
 	acme := [2]string{"acme-demo-key", "acme-demo-secret"}
 	sameTenant := [][2]string{acme, acme, acme, acme}
 
-	copyRate := copyBaseline(b, url, makeStatements(n, 99, "copy.test"))
+	copyRate := copyBaseline(b, url, makeStatements(n, 99, "copy.test", backfill))
 	fmt.Printf("\nIngest, %d statements per run, GOMAXPROCS=%s\n", n, os.Getenv("GOMAXPROCS"))
 	fmt.Printf("%-44s %12s %10s\n", "run", "stmts/s", "vs COPY")
 	fmt.Printf("%-44s %12.0f %10s\n", "baseline: raw COPY into a jsonb table", copyRate, "1.00")
 	runs := []struct {
-		name  string
-		creds [][2]string
-		size  int
+		name   string
+		creds  [][2]string
+		size   int
+		spread time.Duration
 	}{
-		{"xAPI POST, batch 100, 4 clients, 1 tenant", sameTenant, 100},
-		{"xAPI POST, batch 1000, 4 clients, 1 tenant", sameTenant, 1000},
-		{"xAPI POST, batch 1000, 4 clients, 4 tenants", perTenant, 1000},
+		{"backfill, batch 100, 4 clients, 1 tenant", sameTenant, 100, backfill},
+		{"backfill, batch 1000, 4 clients, 1 tenant", sameTenant, 1000, backfill},
+		{"backfill, batch 1000, 4 clients, 4 tenants", perTenant, 1000, backfill},
+		{"live, batch 100, 4 clients, 1 tenant", sameTenant, 100, live},
+		{"live, batch 1000, 4 clients, 1 tenant", sameTenant, 1000, live},
+		{"live, batch 1000, 4 clients, 4 tenants", perTenant, 1000, live},
 	}
+	only := os.Getenv("BENCH_INGEST_ONLY") // profiling: run only the runs whose name contains it
 	for i, r := range runs {
-		rate := post(b, srv, r.creds, makeStatements(n, uint64(i+1), fmt.Sprintf("run%d.test", i)), r.size)
+		if !strings.Contains(r.name, only) {
+			continue
+		}
+		rate := post(b, srv, r.creds, makeStatements(n, uint64(i+1), fmt.Sprintf("run%d.test", i), r.spread), r.size)
 		fmt.Printf("%-44s %12.0f %10.2f\n", r.name, rate, rate/copyRate)
 	}
 
