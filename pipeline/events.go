@@ -144,6 +144,9 @@ type eventInsert struct {
 	tz       string          // the time zone the events were stored with
 	importID int64           // the tenant's latest import when they were
 	stored   []eventRow      // the stored events that count (not voided)
+
+	voidedNow   map[string]bool // read under the lock (queueConfirm)
+	importIDNow int64
 }
 
 func newEventInsert(tenantID int64, ss []xapi.Statement, fresh []int) *eventInsert {
@@ -260,20 +263,21 @@ func (e *eventInsert) store(ctx context.Context, tx pgx.Tx, tz string) error {
 	return rows.Err()
 }
 
-// confirm runs under the lock for events stored before it. They stand if
-// the time zone and the org data they were derived from did not change
-// meanwhile (an import committed since); a statement voided meanwhile has
-// its event voided here. Otherwise the events are deleted and confirm
-// returns false, to store them again under the lock.
+// queueConfirm queues on b, to run under the lock, what confirm needs.
+func (e *eventInsert) queueConfirm(b *pgx.Batch) {
+	e.voidedNow = map[string]bool{}
+	queueLatestImport(b, e.tenantID, &e.importIDNow)
+	queueVoidedLookup(b, e.tenantID, e.sids, e.voidedNow)
+}
+
+// confirm runs under the lock, after queueConfirm's statements, for events
+// stored before it. They stand if the time zone and the org data they were
+// derived from did not change meanwhile (an import committed since); a
+// statement voided meanwhile has its event voided here. Otherwise the
+// events are deleted and confirm returns false, to store them again under
+// the lock.
 func (e *eventInsert) confirm(ctx context.Context, tx pgx.Tx, tz string) (bool, error) {
-	var b pgx.Batch
-	var importID int64
-	queueLatestImport(&b, e.tenantID, &importID)
-	voidedNow := map[string]bool{}
-	queueVoidedLookup(&b, e.tenantID, e.sids, voidedNow)
-	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return false, fmt.Errorf("confirm learning events: %w", err)
-	}
+	voidedNow, importID := e.voidedNow, e.importIDNow
 	if tz != e.tz || importID != e.importID {
 		_, err := tx.Exec(ctx, `DELETE FROM learning_events WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[])`, e.tenantID, e.sids)
 		return false, err

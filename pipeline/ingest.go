@@ -139,7 +139,11 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh
 			early = true
 		}
 	}
-	tz, err := lockTenant(ctx, tx, b.TenantID)
+	var underLock pgx.Batch
+	if early {
+		events.queueConfirm(&underLock)
+	}
+	tz, err := lockTenantAnd(ctx, &underLock, tx, b.TenantID)
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,10 @@
 // Every write for a tenant runs in one transaction, so a batch is wholly in
 // or wholly out; silver and gold are derived under the tenant's pipeline
 // lock, so each batch sees the others' results complete (a statement batch
-// writes bronze before taking it). Gold is updated in the same transaction
-// for exactly the rows the batch changed, so it is fresh when the
-// statements' 200 is sent; RebuildGold recomputes everything from silver and
-// must give the same rows.
+// writes bronze, and where it can its learning events, before taking it).
+// Gold is updated in the same transaction for exactly the rows the batch
+// changed, so it is fresh when the statements' 200 is sent; RebuildGold
+// recomputes everything from silver and must give the same rows.
 package pipeline
 
 import (
@@ -56,6 +56,12 @@ func (p *Pipeline) inTenant(ctx context.Context, tenantID int64, fn func(tx pgx.
 // silver and gold runs under it, so each transaction sees the others'
 // results complete.
 func lockTenant(ctx context.Context, tx pgx.Tx, tenantID int64) (string, error) {
+	return lockTenantAnd(ctx, &pgx.Batch{}, tx, tenantID)
+}
+
+// lockTenantAnd is lockTenant that also runs the statements queued on b
+// once the lock is held, in the same round trip.
+func lockTenantAnd(ctx context.Context, then *pgx.Batch, tx pgx.Tx, tenantID int64) (string, error) {
 	// The time zone is read by a statement that starts once the lock is
 	// held, in the same round trip.
 	var b pgx.Batch
@@ -64,6 +70,7 @@ func lockTenant(ctx context.Context, tx pgx.Tx, tenantID int64) (string, error) 
 	b.Queue(`SELECT time_zone FROM tenants WHERE id = $1`, tenantID).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&tz)
 	})
+	b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
 	err := tx.SendBatch(ctx, &b).Close()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ErrTenantMissing

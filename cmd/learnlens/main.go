@@ -73,6 +73,7 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	config.TuneGC() // serve, seed and import all run the ingest path
 
 	switch args[0] {
 	case "version":

@@ -18,13 +18,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/tests/testserver"
 	"gorm.io/gorm"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+func TestMain(m *testing.M) {
+	config.TuneGC() // the benchmarks' server runs in this process: tune it as learnlens serve does
+	os.Exit(testdb.Run(m))
+}
 
 var verbs = []string{"registered", "launched", "progressed", "experienced", "completed", "passed", "failed", "scored"}
 
