@@ -15,7 +15,7 @@ type ComplianceKPIs struct {
 	Rate                                                   float64 // compliant of assigned, %
 }
 
-const complianceCols = "requirement_id, manager_id, department, location, due_on, expires_on, completed, people"
+const complianceCols = "requirement_id, manager_id, department, location, completed, on_date, people"
 
 // complianceStatus classifies an assignment from its due date, expiry and
 // completion (columns of alias), as of @today: expired (completed, but the
@@ -48,7 +48,7 @@ func (q *Q) statusCounts(key, extra string, a pgx.NamedArgs) string {
 			coalesce(sum(people) FILTER (WHERE st = 'expired'), 0)::bigint AS expired,
 			coalesce(sum(people) FILTER (WHERE st = 'not_due'), 0)::bigint AS not_due
 		FROM (SELECT g.*, %[2]s AS st FROM %[3]s WHERE true%[4]s%[5]s) s GROUP BY 1`,
-		key, complianceStatus("g.due_on", "g.expires_on", "g.completed"), q.gold("gold_compliance", complianceCols, "g"),
+		key, complianceStatus("g.on_date", "g.on_date", "g.completed"), q.gold("gold_compliance", complianceCols, "g"),
 		q.F.orgCond("g", a)+q.F.requirementCond("g", a), extra)
 }
 

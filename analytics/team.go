@@ -127,7 +127,7 @@ func (q *Q) teamGold(mem string, a pgx.NamedArgs) (map[int64]TeamNode, error) {
 			JOIN gold_course_completion g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE true`+gc+` GROUP BY 1),
 		gd AS (SELECT mem.n, sum(g.incomplete) AS od FROM mem
 			JOIN gold_completion_due g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE g.due_on < @today`+gc+` GROUP BY 1),
-		gq AS (SELECT mem.n, sum(g.people) AS a, sum(g.people) FILTER (WHERE `+complianceStatus("g.due_on", "g.expires_on", "g.completed")+` = 'compliant') AS ok
+		gq AS (SELECT mem.n, sum(g.people) AS a, sum(g.people) FILTER (WHERE `+complianceStatus("g.on_date", "g.on_date", "g.completed")+` = 'compliant') AS ok
 			FROM mem JOIN gold_compliance g ON g.tenant_id = @tenant AND g.manager_id = mem.m
 			WHERE true`+q.F.orgCond("g", a)+q.F.requirementCond("g", a)+` GROUP BY 1)
 		SELECT n, coalesce(gc.e, 0)::bigint, coalesce(gc.c, 0)::bigint, coalesce(gd.od, 0)::bigint,

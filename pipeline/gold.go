@@ -66,9 +66,10 @@ var goldTables = withRollups([]goldTable{
 		where: "e.tenant_id = $1 AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')",
 	},
 	{
-		name:       "gold_compliance",
-		columns:    "requirement_id, manager_id, department, location, due_on, expires_on, completed, people",
-		keys:       keyList("ca.requirement_id", "ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL"),
+		name:    "gold_compliance",
+		columns: "requirement_id, manager_id, department, location, completed, on_date, people",
+		keys: keyList("ca.requirement_id", "ca.completed_at IS NOT NULL",
+			"CASE WHEN ca.completed_at IS NOT NULL THEN coalesce(ca.expires_on, 'infinity') ELSE ca.due_on END"),
 		aggregates: "count(*)",
 		from:       "compliance_assignments ca JOIN learners l ON l.tenant_id = ca.tenant_id AND l.id = ca.learner_id",
 		where:      "ca.tenant_id = $1",
@@ -113,8 +114,9 @@ var goldTables = withRollups([]goldTable{
 // <name>_tenant: the same rows summed over the learner's group, for the
 // unfiltered organisation-wide views of large tenants. (Active learners
 // per day add up too: each learner is in exactly one group.)
-var rollups = map[string]bool{"gold_course_completion": true, "gold_completion_daily": true, "gold_assessment": true,
-	"gold_course_activity_daily": true, "gold_activity_hourly": true, "gold_engagement_daily": true}
+var rollups = map[string]bool{"gold_course_completion": true, "gold_completion_due": true, "gold_completion_daily": true,
+	"gold_assessment": true, "gold_compliance": true, "gold_course_activity_daily": true, "gold_activity_hourly": true,
+	"gold_engagement_daily": true}
 
 // RollupOf is the tenant-wide roll-up of a gold table, or "" if it has none.
 func RollupOf(table string) string {
@@ -447,8 +449,8 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		append(append([]string{"bigint"}, groupTypes...), "date"), []string{"statements", "duration_ms"}, "statements")
 	hourly := groupedDeltaTable("gold_activity_hourly", "day, "+groupCols+", hour", append(append([]string{"date"}, groupTypes...), "int"),
 		[]string{"statements"}, "statements")
-	compliance := groupedDeltaTable("gold_compliance", "requirement_id, "+groupCols+", due_on, expires_on, completed",
-		append(append([]string{"bigint"}, groupTypes...), "date", "date", "boolean"), []string{"people"}, "people")
+	compliance := groupedDeltaTable("gold_compliance", "requirement_id, "+groupCols+", completed, on_date",
+		append(append([]string{"bigint"}, groupTypes...), "boolean", "date"), []string{"people"}, "people")
 	engagement := groupedDeltaTable("gold_engagement_daily", "day, "+groupCols, append([]string{"date"}, groupTypes...),
 		[]string{"active_learners", "statements", "duration_ms"}, "active_learners")
 
@@ -484,7 +486,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 	}
 	for _, s := range k.assignments {
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
-		compliance.add([]any{a.requirement, g.manager, g.department, g.location, a.dueOn, a.expiresOn, a.completed}, n)
+		compliance.add([]any{a.requirement, g.manager, g.department, g.location, a.completed, a.statusDate()}, n)
 	}
 	for _, s := range k.activity {
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)

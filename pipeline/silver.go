@@ -69,6 +69,15 @@ type assignmentRow struct {
 	completed            bool
 }
 
+// statusDate is the date the assignment's status turns on: its expiry
+// once completed, else its due date (gold_compliance.on_date).
+func (a assignmentRow) statusDate() string {
+	if a.completed {
+		return a.expiresOn
+	}
+	return a.dueOn
+}
+
 func newKeys() *keys { return &keys{seenPair: map[[2]int64]bool{}, recompute: map[[2]int64]bool{}} }
 
 // addRecompute adds a pair whose enrolment must be recomputed.

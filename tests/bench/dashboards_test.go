@@ -278,9 +278,8 @@ func vacuumAnalyze(b *testing.B, dbURL string) {
 	defer conn.Close(ctx)
 	start := time.Now()
 	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) tenants, tenant_domains, users, sessions, learners, org_closure, courses,
-		learning_events, enrollments, daily_activity, compliance_requirements, compliance_assignments,
-		gold_course_completion, gold_completion_due, gold_completion_daily, gold_engagement_daily, gold_course_activity_daily,
-		gold_activity_hourly, gold_assessment, gold_compliance, gold_freshness`); err != nil {
+		learning_events, enrollments, daily_activity, compliance_requirements, compliance_assignments, gold_freshness, `+
+		strings.Join(pipeline.GoldTables(), ", ")); err != nil {
 		b.Fatal(err)
 	}
 	fmt.Printf("VACUUM (ANALYZE) of the dashboards' tables: %.0f s\n", time.Since(start).Seconds())
