@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -604,4 +605,35 @@ func TestTheSameBatchSentTwiceAtOnceIsStoredOnce(t *testing.T) {
 		}
 	}
 	f.assertGoldEqualsRebuild("after racing duplicates")
+}
+
+// TestBronzeKeepsAgentKeysWithQuotesAndBackslashes checks the array
+// literals bronze's key lists travel in: quotes, backslashes, commas and
+// braces in an account name come back as sent.
+func TestBronzeKeepsAgentKeysWithQuotesAndBackslashes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2)
+	name := `odd "name" \with, {braces}`
+	doc := fmt.Sprintf(`{"actor":{"account":{"homePage":"https://lms.t.test","name":%q}},"verb":{"id":%q},"object":{"id":"urn:learnlens:course:SEC"},
+		"context":{"instructor":{"mbox":"mailto:p1@t.test"}}}`, name, xapi.VerbLaunched)
+	parsed, err := xapi.ParseStatement([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.send(doc)
+	ctx := context.Background()
+	var agents, related []string
+	err = f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT agent_keys, related_agent_keys FROM xapi_statements WHERE id = $1`, res.IDs[0]).Scan(&agents, &related)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := parsed.AgentKeys(false); strings.Join(agents, "|") != strings.Join(want, "|") {
+		t.Errorf("agent_keys = %q, want %q", agents, want)
+	}
+	// The related keys also hold the authority the LRS adds.
+	if !slices.Contains(related, "account:https://lms.t.test|"+name) || !slices.Contains(related, "mbox:mailto:p1@t.test") {
+		t.Errorf("related_agent_keys = %q, want the actor's and the instructor's among them", related)
+	}
 }
