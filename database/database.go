@@ -129,3 +129,25 @@ func (db *DB) Platform(ctx context.Context, fn func(tx *gorm.DB) error) error {
 func (db *DB) Unscoped(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return db.gorm.WithContext(ctx).Transaction(fn)
 }
+
+// Connect opens a connection of its own outside the pool, running as
+// AppRole, for work that holds a connection for long (LISTEN).
+func (db *DB) Connect(ctx context.Context) (*pgx.Conn, error) {
+	cfg := db.pool.Config().ConnConfig.Copy()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "SET ROLE "+AppRole); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("set role: %w", err)
+	}
+	return conn, nil
+}
+
+// Notify sends payload on a PostgreSQL notification channel, outside any
+// transaction (it is delivered at once).
+func (db *DB) Notify(ctx context.Context, channel, payload string) error {
+	_, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+	return err
+}
