@@ -9,9 +9,12 @@ import (
 // AssessmentKPIs count assessment attempts (pass, fail and scored
 // statements) in the range and the previous period.
 type AssessmentKPIs struct {
-	Attempts, AttemptsPrevious int64
-	Passed, Failed             int64
-	PassRate, PassRatePrevious float64 // passed of passed + failed, %
+	Attempts         int64   `json:"attempts"`
+	AttemptsPrevious int64   `json:"attempts_previous"`
+	Passed           int64   `json:"passed"`
+	Failed           int64   `json:"failed"`
+	PassRate         float64 `json:"pass_rate"` // passed of passed + failed, %
+	PassRatePrevious float64 `json:"pass_rate_previous"`
 }
 
 const assessmentCols = "course_id, manager_id, department, location, bucket, day, attempts, passed, failed"
@@ -50,8 +53,8 @@ func (q *Q) attemptsToPass(a pgx.NamedArgs, extra string) string {
 // ScoreBins are attempts by tenth of the scaled score (0–9), plus those
 // without a score.
 type ScoreBins struct {
-	Bins     [10]int64
-	Unscored int64
+	Bins     [10]int64 `json:"bins"`
+	Unscored int64     `json:"unscored"`
 }
 
 // AssessmentScores computes the score distribution in the range.
@@ -79,8 +82,8 @@ func (q *Q) AssessmentScores() (ScoreBins, error) {
 // AttemptsToPass is a course's passed enrolments (all time, in scope) by
 // the attempts they took, counted up to and including the pass.
 type AttemptsToPass struct {
-	Bins    [5]int64 // 1, 2, 3, 4, 5 or more
-	Average float64  // NaN when nobody passed
+	Bins    [5]int64 `json:"bins"`    // 1, 2, 3, 4, 5 or more
+	Average float64  `json:"average"` // NaN (null) when nobody passed
 }
 
 // CourseAttemptsToPass computes a course's attempts to pass. It reads
@@ -118,13 +121,13 @@ func init() {
 	tables["assessments/courses"] = func(q *Q, _ Params) (tableQuery, error) {
 		a := q.args()
 		return tableQuery{
-			id: "assessments/courses", title: "Assessed courses",
+			id: "assessments/courses",
 			columns: []Column{{Key: "course_id", Kind: ID},
-				{Key: "course", Label: "Course", Link: "/dashboards/assessments/courses/{course_id}"},
-				{Key: "category", Label: "Category"},
-				{Key: "attempts", Label: "Attempts", Kind: Int}, {Key: "passed", Label: "Passed", Kind: Int},
-				{Key: "failed", Label: "Failed", Kind: Int}, {Key: "pass_rate", Label: "Pass rate", Kind: Percent},
-				{Key: "scored", Label: "Scored attempts", Kind: Int}, {Key: "median_score", Label: "Median score band", Kind: Text}},
+				{Key: "course"},
+				{Key: "category"},
+				{Key: "attempts", Kind: Int}, {Key: "passed", Kind: Int},
+				{Key: "failed", Kind: Int}, {Key: "pass_rate", Kind: Percent},
+				{Key: "scored", Kind: Int}, {Key: "median_score", Kind: Text}},
 			sql: `SELECT c.id AS course_id, coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category,
 				x.attempts, x.passed, x.failed, round(100.0 * x.passed / nullif(x.passed + x.failed, 0), 1)::float8 AS pass_rate,
 				x.scored, CASE WHEN x.median IS NULL THEN '' ELSE (x.median * 10) || '–' || (x.median * 10 + 10) || '%' END AS median_score
@@ -146,11 +149,11 @@ func init() {
 		}
 		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)
 		return tableQuery{
-			id: "assessments/attempts", title: "Attempts",
+			id: "assessments/attempts",
 			columns: []Column{{Key: "learner_id", Kind: ID},
-				{Key: "learner", Label: "Learner", Link: "/learners/{learner_id}"},
-				{Key: "department", Label: "Department"}, {Key: "at", Label: "When", Kind: Time},
-				{Key: "score", Label: "Score", Kind: Percent}, {Key: "result", Label: "Result"}},
+				{Key: "learner"},
+				{Key: "department"}, {Key: "at", Kind: Time},
+				{Key: "score", Kind: Percent}, {Key: "result"}},
 			sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, l.department, e.ts AS at,
 				round((e.scaled * 100)::numeric, 1)::float8 AS score,
 				CASE WHEN e.kind = 'pass' OR (e.kind = 'score' AND e.success) THEN 'passed'
@@ -165,11 +168,11 @@ func init() {
 		}
 		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)
 		return tableQuery{
-			id: "assessments/questions", title: "Question results",
-			columns: []Column{{Key: "question", Label: "Question"},
-				{Key: "answers", Label: "Answers", Kind: Int}, {Key: "correct", Label: "Correct", Kind: Int},
-				{Key: "correct_rate", Label: "Correct rate", Kind: Percent},
-				{Key: "top_response", Label: "Most common answer"}},
+			id: "assessments/questions",
+			columns: []Column{{Key: "question"},
+				{Key: "answers", Kind: Int}, {Key: "correct", Kind: Int},
+				{Key: "correct_rate", Kind: Percent},
+				{Key: "top_response"}},
 			sql: `SELECT e.interaction_id AS question, count(*) AS answers, count(*) FILTER (WHERE e.success) AS correct,
 				round(100.0 * count(*) FILTER (WHERE e.success) / nullif(count(*) FILTER (WHERE e.success IS NOT NULL), 0), 1)::float8 AS correct_rate,
 				coalesce(mode() WITHIN GROUP (ORDER BY e.response), '') AS top_response

@@ -10,12 +10,18 @@ import (
 // CompletionKPIs are the completion dashboard's tiles. Enrolment states
 // are as of now; completions and their median are within the range.
 type CompletionKPIs struct {
-	Enrolled, NotStarted, InProgress, Completed, Overdue int64
-	CompletionRate                                       float64 // %, NaN without enrolments
-	CompletedInPeriod, CompletedPrevious                 int64
+	Enrolled          int64   `json:"enrolled"`
+	NotStarted        int64   `json:"not_started"`
+	InProgress        int64   `json:"in_progress"`
+	Completed         int64   `json:"completed"`
+	Overdue           int64   `json:"overdue"`
+	CompletionRate    float64 `json:"completion_rate"` // %, NaN (null) without enrolments
+	CompletedInPeriod int64   `json:"completed_in_period"`
+	CompletedPrevious int64   `json:"completed_previous"`
 	// MedianDays is the median of whole days from enrolment to completion
 	// of the completions in the range (the lower middle one); -1 if none.
-	MedianDays, MedianDaysPrevious int64
+	MedianDays         int64 `json:"median_days"`
+	MedianDaysPrevious int64 `json:"median_days_previous"`
 }
 
 const (
@@ -104,15 +110,16 @@ func with(a pgx.NamedArgs, kv ...any) pgx.NamedArgs {
 
 // Point is one x position of a trend with its value in both periods.
 type Point struct {
-	Label           string
-	Value, Previous float64
+	Label    string  `json:"label"`
+	Value    float64 `json:"value"`
+	Previous float64 `json:"previous"`
 }
 
 // Trend is a series over the range with the previous period aligned by
 // position.
 type Trend struct {
-	Unit   string // "day" or "week"
-	Points []Point
+	Unit   string  `json:"unit"` // "day" or "week"
+	Points []Point `json:"points"`
 }
 
 // buckets splits the range into days (up to 31) or weeks of 7 days
@@ -191,14 +198,14 @@ func medianByDays(key, src string) string {
 }
 
 var completionColumns = []Column{
-	{Key: "enrolled", Label: "Enrolled", Kind: Int},
-	{Key: "not_started", Label: "Not started", Kind: Int},
-	{Key: "in_progress", Label: "In progress", Kind: Int},
-	{Key: "completed", Label: "Completed", Kind: Int},
-	{Key: "overdue", Label: "Overdue", Kind: Int},
-	{Key: "completion_rate", Label: "Completion rate", Kind: Percent},
-	{Key: "completed_in_period", Label: "Completed in period", Kind: Int},
-	{Key: "median_days", Label: "Median days", Kind: Int},
+	{Key: "enrolled", Kind: Int},
+	{Key: "not_started", Kind: Int},
+	{Key: "in_progress", Kind: Int},
+	{Key: "completed", Kind: Int},
+	{Key: "overdue", Kind: Int},
+	{Key: "completion_rate", Kind: Percent},
+	{Key: "completed_in_period", Kind: Int},
+	{Key: "median_days", Kind: Int},
 }
 
 // completionBy is a completion table grouped by key (course_id or
@@ -229,10 +236,10 @@ func init() {
 	tables["completion/courses"] = func(q *Q, _ Params) (tableQuery, error) {
 		a := with(q.args(), "from", q.F.From, "to", q.F.To)
 		return tableQuery{
-			id: "completion/courses", title: "Courses",
+			id: "completion/courses",
 			columns: append([]Column{{Key: "course_id", Kind: ID},
-				{Key: "course", Label: "Course", Link: "/dashboards/completion/courses/{course_id}"},
-				{Key: "category", Label: "Category"}}, completionColumns...),
+				{Key: "course"},
+				{Key: "category"}}, completionColumns...),
 			sql: `SELECT c.id AS course_id, coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category, x.enrolled, x.not_started,
 				x.in_progress, x.completed, x.overdue, x.completion_rate, x.completed_in_period, x.median_days
 				FROM (` + q.completionBy("course_id", "", a) + `) x JOIN courses c ON c.tenant_id = @tenant AND c.id = x.k`,
@@ -245,9 +252,9 @@ func init() {
 		}
 		a := with(q.args(), "from", q.F.From, "to", q.F.To, "course_id", p.Course)
 		return tableQuery{
-			id: "completion/teams", title: "Teams",
+			id: "completion/teams",
 			columns: append([]Column{{Key: "course_id", Kind: ID}, {Key: "manager_id", Kind: ID},
-				{Key: "team", Label: "Team of", Link: fmt.Sprintf("/dashboards/completion/courses/%d/teams/{manager_id}", p.Course)}},
+				{Key: "team"}},
 				completionColumns...),
 			sql: `SELECT @course_id::bigint AS course_id, x.k AS manager_id,
 				coalesce(nullif(m.name, ''), m.email, 'No manager') AS team, x.enrolled, x.not_started,
@@ -269,14 +276,14 @@ func init() {
 			return tableQuery{}, err
 		}
 		return tableQuery{
-			id: "completion/learners", title: "Learners",
+			id: "completion/learners",
 			columns: []Column{{Key: "learner_id", Kind: ID},
-				{Key: "learner", Label: "Learner", Link: "/learners/{learner_id}"},
-				{Key: "email", Label: "Email"}, {Key: "department", Label: "Department"},
-				{Key: "status", Label: "Status"}, {Key: "enrolled_at", Label: "Enrolled", Kind: Time},
-				{Key: "completed_at", Label: "Completed", Kind: Time}, {Key: "due_on", Label: "Due", Kind: Date},
-				{Key: "overdue", Label: "Overdue", Kind: Bool}, {Key: "best_score", Label: "Best score", Kind: Percent},
-				{Key: "attempts", Label: "Attempts", Kind: Int}},
+				{Key: "learner"},
+				{Key: "email"}, {Key: "department"},
+				{Key: "status"}, {Key: "enrolled_at", Kind: Time},
+				{Key: "completed_at", Kind: Time}, {Key: "due_on", Kind: Date},
+				{Key: "overdue", Kind: Bool}, {Key: "best_score", Kind: Percent},
+				{Key: "attempts", Kind: Int}},
 			sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, coalesce(l.email, '') AS email,
 				l.department, replace(en.status, '_', ' ') AS status, en.enrolled_at, en.completed_at, en.due_at AS due_on,
 				(en.status <> 'completed' AND en.due_at < @today) AS overdue, round((en.best_scaled * 100)::numeric, 1)::float8 AS best_score,

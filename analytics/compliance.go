@@ -11,8 +11,13 @@ const DueSoonDays = 30
 
 // ComplianceKPIs count assignments by status today (tenant time).
 type ComplianceKPIs struct {
-	Assigned, Compliant, DueSoon, Overdue, Expired, NotDue int64
-	Rate                                                   float64 // compliant of assigned, %
+	Assigned  int64   `json:"assigned"`
+	Compliant int64   `json:"compliant"`
+	DueSoon   int64   `json:"due_soon"`
+	Overdue   int64   `json:"overdue"`
+	Expired   int64   `json:"expired"`
+	NotDue    int64   `json:"not_due"`
+	Rate      float64 `json:"rate"` // compliant of assigned, %
 }
 
 const complianceCols = "requirement_id, manager_id, department, location, completed, on_date, people"
@@ -64,13 +69,13 @@ func (q *Q) ComplianceKPIs() (ComplianceKPIs, error) {
 }
 
 var statusColumns = []Column{
-	{Key: "assigned", Label: "Assigned", Kind: Int},
-	{Key: "compliant", Label: "Compliant", Kind: Int},
-	{Key: "due_soon", Label: "Due soon", Kind: Int},
-	{Key: "overdue", Label: "Overdue", Kind: Int},
-	{Key: "expired", Label: "Expired", Kind: Int},
-	{Key: "not_due", Label: "Not yet due", Kind: Int},
-	{Key: "compliance_rate", Label: "Compliance rate", Kind: Percent},
+	{Key: "assigned", Kind: Int},
+	{Key: "compliant", Kind: Int},
+	{Key: "due_soon", Kind: Int},
+	{Key: "overdue", Kind: Int},
+	{Key: "expired", Kind: Int},
+	{Key: "not_due", Kind: Int},
+	{Key: "compliance_rate", Kind: Percent},
 }
 
 const statusSelect = `x.assigned, x.compliant, x.due_soon, x.overdue, x.expired, x.not_due,
@@ -93,15 +98,15 @@ func (q *Q) RequirementTitle(id int64) (string, error) {
 
 // assignmentsTable lists people's assignments in scope, with a condition
 // on their status st.
-func (q *Q) assignmentsTable(id, title, statusCond string, a pgx.NamedArgs, extra string) tableQuery {
+func (q *Q) assignmentsTable(id, statusCond string, a pgx.NamedArgs, extra string) tableQuery {
 	return tableQuery{
-		id: id, title: title,
+		id: id,
 		columns: []Column{{Key: "learner_id", Kind: ID}, {Key: "requirement_id", Kind: ID},
-			{Key: "learner", Label: "Person", Link: "/learners/{learner_id}"},
-			{Key: "email", Label: "Email"}, {Key: "department", Label: "Department"},
-			{Key: "requirement", Label: "Requirement"}, {Key: "status", Label: "Status"},
-			{Key: "assigned_on", Label: "Assigned", Kind: Date}, {Key: "due_on", Label: "Due", Kind: Date},
-			{Key: "completed_at", Label: "Completed", Kind: Time}, {Key: "expires_on", Label: "Expires", Kind: Date}},
+			{Key: "learner"},
+			{Key: "email"}, {Key: "department"},
+			{Key: "requirement"}, {Key: "status"},
+			{Key: "assigned_on", Kind: Date}, {Key: "due_on", Kind: Date},
+			{Key: "completed_at", Kind: Time}, {Key: "expires_on", Kind: Date}},
 		sql: `SELECT * FROM (SELECT l.id AS learner_id, r.id AS requirement_id,
 				coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, coalesce(l.email, '') AS email, l.department,
 				` + requirementLabel + ` AS requirement,
@@ -121,9 +126,9 @@ func init() {
 	tables["compliance/requirements"] = func(q *Q, _ Params) (tableQuery, error) {
 		a := q.complianceArgs()
 		return tableQuery{
-			id: "compliance/requirements", title: "Requirements",
+			id: "compliance/requirements",
 			columns: append([]Column{{Key: "requirement_id", Kind: ID},
-				{Key: "requirement", Label: "Requirement", Link: "/dashboards/compliance/requirements/{requirement_id}"}},
+				{Key: "requirement"}},
 				statusColumns...),
 			sql: `SELECT r.id AS requirement_id, ` + requirementLabel + ` AS requirement, ` + statusSelect + `
 				FROM (` + q.statusCounts("requirement_id", "", a) + `) x
@@ -138,9 +143,9 @@ func init() {
 		}
 		a := with(q.complianceArgs(), "requirement_id", p.Requirement)
 		return tableQuery{
-			id: "compliance/teams", title: "Teams",
+			id: "compliance/teams",
 			columns: append([]Column{{Key: "requirement_id", Kind: ID}, {Key: "manager_id", Kind: ID},
-				{Key: "team", Label: "Team of", Link: fmt.Sprintf("/dashboards/compliance/requirements/%d/teams/{manager_id}", p.Requirement)}},
+				{Key: "team"}},
 				statusColumns...),
 			sql: `SELECT @requirement_id::bigint AS requirement_id, x.k AS manager_id,
 				coalesce(nullif(m.name, ''), m.email, 'No manager') AS team, ` + statusSelect + `
@@ -154,7 +159,7 @@ func init() {
 			return tableQuery{}, err
 		}
 		a := with(q.complianceArgs(), "requirement_id", p.Requirement, "team", p.Team)
-		t := q.assignmentsTable("compliance/people", "People", "true", a,
+		t := q.assignmentsTable("compliance/people", "true", a,
 			" AND ca.requirement_id = @requirement_id AND coalesce(l.manager_id, 0) = @team")
 		if err := q.exists(`SELECT 1 FROM (`+t.sql+`) t`, a); err != nil {
 			return t, err
@@ -164,10 +169,10 @@ func init() {
 	tables["compliance/at-risk"] = func(q *Q, _ Params) (tableQuery, error) {
 		// At risk: expired, overdue or due soon — said on the columns, so
 		// the assignment index narrows the rows before statuses are named.
-		return q.assignmentsTable("compliance/at-risk", "People at risk", "true", q.complianceArgs(),
+		return q.assignmentsTable("compliance/at-risk", "true", q.complianceArgs(),
 			" AND ((ca.completed_at IS NOT NULL AND ca.expires_on < @today) OR (ca.completed_at IS NULL AND ca.due_on <= @soon))"), nil
 	}
 	tables["compliance/assignments"] = func(q *Q, _ Params) (tableQuery, error) {
-		return q.assignmentsTable("compliance/assignments", "All assignments (audit)", "true", q.complianceArgs(), ""), nil
+		return q.assignmentsTable("compliance/assignments", "true", q.complianceArgs(), ""), nil
 	}
 }

@@ -10,10 +10,15 @@ import (
 // the previous period. Daily, weekly and monthly active learners end on
 // the range's last day.
 type EngagementKPIs struct {
-	Active, ActivePrevious         int64
-	DAU, WAU, MAU                  int64
-	Statements, StatementsPrevious int64
-	Minutes, MinutesPrevious       float64
+	Active             int64   `json:"active"`
+	ActivePrevious     int64   `json:"active_previous"`
+	DAU                int64   `json:"dau"`
+	WAU                int64   `json:"wau"`
+	MAU                int64   `json:"mau"`
+	Statements         int64   `json:"statements"`
+	StatementsPrevious int64   `json:"statements_previous"`
+	Minutes            float64 `json:"minutes"`
+	MinutesPrevious    float64 `json:"minutes_previous"`
 }
 
 const (
@@ -72,8 +77,8 @@ func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
 // learners per week is the average of the days (a person active on two
 // days counts on both); with a course filter only statements are known.
 type ActivityTrend struct {
-	Statements Trend
-	Active     *Trend
+	Statements Trend  `json:"statements"`
+	Active     *Trend `json:"active"` // null with a course filter
 }
 
 // EngagementTrend computes the activity lines.
@@ -97,7 +102,7 @@ func (q *Q) EngagementTrend() (ActivityTrend, error) {
 
 // Heatmap is statements by local weekday (0 = Monday) and hour.
 type Heatmap struct {
-	Values [7][24]float64
+	Values [7][24]float64 `json:"values"`
 }
 
 // EngagementHeatmap counts the range's statements by weekday and hour (of
@@ -126,13 +131,13 @@ func init() {
 		c := q.F.cond("g", dims{course: true, day: "day"}, a)
 		cc := q.F.courseCond("c", a)
 		return tableQuery{
-			id: "engagement/courses", title: "Course activity",
+			id: "engagement/courses",
 			columns: []Column{{Key: "course_id", Kind: ID},
-				{Key: "course", Label: "Course", Link: "/dashboards/completion/courses/{course_id}"},
-				{Key: "category", Label: "Category"},
-				{Key: "statements", Label: "Statements", Kind: Int},
-				{Key: "minutes", Label: "Learning minutes", Kind: Number},
-				{Key: "active_days", Label: "Active days", Kind: Int}},
+				{Key: "course"},
+				{Key: "category"},
+				{Key: "statements", Kind: Int},
+				{Key: "minutes", Kind: Number},
+				{Key: "active_days", Kind: Int}},
 			sql: `SELECT c.id AS course_id, coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category,
 				coalesce(x.statements, 0)::bigint AS statements, round(coalesce(x.ms, 0) / 60000.0, 1)::float8 AS minutes,
 				coalesce(x.days, 0)::bigint AS active_days
@@ -146,11 +151,11 @@ func init() {
 	tables["engagement/inactive"] = func(q *Q, _ Params) (tableQuery, error) {
 		a := with(q.args(), "from", q.F.From, "to", q.F.To)
 		return tableQuery{
-			id: "engagement/inactive", title: "Inactive learners",
+			id: "engagement/inactive",
 			columns: []Column{{Key: "learner_id", Kind: ID},
-				{Key: "learner", Label: "Learner", Link: "/learners/{learner_id}"},
-				{Key: "email", Label: "Email"}, {Key: "department", Label: "Department"},
-				{Key: "location", Label: "Location"}, {Key: "last_active", Label: "Last active", Kind: Date}},
+				{Key: "learner"},
+				{Key: "email"}, {Key: "department"},
+				{Key: "location"}, {Key: "last_active", Kind: Date}},
 			sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, coalesce(l.email, '') AS email,
 				l.department, l.location,
 				(SELECT max(d.day) FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day <= @to) AS last_active

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +34,20 @@ type Scope struct {
 	// extra are the people in Root's scope whose gold group is not: they
 	// report to Root only through a dotted line somewhere above them.
 	extra []int64
+}
+
+// Key names the scope for sharing computed views between viewers: two
+// viewers with equal keys see exactly the same people. Views that also
+// depend on the viewer's own record (My learning, a learner page) add
+// Self to their own name.
+func (s Scope) Key() string {
+	switch {
+	case s.None:
+		return "none:" + strconv.FormatInt(s.Self, 10)
+	case s.Root == 0:
+		return "all"
+	}
+	return "root:" + strconv.FormatInt(s.Root, 10)
 }
 
 // Viewer is who asks: their role and email.

@@ -37,6 +37,8 @@ type Q struct {
 	Today  time.Time // the tenant's local date
 	// AsOf is when the newest statement included was stored (zero if none).
 	AsOf time.Time
+	// Version is the tenant's gold version the transaction sees.
+	Version int64
 }
 
 // Today is the local date in loc, as a date at midnight UTC.
@@ -48,19 +50,43 @@ func Today(loc *time.Location) time.Time {
 // Run opens a read-only tenant transaction, resolves the viewer's scope
 // (narrowed by the manager filter) and calls fn.
 func (s *Store) Run(ctx context.Context, r Request, fn func(q *Q) error) error {
+	return s.run(ctx, r, nil, fn)
+}
+
+// RunScoped is Run with a scope already resolved (by ResolveScope, for a
+// viewer of the same tenant): views shared by several viewers are
+// computed once for their common scope.
+func (s *Store) RunScoped(ctx context.Context, r Request, scope Scope, fn func(q *Q) error) error {
+	return s.run(ctx, r, &scope, fn)
+}
+
+// ResolveScope resolves r's scope in a read-only transaction of its own,
+// returning the tenant's gold version that transaction saw.
+func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, version int64, err error) {
+	err = s.run(ctx, r, nil, func(q *Q) error {
+		scope, version = q.Scope, q.Version
+		return nil
+	})
+	return scope, version, err
+}
+
+func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) error) error {
 	return s.db.TenantTx(ctx, r.Tenant, func(tx pgx.Tx) error {
 		// Plans are made for this tenant's values each time: a cached
 		// generic plan assumes an average tenant, which a large one is not.
 		if _, err := tx.Exec(ctx, `SET TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'`); err != nil {
 			return err
 		}
-		scope, err := ResolveScope(ctx, tx, r.Tenant, r.Viewer, r.Filters.Manager)
-		if err != nil {
-			return err
+		if scope == nil {
+			sc, err := ResolveScope(ctx, tx, r.Tenant, r.Viewer, r.Filters.Manager)
+			if err != nil {
+				return err
+			}
+			scope = &sc
 		}
-		q := &Q{ctx: ctx, tx: tx, Scope: scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: Today(r.Loc)}
+		q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: Today(r.Loc)}
 		var asOf *time.Time
-		err = tx.QueryRow(ctx, `SELECT as_of FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf)
+		err := tx.QueryRow(ctx, `SELECT as_of FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("read freshness: %w", err)
 		}
@@ -95,7 +121,7 @@ func (q *Q) TableStream(id string, p Params, head func(Table) error, emit func([
 	if _, _, _, err := tq.order(q.F); err != nil {
 		return err
 	}
-	if err := head(Table{ID: tq.id, Title: tq.title, Columns: tq.columns, Loc: q.Loc}); err != nil {
+	if err := head(Table{ID: tq.id, Columns: tq.columns, Loc: q.Loc}); err != nil {
 		return err
 	}
 	return tq.stream(q.ctx, q.tx, q.F, emit)

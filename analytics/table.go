@@ -29,15 +29,10 @@ const (
 )
 
 // Column is one column of a table. Key is its SQL output name, sort key
-// and JSON field.
+// and JSON field; labels and links are the handlers' business.
 type Column struct {
-	Key   string
-	Label string
-	Kind  Kind
-	// Link, when set, makes the cell a drill-down link: a path with
-	// {key} placeholders filled from the row, e.g.
-	// "/dashboards/completion/courses/{course_id}".
-	Link string
+	Key  string
+	Kind Kind
 }
 
 // Numeric reports whether the column holds numbers (right-aligned).
@@ -46,7 +41,6 @@ func (c Column) Numeric() bool { return c.Kind == Int || c.Kind == Percent || c.
 // Table is one page of a table, or the header of an export.
 type Table struct {
 	ID      string
-	Title   string
 	Columns []Column
 	Rows    [][]any
 	Total   int
@@ -63,7 +57,7 @@ func (t Table) Pages() int { return max(1, (t.Total+PageSize-1)/PageSize) }
 // tableQuery defines a table by SQL: sql yields one row per table row with
 // a column named like each Column's Key.
 type tableQuery struct {
-	id, title   string
+	id          string
 	columns     []Column
 	sql         string
 	args        pgx.NamedArgs
@@ -102,7 +96,7 @@ func (q tableQuery) where(f Filters) string {
 
 // page runs the query for f's page.
 func (q tableQuery) page(ctx context.Context, tx pgx.Tx, f Filters) (Table, error) {
-	t := Table{ID: q.id, Title: q.title, Columns: q.columns, Page: f.Page, Search: q.search != ""}
+	t := Table{ID: q.id, Columns: q.columns, Page: f.Page, Search: q.search != ""}
 	order, sort, desc, err := q.order(f)
 	if err != nil {
 		return t, err
@@ -206,16 +200,79 @@ func Record(cols []Column, row []any) map[string]any {
 	return m
 }
 
-// LinkFor fills a column's link pattern from the row.
-func LinkFor(cols []Column, c Column, row []any) string {
-	if c.Link == "" {
-		return ""
+// TableRow is one row of a table page, read by column key.
+type TableRow struct {
+	cols []Column
+	vals []any
+}
+
+// Records is the page's rows, to read by column key.
+func (t Table) Records() []TableRow {
+	out := make([]TableRow, len(t.Rows))
+	for i, r := range t.Rows {
+		out[i] = TableRow{cols: t.Columns, vals: r}
 	}
-	link := c.Link
-	for i, col := range cols {
-		if strings.Contains(link, "{"+col.Key+"}") {
-			link = strings.ReplaceAll(link, "{"+col.Key+"}", Format(col, row[i], nil))
+	return out
+}
+
+func (r TableRow) value(key string) any {
+	for i, c := range r.cols {
+		if c.Key == key {
+			return r.vals[i]
 		}
 	}
-	return link
+	return nil
+}
+
+// Int is the row's whole number in column key (0 when null or missing).
+func (r TableRow) Int(key string) int64 {
+	switch x := r.value(key).(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	}
+	return 0
+}
+
+// Text is the row's text in column key ("" when null or missing).
+func (r TableRow) Text(key string) string {
+	s, _ := r.value(key).(string)
+	return s
+}
+
+// TableJSON is a table page as the JSON API sends it: the columns, each
+// row as an object keyed by column (dates as YYYY-MM-DD, times in RFC
+// 3339), and the paging state.
+type TableJSON struct {
+	ID       string           `json:"id"`
+	Columns  []ColumnJSON     `json:"columns"`
+	Rows     []map[string]any `json:"rows"`
+	Total    int              `json:"total"`
+	Page     int              `json:"page"`
+	PageSize int              `json:"page_size"`
+	Sort     string           `json:"sort"`
+	Desc     bool             `json:"desc"`
+}
+
+// ColumnJSON describes a column of a TableJSON.
+type ColumnJSON struct {
+	Key   string `json:"key"`
+	Label string `json:"label"`
+	Kind  string `json:"kind"`
+}
+
+var kindNames = map[Kind]string{Text: "text", Int: "int", Percent: "percent", Number: "number", Date: "date", Time: "time", Bool: "bool", ID: "id"}
+
+// JSON is the page as the API sends it, without labels (the caller's).
+func (t Table) JSON() TableJSON {
+	out := TableJSON{ID: t.ID, Columns: make([]ColumnJSON, len(t.Columns)), Rows: make([]map[string]any, len(t.Rows)),
+		Total: t.Total, Page: t.Page, PageSize: PageSize, Sort: t.Sort, Desc: t.Desc}
+	for i, c := range t.Columns {
+		out.Columns[i] = ColumnJSON{Key: c.Key, Kind: kindNames[c.Kind]}
+	}
+	for i, r := range t.Rows {
+		out.Rows[i] = Record(t.Columns, r)
+	}
+	return out
 }

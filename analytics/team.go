@@ -10,17 +10,21 @@ import (
 // the organisation: themselves and everyone reporting to them, solid or
 // dotted line, at any depth.
 type TeamNode struct {
-	ID                   int64
-	Name, JobTitle       string
-	Department, Location string
-	Dotted               bool  // reports to the parent by a dotted line
-	Reports              int64 // direct reports, solid and dotted
-	People               int64
-	Enrolled, Completed  int64
-	Overdue              int64
-	CompletionRate       float64
-	Assigned, Compliant  int64
-	ComplianceRate       float64
+	ID             int64   `json:"id"`
+	Name           string  `json:"name"`
+	JobTitle       string  `json:"job_title"`
+	Department     string  `json:"department"`
+	Location       string  `json:"location"`
+	Dotted         bool    `json:"dotted"`  // reports to the parent by a dotted line
+	Reports        int64   `json:"reports"` // direct reports, solid and dotted
+	People         int64   `json:"people"`
+	Enrolled       int64   `json:"enrolled"`
+	Completed      int64   `json:"completed"`
+	Overdue        int64   `json:"overdue"`
+	CompletionRate float64 `json:"completion_rate"`
+	Assigned       int64   `json:"assigned"`
+	Compliant      int64   `json:"compliant"`
+	ComplianceRate float64 `json:"compliance_rate"`
 }
 
 // bigNode is the people under a set of tree nodes above which their
@@ -148,14 +152,23 @@ func (q *Q) teamGold(mem string, a pgx.NamedArgs) (map[int64]TeamNode, error) {
 
 // Learner is one person's profile.
 type Learner struct {
-	ID                                       int64
-	Name, Email, EmployeeID                  string
-	Department, Location, JobTitle, Manager  string
-	ManagerID                                int64
-	Status                                   string
-	Enrolled, InProgress, Completed, Overdue int64
-	Assigned, Compliant                      int64
-	LastActive                               *string
+	ID         int64   `json:"id"`
+	Name       string  `json:"name"`
+	Email      string  `json:"email"`
+	EmployeeID string  `json:"employee_id"`
+	Department string  `json:"department"`
+	Location   string  `json:"location"`
+	JobTitle   string  `json:"job_title"`
+	Manager    string  `json:"manager"`
+	ManagerID  int64   `json:"manager_id"`
+	Status     string  `json:"status"`
+	Enrolled   int64   `json:"enrolled"`
+	InProgress int64   `json:"in_progress"`
+	Completed  int64   `json:"completed"`
+	Overdue    int64   `json:"overdue"`
+	Assigned   int64   `json:"assigned"`
+	Compliant  int64   `json:"compliant"`
+	LastActive *string `json:"last_active"` // YYYY-MM-DD
 }
 
 // CanSee is ErrNotFound unless the viewer may see learner: their own
@@ -206,12 +219,12 @@ func init() {
 			return tableQuery{}, err
 		}
 		return tableQuery{
-			id: "learner/enrollments", title: "Courses",
-			columns: []Column{{Key: "course", Label: "Course"}, {Key: "category", Label: "Category"},
-				{Key: "status", Label: "Status"}, {Key: "enrolled_at", Label: "Enrolled", Kind: Time},
-				{Key: "completed_at", Label: "Completed", Kind: Time}, {Key: "due_on", Label: "Due", Kind: Date},
-				{Key: "overdue", Label: "Overdue", Kind: Bool}, {Key: "best_score", Label: "Best score", Kind: Percent},
-				{Key: "attempts", Label: "Attempts", Kind: Int}, {Key: "passed", Label: "Passed", Kind: Bool}},
+			id: "learner/enrollments",
+			columns: []Column{{Key: "course"}, {Key: "category"},
+				{Key: "status"}, {Key: "enrolled_at", Kind: Time},
+				{Key: "completed_at", Kind: Time}, {Key: "due_on", Kind: Date},
+				{Key: "overdue", Kind: Bool}, {Key: "best_score", Kind: Percent},
+				{Key: "attempts", Kind: Int}, {Key: "passed", Kind: Bool}},
 			sql: `SELECT coalesce(nullif(c.title, ''), c.activity_iri) AS course, c.category, replace(en.status, '_', ' ') AS status,
 				en.enrolled_at, en.completed_at, en.due_at AS due_on, (en.status <> 'completed' AND en.due_at < @today) AS overdue,
 				round((en.best_scaled * 100)::numeric, 1)::float8 AS best_score, en.attempts::bigint AS attempts, en.passed
@@ -225,9 +238,9 @@ func init() {
 			return tableQuery{}, err
 		}
 		return tableQuery{
-			id: "learner/attempts", title: "Assessment attempts",
-			columns: []Column{{Key: "course", Label: "Course"}, {Key: "at", Label: "When", Kind: Time},
-				{Key: "score", Label: "Score", Kind: Percent}, {Key: "result", Label: "Result"}},
+			id: "learner/attempts",
+			columns: []Column{{Key: "course"}, {Key: "at", Kind: Time},
+				{Key: "score", Kind: Percent}, {Key: "result"}},
 			sql: `SELECT coalesce(nullif(c.title, ''), c.activity_iri) AS course, e.ts AS at,
 				round((e.scaled * 100)::numeric, 1)::float8 AS score,
 				CASE WHEN e.kind = 'pass' OR (e.kind = 'score' AND e.success) THEN 'passed'
@@ -242,10 +255,10 @@ func init() {
 			return tableQuery{}, err
 		}
 		return tableQuery{
-			id: "learner/certificates", title: "Required training and certificates",
-			columns: []Column{{Key: "requirement", Label: "Requirement"}, {Key: "status", Label: "Status"},
-				{Key: "due_on", Label: "Due", Kind: Date}, {Key: "completed_at", Label: "Completed", Kind: Time},
-				{Key: "expires_on", Label: "Expires", Kind: Date}},
+			id: "learner/certificates",
+			columns: []Column{{Key: "requirement"}, {Key: "status"},
+				{Key: "due_on", Kind: Date}, {Key: "completed_at", Kind: Time},
+				{Key: "expires_on", Kind: Date}},
 			sql: `SELECT ` + requirementLabel + ` AS requirement,
 				replace(` + complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL") + `, '_', ' ') AS status,
 				ca.due_on, ca.completed_at, ca.expires_on

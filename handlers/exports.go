@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,6 +17,7 @@ import (
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/views/format"
 )
 
 // exportTimeout bounds one streamed export.
@@ -28,7 +31,7 @@ func (h *Handlers) export(c *fiber.Ctx, format string) (func(ctx context.Context
 	if err != nil {
 		return nil, nil, err
 	}
-	p, _, err := drillParams(c)
+	p, err := drillParams(c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,7 +94,7 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 			t, shown = head, visibleColumns(head.Columns)
 			header := make([]string, len(shown))
 			for i, j := range shown {
-				header[i] = t.Columns[j].Label
+				header[i] = columnLabel(t.ID, t.Columns[j].Key)
 			}
 			return w.Write(header)
 		}, func(row []any) error {
@@ -148,19 +151,23 @@ func (h *Handlers) exportXLSX(c *fiber.Ctx) error {
 		}
 	}
 	rowNum++
+	styles, err := xlsxStyles(f)
+	if err != nil {
+		return err
+	}
 	var t analytics.Table
 	var shown []int
 	err = run(c.UserContext(), func(head analytics.Table) error {
 		t, shown = head, visibleColumns(head.Columns)
 		header := make([]any, len(shown))
 		for i, j := range shown {
-			header[i] = t.Columns[j].Label
+			header[i] = columnLabel(t.ID, t.Columns[j].Key)
 		}
 		return write(header)
 	}, func(row []any) error {
 		vals := make([]any, len(shown))
 		for i, j := range shown {
-			vals[i] = xlsxValue(t.Columns[j], row[j], t.Loc)
+			vals[i] = xlsxCell(styles, t.Columns[j], row[j], t.Loc)
 		}
 		return write(vals)
 	})
@@ -187,26 +194,50 @@ func visibleColumns(cols []analytics.Column) []int {
 	return out
 }
 
-// xlsxValue keeps numbers numeric in the workbook.
-func xlsxValue(c analytics.Column, v any, loc *time.Location) any {
+// xlsxStyles are the workbook's number formats by column kind, the same
+// rules as on screen (format.XLSX*).
+func xlsxStyles(f *excelize.File) (map[analytics.Kind]int, error) {
+	out := map[analytics.Kind]int{}
+	for kind, nf := range map[analytics.Kind]string{analytics.Int: format.XLSXInt, analytics.Number: format.XLSXNumber,
+		analytics.Percent: format.XLSXPercent} {
+		id, err := f.NewStyle(&excelize.Style{CustomNumFmt: &nf})
+		if err != nil {
+			return nil, fmt.Errorf("xlsx style: %w", err)
+		}
+		out[kind] = id
+	}
+	return out, nil
+}
+
+// xlsxCell keeps numbers numeric in the workbook, with their column's
+// number format; other values are written as CSV writes them.
+func xlsxCell(styles map[analytics.Kind]int, c analytics.Column, v any, loc *time.Location) any {
 	switch x := v.(type) {
 	case int64, int32:
-		return x
+		return excelize.Cell{StyleID: styles[c.Kind], Value: x}
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil
 		}
-		return x
+		return excelize.Cell{StyleID: styles[c.Kind], Value: x}
 	}
 	return analytics.Format(c, v, loc)
 }
 
+// exportName is the file name of an export: tenant, dashboard, table, date.
+func exportName(c *fiber.Ctx, ext string) string {
+	return fmt.Sprintf("%s-%s-%s-%s.%s", auth.Tenant(c).Slug, c.Params("dash"), c.Params("table"),
+		analytics.Today(tenantLocation(auth.Tenant(c))).Format(time.DateOnly), ext)
+}
+
 // jsonSafe turns NaN and infinite floats (an average of nothing) into
-// null, which JSON can carry.
+// null, which JSON can carry, keeping the names the json tags give.
 func jsonSafe(v any) any { return cleanFloats(reflect.ValueOf(v)) }
 
 func cleanFloats(v reflect.Value) any {
 	switch v.Kind() {
+	case reflect.Invalid:
+		return nil
 	case reflect.Float32, reflect.Float64:
 		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil
@@ -218,14 +249,32 @@ func cleanFloats(v reflect.Value) any {
 		}
 		return cleanFloats(v.Elem())
 	case reflect.Struct:
+		if t, ok := v.Interface().(time.Time); ok {
+			return t
+		}
 		m := map[string]any{}
 		for i := range v.NumField() {
-			if f := v.Type().Field(i); f.IsExported() {
-				m[f.Name] = cleanFloats(v.Field(i))
+			f := v.Type().Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
 			}
+			if name == "" {
+				name = f.Name
+			}
+			m[name] = cleanFloats(v.Field(i))
+		}
+		return m
+	case reflect.Map:
+		m := make(map[string]any, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			m[fmt.Sprint(it.Key().Interface())] = cleanFloats(it.Value())
 		}
 		return m
 	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return []any{}
+		}
 		out := make([]any, v.Len())
 		for i := range out {
 			out[i] = cleanFloats(v.Index(i))

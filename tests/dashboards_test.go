@@ -237,9 +237,9 @@ func (f *dashFixture) wantCompletion(t *testing.T, a pgx.NamedArgs) kpis {
 			coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE status = 'completed' AND done_on BETWEEN @from::date AND @to::date), -1),
 			coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE status = 'completed' AND done_on BETWEEN @pfrom::date AND @pto::date), -1)
 		FROM en`, a, &enrolled, &notStarted, &inProgress, &completed, &overdue, &cur, &prev, &med, &pmed)
-	return kpis{"Enrolled": num(enrolled), "NotStarted": num(notStarted), "InProgress": num(inProgress),
-		"Completed": num(completed), "Overdue": num(overdue), "CompletionRate": rate(completed, enrolled),
-		"CompletedInPeriod": num(cur), "CompletedPrevious": num(prev), "MedianDays": num(med), "MedianDaysPrevious": num(pmed)}
+	return kpis{"enrolled": num(enrolled), "not_started": num(notStarted), "in_progress": num(inProgress),
+		"completed": num(completed), "overdue": num(overdue), "completion_rate": rate(completed, enrolled),
+		"completed_in_period": num(cur), "completed_previous": num(prev), "median_days": num(med), "median_days_previous": num(pmed)}
 }
 
 func (f *dashFixture) wantEngagement(t *testing.T, a pgx.NamedArgs) kpis {
@@ -257,9 +257,9 @@ func (f *dashFixture) wantEngagement(t *testing.T, a pgx.NamedArgs) kpis {
 			(SELECT coalesce(sum(duration_ms), 0)::bigint FROM ev WHERE day BETWEEN @from::date AND @to::date),
 			(SELECT coalesce(sum(duration_ms), 0)::bigint FROM ev WHERE day BETWEEN @pfrom::date AND @pto::date)`,
 		a, &active, &activePrev, &dau, &wau, &mau, &st, &stPrev, &ms, &msPrev)
-	return kpis{"Active": num(active), "ActivePrevious": num(activePrev), "DAU": num(dau), "WAU": num(wau), "MAU": num(mau),
-		"Statements": num(st), "StatementsPrevious": num(stPrev),
-		"Minutes": num(float64(ms) / 60000), "MinutesPrevious": num(float64(msPrev) / 60000)}
+	return kpis{"active": num(active), "active_previous": num(activePrev), "dau": num(dau), "wau": num(wau), "mau": num(mau),
+		"statements": num(st), "statements_previous": num(stPrev),
+		"minutes": num(float64(ms) / 60000), "minutes_previous": num(float64(msPrev) / 60000)}
 }
 
 // complianceCounts classifies assignments ca as of @today.
@@ -279,8 +279,8 @@ func (f *dashFixture) wantCompliance(t *testing.T, a pgx.NamedArgs) kpis {
 	if assigned != compliant+dueSoon+overdue+expired+notDue {
 		t.Fatalf("the test's compliance statuses do not add up: %d assigned, %d+%d+%d+%d+%d", assigned, compliant, dueSoon, overdue, expired, notDue)
 	}
-	return kpis{"Assigned": num(assigned), "Compliant": num(compliant), "DueSoon": num(dueSoon), "Overdue": num(overdue),
-		"Expired": num(expired), "NotDue": num(notDue), "Rate": rate(compliant, assigned)}
+	return kpis{"assigned": num(assigned), "compliant": num(compliant), "due_soon": num(dueSoon), "overdue": num(overdue),
+		"expired": num(expired), "not_due": num(notDue), "rate": rate(compliant, assigned)}
 }
 
 func (f *dashFixture) wantAssessments(t *testing.T, a pgx.NamedArgs) kpis {
@@ -294,8 +294,8 @@ func (f *dashFixture) wantAssessments(t *testing.T, a pgx.NamedArgs) kpis {
 			count(*) FILTER (WHERE cur AND ko), count(*) FILTER (WHERE prev AND ok), count(*) FILTER (WHERE prev AND ko) FROM c`,
 		a, &att, &attPrev, &passed, &failed, &pPassed, &pFailed)
 	pr := func(p, f int64) *float64 { return rate(p, p+f) }
-	return kpis{"Attempts": num(att), "AttemptsPrevious": num(attPrev), "Passed": num(passed), "Failed": num(failed),
-		"PassRate": pr(passed, failed), "PassRatePrevious": pr(pPassed, pFailed)}
+	return kpis{"attempts": num(att), "attempts_previous": num(attPrev), "passed": num(passed), "failed": num(failed),
+		"pass_rate": pr(passed, failed), "pass_rate_previous": pr(pPassed, pFailed)}
 }
 
 // wantRows are a table's expected numbers by row id.
@@ -438,6 +438,7 @@ type jsonTable struct {
 	Columns []struct {
 		Key   string `json:"key"`
 		Label string `json:"label"`
+		Kind  string `json:"kind"`
 	} `json:"columns"`
 	Rows     []map[string]any `json:"rows"`
 	Total    int              `json:"total"`
@@ -450,9 +451,13 @@ func tableRows(t *testing.T, c *testserver.Client, table string, q url.Values) j
 	t.Helper()
 	var all jsonTable
 	for page := 1; ; page++ {
-		var tb jsonTable
+		var body struct {
+			Data jsonTable `json:"data"`
+		}
 		path := withQuery("/api/v1/dashboards/"+table, merge(q, url.Values{"page": {strconv.Itoa(page)}}))
-		if r := getJSON(t, c, path, &tb); r.Status != http.StatusOK {
+		r := getJSON(t, c, path, &body)
+		tb := body.Data
+		if r.Status != http.StatusOK {
 			t.Fatalf("GET %s: %d %.300s", path, r.Status, r.Body)
 		}
 		if tb.PageSize != 25 || tb.Page != page || len(tb.Rows) > 25 {
@@ -616,7 +621,7 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 				a := f.want(v.people, fl)
 				what := func(s string) string { return fmt.Sprintf("%s %s?%s", v.name, s, q.Encode()) }
 				wc, we, wq, wa := f.wantCompletion(t, a), f.wantEngagement(t, a), f.wantCompliance(t, a), f.wantAssessments(t, a)
-				if *wc["Enrolled"] == 0 || *wq["Assigned"] == 0 {
+				if *wc["enrolled"] == 0 || *wq["assigned"] == 0 {
 					t.Fatalf("no enrolments or assignments for %s: the case checks nothing", what(""))
 				}
 				compareKPIs(t, what("completion/kpis"), f.kpis(t, v.c, "completion/kpis", q), wc)
@@ -668,16 +673,16 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 					want map[string]*float64
 					pct  map[string]bool
 				}{
-					{"/dashboards/completion", map[string]*float64{"enrolled": wc["Enrolled"], "in-progress": wc["InProgress"],
-						"completed": wc["Completed"], "overdue": wc["Overdue"], "completion-rate": wc["CompletionRate"],
-						"completed-in-period": wc["CompletedInPeriod"]}, map[string]bool{"completion-rate": true}},
-					{"/dashboards/engagement", map[string]*float64{"active": we["Active"], "statements": we["Statements"],
-						"mau": we["MAU"], "minutes": num(math.Round(*we["Minutes"]))}, nil},
-					{"/dashboards/compliance", map[string]*float64{"assigned": wq["Assigned"], "compliant": wq["Compliant"],
-						"due-soon": wq["DueSoon"], "overdue": wq["Overdue"], "expired": wq["Expired"], "compliance-rate": wq["Rate"]},
+					{"/dashboards/completion", map[string]*float64{"enrolled": wc["enrolled"], "in-progress": wc["in_progress"],
+						"completed": wc["completed"], "overdue": wc["overdue"], "completion-rate": wc["completion_rate"],
+						"completed-in-period": wc["completed_in_period"]}, map[string]bool{"completion-rate": true}},
+					{"/dashboards/engagement", map[string]*float64{"active": we["active"], "statements": we["statements"],
+						"mau": we["mau"], "minutes": num(math.Round(*we["minutes"]))}, nil},
+					{"/dashboards/compliance", map[string]*float64{"assigned": wq["assigned"], "compliant": wq["compliant"],
+						"due-soon": wq["due_soon"], "overdue": wq["overdue"], "expired": wq["expired"], "compliance-rate": wq["rate"]},
 						map[string]bool{"compliance-rate": true}},
-					{"/dashboards/assessments", map[string]*float64{"attempts": wa["Attempts"], "passed": wa["Passed"],
-						"failed": wa["Failed"], "pass-rate": wa["PassRate"]}, map[string]bool{"pass-rate": true}},
+					{"/dashboards/assessments", map[string]*float64{"attempts": wa["attempts"], "passed": wa["passed"],
+						"failed": wa["failed"], "pass-rate": wa["pass_rate"]}, map[string]bool{"pass-rate": true}},
 				}
 				for _, tl := range tiles {
 					path := withQuery(tl.page, q)
@@ -1033,7 +1038,7 @@ func cellText(key string, v any, loc *time.Location) string {
 // exportWant is the header and rows an export of tb must have.
 func exportWant(tb jsonTable, loc *time.Location) (header []string, keys []string, rows [][]string) {
 	for _, c := range tb.Columns {
-		if c.Label != "" {
+		if c.Kind != "id" {
 			header = append(header, c.Label)
 			keys = append(keys, c.Key)
 		}

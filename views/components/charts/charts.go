@@ -58,7 +58,7 @@ const defaultHxTarget = "#main"
 type Bar struct {
 	Label string
 	// Value must be zero or more; a NaN or infinite value is shown as
-	// missing ("—") and not drawn.
+	// format.Missing ("—") and not drawn.
 	Value float64
 	// Href is the full-page URL of the drill-down, if any.
 	Href string

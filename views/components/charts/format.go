@@ -1,114 +1,14 @@
 package charts
 
 import (
+	"github.com/learnlens/learnlens/views/format"
+
 	"math"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
-
-// missing is shown for a value that is NaN or infinite.
-const missing = "—"
-
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-// formatInt writes n with comma thousands separators: 1234567 → "1,234,567".
-func formatInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	s = groupThousands(s)
-	if neg {
-		return "-" + s
-	}
-	return s
-}
-
-// groupThousands inserts commas into a string of digits.
-func groupThousands(digits string) string {
-	if len(digits) <= 3 {
-		return digits
-	}
-	var b strings.Builder
-	head := len(digits) % 3
-	if head > 0 {
-		b.WriteString(digits[:head])
-	}
-	for i := head; i < len(digits); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(digits[i : i+3])
-	}
-	return b.String()
-}
-
-// formatFixed writes v with exactly decimals digits after the point and
-// thousands separators: (1234.5, 1) → "1,234.5". Negative zero is "0".
-func formatFixed(v float64, decimals int) string {
-	if !finite(v) {
-		return missing
-	}
-	if decimals < 0 {
-		decimals = 0
-	}
-	s := strconv.FormatFloat(math.Abs(v), 'f', decimals, 64)
-	intPart, frac, _ := strings.Cut(s, ".")
-	out := groupThousands(intPart)
-	if frac != "" {
-		out += "." + frac
-	}
-	if v < 0 && strings.Trim(s, "0.") != "" {
-		out = "-" + out
-	}
-	return out
-}
-
-// formatNumber writes v rounded to one decimal, without the decimal when it
-// is zero: 42 → "42", 1234.56 → "1,234.6", 2.04 → "2".
-func formatNumber(v float64) string {
-	if !finite(v) {
-		return missing
-	}
-	r := math.Round(v*10) / 10
-	if r == math.Trunc(r) {
-		return formatFixed(r, 0)
-	}
-	return formatFixed(r, 1)
-}
-
-// formatPercent writes p (already in percent, 12.5 for 12.5%) with one
-// decimal where useful: 12.5 → "12.5%", 12.04 → "12%", 0.02 → "<0.1%".
-func formatPercent(p float64) string {
-	if !finite(p) {
-		return missing
-	}
-	if p != 0 && math.Abs(p) < 0.05 {
-		if p < 0 {
-			return ">-0.1%"
-		}
-		return "<0.1%"
-	}
-	return formatNumber(p) + "%"
-}
-
-// formatValue writes v followed by its unit: "42 completed", "72.5%", "42".
-func formatValue(v float64, unit string) string {
-	if !finite(v) {
-		return missing
-	}
-	switch unit {
-	case "%":
-		return formatPercent(v)
-	case "":
-		return formatNumber(v)
-	default:
-		return formatNumber(v) + " " + unit
-	}
-}
 
 // columnHeader is the table view's value column heading: the unit with a
 // capital first letter, or "Value".
@@ -208,7 +108,7 @@ func slug(id string) string {
 // infinite coordinate (which a correct layout never produces) becomes 0 so
 // the svg stays valid.
 func num(v float64) string {
-	if !finite(v) {
+	if !format.Finite(v) {
 		return "0"
 	}
 	r := math.Round(v*100) / 100
@@ -219,9 +119,9 @@ func num(v float64) string {
 }
 
 // raw writes a value for a data-value attribute: the number as given, or
-// the empty string when it is missing.
+// the empty string when it is format.Missing.
 func raw(v float64) string {
-	if !finite(v) {
+	if !format.Finite(v) {
 		return ""
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)

@@ -1,6 +1,8 @@
 package charts
 
 import (
+	"github.com/learnlens/learnlens/views/format"
+
 	"math"
 	"testing"
 )
@@ -22,8 +24,8 @@ func TestFormatInt(t *testing.T) {
 		{math.MinInt64, "-9,223,372,036,854,775,808"},
 	}
 	for _, tt := range tests {
-		if got := formatInt(tt.in); got != tt.want {
-			t.Errorf("formatInt(%d) = %q, want %q", tt.in, got, tt.want)
+		if got := format.Int(tt.in); got != tt.want {
+			t.Errorf("format.Int(%d) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -41,12 +43,12 @@ func TestFormatFixed(t *testing.T) {
 		{-0.04, 1, "0.0"},
 		{-0.0, 0, "0"},
 		{12, -3, "12"},
-		{math.NaN(), 1, missing},
-		{math.Inf(-1), 0, missing},
+		{math.NaN(), 1, format.Missing},
+		{math.Inf(-1), 0, format.Missing},
 	}
 	for _, tt := range tests {
-		if got := formatFixed(tt.in, tt.d); got != tt.want {
-			t.Errorf("formatFixed(%v, %d) = %q, want %q", tt.in, tt.d, got, tt.want)
+		if got := format.Fixed(tt.in, tt.d); got != tt.want {
+			t.Errorf("format.Fixed(%v, %d) = %q, want %q", tt.in, tt.d, got, tt.want)
 		}
 	}
 }
@@ -64,12 +66,12 @@ func TestFormatNumber(t *testing.T) {
 		{2.05, "2.1"},
 		{-3.25, "-3.3"}, // math.Round rounds half away from zero
 		{1e9, "1,000,000,000"},
-		{math.NaN(), missing},
-		{math.Inf(1), missing},
+		{math.NaN(), format.Missing},
+		{math.Inf(1), format.Missing},
 	}
 	for _, tt := range tests {
-		if got := formatNumber(tt.in); got != tt.want {
-			t.Errorf("formatNumber(%v) = %q, want %q", tt.in, got, tt.want)
+		if got := format.Number(tt.in); got != tt.want {
+			t.Errorf("format.Number(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -89,11 +91,11 @@ func TestFormatPercent(t *testing.T) {
 		{0.05, "0.1%"},
 		{-7.25, "-7.3%"},
 		{1234.5, "1,234.5%"},
-		{math.NaN(), missing},
+		{math.NaN(), format.Missing},
 	}
 	for _, tt := range tests {
-		if got := formatPercent(tt.in); got != tt.want {
-			t.Errorf("formatPercent(%v) = %q, want %q", tt.in, got, tt.want)
+		if got := format.Percent(tt.in); got != tt.want {
+			t.Errorf("format.Percent(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -108,11 +110,11 @@ func TestFormatValue(t *testing.T) {
 		{1234, "learners", "1,234 learners"},
 		{72.45, "%", "72.5%"},
 		{42, "", "42"},
-		{math.NaN(), "learners", missing},
+		{math.NaN(), "learners", format.Missing},
 	}
 	for _, tt := range tests {
-		if got := formatValue(tt.v, tt.unit); got != tt.want {
-			t.Errorf("formatValue(%v, %q) = %q, want %q", tt.v, tt.unit, got, tt.want)
+		if got := format.Value(tt.v, tt.unit); got != tt.want {
+			t.Errorf("format.Value(%v, %q) = %q, want %q", tt.v, tt.unit, got, tt.want)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package charts
 
 import (
+	"github.com/learnlens/learnlens/views/format"
+
 	"math"
 	"time"
 )
@@ -54,19 +56,19 @@ const (
 // percent, or the difference in percentage points when the unit is "%", or
 // the absolute difference when the previous value is 0.
 func kpiChange(k KPI) change {
-	if !k.HasPrevious || !finite(k.Value) || !finite(k.Previous) {
+	if !k.HasPrevious || !format.Finite(k.Value) || !format.Finite(k.Previous) {
 		return change{}
 	}
 	diff := k.Value - k.Previous
 	var text, spoken string
 	switch {
 	case k.Unit == "%":
-		text = formatNumber(math.Abs(diff)) + " pp"
-		spoken = formatNumber(math.Abs(diff)) + " percentage points"
+		text = format.Number(math.Abs(diff)) + " pp"
+		spoken = format.Number(math.Abs(diff)) + " percentage points"
 	case k.Previous == 0:
-		text = formatNumber(math.Abs(diff))
+		text = format.Number(math.Abs(diff))
 	default:
-		text = formatPercent(math.Abs(diff / k.Previous * 100))
+		text = format.Percent(math.Abs(diff / k.Previous * 100))
 	}
 	if spoken == "" {
 		spoken = text
@@ -94,15 +96,15 @@ func kpiChange(k KPI) change {
 // kpiValue is the big number: "1,234" or "72.5%".
 func kpiValue(k KPI) string {
 	if k.Unit == "%" {
-		return formatPercent(k.Value)
+		return format.Percent(k.Value)
 	}
-	return formatNumber(k.Value)
+	return format.Number(k.Value)
 }
 
 // kpiUnit is the unit printed after the big number ("" for "%", which is
 // part of the number).
 func kpiUnit(k KPI) string {
-	if k.Unit == "%" || !finite(k.Value) {
+	if k.Unit == "%" || !format.Finite(k.Value) {
 		return ""
 	}
 	return k.Unit

@@ -1,6 +1,8 @@
 package charts
 
 import (
+	"github.com/learnlens/learnlens/views/format"
+
 	"fmt"
 	"math"
 	"strings"
@@ -112,7 +114,7 @@ func newValueAxis(lo, hi float64, integer bool, unit string, top, bottom float64
 	labels := make([]string, len(ticks))
 	left := 24.0
 	for i, t := range ticks {
-		labels[i] = formatFixed(t, d)
+		labels[i] = format.Fixed(t, d)
 		if unit == "%" {
 			labels[i] += "%"
 		}
@@ -138,15 +140,15 @@ func (a valueAxis) labelX() float64 { return a.Left - 6 }
 // except "%".
 func shortValue(v float64, unit string) string {
 	if unit == "%" {
-		return formatPercent(v)
+		return format.Percent(v)
 	}
-	return formatNumber(v)
+	return format.Number(v)
 }
 
 // tip is a tooltip: "Series · Label: 42 completed" (no series part when
 // series is empty).
 func tip(series, label string, v float64, unit string) string {
-	s := label + ": " + formatValue(v, unit)
+	s := label + ": " + format.Value(v, unit)
 	if series != "" {
 		s = series + " · " + s
 	}
@@ -174,7 +176,7 @@ func layoutBars(c BarChart) barsLayout {
 	}
 	for _, b := range c.Bars {
 		l.Table.Rows = append(l.Table.Rows, tableRow{
-			Cells: []string{b.Label, formatValue(b.Value, c.Unit)},
+			Cells: []string{b.Label, format.Value(b.Value, c.Unit)},
 			Href:  b.Href, HxGet: b.HxGet, HxTgt: b.HxTarget,
 		})
 	}
@@ -215,7 +217,7 @@ func layoutBars(c BarChart) barsLayout {
 			Fill: fill, Value: raw(b.Value), Tip: tip("", b.Label, b.Value, c.Unit),
 			Href: b.Href, HxGet: b.HxGet, HxTarget: b.HxTarget,
 		})
-		if finite(b.Value) {
+		if format.Finite(b.Value) {
 			l.Values = append(l.Values, axisLabel{X: xs[i], Y: y - 5, Text: shortValue(b.Value, c.Unit), Anchor: "middle"})
 		}
 	}
@@ -227,7 +229,7 @@ func layoutBars(c BarChart) barsLayout {
 // barSpan is the top and height of a vertical bar of value v: values are
 // clamped to the axis, and a positive value is at least 1 unit tall.
 func (a valueAxis) barSpan(v float64) (y, h float64) {
-	if !finite(v) || v <= 0 {
+	if !format.Finite(v) || v <= 0 {
 		return a.Base, 0
 	}
 	y = a.Scale.clamped(v)
@@ -284,7 +286,7 @@ func (l *barsLayout) layoutRows(labels []string, n int, max float64, totals []fl
 		rowTop := 4 + float64(i)*rowHeight
 		barY := rowTop + 24
 		w := 0.0
-		if finite(totals[i]) && totals[i] > 0 {
+		if format.Finite(totals[i]) && totals[i] > 0 {
 			w = math.Max(1, s.clamped(totals[i]))
 		}
 		l.Tracks = append(l.Tracks, mark{X: 0, Y: barY, W: plotW, H: barHeight})
@@ -315,7 +317,7 @@ func rowLabels(label string, y float64) []axisLabel {
 func maxFinite(values []float64) float64 {
 	m := 0.0
 	for _, v := range values {
-		if finite(v) && v > m {
+		if format.Finite(v) && v > m {
 			m = v
 		}
 	}
@@ -325,7 +327,7 @@ func maxFinite(values []float64) float64 {
 func minFinite(values []float64) float64 {
 	m := 0.0
 	for _, v := range values {
-		if finite(v) && v < m {
+		if format.Finite(v) && v < m {
 			m = v
 		}
 	}
@@ -335,7 +337,7 @@ func minFinite(values []float64) float64 {
 func barsSummary(c BarChart) string {
 	hi, lo := -1, -1
 	for i, b := range c.Bars {
-		if !finite(b.Value) {
+		if !format.Finite(b.Value) {
 			continue
 		}
 		if hi < 0 || b.Value > c.Bars[hi].Value {
@@ -349,11 +351,11 @@ func barsSummary(c BarChart) string {
 	case hi < 0:
 		return ""
 	case len(c.Bars) == 1:
-		return fmt.Sprintf("%s: %s.", c.Bars[0].Label, formatValue(c.Bars[0].Value, c.Unit))
+		return fmt.Sprintf("%s: %s.", c.Bars[0].Label, format.Value(c.Bars[0].Value, c.Unit))
 	}
 	return fmt.Sprintf("%d bars. Highest: %s, %s. Lowest: %s, %s.", len(c.Bars),
-		c.Bars[hi].Label, formatValue(c.Bars[hi].Value, c.Unit),
-		c.Bars[lo].Label, formatValue(c.Bars[lo].Value, c.Unit))
+		c.Bars[hi].Label, format.Value(c.Bars[hi].Value, c.Unit),
+		c.Bars[lo].Label, format.Value(c.Bars[lo].Value, c.Unit))
 }
 
 // ---------------------------------------------------------------- StackedBars
@@ -384,9 +386,9 @@ func layoutStacked(c StackedBarChart) stackedLayout {
 	for i, cat := range c.Categories {
 		row := []string{cat}
 		for _, s := range c.Series {
-			row = append(row, formatValue(atOr(s.Values, i), c.Unit))
+			row = append(row, format.Value(atOr(s.Values, i), c.Unit))
 		}
-		l.Table.Rows = append(l.Table.Rows, tableRow{Cells: append(row, formatValue(totals[i], c.Unit))})
+		l.Table.Rows = append(l.Table.Rows, tableRow{Cells: append(row, format.Value(totals[i], c.Unit))})
 	}
 	if len(c.Categories) == 0 || len(c.Series) == 0 {
 		l.Empty = true
@@ -416,7 +418,7 @@ func layoutStacked(c StackedBarChart) stackedLayout {
 		s := linearScale{D0: 0, D1: math.Max(max, 1e-9), R0: 0, R1: l.Tracks[0].W}
 		for i, cat := range c.Categories {
 			tr := tracks[i]
-			l.Tracks[i].Tip = cat + ": " + formatValue(totals[i], c.Unit) + " in total"
+			l.Tracks[i].Tip = cat + ": " + format.Value(totals[i], c.Unit) + " in total"
 			for j, sp := range segments(i, s.clamped) {
 				if sp.to-sp.from <= 0 {
 					continue
@@ -467,13 +469,13 @@ const segmentEdge = " stroke-white"
 
 // at is values[i] when it exists and is a finite number, else 0.
 func at(values []float64, i int) float64 {
-	if i < len(values) && finite(values[i]) {
+	if i < len(values) && format.Finite(values[i]) {
 		return values[i]
 	}
 	return 0
 }
 
-// atOr is values[i], or NaN (shown as missing) when there is none.
+// atOr is values[i], or NaN (shown as format.Missing) when there is none.
 func atOr(values []float64, i int) float64 {
 	if i < len(values) {
 		return values[i]
@@ -496,7 +498,7 @@ func stackedSummary(c StackedBarChart, totals []float64) string {
 		}
 	}
 	return fmt.Sprintf("%d categories, each split into %s. Largest total: %s, %s.",
-		len(c.Categories), strings.Join(names, ", "), c.Categories[hi], formatValue(totals[hi], c.Unit))
+		len(c.Categories), strings.Join(names, ", "), c.Categories[hi], format.Value(totals[hi], c.Unit))
 }
 
 // ---------------------------------------------------------------- Line
@@ -524,7 +526,7 @@ func layoutLine(c LineChart) lineLayout {
 	for _, s := range c.Series {
 		all = append(all, s.Values)
 		for i, v := range s.Values {
-			if i < len(c.Labels) && finite(v) {
+			if i < len(c.Labels) && format.Finite(v) {
 				finiteCount++
 			}
 		}
@@ -541,7 +543,7 @@ func layoutLine(c LineChart) lineLayout {
 	for i, x := range c.Labels {
 		row := []string{x}
 		for _, s := range c.Series {
-			row = append(row, formatValue(atOr(s.Values, i), c.Unit))
+			row = append(row, format.Value(atOr(s.Values, i), c.Unit))
 		}
 		l.Table.Rows = append(l.Table.Rows, tableRow{Cells: row})
 	}
@@ -587,7 +589,7 @@ func layoutLine(c LineChart) lineLayout {
 		pen := false
 		for i := 0; i < n; i++ {
 			v := atOr(s.Values, i)
-			if !finite(v) {
+			if !format.Finite(v) {
 				pen = false
 				continue
 			}
@@ -635,7 +637,7 @@ func lineSummary(c LineChart) string {
 	for _, s := range c.Series {
 		last, hi := -1, -1
 		for i := 0; i < len(c.Labels) && i < len(s.Values); i++ {
-			if !finite(s.Values[i]) {
+			if !format.Finite(s.Values[i]) {
 				continue
 			}
 			last = i
@@ -648,7 +650,7 @@ func lineSummary(c LineChart) string {
 		}
 		name := orDefault(s.Name, c.Title)
 		parts = append(parts, fmt.Sprintf("%s: latest %s (%s), highest %s (%s).", name,
-			formatValue(s.Values[last], c.Unit), c.Labels[last], formatValue(s.Values[hi], c.Unit), c.Labels[hi]))
+			format.Value(s.Values[last], c.Unit), c.Labels[last], format.Value(s.Values[hi], c.Unit), c.Labels[hi]))
 	}
 	return strings.Join(parts, " ")
 }
@@ -679,7 +681,7 @@ type heatStep struct {
 // heatLevel is the intensity step of v on a heatmap whose largest value is
 // max: 0 for no activity, else 1 to heatLevels by equal fifths of max.
 func heatLevel(v, max float64) int {
-	if !finite(v) || v <= 0 || !finite(max) || max <= 0 {
+	if !format.Finite(v) || v <= 0 || !format.Finite(max) || max <= 0 {
 		return 0
 	}
 	l := int(math.Ceil(v / max * heatLevels))
@@ -707,12 +709,12 @@ func heatSteps(max float64, integer bool, unit string) []heatStep {
 			case from > to:
 				continue
 			case from == to:
-				r = formatNumber(from)
+				r = format.Number(from)
 			default:
-				r = formatNumber(from) + "–" + formatNumber(to)
+				r = format.Number(from) + "–" + format.Number(to)
 			}
 		} else {
-			r = "≤ " + formatNumber(hi)
+			r = "≤ " + format.Number(hi)
 		}
 		steps = append(steps, heatStep{Swatch: heatSwatch(lv), Range: r})
 	}
@@ -733,7 +735,7 @@ func layoutHeatmap(c HeatmapChart) heatmapLayout {
 	for d := range values {
 		for h := range values[d] {
 			v := c.Values[d][h]
-			if !finite(v) || v < 0 {
+			if !format.Finite(v) || v < 0 {
 				v = 0
 			}
 			values[d][h] = v
@@ -747,7 +749,7 @@ func layoutHeatmap(c HeatmapChart) heatmapLayout {
 	summary := ""
 	if max > 0 {
 		summary = fmt.Sprintf("Busiest hour: %s %s, %s. Total: %s.", dayLong[busyD], hourRange(busyH),
-			formatValue(max, c.Unit), formatValue(total, c.Unit))
+			format.Value(max, c.Unit), format.Value(total, c.Unit))
 	}
 	l := heatmapLayout{frame: newFrame(c.ID, c.Title, c.Description, summary), MaxValue: max}
 	head := []string{"Day"}
@@ -762,7 +764,7 @@ func layoutHeatmap(c HeatmapChart) heatmapLayout {
 	for d := range values {
 		row := []string{dayShort[d]}
 		for h := range values[d] {
-			row = append(row, formatNumber(values[d][h]))
+			row = append(row, format.Number(values[d][h]))
 		}
 		l.Table.Rows = append(l.Table.Rows, tableRow{Cells: row})
 	}
@@ -820,7 +822,7 @@ func PercentBins(scores []float64, step int) []Bin {
 		bins = append(bins, Bin{Label: fmt.Sprintf("%d–%d%%", from, to), From: float64(from), To: float64(to)})
 	}
 	for _, s := range scores {
-		if !finite(s) {
+		if !format.Finite(s) {
 			continue
 		}
 		s = math.Max(0, math.Min(100, s))
@@ -839,38 +841,38 @@ func layoutHistogram(c HistogramChart) histogramLayout {
 	labels := make([]string, len(c.Bins))
 	for i, b := range c.Bins {
 		counts[i], labels[i] = b.Count, b.Label
-		if finite(b.Count) && b.Count > 0 {
+		if format.Finite(b.Count) && b.Count > 0 {
 			total += b.Count
 			if mode < 0 || b.Count > c.Bins[mode].Count {
 				mode = i
 			}
 		}
 	}
-	passLabel := orDefault(c.PassLabel, "Pass mark "+formatNumber(c.PassMark)+"%")
+	passLabel := orDefault(c.PassLabel, "Pass mark "+format.Number(c.PassMark)+"%")
 	summary := ""
 	if total > 0 {
-		summary = fmt.Sprintf("%s in %d bins. Most common: %s, %s.", formatValue(total, c.Unit), len(c.Bins),
-			c.Bins[mode].Label, formatValue(c.Bins[mode].Count, c.Unit))
+		summary = fmt.Sprintf("%s in %d bins. Most common: %s, %s.", format.Value(total, c.Unit), len(c.Bins),
+			c.Bins[mode].Label, format.Value(c.Bins[mode].Count, c.Unit))
 		if c.PassMark > 0 {
 			passed, aligned := 0.0, false
 			for _, b := range c.Bins {
 				if b.From == c.PassMark {
 					aligned = true
 				}
-				if b.From >= c.PassMark && finite(b.Count) {
+				if b.From >= c.PassMark && format.Finite(b.Count) {
 					passed += b.Count
 				}
 			}
 			if aligned {
 				summary += fmt.Sprintf(" %s: %s at or above it (%s).", passLabel,
-					formatValue(passed, c.Unit), formatPercent(passed/total*100))
+					format.Value(passed, c.Unit), format.Percent(passed/total*100))
 			}
 		}
 	}
 	l := histogramLayout{barsLayout: barsLayout{frame: newFrame(c.ID, c.Title, c.Description, summary)}}
 	l.Table = table{Caption: c.Title, Head: []string{orDefault(c.Category, "Score"), columnHeader(c.Unit)}}
 	for _, b := range c.Bins {
-		l.Table.Rows = append(l.Table.Rows, tableRow{Cells: []string{b.Label, formatValue(b.Count, c.Unit)}})
+		l.Table.Rows = append(l.Table.Rows, tableRow{Cells: []string{b.Label, format.Value(b.Count, c.Unit)}})
 	}
 	if total <= 0 {
 		l.Empty = true
@@ -895,7 +897,7 @@ func layoutHistogram(c HistogramChart) histogramLayout {
 			HitX: bd.at(i), HitY: l.Axis.Top, HitW: bd.width(), HitH: l.Axis.Base - l.Axis.Top,
 			Fill: "fill-brand", Value: raw(b.Count), Tip: tip("", b.Label, b.Count, c.Unit),
 		})
-		if finite(b.Count) && b.Count > 0 {
+		if format.Finite(b.Count) && b.Count > 0 {
 			l.Values = append(l.Values, axisLabel{X: xs[i], Y: y - 5, Text: shortValue(b.Count, ""), Anchor: "middle"})
 		}
 	}
@@ -916,7 +918,7 @@ func layoutHistogram(c HistogramChart) histogramLayout {
 // within the bin that contains it; ok is false when pm is outside the bins
 // or the bins have no From/To.
 func passX(bins []Bin, pm float64, bd band) (x float64, ok bool) {
-	if !finite(pm) {
+	if !format.Finite(pm) {
 		return 0, false
 	}
 	for i, b := range bins {

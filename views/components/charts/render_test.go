@@ -1,6 +1,8 @@
 package charts
 
 import (
+	"github.com/learnlens/learnlens/views/format"
+
 	"bytes"
 	"context"
 	"math"
@@ -167,12 +169,12 @@ func checkChart(t *testing.T, root *html.Node, out, id, title string) *html.Node
 	}
 	for _, ref := range strings.Fields(val(svg, "aria-labelledby")) {
 		if byID(root, ref) == nil {
-			t.Errorf("aria-labelledby refers to missing id %q", ref)
+			t.Errorf("aria-labelledby refers to format.Missing id %q", ref)
 		}
 	}
 	desc := byID(root, "chart-"+id+"-desc")
 	if desc == nil || desc.Data != "desc" || desc.Parent != svg || text(desc) == "" {
-		t.Errorf("missing <desc> in the svg")
+		t.Errorf("format.Missing <desc> in the svg")
 	}
 	cls := " " + val(svg, "class") + " "
 	if !strings.Contains(cls, " w-full ") || !strings.Contains(cls, " h-auto ") {
@@ -187,7 +189,7 @@ func checkChart(t *testing.T, root *html.Node, out, id, title string) *html.Node
 	}
 	for i, s := range vb {
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || !finite(f) || (i >= 2 && f <= 0) {
+		if err != nil || !format.Finite(f) || (i >= 2 && f <= 0) {
 			t.Errorf("viewBox value %q", s)
 		}
 	}
@@ -212,7 +214,7 @@ func checkGeometry(t *testing.T, svg *html.Node) {
 			switch a.Key {
 			case "x", "y", "width", "height", "cx", "cy", "r", "x1", "x2", "y1", "y2", "rx":
 				f, err := strconv.ParseFloat(a.Val, 64)
-				if err != nil || !finite(f) {
+				if err != nil || !format.Finite(f) {
 					t.Errorf("<%s %s=%q>", n.Data, a.Key, a.Val)
 				}
 				if (a.Key == "width" || a.Key == "height" || a.Key == "r") && f < 0 {
@@ -227,7 +229,7 @@ func checkGeometry(t *testing.T, svg *html.Node) {
 					t.Errorf("path d=%q has unexpected content %q", a.Val, rest)
 				}
 				for _, s := range numberRE.FindAllString(a.Val, -1) {
-					if f, err := strconv.ParseFloat(s, 64); err != nil || !finite(f) {
+					if f, err := strconv.ParseFloat(s, 64); err != nil || !format.Finite(f) {
 						t.Errorf("path coordinate %q", s)
 					}
 				}
@@ -289,7 +291,7 @@ func TestBarsVertical(t *testing.T) {
 		if got := val(m, "data-value"); got != strconv.FormatFloat(b.Value, 'f', -1, 64) {
 			t.Errorf("bar %d data-value %q", i, got)
 		}
-		if want := b.Label + ": " + formatNumber(b.Value) + " completed"; titleOf(m) != want {
+		if want := b.Label + ": " + format.Number(b.Value) + " completed"; titleOf(m) != want {
 			t.Errorf("bar %d tooltip %q, want %q", i, titleOf(m), want)
 		}
 		if !strings.Contains(val(m, "class"), "fill-brand") {
@@ -316,7 +318,7 @@ func TestBarsVertical(t *testing.T) {
 		t.Fatalf("%d table rows", len(rows))
 	}
 	for i, r := range rows {
-		if want := []string{c.Bars[i].Label, formatValue(c.Bars[i].Value, c.Unit)}; !equal(r, want) {
+		if want := []string{c.Bars[i].Label, format.Value(c.Bars[i].Value, c.Unit)}; !equal(r, want) {
 			t.Errorf("row %d = %q, want %q", i, r, want)
 		}
 	}
@@ -334,7 +336,7 @@ func TestBarsVertical(t *testing.T) {
 		t.Errorf("ticks %q", ticks)
 	}
 	if !strings.Contains(text(byID(root, "chart-"+c.ID+"-desc")), c.Description) {
-		t.Error("description missing from <desc>")
+		t.Error("description format.Missing from <desc>")
 	}
 	if !strings.Contains(text(byID(root, "chart-"+c.ID+"-desc")), "Highest: Feb, 1,725 completed") {
 		t.Errorf("summary: %q", text(byID(root, "chart-"+c.ID+"-desc")))
@@ -384,7 +386,7 @@ func TestBarsHorizontalLinks(t *testing.T) {
 	}
 	// Labels: the long course name is shortened in the svg, whole in the tooltip and table.
 	if !strings.Contains(out, "Information security awareness 2026") {
-		t.Error("long label missing")
+		t.Error("long label format.Missing")
 	}
 	if titleOf(ms[3]) != c.Bars[3].Label+": 2,210 completed" {
 		t.Errorf("tooltip %q", titleOf(ms[3]))
@@ -458,7 +460,7 @@ func TestBarsZerosAndBadValues(t *testing.T) {
 			t.Errorf("data-values %q", values(ms))
 		}
 		_, rows := tableRows(t, root, "z")
-		if rows[2][1] != missing || rows[3][1] != missing || rows[0][1] != "0 learners" {
+		if rows[2][1] != format.Missing || rows[3][1] != format.Missing || rows[0][1] != "0 learners" {
 			t.Errorf("rows %q", rows)
 		}
 	}
@@ -491,7 +493,7 @@ func TestStackedBars(t *testing.T) {
 		for i, cat := range c.Categories {
 			for _, s := range c.Series {
 				if v := s.Values[i]; v > 0 {
-					want = append(want, s.Name+" · "+cat+": "+formatValue(v, c.Unit))
+					want = append(want, s.Name+" · "+cat+": "+format.Value(v, c.Unit))
 				}
 			}
 		}
@@ -528,11 +530,11 @@ func TestStackedBars(t *testing.T) {
 			total := 0.0
 			for j, s := range c.Series {
 				total += s.Values[i]
-				if r[j+1] != formatValue(s.Values[i], c.Unit) {
+				if r[j+1] != format.Value(s.Values[i], c.Unit) {
 					t.Errorf("row %d col %d = %q", i, j+1, r[j+1])
 				}
 			}
-			if r[0] != c.Categories[i] || r[len(r)-1] != formatValue(total, c.Unit) {
+			if r[0] != c.Categories[i] || r[len(r)-1] != format.Value(total, c.Unit) {
 				t.Errorf("row %d = %q", i, r)
 			}
 		}
@@ -564,7 +566,7 @@ func TestStackedSingleAndEmpty(t *testing.T) {
 		if ms := marks(root); len(ms) != 1 || titleOf(ms[0]) != "Done · Only: 3 learners" {
 			t.Errorf("marks %d", len(ms))
 		}
-		if _, rows := tableRows(t, root, "s1"); !equal(rows[0], []string{"Only", "3 learners", missing, "3 learners"}) {
+		if _, rows := tableRows(t, root, "s1"); !equal(rows[0], []string{"Only", "3 learners", format.Missing, "3 learners"}) {
 			t.Errorf("row %q", rows[0])
 		}
 	}
@@ -598,13 +600,13 @@ func TestLine(t *testing.T) {
 		t.Errorf("colours %q %q", val(paths[0], "class"), val(paths[1], "class"))
 	}
 	ms := marks(card)
-	if len(ms) != 29+30 { // the last value of the main series is missing
+	if len(ms) != 29+30 { // the last value of the main series is format.Missing
 		t.Fatalf("%d points, want 59", len(ms))
 	}
-	if titleOf(ms[0]) != "Last 30 days · 13 Feb: "+formatValue(c.Series[0].Values[0], "learners") {
+	if titleOf(ms[0]) != "Last 30 days · 13 Feb: "+format.Value(c.Series[0].Values[0], "learners") {
 		t.Errorf("tooltip %q", titleOf(ms[0]))
 	}
-	if titleOf(ms[29]) != "Previous 30 days · 13 Feb: "+formatValue(c.Series[1].Values[0], "learners") {
+	if titleOf(ms[29]) != "Previous 30 days · 13 Feb: "+format.Value(c.Series[1].Values[0], "learners") {
 		t.Errorf("tooltip %q", titleOf(ms[29]))
 	}
 	// Points left to right, higher values higher up.
@@ -628,7 +630,7 @@ func TestLine(t *testing.T) {
 	if !equal(head, []string{"Day", "Last 30 days", "Previous 30 days"}) || len(rows) != 30 {
 		t.Fatalf("head %q, %d rows", head, len(rows))
 	}
-	if rows[29][1] != missing || rows[0][0] != "13 Feb" {
+	if rows[29][1] != format.Missing || rows[0][0] != "13 Feb" {
 		t.Errorf("rows %q %q", rows[0], rows[29])
 	}
 	// Ticks: round numbers from 0.
@@ -656,10 +658,10 @@ func TestLineGapsAndNegatives(t *testing.T) {
 		t.Errorf("%d points", len(ms))
 	}
 	if !strings.Contains(out, ">-2<") {
-		t.Error("negative tick missing")
+		t.Error("negative tick format.Missing")
 	}
 	_, rows := tableRows(t, root, "g")
-	if len(rows) != 5 || rows[4][1] != missing || rows[0][1] != "1.5" {
+	if len(rows) != 5 || rows[4][1] != format.Missing || rows[0][1] != "1.5" {
 		t.Errorf("rows %q", rows)
 	}
 }
@@ -669,7 +671,7 @@ func TestLinePercent(t *testing.T) {
 	root, out := doc(t, Line(c))
 	checkChart(t, root, out, c.ID, c.Title)
 	if !strings.Contains(out, ">100%<") || !strings.Contains(out, ">0%<") {
-		t.Error("percent ticks missing")
+		t.Error("percent ticks format.Missing")
 	}
 	if titleOf(marks(root)[0]) != "Completion rate · W1: 61.2%" {
 		t.Errorf("tooltip %q", titleOf(marks(root)[0]))
@@ -723,7 +725,7 @@ func TestHeatmap(t *testing.T) {
 			t.Errorf("cell %d,%d class %q, want %q", d, h, val(cell, "class"), want)
 		}
 	}
-	if got := titleOf(cells[1*24+14]); got != "Tuesday 14:00–15:00: "+formatValue(c.Values[1][14], "statements") {
+	if got := titleOf(cells[1*24+14]); got != "Tuesday 14:00–15:00: "+format.Value(c.Values[1][14], "statements") {
 		t.Errorf("tooltip %q", got)
 	}
 	if got := titleOf(cells[6*24+23]); !strings.HasPrefix(got, "Sunday 23:00–24:00: ") {
@@ -763,13 +765,13 @@ func TestHeatmap(t *testing.T) {
 			t.Errorf("row %d = %q", d, r)
 		}
 		for h := 0; h < 24; h++ {
-			if r[h+1] != formatNumber(c.Values[d][h]) {
+			if r[h+1] != format.Number(c.Values[d][h]) {
 				t.Errorf("row %d hour %d = %q", d, h, r[h+1])
 			}
 		}
 	}
 	if !strings.Contains(text(byID(root, "chart-"+c.ID+"-desc")), "Busiest hour: ") {
-		t.Error("summary missing")
+		t.Error("summary format.Missing")
 	}
 }
 
@@ -811,7 +813,7 @@ func TestHistogram(t *testing.T) {
 		t.Fatalf("%d bars", len(ms))
 	}
 	for i, m := range ms {
-		if want := c.Bins[i].Label + ": " + formatValue(c.Bins[i].Count, "learners"); titleOf(m) != want {
+		if want := c.Bins[i].Label + ": " + format.Value(c.Bins[i].Count, "learners"); titleOf(m) != want {
 			t.Errorf("tooltip %q, want %q", titleOf(m), want)
 		}
 	}
@@ -828,7 +830,7 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("pass mark at %v, right of the 70–80%% bar's start %v", x, l7)
 	}
 	if !strings.Contains(out, ">Pass mark 70%<") {
-		t.Error("pass-mark label missing")
+		t.Error("pass-mark label format.Missing")
 	}
 	desc := text(byID(root, "chart-"+c.ID+"-desc"))
 	if !strings.Contains(desc, "643 learners in 10 bins") || !strings.Contains(desc, "at or above it") {
@@ -876,18 +878,18 @@ func TestKPITile(t *testing.T) {
 		t.Errorf("value %q", text(v))
 	}
 	if !strings.Contains(text(tile), "1,284 learners") {
-		t.Errorf("unit missing: %q", text(tile))
+		t.Errorf("unit format.Missing: %q", text(tile))
 	}
 	ch := byTestID(t, tile, "kpi-active-learners-change")
 	if !strings.Contains(val(ch, "class"), toneGood) || !strings.Contains(text(ch), "▲ 7.9%") || !strings.Contains(text(ch), "Up 7.9%, better") || !strings.Contains(text(ch), "vs previous 30 days") {
 		t.Errorf("change %q class %q", text(ch), val(ch, "class"))
 	}
 	if !strings.Contains(text(tile), "Data as of 14 Mar 2026, 09:30") {
-		t.Errorf("as of missing: %q", text(tile))
+		t.Errorf("as of format.Missing: %q", text(tile))
 	}
 	times := findAll(tile, tag("time"))
 	if len(times) != 1 || val(times[0], "datetime") != "2026-03-14T09:30:00Z" {
-		t.Error("<time datetime> missing")
+		t.Error("<time datetime> format.Missing")
 	}
 	links := findAll(tile, tag("a"))
 	if len(links) != 1 || val(links[0], "href") != "/reports/learners" || val(links[0], "hx-get") != "/reports/learners" || val(links[0], "hx-target") != "#main" {
@@ -912,10 +914,10 @@ func TestKPITile(t *testing.T) {
 	if !strings.Contains(val(ch, "class"), toneBad) || !strings.Contains(text(ch), "▼ 0.8 pp") {
 		t.Errorf("score change %q", text(ch))
 	}
-	// Minimal tile: no comparison, no time, no link; a missing value.
+	// Minimal tile: no comparison, no time, no link; a format.Missing value.
 	root, out = doc(t, KPITile(KPI{ID: "avg time", Label: "Average time", Value: math.NaN(), Unit: "min"}))
 	tile = byTestID(t, root, "kpi-avg-time")
-	if text(byTestID(t, tile, "kpi-avg-time-value")) != missing || strings.Contains(out, "Data as of") ||
+	if text(byTestID(t, tile, "kpi-avg-time-value")) != format.Missing || strings.Contains(out, "Data as of") ||
 		strings.Contains(out, "kpi-avg-time-change") || len(findAll(tile, tag("a"))) != 0 || strings.Contains(out, "min<") {
 		t.Errorf("minimal tile: %s", out)
 	}

@@ -1,6 +1,10 @@
 package charts
 
-import "math"
+import (
+	"math"
+
+	"github.com/learnlens/learnlens/views/format"
+)
 
 // niceTicks returns round tick values covering [min, max] with about n
 // ticks (Heckbert's "nice numbers"): steps of 1, 2 or 5 × 10^k, the first
@@ -11,7 +15,7 @@ func niceTicks(min, max float64, n int) []float64 {
 	if n < 2 {
 		n = 2
 	}
-	if !finite(min) || !finite(max) {
+	if !format.Finite(min) || !format.Finite(max) {
 		return []float64{0, 1}
 	}
 	if min > max {
@@ -28,13 +32,13 @@ func niceTicks(min, max float64, n int) []float64 {
 		}
 	}
 	step := niceNum(niceNum(max-min, false)/float64(n-1), true)
-	if !finite(step) || step <= 0 {
+	if !format.Finite(step) || step <= 0 {
 		return []float64{min, max}
 	}
 	lo := math.Floor(min/step) * step
 	hi := math.Ceil(max/step) * step
 	count := int(math.Round((hi-lo)/step)) + 1
-	if !finite(lo) || !finite(hi) || count < 2 || count > 1000 {
+	if !format.Finite(lo) || !format.Finite(hi) || count < 2 || count > 1000 {
 		return []float64{min, max}
 	}
 	d := tickDecimals(step)
@@ -53,7 +57,7 @@ func niceTicks(min, max float64, n int) []float64 {
 // niceNum is a "nice" number (1, 2, 5 or 10 × 10^k) close to x: rounded to
 // the nearest when round is true, otherwise the smallest not below x.
 func niceNum(x float64, round bool) float64 {
-	if x <= 0 || !finite(x) {
+	if x <= 0 || !format.Finite(x) {
 		return 0
 	}
 	exp := math.Floor(math.Log10(x))
@@ -89,7 +93,7 @@ func niceNum(x float64, round bool) float64 {
 // tickDecimals is the number of decimals needed to write multiples of
 // step: 10 → 0, 0.5 → 1, 0.25 → 2.
 func tickDecimals(step float64) int {
-	if step <= 0 || !finite(step) {
+	if step <= 0 || !format.Finite(step) {
 		return 0
 	}
 	for d := 0; d < 15; d++ {
@@ -123,7 +127,7 @@ func valueTicks(min, max float64, integer bool) []float64 {
 func allIntegers(values ...[]float64) bool {
 	for _, vs := range values {
 		for _, v := range vs {
-			if finite(v) && v != math.Trunc(v) {
+			if format.Finite(v) && v != math.Trunc(v) {
 				return false
 			}
 		}
@@ -139,11 +143,11 @@ type linearScale struct {
 // at maps v; a degenerate domain maps everything to R0, and the result is
 // always finite.
 func (s linearScale) at(v float64) float64 {
-	if !finite(v) || s.D1 == s.D0 || !finite(s.D0) || !finite(s.D1) {
+	if !format.Finite(v) || s.D1 == s.D0 || !format.Finite(s.D0) || !format.Finite(s.D1) {
 		return s.R0
 	}
 	r := s.R0 + (v-s.D0)/(s.D1-s.D0)*(s.R1-s.R0)
-	if !finite(r) {
+	if !format.Finite(r) {
 		return s.R0
 	}
 	return r

@@ -1,6 +1,8 @@
 package charts
 
 import (
+	"github.com/learnlens/learnlens/views/format"
+
 	"math"
 	"reflect"
 	"testing"
@@ -47,7 +49,7 @@ func TestNiceTicksProperties(t *testing.T) {
 			t.Errorf("niceTicks%v = %v does not cover the range", r, ticks)
 		}
 		for i, v := range ticks {
-			if !finite(v) {
+			if !format.Finite(v) {
 				t.Errorf("niceTicks%v: tick %d is %v", r, i, v)
 			}
 			if i > 0 && v <= ticks[i-1] {
@@ -100,7 +102,7 @@ func TestLinearScale(t *testing.T) {
 	}
 	for _, bad := range []linearScale{{D0: 5, D1: 5, R0: 1, R1: 9}, {D0: 0, D1: math.NaN(), R0: 1, R1: 9}, {D0: 0, D1: 1e-320, R0: 1, R1: 9e307}} {
 		for _, v := range []float64{0, 1, math.NaN(), math.Inf(1), 1e308} {
-			if got := bad.at(v); !finite(got) {
+			if got := bad.at(v); !format.Finite(got) {
 				t.Errorf("%+v.at(%v) = %v", bad, v, got)
 			}
 		}
@@ -330,7 +332,7 @@ func TestKPIChange(t *testing.T) {
 			change{Show: true, Text: "No change", SR: "No change", Class: toneNeutral}},
 		{"negative previous", KPI{Value: -5, Previous: -10, HasPrevious: true},
 			change{Show: true, Arrow: "▲", Text: "50%", SR: "Up 50%, better", Class: toneGood}},
-		{"missing value", KPI{Value: math.NaN(), Previous: 3, HasPrevious: true}, change{}},
+		{"format.Missing value", KPI{Value: math.NaN(), Previous: 3, HasPrevious: true}, change{}},
 	}
 	for _, tt := range tests {
 		if got := kpiChange(tt.k); got != tt.want {

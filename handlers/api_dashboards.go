@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/models"
+)
+
+// SectionJSON is a dashboard section as GET /api/v1/dashboards/:dash/:section
+// sends it (see docs/DASHBOARDS.md). Data is the section's own type from
+// the analytics package (KPIs, a trend, a heatmap, a table page, …), with
+// snake_case keys and raw numbers; a number that has no value (a rate of
+// nothing) is null.
+type SectionJSON struct {
+	Dashboard string     `json:"dashboard"`
+	Section   string     `json:"section"`
+	Version   int64      `json:"version"` // the tenant's gold version the numbers are for
+	Date      string     `json:"date"`    // the tenant-local date they are for (YYYY-MM-DD)
+	AsOf      *string    `json:"as_of"`   // stored time of the newest statement included; null with no data
+	Filters   url.Values `json:"filters"`
+	Data      any        `json:"data"`
+}
+
+// jsonSection computes one section for a request's filters and drill ids.
+type jsonSection func(q *analytics.Q, p analytics.Params) (any, error)
+
+// jsonSections are the sections besides tables (every table id is a
+// section too: /api/v1/dashboards/completion/courses).
+var jsonSections = map[string]jsonSection{
+	"completion/kpis":    func(q *analytics.Q, _ analytics.Params) (any, error) { return q.CompletionKPIs() },
+	"completion/trend":   func(q *analytics.Q, _ analytics.Params) (any, error) { return q.CompletionTrend() },
+	"engagement/kpis":    func(q *analytics.Q, _ analytics.Params) (any, error) { return q.EngagementKPIs() },
+	"engagement/trend":   func(q *analytics.Q, _ analytics.Params) (any, error) { return q.EngagementTrend() },
+	"engagement/heatmap": func(q *analytics.Q, _ analytics.Params) (any, error) { return q.EngagementHeatmap() },
+	"compliance/kpis":    func(q *analytics.Q, _ analytics.Params) (any, error) { return q.ComplianceKPIs() },
+	"assessments/kpis":   func(q *analytics.Q, _ analytics.Params) (any, error) { return q.AssessmentKPIs() },
+	"assessments/scores": func(q *analytics.Q, _ analytics.Params) (any, error) { return q.AssessmentScores() },
+	"assessments/attempts-to-pass": func(q *analytics.Q, p analytics.Params) (any, error) {
+		if _, err := q.CourseTitle(p.Course); err != nil {
+			return nil, err
+		}
+		return q.CourseAttemptsToPass(p.Course)
+	},
+	"team/nodes": func(q *analytics.Q, p analytics.Params) (any, error) {
+		if p.Learner != 0 {
+			return q.TeamChildren(p.Learner)
+		}
+		return q.TeamStart()
+	},
+	"learner/profile": func(q *analytics.Q, p analytics.Params) (any, error) { return q.LearnerProfile(p.Learner) },
+}
+
+func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
+	d, section := c.Params("dash"), c.Params("section")
+	id := d + "/" + section
+	fn, ok := jsonSections[id]
+	if !ok && !analytics.HasTable(id) {
+		return fiber.ErrNotFound
+	}
+	if auth.User(c).Role == models.RoleLearner && d != "learner" {
+		return fiber.ErrNotFound
+	}
+	p, err := drillParams(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.newView(c)
+	if err != nil {
+		return err
+	}
+	if d == "learner" && p.Learner == 0 {
+		p.Learner = v.scope.Self
+	}
+	f := v.r.Filters
+	if ok {
+		f = f.WithoutTable()
+	}
+	data, err := compute(h, c, v, "json:"+tableViewName(v, id, p), f, func(q *analytics.Q) (any, error) {
+		if ok {
+			return fn(q, p)
+		}
+		t, err := q.TablePage(id, p)
+		if err != nil {
+			return nil, err
+		}
+		out := t.JSON()
+		for i, c := range out.Columns {
+			if c.Kind != "id" {
+				out.Columns[i].Label = columnLabel(id, c.Key)
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return err
+	}
+	out := SectionJSON{Dashboard: d, Section: section, Version: v.meta.Version, Date: v.meta.Date.Format(time.DateOnly),
+		Filters: f.Values(), Data: jsonSafe(data)}
+	if !v.meta.AsOf.IsZero() {
+		s := v.meta.AsOf.Format(time.RFC3339)
+		out.AsOf = &s
+	}
+	showsVersion(c, v.meta)
+	return c.JSON(out)
+}

@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/views/components/charts"
+	"github.com/learnlens/learnlens/views/pages/dash"
+)
+
+func (h *Handlers) myLearning(c *fiber.Ctx) error {
+	v, err := h.newView(c)
+	if err != nil {
+		return err
+	}
+	if v.scope.Self == 0 {
+		return h.page(c, fiber.StatusOK, "My learning", dash.Page(dash.Frame{Title: "My learning", Path: "/me"}, dash.NoRecord()))
+	}
+	return h.learner(c, v, v.scope.Self, "My learning")
+}
+
+func (h *Handlers) learnerPage(c *fiber.Ctx) error {
+	id, err := pathID(c, "learner")
+	if err != nil {
+		return err
+	}
+	v, err := h.newView(c)
+	if err != nil {
+		return err
+	}
+	return h.learner(c, v, id, "")
+}
+
+// learnerViewName names a learner page's view: who may see whom depends
+// on the viewer's own record too.
+func learnerViewName(v *viewCtx, id int64) string {
+	return fmt.Sprintf("learner:%d:self=%d", id, v.scope.Self)
+}
+
+func (h *Handlers) learner(c *fiber.Ctx, v *viewCtx, id int64, title string) error {
+	d, err := compute(h, c, v, learnerViewName(v, id), v.pageFilters(), func(q *analytics.Q) (analytics.LearnerView, error) { return q.LearnerView(id) })
+	if err != nil {
+		return err
+	}
+	p := d.Profile
+	if title == "" {
+		title = p.Name
+	}
+	lp := dash.LearnerPage{
+		P: dash.Profile{Name: p.Name, Email: p.Email, EmployeeID: p.EmployeeID, Department: p.Department, Location: p.Location,
+			JobTitle: p.JobTitle, Manager: p.Manager, Status: p.Status},
+		KPIs: []charts.KPI{
+			kpi(v, "enrolled", "Courses", float64(p.Enrolled), ""),
+			kpi(v, "in-progress", "In progress", float64(p.InProgress), ""),
+			kpi(v, "completed", "Completed", float64(p.Completed), ""),
+			upIsBad(kpi(v, "overdue", "Overdue", float64(p.Overdue), "")),
+			kpi(v, "compliant", "Required training done", float64(p.Compliant), "of "+strconv.FormatInt(p.Assigned, 10)),
+		},
+	}
+	if p.LastActive != nil {
+		lp.P.LastActive = *p.LastActive
+	}
+	params := analytics.Params{Learner: id}
+	lp.Courses = pageTable(d.Courses, v.r, params, "No courses yet.")
+	lp.Certificates = pageTable(d.Certificates, v.r, params, "No required training.")
+	lp.Attempts = pageTable(d.Attempts, v.r, params, "No assessment attempts.")
+	if d.ManagerVisible {
+		lp.ManagerHref = "/learners/" + strconv.FormatInt(p.ManagerID, 10)
+	}
+	showsVersion(c, v.meta)
+	return h.page(c, fiber.StatusOK, title, dash.Page(dash.Frame{Title: title, Path: c.Path(), AsOf: asOfText(v.meta)}, dash.LearnerBody(lp)))
+}

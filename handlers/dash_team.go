@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/views/format"
+	"github.com/learnlens/learnlens/views/pages/dash"
+)
+
+func (h *Handlers) teamPage(c *fiber.Ctx) error {
+	v, err := h.newView(c)
+	if err != nil {
+		return err
+	}
+	nodes, err := compute(h, c, v, "team", v.pageFilters(), func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() })
+	if err != nil {
+		return err
+	}
+	f, err := h.frame(c, v, "Team view", "The organisation as a tree, with each part's completion and compliance.", "/dashboards/team")
+	if err != nil {
+		return err
+	}
+	f.ShowDates = false
+	return h.show(c, v, f, dash.TeamBody(teamView(v, nodes)))
+}
+
+func (h *Handlers) teamNodes(c *fiber.Ctx) error {
+	node, err := pathID(c, "node")
+	if err != nil {
+		return err
+	}
+	v, err := h.newView(c)
+	if err != nil {
+		return err
+	}
+	nodes, err := compute(h, c, v, "team-node:"+strconv.FormatInt(node, 10), v.pageFilters(),
+		func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamChildren(node) })
+	if err != nil {
+		return err
+	}
+	showsVersion(c, v.meta)
+	return h.fragment(c, fiber.StatusOK, dash.TeamNodes(teamView(v, nodes)))
+}
+
+func teamView(v *viewCtx, nodes []analytics.TeamNode) dash.Team {
+	t := dash.Team{ChildrenURL: "/dashboards/team/nodes/", Query: v.pageFilters().Query()}
+	for _, n := range nodes {
+		t.Nodes = append(t.Nodes, dash.TeamNode{ID: n.ID, Name: n.Name, JobTitle: n.JobTitle, Department: n.Department,
+			Location: n.Location, Dotted: n.Dotted, Reports: n.Reports, ReportsLabel: format.Int(n.Reports) + " reports",
+			People: format.Int(n.People), Completion: format.Percent(n.CompletionRate), Overdue: format.Int(n.Overdue),
+			Compliance: format.Percent(n.ComplianceRate), CompletionValue: strconv.FormatFloat(n.CompletionRate, 'f', -1, 64)})
+	}
+	return t
+}
