@@ -37,6 +37,11 @@ type Q struct {
 	Today  time.Time // the tenant's local date
 	// AsOf is when the newest statement included was stored (zero if none).
 	AsOf time.Time
+	// Version is the tenant's gold version (0 before the first change),
+	// read with AsOf before any section runs: the sections see this
+	// version or a newer one, so a result labelled with it is never newer
+	// than its label says is committed.
+	Version int64
 }
 
 // Today is the local date in loc, as a date at midnight UTC.
@@ -60,7 +65,7 @@ func (s *Store) Run(ctx context.Context, r Request, fn func(q *Q) error) error {
 		}
 		q := &Q{ctx: ctx, tx: tx, Scope: scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: Today(r.Loc)}
 		var asOf *time.Time
-		err = tx.QueryRow(ctx, `SELECT as_of FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf)
+		err = tx.QueryRow(ctx, `SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf, &q.Version)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("read freshness: %w", err)
 		}
