@@ -114,8 +114,10 @@ func (v *Versions) Observe(tenant, n int64) {
 
 // Subscribe registers fn to be called with every version this instance
 // learns that is newer than the one it knew for the tenant, whichever way
-// it learnt it. fn runs on the goroutine that learnt the version, without
-// Versions' lock held: calls may come from several goroutines at once, so
+// it learnt it. fn runs on the goroutine that learnt the version (the
+// notification listener's, a writer's, a viewer's), so it must be quick and
+// not block; Versions' lock is not held. Calls may come from several
+// goroutines at once, so
 // for one tenant a lower version may arrive after a higher one (keep the
 // maximum). After the listener reconnects, versions are learnt afresh and
 // the first one per tenant is reported again.
