@@ -37,7 +37,10 @@ type Q struct {
 	Today  time.Time // the tenant's local date
 	// AsOf is when the newest statement included was stored (zero if none).
 	AsOf time.Time
-	// Version is the tenant's gold version the transaction sees.
+	// Version is the tenant's gold version (0 before the first change).
+	// The transaction is REPEATABLE READ: every section sees the same
+	// snapshot as this version, so a result labelled with it is exactly
+	// that version's numbers.
 	Version int64
 }
 
@@ -71,10 +74,10 @@ func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, versi
 }
 
 func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) error) error {
-	return s.db.TenantTx(ctx, r.Tenant, func(tx pgx.Tx) error {
+	return s.db.TenantSnapshot(ctx, r.Tenant, func(tx pgx.Tx) error {
 		// Plans are made for this tenant's values each time: a cached
 		// generic plan assumes an average tenant, which a large one is not.
-		if _, err := tx.Exec(ctx, `SET TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'`); err != nil {
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'`); err != nil {
 			return err
 		}
 		if scope == nil {
@@ -86,7 +89,7 @@ func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) 
 		}
 		q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: Today(r.Loc)}
 		var asOf *time.Time
-		err := tx.QueryRow(ctx, `SELECT as_of FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf)
+		err := tx.QueryRow(ctx, `SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf, &q.Version)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("read freshness: %w", err)
 		}

@@ -91,6 +91,17 @@ func (db *DB) TenantTx(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) e
 	})
 }
 
+// TenantSnapshot is TenantTx for reading: a READ ONLY, REPEATABLE READ
+// transaction, so every query of fn sees the same snapshot.
+func (db *DB) TenantSnapshot(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
 // PlatformTx is Platform for pgx work.
 func (db *DB) PlatformTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {

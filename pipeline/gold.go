@@ -210,14 +210,21 @@ func GoldTables() []string {
 	return out
 }
 
-// RebuildGold recomputes every gold row of tenantID from silver.
+// RebuildGold recomputes every gold row of tenantID from silver, as a new
+// gold version.
 func (p *Pipeline) RebuildGold(ctx context.Context, tenantID int64) error {
-	return p.inTenant(ctx, tenantID, func(tx pgx.Tx, _ string) error {
+	var version int64
+	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, _ string) error {
 		if err := rebuildGold(ctx, tx, tenantID); err != nil {
 			return err
 		}
-		return notifyGold(ctx, tx, tenantID)
+		return newVersion(ctx, tx, tenantID, &version)
 	})
+	if err != nil {
+		return err
+	}
+	p.committed(tenantID, version)
+	return nil
 }
 
 // ----- deltas -----

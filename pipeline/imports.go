@@ -82,8 +82,9 @@ func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (ImportReport,
 	}
 	rep := ImportReport{Kind: req.Kind, File: req.Filename, Mode: req.Mode, DryRun: req.DryRun, Rows: parsed.Rows,
 		Errors: append([]imports.RowError{}, parsed.Errors...)}
+	var version int64
 	err = p.inTenant(ctx, req.TenantID, func(tx pgx.Tx, tz string) error {
-		a := &applier{tx: tx, tenantID: req.TenantID, tz: tz, file: req.Filename, rep: &rep}
+		a := &applier{tx: tx, tenantID: req.TenantID, tz: tz, file: req.Filename, rep: &rep, version: &version}
 		// Check references first, in a savepoint, so an all-or-nothing
 		// refusal leaves silver untouched.
 		sp, err := tx.Begin(ctx)
@@ -111,6 +112,7 @@ func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (ImportReport,
 	if err != nil && !errors.Is(err, errDryRun) {
 		return ImportReport{}, err
 	}
+	p.committed(req.TenantID, version)
 	return rep, nil
 }
 
@@ -121,6 +123,7 @@ type applier struct {
 	tz       string
 	file     string
 	rep      *ImportReport
+	version  *int64 // set to the new gold version when the import changed anything
 }
 
 func (a *applier) rowError(line int, column, value, reason string) {
@@ -141,18 +144,25 @@ func (a *applier) apply(ctx context.Context, tx pgx.Tx, r *imports.Result) error
 	return fmt.Errorf("unknown import kind %q", r.Kind)
 }
 
+// recordFile keeps the upload in bronze and, when the import changed any
+// silver (and so what dashboards read: gold, course titles), gives the
+// tenant's gold a new version, in the same round trip.
 func (a *applier) recordFile(ctx context.Context, req ImportRequest) error {
 	report, err := json.Marshal(a.rep.Errors)
 	if err != nil {
 		return err
 	}
 	sum := sha256.Sum256(req.Data)
-	_, err = a.tx.Exec(ctx, `INSERT INTO import_files (tenant_id, kind, filename, sha256, content, uploaded_by, mode,
+	var b pgx.Batch
+	b.Queue(`INSERT INTO import_files (tenant_id, kind, filename, sha256, content, uploaded_by, mode,
 			outcome, rows_total, rows_applied, report)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		a.tenantID, string(req.Kind), req.Filename, sum[:], req.Data, req.UploadedBy, req.Mode,
 		a.rep.Outcome, a.rep.Rows, a.rep.Applied, report)
-	if err != nil {
+	if a.rep.Changed > 0 {
+		queueNewVersion(&b, a.tenantID, nil, a.version)
+	}
+	if err := a.tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("record import file: %w", err)
 	}
 	return nil
@@ -271,9 +281,7 @@ func (a *applier) enrollments(ctx context.Context, tx pgx.Tx, rows []imports.Enr
 	if err := refreshSilver(ctx, tx, a.tenantID, a.tz, k); err != nil {
 		return err
 	}
-	var notify pgx.Batch
-	queueNotifyGold(&notify, a.tenantID)
-	return applyGoldDeltas(ctx, tx, a.tenantID, a.tz, k, &notify)
+	return applyGoldDeltas(ctx, tx, a.tenantID, a.tz, k, nil)
 }
 
 func (a *applier) learnerByEmployeeID(ctx context.Context, tx pgx.Tx, emp string) (int64, bool, error) {

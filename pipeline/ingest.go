@@ -59,14 +59,16 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 	ctx, cancel := context.WithTimeout(ctx, MaxIngestDuration)
 	defer cancel()
 	var res StoreResult
+	var version int64
 	err := p.db.TenantTx(ctx, b.TenantID, func(tx pgx.Tx) error {
 		var err error
-		res, err = storeStatements(ctx, tx, b)
+		res, err = storeStatements(ctx, tx, b, &version)
 		return err
 	})
 	if err != nil {
 		return StoreResult{}, err
 	}
+	p.committed(b.TenantID, version)
 	return res, nil
 }
 
@@ -75,8 +77,10 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 // now minus this is visible (X-Experience-API-Consistent-Through).
 const MaxIngestDuration = 30 * time.Second
 
-// storeStatements is StoreStatements inside its transaction.
-func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch) (StoreResult, error) {
+// storeStatements is StoreStatements inside its transaction. It sets
+// *version to the tenant's new gold version, or leaves it when the batch
+// stored nothing new.
+func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *int64) (StoreResult, error) {
 	// Every statement below is driven by the batch's keys; nested loops
 	// over the key indexes keep its cost proportional to the batch, not to
 	// the tenant's data, whatever the statistics say, and a fresh table
@@ -114,13 +118,13 @@ func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch) (StoreRes
 	if len(fresh) == 0 {
 		return res, nil
 	}
-	return res, deriveSilverAndGold(ctx, tx, b, fresh, stored)
+	return res, deriveSilverAndGold(ctx, tx, b, fresh, stored, version)
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
 // statements of a batch. The learning events go in before the tenant's
 // pipeline lock where they can (see eventInsert); the rest runs under it.
-func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh []int, stored time.Time) error {
+func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh []int, stored time.Time, version *int64) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}
@@ -171,12 +175,10 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh
 		return err
 	}
 	events.collect(k)
-	// Even a batch that changes no number moves "data as of".
+	// Even a batch that changes no number moves "data as of", and so
+	// gives a new version. It goes with the gold deltas, in their round trip.
 	var final pgx.Batch
-	final.Queue(`INSERT INTO gold_freshness (tenant_id, as_of, refreshed) VALUES ($1, $2, now())
-		ON CONFLICT (tenant_id) DO UPDATE SET as_of = greatest(gold_freshness.as_of, excluded.as_of), refreshed = now()`,
-		b.TenantID, stored)
-	queueNotifyGold(&final, b.TenantID)
+	queueNewVersion(&final, b.TenantID, &stored, version)
 	if k.empty() {
 		return tx.SendBatch(ctx, &final).Close()
 	}

@@ -16,7 +16,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"sync"
+	"time"
 
 	_ "time/tzdata" // tenant time zones whatever the host has installed
 
@@ -28,10 +29,38 @@ import (
 // Pipeline writes learning data for tenants.
 type Pipeline struct {
 	db *database.DB
+
+	mu       sync.Mutex
+	onCommit []func(tenant, version int64)
 }
 
 // New returns a Pipeline on db.
 func New(db *database.DB) *Pipeline { return &Pipeline{db: db} }
+
+// OnCommit registers fn to be told, after each transaction that gave a
+// tenant's gold a new version has committed, the tenant and that version,
+// so this instance learns it without waiting for the notification. fn runs
+// on the writer's goroutine before the write returns: it must be quick.
+// A transaction that rolls back calls nothing.
+func (p *Pipeline) OnCommit(fn func(tenant, version int64)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.onCommit = append(p.onCommit, fn)
+}
+
+// committed tells the OnCommit hooks about a committed version (0: the
+// transaction gave none).
+func (p *Pipeline) committed(tenantID, version int64) {
+	if version == 0 {
+		return
+	}
+	p.mu.Lock()
+	hooks := p.onCommit
+	p.mu.Unlock()
+	for _, fn := range hooks {
+		fn(tenantID, version)
+	}
+}
 
 // ErrTenantMissing is returned for a tenant that does not exist.
 var ErrTenantMissing = errors.New("tenant does not exist")
@@ -93,18 +122,42 @@ func lockTenantAnd(ctx context.Context, then *pgx.Batch, tx pgx.Tx, tenantID int
 	return tz, nil
 }
 
-// notifyChannel carries "<tenant id>" after each commit that changed gold,
-// for live dashboards on every instance.
+// notifyChannel carries "<tenant id>:<gold version>" after each commit
+// that gave a tenant's gold a new version, for caches and live dashboards
+// on every instance.
 const notifyChannel = "learnlens_gold"
 
-const notifySQL = `SELECT pg_notify($1, $2)`
+// newVersionSQL gives the tenant's gold its next version, stamped with the
+// clock time (the transaction commits right after), moves "data as of" to
+// $2 when that is newer (NULL: leave it), and queues the notification,
+// which PostgreSQL delivers at commit. It must run under the tenant's
+// pipeline lock, which is held to the commit: versions then commit in
+// increasing order.
+const newVersionSQL = `
+WITH v AS (
+    INSERT INTO gold_freshness AS f (tenant_id, as_of, refreshed, version, committed)
+    VALUES ($1::bigint, $2::timestamptz, now(), 1, clock_timestamp())
+    ON CONFLICT (tenant_id) DO UPDATE SET as_of = greatest(f.as_of, excluded.as_of), refreshed = now(),
+        version = f.version + 1, committed = excluded.committed
+    RETURNING tenant_id, version)
+SELECT version, pg_notify($3, tenant_id::text || ':' || version::text) FROM v`
 
-func notifyGold(ctx context.Context, tx pgx.Tx, tenantID int64) error {
-	_, err := tx.Exec(ctx, notifySQL, notifyChannel, strconv.FormatInt(tenantID, 10))
-	return err
+// queueNewVersion queues newVersionSQL on b; the new version is written to
+// *version when b's results are read. asOf is nil for a change that
+// stores no statements.
+func queueNewVersion(b *pgx.Batch, tenantID int64, asOf *time.Time, version *int64) {
+	b.Queue(newVersionSQL, tenantID, asOf, notifyChannel).QueryRow(func(row pgx.Row) error {
+		var notified any
+		return row.Scan(version, &notified)
+	})
 }
 
-// queueNotifyGold queues notifyGold's notification on b.
-func queueNotifyGold(b *pgx.Batch, tenantID int64) {
-	b.Queue(notifySQL, notifyChannel, strconv.FormatInt(tenantID, 10))
+// newVersion runs newVersionSQL on its own.
+func newVersion(ctx context.Context, tx pgx.Tx, tenantID int64, version *int64) error {
+	var b pgx.Batch
+	queueNewVersion(&b, tenantID, nil, version)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("new gold version: %w", err)
+	}
+	return nil
 }

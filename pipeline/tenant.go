@@ -67,7 +67,9 @@ SELECT coalesce(array_agg(learner_id), '{}'), coalesce(array_agg(course_id), '{}
 
 // refreshTenant recomputes the tenant-wide parts of silver after the
 // roster, the catalog or the requirements change (reporting lines,
-// compliance assignments, every enrolment), then rebuilds gold.
+// compliance assignments, every enrolment), then rebuilds gold. The caller
+// gives the change its gold version (Import does, for every import that
+// changed anything).
 func refreshTenant(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM org_closure WHERE tenant_id = $1`, tenantID); err != nil {
 		return fmt.Errorf("rebuild reporting lines: %w", err)
@@ -89,8 +91,5 @@ func refreshTenant(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) er
 	if err := refreshSilver(ctx, tx, tenantID, tz, k); err != nil {
 		return err
 	}
-	if err := rebuildGold(ctx, tx, tenantID); err != nil {
-		return err
-	}
-	return notifyGold(ctx, tx, tenantID)
+	return rebuildGold(ctx, tx, tenantID)
 }

@@ -1,0 +1,243 @@
+package viewcache
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Key names one view's result: everyone with the same key sees the same
+// numbers.
+type Key struct {
+	Tenant int64
+	// Scope is the viewer's resolved scope (the whole tenant, a manager's
+	// people, one learner) as a string.
+	Scope string
+	// View is the section and its canonical filters.
+	View string
+	// Date is the tenant-local date: "overdue" and "last 7 days" change at
+	// midnight. Only the calendar date counts.
+	Date time.Time
+}
+
+// Compute computes a view's value in a transaction and returns the gold
+// version that transaction saw (read in the same snapshot as the data, or
+// before it), the value's approximate size in bytes, and any error.
+type Compute func(ctx context.Context) (value any, version int64, size int, err error)
+
+// Stats are a Cache's counters since it was made.
+type Stats struct {
+	Hits         int64 // Gets served from a stored value
+	Misses       int64 // Gets that waited for a computation
+	Computations int64 // computations started
+	Evictions    int64 // values dropped to stay within the byte budget
+	Bytes        int64 // bytes held now (sizes as Compute reported them)
+	Entries      int   // values held now
+}
+
+// Cache holds dashboard results shared by every viewer of the same view,
+// within a byte budget, dropping the least recently used first. Safe for
+// concurrent use.
+type Cache struct {
+	// Lag is how much older than the tenant's newest commit a result may
+	// be while the tenant's gold keeps changing (see Get). NewCache sets 1 s.
+	Lag time.Duration
+	// ComputeTimeout bounds a computation, which runs on a context
+	// detached from its callers'. NewCache sets 30 s.
+	ComputeTimeout time.Duration
+
+	versions *Versions
+	maxBytes int64
+
+	mu      sync.Mutex
+	entries map[Key]*list.Element // of *entry
+	lru     *list.List            // most recently used first
+	flights map[Key]*flight
+	stats   Stats
+}
+
+// entry is one stored result.
+type entry struct {
+	key   Key
+	value any
+	v     Version
+	size  int64
+}
+
+// flight is a computation that callers wait for.
+type flight struct {
+	done  chan struct{} // closed when value, v and err are set
+	value any
+	v     Version
+	err   error
+}
+
+// NewCache returns a Cache that holds up to maxBytes of results and judges
+// their freshness by versions.
+func NewCache(versions *Versions, maxBytes int64) *Cache {
+	return &Cache{
+		Lag:            time.Second,
+		ComputeTimeout: 30 * time.Second,
+		versions:       versions,
+		maxBytes:       maxBytes,
+		entries:        map[Key]*list.Element{},
+		lru:            list.New(),
+		flights:        map[Key]*flight{},
+	}
+}
+
+// Get returns key's value and the version it was computed at: a stored
+// one if it is fresh enough, else compute's. Callers that miss the same
+// key at the same time wait for one computation, which runs on a context
+// detached from theirs (a caller that gives up gets its ctx's error, the
+// others still get the value). Errors are returned, not stored.
+//
+// Freshness: a stored value computed at version e is served when the
+// tenant's current version c (Versions.Current) is no newer, or when
+// c.At - e.At <= Lag and now - c.At <= Lag. So when the tenant is quiet
+// every response reflects its last commit, and the first change after a
+// quiet spell is recomputed at once; under steady ingest a response may be
+// the newest computed result if that is at most Lag older than the newest
+// commit, never older; when ingest stops, responses catch up within Lag.
+func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version, error) {
+	key = key.canonical()
+	missed := false
+	for {
+		cur, err := c.versions.Current(ctx, key.Tenant)
+		if err != nil {
+			return nil, Version{}, fmt.Errorf("viewcache: %w", err)
+		}
+		c.mu.Lock()
+		if el, ok := c.entries[key]; ok {
+			if e := el.Value.(*entry); c.fresh(e.v, cur, time.Now()) {
+				c.lru.MoveToFront(el)
+				c.stats.Hits++
+				c.mu.Unlock()
+				return e.value, e.v, nil
+			}
+		}
+		if !missed {
+			missed = true
+			c.stats.Misses++
+		}
+		f, joined := c.flights[key]
+		if !joined {
+			f = &flight{done: make(chan struct{})}
+			c.flights[key] = f
+			c.stats.Computations++
+			go c.compute(context.WithoutCancel(ctx), key, cur, f, compute)
+		}
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, Version{}, ctx.Err()
+		}
+		if f.err != nil {
+			return nil, Version{}, f.err
+		}
+		// A computation this caller started began after cur committed, so
+		// it includes it. One it joined may have begun before: use it
+		// only if it is fresh for cur, else go round for a newer one.
+		if !joined || c.fresh(f.v, cur, time.Now()) {
+			return f.value, f.v, nil
+		}
+	}
+}
+
+// fresh says whether a value computed at e may be served when the tenant
+// is at cur.
+func (c *Cache) fresh(e, cur Version, now time.Time) bool {
+	if e.N >= cur.N {
+		return true
+	}
+	return cur.At.Sub(e.At) <= c.Lag && now.Sub(cur.At) <= c.Lag
+}
+
+// compute runs fn for key's flight f, started when the tenant was at cur,
+// stores the result unless it failed, and releases the waiters.
+func (c *Cache) compute(ctx context.Context, key Key, cur Version, f *flight, fn Compute) {
+	ctx, cancel := context.WithTimeout(ctx, c.ComputeTimeout)
+	defer cancel()
+	value, n, size, err := safely(ctx, fn)
+	f.value, f.err = value, err
+	f.v = Version{N: n, At: c.committedAt(key.Tenant, n, cur)}
+	c.mu.Lock()
+	delete(c.flights, key)
+	if err == nil {
+		c.store(key, value, f.v, int64(max(size, 0)))
+	}
+	c.mu.Unlock()
+	close(f.done)
+}
+
+// safely calls fn, turning a panic into an error so that the waiters are
+// released.
+func safely(ctx context.Context, fn Compute) (value any, version int64, size int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("viewcache: computation panicked: %v", r)
+		}
+	}()
+	return fn(ctx)
+}
+
+// committedAt is when version n of tenant committed, as far as is known:
+// exactly when Versions knows n itself, else cur's time. A computation
+// started at cur sees n >= cur.N, committed no earlier than cur, so
+// cur.At errs on the side of an older result (recomputed sooner), never a
+// fresher one.
+func (c *Cache) committedAt(tenant, n int64, cur Version) time.Time {
+	if v, ok := c.versions.peek(tenant); ok && v.N == n {
+		return v.At
+	}
+	return cur.At
+}
+
+// store keeps a result under key, replacing an older one, and evicts the
+// least recently used results beyond the byte budget. A result larger than
+// the whole budget is not kept. Called with c.mu held.
+func (c *Cache) store(key Key, value any, v Version, size int64) {
+	if el, ok := c.entries[key]; ok {
+		if old := el.Value.(*entry); old.v.N > v.N {
+			return
+		}
+		c.remove(el)
+	}
+	if size > c.maxBytes {
+		return
+	}
+	c.entries[key] = c.lru.PushFront(&entry{key: key, value: value, v: v, size: size})
+	c.stats.Bytes += size
+	for c.stats.Bytes > c.maxBytes {
+		c.remove(c.lru.Back())
+		c.stats.Evictions++
+	}
+}
+
+// remove drops a stored result. Called with c.mu held.
+func (c *Cache) remove(el *list.Element) {
+	e := el.Value.(*entry)
+	c.lru.Remove(el)
+	delete(c.entries, e.key)
+	c.stats.Bytes -= e.size
+}
+
+// Stats returns the counters, for metrics.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Entries = len(c.entries)
+	return s
+}
+
+// canonical makes equal keys compare equal: Date becomes the calendar
+// date at midnight UTC, whatever its location and clock.
+func (k Key) canonical() Key {
+	y, m, d := k.Date.Date()
+	k.Date = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return k
+}

@@ -1,0 +1,280 @@
+package viewcache_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/viewcache"
+)
+
+// readVersion is a view whose value is the gold version its transaction
+// saw, so a response says which commit it reflects; it counts its runs.
+func (e *env) readVersion(runs *atomic.Int64) viewcache.Compute {
+	return func(ctx context.Context) (any, int64, int, error) {
+		runs.Add(1)
+		var n int64
+		err := e.a.db.TenantTx(ctx, e.tenant, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM gold_freshness`).Scan(&n)
+		})
+		return n, n, 8, err
+	}
+}
+
+func (e *env) key(view string) viewcache.Key {
+	return viewcache.Key{Tenant: e.tenant, Scope: "tenant", View: view, Date: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}
+}
+
+// TestConcurrentMissesComputeOnce: 50 viewers missing the same view at
+// once wait for one computation; the viewer whose request started it
+// gives up half-way, and the others still get the value.
+func TestConcurrentMissesComputeOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	var runs atomic.Int64
+	started := make(chan struct{})
+	var once sync.Once
+	compute := func(ctx context.Context) (any, int64, int, error) {
+		runs.Add(1)
+		once.Do(func() { close(started) })
+		select {
+		case <-time.After(300 * time.Millisecond):
+			return "numbers", 0, 7, nil
+		case <-ctx.Done():
+			return nil, 0, 0, ctx.Err()
+		}
+	}
+	first, giveUp := context.WithCancel(context.Background())
+	firstErr := make(chan error)
+	go func() {
+		_, _, err := c.Get(first, e.key("completion"), compute)
+		firstErr <- err
+	}()
+	<-started
+	var wg sync.WaitGroup
+	for range 49 {
+		wg.Go(func() {
+			v, _, err := c.Get(context.Background(), e.key("completion"), compute)
+			if err != nil || v != "numbers" {
+				t.Errorf("got %v, %v", v, err)
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	giveUp()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("the viewer who gave up got %v", err)
+	}
+	wg.Wait()
+	if n := runs.Load(); n != 1 {
+		t.Errorf("%d computations for 50 concurrent misses, want 1", n)
+	}
+	if v, _, err := c.Get(context.Background(), e.key("completion"), compute); v != "numbers" || err != nil {
+		t.Errorf("after the computation: %v, %v", v, err)
+	}
+	s := c.Stats()
+	if s.Computations != 1 || s.Hits != 1 || s.Misses != 50 || s.Bytes != 7 || s.Entries != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestLeastRecentlyUsedIsEvictedByBytes: within a byte budget, the result
+// used longest ago goes first; one larger than the budget is served but
+// not kept; keys on the same calendar date are one key.
+func TestLeastRecentlyUsedIsEvictedByBytes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 100)
+	runs := map[string]int{}
+	get := func(view string, size int) {
+		t.Helper()
+		v, _, err := c.Get(context.Background(), e.key(view), func(context.Context) (any, int64, int, error) {
+			runs[view]++
+			return view, 0, size, nil
+		})
+		if err != nil || v != view {
+			t.Fatalf("%s: %v, %v", view, v, err)
+		}
+	}
+	get("a", 40)
+	get("b", 40)
+	get("a", 40) // a is now the most recently used
+	get("c", 40) // 120 bytes: b goes
+	if s := c.Stats(); s.Bytes != 80 || s.Entries != 2 || s.Evictions != 1 {
+		t.Fatalf("stats %+v, want 80 bytes in 2 entries after 1 eviction", s)
+	}
+	get("a", 40)
+	get("c", 40)
+	get("b", 40) // a, used before c, goes
+	if runs["a"] != 1 || runs["c"] != 1 || runs["b"] != 2 {
+		t.Errorf("computations %v, want b twice (evicted), a and c once", runs)
+	}
+	if s := c.Stats(); s.Evictions != 2 {
+		t.Errorf("%d evictions, want 2", s.Evictions)
+	}
+	get("huge", 101)
+	get("huge", 101)
+	if runs["huge"] != 2 {
+		t.Errorf("a result over the budget was kept")
+	}
+	// The same tenant-local date however it is written.
+	k := e.key("b")
+	k.Date = time.Date(2026, 3, 2, 23, 59, 0, 0, time.FixedZone("x", 3600))
+	if _, _, err := c.Get(context.Background(), k, nil); err != nil {
+		t.Errorf("the same date in another zone missed: %v", err)
+	}
+}
+
+// TestErrorsAreNotCached: a failed computation is retried by the next
+// viewer.
+func TestErrorsAreNotCached(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	fail := errors.New("database went away")
+	calls := 0
+	compute := func(context.Context) (any, int64, int, error) {
+		calls++
+		if calls == 1 {
+			return nil, 0, 0, fail
+		}
+		return "ok", 0, 2, nil
+	}
+	if _, _, err := c.Get(context.Background(), e.key("x"), compute); !errors.Is(err, fail) {
+		t.Fatalf("first Get: %v", err)
+	}
+	if v, _, err := c.Get(context.Background(), e.key("x"), compute); v != "ok" || err != nil {
+		t.Fatalf("second Get: %v, %v", v, err)
+	}
+	if v, _, _ := c.Get(context.Background(), e.key("x"), compute); v != "ok" || calls != 2 {
+		t.Fatalf("third Get: %v after %d computations, want a hit", v, calls)
+	}
+	panics := func(context.Context) (any, int64, int, error) { panic("bug") }
+	if _, _, err := c.Get(context.Background(), e.key("p"), panics); err == nil {
+		t.Fatal("a panicking computation gave no error")
+	}
+}
+
+// TestQuietTenantIsServedExactly: when the tenant is quiet, every response
+// reflects its last commit, and the first change after a quiet spell is
+// computed at once.
+func TestQuietTenantIsServedExactly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	c.Lag = 300 * time.Millisecond
+	var runs atomic.Int64
+	view := e.readVersion(&runs)
+	get := func() int64 {
+		t.Helper()
+		v, ver, err := c.Get(context.Background(), e.key("completion"), view)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.(int64) != ver.N {
+			t.Fatalf("value %v labelled version %d", v, ver.N)
+		}
+		return ver.N
+	}
+	for n := int64(0); n < 3; n++ {
+		if n > 0 {
+			time.Sleep(c.Lag + 100*time.Millisecond) // quiet
+			e.commit(e.a)
+		}
+		if got := get(); got != n {
+			t.Fatalf("version %d served right after commit %d", got, n)
+		}
+		if got := get(); got != n {
+			t.Fatalf("version %d served again, want %d", got, n)
+		}
+	}
+	if n := runs.Load(); n != 3 {
+		t.Errorf("%d computations for 3 versions", n)
+	}
+	// Another instance's commit, known from its notification.
+	time.Sleep(c.Lag + 100*time.Millisecond)
+	e.commit(e.b)
+	e.eventually(3)
+	if got := get(); got != 3 {
+		t.Fatalf("version %d served after another instance's commit 3", got)
+	}
+}
+
+// TestSteadyIngestIsServedWithinTheLag: while commits keep coming, a
+// response may come from a result computed earlier, but never one more
+// than Lag older than the newest commit; once ingest stops, responses
+// reach the last commit within Lag.
+func TestSteadyIngestIsServedWithinTheLag(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	c.Lag = 500 * time.Millisecond
+	var runs atomic.Int64
+	view := e.readVersion(&runs)
+
+	// commits[n] is when version n committed (its hook ran).
+	var mu sync.Mutex
+	commits := map[int64]time.Time{0: {}}
+	newest := int64(0)
+	e.a.p.OnCommit(func(_, n int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		commits[n] = time.Now()
+		newest = max(newest, n)
+	})
+	stop := make(chan struct{})
+	ingest := make(chan struct{})
+	go func() {
+		defer close(ingest)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			e.commit(e.a)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	const slack = 50 * time.Millisecond // between the hook and Versions learning
+	gets, behind := 0, 0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		last, lastAt := newest, commits[newest]
+		mu.Unlock()
+		_, ver, err := c.Get(context.Background(), e.key("engagement"), view)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gets++
+		if ver.N >= last {
+			continue
+		}
+		behind++
+		mu.Lock()
+		servedAt := commits[ver.N]
+		mu.Unlock()
+		if age := lastAt.Sub(servedAt); age > c.Lag+slack {
+			t.Fatalf("served version %d, committed %v before the newest (%d): more than the lag", ver.N, age, last)
+		}
+	}
+	close(stop)
+	<-ingest
+	if behind == 0 || runs.Load() >= int64(gets) {
+		t.Errorf("%d gets, %d computations, %d behind the newest commit: the lag was never used", gets, runs.Load(), behind)
+	}
+	mu.Lock()
+	last := newest
+	mu.Unlock()
+	time.Sleep(c.Lag + slack)
+	if _, ver, err := c.Get(context.Background(), e.key("engagement"), view); err != nil || ver.N != last {
+		t.Fatalf("version %d (%v) served %v after the last commit %d", ver.N, err, c.Lag+slack, last)
+	}
+	t.Logf("%d gets, %d computations, %d served behind the newest commit, %d commits", gets, runs.Load(), behind, last)
+}

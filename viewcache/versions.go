@@ -1,0 +1,217 @@
+// Package viewcache shares the results of dashboard computations between
+// everyone looking at the same view, and knows how fresh they must be.
+//
+// Versions tracks each tenant's gold version on this instance: the
+// counter that every transaction changing what a tenant's dashboards read
+// increments (gold_freshness.version, see docs/DATA-MODEL.md). It learns
+// new versions from the learnlens_gold notifications of every instance,
+// from this instance's pipeline as soon as it commits, and from the
+// database when notifications may have been missed. Cache keeps results
+// computed at a version and serves them while they are fresh enough (see
+// Cache.Get).
+package viewcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/realtime"
+)
+
+// goldChannel is the channel on which the pipeline announces
+// "<tenant>:<version>" at each commit.
+const goldChannel = "learnlens_gold"
+
+// Version is a tenant's gold version and when it was committed. At is the
+// commit's clock time (gold_freshness.committed) when the version was read
+// from the database, and the time this instance heard of it (the
+// notification or the pipeline's hook arrived) otherwise: that is at most
+// a few milliseconds later than the commit, needs no extra query, and
+// later arrival only makes a result look older, never fresher. A version
+// that was never committed (N = 0) has a zero At.
+type Version struct {
+	N  int64
+	At time.Time
+}
+
+// Versions knows each tenant's current gold version on this instance.
+// Safe for concurrent use.
+type Versions struct {
+	db       *database.DB
+	listener *realtime.Listener // nil: no notifications, always ask the database
+
+	mu      sync.Mutex
+	tenants map[int64]known
+	subs    []func(tenant int64, v Version)
+}
+
+// known is what this instance knows of one tenant's version.
+type known struct {
+	v Version
+	// trusted says every later commit will be notified on the current
+	// listener connection, so v is current until a notification says
+	// otherwise. Otherwise v is only a lower bound and Current asks the
+	// database.
+	trusted bool
+}
+
+// NewVersions returns Versions that reads versions from db and learns new
+// ones from l's notifications on learnlens_gold. Call it before l.Run, so
+// its handlers are in place when l connects. With l nil every Current
+// reads the database.
+func NewVersions(db *database.DB, l *realtime.Listener) *Versions {
+	v := &Versions{db: db, listener: l, tenants: map[int64]known{}}
+	if l != nil {
+		l.Handle(goldChannel, v.notified)
+		l.OnConnect(v.forget)
+	}
+	return v
+}
+
+// Current returns the newest version of tenant's gold this instance knows
+// to be committed. It reads the database when the tenant is not known yet,
+// or when notifications may be missed (the listener is not connected).
+func (v *Versions) Current(ctx context.Context, tenant int64) (Version, error) {
+	connected, gen := false, int64(0)
+	if v.listener != nil {
+		// Read before the database is: a read that starts while the
+		// listener is connected is followed by notifications of every
+		// later commit, unless the connection changes meanwhile.
+		gen = v.listener.Generation()
+		connected = v.listener.Connected()
+	}
+	v.mu.Lock()
+	k, ok := v.tenants[tenant]
+	v.mu.Unlock()
+	if ok && k.trusted && connected {
+		return k.v, nil
+	}
+	read, err := v.read(ctx, tenant)
+	if err != nil {
+		return Version{}, err
+	}
+	if !connected {
+		gen = 0
+	}
+	return v.learn(tenant, read, gen), nil
+}
+
+// Observe tells Versions that tenant's gold version n has just committed
+// on this instance; register it with pipeline's OnCommit, so this
+// instance's viewers see their own writes without waiting for the
+// notification.
+func (v *Versions) Observe(tenant, n int64) {
+	v.learn(tenant, Version{N: n, At: time.Now()}, 0)
+}
+
+// Subscribe registers fn to be called with every version this instance
+// learns that is newer than the one it knew for the tenant, whichever way
+// it learnt it. fn runs on the goroutine that learnt the version (the
+// notification listener's, a writer's, a viewer's), so it must be quick and
+// not block; Versions' lock is not held. Calls may come from several
+// goroutines at once, so
+// for one tenant a lower version may arrive after a higher one (keep the
+// maximum). After the listener reconnects, versions are learnt afresh and
+// the first one per tenant is reported again.
+func (v *Versions) Subscribe(fn func(tenant int64, v Version)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.subs = append(v.subs, fn)
+}
+
+// learn merges ver into what is known of tenant, keeping the higher
+// version, and returns what is known now. trustGen is the listener
+// generation that was connected before ver was read (0: none): if it is
+// still the current one, later versions will be notified.
+func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
+	v.mu.Lock()
+	k, ok := v.tenants[tenant]
+	newer := !ok || ver.N > k.v.N
+	if newer {
+		k.v = ver
+	}
+	if trustGen != 0 && trustGen == v.listener.Generation() {
+		k.trusted = true
+	}
+	v.tenants[tenant] = k
+	subs := v.subs
+	v.mu.Unlock()
+	if newer {
+		for _, fn := range subs {
+			fn(tenant, ver)
+		}
+	}
+	return k.v
+}
+
+// notified handles a learnlens_gold notification, "<tenant>:<version>".
+// It runs on the listener's goroutine, so the current generation is the
+// one that delivered it.
+func (v *Versions) notified(payload string) {
+	t, n, hasVersion := strings.Cut(payload, ":")
+	tenant, err := strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		return
+	}
+	version, err := strconv.ParseInt(n, 10, 64)
+	if !hasVersion || err != nil {
+		// An instance that sends no version (an older release during a
+		// rolling deploy): the tenant changed, ask the database.
+		v.mu.Lock()
+		if k, ok := v.tenants[tenant]; ok {
+			k.trusted = false
+			v.tenants[tenant] = k
+		}
+		v.mu.Unlock()
+		return
+	}
+	v.learn(tenant, Version{N: version, At: time.Now()}, v.listener.Generation())
+}
+
+// forget drops everything known: notifications may have been missed while
+// the listener was not connected.
+func (v *Versions) forget() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	clear(v.tenants)
+}
+
+// read returns tenant's version as committed in the database. It reads in
+// a tenant-scoped transaction, under Row Level Security like every other
+// tenant read, rather than through a SECURITY DEFINER function that would
+// bypass it: reads are rare (a tenant's first view on this instance, or
+// while the listener is down), so their extra round trips do not matter.
+func (v *Versions) read(ctx context.Context, tenant int64) (Version, error) {
+	var ver Version
+	err := v.db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		var at *time.Time
+		err := tx.QueryRow(ctx, `SELECT version, committed FROM gold_freshness WHERE tenant_id = $1`, tenant).Scan(&ver.N, &at)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if at != nil {
+			ver.At = *at
+		}
+		return err
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("read gold version of tenant %d: %w", tenant, err)
+	}
+	return ver, nil
+}
+
+// peek returns what is known of tenant without asking anyone.
+func (v *Versions) peek(tenant int64) (Version, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	k, ok := v.tenants[tenant]
+	return k.v, ok
+}
