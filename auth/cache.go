@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -20,7 +21,13 @@ type Cache struct {
 	hosts    *table[string, models.Tenant]
 	sessions *table[string, cachedSession] // by models.SessionTokenHash
 	users    *table[cachedUserKey, models.User]
+
+	mu      sync.Mutex
+	waiting map[string][]chan struct{} // by payload: awaitEcho's waiters
 }
+
+// echoTimeout bounds how long a sign-out waits to hear its own notification.
+const echoTimeout = time.Second
 
 type cachedSession struct {
 	data   []byte
@@ -39,6 +46,7 @@ func NewCache(listener *realtime.Listener, maxEntries int) *Cache {
 		sessions: newTable[string, cachedSession](maxEntries),
 		users:    newTable[cachedUserKey, models.User](maxEntries),
 	}
+	c.waiting = map[string][]chan struct{}{}
 	listener.Handle(models.AuthChannel, c.changed)
 	listener.OnConnect(c.flush)
 	return c
@@ -60,6 +68,41 @@ func (c *Cache) changed(payload string) {
 		// Hosts are keyed by name, and a new domain may turn an unknown
 		// host into the tenant's: drop them all (tenants change rarely).
 		c.hosts.clear()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range c.waiting[payload] {
+		close(ch)
+	}
+	delete(c.waiting, payload)
+}
+
+// awaitEcho prepares to wait for this instance to receive change's
+// notification, and returns the wait, which gives up after echoTimeout.
+// PostgreSQL signals every listening instance at the same commit, so once
+// this one has heard it the others have it on its way: a sign-out that
+// waits for its echo is, in practice, in force everywhere when it answers.
+// Call it before making the change, so the echo cannot be missed.
+func (c *Cache) awaitEcho(change models.AuthChange) (wait func()) {
+	if !c.trusted() {
+		return func() {}
+	}
+	payload := change.Payload()
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.waiting[payload] = append(c.waiting[payload], ch)
+	c.mu.Unlock()
+	return func() {
+		select {
+		case <-ch:
+		case <-time.After(echoTimeout):
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.waiting[payload] = slices.DeleteFunc(c.waiting[payload], func(w chan struct{}) bool { return w == ch })
+			if len(c.waiting[payload]) == 0 {
+				delete(c.waiting, payload)
+			}
+		}
 	}
 }
 

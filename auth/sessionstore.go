@@ -47,10 +47,13 @@ func (s *sessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 }
 
 // DeleteCtx ends the session here at once and, through the store's
-// notification, on every other instance.
+// notification, on every other instance; it returns once that notification
+// has come back to this instance (or after a second).
 func (s *sessionStore) DeleteCtx(ctx context.Context, token string) error {
+	heard := s.cache.awaitEcho(models.AuthChange{Kind: models.ChangedSession, TokenHash: models.SessionTokenHash(token)})
 	err := s.db.Delete(ctx, token)
 	s.cache.dropSession(token)
+	heard()
 	return err
 }
 
