@@ -1,12 +1,16 @@
 package auth
 
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -18,8 +22,26 @@ import (
 // CookieName is the name of the session cookie.
 const CookieName = "learnlens_session"
 
-// sessionLoadedKey marks requests whose session Middleware loaded.
-type sessionLoadedKey struct{}
+// CSRFCookieName is the name of the cookie that carries an anonymous
+// visitor's CSRF nonce (see CSRFToken).
+const CSRFCookieName = "learnlens_csrf"
+
+// idleSlack is how far a session's stored expiry may fall behind the idle
+// deadline (now + IdleTimeout) before a request moves it on: sessions are
+// written at most once a minute, not on every request, so the effective idle
+// timeout is between IdleTimeout minus a minute and IdleTimeout.
+const idleSlack = time.Minute
+
+type (
+	// sessionLoadedKey marks requests whose session Middleware loaded.
+	sessionLoadedKey struct{}
+	// sessionChangedKey marks requests that changed the session's data,
+	// which must then be committed.
+	sessionChangedKey struct{}
+	// csrfNonceKey holds the CSRF nonce of an anonymous request once
+	// CSRFToken has chosen it.
+	csrfNonceKey struct{}
+)
 
 const (
 	sessionTenantKey = "tenant_id"
@@ -27,27 +49,33 @@ const (
 	sessionCSRFKey   = "csrf"
 )
 
-// Sessions keeps server-side sessions (scs, stored in PostgreSQL) and binds
-// them to Fiber. scs is written for net/http and Fiber passes no request
-// context, so the middleware drives scs's Load and Commit itself and keeps
-// the session in the request's user context.
+// Sessions keeps server-side sessions (scs, stored in PostgreSQL with the
+// Cache in front) and binds them to Fiber. scs is written for net/http and
+// Fiber passes no request context, so the middleware drives scs's Load and
+// Commit itself and keeps the session in the request's user context. Only
+// sign-in creates a session; anonymous visitors have none.
 type Sessions struct {
 	manager *scs.SessionManager
+	store   *sessionStore
 	users   *models.UserStore
+	cache   *Cache
+	csrfKey atomic.Pointer[[]byte] // signs anonymous CSRF tokens; read once from PostgreSQL
 }
 
 // SessionOptions configure sessions.
 type SessionOptions struct {
-	Store       scs.Store
+	Store       *models.SessionStore
+	Cache       *Cache // nil: read tenants' sessions and users from PostgreSQL on every request
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
-	Secure      bool // mark the cookie Secure (behind HTTPS)
+	Secure      bool // mark the cookies Secure (behind HTTPS)
 }
 
 // NewSessions returns Sessions stored in opts.Store.
 func NewSessions(users *models.UserStore, opts SessionOptions) *Sessions {
+	store := &sessionStore{db: opts.Store, cache: opts.Cache}
 	m := scs.New()
-	m.Store = opts.Store
+	m.Store = store
 	m.IdleTimeout = opts.IdleTimeout
 	m.Lifetime = opts.Lifetime
 	m.Cookie.Name = CookieName
@@ -56,15 +84,19 @@ func NewSessions(users *models.UserStore, opts SessionOptions) *Sessions {
 	m.Cookie.Secure = opts.Secure
 	m.Cookie.Persist = false
 	m.Cookie.Path = "/"
-	return &Sessions{manager: m, users: users}
+	return &Sessions{manager: m, store: store, users: users, cache: opts.Cache}
 }
 
 // Middleware loads the request's session, runs the rest of the chain, and
-// commits the session (or expires the cookie when it was destroyed). It also
-// loads the signed-in user when the session belongs to this host's tenant: a
-// session of tenant A presented on tenant B's host is not signed in there.
+// saves the session: committed when its data changed, destroyed (cookie
+// expired) on sign-out, else its idle deadline moved on at most once a
+// minute. It also loads the signed-in user when the session belongs to this
+// host's tenant: a session of tenant A presented on tenant B's host is not
+// signed in there.
 func (s *Sessions) Middleware(c *fiber.Ctx) error {
-	ctx, err := s.manager.Load(c.UserContext(), c.Cookies(CookieName))
+	var stored time.Time // the found session's expiry, set by the store
+	ctx := context.WithValue(c.UserContext(), storedExpiryKey{}, &stored)
+	ctx, err := s.manager.Load(ctx, c.Cookies(CookieName))
 	if err != nil {
 		return fmt.Errorf("load session: %w", err)
 	}
@@ -74,8 +106,13 @@ func (s *Sessions) Middleware(c *fiber.Ctx) error {
 	if err := s.loadUser(c); err != nil {
 		return err
 	}
+	if s.manager.GetString(ctx, sessionCSRFKey) == "" {
+		if err := s.loadCSRFKey(ctx); err != nil {
+			return err
+		}
+	}
 	chainErr := c.Next()
-	if err := s.commit(c); err != nil {
+	if err := s.save(c, stored); err != nil {
 		return errors.Join(chainErr, err)
 	}
 	return chainErr
@@ -90,7 +127,8 @@ func (s *Sessions) loadUser(c *fiber.Ctx) error {
 	if s.manager.GetInt64(ctx, sessionTenantKey) != tenant.ID {
 		return nil
 	}
-	u, err := s.users.ByID(ctx, tenant.ID, s.manager.GetInt64(ctx, sessionUserKey))
+	id := s.manager.GetInt64(ctx, sessionUserKey)
+	u, err := s.cache.user(tenant.ID, id, func() (models.User, error) { return s.users.ByID(ctx, tenant.ID, id) })
 	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Status != models.UserActive) {
 		// The account was removed or disabled since sign-in: end the session.
 		return s.manager.Destroy(ctx)
@@ -102,17 +140,31 @@ func (s *Sessions) loadUser(c *fiber.Ctx) error {
 	return nil
 }
 
-func (s *Sessions) commit(c *fiber.Ctx) error {
+// save writes what the request did to the session. scs marks every loaded
+// session modified when there is an idle timeout; save commits only real
+// changes and otherwise extends the stored expiry when it lags by more
+// than idleSlack, never past the absolute lifetime.
+func (s *Sessions) save(c *fiber.Ctx, stored time.Time) error {
 	ctx := c.UserContext()
-	switch s.manager.Status(ctx) {
-	case scs.Modified:
+	switch {
+	case s.manager.Status(ctx) == scs.Destroyed:
+		s.writeCookie(c, "", time.Time{})
+	case c.Locals(sessionChangedKey{}) != nil:
 		token, expiry, err := s.manager.Commit(ctx)
 		if err != nil {
 			return fmt.Errorf("commit session: %w", err)
 		}
 		s.writeCookie(c, token, expiry)
-	case scs.Destroyed:
-		s.writeCookie(c, "", time.Time{})
+	case s.manager.Token(ctx) != "":
+		want := time.Now().Add(s.manager.IdleTimeout)
+		if deadline := s.manager.Deadline(ctx); deadline.Before(want) {
+			want = deadline
+		}
+		if want.Sub(stored) > idleSlack {
+			if err := s.store.extend(ctx, s.manager.Token(ctx), want); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -144,6 +196,7 @@ func (s *Sessions) SignIn(c *fiber.Ctx, u models.User) error {
 	s.manager.Put(ctx, sessionTenantKey, u.TenantID)
 	s.manager.Put(ctx, sessionUserKey, u.ID)
 	s.manager.Put(ctx, sessionCSRFKey, newToken())
+	c.Locals(sessionChangedKey{}, true)
 	setUser(c, &u)
 	return nil
 }
@@ -154,19 +207,61 @@ func (s *Sessions) SignOut(c *fiber.Ctx) error {
 	return s.manager.Destroy(c.UserContext())
 }
 
-// CSRFToken returns the session's CSRF token, creating it on first use. It
-// returns "" for requests that have no session (unknown hosts, static files).
+// CSRFToken returns the token that state-changing requests must carry:
+// a signed-in session's own token (a synchronizer token kept in the
+// session), or, for a visitor without a session, an HMAC of a random nonce
+// kept in the CSRFCookieName cookie (a signed double-submit token, which
+// needs no session row). It returns "" for requests that have no session
+// middleware (unknown hosts, static files).
 func (s *Sessions) CSRFToken(c *fiber.Ctx) string {
 	if c.Locals(sessionLoadedKey{}) == nil {
 		return ""
 	}
-	ctx := c.UserContext()
-	tok := s.manager.GetString(ctx, sessionCSRFKey)
-	if tok == "" {
-		tok = newToken()
-		s.manager.Put(ctx, sessionCSRFKey, tok)
+	if tok := s.manager.GetString(c.UserContext(), sessionCSRFKey); tok != "" {
+		return tok
 	}
-	return tok
+	nonce, _ := c.Locals(csrfNonceKey{}).(string)
+	if nonce == "" {
+		nonce = c.Cookies(CSRFCookieName)
+		if len(nonce) != len(newToken()) {
+			nonce = newToken()
+			c.Cookie(&fiber.Cookie{
+				Name: CSRFCookieName, Value: nonce, Path: "/", HTTPOnly: true,
+				Secure: s.manager.Cookie.Secure, SameSite: fiber.CookieSameSiteLaxMode,
+			})
+		}
+		c.Locals(csrfNonceKey{}, nonce)
+	}
+	return s.signCSRF(c, nonce)
+}
+
+// signCSRF is the anonymous CSRF token for nonce: an HMAC with the shared
+// key, bound to the host's tenant so that a token from one tenant's page
+// is worthless on another's.
+func (s *Sessions) signCSRF(c *fiber.Ctx, nonce string) string {
+	key := s.csrfKey.Load()
+	if key == nil {
+		return "" // Middleware loads the key first; "" matches nothing
+	}
+	t, _ := LookupTenant(c)
+	mac := hmac.New(sha256.New, *key)
+	fmt.Fprintf(mac, "csrf\x00%d\x00%s", t.ID, nonce)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// loadCSRFKey reads the key that signs anonymous CSRF tokens, once: every
+// instance reads the same row, so a form served by one instance posts to
+// any other.
+func (s *Sessions) loadCSRFKey(ctx context.Context) error {
+	if s.csrfKey.Load() != nil {
+		return nil
+	}
+	key, err := s.store.db.SigningKey(ctx, "csrf")
+	if err != nil {
+		return err
+	}
+	s.csrfKey.Store(&key)
+	return nil
 }
 
 // ErrCSRF is returned for a state-changing request without the session's
@@ -181,13 +276,17 @@ const (
 )
 
 // CheckCSRF is middleware that refuses POST, PUT, PATCH and DELETE requests
-// whose token does not match the session's.
+// whose token does not match the session's, or, without a session, the one
+// signed for the CSRF cookie's nonce.
 func (s *Sessions) CheckCSRF(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
 	want := s.manager.GetString(c.UserContext(), sessionCSRFKey)
+	if nonce := c.Cookies(CSRFCookieName); want == "" && nonce != "" {
+		want = s.signCSRF(c, nonce)
+	}
 	got := c.Get(CSRFHeader)
 	if got == "" {
 		got = c.FormValue(CSRFField)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +23,7 @@ var ErrTenantSuspended = errors.New("this organisation's LearnLens account is su
 type Hosts struct {
 	Tenants    *models.TenantStore
 	BaseDomain string
+	Cache      *Cache // nil: read the tenant from PostgreSQL on every request
 }
 
 // ResolveTenant is middleware that finds the tenant of the request's host
@@ -44,7 +46,10 @@ func (h *Hosts) ResolveTenant(c *fiber.Ctx) error {
 // Resolve returns the tenant served at host (which may carry a port).
 func (h *Hosts) Resolve(c *fiber.Ctx, host string) (models.Tenant, error) {
 	host = strings.ToLower(stripPort(host))
-	ctx := c.UserContext()
+	return h.Cache.tenant(host, func() (models.Tenant, error) { return h.lookup(c.UserContext(), host) })
+}
+
+func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) {
 	switch {
 	case host == h.BaseDomain:
 		return h.Tenants.Platform(ctx)

@@ -83,6 +83,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// that a benchmark does not run into one per gigabyte of WAL.
 	opt := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300"+
 		" -c shared_buffers=1GB -c max_wal_size=4GB", c.Port, c.SocketDir)
+	// pg_stat_statements counts every statement per database: the tests
+	// use it to prove that signed-in requests leave sessions, users and
+	// tenants alone, and it is at hand for performance work.
+	if c.hasLibrary("pg_stat_statements") {
+		opt += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=20000"
+	}
 	if err := c.pgctl(ctx, "start", "-w", "-t", "60", "-o", opt, "-l", filepath.Join(c.Dir, "server.log")); err != nil {
 		return nil, fmt.Errorf("start postgres (log in %s): %w", filepath.Join(c.Dir, "server.log"), err)
 	}
@@ -199,6 +205,22 @@ func findBinaries() (string, error) {
 		}
 	}
 	return "", ErrNoServer
+}
+
+// hasLibrary reports whether the server has the loadable module name (in
+// its lib directory beside bin, as Debian and source builds lay it out;
+// bin may hold links to the real binaries).
+func (c *Cluster) hasLibrary(name string) bool {
+	initdb, err := filepath.EvalSymlinks(filepath.Join(c.bin, "initdb"))
+	if err != nil {
+		return false
+	}
+	for _, dir := range []string{"lib", "lib/postgresql"} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(initdb)), dir, name+".so")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func versionOf(binDir string) int {

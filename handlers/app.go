@@ -3,10 +3,11 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
+	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/postgresstore"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
@@ -16,8 +17,16 @@ import (
 	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/realtime"
 	"github.com/learnlens/learnlens/static"
 )
+
+// authCacheSize bounds each of the auth caches (hosts, sessions, users) of
+// an instance: about 100,000 signed-in people at a few hundred bytes each.
+const authCacheSize = 100_000
+
+// sessionCleanupInterval is how often expired sessions are deleted.
+const sessionCleanupInterval = 10 * time.Minute
 
 // Handlers holds what the request handlers depend on.
 type Handlers struct {
@@ -30,6 +39,11 @@ type Handlers struct {
 	hosts    *auth.Hosts
 	sessions *auth.Sessions
 	authn    *auth.Authenticator
+	// listener receives this instance's PostgreSQL notifications. New
+	// starts it after building everything, so register channels
+	// (listener.Handle) while building the Handlers, before New returns.
+	listener      *realtime.Listener
+	sessionsStore *models.SessionStore
 
 	pipeline    *pipeline.Pipeline
 	credentials *models.CredentialStore
@@ -38,13 +52,17 @@ type Handlers struct {
 	analytics   *analytics.Store
 }
 
-// New builds the LearnLens web app on db: stores, middleware and routes.
-// The returned stop function ends background work (session clean-up).
+// New builds the LearnLens web app on db: stores, middleware and routes,
+// and starts its background work: the notification listener, which keeps
+// the auth caches true across instances, and the clean-up of expired
+// sessions. The returned stop function ends that work and waits for it.
 func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, stop func()) {
 	tenants := models.NewTenantStore(db)
 	users := models.NewUserStore(db)
 	audit := models.NewAuditStore(db)
-	store := postgresstore.NewWithCleanupInterval(db.SQL(), 10*time.Minute)
+	sessions := models.NewSessionStore(db)
+	listener := realtime.NewListener(db, log)
+	cache := auth.NewCache(listener, authCacheSize)
 	h := &Handlers{
 		cfg:     cfg,
 		db:      db,
@@ -52,9 +70,10 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		tenants: tenants,
 		users:   users,
 		audit:   audit,
-		hosts:   &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain},
+		hosts:   &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain, Cache: cache},
 		sessions: auth.NewSessions(users, auth.SessionOptions{
-			Store:       store,
+			Store:       sessions,
+			Cache:       cache,
 			IdleTimeout: cfg.SessionIdleTimeout,
 			Lifetime:    cfg.SessionLifetime,
 			Secure:      cfg.SecureCookies,
@@ -65,10 +84,12 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 			Throttle: models.NewLoginThrottle(db, auth.IPThrottleWindow),
 			Tickets:  models.NewLoginTicketStore(db),
 		},
-		pipeline:    pipeline.New(db),
-		credentials: models.NewCredentialStore(db),
-		statements:  models.NewStatementStore(db),
-		analytics:   analytics.NewStore(db),
+		listener:      listener,
+		sessionsStore: sessions,
+		pipeline:      pipeline.New(db),
+		credentials:   models.NewCredentialStore(db),
+		statements:    models.NewStatementStore(db),
+		analytics:     analytics.NewStore(db),
 	}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
@@ -80,7 +101,32 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		BodyLimit:             16 << 20,
 	})
 	h.routes(app)
-	return app, store.StopCleanup
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	background.Go(func() { h.listener.Run(ctx) })
+	background.Go(func() { h.deleteExpiredSessions(ctx) })
+	return app, func() {
+		cancel()
+		background.Wait()
+	}
+}
+
+// deleteExpiredSessions removes expired sessions every
+// sessionCleanupInterval until ctx ends.
+func (h *Handlers) deleteExpiredSessions(ctx context.Context) {
+	tick := time.NewTicker(sessionCleanupInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := h.sessionsStore.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+				h.log.Warn("delete expired sessions", "err", err)
+			}
+		}
+	}
 }
 
 func (h *Handlers) routes(app *fiber.App) {

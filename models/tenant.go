@@ -65,7 +65,8 @@ type TenantSummary struct {
 }
 
 // TenantStore reads and writes tenants. Its lookups are platform-level: they
-// run before any tenant is known.
+// run before any tenant is known. Every change to a tenant or its domains is
+// announced on AuthChannel once committed.
 type TenantStore struct{ db *database.DB }
 
 // NewTenantStore returns a TenantStore on db.
@@ -153,16 +154,58 @@ func (s *TenantStore) Create(ctx context.Context, nt NewTenant) (Tenant, error) 
 		}
 		return nil
 	})
-	return t, err
+	if err != nil {
+		return Tenant{}, err
+	}
+	// A host asked for before it was this tenant's may be remembered as unknown.
+	return t, announce(ctx, s.db, tenantChanged(t.ID))
 }
 
-// SetStatus suspends or re-activates a customer tenant.
+// SetStatus suspends or re-activates a customer tenant, on every instance
+// from its next request on.
 func (s *TenantStore) SetStatus(ctx context.Context, id int64, status string) error {
-	return s.db.Platform(ctx, func(tx *gorm.DB) error {
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE tenants SET status = ?, updated_at = now() WHERE id = ? AND kind = 'customer'`, status, id)
 		if res.Error == nil && res.RowsAffected == 0 {
 			return ErrNotFound
 		}
 		return res.Error
 	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, tenantChanged(id))
+}
+
+// AddDomain lets a tenant be reached at a host name (kind "host") or its
+// users sign in on the bare domain with an email domain (kind "email").
+func (s *TenantStore) AddDomain(ctx context.Context, d TenantDomain) error {
+	d.Domain = strings.ToLower(d.Domain)
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		if err := tx.Omit("CreatedAt").Create(&d).Error; err != nil {
+			return fmt.Errorf("add domain %s: %w", d.Domain, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, tenantChanged(d.TenantID))
+}
+
+// RemoveDomain takes a host name or email domain from a tenant: a removed
+// host serves nobody from the next request on, on every instance.
+func (s *TenantStore) RemoveDomain(ctx context.Context, tenantID int64, kind, domain string) error {
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM tenant_domains WHERE tenant_id = ? AND kind = ? AND domain = ?`,
+			tenantID, kind, strings.ToLower(domain))
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return res.Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, tenantChanged(tenantID))
 }

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +47,11 @@ type User struct {
 // Locked reports whether the account is locked out at time now.
 func (u User) Locked(now time.Time) bool { return u.LockedUntil != nil && u.LockedUntil.After(now) }
 
-// UserStore reads and writes users of one tenant at a time.
+// Roles lists every role, for validating a role change.
+var Roles = []string{RolePlatformAdmin, RoleTenantAdmin, RoleManager, RoleAnalyst, RoleLearner}
+
+// UserStore reads and writes users of one tenant at a time. Every change to
+// a user is announced on AuthChannel once committed.
 type UserStore struct{ db *database.DB }
 
 // NewUserStore returns a UserStore on db.
@@ -105,16 +111,23 @@ func (s *UserStore) RecordFailedLogin(ctx context.Context, tenantID, id int64, m
 			RETURNING failed_logins >= ? AND failed_logins - 1 < ?`,
 			maxFailures, lockFor.Seconds(), tenantID, id, maxFailures, maxFailures).Scan(&lockedNow).Error
 	})
-	return lockedNow, err
+	if err != nil {
+		return false, err
+	}
+	return lockedNow, announce(ctx, s.db, userChanged(tenantID, id))
 }
 
 // RecordLogin resets the failure count and notes the time of a successful
 // sign-in.
 func (s *UserStore) RecordLogin(ctx context.Context, tenantID, id int64) error {
-	return s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now(), updated_at = now()
 			WHERE tenant_id = ? AND id = ?`, tenantID, id).Error
 	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, userChanged(tenantID, id))
 }
 
 // Unlock lifts a lock-out and clears the failure count.
@@ -131,5 +144,44 @@ func (s *UserStore) Unlock(ctx context.Context, tenantID, id int64) (User, error
 		}
 		return tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&u).Error
 	})
-	return u, notFound(err)
+	if err != nil {
+		return User{}, notFound(err)
+	}
+	return u, announce(ctx, s.db, userChanged(tenantID, id))
+}
+
+// SetRole gives a user another role. Their sessions carry it from their
+// next request on, on every instance.
+func (s *UserStore) SetRole(ctx context.Context, tenantID, id int64, role string) error {
+	if !slices.Contains(Roles, role) {
+		return fmt.Errorf("role %q: no such role", role)
+	}
+	if (role == RolePlatformAdmin) != (tenantID == PlatformTenantID) {
+		return fmt.Errorf("role %q: not a role of this realm", role)
+	}
+	return s.update(ctx, tenantID, id, `role = ?`, role)
+}
+
+// SetStatus enables or disables a user. A disabled user's sessions end at
+// their next request, on every instance.
+func (s *UserStore) SetStatus(ctx context.Context, tenantID, id int64, status string) error {
+	if status != UserActive && status != UserDisabled {
+		return fmt.Errorf("user status %q: must be %q or %q", status, UserActive, UserDisabled)
+	}
+	return s.update(ctx, tenantID, id, `status = ?`, status)
+}
+
+// update sets one column of a user and announces the change.
+func (s *UserStore) update(ctx context.Context, tenantID, id int64, set string, value any) error {
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE users SET `+set+`, updated_at = now() WHERE tenant_id = ? AND id = ?`, value, tenantID, id)
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return res.Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, userChanged(tenantID, id))
 }

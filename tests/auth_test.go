@@ -163,16 +163,20 @@ func TestSessionSurvivesRotatesOnLoginAndDiesOnLogout(t *testing.T) {
 	srv := testserver.Start(t)
 	c := srv.NewClient(t)
 	c.Get(acme, "/login")
-	before := c.SessionCookie(acme)
-	if before == "" {
-		t.Fatal("the sign-in page set no session cookie (it holds the CSRF token)")
+	if ck := c.SessionCookie(acme); ck != "" {
+		t.Fatalf("the sign-in page set a session cookie %q; anonymous visitors have no session", ck)
 	}
+	// A session token planted before sign-in (here another user's) is not
+	// the one the sign-in gets, and is worthless after it.
+	attacker := srv.NewClient(t)
+	attacker.Login(acme, "learner@acme.test")
+	before := attacker.SessionCookie(acme)
+	setCookie(c, srv, acme, before)
 	c.Login(acme, "admin@acme.test")
 	after := c.SessionCookie(acme)
 	if after == "" || after == before {
 		t.Fatalf("session token not renewed on sign-in: before %q after %q", before, after)
 	}
-	// The pre-login token is worthless now.
 	planted := srv.NewClient(t)
 	setCookie(planted, srv, acme, before)
 	if r := planted.Get(acme, "/"); r.Status != http.StatusSeeOther {

@@ -1,0 +1,28 @@
+package models
+
+import "testing"
+
+func TestAuthChangePayloadsRoundTrip(t *testing.T) {
+	hash := SessionTokenHash("secret-token")
+	for _, tc := range []struct {
+		change  AuthChange
+		payload string
+	}{
+		{AuthChange{Kind: ChangedSession, TokenHash: hash}, "session:" + hash},
+		{AuthChange{Kind: ChangedUser, TenantID: 3, UserID: 42}, "user:3:42"},
+		{AuthChange{Kind: ChangedTenant, TenantID: 7}, "tenant:7"},
+	} {
+		if got := tc.change.Payload(); got != tc.payload {
+			t.Errorf("%+v: payload %q, want %q", tc.change, got, tc.payload)
+		}
+		back, err := ParseAuthChange(tc.payload)
+		if err != nil || back != tc.change {
+			t.Errorf("%q parsed as %+v, %v", tc.payload, back, err)
+		}
+	}
+	for _, bad := range []string{"", "session:secret-token", "user:3", "user:x:1", "tenant:", "gold:1"} {
+		if _, err := ParseAuthChange(bad); err == nil {
+			t.Errorf("%q parsed without error", bad)
+		}
+	}
+}
