@@ -19,8 +19,11 @@ func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 // Request is what every dashboard question starts from.
 type Request struct {
-	Tenant  int64
-	Loc     *time.Location // the tenant's time zone
+	Tenant int64
+	Loc    *time.Location // the tenant's time zone
+	// Today is the tenant's local date the request is answered for; zero
+	// means now's.
+	Today   time.Time
 	Viewer  Viewer
 	Filters Filters
 }
@@ -87,7 +90,11 @@ func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) 
 			}
 			scope = &sc
 		}
-		q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: Today(r.Loc)}
+		today := r.Today
+		if today.IsZero() {
+			today = Today(r.Loc)
+		}
+		q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: today}
 		var asOf *time.Time
 		err := tx.QueryRow(ctx, `SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf, &q.Version)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {

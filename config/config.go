@@ -21,6 +21,7 @@ type Config struct {
 	SessionIdleTimeout time.Duration // SESSION_IDLE_TIMEOUT, 2h
 	SessionLifetime    time.Duration // SESSION_LIFETIME, 12h
 	LogLevel           string        // LOG_LEVEL, "info"
+	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
 }
 
@@ -41,6 +42,7 @@ func parse(getenv func(string) string) (Config, error) {
 		SessionIdleTimeout: p.duration("SESSION_IDLE_TIMEOUT", 2*time.Hour),
 		SessionLifetime:    p.duration("SESSION_LIFETIME", 12*time.Hour),
 		LogLevel:           p.str("LOG_LEVEL", "info"),
+		ViewCacheBytes:     int64(p.int("VIEW_CACHE_MB", 256)) << 20,
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 	}
 	return c, p.err

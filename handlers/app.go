@@ -19,6 +19,7 @@ import (
 	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/realtime"
 	"github.com/learnlens/learnlens/static"
+	"github.com/learnlens/learnlens/viewcache"
 )
 
 // authCacheSize bounds each of the auth caches (hosts, sessions, users) of
@@ -44,6 +45,9 @@ type Handlers struct {
 	// (listener.Handle) while building the Handlers, before New returns.
 	listener      *realtime.Listener
 	sessionsStore *models.SessionStore
+	// views holds computed dashboard views and scopes, shared by every
+	// viewer of the same view on this instance.
+	views *viewcache.Cache
 
 	pipeline    *pipeline.Pipeline
 	credentials *models.CredentialStore
@@ -63,6 +67,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	sessions := models.NewSessionStore(db)
 	listener := realtime.NewListener(db, log)
 	cache := auth.NewCache(listener, authCacheSize)
+	versions := viewcache.NewVersions(db, listener)
+	pipe := pipeline.New(db)
+	pipe.OnCommit(versions.Observe)
 	h := &Handlers{
 		cfg:     cfg,
 		db:      db,
@@ -86,7 +93,8 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		},
 		listener:      listener,
 		sessionsStore: sessions,
-		pipeline:      pipeline.New(db),
+		views:         viewcache.NewCache(versions, cfg.ViewCacheBytes),
+		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
 		analytics:     analytics.NewStore(db),

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/viewcache"
 	"github.com/learnlens/learnlens/views/components/charts"
 	"github.com/learnlens/learnlens/views/format"
 	"github.com/learnlens/learnlens/views/pages/dash"
@@ -52,11 +54,12 @@ func (h *Handlers) analyticsRequest(c *fiber.Ctx) (analytics.Request, error) {
 	if err != nil {
 		return analytics.Request{}, fiber.NewError(fiber.StatusBadRequest, "the query string is malformed")
 	}
-	f, err := analytics.ParseFilters(q, analytics.Today(loc))
+	today := analytics.Today(loc)
+	f, err := analytics.ParseFilters(q, today)
 	if err != nil {
 		return analytics.Request{}, analyticsError(err)
 	}
-	return analytics.Request{Tenant: tenant.ID, Loc: loc, Viewer: analytics.Viewer{Role: u.Role, Email: u.Email}, Filters: f}, nil
+	return analytics.Request{Tenant: tenant.ID, Loc: loc, Today: today, Viewer: analytics.Viewer{Role: u.Role, Email: u.Email}, Filters: f}, nil
 }
 
 // viewCtx is a request's resolved view of the data: its filters and the
@@ -67,33 +70,59 @@ type viewCtx struct {
 	meta  analytics.Meta
 }
 
-// newView parses the request and resolves the viewer's scope.
+// newView parses the request and resolves the viewer's scope. Scopes are
+// shared results too: every request of a viewer with the same role, email
+// and manager filter resolves to the same scope until the roster changes.
 func (h *Handlers) newView(c *fiber.Ctx) (*viewCtx, error) {
 	r, err := h.analyticsRequest(c)
 	if err != nil {
 		return nil, err
 	}
-	scope, _, err := h.analytics.ResolveScope(c.UserContext(), r)
+	key := viewcache.Key{Tenant: r.Tenant, Scope: "viewer:" + r.Viewer.Role + ":" + r.Viewer.Email,
+		View: "scope:" + strconv.FormatInt(r.Filters.Manager, 10), Date: r.Today}
+	scope, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
+		s, version, err := h.analytics.ResolveScope(ctx, r)
+		return s, version, viewcache.SizeOf(s), err
+	})
 	if err != nil {
 		return nil, analyticsError(err)
 	}
-	return &viewCtx{r: r, scope: scope}, nil
+	return &viewCtx{r: r, scope: scope.(analytics.Scope)}, nil
 }
 
-// compute returns view name of v's scope and filters, computed by fn in
-// one read-only transaction. name must say everything the view depends
+// computed is a view's value with what it shows.
+type computed[T any] struct {
+	value T
+	meta  analytics.Meta
+}
+
+// compute returns view name for v's scope and filters f: computed by fn
+// in one read-only snapshot, or shared from the result cache when a view
+// of the same scope, filters and local date was computed at the tenant's
+// current gold version (or, under steady ingest, at most a second before
+// it; see viewcache.Cache.Get). name must say everything the view depends
 // on besides the scope and filters (path ids, the viewer's own record).
 func compute[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, error) {
-	var out T
 	r := v.r
 	r.Filters = f
-	err := h.analytics.RunScoped(c.UserContext(), r, v.scope, func(q *analytics.Q) error {
-		var err error
-		out, err = fn(q)
-		v.meta = q.Meta()
-		return err
+	key := viewcache.Key{Tenant: r.Tenant, Scope: v.scope.Key(), View: name + "?" + f.Values().Encode(), Date: r.Today}
+	val, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
+		var out computed[T]
+		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
+			var err error
+			out.value, err = fn(q)
+			out.meta = q.Meta()
+			return err
+		})
+		return out, out.meta.Version, viewcache.SizeOf(out.value), err
 	})
-	return out, analyticsError(err)
+	if err != nil {
+		var zero T
+		return zero, analyticsError(err)
+	}
+	out := val.(computed[T])
+	v.meta = out.meta
+	return out.value, nil
 }
 
 // showsVersion tells the client which gold version and local date the
