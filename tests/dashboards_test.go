@@ -53,6 +53,9 @@ func TestDashboards(t *testing.T) {
 	t.Run("Scoping", func(t *testing.T) { testDashboardScoping(t, f) })
 	t.Run("Exports", func(t *testing.T) { testDashboardExports(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testDashboardBadInput(t, f) })
+	t.Run("SharedViewsKeepScopes", func(t *testing.T) { testSharedViewsKeepScopes(t, f) })
+	// Last: it changes the data.
+	t.Run("CacheExactUnderIngest", func(t *testing.T) { testCacheExactUnderIngest(t, f) })
 }
 
 func newDashFixture(t *testing.T) *dashFixture {

@@ -1,0 +1,177 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/seed"
+)
+
+// sectionKPIs is a KPI section's JSON with the version and date it shows.
+type sectionKPIs struct {
+	Version int64                      `json:"version"`
+	Date    string                     `json:"date"`
+	Data    map[string]json.RawMessage `json:"data"`
+}
+
+// testSharedViewsKeepScopes: views are shared by viewers of the same
+// scope only. A second manager with another part of the organisation,
+// asking right after the first for the same page and filters, gets their
+// own numbers (equal to silver's for their people), never the first's;
+// and an admin filtered to a manager shares that manager's view exactly.
+func testSharedViewsKeepScopes(t *testing.T, f *dashFixture) {
+	ctx := context.Background()
+	// Another manager: the person with the most people under them outside
+	// the first manager's part.
+	var other int64
+	var email string
+	f.one(t, `SELECT c.manager_id, l.email FROM org_closure c JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.manager_id
+		WHERE c.tenant_id = @t AND c.manager_id <> ALL(@mine::bigint[]) AND c.manager_id <> @me AND l.email IS NOT NULL
+		  AND NOT EXISTS (SELECT 1 FROM org_closure o WHERE o.tenant_id = @t AND o.manager_id = c.manager_id
+			AND (o.learner_id = @me OR o.learner_id = ANY(@mine::bigint[])))
+		GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1`, pgx.NamedArgs{"mine": f.mgrScope, "me": f.manager}, &other, &email)
+	hash, err := auth.HashPassword(seed.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.NewUserStore(f.srv.DB).Create(ctx, f.tenant, models.NewUser{Email: email, Name: "Other manager",
+		Role: models.RoleManager, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	mgr2 := f.srv.NewClient(t)
+	mgr2.Login(acme, email)
+	theirs := f.reportsOf(t, other)
+	if len(theirs) == 0 || len(without(theirs, f.mgrScope)) != len(theirs) {
+		t.Fatalf("manager %d's people overlap the first manager's: the case checks nothing", other)
+	}
+	fl := f.filters(t, f.mgrScope)[0]
+	for _, section := range []string{"completion/kpis", "compliance/kpis"} {
+		first := f.kpis(t, f.mgr, section, fl.query)
+		second := f.kpis(t, mgr2, section, fl.query)
+		want := f.wantCompletion(t, f.want(theirs, fl))
+		if section == "compliance/kpis" {
+			want = f.wantCompliance(t, f.want(theirs, fl))
+		}
+		compareKPIs(t, "second manager "+section, second, want)
+		if fmt.Sprint(first) == fmt.Sprint(second) {
+			t.Errorf("%s: both managers got %v", section, first)
+		}
+		// The admin filtered to the second manager sees the same view.
+		q := merge(fl.query, url.Values{"manager": {strconv.FormatInt(other, 10)}})
+		compareKPIs(t, "admin filtered to the second manager "+section, f.kpis(t, f.admin, section, q), want)
+	}
+}
+
+// testCacheExactUnderIngest: while statements arrive, every KPI response
+// equals a fresh computation (no cache, one snapshot) of the version and
+// date it reports.
+func testCacheExactUnderIngest(t *testing.T, f *dashFixture) {
+	ctx := context.Background()
+	var people []string
+	for _, row := range f.all(t, `SELECT email FROM learners WHERE tenant_id = @t AND email IS NOT NULL ORDER BY id LIMIT 50`, nil) {
+		people = append(people, row[0].(string))
+	}
+	var courses []string
+	for _, row := range f.all(t, `SELECT activity_iri FROM courses WHERE tenant_id = @t ORDER BY id LIMIT 10`, nil) {
+		courses = append(courses, row[0].(string))
+	}
+	stop := make(chan struct{})
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() { // the writer: small batches with pauses, as an LMS sends
+		l := &lrs{t: t, c: f.srv.NewClient(t), key: "acme-demo-key", secret: "acme-demo-secret"}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(150 * time.Millisecond):
+			}
+			var b strings.Builder
+			b.WriteString("[")
+			for j := range 5 {
+				if j > 0 {
+					b.WriteString(",")
+				}
+				verb := []string{"launched", "completed", "passed", "experienced", "failed"}[(i+j)%5]
+				extra := ""
+				if verb == "passed" || verb == "failed" {
+					extra = `,"result":{"score":{"scaled":0.8}}`
+				}
+				b.WriteString(stmt("", people[(i*5+j)%len(people)], verb, courses[(i+j)%len(courses)], time.Now().UTC().Format(time.RFC3339), extra))
+			}
+			b.WriteString("]")
+			if r := l.do(http.MethodPost, "/xapi/statements", b.String()); r.Status != http.StatusOK {
+				t.Errorf("POST statements: %d %s", r.Status, r.Body)
+				return
+			}
+			sent.Add(5)
+		}
+	})
+	store := analytics.NewStore(f.srv.DB)
+	viewer := analytics.Viewer{Role: models.RoleTenantAdmin, Email: "admin@acme.test"}
+	compared, served := 0, 0
+	deadline := time.Now().Add(6 * time.Second)
+	for time.Now().Before(deadline) {
+		var got sectionKPIs
+		if r := getJSON(t, f.admin, "/api/v1/dashboards/completion/kpis", &got); r.Status != http.StatusOK {
+			t.Fatalf("GET completion/kpis: %d", r.Status)
+		}
+		served++
+		today, err := time.Parse(time.DateOnly, got.Date)
+		if err != nil {
+			t.Fatalf("date %q: %v", got.Date, err)
+		}
+		filters, err := analytics.ParseFilters(url.Values{}, today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fresh analytics.CompletionKPIs
+		var version int64
+		err = store.Run(ctx, analytics.Request{Tenant: f.tenant, Loc: f.loc, Today: today, Viewer: viewer, Filters: filters}, func(q *analytics.Q) error {
+			version = q.Version
+			var err error
+			fresh, err = q.CompletionKPIs()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if version != got.Version {
+			continue // the tenant moved on meanwhile: nothing to compare
+		}
+		compared++
+		want := map[string]float64{"enrolled": float64(fresh.Enrolled), "in_progress": float64(fresh.InProgress),
+			"completed": float64(fresh.Completed), "overdue": float64(fresh.Overdue), "completed_in_period": float64(fresh.CompletedInPeriod),
+			"completion_rate": fresh.CompletionRate}
+		for k, w := range want {
+			var g float64
+			if err := json.Unmarshal(got.Data[k], &g); err != nil && !math.IsNaN(w) {
+				t.Fatalf("%s: %s", k, got.Data[k])
+			}
+			if g != w && !(math.IsNaN(w) && string(got.Data[k]) == "null") {
+				t.Errorf("version %d: %s = %v, a fresh computation says %v", got.Version, k, g, w)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d responses while %d statements arrived; %d compared with a fresh computation of their version", served, sent.Load(), compared)
+	if sent.Load() == 0 || compared < 5 {
+		t.Fatalf("sent %d statements and compared %d responses: the case checks too little", sent.Load(), compared)
+	}
+}
