@@ -52,13 +52,33 @@ func NewCache(listener *realtime.Listener, maxEntries int) *Cache {
 	return c
 }
 
-// changed drops what a notification names.
+// Forget drops what change names from this instance's cache at once. A
+// handler that made the change calls it so that its own next request sees
+// the change without waiting for the notification to come back; other
+// instances learn of it from the notification the store sent.
+func (c *Cache) Forget(change models.AuthChange) {
+	if c != nil {
+		c.forget(change)
+	}
+}
+
+// changed drops what a notification names and wakes whoever awaits it.
 func (c *Cache) changed(payload string) {
 	ch, err := models.ParseAuthChange(payload)
 	if err != nil {
 		c.flush() // whatever it meant, nothing cached can be trusted to be unaffected
 		return
 	}
+	c.forget(ch)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiting[payload] {
+		close(w)
+	}
+	delete(c.waiting, payload)
+}
+
+func (c *Cache) forget(ch models.AuthChange) {
 	switch ch.Kind {
 	case models.ChangedSession:
 		c.sessions.drop(ch.TokenHash)
@@ -69,12 +89,6 @@ func (c *Cache) changed(payload string) {
 		// host into the tenant's: drop them all (tenants change rarely).
 		c.hosts.clear()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, ch := range c.waiting[payload] {
-		close(ch)
-	}
-	delete(c.waiting, payload)
 }
 
 // awaitEcho prepares to wait for this instance to receive change's

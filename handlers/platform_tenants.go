@@ -41,6 +41,7 @@ func (h *Handlers) tenantSetStatus(c *fiber.Ctx) error {
 		}
 		return err
 	}
+	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedTenant, TenantID: id})
 	u := auth.User(c)
 	err = h.audit.Record(c.UserContext(), models.AuditEntry{
 		TenantID: models.PlatformTenantID, ActorUserID: &u.ID, ActorEmail: u.Email,
