@@ -471,7 +471,7 @@ func checkFreshness(samples []sample, log freshnessLog, loc *time.Location) fres
 		lags = append(lags, lag)
 		if lag >= freshnessGoal {
 			if stale == 0 {
-				worst = fmt.Sprintf("e.g. version %d shown at %s while %d was committed at %s", v,
+				worst = fmt.Sprintf("e.g. version %d shown to a request of %s when %d was the newest (committed %s)", v,
 					s.start.Format("15:04:05.000"), hist[i].v, hist[i].at.Format("15:04:05.000"))
 			}
 			stale++
