@@ -353,17 +353,18 @@ func startFreshnessPoller(ctx context.Context, dbURL string, tenant int64) (*fre
 		defer tick.Stop()
 		for {
 			var v int64
-			var at time.Time
+			var committed *time.Time
 			seen := time.Now()
-			err := conn.QueryRow(ctx, sql, tenant).Scan(&v, &at)
+			err := conn.QueryRow(ctx, sql, tenant).Scan(&v, &committed)
 			if err != nil && err != pgx.ErrNoRows {
 				p.res.err = err
 				return
 			}
 			p.res.polls++
 			if err == nil && (len(p.res.hist) == 0 || v > p.res.hist[len(p.res.hist)-1].v) {
-				if !p.res.committed {
-					at = seen
+				at := seen
+				if p.res.committed && committed != nil {
+					at = *committed
 				}
 				if n := len(p.res.hist); n > 0 && at.Before(p.res.hist[n-1].at) {
 					at = p.res.hist[n-1].at // keep commit times in version order
