@@ -22,7 +22,7 @@ bench: bench-ingest bench-dashboards ## Run every benchmark (figures with same-r
 bench-ingest: ## Statements/s through the real xAPI endpoint vs a raw COPY (BENCH_STATEMENTS=40000)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./tests/bench/
 
-bench-dashboards: ## Dashboard p50/p95/p99 and req/s, 50 clients, demo + 1M-statement tenant, vs /healthz (BENCH_DASH_STATEMENTS=1000000)
+bench-dashboards: ## Dashboards under 50 signed-in clients (one view, a customer mix, the mix under 2,000 statements/s), demo + 1M-statement tenant, vs /healthz (BENCH_DASH_* in docs/PERFORMANCE.md)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Dashboards -benchtime 1x -timeout 60m ./tests/bench/
 
 deps: ## Install Chromium, PostgreSQL, npm packages and Go modules where missing

@@ -1,0 +1,341 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/tests/testserver"
+)
+
+// The mix's request classes and their shares of requests, in percent.
+// popular is 70%: the 20 popular views. The rest is the long tail.
+var mixClasses = []struct {
+	name  string
+	share int
+}{
+	{"popular", 70},   // the admin's and three managers' default dashboard pages (4 users × 5 pages)
+	{"filters", 9},    // a dashboard page or JSON section with a range, department, location, course or category
+	{"drill-down", 6}, // a course, a course's team, a requirement, an assessed course, a team node
+	{"table", 6},      // a page of a table fragment, sorted by a column
+	{"manager", 9},    // one of the 200 managers' own dashboard pages or KPI sections
+}
+
+var dashboards = []string{"completion", "engagement", "compliance", "assessments", "team"}
+
+// filterSections are the JSON sections that take only filters.
+var filterSections = []string{
+	"completion/kpis", "completion/trend", "engagement/kpis", "engagement/trend", "engagement/heatmap",
+	"compliance/kpis", "assessments/kpis", "assessments/scores",
+}
+
+// mixTables are the tables that need no drill-down id, as the mix pages
+// and sorts them.
+var mixTables = []string{
+	"completion/courses", "compliance/requirements", "compliance/at-risk", "compliance/assignments",
+	"engagement/courses", "engagement/inactive", "assessments/courses",
+}
+
+// mixData is what the mix draws its requests from, for one tenant.
+type mixData struct {
+	admin   string
+	popular []string // the admin and three managers: the popular views' users
+
+	departments, locations, categories []string
+	courses                            []int64 // courses with enrolments
+	courseTeams                        [][2]int64
+	requirements, assessed, nodes      []int64
+	tables                             []mixTable
+	managers                           []string // the scope managers the benchmark created
+	today                              time.Time
+}
+
+// mixTable is a table the mix pages through: its sortable columns and
+// how many pages the admin sees.
+type mixTable struct {
+	id    string
+	sorts []string
+	pages int
+}
+
+// pick draws client c's next request of the mix.
+func (m *mixData) pick(c *benchClient, r *rand.Rand) route {
+	x := r.IntN(100)
+	class := mixClasses[len(mixClasses)-1].name
+	for _, k := range mixClasses {
+		if x < k.share {
+			class = k.name
+			break
+		}
+		x -= k.share
+	}
+	one := func(xs []string) string { return xs[r.IntN(len(xs))] }
+	oneID := func(xs []int64) int64 { return xs[r.IntN(len(xs))] }
+	switch class {
+	case "popular":
+		return route{class: class, as: one(m.popular), path: "/dashboards/" + one(dashboards)}
+	case "filters":
+		as := m.admin
+		if r.IntN(10) < 3 {
+			as = one(m.popular[1:])
+		}
+		path := "/dashboards/" + one(dashboards)
+		if r.IntN(10) < 4 {
+			path = "/api/v1/dashboards/" + one(filterSections)
+		}
+		return route{class: class, as: as, path: path + "?" + m.filters(r).Encode()}
+	case "drill-down":
+		switch r.IntN(5) {
+		case 0:
+			return route{class: class, as: m.admin, path: fmt.Sprintf("/dashboards/completion/courses/%d", oneID(m.courses))}
+		case 1:
+			ct := m.courseTeams[r.IntN(len(m.courseTeams))]
+			return route{class: class, as: m.admin, path: fmt.Sprintf("/dashboards/completion/courses/%d/teams/%d", ct[0], ct[1])}
+		case 2:
+			return route{class: class, as: m.admin, path: fmt.Sprintf("/dashboards/compliance/requirements/%d", oneID(m.requirements))}
+		case 3:
+			return route{class: class, as: m.admin, path: fmt.Sprintf("/dashboards/assessments/courses/%d", oneID(m.assessed))}
+		default:
+			return route{class: class, as: m.admin, path: fmt.Sprintf("/dashboards/team/nodes/%d", oneID(m.nodes)), fragment: true}
+		}
+	case "table":
+		t := m.tables[r.IntN(len(m.tables))]
+		q := url.Values{}
+		if p := 1 + r.IntN(min(t.pages, 10)); p > 1 {
+			q.Set("page", strconv.Itoa(p))
+		}
+		if len(t.sorts) > 0 && r.IntN(10) < 7 {
+			q.Set("sort", one(t.sorts))
+			if r.IntN(2) == 0 {
+				q.Set("dir", "desc")
+			}
+		}
+		path := "/tables/" + t.id
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		return route{class: class, as: m.admin, path: path, fragment: true}
+	default: // a scope manager's own view
+		as := one(c.managers)
+		if r.IntN(4) == 0 {
+			return route{class: class, as: as, path: "/api/v1/dashboards/" + one(dashboards[:4]) + "/kpis"}
+		}
+		return route{class: class, as: as, path: "/dashboards/" + one(dashboards)}
+	}
+}
+
+// filters draws a filter set: always a range (7d, 30d, 12m or a custom
+// one within the last year), sometimes a department, location, course or
+// category.
+func (m *mixData) filters(r *rand.Rand) url.Values {
+	v := url.Values{}
+	switch r.IntN(4) {
+	case 0:
+		v.Set("range", "7d")
+	case 1:
+		v.Set("range", "30d")
+	case 2:
+		v.Set("range", "12m")
+	default:
+		to := m.today.AddDate(0, 0, -r.IntN(60))
+		v.Set("range", "custom")
+		v.Set("from", to.AddDate(0, 0, -7-r.IntN(120)).Format(time.DateOnly))
+		v.Set("to", to.Format(time.DateOnly))
+	}
+	if len(m.departments) > 0 && r.IntN(10) < 4 {
+		v.Set("department", m.departments[r.IntN(len(m.departments))])
+	}
+	if len(m.locations) > 0 && r.IntN(10) < 3 {
+		v.Set("location", m.locations[r.IntN(len(m.locations))])
+	}
+	if len(m.courses) > 0 && r.IntN(10) < 2 {
+		v.Set("course", strconv.FormatInt(m.courses[r.IntN(len(m.courses))], 10))
+	}
+	if len(m.categories) > 0 && r.IntN(10) < 2 {
+		v.Set("category", m.categories[r.IntN(len(m.categories))])
+	}
+	return v
+}
+
+// prepareMix creates the mix's users (two more popular managers beside
+// the named one, and env.managers scope managers: learners with reports,
+// role manager, signed in by email as analytics.ResolveScope matches
+// them), signs every client in as each popular user and as its share of
+// the scope managers, and reads the filter values and drill-down ids the
+// mix draws from.
+func prepareMix(b *testing.B, env dashEnv, srv *testserver.Server, db *database.DB, dbURL, hash string, s *benchTenant, clients []*benchClient) *mixData {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	conn, err := pgx.Connect(ctx, dbURL) // a superuser: reads across the tenant without its RLS context
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	loc, err := time.LoadLocation(s.t.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := time.Now().In(loc)
+	m := &mixData{admin: s.admin, today: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)}
+
+	strs := func(sql string, args ...any) []string {
+		rows, err := conn.Query(ctx, sql, append([]any{s.t.ID}, args...)...)
+		if err != nil {
+			b.Fatalf("%v\n%s", err, sql)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			b.Fatalf("%v\n%s", err, sql)
+		}
+		return out
+	}
+	ids := func(sql string) []int64 {
+		rows, err := conn.Query(ctx, sql, s.t.ID)
+		if err != nil {
+			b.Fatalf("%v\n%s", err, sql)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			b.Fatalf("%v\n%s", err, sql)
+		}
+		if len(out) == 0 {
+			b.Fatalf("mix: no rows for %s", sql)
+		}
+		return out
+	}
+
+	// Popular managers: the named one, the biggest manager below the top,
+	// and a team lead with 5–15 people.
+	subtree := `SELECT l.email FROM org_closure c JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.manager_id
+		WHERE c.tenant_id = $1 AND l.email IS NOT NULL AND l.manager_id IS NOT NULL AND l.email <> $2
+		GROUP BY l.email HAVING count(*) BETWEEN $3 AND $4 ORDER BY count(*) DESC, l.email LIMIT 1`
+	m.popular = []string{s.admin, s.manager}
+	for _, size := range [][2]int{{16, 1_000_000}, {5, 15}} {
+		got := strs(subtree, s.manager, size[0], size[1])
+		if len(got) == 0 {
+			b.Fatalf("mix: no manager with %d–%d people in %s", size[0], size[1], s.t.Slug)
+		}
+		m.popular = append(m.popular, got[0])
+	}
+	// Scope managers: learners with reports who are not users yet, in an
+	// order that mixes big and small teams.
+	m.managers = strs(`SELECT l.email FROM learners l WHERE l.tenant_id = $1 AND l.email IS NOT NULL
+		AND EXISTS (SELECT 1 FROM org_closure c WHERE c.tenant_id = $1 AND c.manager_id = l.id)
+		AND l.email <> ALL ($2::text[])
+		AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = $1 AND u.email = l.email)
+		ORDER BY md5(l.email) LIMIT $3`, m.popular, env.managers)
+	if len(m.managers) == 0 {
+		b.Fatalf("mix: no learners with reports in %s", s.t.Slug)
+	}
+	users := models.NewUserStore(db)
+	for i, email := range append(slices.Clone(m.popular[2:]), m.managers...) {
+		if _, err := users.ByEmail(ctx, s.t.ID, email); err == nil {
+			continue
+		}
+		if _, err := users.Create(ctx, s.t.ID, models.NewUser{Email: email, Name: fmt.Sprintf("Bench Manager %d", i+1),
+			Role: models.RoleManager, PasswordHash: hash}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var sizes []int64
+	rows, err := conn.Query(ctx, `SELECT count(*) FROM org_closure c JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.manager_id
+		WHERE c.tenant_id = $1 AND l.email = ANY ($2) GROUP BY l.id ORDER BY 1`, s.t.ID, m.managers)
+	if err == nil {
+		sizes, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	}
+	if err != nil || len(sizes) == 0 {
+		b.Fatalf("mix: scope sizes: %v", err)
+	}
+
+	// Sessions: every client as each popular user, and scope manager j on
+	// client j mod clients (every client gets at least one).
+	signIn(b, srv, s.host, clients, m.popular...)
+	n := max(len(m.managers), len(clients))
+	for j := range n {
+		c := clients[j%len(clients)]
+		c.managers = append(c.managers, m.managers[j%len(m.managers)])
+	}
+	signInJobs(b, srv, s.host, n, func(j int) (*benchClient, string) {
+		return clients[j%len(clients)], m.managers[j%len(m.managers)]
+	})
+
+	m.departments = strs(`SELECT DISTINCT department FROM learners WHERE tenant_id = $1 AND department <> '' ORDER BY 1`)
+	m.locations = strs(`SELECT DISTINCT location FROM learners WHERE tenant_id = $1 AND location <> '' ORDER BY 1`)
+	m.categories = strs(`SELECT DISTINCT category FROM courses WHERE tenant_id = $1 AND category <> '' ORDER BY 1`)
+	m.courses = ids(`SELECT DISTINCT course_id FROM enrollments WHERE tenant_id = $1 ORDER BY 1`)
+	m.requirements = ids(`SELECT DISTINCT requirement_id FROM compliance_assignments WHERE tenant_id = $1 ORDER BY 1`)
+	m.assessed = ids(`SELECT DISTINCT course_id FROM gold_assessment WHERE tenant_id = $1 ORDER BY 1`)
+	m.nodes = ids(`SELECT DISTINCT manager_id FROM org_closure WHERE tenant_id = $1 ORDER BY 1`)
+	rows, err = conn.Query(ctx, `SELECT en.course_id, coalesce(l.manager_id, 0) FROM enrollments en
+		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+		WHERE en.tenant_id = $1 GROUP BY 1, 2 ORDER BY md5(en.course_id || '/' || coalesce(l.manager_id, 0)) LIMIT 500`, s.t.ID)
+	if err == nil {
+		m.courseTeams, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]int64, error) {
+			var ct [2]int64
+			return ct, r.Scan(&ct[0], &ct[1])
+		})
+	}
+	if err != nil || len(m.courseTeams) == 0 {
+		b.Fatalf("mix: course teams: %v", err)
+	}
+
+	// Tables: their sortable columns (those with a label; id columns have
+	// none) and pages, from their JSON as the admin.
+	for _, id := range mixTables {
+		rep, err := clients[0].get(srv, s.host, route{as: s.admin, path: "/api/v1/dashboards/" + id})
+		if err != nil || rep.status != http.StatusOK {
+			b.Fatalf("mix: table %s: status %d, %v: %.200s", id, rep.status, err, rep.body)
+		}
+		var t struct {
+			Columns []struct{ Key, Label string }
+			Total   int
+		}
+		if err := json.Unmarshal(rep.body, &t); err != nil {
+			b.Fatalf("mix: table %s: %v", id, err)
+		}
+		mt := mixTable{id: id, pages: max(1, (t.Total+24)/25)}
+		for _, c := range t.Columns {
+			if c.Label != "" {
+				mt.sorts = append(mt.sorts, c.Key)
+			}
+		}
+		m.tables = append(m.tables, mt)
+	}
+
+	fmt.Printf("\nmix of %s: popular users %s; %d scope managers (people under them: min %d, median %d, max %d), %d sessions per client at most;\n"+
+		"  filters over %d departments, %d locations, %d categories, %d courses; drill-downs over %d course teams, %d requirements, %d assessed courses, %d team nodes; prepared in %.0f s\n",
+		s.t.Slug, strings.Join(m.popular, ", "), len(m.managers), sizes[0], sizes[len(sizes)/2], sizes[len(sizes)-1],
+		len(m.popular)+(n+len(clients)-1)/len(clients), len(m.departments), len(m.locations), len(m.categories), len(m.courses),
+		len(m.courseTeams), len(m.requirements), len(m.assessed), len(m.nodes), time.Since(start).Seconds())
+	if len(m.managers) < env.managers {
+		fmt.Printf("  note: %s has only %d learners with reports who are not users, fewer than BENCH_DASH_MANAGERS=%d\n",
+			s.t.Slug, len(m.managers), env.managers)
+	}
+	return m
+}
+
+// printMix prints a mix's figures: all requests against goal, then each
+// class; it returns the figures of all requests.
+func printMix(samples []sample, elapsed time.Duration, base stats, goal time.Duration) stats {
+	printHeader()
+	all := summarize(samples, "", elapsed)
+	printRow(fmt.Sprintf("all requests (goal p95 < %s)", goal), all, base, verdict(all, all.p95 < goal))
+	for _, k := range mixClasses {
+		st := summarize(samples, k.name, elapsed)
+		printRow(fmt.Sprintf("  %s (%d%%)", k.name, k.share), st, base, "")
+	}
+	return all
+}
