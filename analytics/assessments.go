@@ -1,8 +1,6 @@
 package analytics
 
 import (
-	"fmt"
-
 	"github.com/jackc/pgx/v5"
 )
 
@@ -181,6 +179,3 @@ func init() {
 		}, nil
 	}
 }
-
-// ScoreBandLabel names bin b of ScoreBins, e.g. "70–80%".
-func ScoreBandLabel(b int) string { return fmt.Sprintf("%d–%d%%", b*10, b*10+10) }

@@ -48,8 +48,11 @@ type Q struct {
 }
 
 // Today is the local date in loc, as a date at midnight UTC.
-func Today(loc *time.Location) time.Time {
-	y, m, d := time.Now().In(loc).Date()
+func Today(loc *time.Location) time.Time { return DateAt(time.Now(), loc) }
+
+// DateAt is the local date in loc at instant t, as a date at midnight UTC.
+func DateAt(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 

@@ -22,6 +22,10 @@ type Config struct {
 	SessionLifetime    time.Duration // SESSION_LIFETIME, 12h
 	LogLevel           string        // LOG_LEVEL, "info"
 	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
+
+	// Now is the clock that decides the tenants' "today" (nil: time.Now).
+	// Not read from the environment; tests set it to cross a midnight.
+	Now func() time.Time
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
 }
 
@@ -94,4 +98,12 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 		p.err = fmt.Errorf("%s=%q is not a duration such as 30m or 2h", name, v)
 	}
 	return d
+}
+
+// Clock is Now's time, or time.Now's when Now is unset.
+func (c Config) Clock() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }

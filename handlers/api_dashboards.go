@@ -65,37 +65,29 @@ func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 	if auth.User(c).Role == models.RoleLearner && d != "learner" {
 		return fiber.ErrNotFound
 	}
-	p, err := drillParams(c)
-	if err != nil {
-		return err
-	}
-	v, err := h.newView(c)
+	v, p, err := h.newDrillView(c)
 	if err != nil {
 		return err
 	}
 	if d == "learner" && p.Learner == 0 {
 		p.Learner = v.scope.Self
 	}
+	var data any
 	f := v.r.Filters
 	if ok {
 		f = f.WithoutTable()
-	}
-	data, err := compute(h, c, v, "json:"+tableViewName(v, id, p), f, func(q *analytics.Q) (any, error) {
-		if ok {
-			return fn(q, p)
-		}
-		t, err := q.TablePage(id, p)
-		if err != nil {
-			return nil, err
-		}
+		data, err = computePage(h, c, v, "section:"+sectionViewName(v, id, p), f, func(q *analytics.Q) (any, error) { return fn(q, p) })
+	} else {
+		var t analytics.Table
+		t, err = h.tablePage(c, v, id, p)
 		out := t.JSON()
-		for i, c := range out.Columns {
-			if c.Kind != "id" {
-				out.Columns[i].Label = columnLabel(id, c.Key)
+		for i, col := range out.Columns {
+			if col.Kind != "id" {
+				out.Columns[i].Label = columnLabel(id, col.Key)
 			}
 		}
-		return out, nil
-	})
+		data = out
+	}
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func (h *Handlers) assessmentsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := compute(h, c, v, "assessments", v.pageFilters(), func(q *analytics.Q) (analytics.AssessmentsView, error) { return q.AssessmentsView() })
+	d, err := computePage(h, c, v, "assessments", v.pageFilters(), func(q *analytics.Q) (analytics.AssessmentsView, error) { return q.AssessmentsView() })
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (h *Handlers) assessmentCoursePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := compute(h, c, v, "assessment-course:"+strconv.FormatInt(course, 10), v.pageFilters(),
+	d, err := computePage(h, c, v, "assessment-course:"+strconv.FormatInt(course, 10), v.pageFilters(),
 		func(q *analytics.Q) (analytics.AssessmentCourseView, error) { return q.AssessmentCourseView(course) })
 	if err != nil {
 		return err

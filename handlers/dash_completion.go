@@ -13,7 +13,7 @@ func (h *Handlers) completionPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := compute(h, c, v, "completion", v.pageFilters(), func(q *analytics.Q) (analytics.CompletionView, error) { return q.CompletionView() })
+	d, err := computePage(h, c, v, "completion", v.pageFilters(), func(q *analytics.Q) (analytics.CompletionView, error) { return q.CompletionView() })
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ func (h *Handlers) compliancePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := compute(h, c, v, "compliance", v.pageFilters(), func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() })
+	d, err := computePage(h, c, v, "compliance", v.pageFilters(), func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() })
 	if err != nil {
 		return err
 	}

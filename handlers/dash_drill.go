@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -44,7 +43,7 @@ func (d drill) path(id int64) string {
 	return fmt.Sprintf("/dashboards/%s/%s/%d", d.dash, d.object, id)
 }
 
-// view computes one drill level: the teams (team < 0) or a team's people.
+// drillView computes one drill level: the teams (team < 0) or a team's people.
 func (h *Handlers) drillView(c *fiber.Ctx, d drill, id, team int64) (*viewCtx, analytics.DrillView, analytics.Params, error) {
 	v, err := h.newView(c)
 	if err != nil {
@@ -54,7 +53,7 @@ func (h *Handlers) drillView(c *fiber.Ctx, d drill, id, team int64) (*viewCtx, a
 	if team >= 0 {
 		table, p = d.people, d.params(id, team)
 	}
-	dv, err := compute(h, c, v, fmt.Sprintf("drill:%s:%d:%d", table, id, team), v.pageFilters(), func(q *analytics.Q) (analytics.DrillView, error) {
+	dv, err := computePage(h, c, v, fmt.Sprintf("drill:%s:%d:%d", table, id, team), v.pageFilters(), func(q *analytics.Q) (analytics.DrillView, error) {
 		return q.DrillView(table, p, id, d.title(q), team >= 0)
 	})
 	return v, dv, p, err
@@ -105,8 +104,6 @@ func (h *Handlers) drillPeople(d drill) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		t := pageTable(dv.Table, v.r, p, "")
-		t.Query.Set("team_id", strconv.FormatInt(team, 10))
-		return h.show(c, v, f, dash.TableOnly(d.peopleSection, "section-"+strings.ToLower(d.peopleSection), t))
+		return h.show(c, v, f, dash.TableOnly(d.peopleSection, "section-"+strings.ToLower(d.peopleSection), pageTable(dv.Table, v.r, p, "")))
 	}
 }

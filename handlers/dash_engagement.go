@@ -15,7 +15,7 @@ func (h *Handlers) engagementPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := compute(h, c, v, "engagement", v.pageFilters(), func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() })
+	d, err := computePage(h, c, v, "engagement", v.pageFilters(), func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() })
 	if err != nil {
 		return err
 	}

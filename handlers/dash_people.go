@@ -41,7 +41,7 @@ func learnerViewName(v *viewCtx, id int64) string {
 }
 
 func (h *Handlers) learner(c *fiber.Ctx, v *viewCtx, id int64, title string) error {
-	d, err := compute(h, c, v, learnerViewName(v, id), v.pageFilters(), func(q *analytics.Q) (analytics.LearnerView, error) { return q.LearnerView(id) })
+	d, err := computePage(h, c, v, learnerViewName(v, id), v.pageFilters(), func(q *analytics.Q) (analytics.LearnerView, error) { return q.LearnerView(id) })
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,19 @@ func tableID(c *fiber.Ctx) (string, error) {
 	return id, nil
 }
 
-// tableViewName names a table page's view: the table and its drill ids
-// (the filters, with the page, sort and search, are the key's own). A
-// learner's tables also depend on whether the viewer is that learner.
-func tableViewName(v *viewCtx, id string, p analytics.Params) string {
-	return fmt.Sprintf("table:%s:%d:%d:%d:%d:self=%t", id, p.Course, p.Team, p.Requirement, p.Learner, p.Learner != 0 && p.Learner == v.scope.Self)
+// sectionViewName names the view of section id (a table or a JSON
+// section) with its drill ids; the filters, with a table's page, sort and
+// search, are the key's own. A learner's sections also depend on whether
+// the viewer is that learner.
+func sectionViewName(v *viewCtx, id string, p analytics.Params) string {
+	return fmt.Sprintf("%s:%d:%d:%d:%d:self=%t", id, p.Course, p.Team, p.Requirement, p.Learner, p.Learner != 0 && p.Learner == v.scope.Self)
+}
+
+// tablePage is a page of table id for the request's filters and drill
+// ids; the fragment and the JSON section share it.
+func (h *Handlers) tablePage(c *fiber.Ctx, v *viewCtx, id string, p analytics.Params) (analytics.Table, error) {
+	return computePage(h, c, v, "table:"+sectionViewName(v, id, p), v.r.Filters,
+		func(q *analytics.Q) (analytics.Table, error) { return q.TablePage(id, p) })
 }
 
 // tableFragment is one page of a table: the htmx swap of its pager, sort
@@ -36,16 +44,11 @@ func (h *Handlers) tableFragment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := drillParams(c)
+	v, p, err := h.newDrillView(c)
 	if err != nil {
 		return err
 	}
-	v, err := h.newView(c)
-	if err != nil {
-		return err
-	}
-	t, err := compute(h, c, v, tableViewName(v, id, p), v.r.Filters,
-		func(q *analytics.Q) (analytics.Table, error) { return q.TablePage(id, p) })
+	t, err := h.tablePage(c, v, id, p)
 	if err != nil {
 		return err
 	}

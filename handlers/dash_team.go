@@ -15,7 +15,7 @@ func (h *Handlers) teamPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	nodes, err := compute(h, c, v, "team", v.pageFilters(), func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() })
+	nodes, err := computePage(h, c, v, "team", v.pageFilters(), func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() })
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (h *Handlers) teamNodes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	nodes, err := compute(h, c, v, "team-node:"+strconv.FormatInt(node, 10), v.pageFilters(),
+	nodes, err := computePage(h, c, v, "team-node:"+strconv.FormatInt(node, 10), v.pageFilters(),
 		func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamChildren(node) })
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/viewcache"
 	"github.com/learnlens/learnlens/views/components/charts"
-	"github.com/learnlens/learnlens/views/format"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
@@ -54,7 +53,7 @@ func (h *Handlers) analyticsRequest(c *fiber.Ctx) (analytics.Request, error) {
 	if err != nil {
 		return analytics.Request{}, fiber.NewError(fiber.StatusBadRequest, "the query string is malformed")
 	}
-	today := analytics.Today(loc)
+	today := analytics.DateAt(h.cfg.Clock(), loc)
 	f, err := analytics.ParseFilters(q, today)
 	if err != nil {
 		return analytics.Request{}, analyticsError(err)
@@ -90,19 +89,31 @@ func (h *Handlers) newView(c *fiber.Ctx) (*viewCtx, error) {
 	return &viewCtx{r: r, scope: scope.(analytics.Scope)}, nil
 }
 
+// newDrillView is newView for requests that carry drill-down ids in their
+// query (table pages, JSON sections).
+func (h *Handlers) newDrillView(c *fiber.Ctx) (*viewCtx, analytics.Params, error) {
+	p, err := drillParams(c)
+	if err != nil {
+		return nil, p, err
+	}
+	v, err := h.newView(c)
+	return v, p, err
+}
+
 // computed is a view's value with what it shows.
 type computed[T any] struct {
 	value T
 	meta  analytics.Meta
 }
 
-// compute returns view name for v's scope and filters f: computed by fn
+// compute returns view name for v's scope and filters f, and what it
+// shows: computed by fn
 // in one read-only snapshot, or shared from the result cache when a view
 // of the same scope, filters and local date was computed at the tenant's
 // current gold version (or, under steady ingest, at most a second before
 // it; see viewcache.Cache.Get). name must say everything the view depends
 // on besides the scope and filters (path ids, the viewer's own record).
-func compute[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, error) {
+func compute[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, analytics.Meta, error) {
 	r := v.r
 	r.Filters = f
 	key := viewcache.Key{Tenant: r.Tenant, Scope: v.scope.Key(), View: name + "?" + f.Values().Encode(), Date: r.Today}
@@ -118,11 +129,18 @@ func compute[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analyt
 	})
 	if err != nil {
 		var zero T
-		return zero, analyticsError(err)
+		return zero, analytics.Meta{}, analyticsError(err)
 	}
 	out := val.(computed[T])
-	v.meta = out.meta
-	return out.value, nil
+	return out.value, out.meta, nil
+}
+
+// computePage is compute for the view a response shows: v keeps its meta
+// for the tiles, the "data as of" line and the version headers.
+func computePage[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, error) {
+	out, meta, err := compute(h, c, v, name, f, fn)
+	v.meta = meta
+	return out, err
 }
 
 // showsVersion tells the client which gold version and local date the
@@ -189,9 +207,7 @@ func (h *Handlers) frame(c *fiber.Ctx, v *viewCtx, title, intro, path string) (d
 	fr := dash.Frame{Title: title, Intro: intro, Path: path, ShowDates: true, ShowCourse: true, AsOf: asOfText(v.meta),
 		Filters: dash.FilterState{Range: f.Range, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly),
 			Department: f.Department, Location: f.Location, Manager: f.Manager, Course: f.Course, Category: f.Category}}
-	meta := v.meta
-	o, err := compute(h, c, v, "options", analytics.Filters{}, func(q *analytics.Q) (analytics.Options, error) { return q.FilterOptions() })
-	v.meta = meta // the options' version is not the page's
+	o, _, err := compute(h, c, v, "options", analytics.Filters{}, func(q *analytics.Q) (analytics.Options, error) { return q.FilterOptions() })
 	if err != nil {
 		return fr, err
 	}
@@ -266,6 +282,3 @@ func trendChart(id, title, desc, unit string, t analytics.Trend) charts.LineChar
 	lc.Series = []charts.Series{cur, prev}
 	return lc
 }
-
-// percentText is a rate for people.
-func percentText(v float64) string { return format.Percent(v) }

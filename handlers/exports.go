@@ -76,7 +76,7 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "csv")+`"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+h.exportName(c, "csv")+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	log, reqID := h.log, requestID(c)
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
@@ -178,7 +178,7 @@ func (h *Handlers) exportXLSX(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName(c, "xlsx")+`"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+h.exportName(c, "xlsx")+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return f.Write(c.Response().BodyWriter())
 }
@@ -225,9 +225,9 @@ func xlsxCell(styles map[analytics.Kind]int, c analytics.Column, v any, loc *tim
 }
 
 // exportName is the file name of an export: tenant, dashboard, table, date.
-func exportName(c *fiber.Ctx, ext string) string {
+func (h *Handlers) exportName(c *fiber.Ctx, ext string) string {
 	return fmt.Sprintf("%s-%s-%s-%s.%s", auth.Tenant(c).Slug, c.Params("dash"), c.Params("table"),
-		analytics.Today(tenantLocation(auth.Tenant(c))).Format(time.DateOnly), ext)
+		analytics.DateAt(h.cfg.Clock(), tenantLocation(auth.Tenant(c))).Format(time.DateOnly), ext)
 }
 
 // jsonSafe turns NaN and infinite floats (an average of nothing) into

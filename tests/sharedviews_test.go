@@ -18,8 +18,10 @@ import (
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/seed"
+	"github.com/learnlens/learnlens/tests/testserver"
 )
 
 // sectionKPIs is a KPI section's JSON with the version and date it shows.
@@ -173,5 +175,74 @@ func testCacheExactUnderIngest(t *testing.T, f *dashFixture) {
 	t.Logf("%d responses while %d statements arrived; %d compared with a fresh computation of their version", served, sent.Load(), compared)
 	if sent.Load() == 0 || compared < 5 {
 		t.Fatalf("sent %d statements and compared %d responses: the case checks too little", sent.Load(), compared)
+	}
+}
+
+// testMidnightRollOver: at the tenant's local midnight a view is computed
+// for the new date although gold did not change: the response names the
+// new date with the same version, and its numbers (compliance's due soon
+// and overdue, which turn on today) equal a fresh computation for it.
+func testMidnightRollOver(t *testing.T, f *dashFixture) {
+	ctx := context.Background()
+	store := analytics.NewStore(f.srv.DB)
+	viewer := analytics.Viewer{Role: models.RoleTenantAdmin, Email: "admin@acme.test"}
+	fresh := func(day time.Time) analytics.ComplianceKPIs {
+		t.Helper()
+		filters, err := analytics.ParseFilters(url.Values{}, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k analytics.ComplianceKPIs
+		err = store.Run(ctx, analytics.Request{Tenant: f.tenant, Loc: f.loc, Today: day, Viewer: viewer, Filters: filters}, func(q *analytics.Q) error {
+			var err error
+			k, err = q.ComplianceKPIs()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	// The first coming day whose numbers differ from the day before's.
+	var day time.Time
+	for i := 1; i <= 90 && day.IsZero(); i++ {
+		if d := f.today.AddDate(0, 0, i); fresh(d) != fresh(d.AddDate(0, 0, -1)) {
+			day = d
+		}
+	}
+	if day.IsZero() {
+		t.Fatal("no day in the next 90 changes the compliance numbers: the case checks nothing")
+	}
+	midnight := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, f.loc)
+	var now atomic.Pointer[time.Time]
+	set := func(t time.Time) { now.Store(&t) }
+	set(midnight.Add(-2 * time.Second))
+	srv := testserver.StartWith(t, f.srv.DB, func(c *config.Config) { c.Now = func() time.Time { return *now.Load() } })
+	c := srv.NewClient(t)
+	c.Login(acme, "admin@acme.test")
+	get := func(want time.Time) sectionKPIs {
+		t.Helper()
+		var got sectionKPIs
+		if r := getJSON(t, c, "/api/v1/dashboards/compliance/kpis", &got); r.Status != http.StatusOK {
+			t.Fatalf("GET compliance/kpis: %d", r.Status)
+		}
+		if got.Date != want.Format(time.DateOnly) {
+			t.Fatalf("date %s, want %s", got.Date, want.Format(time.DateOnly))
+		}
+		k := fresh(want)
+		for key, w := range map[string]int64{"assigned": k.Assigned, "compliant": k.Compliant, "due_soon": k.DueSoon,
+			"overdue": k.Overdue, "expired": k.Expired, "not_due": k.NotDue} {
+			var g int64
+			if err := json.Unmarshal(got.Data[key], &g); err != nil || g != w {
+				t.Errorf("%s on %s: %s, a fresh computation says %d", key, got.Date, got.Data[key], w)
+			}
+		}
+		return got
+	}
+	before := get(day.AddDate(0, 0, -1))
+	get(day.AddDate(0, 0, -1)) // served from the cache, still the old day
+	set(midnight.Add(2 * time.Second))
+	if after := get(day); after.Version != before.Version {
+		t.Fatalf("gold changed during the test (version %d → %d)", before.Version, after.Version)
 	}
 }

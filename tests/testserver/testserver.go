@@ -50,6 +50,13 @@ func Start(t testing.TB) *Server {
 // server would: they share nothing but the database.
 func StartOn(t testing.TB, db *database.DB) *Server {
 	t.Helper()
+	return StartWith(t, db, nil)
+}
+
+// StartWith is StartOn with the configuration changed by configure first
+// (a test's clock, say).
+func StartWith(t testing.TB, db *database.DB, configure func(*config.Config)) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +67,9 @@ func StartOn(t testing.TB, db *database.DB) *Server {
 	}
 	cfg.BaseDomain = "localhost"
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	if configure != nil {
+		configure(&cfg)
+	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
