@@ -76,7 +76,7 @@ func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 	f := v.r.Filters
 	if ok {
 		f = f.WithoutTable()
-		data, err = computePage(h, c, v, "section:"+sectionViewName(v, id, p), f, func(q *analytics.Q) (any, error) { return fn(q, p) })
+		data, err = computePage(h, c.UserContext(), v, "section:"+sectionViewName(v, id, p), f, func(q *analytics.Q) (any, error) { return fn(q, p) })
 	} else {
 		var t analytics.Table
 		t, err = h.tablePage(c, v, id, p)

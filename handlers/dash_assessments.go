@@ -1,9 +1,13 @@
 package handlers
 
 import (
+	"context"
+
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/a-h/templ"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -34,17 +38,19 @@ func (h *Handlers) assessmentsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := computePage(h, c, v, "assessments", v.pageFilters(), func(q *analytics.Q) (analytics.AssessmentsView, error) { return q.AssessmentsView() })
-	if err != nil {
-		return err
-	}
-	f, err := h.frame(c, v, "Assessment performance", "Pass rates, scores and attempts; open a course for its attempts and question-level results.", "/dashboards/assessments")
-	if err != nil {
-		return err
-	}
-	return h.show(c, v, f, dash.AssessmentsBody(dash.Assessments{KPIs: assessmentKPIs(v, d.KPIs),
-		Courses: pageTable(d.Courses, v.r, analytics.Params{}, "No assessment attempts match these filters."),
-		Scores:  scoreHistogram("scores", d.Scores, "Scored attempts by score band, "+v.r.Filters.RangeLabel())}))
+	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		d, err := computePage(h, ctx, v, "assessments", v.pageFilters(), func(q *analytics.Q) (analytics.AssessmentsView, error) { return q.AssessmentsView() })
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f, err := h.frame(ctx, v, "Assessment performance", "Pass rates, scores and attempts; open a course for its attempts and question-level results.", "/dashboards/assessments")
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		return f, dash.AssessmentsBody(dash.Assessments{KPIs: assessmentKPIs(v, d.KPIs),
+			Courses: pageTable(d.Courses, v.r, analytics.Params{}, "No assessment attempts match these filters."),
+			Scores:  scoreHistogram("scores", d.Scores, "Scored attempts by score band, "+v.r.Filters.RangeLabel())}), nil
+	})
 }
 
 func (h *Handlers) assessmentCoursePage(c *fiber.Ctx) error {
@@ -56,32 +62,34 @@ func (h *Handlers) assessmentCoursePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := computePage(h, c, v, "assessment-course:"+strconv.FormatInt(course, 10), v.pageFilters(),
-		func(q *analytics.Q) (analytics.AssessmentCourseView, error) { return q.AssessmentCourseView(course) })
-	if err != nil {
-		return err
-	}
-	f, err := h.frame(c, v, d.Title, "This course's attempts, scores and question-level results.", "/dashboards/assessments/courses/"+strconv.FormatInt(course, 10))
-	if err != nil {
-		return err
-	}
-	f.ShowCourse = false
-	f.Crumbs = []dash.Crumb{{Label: "Assessment performance", Href: "/dashboards/assessments" + v.r.Filters.Query()}}
-	kpis := append(assessmentKPIs(v, d.KPIs), kpi(v, "attempts-to-pass", "Average attempts to pass", math.Round(d.AttemptsToPass.Average*10)/10, ""))
-	bars := charts.BarChart{ID: "attempts-to-pass", Title: "Attempts to pass", Unit: "learners", Category: "Attempts",
-		Description: "Learners who passed, by the attempts it took (all time)"}
-	for i, n := range d.AttemptsToPass.Bins {
-		label := strconv.Itoa(i + 1)
-		if i == 4 {
-			label = "5 or more"
+	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		d, err := computePage(h, ctx, v, "assessment-course:"+strconv.FormatInt(course, 10), v.pageFilters(),
+			func(q *analytics.Q) (analytics.AssessmentCourseView, error) { return q.AssessmentCourseView(course) })
+		if err != nil {
+			return dash.Frame{}, nil, err
 		}
-		bars.Bars = append(bars.Bars, charts.Bar{Label: label, Value: float64(n)})
-	}
-	p := analytics.Params{Course: course}
-	r := v.r
-	r.Filters.Course, r.Filters.Category = 0, "" // the course is the page's; its tables keep the other filters
-	return h.show(c, v, f, dash.AssessmentCourseBody(dash.AssessmentCourse{KPIs: kpis, AttemptsToPass: bars,
-		Scores:    scoreHistogram("course-scores", d.Scores, "Scored attempts by score band, "+v.r.Filters.RangeLabel()),
-		Attempts:  pageTable(d.Attempts, r, p, "No attempts in this period."),
-		Questions: pageTable(d.Questions, r, p, "No question-level results (cmi.interaction statements) in this period.")}))
+		f, err := h.frame(ctx, v, d.Title, "This course's attempts, scores and question-level results.", "/dashboards/assessments/courses/"+strconv.FormatInt(course, 10))
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f.ShowCourse = false
+		f.Crumbs = []dash.Crumb{{Label: "Assessment performance", Href: "/dashboards/assessments" + v.r.Filters.Query()}}
+		kpis := append(assessmentKPIs(v, d.KPIs), kpi(v, "attempts-to-pass", "Average attempts to pass", math.Round(d.AttemptsToPass.Average*10)/10, ""))
+		bars := charts.BarChart{ID: "attempts-to-pass", Title: "Attempts to pass", Unit: "learners", Category: "Attempts",
+			Description: "Learners who passed, by the attempts it took (all time)"}
+		for i, n := range d.AttemptsToPass.Bins {
+			label := strconv.Itoa(i + 1)
+			if i == 4 {
+				label = "5 or more"
+			}
+			bars.Bars = append(bars.Bars, charts.Bar{Label: label, Value: float64(n)})
+		}
+		p := analytics.Params{Course: course}
+		r := v.r
+		r.Filters.Course, r.Filters.Category = 0, "" // the course is the page's; its tables keep the other filters
+		return f, dash.AssessmentCourseBody(dash.AssessmentCourse{KPIs: kpis, AttemptsToPass: bars,
+			Scores:    scoreHistogram("course-scores", d.Scores, "Scored attempts by score band, "+v.r.Filters.RangeLabel()),
+			Attempts:  pageTable(d.Attempts, r, p, "No attempts in this period."),
+			Questions: pageTable(d.Questions, r, p, "No question-level results (cmi.interaction statements) in this period.")}), nil
+	})
 }

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"context"
+
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
@@ -13,34 +16,36 @@ func (h *Handlers) completionPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := computePage(h, c, v, "completion", v.pageFilters(), func(q *analytics.Q) (analytics.CompletionView, error) { return q.CompletionView() })
-	if err != nil {
-		return err
-	}
-	f, err := h.frame(c, v, "Course completion", "Who is enrolled, in progress, completed and overdue in each course, and how fast people finish.", "/dashboards/completion")
-	if err != nil {
-		return err
-	}
-	k := d.KPIs
-	median := upIsBad(kpi(v, "median-days", "Median days to complete", medianValue(k.MedianDays), "days"))
-	if k.MedianDaysPrevious >= 0 {
-		median = withPrevious(median, float64(k.MedianDaysPrevious), v)
-	}
-	return h.show(c, v, f, dash.CompletionBody(dash.Completion{
-		KPIs: []charts.KPI{
-			kpi(v, "enrolled", "Enrolled", float64(k.Enrolled), "enrolments"),
-			kpi(v, "in-progress", "In progress", float64(k.InProgress), ""),
-			kpi(v, "completed", "Completed", float64(k.Completed), ""),
-			upIsBad(kpi(v, "overdue", "Overdue", float64(k.Overdue), "")),
-			kpi(v, "completion-rate", "Completion rate", k.CompletionRate, "%"),
-			withPrevious(kpi(v, "completed-in-period", "Completed in period", float64(k.CompletedInPeriod), ""), float64(k.CompletedPrevious), v),
-			median,
-		},
-		Trend: trendChart("completion-trend", "Completions", "Completions per "+d.Trend.Unit+" in "+v.r.Filters.RangeLabel()+
-			", with the previous period dashed", "completions", d.Trend),
-		Table:   pageTable(d.Courses, v.r, analytics.Params{}, "No enrolments match these filters."),
-		Courses: completionStack(d.Status),
-	}))
+	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		d, err := computePage(h, ctx, v, "completion", v.pageFilters(), func(q *analytics.Q) (analytics.CompletionView, error) { return q.CompletionView() })
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f, err := h.frame(ctx, v, "Course completion", "Who is enrolled, in progress, completed and overdue in each course, and how fast people finish.", "/dashboards/completion")
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		k := d.KPIs
+		median := upIsBad(kpi(v, "median-days", "Median days to complete", medianValue(k.MedianDays), "days"))
+		if k.MedianDaysPrevious >= 0 {
+			median = withPrevious(median, float64(k.MedianDaysPrevious), v)
+		}
+		return f, dash.CompletionBody(dash.Completion{
+			KPIs: []charts.KPI{
+				kpi(v, "enrolled", "Enrolled", float64(k.Enrolled), "enrolments"),
+				kpi(v, "in-progress", "In progress", float64(k.InProgress), ""),
+				kpi(v, "completed", "Completed", float64(k.Completed), ""),
+				upIsBad(kpi(v, "overdue", "Overdue", float64(k.Overdue), "")),
+				kpi(v, "completion-rate", "Completion rate", k.CompletionRate, "%"),
+				withPrevious(kpi(v, "completed-in-period", "Completed in period", float64(k.CompletedInPeriod), ""), float64(k.CompletedPrevious), v),
+				median,
+			},
+			Trend: trendChart("completion-trend", "Completions", "Completions per "+d.Trend.Unit+" in "+v.r.Filters.RangeLabel()+
+				", with the previous period dashed", "completions", d.Trend),
+			Table:   pageTable(d.Courses, v.r, analytics.Params{}, "No enrolments match these filters."),
+			Courses: completionStack(d.Status),
+		}), nil
+	})
 }
 
 // completionStack draws courses by status as stacked bars.

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"context"
+
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
@@ -13,31 +16,33 @@ func (h *Handlers) compliancePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := computePage(h, c, v, "compliance", v.pageFilters(), func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() })
-	if err != nil {
-		return err
-	}
-	f, err := h.frame(c, v, "Compliance and certification", "Required training as of today: who is compliant, due soon, overdue or expired.", "/dashboards/compliance")
-	if err != nil {
-		return err
-	}
-	f.ShowDates = false
-	k := d.KPIs
-	return h.show(c, v, f, dash.ComplianceBody(dash.Compliance{
-		KPIs: []charts.KPI{
-			kpi(v, "compliance-rate", "Compliance rate", k.Rate, "%"),
-			kpi(v, "assigned", "Assignments", float64(k.Assigned), ""),
-			kpi(v, "compliant", "Compliant", float64(k.Compliant), ""),
-			upIsBad(kpi(v, "due-soon", "Due soon", float64(k.DueSoon), "")),
-			upIsBad(kpi(v, "overdue", "Overdue", float64(k.Overdue), "")),
-			upIsBad(kpi(v, "expired", "Expired", float64(k.Expired), "")),
-		},
-		Status:       complianceStack(d.Status),
-		Requirements: pageTable(d.Requirements, v.r, analytics.Params{}, "No required training matches these filters."),
-		AtRisk:       pageTable(d.AtRisk, v.r, analytics.Params{}, "Nobody is at risk."),
-		AuditHref:    "/tables/compliance/assignments/export.csv" + v.pageFilters().Query(),
-		DueSoonDays:  analytics.DueSoonDays,
-	}))
+	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		d, err := computePage(h, ctx, v, "compliance", v.pageFilters(), func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() })
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f, err := h.frame(ctx, v, "Compliance and certification", "Required training as of today: who is compliant, due soon, overdue or expired.", "/dashboards/compliance")
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f.ShowDates = false
+		k := d.KPIs
+		return f, dash.ComplianceBody(dash.Compliance{
+			KPIs: []charts.KPI{
+				kpi(v, "compliance-rate", "Compliance rate", k.Rate, "%"),
+				kpi(v, "assigned", "Assignments", float64(k.Assigned), ""),
+				kpi(v, "compliant", "Compliant", float64(k.Compliant), ""),
+				upIsBad(kpi(v, "due-soon", "Due soon", float64(k.DueSoon), "")),
+				upIsBad(kpi(v, "overdue", "Overdue", float64(k.Overdue), "")),
+				upIsBad(kpi(v, "expired", "Expired", float64(k.Expired), "")),
+			},
+			Status:       complianceStack(d.Status),
+			Requirements: pageTable(d.Requirements, v.r, analytics.Params{}, "No required training matches these filters."),
+			AtRisk:       pageTable(d.AtRisk, v.r, analytics.Params{}, "Nobody is at risk."),
+			AuditHref:    "/tables/compliance/assignments/export.csv" + v.pageFilters().Query(),
+			DueSoonDays:  analytics.DueSoonDays,
+		}), nil
+	})
 }
 
 // complianceStack draws requirements by status as stacked bars.

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
@@ -43,28 +45,36 @@ func (d drill) path(id int64) string {
 	return fmt.Sprintf("/dashboards/%s/%s/%d", d.dash, d.object, id)
 }
 
-// drillView computes one drill level: the teams (team < 0) or a team's people.
-func (h *Handlers) drillView(c *fiber.Ctx, d drill, id, team int64) (*viewCtx, analytics.DrillView, analytics.Params, error) {
+// drillPage shows one drill level: the object's teams (team < 0) or a
+// team's people.
+func (h *Handlers) drillPage(c *fiber.Ctx, d drill, id, team int64) error {
 	v, err := h.newView(c)
 	if err != nil {
-		return nil, analytics.DrillView{}, analytics.Params{}, err
+		return err
 	}
 	table, p := d.teams, d.params(id, 0)
 	if team >= 0 {
 		table, p = d.people, d.params(id, team)
 	}
-	dv, err := computePage(h, c, v, fmt.Sprintf("drill:%s:%d:%d", table, id, team), v.pageFilters(), func(q *analytics.Q) (analytics.DrillView, error) {
-		return q.DrillView(table, p, id, d.title(q), team >= 0)
+	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		dv, err := computePage(h, ctx, v, fmt.Sprintf("drill:%s:%d:%d", table, id, team), v.pageFilters(), func(q *analytics.Q) (analytics.DrillView, error) {
+			return q.DrillView(table, p, id, d.title(q), team >= 0)
+		})
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		title, intro := dv.Title, d.teamsIntro
+		crumbs := []dash.Crumb{{Label: d.dashTitle, Href: "/dashboards/" + d.dash + v.r.Filters.Query()}}
+		body := dash.TableOnly("Teams", "section-teams", pageTable(dv.Table, v.r, p, d.teamsEmpty))
+		if team >= 0 {
+			title, intro = dv.Title+" · team of "+dv.Manager, d.peopleIntro
+			crumbs = append(crumbs, dash.Crumb{Label: dv.Title, Href: d.path(id) + v.r.Filters.Query()})
+			body = dash.TableOnly(d.peopleSection, "section-"+strings.ToLower(d.peopleSection), pageTable(dv.Table, v.r, p, ""))
+		}
+		f, err := h.frame(ctx, v, title, intro, v.path)
+		f.ShowDates, f.ShowCourse, f.Crumbs = d.showDates, false, crumbs
+		return f, body, err
 	})
-	return v, dv, p, err
-}
-
-// drillFrame starts a drill level's frame: the object's title and the way back.
-func (h *Handlers) drillFrame(c *fiber.Ctx, v *viewCtx, d drill, title, intro string, crumbs ...dash.Crumb) (dash.Frame, error) {
-	f, err := h.frame(c, v, title, intro, c.Path())
-	f.ShowDates, f.ShowCourse = d.showDates, false
-	f.Crumbs = append([]dash.Crumb{{Label: d.dashTitle, Href: "/dashboards/" + d.dash + v.r.Filters.Query()}}, crumbs...)
-	return f, err
 }
 
 func (h *Handlers) drillTeams(d drill) fiber.Handler {
@@ -73,15 +83,7 @@ func (h *Handlers) drillTeams(d drill) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		v, dv, p, err := h.drillView(c, d, id, -1)
-		if err != nil {
-			return err
-		}
-		f, err := h.drillFrame(c, v, d, dv.Title, d.teamsIntro)
-		if err != nil {
-			return err
-		}
-		return h.show(c, v, f, dash.TableOnly("Teams", "section-teams", pageTable(dv.Table, v.r, p, d.teamsEmpty)))
+		return h.drillPage(c, d, id, -1)
 	}
 }
 
@@ -95,15 +97,6 @@ func (h *Handlers) drillPeople(d drill) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		v, dv, p, err := h.drillView(c, d, id, team)
-		if err != nil {
-			return err
-		}
-		f, err := h.drillFrame(c, v, d, dv.Title+" · team of "+dv.Manager, d.peopleIntro,
-			dash.Crumb{Label: dv.Title, Href: d.path(id) + v.r.Filters.Query()})
-		if err != nil {
-			return err
-		}
-		return h.show(c, v, f, dash.TableOnly(d.peopleSection, "section-"+strings.ToLower(d.peopleSection), pageTable(dv.Table, v.r, p, "")))
+		return h.drillPage(c, d, id, team)
 	}
 }

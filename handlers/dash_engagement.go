@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"context"
+
 	"math"
+
+	"github.com/a-h/templ"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,39 +19,41 @@ func (h *Handlers) engagementPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := computePage(h, c, v, "engagement", v.pageFilters(), func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() })
-	if err != nil {
-		return err
-	}
-	f, err := h.frame(c, v, "Engagement and activity", "Who is learning, how much and when.", "/dashboards/engagement")
-	if err != nil {
-		return err
-	}
-	fl := v.r.Filters
-	if fl.Course != 0 || fl.Category != "" {
-		f.Note = "The course filter applies to statements, minutes, active learners and the course table; the weekday × hour heatmap and the inactive list cover all courses."
-	}
-	k := d.KPIs
-	b := dash.Engagement{
-		KPIs: []charts.KPI{
-			withPrevious(kpi(v, "active", "Active learners", float64(k.Active), "learners"), float64(k.ActivePrevious), v),
-			kpi(v, "dau", "Active on "+fl.To.Format("2 Jan"), float64(k.DAU), ""),
-			kpi(v, "wau", "Active in the last 7 days", float64(k.WAU), ""),
-			kpi(v, "mau", "Active in the last 30 days", float64(k.MAU), ""),
-			withPrevious(kpi(v, "minutes", "Learning minutes", math.Round(k.Minutes), "min"), math.Round(k.MinutesPrevious), v),
-			withPrevious(kpi(v, "statements", "Statements", float64(k.Statements), ""), float64(k.StatementsPrevious), v),
-		},
-		Activity: trendChart("statements-trend", "Statements", "Learning statements per "+d.Trend.Statements.Unit+", with the previous period dashed",
-			"statements", d.Trend.Statements),
-		Heatmap: charts.HeatmapChart{ID: "heatmap", Title: "When people learn", Unit: "statements", Values: d.Heatmap.Values,
-			Description: "Statements by weekday and hour in " + v.r.Loc.String() + " time, " + fl.RangeLabel()},
-		Courses:  pageTable(d.Courses, v.r, analytics.Params{}, "No courses match these filters."),
-		Inactive: pageTable(d.Inactive, v.r, analytics.Params{}, "Everyone was active in this period."),
-	}
-	if d.Trend.Active != nil {
-		a := trendChart("active-trend", "Active learners", "Learners active per day (weekly charts show the daily average), with the previous period dashed",
-			"learners", *d.Trend.Active)
-		b.Active = &a
-	}
-	return h.show(c, v, f, dash.EngagementBody(b))
+	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		d, err := computePage(h, ctx, v, "engagement", v.pageFilters(), func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() })
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f, err := h.frame(ctx, v, "Engagement and activity", "Who is learning, how much and when.", "/dashboards/engagement")
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		fl := v.r.Filters
+		if fl.Course != 0 || fl.Category != "" {
+			f.Note = "The course filter applies to statements, minutes, active learners and the course table; the weekday × hour heatmap and the inactive list cover all courses."
+		}
+		k := d.KPIs
+		b := dash.Engagement{
+			KPIs: []charts.KPI{
+				withPrevious(kpi(v, "active", "Active learners", float64(k.Active), "learners"), float64(k.ActivePrevious), v),
+				kpi(v, "dau", "Active on "+fl.To.Format("2 Jan"), float64(k.DAU), ""),
+				kpi(v, "wau", "Active in the last 7 days", float64(k.WAU), ""),
+				kpi(v, "mau", "Active in the last 30 days", float64(k.MAU), ""),
+				withPrevious(kpi(v, "minutes", "Learning minutes", math.Round(k.Minutes), "min"), math.Round(k.MinutesPrevious), v),
+				withPrevious(kpi(v, "statements", "Statements", float64(k.Statements), ""), float64(k.StatementsPrevious), v),
+			},
+			Activity: trendChart("statements-trend", "Statements", "Learning statements per "+d.Trend.Statements.Unit+", with the previous period dashed",
+				"statements", d.Trend.Statements),
+			Heatmap: charts.HeatmapChart{ID: "heatmap", Title: "When people learn", Unit: "statements", Values: d.Heatmap.Values,
+				Description: "Statements by weekday and hour in " + v.r.Loc.String() + " time, " + fl.RangeLabel()},
+			Courses:  pageTable(d.Courses, v.r, analytics.Params{}, "No courses match these filters."),
+			Inactive: pageTable(d.Inactive, v.r, analytics.Params{}, "Everyone was active in this period."),
+		}
+		if d.Trend.Active != nil {
+			a := trendChart("active-trend", "Active learners", "Learners active per day (weekly charts show the daily average), with the previous period dashed",
+				"learners", *d.Trend.Active)
+			b.Active = &a
+		}
+		return f, dash.EngagementBody(b), nil
+	})
 }

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
@@ -41,35 +43,37 @@ func learnerViewName(v *viewCtx, id int64) string {
 }
 
 func (h *Handlers) learner(c *fiber.Ctx, v *viewCtx, id int64, title string) error {
-	d, err := computePage(h, c, v, learnerViewName(v, id), v.pageFilters(), func(q *analytics.Q) (analytics.LearnerView, error) { return q.LearnerView(id) })
-	if err != nil {
-		return err
-	}
-	p := d.Profile
-	if title == "" {
-		title = p.Name
-	}
-	lp := dash.LearnerPage{
-		P: dash.Profile{Name: p.Name, Email: p.Email, EmployeeID: p.EmployeeID, Department: p.Department, Location: p.Location,
-			JobTitle: p.JobTitle, Manager: p.Manager, Status: p.Status},
-		KPIs: []charts.KPI{
-			kpi(v, "enrolled", "Courses", float64(p.Enrolled), ""),
-			kpi(v, "in-progress", "In progress", float64(p.InProgress), ""),
-			kpi(v, "completed", "Completed", float64(p.Completed), ""),
-			upIsBad(kpi(v, "overdue", "Overdue", float64(p.Overdue), "")),
-			kpi(v, "compliant", "Required training done", float64(p.Compliant), "of "+strconv.FormatInt(p.Assigned, 10)),
-		},
-	}
-	if p.LastActive != nil {
-		lp.P.LastActive = *p.LastActive
-	}
-	params := analytics.Params{Learner: id}
-	lp.Courses = pageTable(d.Courses, v.r, params, "No courses yet.")
-	lp.Certificates = pageTable(d.Certificates, v.r, params, "No required training.")
-	lp.Attempts = pageTable(d.Attempts, v.r, params, "No assessment attempts.")
-	if d.ManagerVisible {
-		lp.ManagerHref = "/learners/" + strconv.FormatInt(p.ManagerID, 10)
-	}
-	showsVersion(c, v.meta)
-	return h.page(c, fiber.StatusOK, title, dash.Page(dash.Frame{Title: title, Path: c.Path(), AsOf: asOfText(v.meta)}, dash.LearnerBody(lp)))
+	return h.showView(c, v, learnerViewName(v, id), func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		d, err := computePage(h, ctx, v, learnerViewName(v, id), v.pageFilters(), func(q *analytics.Q) (analytics.LearnerView, error) { return q.LearnerView(id) })
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		p := d.Profile
+		title := title
+		if title == "" {
+			title = p.Name
+		}
+		lp := dash.LearnerPage{
+			P: dash.Profile{Name: p.Name, Email: p.Email, EmployeeID: p.EmployeeID, Department: p.Department, Location: p.Location,
+				JobTitle: p.JobTitle, Manager: p.Manager, Status: p.Status},
+			KPIs: []charts.KPI{
+				kpi(v, "enrolled", "Courses", float64(p.Enrolled), ""),
+				kpi(v, "in-progress", "In progress", float64(p.InProgress), ""),
+				kpi(v, "completed", "Completed", float64(p.Completed), ""),
+				upIsBad(kpi(v, "overdue", "Overdue", float64(p.Overdue), "")),
+				kpi(v, "compliant", "Required training done", float64(p.Compliant), "of "+strconv.FormatInt(p.Assigned, 10)),
+			},
+		}
+		if p.LastActive != nil {
+			lp.P.LastActive = *p.LastActive
+		}
+		params := analytics.Params{Learner: id}
+		lp.Courses = pageTable(d.Courses, v.r, params, "No courses yet.")
+		lp.Certificates = pageTable(d.Certificates, v.r, params, "No required training.")
+		lp.Attempts = pageTable(d.Attempts, v.r, params, "No assessment attempts.")
+		if d.ManagerVisible {
+			lp.ManagerHref = "/learners/" + strconv.FormatInt(p.ManagerID, 10)
+		}
+		return dash.Frame{Title: title, Path: v.path, AsOf: asOfText(v.meta)}, dash.LearnerBody(lp), nil
+	})
 }

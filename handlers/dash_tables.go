@@ -33,7 +33,7 @@ func sectionViewName(v *viewCtx, id string, p analytics.Params) string {
 // tablePage is a page of table id for the request's filters and drill
 // ids; the fragment and the JSON section share it.
 func (h *Handlers) tablePage(c *fiber.Ctx, v *viewCtx, id string, p analytics.Params) (analytics.Table, error) {
-	return computePage(h, c, v, "table:"+sectionViewName(v, id, p), v.r.Filters,
+	return computePage(h, c.UserContext(), v, "table:"+sectionViewName(v, id, p), v.r.Filters,
 		func(q *analytics.Q) (analytics.Table, error) { return q.TablePage(id, p) })
 }
 

@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"context"
+
 	"strconv"
+
+	"github.com/a-h/templ"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,16 +19,18 @@ func (h *Handlers) teamPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	nodes, err := computePage(h, c, v, "team", v.pageFilters(), func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() })
-	if err != nil {
-		return err
-	}
-	f, err := h.frame(c, v, "Team view", "The organisation as a tree, with each part's completion and compliance.", "/dashboards/team")
-	if err != nil {
-		return err
-	}
-	f.ShowDates = false
-	return h.show(c, v, f, dash.TeamBody(teamView(v, nodes)))
+	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		nodes, err := computePage(h, ctx, v, "team", v.pageFilters(), func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() })
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f, err := h.frame(ctx, v, "Team view", "The organisation as a tree, with each part's completion and compliance.", "/dashboards/team")
+		if err != nil {
+			return dash.Frame{}, nil, err
+		}
+		f.ShowDates = false
+		return f, dash.TeamBody(teamView(v, nodes)), nil
+	})
 }
 
 func (h *Handlers) teamNodes(c *fiber.Ctx) error {
@@ -36,7 +42,7 @@ func (h *Handlers) teamNodes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	nodes, err := computePage(h, c, v, "team-node:"+strconv.FormatInt(node, 10), v.pageFilters(),
+	nodes, err := computePage(h, c.UserContext(), v, "team-node:"+strconv.FormatInt(node, 10), v.pageFilters(),
 		func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamChildren(node) })
 	if err != nil {
 		return err

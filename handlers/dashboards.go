@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"strconv"
@@ -65,6 +67,7 @@ func (h *Handlers) analyticsRequest(c *fiber.Ctx) (analytics.Request, error) {
 // viewer's scope, and (once a view is computed) what that view shows.
 type viewCtx struct {
 	r     analytics.Request
+	path  string // the request's path, without query
 	scope analytics.Scope
 	meta  analytics.Meta
 }
@@ -86,7 +89,7 @@ func (h *Handlers) newView(c *fiber.Ctx) (*viewCtx, error) {
 	if err != nil {
 		return nil, analyticsError(err)
 	}
-	return &viewCtx{r: r, scope: scope.(analytics.Scope)}, nil
+	return &viewCtx{r: r, path: c.Path(), scope: scope.(analytics.Scope)}, nil
 }
 
 // newDrillView is newView for requests that carry drill-down ids in their
@@ -113,11 +116,11 @@ type computed[T any] struct {
 // current gold version (or, under steady ingest, at most a second before
 // it; see viewcache.Cache.Get). name must say everything the view depends
 // on besides the scope and filters (path ids, the viewer's own record).
-func compute[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, analytics.Meta, error) {
+func compute[T any](h *Handlers, ctx context.Context, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, analytics.Meta, error) {
 	r := v.r
 	r.Filters = f
 	key := viewcache.Key{Tenant: r.Tenant, Scope: v.scope.Key(), View: name + "?" + f.Values().Encode(), Date: r.Today}
-	val, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
+	val, _, err := h.views.Get(ctx, key, func(ctx context.Context) (any, int64, int, error) {
 		var out computed[T]
 		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
 			var err error
@@ -137,8 +140,8 @@ func compute[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analyt
 
 // computePage is compute for the view a response shows: v keeps its meta
 // for the tiles, the "data as of" line and the version headers.
-func computePage[T any](h *Handlers, c *fiber.Ctx, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, error) {
-	out, meta, err := compute(h, c, v, name, f, fn)
+func computePage[T any](h *Handlers, ctx context.Context, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, error) {
+	out, meta, err := compute(h, ctx, v, name, f, fn)
 	v.meta = meta
 	return out, err
 }
@@ -202,12 +205,12 @@ func (v *viewCtx) pageFilters() analytics.Filters { return v.r.Filters.WithoutTa
 
 // frame starts a dashboard page's frame: heading, "data as of" and the
 // filter bar with the choices the viewer's scope offers.
-func (h *Handlers) frame(c *fiber.Ctx, v *viewCtx, title, intro, path string) (dash.Frame, error) {
+func (h *Handlers) frame(ctx context.Context, v *viewCtx, title, intro, path string) (dash.Frame, error) {
 	f := v.r.Filters
 	fr := dash.Frame{Title: title, Intro: intro, Path: path, ShowDates: true, ShowCourse: true, AsOf: asOfText(v.meta),
 		Filters: dash.FilterState{Range: f.Range, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly),
 			Department: f.Department, Location: f.Location, Manager: f.Manager, Course: f.Course, Category: f.Category}}
-	o, _, err := compute(h, c, v, "options", analytics.Filters{}, func(q *analytics.Q) (analytics.Options, error) { return q.FilterOptions() })
+	o, _, err := compute(h, ctx, v, "options", analytics.Filters{}, func(q *analytics.Q) (analytics.Options, error) { return q.FilterOptions() })
 	if err != nil {
 		return fr, err
 	}
@@ -235,10 +238,48 @@ func asOfText(m analytics.Meta) string {
 	return m.AsOf.Format("2 Jan 2006, 15:04 MST")
 }
 
-// show renders a dashboard page, or its body for a filter change.
-func (h *Handlers) show(c *fiber.Ctx, v *viewCtx, f dash.Frame, body templ.Component) error {
-	showsVersion(c, v.meta)
-	return h.page(c, fiber.StatusOK, f.Title, dash.Page(f, body))
+// pageBuilder makes a dashboard page's frame and body from its views
+// (compute, frame). It must use nothing of the request but its viewCtx:
+// it may run on another goroutine, for several requests at once.
+type pageBuilder func(ctx context.Context) (dash.Frame, templ.Component, error)
+
+// renderedPage is a dashboard page rendered once for every viewer of it:
+// the frame and body as HTML, without the per-user shell around it.
+type renderedPage struct {
+	title string
+	html  []byte
+	meta  analytics.Meta
+}
+
+// showView renders a dashboard page, or its body for an htmx filter
+// change. The page's HTML is a shared result too, keyed like its views
+// by scope, path, filters and date, and by name, which must say whatever
+// else build depends on (the viewer's own record, for a learner page): rendering a page of several charts
+// and a long filter bar costs far more than reading its views from the
+// cache, so viewers of the same page share the rendering as well.
+func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBuilder) error {
+	key := viewcache.Key{Tenant: v.r.Tenant, Scope: v.scope.Key(), View: "page:" + v.path + ":" + name + "?" + v.r.Filters.Values().Encode(), Date: v.r.Today}
+	val, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
+		f, body, err := build(ctx)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		var buf bytes.Buffer
+		if err := dash.Page(f, body).Render(ctx, &buf); err != nil {
+			return nil, 0, 0, fmt.Errorf("render %s: %w", v.path, err)
+		}
+		return renderedPage{title: f.Title, html: buf.Bytes(), meta: v.meta}, v.meta.Version, buf.Len(), nil
+	})
+	if err != nil {
+		return analyticsError(err)
+	}
+	p := val.(renderedPage)
+	v.meta = p.meta
+	showsVersion(c, p.meta)
+	return h.page(c, fiber.StatusOK, p.title, templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := w.Write(p.html)
+		return err
+	}))
 }
 
 // kpi is a tile of the view's data, with its "data as of".

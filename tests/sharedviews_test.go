@@ -79,6 +79,47 @@ func testSharedViewsKeepScopes(t *testing.T, f *dashFixture) {
 	}
 }
 
+// testOwnPagesAreNotShared: My learning depends on who asks even where
+// the scope does not (two analysts both see the whole tenant): each gets
+// their own record, asked one right after the other.
+func testOwnPagesAreNotShared(t *testing.T, f *dashFixture) {
+	ctx := context.Background()
+	hash, err := auth.HashPassword(seed.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emails []string
+	for _, row := range f.all(t, `SELECT email FROM learners WHERE tenant_id = @t AND email IS NOT NULL
+		AND email NOT LIKE '%@acme.test' ORDER BY id DESC LIMIT 2`, nil) {
+		emails = append(emails, row[0].(string))
+	}
+	if len(emails) < 2 {
+		var more []string
+		for _, row := range f.all(t, `SELECT email FROM learners WHERE tenant_id = @t AND email IS NOT NULL
+			AND email NOT IN ('admin@acme.test', 'manager@acme.test', 'analyst@acme.test', 'learner@acme.test') ORDER BY id DESC LIMIT 2`, nil) {
+			more = append(more, row[0].(string))
+		}
+		emails = more
+	}
+	for _, email := range emails {
+		if _, err := models.NewUserStore(f.srv.DB).Create(ctx, f.tenant, models.NewUser{Email: email, Name: email,
+			Role: models.RoleAnalyst, PasswordHash: hash}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 2 {
+		for i, email := range emails {
+			c := f.srv.NewClient(t)
+			c.Login(acme, email)
+			r := c.Get(acme, "/me")
+			if r.Status != http.StatusOK || !strings.Contains(r.Body, ">"+email+"<") || strings.Contains(r.Body, ">"+emails[1-i]+"<") {
+				t.Fatalf("round %d: /me for %s: status %d, own email shown %v, the other's shown %v", round, email, r.Status,
+					strings.Contains(r.Body, ">"+email+"<"), strings.Contains(r.Body, ">"+emails[1-i]+"<"))
+			}
+		}
+	}
+}
+
 // testCacheExactUnderIngest: while statements arrive, every KPI response
 // equals a fresh computation (no cache, one snapshot) of the version and
 // date it reports.
