@@ -25,8 +25,8 @@ type Config struct {
 
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
-	Now func() time.Time
-	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
+	Now             func() time.Time
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 25s
 }
 
 // Load reads the environment and reports the first malformed value.
