@@ -184,16 +184,20 @@ func safely(ctx context.Context, fn Compute) (value any, version int64, size int
 	return fn(ctx)
 }
 
-// committedAt is when version n of tenant committed, as far as is known:
-// exactly when Versions knows n itself, else cur's time. A computation
-// started at cur sees n >= cur.N, committed no earlier than cur, so
-// cur.At errs on the side of an older result (recomputed sooner), never a
-// fresher one.
+// committedAt is when version n of tenant committed, as far as is known,
+// erring on the side of an older result (recomputed sooner), never a
+// fresher one: exactly when Versions learnt n itself; cur's time for a
+// newer n (committed no earlier than cur); and for an older n whose time
+// is not known (a computation that used a result shared under the lag),
+// no time at all, so the result serves only while n is current.
 func (c *Cache) committedAt(tenant, n int64, cur Version) time.Time {
-	if v, ok := c.versions.peek(tenant); ok && v.N == n {
-		return v.At
+	if at, ok := c.versions.at(tenant, n); ok {
+		return at
 	}
-	return cur.At
+	if n >= cur.N {
+		return cur.At
+	}
+	return time.Time{}
 }
 
 // store keeps a result under key, replacing an older one, and evicts the

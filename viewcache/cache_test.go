@@ -278,3 +278,30 @@ func TestSteadyIngestIsServedWithinTheLag(t *testing.T) {
 	}
 	t.Logf("%d gets, %d computations, %d served behind the newest commit, %d commits", gets, runs.Load(), behind, last)
 }
+
+// TestOlderResultIsNotDatedNewer: a computation may report a version older
+// than the current one (it used a result shared under the lag). When this
+// instance does not know when that version committed, the result must not
+// be dated as the current version: it serves only while it is current.
+func TestOlderResultIsNotDatedNewer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false) // no notifications: A learns versions only from reads
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	c.Lag = 10 * time.Second
+	for range 3 {
+		e.commit(e.b)
+	}
+	var runs atomic.Int64
+	older := func(context.Context) (any, int64, int, error) {
+		runs.Add(1)
+		return "numbers of version 1", 1, 20, nil
+	}
+	for range 2 {
+		if _, _, err := c.Get(context.Background(), e.key("completion"), older); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs.Load() != 2 {
+		t.Fatalf("a result of version 1, of unknown commit time, was served at version 3: %d computations, want 2", runs.Load())
+	}
+}

@@ -61,7 +61,14 @@ type known struct {
 	// otherwise. Otherwise v is only a lower bound and Current asks the
 	// database.
 	trusted bool
+	// recent are the last versions learnt, oldest first, so a result
+	// computed at one of them can be dated exactly.
+	recent []Version
 }
+
+// recentVersions is how many of a tenant's versions are remembered: more
+// than the commits of the freshness lag under steady ingest.
+const recentVersions = 256
 
 // NewVersions returns Versions that reads versions from db and learns new
 // ones from l's notifications on learnlens_gold. Call it before l.Run, so
@@ -137,6 +144,10 @@ func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
 	newer := !ok || ver.N > k.v.N
 	if newer {
 		k.v = ver
+		if len(k.recent) == recentVersions {
+			k.recent = append(k.recent[:0], k.recent[1:]...)
+		}
+		k.recent = append(k.recent, ver)
 	}
 	if trustGen != 0 && trustGen == v.listener.Generation() {
 		k.trusted = true
@@ -208,10 +219,15 @@ func (v *Versions) read(ctx context.Context, tenant int64) (Version, error) {
 	return ver, nil
 }
 
-// peek returns what is known of tenant without asking anyone.
-func (v *Versions) peek(tenant int64) (Version, bool) {
+// at returns when version n of tenant committed, if this instance learnt
+// n itself recently.
+func (v *Versions) at(tenant, n int64) (time.Time, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	k, ok := v.tenants[tenant]
-	return k.v, ok
+	for _, r := range v.tenants[tenant].recent {
+		if r.N == n {
+			return r.At, true
+		}
+	}
+	return time.Time{}, false
 }
