@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"os"
 	"testing"
@@ -85,18 +84,7 @@ func TestCacheTrustsItselfOnlyWhileListening(t *testing.T) {
 	lookup(0, "cached again")
 
 	gen := l.Generation()
-	admin, err := sql.Open("pgx", os.Getenv(testdb.EnvURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var name string
-	if err := db.SQL().QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN %'`, name); err != nil {
-		t.Fatal(err)
-	}
+	testdb.KillListeners(t, db)
 	waitFor(t, func() bool { return !l.Connected() || l.Generation() > gen })
 	if !l.Connected() {
 		lookup(1, "while the listener is disconnected")

@@ -33,24 +33,14 @@ func assessmentKPIs(v *viewCtx, k analytics.AssessmentKPIs) []charts.KPI {
 	}
 }
 
-func (h *Handlers) assessmentsPage(c *fiber.Ctx) error {
-	v, err := h.newView(c)
-	if err != nil {
-		return err
-	}
-	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
-		d, err := computePage(h, ctx, v, "assessments", v.pageFilters(), func(q *analytics.Q) (analytics.AssessmentsView, error) { return q.AssessmentsView() })
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
-		f, err := h.frame(ctx, v, "Assessment performance", "Pass rates, scores and attempts; open a course for its attempts and question-level results.", "/dashboards/assessments")
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
-		return f, dash.AssessmentsBody(dash.Assessments{KPIs: assessmentKPIs(v, d.KPIs),
+var assessmentsDashboard = dashboard[analytics.AssessmentsView]{name: "assessments", title: "Assessment performance",
+	intro: "Pass rates, scores and attempts; open a course for its attempts and question-level results.",
+	view:  func(q *analytics.Q) (analytics.AssessmentsView, error) { return q.AssessmentsView() },
+	body: func(v *viewCtx, f *dash.Frame, d analytics.AssessmentsView) templ.Component {
+		return dash.AssessmentsBody(dash.Assessments{KPIs: assessmentKPIs(v, d.KPIs),
 			Courses: pageTable(d.Courses, v.r, analytics.Params{}, "No assessment attempts match these filters."),
-			Scores:  scoreHistogram("scores", d.Scores, "Scored attempts by score band, "+v.r.Filters.RangeLabel())}), nil
-	})
+			Scores:  scoreHistogram("scores", d.Scores, "Scored attempts by score band, "+v.r.Filters.RangeLabel())})
+	},
 }
 
 func (h *Handlers) assessmentCoursePage(c *fiber.Ctx) error {

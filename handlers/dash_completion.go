@@ -1,36 +1,23 @@
 package handlers
 
 import (
-	"context"
-
 	"github.com/a-h/templ"
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/views/components/charts"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
-func (h *Handlers) completionPage(c *fiber.Ctx) error {
-	v, err := h.newView(c)
-	if err != nil {
-		return err
-	}
-	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
-		d, err := computePage(h, ctx, v, "completion", v.pageFilters(), func(q *analytics.Q) (analytics.CompletionView, error) { return q.CompletionView() })
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
-		f, err := h.frame(ctx, v, "Course completion", "Who is enrolled, in progress, completed and overdue in each course, and how fast people finish.", "/dashboards/completion")
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
+var completionDashboard = dashboard[analytics.CompletionView]{name: "completion", title: "Course completion",
+	intro: "Who is enrolled, in progress, completed and overdue in each course, and how fast people finish.",
+	view:  func(q *analytics.Q) (analytics.CompletionView, error) { return q.CompletionView() },
+	body: func(v *viewCtx, f *dash.Frame, d analytics.CompletionView) templ.Component {
 		k := d.KPIs
 		median := upIsBad(kpi(v, "median-days", "Median days to complete", medianValue(k.MedianDays), "days"))
 		if k.MedianDaysPrevious >= 0 {
 			median = withPrevious(median, float64(k.MedianDaysPrevious), v)
 		}
-		return f, dash.CompletionBody(dash.Completion{
+		return dash.CompletionBody(dash.Completion{
 			KPIs: []charts.KPI{
 				kpi(v, "enrolled", "Enrolled", float64(k.Enrolled), "enrolments"),
 				kpi(v, "in-progress", "In progress", float64(k.InProgress), ""),
@@ -44,8 +31,8 @@ func (h *Handlers) completionPage(c *fiber.Ctx) error {
 				", with the previous period dashed", "completions", d.Trend),
 			Table:   pageTable(d.Courses, v.r, analytics.Params{}, "No enrolments match these filters."),
 			Courses: completionStack(d.Status),
-		}), nil
-	})
+		})
+	},
 }
 
 // completionStack draws courses by status as stacked bars.

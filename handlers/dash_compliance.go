@@ -1,33 +1,20 @@
 package handlers
 
 import (
-	"context"
-
 	"github.com/a-h/templ"
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/views/components/charts"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
-func (h *Handlers) compliancePage(c *fiber.Ctx) error {
-	v, err := h.newView(c)
-	if err != nil {
-		return err
-	}
-	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
-		d, err := computePage(h, ctx, v, "compliance", v.pageFilters(), func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() })
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
-		f, err := h.frame(ctx, v, "Compliance and certification", "Required training as of today: who is compliant, due soon, overdue or expired.", "/dashboards/compliance")
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
+var complianceDashboard = dashboard[analytics.ComplianceView]{name: "compliance", title: "Compliance and certification",
+	intro: "Required training as of today: who is compliant, due soon, overdue or expired.",
+	view:  func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() },
+	body: func(v *viewCtx, f *dash.Frame, d analytics.ComplianceView) templ.Component {
 		f.ShowDates = false
 		k := d.KPIs
-		return f, dash.ComplianceBody(dash.Compliance{
+		return dash.ComplianceBody(dash.Compliance{
 			KPIs: []charts.KPI{
 				kpi(v, "compliance-rate", "Compliance rate", k.Rate, "%"),
 				kpi(v, "assigned", "Assignments", float64(k.Assigned), ""),
@@ -41,8 +28,8 @@ func (h *Handlers) compliancePage(c *fiber.Ctx) error {
 			AtRisk:       pageTable(d.AtRisk, v.r, analytics.Params{}, "Nobody is at risk."),
 			AuditHref:    "/tables/compliance/assignments/export.csv" + v.pageFilters().Query(),
 			DueSoonDays:  analytics.DueSoonDays,
-		}), nil
-	})
+		})
+	},
 }
 
 // complianceStack draws requirements by status as stacked bars.

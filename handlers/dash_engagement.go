@@ -1,33 +1,19 @@
 package handlers
 
 import (
-	"context"
-
 	"math"
 
 	"github.com/a-h/templ"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/views/components/charts"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
-func (h *Handlers) engagementPage(c *fiber.Ctx) error {
-	v, err := h.newView(c)
-	if err != nil {
-		return err
-	}
-	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
-		d, err := computePage(h, ctx, v, "engagement", v.pageFilters(), func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() })
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
-		f, err := h.frame(ctx, v, "Engagement and activity", "Who is learning, how much and when.", "/dashboards/engagement")
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
+var engagementDashboard = dashboard[analytics.EngagementView]{name: "engagement", title: "Engagement and activity",
+	intro: "Who is learning, how much and when.",
+	view:  func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() },
+	body: func(v *viewCtx, f *dash.Frame, d analytics.EngagementView) templ.Component {
 		fl := v.r.Filters
 		if fl.Course != 0 || fl.Category != "" {
 			f.Note = "The course filter applies to statements, minutes, active learners and the course table; the weekday × hour heatmap and the inactive list cover all courses."
@@ -54,6 +40,6 @@ func (h *Handlers) engagementPage(c *fiber.Ctx) error {
 				"learners", *d.Trend.Active)
 			b.Active = &a
 		}
-		return f, dash.EngagementBody(b), nil
-	})
+		return dash.EngagementBody(b)
+	},
 }

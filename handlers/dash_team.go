@@ -1,12 +1,9 @@
 package handlers
 
 import (
-	"context"
-
 	"strconv"
 
 	"github.com/a-h/templ"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
@@ -14,23 +11,13 @@ import (
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
-func (h *Handlers) teamPage(c *fiber.Ctx) error {
-	v, err := h.newView(c)
-	if err != nil {
-		return err
-	}
-	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
-		nodes, err := computePage(h, ctx, v, "team", v.pageFilters(), func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() })
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
-		f, err := h.frame(ctx, v, "Team view", "The organisation as a tree, with each part's completion and compliance.", "/dashboards/team")
-		if err != nil {
-			return dash.Frame{}, nil, err
-		}
+var teamDashboard = dashboard[[]analytics.TeamNode]{name: "team", title: "Team view",
+	intro: "The organisation as a tree, with each part's completion and compliance.",
+	view:  func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() },
+	body: func(v *viewCtx, f *dash.Frame, nodes []analytics.TeamNode) templ.Component {
 		f.ShowDates = false
-		return f, dash.TeamBody(teamView(v, nodes)), nil
-	})
+		return dash.TeamBody(teamView(v, nodes))
+	},
 }
 
 func (h *Handlers) teamNodes(c *fiber.Ctx) error {

@@ -27,16 +27,16 @@ var dashboardRoles = []string{models.RoleTenantAdmin, models.RoleAnalyst, models
 
 func (h *Handlers) dashboardRoutes(site fiber.Router) {
 	d := site.Group("/dashboards", auth.RequireRole(dashboardRoles...))
-	d.Get("/completion", h.completionPage)
+	d.Get("/completion", completionDashboard.handler(h))
 	d.Get("/completion/courses/:id", h.drillTeams(completionDrill))
 	d.Get("/completion/courses/:id/teams/:team", h.drillPeople(completionDrill))
-	d.Get("/engagement", h.engagementPage)
-	d.Get("/compliance", h.compliancePage)
+	d.Get("/engagement", engagementDashboard.handler(h))
+	d.Get("/compliance", complianceDashboard.handler(h))
 	d.Get("/compliance/requirements/:id", h.drillTeams(complianceDrill))
 	d.Get("/compliance/requirements/:id/teams/:team", h.drillPeople(complianceDrill))
-	d.Get("/assessments", h.assessmentsPage)
+	d.Get("/assessments", assessmentsDashboard.handler(h))
 	d.Get("/assessments/courses/:course", h.assessmentCoursePage)
-	d.Get("/team", h.teamPage)
+	d.Get("/team", teamDashboard.handler(h))
 	d.Get("/team/nodes/:node", h.teamNodes)
 
 	site.Get("/me", auth.RequireLogin, h.myLearning)
@@ -236,6 +236,36 @@ func asOfText(m analytics.Meta) string {
 		return ""
 	}
 	return m.AsOf.Format("2 Jan 2006, 15:04 MST")
+}
+
+// dashboard is a top-level dashboard page: the view it computes and
+// how it shows it. body may adjust the frame (which filters apply, a note).
+type dashboard[T any] struct {
+	name         string // the path segment and the view's name
+	title, intro string
+	view         func(q *analytics.Q) (T, error)
+	body         func(v *viewCtx, f *dash.Frame, d T) templ.Component
+}
+
+// handler serves the dashboard at /dashboards/<name>.
+func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		v, err := h.newView(c)
+		if err != nil {
+			return err
+		}
+		return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+			data, err := computePage(h, ctx, v, d.name, v.pageFilters(), d.view)
+			if err != nil {
+				return dash.Frame{}, nil, err
+			}
+			f, err := h.frame(ctx, v, d.title, d.intro, "/dashboards/"+d.name)
+			if err != nil {
+				return dash.Frame{}, nil, err
+			}
+			return f, d.body(v, &f, data), nil
+		})
+	}
 }
 
 // pageBuilder makes a dashboard page's frame and body from its views

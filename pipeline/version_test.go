@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -265,21 +263,4 @@ func mustParse(t *testing.T, stmts ...string) []xapi.Statement {
 
 // superuser connects to the fixture's database as the test server's
 // superuser, for what the app role may not do.
-func superuser(t *testing.T, f *fixture) *sql.DB {
-	t.Helper()
-	var name string
-	if err := f.db.SQL().QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(os.Getenv(testdb.EnvURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db, err := sql.Open("pgx", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func superuser(t *testing.T, f *fixture) *sql.DB { return testdb.Superuser(t, f.db) }

@@ -2,7 +2,6 @@ package realtime_test
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"os"
 	"testing"
@@ -63,19 +62,8 @@ func TestListenerDeliversAndReconnects(t *testing.T) {
 	waitConnected(1)
 	receive("one")
 	// Kill the listening backend, as a database restart would.
-	admin, err := sql.Open("pgx", os.Getenv(testdb.EnvURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var name string
-	if err := db.SQL().QueryRowContext(ctx, `SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
-	var killed int
-	if err := admin.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = $1 AND query LIKE 'LISTEN %'`, name).Scan(&killed); err != nil || killed != 1 {
-		t.Fatalf("killed %d listening backends: %v", killed, err)
+	if killed := testdb.KillListeners(t, db); killed != 1 {
+		t.Fatalf("killed %d listening backends, want 1", killed)
 	}
 	waitConnected(2)
 	receive("two")

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -229,24 +228,7 @@ func setNamedCookie(c *testserver.Client, srv *testserver.Server, host, name, va
 }
 
 // adminDB opens a superuser connection to srv's database.
-func adminDB(t *testing.T, srv *testserver.Server) *sql.DB {
-	t.Helper()
-	var name string
-	if err := srv.DB.SQL().QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(os.Getenv(testdb.EnvURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db, err := sql.Open("pgx", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func adminDB(t *testing.T, srv *testserver.Server) *sql.DB { return testdb.Superuser(t, srv.DB) }
 
 func countSessions(t *testing.T, admin *sql.DB) int {
 	t.Helper()

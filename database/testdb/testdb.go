@@ -170,3 +170,32 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Superuser opens a superuser connection to db's database, for what the
+// app role may not do (kill a backend, read statistics, bypass RLS). It
+// is closed when the test ends.
+func Superuser(t testing.TB, db *database.DB) *sql.DB {
+	t.Helper()
+	var name string
+	if err := db.SQL().QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	admin, err := sql.Open("pgx", withDatabase(os.Getenv(EnvURL), name))
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return admin
+}
+
+// KillListeners terminates the backends of db's database that LISTEN, as
+// a database restart would, and returns how many there were.
+func KillListeners(t testing.TB, db *database.DB) int {
+	t.Helper()
+	var killed int
+	if err := Superuser(t, db).QueryRow(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&killed); err != nil {
+		t.Fatalf("testdb: kill listeners: %v", err)
+	}
+	return killed
+}
