@@ -22,11 +22,11 @@ type Config struct {
 	SessionLifetime    time.Duration // SESSION_LIFETIME, 12h
 	LogLevel           string        // LOG_LEVEL, "info"
 	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
+	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
 
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
-	Now             func() time.Time
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 25s
+	Now func() time.Time
 }
 
 // Load reads the environment and reports the first malformed value.
