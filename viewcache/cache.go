@@ -96,11 +96,14 @@ func NewCache(versions *Versions, maxBytes int64) *Cache {
 //
 // Freshness: a stored value computed at version e is served when the
 // tenant's current version c (Versions.Current) is no newer, or when
-// c.At - e.At <= Lag and now - c.At <= Lag. So when the tenant is quiet
-// every response reflects its last commit, and the first change after a
-// quiet spell is recomputed at once; under steady ingest a response may be
-// the newest computed result if that is at most Lag older than the newest
-// commit, never older; when ingest stops, responses catch up within Lag.
+// c.At - e.At <= Lag and the version after e committed at most Lag ago
+// (now - (e+1).At <= Lag; unknown counts as too long). So when the tenant
+// is quiet every response reflects its last commit, and the first change
+// after a quiet spell is recomputed at once; under steady ingest a
+// response may be the newest computed result if that is at most Lag older
+// than the newest commit, and no response shows numbers that stopped
+// being current more than Lag ago; when ingest stops, responses catch up
+// within Lag.
 func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version, error) {
 	key = key.canonical()
 	missed := false
@@ -111,7 +114,7 @@ func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version
 		}
 		c.mu.Lock()
 		if el, ok := c.entries[key]; ok {
-			if e := el.Value.(*entry); c.fresh(e.v, cur, time.Now()) {
+			if e := el.Value.(*entry); c.fresh(key.Tenant, e.v, cur, time.Now()) {
 				c.lru.MoveToFront(el)
 				c.stats.Hits++
 				c.mu.Unlock()
@@ -141,19 +144,23 @@ func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version
 		// A computation this caller started began after cur committed, so
 		// it includes it. One it joined may have begun before: use it
 		// only if it is fresh for cur, else go round for a newer one.
-		if !joined || c.fresh(f.v, cur, time.Now()) {
+		if !joined || c.fresh(key.Tenant, f.v, cur, time.Now()) {
 			return f.value, f.v, nil
 		}
 	}
 }
 
-// fresh says whether a value computed at e may be served when the tenant
-// is at cur.
-func (c *Cache) fresh(e, cur Version, now time.Time) bool {
+// fresh says whether a value computed at e may be served at now when
+// tenant is at cur (see Get).
+func (c *Cache) fresh(tenant int64, e, cur Version, now time.Time) bool {
 	if e.N >= cur.N {
 		return true
 	}
-	return cur.At.Sub(e.At) <= c.Lag && now.Sub(cur.At) <= c.Lag
+	if cur.At.Sub(e.At) > c.Lag {
+		return false
+	}
+	next, ok := c.versions.at(tenant, e.N+1)
+	return ok && now.Sub(next) <= c.Lag
 }
 
 // compute runs fn for key's flight f, started when the tenant was at cur,

@@ -258,10 +258,13 @@ func TestSteadyIngestIsServedWithinTheLag(t *testing.T) {
 		}
 		behind++
 		mu.Lock()
-		servedAt := commits[ver.N]
+		servedAt, nextAt := commits[ver.N], commits[ver.N+1]
 		mu.Unlock()
 		if age := lastAt.Sub(servedAt); age > c.Lag+slack {
 			t.Fatalf("served version %d, committed %v before the newest (%d): more than the lag", ver.N, age, last)
+		}
+		if stale := time.Since(nextAt); !nextAt.IsZero() && stale > c.Lag+slack {
+			t.Fatalf("served version %d, which stopped being current %v ago: more than the lag", ver.N, stale)
 		}
 	}
 	close(stop)
