@@ -63,6 +63,19 @@ func (w *versionWatch) version() int64 {
 	return v
 }
 
+// committed is the commit stamp of the tenant's current version.
+func (w *versionWatch) committed() time.Time {
+	ctx := context.Background()
+	var at time.Time
+	err := w.f.db.TenantTx(ctx, w.f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT committed FROM gold_freshness`).Scan(&at)
+	})
+	if err != nil {
+		w.f.t.Fatal(err)
+	}
+	return at
+}
+
 // takeHooks returns and forgets the hook calls so far.
 func (w *versionWatch) takeHooks() []hookCall {
 	w.mu.Lock()
@@ -163,7 +176,7 @@ func TestGoldVersionIncreasesWithEveryChange(t *testing.T) {
 		if want := []hookCall{{f.tenantID, got, got}}; fmt.Sprint(hooks) != fmt.Sprint(want) {
 			t.Errorf("%s: hook calls %v, want %v (tenant, version, version visible when called)", s.name, hooks, want)
 		}
-		if want := fmt.Sprintf("%d:%d", f.tenantID, got); len(payloads) != 1 || payloads[0] != want {
+		if want := fmt.Sprintf("%d:%d:%d", f.tenantID, got, w.committed().UnixMicro()); len(payloads) != 1 || payloads[0] != want {
 			t.Errorf("%s: notifications %q, want [%q]", s.name, payloads, want)
 		}
 	}
@@ -198,7 +211,7 @@ func TestConcurrentBatchesCommitVersionsInOrder(t *testing.T) {
 		t.Fatalf("%d notifications, want %d", len(payloads), workers*batches)
 	}
 	for i, p := range payloads {
-		if want := fmt.Sprintf("%d:%d", f.tenantID, start+int64(i)+1); p != want {
+		if want := fmt.Sprintf("%d:%d:", f.tenantID, start+int64(i)+1); !strings.HasPrefix(p, want) {
 			t.Fatalf("notification %d is %q, want %q (in commit order)", i, p, want)
 		}
 	}

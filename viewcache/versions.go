@@ -27,16 +27,18 @@ import (
 )
 
 // goldChannel is the channel on which the pipeline announces
-// "<tenant>:<version>" at each commit.
+// "<tenant>:<version>:<committed>" at each commit.
 const goldChannel = "learnlens_gold"
 
 // Version is a tenant's gold version and when it was committed. At is the
-// commit's clock time (gold_freshness.committed) when the version was read
-// from the database, and the time this instance heard of it (the
-// notification or the pipeline's hook arrived) otherwise: that is at most
-// a few milliseconds later than the commit, needs no extra query, and
-// later arrival only makes a result look older, never fresher. A version
-// that was never committed (N = 0) has a zero At.
+// commit's stamp (gold_freshness.committed, taken in the transaction just
+// before it commits), read from the database or carried by the
+// notification. This instance's own commits are first dated when the
+// pipeline's hook runs, just after the commit, and re-dated by their
+// notification a few milliseconds later: the freshness rule also dates a
+// result by when the version after it committed, which must not look
+// later than it was. A version that was never committed (N = 0) has a
+// zero At.
 type Version struct {
 	N  int64
 	At time.Time
@@ -148,6 +150,18 @@ func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
 			k.recent = append(k.recent[:0], k.recent[1:]...)
 		}
 		k.recent = append(k.recent, ver)
+	} else {
+		// A version learnt before (by this instance's own commit hook,
+		// just after the commit) is dated by its notification's stamp,
+		// taken in the transaction, when that is earlier.
+		for i := range k.recent {
+			if r := &k.recent[i]; r.N == ver.N && ver.At.Before(r.At) {
+				r.At = ver.At
+			}
+		}
+		if k.v.N == ver.N && ver.At.Before(k.v.At) {
+			k.v.At = ver.At
+		}
 	}
 	if trustGen != 0 && trustGen == v.listener.Generation() {
 		k.trusted = true
@@ -163,17 +177,21 @@ func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
 	return k.v
 }
 
-// notified handles a learnlens_gold notification, "<tenant>:<version>".
-// It runs on the listener's goroutine, so the current generation is the
-// one that delivered it.
+// notified handles a learnlens_gold notification,
+// "<tenant>:<version>:<committed, µs since 1970>". It runs on the
+// listener's goroutine, so the current generation is the one that
+// delivered it.
 func (v *Versions) notified(payload string) {
-	t, n, hasVersion := strings.Cut(payload, ":")
-	tenant, err := strconv.ParseInt(t, 10, 64)
+	parts := strings.Split(payload, ":")
+	tenant, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil {
 		return
 	}
-	version, err := strconv.ParseInt(n, 10, 64)
-	if !hasVersion || err != nil {
+	var version int64
+	if len(parts) > 1 {
+		version, err = strconv.ParseInt(parts[1], 10, 64)
+	}
+	if len(parts) < 2 || err != nil {
 		// An instance that sends no version (an older release during a
 		// rolling deploy): the tenant changed, ask the database.
 		v.mu.Lock()
@@ -184,7 +202,13 @@ func (v *Versions) notified(payload string) {
 		v.mu.Unlock()
 		return
 	}
-	v.learn(tenant, Version{N: version, At: time.Now()}, v.listener.Generation())
+	at := time.Now()
+	if len(parts) > 2 {
+		if us, err := strconv.ParseInt(parts[2], 10, 64); err == nil {
+			at = time.UnixMicro(us)
+		}
+	}
+	v.learn(tenant, Version{N: version, At: at}, v.listener.Generation())
 }
 
 // forget drops everything known: notifications may have been missed while
