@@ -34,8 +34,6 @@ const (
 func (q *Q) CompletionKPIs() (CompletionKPIs, error) {
 	var k CompletionKPIs
 	a := q.args()
-	p := q.F.Previous()
-	a["pfrom"] = p.From
 	err := q.one(`SELECT coalesce(sum(enrolled), 0), coalesce(sum(in_progress), 0), coalesce(sum(completed), 0)
 		FROM `+q.gold("gold_course_completion", completionCols, "g")+` WHERE true`+q.F.cond("g", dims{course: true}, a),
 		a, &k.Enrolled, &k.InProgress, &k.Completed)
@@ -48,29 +46,61 @@ func (q *Q) CompletionKPIs() (CompletionKPIs, error) {
 		` WHERE g.due_on < @today`+q.F.cond("g", dims{course: true}, a), a, &k.Overdue); err != nil {
 		return k, err
 	}
-	// Completions in both periods, by days taken, for the counts and medians.
-	rows, err := q.tx.Query(q.ctx, `SELECT g.day >= @from, g.days_to_complete, sum(g.completed)::bigint
-		FROM `+q.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
-		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2 ORDER BY 1, 2`, with(a, "from", q.F.From, "to", q.F.To))
+	days, err := q.completionDays()
 	if err != nil {
 		return k, err
 	}
+	// Completions in both periods, by days taken, for the counts and medians.
 	var cur, prev []weighted
-	var current bool
-	var w weighted
-	if _, err := pgx.ForEachRow(rows, []any{&current, &w.value, &w.n}, func() error {
-		if current {
-			cur = append(cur, w)
-		} else {
-			prev = append(prev, w)
+	for _, d := range days {
+		ws := &prev
+		if d.current {
+			ws = &cur
 		}
-		return nil
-	}); err != nil {
-		return k, err
+		if n := len(*ws); n > 0 && (*ws)[n-1].value == d.days {
+			(*ws)[n-1].n += d.n
+		} else {
+			*ws = append(*ws, weighted{d.days, d.n})
+		}
 	}
 	k.CompletedInPeriod, k.MedianDays = lowerMedian(cur)
 	k.CompletedPrevious, k.MedianDaysPrevious = lowerMedian(prev)
 	return k, nil
+}
+
+// dayCount is completions in a trend bucket of the range (current) or of
+// the previous period that took the same whole days.
+type dayCount struct {
+	current bool
+	bucket  int
+	days, n int64
+}
+
+// completionDays reads the completions of the range and the previous
+// period by trend bucket and days taken, ordered by period and days: the
+// tiles' counts and medians and the trend line come from this one read of
+// the daily gold, shared by the sections of one view.
+func (q *Q) completionDays() ([]dayCount, error) {
+	return q.memo.completionDays.get(q.F, q.readCompletionDays)
+}
+
+func (q *Q) readCompletionDays() ([]dayCount, error) {
+	a := q.bucketArgs(q.args())
+	rows, err := q.tx.Query(q.ctx, `SELECT g.day >= @from, `+bucketExpr("g.day")+`, g.days_to_complete, sum(g.completed)::bigint
+		FROM `+q.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2, 3 ORDER BY 1, 3`, a)
+	if err != nil {
+		return nil, err
+	}
+	out := []dayCount{}
+	var d dayCount
+	if _, err := pgx.ForEachRow(rows, []any{&d.current, &d.bucket, &d.days, &d.n}, func() error {
+		out = append(out, d)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // weighted is a value seen n times.
@@ -141,9 +171,17 @@ func (f Filters) buckets() (size int, labels []string) {
 	return size, labels
 }
 
-// trend fills a Trend from (period-is-current, bucket, value) rows of sql,
-// which must take @from, @pfrom, @to, @size and @n (see bucketExpr).
-func (q *Q) trend(sql string, a pgx.NamedArgs) (Trend, error) {
+// bucketArgs adds to a what trend queries take: @from, @to, @pfrom and
+// @pto, and @size, @n and @days for bucketExpr.
+func (q *Q) bucketArgs(a pgx.NamedArgs) pgx.NamedArgs {
+	size, labels := q.F.buckets()
+	p := q.F.Previous()
+	return with(a, "from", q.F.From, "to", q.F.To, "pfrom", p.From, "pto", p.To,
+		"size", size, "n", len(labels), "days", q.F.Days())
+}
+
+// newTrend is an empty trend over the range's buckets.
+func (q *Q) newTrend() Trend {
 	size, labels := q.F.buckets()
 	t := Trend{Unit: "day", Points: make([]Point, len(labels))}
 	if size == 7 {
@@ -152,9 +190,25 @@ func (q *Q) trend(sql string, a pgx.NamedArgs) (Trend, error) {
 	for i, l := range labels {
 		t.Points[i].Label = l
 	}
-	p := q.F.Previous()
-	rows, err := q.tx.Query(q.ctx, sql, with(a, "from", q.F.From, "to", q.F.To, "pfrom", p.From, "pto", p.To,
-		"size", size, "n", len(labels), "days", q.F.Days()))
+	return t
+}
+
+// add counts v in bucket of the range (current) or the previous period.
+func (t *Trend) add(current bool, bucket int, v float64) {
+	if bucket >= 0 && bucket < len(t.Points) {
+		if current {
+			t.Points[bucket].Value += v
+		} else {
+			t.Points[bucket].Previous += v
+		}
+	}
+}
+
+// trend fills a Trend from (period-is-current, bucket, value) rows of sql,
+// which takes the arguments of bucketArgs.
+func (q *Q) trend(sql string, a pgx.NamedArgs) (Trend, error) {
+	t := q.newTrend()
+	rows, err := q.tx.Query(q.ctx, sql, q.bucketArgs(a))
 	if err != nil {
 		return t, fmt.Errorf("trend: %w", err)
 	}
@@ -162,13 +216,7 @@ func (q *Q) trend(sql string, a pgx.NamedArgs) (Trend, error) {
 	var bucket int
 	var v float64
 	_, err = pgx.ForEachRow(rows, []any{&current, &bucket, &v}, func() error {
-		if bucket >= 0 && bucket < len(t.Points) {
-			if current {
-				t.Points[bucket].Value += v
-			} else {
-				t.Points[bucket].Previous += v
-			}
-		}
+		t.add(current, bucket, v)
 		return nil
 	})
 	return t, err
@@ -183,10 +231,12 @@ func bucketExpr(col string) string {
 // CompletionTrend is completions per day or week in the range and the
 // previous period.
 func (q *Q) CompletionTrend() (Trend, error) {
-	a := q.args()
-	return q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.completed)::float8
-		FROM `+q.gold("gold_completion_daily", dailyCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
-		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
+	t := q.newTrend()
+	days, err := q.completionDays()
+	for _, d := range days {
+		t.add(d.current, d.bucket, float64(d.n))
+	}
+	return t, err
 }
 
 // medianByDays is SQL computing, per key, the completions and their lower

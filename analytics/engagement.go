@@ -64,13 +64,46 @@ func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
 		return k, err
 	}
 	var ms, msPrev int64
-	b := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", p.From)
-	err = q.one(`SELECT coalesce(sum(statements) FILTER (WHERE g.day >= @from), 0), coalesce(sum(statements) FILTER (WHERE g.day < @from), 0),
-			coalesce(sum(duration_ms) FILTER (WHERE g.day >= @from), 0), coalesce(sum(duration_ms) FILTER (WHERE g.day < @from), 0)
-		FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
-		q.F.cond("g", dims{course: true}, b), b, &k.Statements, &k.StatementsPrevious, &ms, &msPrev)
+	buckets, err := q.activity()
+	for _, b := range buckets {
+		if b.current {
+			k.Statements, ms = k.Statements+b.statements, ms+b.ms
+		} else {
+			k.StatementsPrevious, msPrev = k.StatementsPrevious+b.statements, msPrev+b.ms
+		}
+	}
 	k.Minutes, k.MinutesPrevious = float64(ms)/60000, float64(msPrev)/60000
 	return k, err
+}
+
+// activityBucket is the statements and time spent in a trend bucket of
+// the range (current) or of the previous period.
+type activityBucket struct {
+	current        bool
+	bucket         int
+	statements, ms int64
+}
+
+// activity reads statements and time by trend bucket over the range and
+// the previous period: the tiles and the statements line come from this
+// one read of the daily gold, shared by the sections of one view.
+func (q *Q) activity() ([]activityBucket, error) {
+	return q.memo.activity.get(q.F, func() ([]activityBucket, error) {
+		a := q.bucketArgs(q.args())
+		rows, err := q.tx.Query(q.ctx, `SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.statements)::bigint, sum(g.duration_ms)::bigint
+			FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+			q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
+		if err != nil {
+			return nil, err
+		}
+		out := []activityBucket{}
+		var b activityBucket
+		_, err = pgx.ForEachRow(rows, []any{&b.current, &b.bucket, &b.statements, &b.ms}, func() error {
+			out = append(out, b)
+			return nil
+		})
+		return out, err
+	})
 }
 
 // ActivityTrend is statements and active learners per day or week. Active
@@ -84,11 +117,11 @@ type ActivityTrend struct {
 // EngagementTrend computes the activity lines.
 func (q *Q) EngagementTrend() (ActivityTrend, error) {
 	var t ActivityTrend
-	a := q.args()
-	var err error
-	t.Statements, err = q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.statements)::float8
-		FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
-		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
+	t.Statements = q.newTrend()
+	buckets, err := q.activity()
+	for _, b := range buckets {
+		t.Statements.add(b.current, b.bucket, float64(b.statements))
+	}
 	if err != nil || q.F.Course != 0 || q.F.Category != "" {
 		return t, err
 	}

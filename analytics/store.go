@@ -11,11 +11,21 @@ import (
 	"github.com/learnlens/learnlens/database"
 )
 
-// Store runs dashboard queries in tenant transactions.
-type Store struct{ db *database.DB }
+// Store runs dashboard queries in tenant transactions, at most slots of
+// them at once. A miss under load is CPU in PostgreSQL: past a few
+// computations at once, more only share the same cores while every other
+// request waits behind them, and each extra backend pays again to bring
+// the gold it reads into its address space (docs/PERFORMANCE.md).
+type Store struct {
+	db    *database.DB
+	slots chan struct{}
+}
 
-// NewStore returns a Store on db.
-func NewStore(db *database.DB) *Store { return &Store{db: db} }
+// NewStore returns a Store on db running at most slots computations at
+// once (at least one).
+func NewStore(db *database.DB, slots int) *Store {
+	return &Store{db: db, slots: make(chan struct{}, max(1, slots))}
+}
 
 // Request is what every dashboard question starts from.
 type Request struct {
@@ -45,6 +55,35 @@ type Q struct {
 	// snapshot as this version, so a result labelled with it is exactly
 	// that version's numbers.
 	Version int64
+
+	memo memo
+}
+
+// memo keeps what several sections of one view read alike, for the
+// filters it was read with.
+type memo struct {
+	completionDays memoized[[]dayCount]
+	activity       memoized[[]activityBucket]
+}
+
+// memoized is a value read for filters f.
+type memoized[T any] struct {
+	f   Filters
+	ok  bool
+	val T
+}
+
+// get returns the value read for the filters, or reads it with read.
+func (m *memoized[T]) get(f Filters, read func() (T, error)) (T, error) {
+	f = f.WithoutTable()
+	if m.ok && m.f == f {
+		return m.val, nil
+	}
+	v, err := read()
+	if err == nil {
+		m.f, m.ok, m.val = f, true, v
+	}
+	return v, err
 }
 
 // Today is the local date in loc, as a date at midnight UTC.
@@ -57,21 +96,43 @@ func DateAt(t time.Time, loc *time.Location) time.Time {
 }
 
 // Run opens a read-only tenant transaction, resolves the viewer's scope
-// (narrowed by the manager filter) and calls fn.
+// (narrowed by the manager filter) and calls fn. It takes no slot: it is
+// for exports, which stream at the pace of their reader.
 func (s *Store) Run(ctx context.Context, r Request, fn func(q *Q) error) error {
 	return s.run(ctx, r, nil, fn)
 }
 
 // RunScoped is Run with a scope already resolved (by ResolveScope, for a
 // viewer of the same tenant): views shared by several viewers are
-// computed once for their common scope.
+// computed once for their common scope. It waits for one of the store's
+// slots first.
 func (s *Store) RunScoped(ctx context.Context, r Request, scope Scope, fn func(q *Q) error) error {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return s.run(ctx, r, &scope, fn)
+}
+
+// acquire waits for a computation slot.
+func (s *Store) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // ResolveScope resolves r's scope in a read-only transaction of its own,
 // returning the tenant's gold version that transaction saw.
 func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, version int64, err error) {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return scope, 0, err
+	}
+	defer release()
 	err = s.run(ctx, r, nil, func(q *Q) error {
 		scope, version = q.Scope, q.Version
 		return nil
@@ -83,7 +144,12 @@ func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) 
 	return s.db.TenantSnapshot(ctx, r.Tenant, func(tx pgx.Tx) error {
 		// Plans are made for this tenant's values each time: a cached
 		// generic plan assumes an average tenant, which a large one is not.
-		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'`); err != nil {
+		// No parallel workers: each is a fresh process that maps every
+		// buffer it reads anew, which made a 1M-statement tenant's scans
+		// 2–4 times slower than one warm backend alone, and under load the
+		// cores are busy with other computations anyway.
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB';
+			SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
 			return err
 		}
 		if scope == nil {

@@ -425,6 +425,35 @@ func (f *dashFixture) kpis(t *testing.T, c *testserver.Client, section string, q
 	return body.Data
 }
 
+// trendTotals sums a trend section's points (of its field, "" for the
+// section itself) in the range ("value") and the previous period
+// ("previous").
+func trendTotals(t *testing.T, c *testserver.Client, section, field string, q url.Values) kpis {
+	t.Helper()
+	var body struct {
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	path := withQuery("/api/v1/dashboards/"+section, q)
+	if r := getJSON(t, c, path, &body); r.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %.300s", path, r.Status, r.Body)
+	}
+	raw, _ := json.Marshal(body.Data)
+	if field != "" {
+		raw = body.Data[field]
+	}
+	var trend struct {
+		Points []struct{ Value, Previous float64 }
+	}
+	if err := json.Unmarshal(raw, &trend); err != nil || len(trend.Points) == 0 {
+		t.Fatalf("GET %s: no points in %.300s (%v)", path, raw, err)
+	}
+	var value, previous float64
+	for _, p := range trend.Points {
+		value, previous = value+p.Value, previous+p.Previous
+	}
+	return kpis{"value": &value, "previous": &previous}
+}
+
 func compareKPIs(t *testing.T, what string, got, want kpis) {
 	t.Helper()
 	for k, w := range want {
@@ -633,6 +662,11 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 				compareKPIs(t, what("engagement/kpis"), f.kpis(t, v.c, "engagement/kpis", q), we)
 				compareKPIs(t, what("compliance/kpis"), f.kpis(t, v.c, "compliance/kpis", q), wq)
 				compareKPIs(t, what("assessments/kpis"), f.kpis(t, v.c, "assessments/kpis", q), wa)
+				// The trend lines count what the tiles count, day by day.
+				compareKPIs(t, what("completion/trend"), trendTotals(t, v.c, "completion/trend", "", q),
+					kpis{"value": wc["completed_in_period"], "previous": wc["completed_previous"]})
+				compareKPIs(t, what("engagement/trend"), trendTotals(t, v.c, "engagement/trend", "statements", q),
+					kpis{"value": we["statements"], "previous": we["statements_previous"]})
 				compareRows(t, what("completion/courses"), tableRows(t, v.c, "completion/courses", q), "course_id", f.wantCompletionCourses(t, a))
 				compareRows(t, what("compliance/requirements"), tableRows(t, v.c, "compliance/requirements", q), "requirement_id", f.wantRequirements(t, a))
 
