@@ -193,6 +193,15 @@ func (f Filters) Query() string {
 	return ""
 }
 
+// Undated is the filters without their date range, for views that show
+// everything as of today whatever the range (compliance, the team tree):
+// viewers of any range share them, and a view that read the range anyway
+// would show nothing of it.
+func (f Filters) Undated() Filters {
+	f.Range, f.From, f.To = DefaultRange, time.Time{}, time.Time{}
+	return f
+}
+
 // WithoutTable is the filters without table state, for links to another
 // view that starts at its first page with its own sort.
 func (f Filters) WithoutTable() Filters {

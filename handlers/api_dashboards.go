@@ -55,6 +55,10 @@ var jsonSections = map[string]jsonSection{
 	"learner/profile": func(q *analytics.Q, p analytics.Params) (any, error) { return q.LearnerProfile(p.Learner) },
 }
 
+// undatedSections show everything as of today whatever the range: viewers
+// of every range share them.
+var undatedSections = map[string]bool{"compliance/kpis": true, "team/nodes": true}
+
 func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 	d, section := c.Params("dash"), c.Params("section")
 	id := d + "/" + section
@@ -76,7 +80,11 @@ func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 	f := v.r.Filters
 	if ok {
 		f = f.WithoutTable()
-		data, err = computePage(h, c.UserContext(), v, "section:"+sectionViewName(v, id, p), f, func(q *analytics.Q) (any, error) { return fn(q, p) })
+		vf := f
+		if undatedSections[id] {
+			vf = f.Undated()
+		}
+		data, err = computePage(h, c.UserContext(), v, "section:"+sectionViewName(v, id, p), vf, func(q *analytics.Q) (any, error) { return fn(q, p) })
 	} else {
 		var t analytics.Table
 		t, err = h.tablePage(c, v, id, p)

@@ -9,10 +9,10 @@ import (
 )
 
 var complianceDashboard = dashboard[analytics.ComplianceView]{name: "compliance", title: "Compliance and certification",
-	intro: "Required training as of today: who is compliant, due soon, overdue or expired.",
-	view:  func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() },
+	intro:   "Required training as of today: who is compliant, due soon, overdue or expired.",
+	undated: true,
+	view:    func(q *analytics.Q) (analytics.ComplianceView, error) { return q.ComplianceView() },
 	body: func(v *viewCtx, f *dash.Frame, d analytics.ComplianceView) templ.Component {
-		f.ShowDates = false
 		k := d.KPIs
 		return dash.ComplianceBody(dash.Compliance{
 			KPIs: []charts.KPI{

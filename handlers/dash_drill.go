@@ -57,7 +57,7 @@ func (h *Handlers) drillPage(c *fiber.Ctx, d drill, id, team int64) error {
 		table, p = d.people, d.params(id, team)
 	}
 	return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
-		dv, err := computePage(h, ctx, v, fmt.Sprintf("drill:%s:%d:%d", table, id, team), v.pageFilters(), func(q *analytics.Q) (analytics.DrillView, error) {
+		dv, err := computePage(h, ctx, v, fmt.Sprintf("drill:%s:%d:%d", table, id, team), v.viewFilters(!d.showDates), func(q *analytics.Q) (analytics.DrillView, error) {
 			return q.DrillView(table, p, id, d.title(q), team >= 0)
 		})
 		if err != nil {

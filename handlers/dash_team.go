@@ -12,10 +12,10 @@ import (
 )
 
 var teamDashboard = dashboard[[]analytics.TeamNode]{name: "team", title: "Team view",
-	intro: "The organisation as a tree, with each part's completion and compliance.",
-	view:  func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() },
+	intro:   "The organisation as a tree, with each part's completion and compliance.",
+	undated: true,
+	view:    func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() },
 	body: func(v *viewCtx, f *dash.Frame, nodes []analytics.TeamNode) templ.Component {
-		f.ShowDates = false
 		return dash.TeamBody(teamView(v, nodes))
 	},
 }
@@ -29,7 +29,7 @@ func (h *Handlers) teamNodes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	nodes, err := computePage(h, c.UserContext(), v, "team-node:"+strconv.FormatInt(node, 10), v.pageFilters(),
+	nodes, err := computePage(h, c.UserContext(), v, "team-node:"+strconv.FormatInt(node, 10), v.viewFilters(true),
 		func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamChildren(node) })
 	if err != nil {
 		return err

@@ -203,6 +203,15 @@ func drillParams(c *fiber.Ctx) (analytics.Params, error) {
 // start at their first page with their own sort.
 func (v *viewCtx) pageFilters() analytics.Filters { return v.r.Filters.WithoutTable() }
 
+// viewFilters are the filters a page's view is computed for: the page's,
+// without the range for an undated view.
+func (v *viewCtx) viewFilters(undated bool) analytics.Filters {
+	if undated {
+		return v.pageFilters().Undated()
+	}
+	return v.pageFilters()
+}
+
 // frame starts a dashboard page's frame: heading, "data as of" and the
 // filter bar with the choices the viewer's scope offers.
 func (h *Handlers) frame(ctx context.Context, v *viewCtx, title, intro, path string) (dash.Frame, error) {
@@ -243,8 +252,11 @@ func asOfText(m analytics.Meta) string {
 type dashboard[T any] struct {
 	name         string // the path segment and the view's name
 	title, intro string
-	view         func(q *analytics.Q) (T, error)
-	body         func(v *viewCtx, f *dash.Frame, d T) templ.Component
+	// undated views show everything as of today: the range is not offered,
+	// and viewers of every range share one computation.
+	undated bool
+	view    func(q *analytics.Q) (T, error)
+	body    func(v *viewCtx, f *dash.Frame, d T) templ.Component
 }
 
 // handler serves the dashboard at /dashboards/<name>.
@@ -255,7 +267,7 @@ func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
 			return err
 		}
 		return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
-			data, err := computePage(h, ctx, v, d.name, v.pageFilters(), d.view)
+			data, err := computePage(h, ctx, v, d.name, v.viewFilters(d.undated), d.view)
 			if err != nil {
 				return dash.Frame{}, nil, err
 			}
@@ -263,6 +275,7 @@ func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
 			if err != nil {
 				return dash.Frame{}, nil, err
 			}
+			f.ShowDates = !d.undated
 			return f, d.body(v, &f, data), nil
 		})
 	}

@@ -287,3 +287,62 @@ func testMidnightRollOver(t *testing.T, f *dashFixture) {
 		t.Fatalf("gold changed during the test (version %d → %d)", before.Version, after.Version)
 	}
 }
+
+// TestUndatedViewsShareEveryRange: compliance and the team tree show
+// everything as of today, whatever the range, so a viewer who picks
+// another range gets the view already computed for the first: no new read
+// of the gold, counted by pg_stat_statements. A dated view (completion)
+// does read again, which shows that the count sees reads at all.
+func TestUndatedViewsShareEveryRange(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	admin := adminDB(t, srv)
+	if _, err := admin.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		t.Fatalf("this test counts statements with pg_stat_statements, which the test cluster must preload: %v", err)
+	}
+	c := srv.NewClient(t)
+	c.Login(acme, "admin@acme.test")
+	reads := func(table string) int64 {
+		t.Helper()
+		var n int64
+		if err := admin.QueryRow(`SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+			WHERE d.datname = current_database() AND s.query LIKE '%' || $1 || '%' AND s.query NOT LIKE '%pg_stat%'`, table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	get := func(path string) string {
+		t.Helper()
+		r := c.Get(acme, path)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d %.200s", path, r.Status, r.Body)
+		}
+		return r.Body
+	}
+	undated := []string{"/dashboards/compliance", "/dashboards/team", "/api/v1/dashboards/compliance/kpis", "/api/v1/dashboards/team/nodes"}
+	first := map[string]string{}
+	for _, p := range undated {
+		first[p] = get(p)
+	}
+	before := reads("gold_compliance")
+	for _, q := range []string{"?range=7d", "?range=12m", "?range=custom&from=2026-01-01&to=2026-02-01"} {
+		for _, p := range undated {
+			body := get(p + q)
+			if strings.HasPrefix(p, "/api/") {
+				var a, b struct{ Data json.RawMessage }
+				if json.Unmarshal([]byte(first[p]), &a) != nil || json.Unmarshal([]byte(body), &b) != nil || string(a.Data) != string(b.Data) {
+					t.Errorf("%s%s: data differs from the default range's", p, q)
+				}
+			}
+		}
+	}
+	if after := reads("gold_compliance"); after != before {
+		t.Errorf("undated views read gold_compliance %d more times for other ranges; want 0", after-before)
+	}
+	before = reads("gold_completion_daily")
+	get("/dashboards/completion")
+	get("/dashboards/completion?range=7d")
+	if after := reads("gold_completion_daily"); after == before {
+		t.Error("the completion page read no gold for a new range: the count sees nothing")
+	}
+}
