@@ -11,21 +11,11 @@ import (
 	"github.com/learnlens/learnlens/database"
 )
 
-// Store runs dashboard queries in tenant transactions, at most slots of
-// them at once. A miss under load is CPU in PostgreSQL: past a few
-// computations at once, more only share the same cores while every other
-// request waits behind them, and each extra backend pays again to bring
-// the gold it reads into its address space (docs/PERFORMANCE.md).
-type Store struct {
-	db    *database.DB
-	slots chan struct{}
-}
+// Store runs dashboard queries in tenant transactions.
+type Store struct{ db *database.DB }
 
-// NewStore returns a Store on db running at most slots computations at
-// once (at least one).
-func NewStore(db *database.DB, slots int) *Store {
-	return &Store{db: db, slots: make(chan struct{}, max(1, slots))}
-}
+// NewStore returns a Store on db.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 // Request is what every dashboard question starts from.
 type Request struct {
@@ -96,43 +86,21 @@ func DateAt(t time.Time, loc *time.Location) time.Time {
 }
 
 // Run opens a read-only tenant transaction, resolves the viewer's scope
-// (narrowed by the manager filter) and calls fn. It takes no slot: it is
-// for exports, which stream at the pace of their reader.
+// (narrowed by the manager filter) and calls fn.
 func (s *Store) Run(ctx context.Context, r Request, fn func(q *Q) error) error {
 	return s.run(ctx, r, nil, fn)
 }
 
 // RunScoped is Run with a scope already resolved (by ResolveScope, for a
 // viewer of the same tenant): views shared by several viewers are
-// computed once for their common scope. It waits for one of the store's
-// slots first.
+// computed once for their common scope.
 func (s *Store) RunScoped(ctx context.Context, r Request, scope Scope, fn func(q *Q) error) error {
-	release, err := s.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
 	return s.run(ctx, r, &scope, fn)
-}
-
-// acquire waits for a computation slot.
-func (s *Store) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case s.slots <- struct{}{}:
-		return func() { <-s.slots }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // ResolveScope resolves r's scope in a read-only transaction of its own,
 // returning the tenant's gold version that transaction saw.
 func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, version int64, err error) {
-	release, err := s.acquire(ctx)
-	if err != nil {
-		return scope, 0, err
-	}
-	defer release()
 	err = s.run(ctx, r, nil, func(q *Q) error {
 		scope, version = q.Scope, q.Version
 		return nil

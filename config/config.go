@@ -4,7 +4,6 @@ package config
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +22,6 @@ type Config struct {
 	SessionLifetime    time.Duration // SESSION_LIFETIME, 12h
 	LogLevel           string        // LOG_LEVEL, "info"
 	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
-	DashboardSlots     int           // DASHBOARD_QUERY_SLOTS, 2 × GOMAXPROCS: dashboard computations at once
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
 
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
@@ -49,7 +47,6 @@ func parse(getenv func(string) string) (Config, error) {
 		SessionLifetime:    p.duration("SESSION_LIFETIME", 12*time.Hour),
 		LogLevel:           p.str("LOG_LEVEL", "info"),
 		ViewCacheBytes:     int64(p.int("VIEW_CACHE_MB", 256)) << 20,
-		DashboardSlots:     p.int("DASHBOARD_QUERY_SLOTS", 2*runtime.GOMAXPROCS(0)),
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 	}
 	return c, p.err

@@ -97,7 +97,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
-		analytics:     analytics.NewStore(db, cfg.DashboardSlots),
+		analytics:     analytics.NewStore(db),
 	}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",

@@ -165,7 +165,7 @@ func testCacheExactUnderIngest(t *testing.T, f *dashFixture) {
 			sent.Add(5)
 		}
 	})
-	store := analytics.NewStore(f.srv.DB, 2)
+	store := analytics.NewStore(f.srv.DB)
 	viewer := analytics.Viewer{Role: models.RoleTenantAdmin, Email: "admin@acme.test"}
 	compared, served := 0, 0
 	deadline := time.Now().Add(6 * time.Second)
@@ -225,7 +225,7 @@ func testCacheExactUnderIngest(t *testing.T, f *dashFixture) {
 // and overdue, which turn on today) equal a fresh computation for it.
 func testMidnightRollOver(t *testing.T, f *dashFixture) {
 	ctx := context.Background()
-	store := analytics.NewStore(f.srv.DB, 2)
+	store := analytics.NewStore(f.srv.DB)
 	viewer := analytics.Viewer{Role: models.RoleTenantAdmin, Email: "admin@acme.test"}
 	fresh := func(day time.Time) analytics.ComplianceKPIs {
 		t.Helper()
