@@ -76,6 +76,7 @@ func NewSessions(users *models.UserStore, opts SessionOptions) *Sessions {
 	store := &sessionStore{db: opts.Store, cache: opts.Cache}
 	m := scs.New()
 	m.Store = store
+	m.Codec = newDecodedSessions()
 	m.IdleTimeout = opts.IdleTimeout
 	m.Lifetime = opts.Lifetime
 	m.Cookie.Name = CookieName

@@ -339,3 +339,74 @@ func printMix(samples []sample, elapsed time.Duration, base stats, goal time.Dur
 	}
 	return all
 }
+
+// dbTime reports where a scenario's database time went, from
+// pg_stat_statements (which devdb preloads): the statements that took
+// most of it, with their calls.
+type dbTime struct {
+	conn *pgx.Conn
+	top  int
+}
+
+// startDBTime empties pg_stat_statements for the database of dbURL, unless
+// BENCH_DASH_TOP=0 or the extension is missing (then print does nothing).
+func startDBTime(b *testing.B, dbURL string) dbTime {
+	b.Helper()
+	t := dbTime{top: envInt("BENCH_DASH_TOP", 8)}
+	if t.top <= 0 {
+		return t
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		fmt.Printf("  (no pg_stat_statements: %v)\n", err)
+		return dbTime{}
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
+		b.Fatal(err)
+	}
+	t.conn = conn
+	return t
+}
+
+// print prints the database's execution time over the scenario's
+// elapsed time and its top statements by total time.
+func (t dbTime) print(elapsed time.Duration) {
+	if t.conn == nil {
+		return
+	}
+	ctx := context.Background()
+	rows, err := t.conn.Query(ctx, `SELECT s.total_exec_time, s.calls, s.mean_exec_time, regexp_replace(s.query, '\s+', ' ', 'g'),
+			sum(s.total_exec_time) OVER ()
+		FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+		WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat_statements%'
+		ORDER BY 1 DESC LIMIT $1`, t.top)
+	if err != nil {
+		fmt.Printf("  (pg_stat_statements: %v)\n", err)
+		return
+	}
+	defer rows.Close()
+	first := true
+	for rows.Next() {
+		var total, mean, all float64
+		var calls int64
+		var query string
+		if err := rows.Scan(&total, &calls, &mean, &query, &all); err != nil {
+			fmt.Printf("  (pg_stat_statements: %v)\n", err)
+			return
+		}
+		if first {
+			fmt.Printf("  database time: %.1f s of statements in %.0f s (%.2f cores); the top %d statements:\n",
+				all/1000, elapsed.Seconds(), all/1000/elapsed.Seconds(), t.top)
+			first = false
+		}
+		if len(query) > 150 {
+			query = query[:150] + "…"
+		}
+		fmt.Printf("  %7.1f s %6d calls %7.2f ms  %s\n", total/1000, calls, mean, query)
+	}
+}
