@@ -70,7 +70,9 @@ func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	// Silver for the people whose gold group lies outside the node's part:
 	// the node itself, and people reached by a dotted line only (closure
 	// rows marked dotted) whose own manager is not in the part. A person
-	// with a solid path from the node has their manager on it.
+	// with a solid path from the node has their manager on it. The sums
+	// per node are MATERIALIZED: the planner, expecting a row or two of
+	// ext, otherwise recomputed each of them once per node.
 	ec := q.F.orgCond("l", a)
 	rows, err := q.tx.Query(q.ctx, mem+`,
 		ext AS (SELECT x.n, l.id FROM (SELECT id AS n, id AS m FROM nodes
@@ -79,14 +81,14 @@ func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 			JOIN learners l ON l.tenant_id = @tenant AND l.id = x.m
 			WHERE (x.m = x.n OR (l.manager_id IS DISTINCT FROM x.n AND NOT EXISTS (SELECT 1 FROM org_closure c2
 				WHERE c2.tenant_id = @tenant AND c2.manager_id = x.n AND c2.learner_id = l.manager_id)))`+ec+`),
-		ee AS (SELECT ext.n, count(*) AS e, count(*) FILTER (WHERE en.status = 'completed') AS c,
+		ee AS MATERIALIZED (SELECT ext.n, count(*) AS e, count(*) FILTER (WHERE en.status = 'completed') AS c,
 				count(*) FILTER (WHERE en.status <> 'completed' AND en.due_at < @today) AS od
 			FROM ext JOIN enrollments en ON en.tenant_id = @tenant AND en.learner_id = ext.id WHERE true`+q.F.courseCond("en", a)+` GROUP BY 1),
-		eq AS (SELECT ext.n, count(*) AS a,
+		eq AS MATERIALIZED (SELECT ext.n, count(*) AS a,
 				count(*) FILTER (WHERE `+complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL")+` = 'compliant') AS ok
 			FROM ext JOIN compliance_assignments ca ON ca.tenant_id = @tenant AND ca.learner_id = ext.id
 			WHERE true`+q.F.requirementCond("ca", a)+` GROUP BY 1),
-		ppl AS (SELECT mem.n, count(*) AS p FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m WHERE true`+ec+` GROUP BY 1)
+		ppl AS MATERIALIZED (SELECT mem.n, count(*) AS p FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m WHERE true`+ec+` GROUP BY 1)
 		SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id, ''), l.job_title, l.department, l.location, nodes.dotted,
 			(SELECT count(*) FROM org_closure r WHERE r.tenant_id = @tenant AND r.manager_id = l.id AND r.depth = 1),
 			coalesce(ppl.p, 0), coalesce(ee.e, 0), coalesce(ee.c, 0), coalesce(ee.od, 0), coalesce(eq.a, 0), coalesce(eq.ok, 0)
