@@ -127,14 +127,18 @@ func (q *Q) teamGold(mem string, a pgx.NamedArgs) (map[int64]TeamNode, error) {
 		}
 		defer q.tx.Exec(q.ctx, `SET LOCAL enable_nestloop = on`)
 	}
+	// Gold rows are grouped by the people's manager: only the members who
+	// have reports can have any, so only they are looked up (one probe
+	// each for the others, instead of one per gold table).
 	gc := q.F.orgCond("g", a) + q.F.courseCond("g", a)
 	rows, err := q.tx.Query(q.ctx, mem+`,
-		gc AS (SELECT mem.n, sum(g.enrolled) AS e, sum(g.completed) AS c FROM mem
-			JOIN gold_course_completion g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE true`+gc+` GROUP BY 1),
-		gd AS (SELECT mem.n, sum(g.incomplete) AS od FROM mem
-			JOIN gold_completion_due g ON g.tenant_id = @tenant AND g.manager_id = mem.m WHERE g.due_on < @today`+gc+` GROUP BY 1),
-		gq AS (SELECT mem.n, sum(g.people) AS a, sum(g.people) FILTER (WHERE `+complianceStatus("g.on_date", "g.on_date", "g.completed")+` = 'compliant') AS ok
-			FROM mem JOIN gold_compliance g ON g.tenant_id = @tenant AND g.manager_id = mem.m
+		mgr AS MATERIALIZED (SELECT n, m FROM mem WHERE EXISTS (SELECT 1 FROM learners r WHERE r.tenant_id = @tenant AND r.manager_id = mem.m)),
+		gc AS (SELECT mgr.n, sum(g.enrolled) AS e, sum(g.completed) AS c FROM mgr
+			JOIN gold_course_completion g ON g.tenant_id = @tenant AND g.manager_id = mgr.m WHERE true`+gc+` GROUP BY 1),
+		gd AS (SELECT mgr.n, sum(g.incomplete) AS od FROM mgr
+			JOIN gold_completion_due g ON g.tenant_id = @tenant AND g.manager_id = mgr.m WHERE g.due_on < @today`+gc+` GROUP BY 1),
+		gq AS (SELECT mgr.n, sum(g.people) AS a, sum(g.people) FILTER (WHERE `+complianceStatus("g.on_date", "g.on_date", "g.completed")+` = 'compliant') AS ok
+			FROM mgr JOIN gold_compliance g ON g.tenant_id = @tenant AND g.manager_id = mgr.m
 			WHERE true`+q.F.orgCond("g", a)+q.F.requirementCond("g", a)+` GROUP BY 1)
 		SELECT n, coalesce(gc.e, 0)::bigint, coalesce(gc.c, 0)::bigint, coalesce(gd.od, 0)::bigint,
 			coalesce(gq.a, 0)::bigint, coalesce(gq.ok, 0)::bigint
