@@ -193,10 +193,10 @@ func (f Filters) Query() string {
 	return ""
 }
 
-// Undated is the filters without their date range, for views that show
-// everything as of today whatever the range (compliance, the team tree):
-// viewers of any range share them, and a view that read the range anyway
-// would show nothing of it.
+// Undated is the filters without their date range (its dates are zero),
+// for views that show everything as of today whatever the range
+// (compliance, the team tree), so that viewers of every range share them.
+// Only such views may be computed with it.
 func (f Filters) Undated() Filters {
 	f.Range, f.From, f.To = DefaultRange, time.Time{}, time.Time{}
 	return f
