@@ -131,7 +131,9 @@ func readDashEnv() dashEnv {
 //	                           more on the same connection
 //	BENCH_DASH_MEASURE=0       skip the measurements (load, then explain)
 //	BENCH_DASH_TOP             after each mix, the statements that took most database
-//	                           time (pg_stat_statements; default 8, 0 = none)
+//	                           time (pg_stat_statements; default 8, 0 = none); the
+//	                           CPU per request of this process and of PostgreSQL is
+//	                           printed too
 func BenchmarkDashboards(b *testing.B) {
 	ctx := context.Background()
 	env := readDashEnv()
@@ -346,10 +348,10 @@ func runTenant(b *testing.B, env dashEnv, srv *testserver.Server, db *database.D
 		m := prepareMix(b, env, srv, db, dbURL, hash, s, clients)
 		if env.scenarios["mix"] {
 			fmt.Printf("\n--- %s, scenario 2, customer-shaped mix, %s; goal p95 < %s overall\n", s.t.Slug, env.mix, mixGoal)
-			top := startDBTime(b, dbURL)
+			cost := startMixCost(b, dbURL)
 			samples, elapsed := load(srv, s.host, clients, env.mix, 2, m.pick)
 			all := printMix(samples, elapsed, base, mixGoal)
-			top.print(elapsed)
+			cost.print(elapsed, len(samples))
 			sum.add(s.t.Slug, fmt.Sprintf("mix: p95 < %s", mixGoal), verdict(all, all.p95 < mixGoal),
 				fmt.Sprintf("p95 %s ms, %.0f req/s", ms(all.p95), all.rate))
 			sum.noteFailures(s.t.Slug, "mix", all)

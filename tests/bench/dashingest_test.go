@@ -59,13 +59,13 @@ func runIngestMix(b *testing.B, env dashEnv, srv *testserver.Server, db *databas
 	}
 	send := startSender(srv, key, secret, feed, env.ingestRate, env.ingestBatch, env.ingestSenders)
 	time.Sleep(ingestWarmUp)
-	top := startDBTime(b, dbURL)
+	cost := startMixCost(b, dbURL)
 	samples, elapsed := load(srv, s.host, clients, env.mix, 3, m.pick)
 	ing := send.stop()
 	fr := poll.stop()
 
 	all := printMix(samples, elapsed, base, ingestMixGoal)
-	top.print(elapsed)
+	cost.print(elapsed, len(samples))
 	sum.add(s.t.Slug, fmt.Sprintf("mix under ingest: p95 < %s", ingestMixGoal), verdict(all, all.p95 < ingestMixGoal),
 		fmt.Sprintf("p95 %s ms, %.0f req/s, %.0f statements/s sent", ms(all.p95), all.rate, ing.rate()))
 	sum.noteFailures(s.t.Slug, "mix under ingest", all)

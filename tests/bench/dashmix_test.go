@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -340,51 +341,66 @@ func printMix(samples []sample, elapsed time.Duration, base stats, goal time.Dur
 	return all
 }
 
-// dbTime reports where a scenario's database time went, from
+// mixCost reports what a scenario's requests cost: CPU seconds of this
+// process (the server and the load's clients) and of the PostgreSQL
+// cluster per request, which stay comparable when other work shares the
+// machine and latencies do not; and where the database time went, from
 // pg_stat_statements (which devdb preloads): the statements that took
-// most of it, with their calls.
-type dbTime struct {
-	conn *pgx.Conn
-	top  int
+// most of it.
+type mixCost struct {
+	conn       *pgx.Conn
+	top        int
+	postmaster int
+	self, pg   time.Duration // CPU used so far
 }
 
-// startDBTime empties pg_stat_statements for the database of dbURL, unless
-// BENCH_DASH_TOP=0 or the extension is missing (then print does nothing).
-func startDBTime(b *testing.B, dbURL string) dbTime {
+// startMixCost notes the CPU used so far and empties pg_stat_statements
+// for the database of dbURL (unless BENCH_DASH_TOP=0 or the extension is
+// missing).
+func startMixCost(b *testing.B, dbURL string) *mixCost {
 	b.Helper()
-	t := dbTime{top: envInt("BENCH_DASH_TOP", 8)}
-	if t.top <= 0 {
-		return t
-	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { conn.Close(ctx) })
-	if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
-		fmt.Printf("  (no pg_stat_statements: %v)\n", err)
-		return dbTime{}
-	}
-	if _, err := conn.Exec(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
+	m := &mixCost{conn: conn, top: envInt("BENCH_DASH_TOP", 8)}
+	var backend int
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
 		b.Fatal(err)
 	}
-	t.conn = conn
-	return t
+	m.postmaster = parentPID(backend)
+	if m.top > 0 {
+		if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+			fmt.Printf("  (no pg_stat_statements: %v)\n", err)
+			m.top = 0
+		} else if _, err := conn.Exec(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m.self, m.pg = cpuOf(os.Getpid()), clusterCPU(m.postmaster)
+	return m
 }
 
-// print prints the database's execution time over the scenario's
-// elapsed time and its top statements by total time.
-func (t dbTime) print(elapsed time.Duration) {
-	if t.conn == nil {
+// print prints the CPU per request of the scenario's requests and the
+// database's top statements by total time.
+func (m *mixCost) print(elapsed time.Duration, requests int) {
+	self, pg := cpuOf(os.Getpid())-m.self, clusterCPU(m.postmaster)-m.pg
+	if requests > 0 && m.postmaster > 0 {
+		fmt.Printf("  CPU per request: %.2f ms in this process (server and clients), %.2f ms in PostgreSQL; %.2f cores busy in all\n",
+			float64(self.Microseconds())/1000/float64(requests), float64(pg.Microseconds())/1000/float64(requests),
+			(self+pg).Seconds()/elapsed.Seconds())
+	}
+	if m.top <= 0 {
 		return
 	}
 	ctx := context.Background()
-	rows, err := t.conn.Query(ctx, `SELECT s.total_exec_time, s.calls, s.mean_exec_time, regexp_replace(s.query, '\s+', ' ', 'g'),
+	rows, err := m.conn.Query(ctx, `SELECT s.total_exec_time, s.calls, s.mean_exec_time, regexp_replace(s.query, '\s+', ' ', 'g'),
 			sum(s.total_exec_time) OVER ()
 		FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 		WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat_statements%'
-		ORDER BY 1 DESC LIMIT $1`, t.top)
+		ORDER BY 1 DESC LIMIT $1`, m.top)
 	if err != nil {
 		fmt.Printf("  (pg_stat_statements: %v)\n", err)
 		return
@@ -400,8 +416,7 @@ func (t dbTime) print(elapsed time.Duration) {
 			return
 		}
 		if first {
-			fmt.Printf("  database time: %.1f s of statements in %.0f s (%.2f cores); the top %d statements:\n",
-				all/1000, elapsed.Seconds(), all/1000/elapsed.Seconds(), t.top)
+			fmt.Printf("  statement time: %.1f s in %.0f s (waits included); the top %d statements:\n", all/1000, elapsed.Seconds(), m.top)
 			first = false
 		}
 		if len(query) > 150 {
@@ -409,4 +424,66 @@ func (t dbTime) print(elapsed time.Duration) {
 		}
 		fmt.Printf("  %7.1f s %6d calls %7.2f ms  %s\n", total/1000, calls, mean, query)
 	}
+}
+
+// clockTick is the unit of /proc/<pid>/stat's CPU times (USER_HZ, 100 on
+// Linux).
+const clockTick = 10 * time.Millisecond
+
+// cpuOf is the CPU time process pid has used (user and system), or 0 when
+// it cannot be read.
+func cpuOf(pid int) time.Duration {
+	f := procStat(pid)
+	if len(f) < 15 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[13], 10, 64)
+	stime, _ := strconv.ParseInt(f[14], 10, 64)
+	return time.Duration(utime+stime) * clockTick
+}
+
+// clusterCPU is the CPU time used by the postmaster's live children (the
+// backends and PostgreSQL's own processes); backends that ended are not
+// counted, so pooled connections that stay open are.
+func clusterCPU(postmaster int) time.Duration {
+	if postmaster <= 0 {
+		return 0
+	}
+	entries, _ := os.ReadDir("/proc")
+	var total time.Duration
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := procStat(pid); len(f) > 3 && f[3] == strconv.Itoa(postmaster) {
+			total += cpuOf(pid)
+		}
+	}
+	return total
+}
+
+// parentPID is pid's parent, or 0.
+func parentPID(pid int) int {
+	f := procStat(pid)
+	if len(f) < 4 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[3])
+	return ppid
+}
+
+// procStat is /proc/<pid>/stat's fields, the command (field 2, which may
+// hold spaces) read as one.
+func procStat(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return append([]string{s[:strings.IndexByte(s, ' ')], s[strings.IndexByte(s, '(') : i+1]}, strings.Fields(s[i+1:])...)
 }
