@@ -76,10 +76,7 @@ func TestAnonymousVisitsStoreNoSession(t *testing.T) {
 func TestSignedInRequestsReadNoSessionUserOrTenant(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
-	admin := adminDB(t, srv)
-	if _, err := admin.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
-		t.Fatalf("this test counts statements with pg_stat_statements, which the test cluster must preload (devdb does when the server has it): %v", err)
-	}
+	admin := statementCounter(t, srv)
 	waitListening(t, admin, 1)
 	c := srv.NewClient(t)
 	c.Login(acme, "admin@acme.test")
@@ -230,6 +227,18 @@ func setNamedCookie(c *testserver.Client, srv *testserver.Server, host, name, va
 
 // adminDB opens a superuser connection to srv's database.
 func adminDB(t *testing.T, srv *testserver.Server) *sql.DB { return testdb.Superuser(t, srv.DB) }
+
+// statementCounter is adminDB for tests that count statements with
+// pg_stat_statements, which the test cluster preloads (devdb does when the
+// server has it).
+func statementCounter(t *testing.T, srv *testserver.Server) *sql.DB {
+	t.Helper()
+	admin := adminDB(t, srv)
+	if _, err := admin.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		t.Fatalf("this test counts statements with pg_stat_statements, which the test cluster must preload: %v", err)
+	}
+	return admin
+}
 
 func countSessions(t *testing.T, admin *sql.DB) int {
 	t.Helper()

@@ -296,10 +296,7 @@ func testMidnightRollOver(t *testing.T, f *dashFixture) {
 func TestUndatedViewsShareEveryRange(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
-	admin := adminDB(t, srv)
-	if _, err := admin.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
-		t.Fatalf("this test counts statements with pg_stat_statements, which the test cluster must preload: %v", err)
-	}
+	admin := statementCounter(t, srv)
 	c := srv.NewClient(t)
 	c.Login(acme, "admin@acme.test")
 	reads := func(table string) int64 {
