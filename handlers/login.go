@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -119,9 +122,22 @@ func (h *Handlers) renderLogin(c *fiber.Ctx, status int, form authviews.LoginFor
 	return h.page(c, status, "Sign in", authviews.LoginPage(form))
 }
 
-// safeNext keeps a post-login destination only if it is a path on this host.
+// safeNext keeps a post-login destination only if it is a clean path on
+// this host: it starts with one "/", and holds no backslash, whitespace or
+// control character (browsers drop tabs and newlines from URLs, so
+// "/\t/evil.example" would become the network-path reference
+// "//evil.example"), and no invalid UTF-8. Anything else becomes "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || !utf8.ValidString(next) {
+		return "/"
+	}
+	for _, r := range next {
+		if r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || !unicode.IsPrint(r) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
 	return next
