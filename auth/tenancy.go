@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,10 +44,15 @@ func (h *Hosts) ResolveTenant(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// Resolve returns the tenant served at host (which may carry a port).
+// Resolve returns the tenant served at host (which may carry a port). A
+// port that is not a number names no tenant.
 func (h *Hosts) Resolve(c *fiber.Ctx, host string) (models.Tenant, error) {
-	host = strings.ToLower(stripPort(host))
-	return h.Cache.tenant(host, func() (models.Tenant, error) { return h.lookup(c.UserContext(), host) })
+	name, _, ok := splitHost(host)
+	if !ok {
+		return models.Tenant{}, models.ErrNotFound
+	}
+	name = strings.ToLower(name)
+	return h.Cache.tenant(name, func() (models.Tenant, error) { return h.lookup(c.UserContext(), name) })
 }
 
 func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) {
@@ -65,18 +71,36 @@ func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) 
 }
 
 // TenantURL returns the root URL of tenant t's own host, keeping the scheme
-// and port of the current request (whose host is the bare base domain).
+// and port of the current request (whose host is the bare base domain). The
+// request's host has been resolved to the platform realm, so its name is
+// the base domain and its port a number; the URL is built from those
+// checked parts only, never from the raw header, so a host such as
+// "localhost:8080@evil.example" cannot turn it into another site's URL.
 func (h *Hosts) TenantURL(c *fiber.Ctx, t models.Tenant) string {
+	scheme := "http"
+	if c.Protocol() == "https" {
+		scheme = "https"
+	}
 	port := ""
-	if _, p, err := net.SplitHostPort(c.Hostname()); err == nil {
+	if _, p, ok := splitHost(c.Hostname()); ok && p != "" {
 		port = ":" + p
 	}
-	return fmt.Sprintf("%s://%s.%s%s", c.Protocol(), t.Slug, h.BaseDomain, port)
+	return fmt.Sprintf("%s://%s.%s%s", scheme, t.Slug, h.BaseDomain, port)
 }
 
-func stripPort(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		return h
+// splitHost splits a Host header into its name and port; ok is false when
+// the port is present but not a number from 1 to 65535, or the name is
+// empty or holds characters no host name has.
+func splitHost(host string) (name, port string, ok bool) {
+	name = host
+	if n, p, err := net.SplitHostPort(host); err == nil {
+		name, port = n, p
+		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 || strconv.Itoa(v) != p {
+			return "", "", false
+		}
 	}
-	return host
+	if name == "" || strings.ContainsAny(name, "@/\\?#:% \t\r\n") {
+		return "", "", false
+	}
+	return name, port, true
 }

@@ -107,6 +107,10 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		BodyLimit:             16 << 20,
+		// X-Forwarded-Host and X-Forwarded-Proto choose the tenant and
+		// build sign-in links, so only configured proxies may set them.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
 	})
 	h.routes(app)
 

@@ -3,8 +3,10 @@ package tests
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
+	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
@@ -29,5 +31,43 @@ func TestLoginNextCannotLeaveTheSite(t *testing.T) {
 	}
 	if r := c.Get(acme, "/login?next=%2Fadmin%2Fusers"); r.Header.Get("Location") != "/admin/users" {
 		t.Errorf("a clean next path was not kept: %q", r.Header.Get("Location"))
+	}
+}
+
+// TestForwardedHeadersAreTrustedOnlyFromConfiguredProxies: issue 14
+// finding 2. X-Forwarded-Host chose the tenant and built the sign-in
+// ticket's URL whoever sent it.
+func TestForwardedHeadersAreTrustedOnlyFromConfiguredProxies(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	c := srv.NewClient(t)
+	// No TRUSTED_PROXIES: the headers are ignored.
+	r := c.Get(globex, "/login", "X-Forwarded-Host", acme+":1", "X-Forwarded-Proto", "https")
+	mustContain(t, "globex host, forwarded acme", r.Body, "Sign in to Globex")
+	mustNotContain(t, "globex host, forwarded acme", r.Body, "Acme Corp")
+	r = c.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}},
+		"X-Forwarded-Host", "localhost:8080@evil.example", "X-Forwarded-Proto", "https")
+	if loc := r.Header.Get("Location"); r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, srv.URL(acme, "/")) {
+		t.Errorf("bare-domain sign-in with a forged X-Forwarded-Host: %d to %q, want 303 to %s", r.Status, loc, srv.URL(acme, "/"))
+	}
+	// A Host whose port is not a number serves nothing.
+	for _, host := range []string{"localhost:8080@evil.example", "acme.localhost:80/x"} {
+		if r := c.Get(host, "/login"); r.Status != http.StatusNotFound && r.Status != http.StatusBadRequest {
+			t.Errorf("Host %q: status %d, want 404 or 400", host, r.Status)
+		}
+	}
+
+	// From a configured proxy the headers count, but the port must still
+	// be a number.
+	proxied := testserver.StartWith(t, srv.DB, func(cfg *config.Config) { cfg.TrustedProxies = []string{"127.0.0.0/8"} })
+	p := proxied.NewClient(t)
+	mustContain(t, "trusted proxy, forwarded acme", p.Get(bare, "/login", "X-Forwarded-Host", acme).Body, "Sign in to Acme Corp")
+	r = p.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}},
+		"X-Forwarded-Host", "localhost:8443", "X-Forwarded-Proto", "https")
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "https://acme.localhost:8443/") {
+		t.Errorf("sign-in through a trusted proxy: %d to %q, want https://acme.localhost:8443/…", r.Status, loc)
+	}
+	if r := p.Get(bare, "/login", "X-Forwarded-Host", "localhost:8080@evil.example"); r.Status != http.StatusNotFound {
+		t.Errorf("trusted proxy forwarding localhost:8080@evil.example: status %d, want 404", r.Status)
 	}
 }
