@@ -100,7 +100,7 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		}, func(row []any) error {
 			rec := make([]string, len(shown))
 			for i, j := range shown {
-				rec[i] = analytics.Format(t.Columns[j], row[j], t.Loc)
+				rec[i] = csvCell(t.Columns[j], row[j], t.Loc)
 			}
 			if err := w.Write(rec); err != nil {
 				return err
@@ -120,6 +120,31 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		}
 	})
 	return nil
+}
+
+// csvCell is a value as an export's CSV shows it. Text that a spreadsheet
+// would read as a formula (it starts with =, +, -, @, a tab or a carriage
+// return: OWASP's CSV injection rule) gets a leading apostrophe, so an
+// activity or learner name sent by any xAPI client or roster import cannot
+// run in the admin's spreadsheet. Numbers, dates and booleans are written
+// as they are: they come from typed columns, not from anyone's text, and a
+// negative number must stay a number.
+func csvCell(c analytics.Column, v any, loc *time.Location) string {
+	s := analytics.Format(c, v, loc)
+	switch v.(type) {
+	case nil, int64, int32, float64, bool, time.Time:
+		return s
+	}
+	return neutraliseFormula(s)
+}
+
+// neutraliseFormula prefixes s with an apostrophe when a spreadsheet would
+// take it for a formula.
+func neutraliseFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // exportXLSX writes a table as an XLSX workbook, rows streamed into the
@@ -210,7 +235,9 @@ func xlsxStyles(f *excelize.File) (map[analytics.Kind]int, error) {
 }
 
 // xlsxCell keeps numbers numeric in the workbook, with their column's
-// number format; other values are written as CSV writes them.
+// number format; every other value is a string cell (excelize writes Go
+// strings as inline strings, never as formulas), so text needs no
+// apostrophe there and keeps its exact value.
 func xlsxCell(styles map[analytics.Kind]int, c analytics.Column, v any, loc *time.Location) any {
 	switch x := v.(type) {
 	case int64, int32:

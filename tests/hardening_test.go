@@ -1,10 +1,15 @@
 package tests
 
 import (
+	"context"
+	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/seed"
@@ -69,5 +74,93 @@ func TestForwardedHeadersAreTrustedOnlyFromConfiguredProxies(t *testing.T) {
 	}
 	if r := p.Get(bare, "/login", "X-Forwarded-Host", "localhost:8080@evil.example"); r.Status != http.StatusNotFound {
 		t.Errorf("trusted proxy forwarding localhost:8080@evil.example: status %d, want 404", r.Status)
+	}
+}
+
+// TestExportsNeutraliseFormulas: issue 14 finding 3. Names sent by an xAPI
+// client or a roster import came out of CSV exports as live formulas.
+func TestExportsNeutraliseFormulas(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	const (
+		hyperlink = `=HYPERLINK("http://evil.example","x")`
+		cmd       = `=cmd|' /C calc'!A0`
+		plus      = `+1+cmd|' /C calc'!A0`
+		dept      = `@SUM(1+1)`
+	)
+	roster := "Employee ID,Email,Name,Department\nX1,evil1@acme.test,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",@SUM(1+1)\n"
+	if r := upload(t, admin, acme, "roster", "valid-rows", "roster.csv", roster); r.Status != http.StatusOK {
+		t.Fatalf("roster import: %d %s", r.Status, r.Body)
+	}
+	l := newLRS(t, srv, "acme")
+	batch := `[` + fmt.Sprintf(`{"actor":{"mbox":"mailto:evil1@acme.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"http://evil.example/act","definition":{"name":{"en-US":%q}}},"timestamp":"2026-01-05T10:00:00Z"}`, cmd) +
+		`,` + fmt.Sprintf(`{"actor":{"name":%q,"mbox":"mailto:evil2@acme.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"http://evil.example/act"},"timestamp":"2026-01-05T10:00:00Z"}`, plus) + `]`
+	if r := l.do(http.MethodPost, "/xapi/statements", batch); r.Status != http.StatusOK {
+		t.Fatalf("xAPI: %d %s", r.Status, r.Body)
+	}
+	var course int64
+	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT c.id FROM courses c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = 'acme' AND c.activity_iri = 'http://evil.example/act'`).Scan(&course).Error
+	})
+	if course == 0 {
+		t.Fatal("the statement made no course")
+	}
+
+	cells := func(path string) map[string]bool {
+		r := admin.Get(acme, path)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %.300s", path, r.Status, r.Body)
+		}
+		_, table, _ := strings.Cut(r.Body, "\n\n")
+		recs, err := csv.NewReader(strings.NewReader(table)).ReadAll()
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out := map[string]bool{}
+		for _, rec := range recs {
+			for _, v := range rec {
+				out[v] = true
+			}
+		}
+		return out
+	}
+	got := cells("/tables/completion/courses/export.csv?q=calc")
+	if !got["'"+cmd] || got[cmd] {
+		t.Errorf("courses CSV: the course name is not neutralised: %v", got)
+	}
+	learners := fmt.Sprintf("/tables/completion/learners/export.csv?course_id=%d&team_id=0", course)
+	got = cells(learners)
+	for _, v := range []string{hyperlink, plus, dept} {
+		if !got["'"+v] || got[v] {
+			t.Errorf("learners CSV: %q is not neutralised: %v", v, got)
+		}
+	}
+
+	// XLSX: the same text is a typed string cell, never a formula.
+	r := admin.Get(acme, strings.Replace(learners, ".csv", ".xlsx", 1))
+	f, err := excelize.OpenReader(strings.NewReader(r.Body))
+	if err != nil {
+		t.Fatalf("xlsx: %v", err)
+	}
+	rows, _ := f.GetRows("Export")
+	found := 0
+	for i, row := range rows {
+		for j, v := range row {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			if formula, _ := f.GetCellFormula("Export", cell); formula != "" {
+				t.Errorf("xlsx %s has the formula %q", cell, formula)
+			}
+			if v == hyperlink || v == plus || v == dept {
+				found++
+				if typ, _ := f.GetCellType("Export", cell); typ != excelize.CellTypeInlineString {
+					t.Errorf("xlsx %s %q has type %v, want an inline string", cell, v, typ)
+				}
+			}
+		}
+	}
+	if found != 3 {
+		t.Errorf("xlsx: found %d of the 3 names as plain text: %v", found, rows)
 	}
 }
