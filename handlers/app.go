@@ -144,6 +144,7 @@ func (h *Handlers) deleteExpiredSessions(ctx context.Context) {
 func (h *Handlers) routes(app *fiber.App) {
 	app.Use(h.requestLog)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true}))
+	app.Use(h.checkText)
 
 	// Public and host-independent: no tenant, no session.
 	app.Get("/healthz", h.healthz)

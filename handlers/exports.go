@@ -113,13 +113,21 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		})
 		w.Flush()
 		if err != nil {
-			// Headers are gone; say so in the file rather than end silently.
-			_ = w.Write([]string{"EXPORT INCOMPLETE: " + err.Error()})
+			// Headers are gone; say so in the file rather than end
+			// silently, but never with the error's text (a database
+			// error names tables and values): the log has it.
+			_ = w.Write([]string{exportIncomplete(reqID)})
 			w.Flush()
 			log.Error("export failed", "request_id", reqID, "err", err)
 		}
 	})
 	return nil
+}
+
+// exportIncomplete is the last line of a CSV export that failed after its
+// first bytes were sent.
+func exportIncomplete(requestID string) string {
+	return "EXPORT INCOMPLETE: the rows above are not the whole table; something went wrong on our side (request " + requestID + "). Please export again."
 }
 
 // csvCell is a value as an export's CSV shows it. Text that a spreadsheet

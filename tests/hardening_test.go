@@ -164,3 +164,52 @@ func TestExportsNeutraliseFormulas(t *testing.T) {
 		t.Errorf("xlsx: found %d of the 3 names as plain text: %v", found, rows)
 	}
 }
+
+// TestNULAndInvalidUTF8Get400NotA500: issue 14 finding 8. NUL characters
+// and bytes that are not UTF-8 reached PostgreSQL, which refused them, and
+// the user got a 500 (in a CSV export, the database's error in the file).
+func TestNULAndInvalidUTF8Get400NotA500(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	paths := []string{"/dashboards/completion", "/dashboards/engagement", "/dashboards/compliance", "/dashboards/assessments",
+		"/dashboards/team", "/me", "/tables/completion/courses", "/tables/completion/courses/export.csv",
+		"/tables/engagement/inactive/export.xlsx", "/api/v1/dashboards/completion/kpis", "/admin/users", "/admin/audit"}
+	params := []string{"range", "from", "to", "department", "location", "category", "manager", "course", "sort", "dir", "page", "q",
+		"course_id", "team_id", "learner_id"}
+	values := []string{"%00", "%FF", "Sales%00", "%C3%28"}
+	for _, p := range paths {
+		for _, param := range params {
+			for _, v := range values {
+				q := "?" + param + "=" + v
+				if param != "range" {
+					q += "&range=custom&from=2026-01-01&to=2026-01-31"
+				}
+				r := admin.Get(acme, p+q)
+				if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `\"`+param+`\"`) && !strings.Contains(r.Body, `&#34;`+param+`&#34;`) && !strings.Contains(r.Body, `"`+param+`"`) {
+					t.Errorf("GET %s%s: %d, want 400 naming %s: %.300s", p, q, r.Status, param, r.Body)
+				}
+				mustNotContain(t, p+q, r.Body, "SQLSTATE", "invalid byte sequence")
+			}
+		}
+	}
+	// A parameter name, a sign-in form field and xAPI input too.
+	if r := admin.Get(acme, "/dashboards/completion?de%00pt=1"); r.Status != http.StatusBadRequest {
+		t.Errorf("NUL in a parameter name: %d, want 400", r.Status)
+	}
+	anon := srv.NewClient(t)
+	if r := anon.PostForm(acme, "/login", url.Values{"email": {"admin\x00@acme.test"}, "password": {"x"}}); r.Status != http.StatusBadRequest {
+		t.Errorf("NUL in the sign-in email: %d, want 400: %.300s", r.Status, r.Body)
+	}
+	l := newLRS(t, srv, "acme")
+	r := l.do(http.MethodPost, "/xapi/statements", `{"actor":{"mbox":"mailto:a@acme.test","name":"a\u0000b"},"verb":{"id":"http://adlnet.gov/expapi/verbs/experienced"},"object":{"id":"http://example.com/a"}}`)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "actor.name") || !strings.Contains(r.Body, "NUL") {
+		t.Errorf("xAPI statement with \\u0000: %d %s, want 400 naming actor.name", r.Status, r.Body)
+	}
+	for _, q := range []string{"?activity=http://example.com/%00", "?registration=%FF", `?agent={"mbox":"mailto:a%00@acme.test"}`} {
+		if r := l.do(http.MethodGet, "/xapi/statements"+q, ""); r.Status != http.StatusBadRequest {
+			t.Errorf("xAPI GET %s: %d %s, want 400", q, r.Status, r.Body)
+		}
+	}
+}

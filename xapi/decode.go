@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -37,6 +38,13 @@ func decodeJSON(data []byte) (any, error) {
 	return v, nil
 }
 
+// nulError refuses a NUL character (\u0000) in a string or property name:
+// valid JSON, but PostgreSQL's jsonb cannot store it, and an LRS must not
+// accept what it cannot keep exactly.
+func nulError(path string) error {
+	return verr(path, "nul-character", "strings must not contain the NUL character \\u0000")
+}
+
 func syntaxError(err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
@@ -58,7 +66,11 @@ func decodeValue(dec *jsontext.Decoder, path string, depth int) (any, error) {
 	case 't', 'f':
 		return tok.Bool(), nil
 	case '"':
-		return tok.String(), nil
+		str := tok.String()
+		if strings.IndexByte(str, 0) >= 0 {
+			return nil, nulError(path)
+		}
+		return str, nil
 	case '0':
 		return json.Number(tok.String()), nil // the number exactly as sent
 	case '{':
@@ -69,6 +81,9 @@ func decodeValue(dec *jsontext.Decoder, path string, depth int) (any, error) {
 				return nil, syntaxError(err)
 			}
 			key := kt.String()
+			if strings.IndexByte(key, 0) >= 0 {
+				return nil, nulError(path)
+			}
 			if _, dup := m[key]; dup {
 				return nil, verr(join(path, key), "duplicate-property", "property %q appears more than once", key)
 			}

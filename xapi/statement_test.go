@@ -198,6 +198,8 @@ func TestParseStatementsBatchErrors(t *testing.T) {
 		{"top level string", `"statement"`, "", "type"},
 		{"trailing data", minimal + `{}`, "", "json"},
 		{"invalid utf-8", "{\"actor\": \"\xff\"}", "", "encoding"},
+		{"NUL in a string", "[" + string(edit(t, minimal, "verb.display", `{"en-US": "a\u0000b"}`)) + "]", "statements[0].verb.display.en-US", "nul-character"},
+		{"NUL in a property name", `[{"actor": {"name\u0000": "x"}}]`, "statements[0].actor", "nul-character"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
