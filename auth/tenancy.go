@@ -55,6 +55,28 @@ func (h *Hosts) Resolve(c *fiber.Ctx, host string) (models.Tenant, error) {
 	return h.Cache.tenant(name, func() (models.Tenant, error) { return h.lookup(c.UserContext(), name) })
 }
 
+// TenantByID returns tenant id, from the instance's cache when it is
+// current (a suspension empties it on every instance), for the doors that
+// find the tenant from a credential rather than from the host.
+func (h *Hosts) TenantByID(ctx context.Context, id int64) (models.Tenant, error) {
+	// Host names never contain '#', so these keys cannot meet a host's.
+	return h.Cache.tenant("#"+strconv.FormatInt(id, 10), func() (models.Tenant, error) { return h.Tenants.ByID(ctx, id) })
+}
+
+// RequireActiveTenant returns ErrTenantSuspended when tenant id is
+// suspended: every door that does not pass ResolveTenant (xAPI, whose
+// credential decides the tenant) checks it.
+func (h *Hosts) RequireActiveTenant(ctx context.Context, id int64) error {
+	t, err := h.TenantByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("tenant of credential: %w", err)
+	}
+	if t.Suspended() {
+		return ErrTenantSuspended
+	}
+	return nil
+}
+
 func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) {
 	switch {
 	case host == h.BaseDomain:

@@ -126,6 +126,11 @@ func (h *Handlers) xapiAuth(c *fiber.Ctx) error {
 		}
 		h.credCache.put(ck, cred)
 	}
+	// Checked on every request, not cached with the credential: a
+	// suspension holds from the next request on every instance.
+	if err := h.hosts.RequireActiveTenant(c.UserContext(), cred.TenantID); err != nil {
+		return err
+	}
 	c.Locals(xapiCredentialKey{}, cred)
 	return c.Next()
 }

@@ -81,6 +81,14 @@ func (s *TenantStore) BySlug(ctx context.Context, slug string) (Tenant, error) {
 	return t, notFound(err)
 }
 
+// ByID returns the tenant with that id. It reads in the tenant's own scope,
+// so it needs no platform-wide access.
+func (s *TenantStore) ByID(ctx context.Context, id int64) (Tenant, error) {
+	var t Tenant
+	err := s.db.Tenant(ctx, id, func(tx *gorm.DB) error { return tx.Take(&t, id).Error })
+	return t, notFound(err)
+}
+
 // ByDomain returns the tenant owning a host name or email domain.
 func (s *TenantStore) ByDomain(ctx context.Context, kind, domain string) (Tenant, error) {
 	var t Tenant

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -211,5 +212,51 @@ func TestNULAndInvalidUTF8Get400NotA500(t *testing.T) {
 		if r := l.do(http.MethodGet, "/xapi/statements"+q, ""); r.Status != http.StatusBadRequest {
 			t.Errorf("xAPI GET %s: %d %s, want 400", q, r.Status, r.Body)
 		}
+	}
+}
+
+// TestSuspensionReachesEveryDoor: issue 14 finding 6. A suspended tenant's
+// xAPI key could still POST and GET statements; its signed-in sessions
+// must not reach pages, fragments, JSON or exports either.
+func TestSuspensionReachesEveryDoor(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	user := srv.NewClient(t)
+	user.Login(globex, "admin@globex.test")
+	gx, ax := newLRS(t, srv, "globex"), newLRS(t, srv, "acme")
+	st := stmt("", "someone@globex.test", "experienced", "http://example.com/suspension", "2026-01-05T10:00:00Z", "")
+	// Warm the credential cache, so that the check cannot rely on a miss.
+	if r := gx.do(http.MethodPost, "/xapi/statements", st); r.Status != http.StatusOK {
+		t.Fatalf("globex POST before suspension: %d %s", r.Status, r.Body)
+	}
+
+	p := srv.NewClient(t)
+	p.Login(bare, "platform@learnlens.test")
+	path := "/platform/tenants/" + strconv.FormatInt(tenantID(t, srv, "globex"), 10) + "/status"
+	if r := p.PostForm(bare, path, url.Values{"status": {"suspended"}}); r.Status >= 400 {
+		t.Fatalf("suspend: %d", r.Status)
+	}
+	for _, r := range []testserver.Response{
+		gx.do(http.MethodPost, "/xapi/statements", st),
+		gx.do(http.MethodPut, "/xapi/statements?statementId=6690e6c9-3ef0-4ed3-8b37-7f3964730bee", st),
+		gx.do(http.MethodGet, "/xapi/statements", ""),
+	} {
+		if r.Status != http.StatusForbidden || !strings.Contains(r.Body, "suspended") {
+			t.Errorf("suspended tenant's xAPI key: %d %s, want 403 saying suspended", r.Status, r.Body)
+		}
+	}
+	for _, path := range []string{"/", "/dashboards/completion", "/api/v1/dashboards/completion/kpis",
+		"/tables/completion/courses", "/tables/completion/courses/export.csv", "/admin/users"} {
+		if r := user.Get(globex, path, "HX-Request", "true"); r.Status != http.StatusForbidden {
+			t.Errorf("suspended tenant's session, GET %s: %d, want 403", path, r.Status)
+		}
+	}
+	if r := ax.do(http.MethodGet, "/xapi/statements", ""); r.Status != http.StatusOK {
+		t.Errorf("acme's key while globex is suspended: %d", r.Status)
+	}
+
+	p.PostForm(bare, path, url.Values{"status": {"active"}})
+	if r := gx.do(http.MethodGet, "/xapi/statements", ""); r.Status != http.StatusOK {
+		t.Errorf("re-activated tenant's xAPI key: %d %s", r.Status, r.Body)
 	}
 }
