@@ -99,6 +99,15 @@ func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) 
 // checked parts only, never from the raw header, so a host such as
 // "localhost:8080@evil.example" cannot turn it into another site's URL.
 func (h *Hosts) TenantURL(c *fiber.Ctx, t models.Tenant) string {
+	return h.realmURL(c, t.Slug+".")
+}
+
+// PlatformURL returns the origin of the bare base domain (the platform
+// realm) as seen by the current request: its scheme and port, the base
+// domain's name.
+func (h *Hosts) PlatformURL(c *fiber.Ctx) string { return h.realmURL(c, "") }
+
+func (h *Hosts) realmURL(c *fiber.Ctx, sub string) string {
 	scheme := "http"
 	if c.Protocol() == "https" {
 		scheme = "https"
@@ -107,7 +116,7 @@ func (h *Hosts) TenantURL(c *fiber.Ctx, t models.Tenant) string {
 	if _, p, ok := splitHost(c.Hostname()); ok && p != "" {
 		port = ":" + p
 	}
-	return fmt.Sprintf("%s://%s.%s%s", scheme, t.Slug, h.BaseDomain, port)
+	return fmt.Sprintf("%s://%s%s%s", scheme, sub, h.BaseDomain, port)
 }
 
 // splitHost splits a Host header into its name and port; ok is false when

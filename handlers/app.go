@@ -152,11 +152,17 @@ func (h *Handlers) routes(app *fiber.App) {
 	static.Register(app)
 	h.xapiRoutes(app)
 
+	// The hand-over of a bare-domain sign-in is posted from the bare
+	// domain's page, so it cannot carry the tenant host's CSRF token: it
+	// checks the request's origin instead (see redeemLoginTicket), and is
+	// registered before the group that would demand the token.
+	app.Post("/login/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemLoginTicket)
+
 	// Everything else is served for the tenant of the request's host.
 	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF)
 	site.Get("/login", h.loginPage)
 	site.Post("/login", h.login)
-	site.Get("/login/ticket", h.redeemLoginTicket)
+	site.Get("/login/continue", h.continueLogin)
 	site.Post("/logout", auth.RequireLogin, h.logout)
 	site.Get("/", auth.RequireLogin, h.home)
 

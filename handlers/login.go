@@ -3,7 +3,9 @@ package handlers
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -66,7 +68,13 @@ func (h *Handlers) login(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return htmx.Redirect(c, h.hosts.TenantURL(c, tenant)+"/login/ticket?t="+ticket)
+		// The ticket stays in this browser: a host-only cookie of the
+		// bare domain, read by /login/continue, never a URL.
+		c.Cookie(&fiber.Cookie{
+			Name: ticketCookie, Value: strconv.FormatInt(tenant.ID, 10) + "." + ticket, Path: "/login/continue",
+			MaxAge: 60, HTTPOnly: true, Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+		})
+		return htmx.Redirect(c, "/login/continue")
 	}
 	if err := h.sessions.SignIn(c, u); err != nil {
 		return err
@@ -74,14 +82,53 @@ func (h *Handlers) login(c *fiber.Ctx) error {
 	return htmx.Redirect(c, form.Next)
 }
 
-// redeemLoginTicket finishes a sign-in begun on the bare base domain.
-func (h *Handlers) redeemLoginTicket(c *fiber.Ctx) error {
-	u, err := h.authn.RedeemTicket(c.UserContext(), auth.Tenant(c), c.Query("t"))
+// ticketCookie carries a bare-domain sign-in's ticket from POST /login to
+// GET /login/continue in the browser that signed in.
+const ticketCookie = "learnlens_ticket"
+
+var errTicketExpired = "That sign-in has expired or was already used. Please sign in again."
+
+// continueLogin, on the bare base domain, hands the sign-in ticket kept in
+// this browser's cookie over to the tenant's own host, by a form that
+// posts it there (see redeemLoginTicket).
+func (h *Handlers) continueLogin(c *fiber.Ctx) error {
+	if !auth.Tenant(c).IsPlatform() {
+		return fiber.ErrNotFound
+	}
+	v := c.Cookies(ticketCookie)
+	c.Cookie(&fiber.Cookie{Name: ticketCookie, Path: "/login/continue", MaxAge: -1, Expires: time.Unix(1, 0),
+		HTTPOnly: true, Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	idText, ticket, _ := strings.Cut(v, ".")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || ticket == "" {
+		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{Next: "/", Error: errTicketExpired})
+	}
+	t, err := h.hosts.TenantByID(c.UserContext(), id)
 	if errors.Is(err, models.ErrNotFound) {
-		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{
-			Next:  "/",
-			Error: "That sign-in link has expired or was already used. Please sign in again.",
-		})
+		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{Next: "/", Error: errTicketExpired})
+	}
+	if err != nil {
+		return err
+	}
+	return h.page(c, fiber.StatusOK, "Signing in", authviews.ContinuePage(authviews.Continue{
+		OrgName: t.Name, Action: h.hosts.TenantURL(c, t) + "/login/ticket", Ticket: ticket,
+	}))
+}
+
+// redeemLoginTicket finishes a sign-in begun on the bare base domain. It
+// accepts only a POST whose Origin (or, without one, Referer) is the bare
+// domain's own: the hand-over page there is the only one that sends it,
+// so an attacker's link or page cannot sign a victim's browser in to the
+// attacker's account (login CSRF), even with a valid ticket of their own.
+// It has no CSRF token of the tenant's host, which the bare domain cannot
+// know; the origin check and the single-use ticket take its place.
+func (h *Handlers) redeemLoginTicket(c *fiber.Ctx) error {
+	if !h.fromPlatformOrigin(c) {
+		return fiber.NewError(fiber.StatusForbidden, "a sign-in can only be finished from the LearnLens sign-in page; please sign in again")
+	}
+	u, err := h.authn.RedeemTicket(c.UserContext(), auth.Tenant(c), c.FormValue("t"))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{Next: "/", Error: errTicketExpired})
 	}
 	if err != nil {
 		return err
@@ -90,6 +137,18 @@ func (h *Handlers) redeemLoginTicket(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/", fiber.StatusSeeOther)
+}
+
+// fromPlatformOrigin reports whether the request was sent by a page of the
+// bare base domain, by its Origin header, or its Referer when a browser
+// sent no Origin.
+func (h *Handlers) fromPlatformOrigin(c *fiber.Ctx) bool {
+	want := h.hosts.PlatformURL(c)
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" {
+		return origin == want
+	}
+	ref := c.Get(fiber.HeaderReferer)
+	return ref != "" && strings.HasPrefix(ref, want+"/")
 }
 
 // logout ends the session.

@@ -80,7 +80,8 @@ var routeIsolation = map[string]isolation{
 	"POST /login": {access: public, form: func(*fixture) url.Values {
 		return url.Values{"email": {"admin@acme.test"}, "password": {seed.DemoPassword}}
 	}},
-	"GET /login/ticket":     {access: public},
+	"GET /login/continue":   {access: public},
+	"POST /login/ticket":    {access: public},
 	"POST /logout":          {access: signedIn},
 	"GET /":                 {access: signedIn},
 	"GET /platform/tenants": {access: signedIn},

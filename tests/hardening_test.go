@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,10 +52,9 @@ func TestForwardedHeadersAreTrustedOnlyFromConfiguredProxies(t *testing.T) {
 	r := c.Get(globex, "/login", "X-Forwarded-Host", acme+":1", "X-Forwarded-Proto", "https")
 	mustContain(t, "globex host, forwarded acme", r.Body, "Sign in to Globex")
 	mustNotContain(t, "globex host, forwarded acme", r.Body, "Acme Corp")
-	r = c.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}},
-		"X-Forwarded-Host", "localhost:8080@evil.example", "X-Forwarded-Proto", "https")
-	if loc := r.Header.Get("Location"); r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, srv.URL(acme, "/")) {
-		t.Errorf("bare-domain sign-in with a forged X-Forwarded-Host: %d to %q, want 303 to %s", r.Status, loc, srv.URL(acme, "/"))
+	forged := []string{"X-Forwarded-Host", "localhost:8080@evil.example", "X-Forwarded-Proto", "https"}
+	if action := handOverAction(t, c, forged...); action != srv.URL(acme, "/login/ticket") {
+		t.Errorf("bare-domain sign-in with a forged X-Forwarded-Host hands over to %q, want %s", action, srv.URL(acme, "/login/ticket"))
 	}
 	// A Host whose port is not a number serves nothing.
 	for _, host := range []string{"localhost:8080@evil.example", "acme.localhost:80/x"} {
@@ -68,14 +68,28 @@ func TestForwardedHeadersAreTrustedOnlyFromConfiguredProxies(t *testing.T) {
 	proxied := testserver.StartWith(t, srv.DB, func(cfg *config.Config) { cfg.TrustedProxies = []string{"127.0.0.0/8"} })
 	p := proxied.NewClient(t)
 	mustContain(t, "trusted proxy, forwarded acme", p.Get(bare, "/login", "X-Forwarded-Host", acme).Body, "Sign in to Acme Corp")
-	r = p.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}},
-		"X-Forwarded-Host", "localhost:8443", "X-Forwarded-Proto", "https")
-	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "https://acme.localhost:8443/") {
-		t.Errorf("sign-in through a trusted proxy: %d to %q, want https://acme.localhost:8443/…", r.Status, loc)
+	if action := handOverAction(t, p, "X-Forwarded-Host", "localhost:8443", "X-Forwarded-Proto", "https"); action != "https://acme.localhost:8443/login/ticket" {
+		t.Errorf("sign-in through a trusted proxy hands over to %q, want https://acme.localhost:8443/login/ticket", action)
 	}
 	if r := p.Get(bare, "/login", "X-Forwarded-Host", "localhost:8080@evil.example"); r.Status != http.StatusNotFound {
 		t.Errorf("trusted proxy forwarding localhost:8080@evil.example: status %d, want 404", r.Status)
 	}
+}
+
+// handOverAction signs manager@acme.test in on the bare domain with header
+// and returns where the hand-over form posts the ticket.
+func handOverAction(t *testing.T, c *testserver.Client, header ...string) string {
+	t.Helper()
+	r := c.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}}, header...)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("bare-domain sign-in: %d %.300s", r.Status, r.Body)
+	}
+	r = c.Get(bare, "/login/continue", header...)
+	m := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("hand-over page: %d %.300s", r.Status, r.Body)
+	}
+	return m[1]
 }
 
 // TestExportsNeutraliseFormulas: issue 14 finding 3. Names sent by an xAPI
@@ -258,5 +272,51 @@ func TestSuspensionReachesEveryDoor(t *testing.T) {
 	p.PostForm(bare, path, url.Values{"status": {"active"}})
 	if r := gx.do(http.MethodGet, "/xapi/statements", ""); r.Status != http.StatusOK {
 		t.Errorf("re-activated tenant's xAPI key: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestSignInTicketCannotBePlantedInAnotherBrowser: issue 14 finding 7
+// (login CSRF). The ticket was a GET link that signed in whoever opened it.
+func TestSignInTicketCannotBePlantedInAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	attacker := srv.NewClient(t)
+	_, ticket := bareDomainSignIn(t, srv, attacker, "learner@acme.test")
+
+	victim := srv.NewClient(t)
+	// The old link form does nothing.
+	if r := victim.Get(acme, "/login/ticket?t="+url.QueryEscape(ticket)); r.Status == http.StatusSeeOther || victim.SessionCookie(acme) != "" {
+		t.Errorf("GET /login/ticket?t=…: %d, and the victim has a session %v", r.Status, victim.SessionCookie(acme) != "")
+	}
+	// A page on another site, a tenant's own host, or no origin at all
+	// cannot post it either.
+	for _, origin := range []string{"https://evil.example", srv.URL(acme, ""), srv.URL(globex, ""), "null", ""} {
+		r := redeem(victim, acme, ticket, origin)
+		if r.Status != http.StatusForbidden || victim.SessionCookie(acme) != "" {
+			t.Errorf("ticket posted with Origin %q: %d, want 403 and no session", origin, r.Status)
+		}
+	}
+	r := victim.Do(http.MethodPost, acme, "/login/ticket", strings.NewReader("t="+url.QueryEscape(ticket)),
+		"Content-Type", "application/x-www-form-urlencoded", "Referer", "https://evil.example/")
+	if r.Status != http.StatusForbidden {
+		t.Errorf("ticket posted with a foreign Referer and no Origin: %d, want 403", r.Status)
+	}
+	// The browser that signed in still can (the refusals did not use it
+	// up), from the bare domain's page; a Referer alone does too.
+	r = attacker.Do(http.MethodPost, acme, "/login/ticket", strings.NewReader("t="+url.QueryEscape(ticket)),
+		"Content-Type", "application/x-www-form-urlencoded", "Referer", srv.URL(bare, "/login/continue"))
+	if r.Status != http.StatusSeeOther {
+		t.Errorf("the signing-in browser's own hand-over: %d, want 303", r.Status)
+	}
+	mustContain(t, "signed in after hand-over", attacker.Get(acme, "/").Body, "data-testid=\"home\"")
+	// The hand-over page serves a ticket once, from its own cookie only.
+	if r := victim.Get(bare, "/login/continue"); r.Status != http.StatusBadRequest || strings.Contains(r.Body, `name="t"`) {
+		t.Errorf("hand-over page without the cookie: %d", r.Status)
+	}
+	if r := attacker.Get(bare, "/login/continue"); r.Status != http.StatusBadRequest {
+		t.Errorf("hand-over page a second time: %d, want 400", r.Status)
+	}
+	if r := srv.NewClient(t).Get(acme, "/login/continue"); r.Status != http.StatusNotFound {
+		t.Errorf("hand-over page on a tenant's host: %d, want 404", r.Status)
 	}
 }
