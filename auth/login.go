@@ -10,21 +10,61 @@ import (
 	"github.com/learnlens/learnlens/models"
 )
 
-// Limits on password guessing.
+// Limits on password guessing. Both grow with each failure instead of
+// locking hard, so that nobody can shut an account's owner out by failing
+// on purpose (issue 14: lock-out as a denial of service).
 const (
-	MaxFailedLogins   = 5                // per account, before it locks
-	LockoutDuration   = 15 * time.Minute // how long a lock-out lasts unless an admin lifts it
-	MaxFailuresPerIP  = 30               // per client address and window, across all accounts
+	// MaxFailedLogins is the failures of an account before it is held
+	// back: AccountDelay, doubled with each further failure, at most
+	// LockoutDuration. While held back, the account refuses every address
+	// that failed on it in the last LockoutDuration (even with the right
+	// password) but still checks the password from any other address, so
+	// the owner can sign in from a fresh address while someone guesses.
+	MaxFailedLogins = 5
+	AccountDelay    = 30 * time.Second
+	LockoutDuration = 15 * time.Minute
+	// FreeFailuresPerIP is the failures of a client address (across all
+	// accounts, in IPThrottleWindow) before each further attempt must wait
+	// a second, doubled with each failure; MaxFailuresPerIP end the window.
+	FreeFailuresPerIP = 10
+	MaxFailuresPerIP  = 30
 	IPThrottleWindow  = 15 * time.Minute
 	loginTicketExpiry = time.Minute
 )
+
+// accountDelay is the progressive delay of an account.
+var accountDelay = models.LoginDelay{Free: MaxFailedLogins, Base: AccountDelay, Max: LockoutDuration}
+
+// ipDelay is how long a client address with n failures in the window must
+// wait after its last failure.
+func ipDelay(n int) time.Duration {
+	switch {
+	case n >= MaxFailuresPerIP:
+		return IPThrottleWindow
+	case n < FreeFailuresPerIP:
+		return 0
+	}
+	return min(time.Second<<(n-FreeFailuresPerIP), IPThrottleWindow)
+}
 
 // ErrBadCredentials is the one answer to a wrong email, a wrong password, a
 // disabled or a locked account, so the answer never says which accounts exist.
 var ErrBadCredentials = errors.New("the email or password is incorrect, or the account is locked for a while after repeated failed attempts")
 
-// ErrThrottled is returned when a client address has failed too often.
-var ErrThrottled = errors.New("too many failed sign-ins from your network; wait 15 minutes and try again")
+// ThrottledError is returned when a client address has failed too often; it
+// says how long to wait.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	secs := int(e.RetryAfter.Round(time.Second) / time.Second)
+	return fmt.Sprintf("too many failed sign-ins from your network; wait %d seconds and try again", max(secs, 1))
+}
+
+// ErrThrottled matches every ThrottledError with errors.Is.
+var ErrThrottled = errors.New("too many failed sign-ins from your network")
+
+// Is makes errors.Is(err, ErrThrottled) true for a ThrottledError.
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 
 // Authenticator checks credentials and keeps the throttles and audit trail.
 type Authenticator struct {
@@ -57,13 +97,13 @@ func (a *Authenticator) Login(ctx context.Context, tenant models.Tenant, at Atte
 		_ = a.Audit.Record(ctx, e)
 	}
 
-	failures, err := a.Throttle.Failures(ctx, at.IP)
+	failures, since, err := a.Throttle.Failures(ctx, at.IP)
 	if err != nil {
 		return models.User{}, fmt.Errorf("read login throttle: %w", err)
 	}
-	if failures >= MaxFailuresPerIP {
+	if wait := ipDelay(failures) - since; wait > 0 {
 		audit(models.AuditLoginThrottled, nil, "")
-		return models.User{}, ErrThrottled
+		return models.User{}, &ThrottledError{RetryAfter: wait}
 	}
 
 	u, err := a.Users.ByEmail(ctx, tenant.ID, email)
@@ -81,17 +121,20 @@ func (a *Authenticator) Login(ctx context.Context, tenant models.Tenant, at Atte
 	case u.Status != models.UserActive:
 		audit(models.AuditLoginFailed, &u, `{"reason":"account disabled"}`)
 		return models.User{}, a.failed(ctx, at.IP)
-	case u.Locked(a.now()):
+	case u.Locked(a.now()) && a.failedFrom(ctx, u, at.IP):
+		// Held back, and this address is one that failed on it: the
+		// password is not even considered. Any other address still gets
+		// its password checked below.
 		audit(models.AuditLoginFailed, &u, `{"reason":"account locked"}`)
 		return models.User{}, a.failed(ctx, at.IP)
 	case !ok:
-		lockedNow, err := a.Users.RecordFailedLogin(ctx, tenant.ID, u.ID, MaxFailedLogins, LockoutDuration)
+		lockedNow, err := a.Users.RecordFailedLogin(ctx, tenant.ID, u.ID, at.IP, accountDelay)
 		if err != nil {
 			return models.User{}, fmt.Errorf("count failed login: %w", err)
 		}
 		audit(models.AuditLoginFailed, &u, `{"reason":"wrong password"}`)
 		if lockedNow {
-			audit(models.AuditLoginLockedOut, &u, fmt.Sprintf(`{"minutes":%d}`, int(LockoutDuration.Minutes())))
+			audit(models.AuditLoginLockedOut, &u, fmt.Sprintf(`{"delay_seconds":%d}`, int(AccountDelay.Seconds())))
 		}
 		return models.User{}, a.failed(ctx, at.IP)
 	}
@@ -121,6 +164,13 @@ func (a *Authenticator) RedeemTicket(ctx context.Context, tenant models.Tenant, 
 		return models.User{}, models.ErrNotFound
 	}
 	return u, nil
+}
+
+// failedFrom reports whether a sign-in to u from ip failed lately; on a
+// database error it says yes, which refuses the attempt.
+func (a *Authenticator) failedFrom(ctx context.Context, u models.User, ip string) bool {
+	failed, err := a.Users.FailedFrom(ctx, u.TenantID, u.ID, ip, LockoutDuration)
+	return failed || err != nil
 }
 
 func (a *Authenticator) failed(ctx context.Context, ip string) error {

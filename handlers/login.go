@@ -58,6 +58,10 @@ func (h *Handlers) login(c *fiber.Ctx) error {
 		form.Error = sentence(err.Error())
 		return h.renderLogin(c, fiber.StatusUnauthorized, form)
 	case errors.Is(err, auth.ErrThrottled):
+		var te *auth.ThrottledError
+		if errors.As(err, &te) {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(te.RetryAfter.Round(time.Second)/time.Second))))
+		}
 		form.Error = sentence(err.Error())
 		return h.renderLogin(c, fiber.StatusTooManyRequests, form)
 	case err != nil:

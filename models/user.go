@@ -99,17 +99,40 @@ func (s *UserStore) Create(ctx context.Context, tenantID int64, nu NewUser) (Use
 	return u, err
 }
 
-// RecordFailedLogin counts a wrong password against the account and locks it
-// until now+lockFor once maxFailures is reached. It reports whether this
-// failure locked the account.
-func (s *UserStore) RecordFailedLogin(ctx context.Context, tenantID, id int64, maxFailures int, lockFor time.Duration) (lockedNow bool, err error) {
+// LoginDelay is the progressive delay of an account after failed sign-ins:
+// from the Free-th failure on, the account is held back for Base, doubled
+// with each further failure, at most Max.
+type LoginDelay struct {
+	Free int
+	Base time.Duration
+	Max  time.Duration
+}
+
+// RecordFailedLogin counts a wrong password against the account, and
+// against the account from source (the client address), and holds the
+// account back until now + the delay d gives for its failure count. It
+// reports whether this failure started the hold.
+func (s *UserStore) RecordFailedLogin(ctx context.Context, tenantID, id int64, source string, d LoginDelay) (lockedNow bool, err error) {
 	err = s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
-		return tx.Raw(`UPDATE users SET failed_logins = failed_logins + 1,
-				locked_until = CASE WHEN failed_logins + 1 >= ? THEN now() + make_interval(secs => ?) ELSE locked_until END,
+		err := tx.Raw(`UPDATE users SET failed_logins = failed_logins + 1,
+				locked_until = CASE WHEN failed_logins + 1 >= @free
+					THEN now() + make_interval(secs => least(@base * power(2, failed_logins + 1 - @free), @max))
+					ELSE locked_until END,
 				updated_at = now()
-			WHERE tenant_id = ? AND id = ?
-			RETURNING failed_logins >= ? AND failed_logins - 1 < ?`,
-			maxFailures, lockFor.Seconds(), tenantID, id, maxFailures, maxFailures).Scan(&lockedNow).Error
+			WHERE tenant_id = @tenant AND id = @id
+			RETURNING failed_logins = @free`,
+			map[string]any{"free": d.Free, "base": d.Base.Seconds(), "max": d.Max.Seconds(), "tenant": tenantID, "id": id}).Scan(&lockedNow).Error
+		if err != nil {
+			return err
+		}
+		err = tx.Exec(`INSERT INTO login_account_failures (tenant_id, user_id, source, failures) VALUES (?, ?, ?, 1)
+			ON CONFLICT (tenant_id, user_id, source) DO UPDATE
+			SET failures = login_account_failures.failures + 1, last_failure_at = now()`, tenantID, id, source).Error
+		if err != nil {
+			return err
+		}
+		return tx.Exec(`DELETE FROM login_account_failures WHERE tenant_id = ? AND user_id = ? AND last_failure_at < now() - interval '1 day'`,
+			tenantID, id).Error
 	})
 	if err != nil {
 		return false, err
@@ -117,10 +140,25 @@ func (s *UserStore) RecordFailedLogin(ctx context.Context, tenantID, id int64, m
 	return lockedNow, announce(ctx, s.db, userChanged(tenantID, id))
 }
 
-// RecordLogin resets the failure count and notes the time of a successful
+// FailedFrom reports whether a sign-in to the account from source failed
+// within the last period.
+func (s *UserStore) FailedFrom(ctx context.Context, tenantID, id int64, source string, period time.Duration) (bool, error) {
+	var failed bool
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT EXISTS (SELECT 1 FROM login_account_failures
+			WHERE tenant_id = ? AND user_id = ? AND source = ? AND last_failure_at > now() - make_interval(secs => ?))`,
+			tenantID, id, source, period.Seconds()).Scan(&failed).Error
+	})
+	return failed, err
+}
+
+// RecordLogin resets the failure counts and notes the time of a successful
 // sign-in.
 func (s *UserStore) RecordLogin(ctx context.Context, tenantID, id int64) error {
 	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		if err := tx.Exec(`DELETE FROM login_account_failures WHERE tenant_id = ? AND user_id = ?`, tenantID, id).Error; err != nil {
+			return err
+		}
 		return tx.Exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now(), updated_at = now()
 			WHERE tenant_id = ? AND id = ?`, tenantID, id).Error
 	})
@@ -134,6 +172,9 @@ func (s *UserStore) RecordLogin(ctx context.Context, tenantID, id int64) error {
 func (s *UserStore) Unlock(ctx context.Context, tenantID, id int64) (User, error) {
 	var u User
 	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		if err := tx.Exec(`DELETE FROM login_account_failures WHERE tenant_id = ? AND user_id = ?`, tenantID, id).Error; err != nil {
+			return err
+		}
 		res := tx.Exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = now()
 			WHERE tenant_id = ? AND id = ?`, tenantID, id)
 		if res.Error != nil {

@@ -146,16 +146,43 @@ func TestLockoutAfterRepeatedFailuresUntilAdminUnlocks(t *testing.T) {
 func TestTooManyFailuresFromOneAddressAreThrottled(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
-	c := srv.NewClient(t)
-	var last testserver.Response
-	for i := 0; i < 31; i++ {
-		// Different unknown accounts, so no account lock-out is involved.
-		last = c.PostForm(acme, "/login", url.Values{"email": {"u" + strconv.Itoa(i) + "@acme.test"}, "password": {"x"}})
+	c := srv.NewClientFrom(t, "127.0.0.9")
+	fail := func(i int) testserver.Response {
+		// Different unknown accounts, so no account delay is involved.
+		return c.PostForm(acme, "/login", url.Values{"email": {"u" + strconv.Itoa(i) + "@acme.test"}, "password": {"x"}})
 	}
-	if last.Status != http.StatusTooManyRequests {
-		t.Fatalf("31st failure from one address: status %d, want 429", last.Status)
+	// age moves the address's failures back in time, as if it had waited.
+	age := func(sql string) {
+		err := srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+			return tx.Exec(`UPDATE login_ip_failures SET `+sql+` WHERE ip = '127.0.0.9'`).Error
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		if r := fail(i); r.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i+1, r.Status)
+		}
+	}
+	// From the tenth failure on, each attempt waits: 1 s, then 2 s, ...
+	last := fail(10)
+	if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") != "1" {
+		t.Fatalf("attempt right after the 10th failure: %d, Retry-After %q; want 429, 1", last.Status, last.Header.Get("Retry-After"))
 	}
 	mustContain(t, "throttled", last.Body, "Too many failed sign-ins")
+	age(`last_failure_at = last_failure_at - interval '1 second'`)
+	if r := fail(11); r.Status != http.StatusUnauthorized {
+		t.Fatalf("after waiting a second: %d, want 401", r.Status)
+	}
+	if r := fail(12); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "2" {
+		t.Errorf("right after the 11th failure: %d, Retry-After %q; want 429, 2", r.Status, r.Header.Get("Retry-After"))
+	}
+	// Thirty failures end the window, whatever the wait.
+	age(`failures = 30, last_failure_at = last_failure_at - interval '10 minutes'`)
+	if r := fail(13); r.Status != http.StatusTooManyRequests {
+		t.Errorf("after 30 failures: %d, want 429", r.Status)
+	}
 }
 
 func TestSessionSurvivesRotatesOnLoginAndDiesOnLogout(t *testing.T) {

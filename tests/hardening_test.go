@@ -320,3 +320,65 @@ func TestSignInTicketCannotBePlantedInAnotherBrowser(t *testing.T) {
 		t.Errorf("hand-over page on a tenant's host: %d, want 404", r.Status)
 	}
 }
+
+// TestGuessingCannotLockTheOwnerOut: issue 14 finding 9. Five wrong
+// passwords from anywhere locked any account for 15 minutes. Now the
+// account's delay grows with each failure and holds back the addresses
+// that failed on it, while its owner signs in from a fresh address.
+func TestGuessingCannotLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	const victim = "learner@acme.test"
+	try := func(ip, password string) testserver.Response {
+		return srv.NewClientFrom(t, ip).PostForm(acme, "/login", url.Values{"email": {victim}, "password": {password}})
+	}
+	heldFor := func() (secs float64) {
+		srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+			return tx.Raw(`SELECT coalesce(extract(epoch FROM locked_until - now()), 0) FROM users u JOIN tenants t ON t.id = u.tenant_id
+				WHERE t.slug = 'acme' AND u.email = ?`, victim).Scan(&secs).Error
+		})
+		return secs
+	}
+	for i := range 5 {
+		if r := try("127.0.0.2", "guess"+strconv.Itoa(i)); r.Status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, r.Status)
+		}
+	}
+	if s := heldFor(); s < 25 || s > 31 {
+		t.Errorf("after 5 failures the account is held back %.0f s, want 30", s)
+	}
+	// The guessing address is refused even with the right password...
+	if r := try("127.0.0.2", seed.DemoPassword); r.Status != http.StatusUnauthorized {
+		t.Errorf("right password from the guessing address while held back: %d, want 401", r.Status)
+	}
+	// ...but the owner, from another address, signs in.
+	if r := try("127.0.0.3", seed.DemoPassword); r.Status != http.StatusSeeOther {
+		t.Fatalf("the owner from a fresh address: %d, want 303: %.300s", r.Status, r.Body)
+	}
+	if s := heldFor(); s != 0 {
+		t.Errorf("a sign-in did not clear the hold: %.0f s left", s)
+	}
+
+	// The delay doubles with each failure, from any address, up to 15 min.
+	for i := range 5 {
+		try("127.0.0.4", "again"+strconv.Itoa(i))
+	}
+	want := 30.0
+	for i, ip := range []string{"127.0.0.5", "127.0.0.6", "127.0.0.7"} {
+		try(ip, "wrong")
+		want *= 2
+		if s := heldFor(); s < want-5 || s > want+1 {
+			t.Errorf("after %d failures: held back %.0f s, want %.0f", 6+i, s, want)
+		}
+	}
+	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Exec(`UPDATE users SET failed_logins = 40 WHERE email = ?`, victim).Error
+	})
+	try("127.0.0.8", "wrong")
+	if s := heldFor(); s < 895 || s > 901 {
+		t.Errorf("after 41 failures: held back %.0f s, want the 900 s cap", s)
+	}
+	// The guessing addresses can still sign in to their own accounts.
+	c := srv.NewClientFrom(t, "127.0.0.4")
+	c.Login(acme, "analyst@acme.test")
+}

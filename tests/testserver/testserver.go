@@ -98,11 +98,20 @@ type Client struct {
 }
 
 // NewClient returns a Client with an empty cookie jar.
-func (s *Server) NewClient(t testing.TB) *Client {
+func (s *Server) NewClient(t testing.TB) *Client { return s.NewClientFrom(t, "") }
+
+// NewClientFrom returns a Client with an empty cookie jar whose
+// connections come from the local address ip (any of 127.0.0.0/8; "" lets
+// the system choose), so a test can be several client addresses.
+func (s *Server) NewClientFrom(t testing.TB, ip string) *Client {
 	jar, _ := cookiejar.New(nil)
 	addr := "127.0.0.1:" + strconv.Itoa(s.Port)
+	d := &net.Dialer{}
+	if ip != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+	}
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
+		return d.DialContext(ctx, network, addr)
 	}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &Client{
