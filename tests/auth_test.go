@@ -154,7 +154,7 @@ func TestTooManyFailuresFromOneAddressAreThrottled(t *testing.T) {
 	// age moves the address's failures back in time, as if it had waited.
 	age := func(sql string) {
 		err := srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
-			return tx.Exec(`UPDATE login_ip_failures SET `+sql+` WHERE ip = '127.0.0.9'`).Error
+			return tx.Exec(`UPDATE login_ip_failures SET ` + sql + ` WHERE ip = '127.0.0.9'`).Error
 		})
 		if err != nil {
 			t.Fatal(err)
