@@ -244,7 +244,7 @@ func xlsxStyles(f *excelize.File) (map[analytics.Kind]int, error) {
 
 // xlsxCell keeps numbers numeric in the workbook, with their column's
 // number format; every other value is a string cell (excelize writes Go
-// strings as inline strings, never as formulas), so text needs no
+// strings as text cells of type inlineStr, never as formulas), so text needs no
 // apostrophe there and keeps its exact value.
 func xlsxCell(styles map[analytics.Kind]int, c analytics.Column, v any, loc *time.Location) any {
 	switch x := v.(type) {
