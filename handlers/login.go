@@ -114,6 +114,7 @@ func (h *Handlers) continueLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	allowFormAction(c, h.hosts.TenantURL(c, t))
 	return h.page(c, fiber.StatusOK, "Signing in", authviews.ContinuePage(authviews.Continue{
 		OrgName: t.Name, Action: h.hosts.TenantURL(c, t) + "/login/ticket", Ticket: ticket,
 	}))

@@ -382,3 +382,64 @@ func TestGuessingCannotLockTheOwnerOut(t *testing.T) {
 	c := srv.NewClientFrom(t, "127.0.0.4")
 	c.Login(acme, "analyst@acme.test")
 }
+
+// TestStrictHeadersAndNoSessionForAnonymousVisitors: issue 14, finding 10.
+// HTML pages had no CSP, X-Frame-Options or nosniff; an anonymous GET
+// /login must store no session.
+func TestStrictHeadersAndNoSessionForAnonymousVisitors(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	sessions := func() (n int64) {
+		srv.DB.Platform(context.Background(), func(tx *gormDB) error { return tx.Raw(`SELECT count(*) FROM sessions`).Scan(&n).Error })
+		return n
+	}
+	before := sessions()
+	anon := srv.NewClient(t)
+	var nonces []string
+	for range 2 {
+		r := anon.Get(acme, "/login")
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET /login: %d", r.Status)
+		}
+		csp := r.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'self'", "script-src 'self' 'nonce-", "style-src 'self' 'nonce-", "object-src 'none'",
+			"base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("CSP %q lacks %q", csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("CSP allows unsafe sources: %q", csp)
+		}
+		m := regexp.MustCompile(`'nonce-([A-Za-z0-9_-]{20,})'`).FindStringSubmatch(csp)
+		if m == nil {
+			t.Fatalf("no nonce in %q", csp)
+		}
+		nonces = append(nonces, m[1])
+	}
+	if nonces[0] == nonces[1] {
+		t.Error("two responses share a CSP nonce")
+	}
+	if n := sessions(); n != before {
+		t.Errorf("anonymous GET /login stored %d session rows", n-before)
+	}
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	for _, path := range []string{"/", "/dashboards/completion", "/api/v1/dashboards/completion/kpis", "/static/css/app.css", "/healthz"} {
+		r := admin.Get(acme, path)
+		h := r.Header
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "strict-origin-when-cross-origin" {
+			t.Errorf("%s: X-Frame-Options %q, X-Content-Type-Options %q, Referrer-Policy %q", path,
+				h.Get("X-Frame-Options"), h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"))
+		}
+		if strings.HasPrefix(h.Get("Content-Type"), "text/html") && !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s: HTML without the CSP", path)
+		}
+	}
+	// The hand-over page may post to the tenant's host, and only there.
+	b := srv.NewClient(t)
+	b.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}})
+	if csp := b.Get(bare, "/login/continue").Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+srv.URL(acme, "")+";") {
+		t.Errorf("hand-over page CSP %q does not allow posting to %s", csp, srv.URL(acme, ""))
+	}
+}

@@ -433,7 +433,9 @@ func userMenu(s Shell) templ.Component {
 }
 
 // brandStyle sets the tenant's colour; rgb holds only digits and spaces
-// (made by the handler from a validated #rrggbb value).
+// (made by the handler from a validated #rrggbb value). The element carries
+// the request's CSP nonce (templ.WithNonce; base64url, safe unquoted in
+// the attribute), without which the Content-Security-Policy refuses it.
 func brandStyle(rgb string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -452,7 +454,7 @@ func brandStyle(rgb string) templ.Component {
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
 		if rgb != "" {
-			templ_7745c5c3_Err = templ.Raw("<style>:root{--brand-rgb:"+rgb+"}</style>").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = templ.Raw("<style nonce=\""+templ.GetNonce(ctx)+"\">:root{--brand-rgb:"+rgb+"}</style>").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
