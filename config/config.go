@@ -30,6 +30,13 @@ type Config struct {
 	// are ignored, since they choose the tenant and build sign-in links.
 	TrustedProxies []string
 
+	// Limits of one xAPI credential on one instance (0 turns a limit
+	// off): requests in flight, requests per second and the burst above
+	// that rate.
+	XAPICredentialConcurrency int     // XAPI_CREDENTIAL_CONCURRENCY, 8
+	XAPICredentialRate        float64 // XAPI_CREDENTIAL_RATE, 200 requests/s
+	XAPICredentialBurst       int     // XAPI_CREDENTIAL_BURST, 400 requests
+
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
 	Now func() time.Time
@@ -55,6 +62,10 @@ func parse(getenv func(string) string) (Config, error) {
 		ViewCacheBytes:     int64(p.int("VIEW_CACHE_MB", 256)) << 20,
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		TrustedProxies:     p.addresses("TRUSTED_PROXIES"),
+
+		XAPICredentialConcurrency: p.int("XAPI_CREDENTIAL_CONCURRENCY", 8),
+		XAPICredentialRate:        float64(p.int("XAPI_CREDENTIAL_RATE", 200)),
+		XAPICredentialBurst:       p.int("XAPI_CREDENTIAL_BURST", 400),
 	}
 	return c, p.err
 }

@@ -53,6 +53,7 @@ type Handlers struct {
 	credentials *models.CredentialStore
 	statements  *models.StatementStore
 	credCache   credentialCache
+	xapiLimits  *credentialLimits
 	analytics   *analytics.Store
 }
 
@@ -97,7 +98,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
-		analytics:     analytics.NewStore(db),
+		xapiLimits: &credentialLimits{concurrency: cfg.XAPICredentialConcurrency,
+			rate: cfg.XAPICredentialRate, burst: float64(max(cfg.XAPICredentialBurst, 1))},
+		analytics: analytics.NewStore(db),
 	}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",

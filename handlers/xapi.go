@@ -21,7 +21,6 @@ import (
 
 // Limits of the Statements resource.
 const (
-	xapiMaxBatch     = 5000 // statements per request
 	xapiDefaultLimit = 100  // statements per GET page
 	xapiMaxLimit     = 1000
 	// xapiConsistencyLag is how far back every stored statement is
@@ -41,7 +40,7 @@ func (h *Handlers) xapiRoutes(app *fiber.App) {
 		AllowMethods:  "GET, POST, PUT, HEAD, OPTIONS",
 	}), h.xapiVersion)
 	x.Get("/about", h.xapiAbout)
-	st := x.Group("/statements", h.xapiAuth)
+	st := x.Group("/statements", h.xapiAuth, h.xapiLimit)
 	st.Post("", h.xapiPostStatements)
 	st.Put("", h.xapiPutStatement)
 	st.Get("", h.xapiGetStatements)
@@ -165,9 +164,6 @@ func (h *Handlers) xapiPostStatements(c *fiber.Ctx) error {
 	stmts, err := xapi.ParseStatements(c.Body())
 	if err != nil {
 		return xapiBadRequest(err)
-	}
-	if len(stmts) > xapiMaxBatch {
-		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "a request may carry at most 5000 statements; split the batch")
 	}
 	res, err := h.store(c, stmts)
 	if err != nil {
@@ -329,6 +325,9 @@ func requireJSON(c *fiber.Ctx) error {
 func xapiBadRequest(err error) error {
 	var ve *xapi.ValidationError
 	if errors.As(err, &ve) {
+		if ve.TooLarge() {
+			return fiber.NewError(fiber.StatusRequestEntityTooLarge, ve.Error())
+		}
 		return fiber.NewError(fiber.StatusBadRequest, ve.Error())
 	}
 	return fiber.NewError(fiber.StatusBadRequest, "invalid statement: "+err.Error())

@@ -1,15 +1,21 @@
 package tests
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -24,7 +30,7 @@ func TestLoginNextCannotLeaveTheSite(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
 	c := srv.NewClient(t)
-	hostile := []string{"/\t/evil.example", "/ /evil.example", "/\v/evil.example", "/\x00/evil.example", "/\u3000/evil.example", "//evil.example", "/\\evil.example", "https://evil.example"}
+	hostile := []string{"/\t/evil.example", "/ /evil.example", "/\v/evil.example", "/\x01/evil.example", "/\u3000/evil.example", "//evil.example", "/\\evil.example", "https://evil.example"}
 	for _, next := range hostile {
 		r := c.PostForm(acme, "/login", url.Values{"email": {"admin@acme.test"}, "password": {seed.DemoPassword}, "next": {next}})
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/" {
@@ -441,5 +447,123 @@ func TestStrictHeadersAndNoSessionForAnonymousVisitors(t *testing.T) {
 	b.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}})
 	if csp := b.Get(bare, "/login/continue").Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+srv.URL(acme, "")+";") {
 		t.Errorf("hand-over page CSP %q does not allow posting to %s", csp, srv.URL(acme, ""))
+	}
+}
+
+// TestHostileBodiesKeepTheServerHeapFlat: issue 14 findings 4 and 5. A
+// 14 MB xAPI body with a 7-million-element array cost about 500 MB while
+// it was refused (four at once: 2 GB), and an XLSX whose styles.xml
+// inflated to 512 MiB raised the heap by 1.6 GB. The server runs in this
+// test's process, so the test watches its heap. Not parallel: the other
+// tests of this binary wait while it measures.
+func TestHostileBodiesKeepTheServerHeapFlat(t *testing.T) {
+	srv := testserver.Start(t)
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	l := newLRS(t, srv, "acme")
+
+	var body bytes.Buffer
+	body.WriteString(`[{"actor":{"mbox":"mailto:a@acme.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/experienced"},` +
+		`"object":{"id":"http://example.com/a"},"result":{"extensions":{"http://example.com/x":[0`)
+	for range 7_000_000 - 1 {
+		body.WriteString(",0")
+	}
+	body.WriteString(`]}}}]`)
+	hostile := body.Bytes()
+	bomb := xlsxBomb(t, 200<<20)
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Go(func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+		}
+	})
+
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			r := l.c.Do(http.MethodPost, "localhost", "/xapi/statements", bytes.NewReader(hostile),
+				"Authorization", basic(l.key, l.secret), "X-Experience-API-Version", "1.0.3", "Content-Type", "application/json")
+			if r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(r.Body, "at most 10000 elements") {
+				t.Errorf("hostile xAPI body: %d %.300s, want 413 naming the array limit", r.Status, r.Body)
+			}
+		})
+	}
+	wg.Go(func() {
+		r := upload(t, admin, acme, "roster", "valid-rows", "bomb.xlsx", string(bomb))
+		if r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(r.Body, "unpacks to 200 MiB, more than the 16 MiB allowed") {
+			t.Errorf("ZIP bomb of %d KB: %d %.300s, want 413 naming the limit", len(bomb)>>10, r.Status, r.Body)
+		}
+	})
+	wg.Wait()
+	close(stop)
+	sampler.Wait()
+	grew := int64(peak.Load()) - int64(before.HeapInuse)
+	t.Logf("heap in use: %d MiB before, peak %d MiB (+%d MiB) for 4 × %d MB xAPI bodies and a %d KB ZIP bomb",
+		before.HeapInuse>>20, peak.Load()>>20, grew>>20, len(hostile)>>20, len(bomb)>>10)
+	// The bodies themselves are read into memory (4 × 14 MB); what was
+	// decoded or inflated from them must not add more than a little.
+	if grew > 160<<20 {
+		t.Errorf("the heap grew by %d MiB while refusing hostile bodies, want under 160 MiB", grew>>20)
+	}
+}
+
+// xlsxBomb is a workbook-shaped ZIP whose styles.xml inflates to size
+// bytes of zeros.
+func xlsxBomb(t *testing.T, size int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("[Content_Types].xml")
+	w.Write([]byte(`<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"></Types>`))
+	w, _ = zw.Create("xl/styles.xml")
+	zeros := make([]byte, 1<<20)
+	for range size >> 20 {
+		w.Write(zeros)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestXAPICredentialLimits: one credential's requests beyond its rate get
+// 429 with Retry-After; another credential is not slowed by it.
+func TestXAPICredentialLimits(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	limited := testserver.StartWith(t, srv.DB, func(cfg *config.Config) {
+		cfg.XAPICredentialRate, cfg.XAPICredentialBurst = 0.5, 2
+	})
+	get := func(tenant string) testserver.Response {
+		c := limited.NewClient(t)
+		return c.Do(http.MethodGet, "localhost", "/xapi/statements?limit=1",
+			nil, "Authorization", basic(tenant+"-demo-key", tenant+"-demo-secret"), "X-Experience-API-Version", "1.0.3")
+	}
+	for i := range 2 {
+		if r := get("acme"); r.Status != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	r := get("acme")
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "2" || !strings.Contains(r.Body, "limit") {
+		t.Errorf("beyond the burst: %d, Retry-After %q, %s; want 429 with Retry-After 2", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	if r := get("globex"); r.Status != http.StatusOK {
+		t.Errorf("another tenant's credential meanwhile: %d", r.Status)
 	}
 }

@@ -99,6 +99,7 @@ func TestPagesKeepWorkingUnderTheCSP(t *testing.T) {
 		}
 	}
 	// htmx under the CSP: a filter change swaps the dashboard body.
+	ctx = b.step(t)
 	open(ctx, t, b, srv, "/dashboards/completion")
 	markBody(ctx, t)
 	setSelect(ctx, t, "filter-range", "7d")
@@ -127,6 +128,7 @@ func TestPagesKeepWorkingUnderTheCSP(t *testing.T) {
 	}
 
 	// The check sees a violation when there is one.
+	ctx = b.step(t)
 	evalJS[bool](ctx, t, `document.getElementById('main').insertAdjacentHTML('beforeend', '<div style="color: red">x</div>'), true`)
 	time.Sleep(200 * time.Millisecond)
 	seen := false
