@@ -21,7 +21,7 @@ import (
 
 // Limits of the Statements resource.
 const (
-	xapiDefaultLimit = 100  // statements per GET page
+	xapiDefaultLimit = 100 // statements per GET page
 	xapiMaxLimit     = 1000
 	// xapiConsistencyLag is how far back every stored statement is
 	// visible: a batch commits within MaxIngestDuration of its stored time.

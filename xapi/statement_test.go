@@ -465,7 +465,9 @@ func TestUnknownPropertySuggestsCase(t *testing.T) {
 }
 
 func TestParseStatementsStopsAtTheLimits(t *testing.T) {
-	many := func(n int, elem string) string { return "[" + strings.TrimSuffix(strings.Repeat(elem+",", n), ",") + "]" }
+	many := func(n int, elem string) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(elem+",", n), ",") + "]"
+	}
 	ext := func(v string) string {
 		body := strings.TrimSpace(minimal)
 		return "[" + strings.TrimSuffix(body, "}") + `, "result": {"extensions": {"http://example.com/x": ` + v + "}}}]"
