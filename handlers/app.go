@@ -98,10 +98,10 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
-		xapiLimits: &credentialLimits{concurrency: cfg.XAPICredentialConcurrency,
-			rate: cfg.XAPICredentialRate, burst: float64(max(cfg.XAPICredentialBurst, 1))},
-		analytics: analytics.NewStore(db),
+		analytics:     analytics.NewStore(db),
 	}
+	h.xapiLimits = &credentialLimits{concurrency: cfg.XAPICredentialConcurrency,
+		rate: cfg.XAPICredentialRate, burst: float64(max(cfg.XAPICredentialBurst, 1))}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
 		ErrorHandler:          h.handleError,
