@@ -37,6 +37,11 @@ type Config struct {
 	XAPICredentialRate        float64 // XAPI_CREDENTIAL_RATE, 200 requests/s
 	XAPICredentialBurst       int     // XAPI_CREDENTIAL_BURST, 400 requests
 
+	// AdminMFAOptional lets platform admins sign in without a second
+	// factor. Not read from the environment: only `serve --dev` (the demo
+	// data, whose printed logins must keep working) and tests set it.
+	AdminMFAOptional bool
+
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
 	Now func() time.Time

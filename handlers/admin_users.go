@@ -26,7 +26,7 @@ func (h *Handlers) userList(c *fiber.Ctx) error {
 	for i, u := range us {
 		rows[i] = userRow(u, csrf, loc)
 	}
-	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows))
+	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows, admin.MFAPolicy{Required: tenant.RequireAdminMFA, CSRF: csrf}))
 }
 
 // userUnlock lifts a lock-out before it runs out.

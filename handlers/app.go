@@ -163,10 +163,16 @@ func (h *Handlers) routes(app *fiber.App) {
 	app.Post("/login/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemLoginTicket)
 
 	// Everything else is served for the tenant of the request's host.
-	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF)
+	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF, h.requireMFASetup)
 	site.Get("/login", h.loginPage)
 	site.Post("/login", h.login)
 	site.Get("/login/continue", h.continueLogin)
+	site.Get("/login/mfa", h.mfaChallenge)
+	site.Post("/login/mfa", h.mfaVerify)
+	account := site.Group("/account", auth.RequireLogin)
+	account.Get("/mfa", h.mfaPage)
+	account.Post("/mfa/setup", h.mfaStart)
+	account.Post("/mfa/confirm", h.mfaConfirm)
 	site.Post("/logout", auth.RequireLogin, h.logout)
 	site.Get("/", auth.RequireLogin, h.home)
 
@@ -179,6 +185,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/users/:id/unlock", h.userUnlock)
 	admin.Get("/audit", h.auditLog)
 	admin.Post("/imports", h.importUpload)
+	admin.Post("/mfa-policy", h.mfaPolicy)
 
 	h.dashboardRoutes(site)
 }

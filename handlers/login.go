@@ -80,10 +80,7 @@ func (h *Handlers) login(c *fiber.Ctx) error {
 		})
 		return htmx.Redirect(c, "/login/continue")
 	}
-	if err := h.sessions.SignIn(c, u); err != nil {
-		return err
-	}
-	return htmx.Redirect(c, form.Next)
+	return h.finishSignIn(c, u, form.Next)
 }
 
 // ticketCookie carries a bare-domain sign-in's ticket from POST /login to
@@ -138,10 +135,7 @@ func (h *Handlers) redeemLoginTicket(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.sessions.SignIn(c, u); err != nil {
-		return err
-	}
-	return c.Redirect("/", fiber.StatusSeeOther)
+	return h.finishSignIn(c, u, "/")
 }
 
 // fromPlatformOrigin reports whether the request was sent by a page of the

@@ -20,6 +20,10 @@ const (
 	AuditUserUnlocked   = "user.unlocked"
 	AuditTenantStatus   = "tenant.status_changed"
 	AuditExport         = "export"
+	AuditMFASucceeded   = "login.mfa_succeeded"
+	AuditMFAFailed      = "login.mfa_failed"
+	AuditMFAEnabled     = "user.mfa_enabled"
+	AuditMFAPolicy      = "tenant.mfa_policy_changed"
 )
 
 // AuditEntry is one line of a tenant's audit log.

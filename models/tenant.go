@@ -31,8 +31,11 @@ type Tenant struct {
 	TimeZone   string
 	BrandColor string
 	LogoURL    string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// RequireAdminMFA makes the tenant's admins set up and use a second
+	// factor.
+	RequireAdminMFA bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // IsPlatform reports whether t is the platform realm.
@@ -178,6 +181,17 @@ func (s *TenantStore) SetStatus(ctx context.Context, id int64, status string) er
 			return ErrNotFound
 		}
 		return res.Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, tenantChanged(id))
+}
+
+// SetRequireAdminMFA sets whether the tenant's admins must use MFA.
+func (s *TenantStore) SetRequireAdminMFA(ctx context.Context, id int64, require bool) error {
+	err := s.db.Tenant(ctx, id, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE tenants SET require_admin_mfa = ?, updated_at = now() WHERE id = ?`, require, id).Error
 	})
 	if err != nil {
 		return err

@@ -42,7 +42,18 @@ type User struct {
 	LastLoginAt  *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// TOTPSecret is the user's TOTP key, in force once TOTPEnabledAt is
+	// set; TOTPLastStep is the time step of the last code accepted.
+	TOTPSecret    []byte     `gorm:"column:totp_secret"`
+	TOTPEnabledAt *time.Time `gorm:"column:totp_enabled_at"`
+	TOTPLastStep  int64      `gorm:"column:totp_last_step"`
 }
+
+// HasMFA reports whether signing in takes a second factor.
+func (u User) HasMFA() bool { return u.TOTPEnabledAt != nil && len(u.TOTPSecret) > 0 }
+
+// IsAdmin reports whether u administers a tenant or the platform.
+func (u User) IsAdmin() bool { return u.Role == RoleTenantAdmin || u.Role == RolePlatformAdmin }
 
 // Locked reports whether the account is locked out at time now.
 func (u User) Locked(now time.Time) bool { return u.LockedUntil != nil && u.LockedUntil.After(now) }
@@ -166,6 +177,74 @@ func (s *UserStore) RecordLogin(ctx context.Context, tenantID, id int64) error {
 		return err
 	}
 	return announce(ctx, s.db, userChanged(tenantID, id))
+}
+
+// StartTOTP stores a new TOTP secret for u, not in force until EnableTOTP.
+// A user who already has MFA keeps it: the new secret replaces it only
+// when confirmed.
+func (s *UserStore) StartTOTP(ctx context.Context, tenantID, id int64, secret []byte) error {
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE users SET totp_secret = ?, updated_at = now() WHERE tenant_id = ? AND id = ? AND totp_enabled_at IS NULL`,
+			secret, tenantID, id).Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, userChanged(tenantID, id))
+}
+
+// EnableTOTP puts the stored secret in force, with step as the last code
+// used, and replaces the user's recovery codes with those hashes.
+func (s *UserStore) EnableTOTP(ctx context.Context, tenantID, id, step int64, codeHashes [][]byte) error {
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE users SET totp_enabled_at = now(), totp_last_step = ?, updated_at = now()
+			WHERE tenant_id = ? AND id = ? AND totp_secret IS NOT NULL AND totp_enabled_at IS NULL`, step, tenantID, id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if err := tx.Exec(`DELETE FROM mfa_recovery_codes WHERE tenant_id = ? AND user_id = ?`, tenantID, id).Error; err != nil {
+			return err
+		}
+		for _, h := range codeHashes {
+			if err := tx.Exec(`INSERT INTO mfa_recovery_codes (tenant_id, user_id, code_hash) VALUES (?, ?, ?)`, tenantID, id, h).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, userChanged(tenantID, id))
+}
+
+// UseTOTPStep records that the code of step was used, unless a code of it
+// or a later step was used already (then ok is false: a replay).
+func (s *UserStore) UseTOTPStep(ctx context.Context, tenantID, id, step int64) (ok bool, err error) {
+	err = s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE users SET totp_last_step = ? WHERE tenant_id = ? AND id = ? AND totp_last_step < ?`, step, tenantID, id, step)
+		ok = res.RowsAffected == 1
+		return res.Error
+	})
+	if err != nil {
+		return false, err
+	}
+	return ok, announce(ctx, s.db, userChanged(tenantID, id))
+}
+
+// UseRecoveryCode spends the unused recovery code with that hash; ok is
+// false when there is none.
+func (s *UserStore) UseRecoveryCode(ctx context.Context, tenantID, id int64, hash []byte) (ok bool, err error) {
+	err = s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE mfa_recovery_codes SET used_at = now()
+			WHERE tenant_id = ? AND user_id = ? AND code_hash = ? AND used_at IS NULL`, tenantID, id, hash)
+		ok = res.RowsAffected == 1
+		return res.Error
+	})
+	return ok, err
 }
 
 // Unlock lifts a lock-out and clears the failure count.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base32"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/config"
+	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
@@ -566,4 +569,150 @@ func TestXAPICredentialLimits(t *testing.T) {
 	if r := get("globex"); r.Status != http.StatusOK {
 		t.Errorf("another tenant's credential meanwhile: %d", r.Status)
 	}
+}
+
+// TestAdminMFA: issue 14, MFA for administrators. TOTP (RFC 6238) with
+// recovery codes; platform admins must use it (but under the demo data);
+// a tenant can require it of its admins.
+func TestAdminMFA(t *testing.T) {
+	t.Parallel()
+	demo := testserver.Start(t)
+	srv := testserver.StartWith(t, demo.DB, func(cfg *config.Config) { cfg.AdminMFAOptional = false })
+
+	// The demo data's platform login needs no second factor...
+	demo.NewClient(t).Login(bare, "platform@learnlens.test")
+	// ...elsewhere a platform admin must set one up before anything else.
+	p := srv.NewClient(t)
+	p.Login(bare, "platform@learnlens.test")
+	if r := p.Get(bare, "/platform/tenants"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account/mfa" {
+		t.Fatalf("platform admin without MFA: %d to %q, want 303 to /account/mfa", r.Status, r.Header.Get("Location"))
+	}
+	if r := p.Get(bare, "/account/mfa"); !strings.Contains(r.Body, `data-testid="mfa-required"`) {
+		t.Errorf("set-up page does not say it is required: %.300s", r.Body)
+	}
+	secret, codes := setUpMFA(t, p, bare)
+	if r := p.Get(bare, "/platform/tenants"); r.Status != http.StatusOK {
+		t.Fatalf("platform admin after setting up MFA: %d", r.Status)
+	}
+
+	// Signing in now takes the second step; the password alone signs in nobody.
+	c := srv.NewClient(t)
+	r := c.PostForm(bare, "/login", url.Values{"email": {"platform@learnlens.test"}, "password": {seed.DemoPassword}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login/mfa?next=%2F" {
+		t.Fatalf("password of an MFA user: %d to %q, want 303 to /login/mfa", r.Status, r.Header.Get("Location"))
+	}
+	if r := c.Get(bare, "/platform/tenants"); r.Status == http.StatusOK {
+		t.Fatal("signed in with the password alone")
+	}
+	mfa := func(c *testserver.Client, code string) testserver.Response {
+		return c.PostForm(bare, "/login/mfa", url.Values{"code": {code}, "next": {"/platform/tenants"}})
+	}
+	if r := mfa(c, "000000"); r.Status != http.StatusUnauthorized {
+		t.Errorf("wrong code: %d, want 401", r.Status)
+	}
+	// The next step's code is within the allowed drift; a code works once.
+	code := auth.TOTPCode(secret, time.Now().Add(30*time.Second))
+	if r := mfa(c, code); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/platform/tenants" {
+		t.Fatalf("right code: %d to %q", r.Status, r.Header.Get("Location"))
+	}
+	if r := c.Get(bare, "/platform/tenants"); r.Status != http.StatusOK {
+		t.Errorf("after the code: %d, want 200", r.Status)
+	}
+	again := srv.NewClient(t)
+	again.PostForm(bare, "/login", url.Values{"email": {"platform@learnlens.test"}, "password": {seed.DemoPassword}})
+	if r := mfa(again, code); r.Status != http.StatusUnauthorized {
+		t.Errorf("the same code again: %d, want 401", r.Status)
+	}
+	// A recovery code works once.
+	if r := mfa(again, strings.ToUpper(codes[0])); r.Status != http.StatusSeeOther {
+		t.Errorf("recovery code: %d, want 303", r.Status)
+	}
+	third := srv.NewClient(t)
+	third.PostForm(bare, "/login", url.Values{"email": {"platform@learnlens.test"}, "password": {seed.DemoPassword}})
+	if r := mfa(third, codes[0]); r.Status != http.StatusUnauthorized {
+		t.Errorf("a used recovery code: %d, want 401", r.Status)
+	}
+	// Wrong codes end the pending sign-in after a few.
+	for i := 1; i < auth.MaxMFAFailures; i++ {
+		mfa(third, "111111")
+	}
+	if r := mfa(third, codes[1]); r.Status != http.StatusUnauthorized || !strings.Contains(r.Body, "sign in again") {
+		t.Errorf("a right code after %d wrong ones: %d, want 401 asking to sign in again", auth.MaxMFAFailures, r.Status)
+	}
+
+	// A tenant can require it of its admins; others are not affected.
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	if r := admin.PostForm(acme, "/admin/mfa-policy", url.Values{"required": {"maybe"}}); r.Status != http.StatusBadRequest {
+		t.Errorf("bad policy value: %d, want 400", r.Status)
+	}
+	if r := admin.PostForm(acme, "/admin/mfa-policy", url.Values{"required": {"true"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("require MFA: %d", r.Status)
+	}
+	if r := admin.Get(acme, "/admin/users"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account/mfa" {
+		t.Errorf("acme admin once required: %d to %q, want 303 to /account/mfa", r.Status, r.Header.Get("Location"))
+	}
+	if r := admin.Get(acme, "/api/v1/dashboards/completion/kpis"); r.Status != http.StatusForbidden {
+		t.Errorf("acme admin's JSON once required: %d, want 403", r.Status)
+	}
+	manager := srv.NewClient(t)
+	manager.Login(acme, "manager@acme.test")
+	if r := manager.Get(acme, "/"); r.Status != http.StatusOK {
+		t.Errorf("acme manager: %d, want 200", r.Status)
+	}
+	globexAdmin := srv.NewClient(t)
+	globexAdmin.Login(globex, "admin@globex.test")
+	if r := globexAdmin.Get(globex, "/admin/users"); r.Status != http.StatusOK {
+		t.Errorf("globex admin while acme requires MFA: %d, want 200", r.Status)
+	}
+	setUpMFA(t, admin, acme)
+	if r := admin.Get(acme, "/admin/users"); r.Status != http.StatusOK || !strings.Contains(r.Body, "Stop requiring it") {
+		t.Errorf("acme admin after setting up MFA: %d", r.Status)
+	}
+	// Through the bare domain's hand-over too, the second step is asked.
+	b := srv.NewClient(t)
+	_, ticket := bareDomainSignIn(t, srv, b, "admin@acme.test")
+	if r := redeem(b, acme, ticket, srv.URL(bare, "")); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login/mfa?next=%2F" {
+		t.Errorf("hand-over of an MFA user: %d to %q, want 303 to /login/mfa", r.Status, r.Header.Get("Location"))
+	}
+	if r := b.Get(acme, "/"); r.Status == http.StatusOK {
+		t.Error("the hand-over signed an MFA user in without the second step")
+	}
+	acts := auditActions(t, srv, "acme")
+	if acts[models.AuditMFAPolicy] != 1 || acts[models.AuditMFAEnabled] != 1 {
+		t.Errorf("audit: %v", acts)
+	}
+}
+
+var mfaKey = regexp.MustCompile(`data-testid="mfa-key">([A-Z2-7]+)<`)
+
+// setUpMFA turns MFA on for c's user on host and returns the key and the
+// recovery codes.
+func setUpMFA(t *testing.T, c *testserver.Client, host string) ([]byte, []string) {
+	t.Helper()
+	if r := c.PostForm(host, "/account/mfa/setup", url.Values{"_csrf": {c.CSRF(host)}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("start MFA set-up: %d %.300s", r.Status, r.Body)
+	}
+	page := c.Get(host, "/account/mfa")
+	m := mfaKey.FindStringSubmatch(page.Body)
+	if m == nil {
+		t.Fatalf("no key on the set-up page: %.500s", page.Body)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.PostForm(host, "/account/mfa/confirm", url.Values{"code": {"000000"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("confirm with a wrong code: %d, want 422", r.Status)
+	}
+	r := c.PostForm(host, "/account/mfa/confirm", url.Values{"code": {auth.TOTPCode(secret, time.Now())}})
+	codes := regexp.MustCompile(`<li>([a-z2-7]{5}-[a-z2-7]{5})</li>`).FindAllStringSubmatch(r.Body, -1)
+	if r.Status != http.StatusOK || len(codes) != 10 {
+		t.Fatalf("confirm: %d, %d recovery codes: %.500s", r.Status, len(codes), r.Body)
+	}
+	out := make([]string, len(codes))
+	for i, m := range codes {
+		out[i] = m[1]
+	}
+	return secret, out
 }

@@ -86,7 +86,7 @@ func TestPagesKeepWorkingUnderTheCSP(t *testing.T) {
 		t.Errorf("the brand style did not apply under the CSP: --brand-rgb %q", rgb)
 	}
 	for _, path := range []string{"/", "/dashboards/completion", "/dashboards/engagement", "/dashboards/compliance",
-		"/dashboards/assessments", "/dashboards/team", "/me", "/admin/users", "/admin/audit", "/no-such-page"} {
+		"/dashboards/assessments", "/dashboards/team", "/me", "/admin/users", "/admin/audit", "/account/mfa", "/no-such-page"} {
 		ctx := b.step(t)
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL("acme.localhost", path)), chromedp.WaitReady(chromedp.CSS(`main`))); err != nil {
 			t.Fatalf("open %s: %v", path, err)

@@ -67,6 +67,9 @@ func StartWith(t testing.TB, db *database.DB, configure func(*config.Config)) *S
 	}
 	cfg.BaseDomain = "localhost"
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	// The demo data, as `serve --dev` serves it: the platform admin signs
+	// in without a second factor unless a test turns this off.
+	cfg.AdminMFAOptional = true
 	if configure != nil {
 		configure(&cfg)
 	}
