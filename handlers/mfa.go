@@ -163,6 +163,9 @@ func (h *Handlers) mfaConfirm(c *fiber.Ctx) error {
 	if err := h.users.EnableTOTP(c.UserContext(), u.TenantID, u.ID, step, hashes); err != nil {
 		return err
 	}
+	// This instance's next request must see it on, before the
+	// notification comes back.
+	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedUser, TenantID: u.TenantID, UserID: u.ID})
 	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: u.TenantID, ActorUserID: &u.ID, ActorEmail: u.Email,
 		Action: models.AuditMFAEnabled, Target: fmt.Sprintf("user:%d", u.ID), IP: c.IP(), RequestID: requestID(c)}); err != nil {
 		return err
