@@ -46,7 +46,7 @@ func (h *Handlers) userUnlock(c *fiber.Ctx) error {
 	actor := auth.User(c)
 	err = h.audit.Record(c.UserContext(), models.AuditEntry{
 		TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: models.AuditUserUnlocked,
-		Target: fmt.Sprintf("user:%d", u.ID), IP: c.IP(), RequestID: requestID(c),
+		Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c),
 	})
 	if err != nil {
 		return err

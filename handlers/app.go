@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -54,6 +55,7 @@ type Handlers struct {
 	statements  *models.StatementStore
 	credCache   credentialCache
 	xapiLimits  *credentialLimits
+	proxies     []netip.Prefix // TRUSTED_PROXIES
 	analytics   *analytics.Store
 }
 
@@ -100,6 +102,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		statements:    models.NewStatementStore(db),
 		analytics:     analytics.NewStore(db),
 	}
+	h.proxies = trustedProxies(cfg.TrustedProxies)
 	h.xapiLimits = &credentialLimits{concurrency: cfg.XAPICredentialConcurrency,
 		rate: cfg.XAPICredentialRate, burst: float64(max(cfg.XAPICredentialBurst, 1))}
 	app = fiber.New(fiber.Config{

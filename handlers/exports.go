@@ -58,7 +58,7 @@ func (h *Handlers) export(c *fiber.Ctx, format string) (func(ctx context.Context
 	u := auth.User(c)
 	details, _ := json.Marshal(map[string]string{"table": id, "format": format, "filters": r.Filters.Values().Encode()})
 	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: auth.Tenant(c).ID, ActorUserID: &u.ID, ActorEmail: u.Email,
-		Action: models.AuditExport, Target: "table:" + id, IP: c.IP(), RequestID: requestID(c), Details: details}); err != nil {
+		Action: models.AuditExport, Target: "table:" + id, IP: h.clientIP(c), RequestID: requestID(c), Details: details}); err != nil {
 		return nil, nil, err
 	}
 	run := func(ctx context.Context, head func(analytics.Table) error, emit func([]any) error) error {

@@ -51,7 +51,7 @@ func (h *Handlers) login(c *fiber.Ctx) error {
 		}
 	}
 	u, err := h.authn.Login(c.UserContext(), tenant, auth.Attempt{
-		Email: form.Email, Password: password, IP: c.IP(), RequestID: requestID(c),
+		Email: form.Email, Password: password, IP: h.clientIP(c), RequestID: requestID(c),
 	})
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
@@ -158,7 +158,7 @@ func (h *Handlers) logout(c *fiber.Ctx) error {
 	}
 	err := h.audit.Record(c.UserContext(), models.AuditEntry{
 		TenantID: u.TenantID, ActorUserID: &u.ID, ActorEmail: u.Email, Action: models.AuditLogout,
-		IP: c.IP(), RequestID: requestID(c),
+		IP: h.clientIP(c), RequestID: requestID(c),
 	})
 	if err != nil {
 		return err

@@ -56,7 +56,7 @@ func (h *Handlers) mfaVerify(c *fiber.Ctx) error {
 	if !ok {
 		return h.renderLogin(c, fiber.StatusUnauthorized, authviews.LoginForm{Next: next, Error: "That sign-in has expired. Please sign in again."})
 	}
-	good, err := h.authn.CheckSecondFactor(c.UserContext(), u, c.FormValue("code"), c.IP(), requestID(c))
+	good, err := h.authn.CheckSecondFactor(c.UserContext(), u, c.FormValue("code"), h.clientIP(c), requestID(c))
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (h *Handlers) mfaConfirm(c *fiber.Ctx) error {
 	// notification comes back.
 	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedUser, TenantID: u.TenantID, UserID: u.ID})
 	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: u.TenantID, ActorUserID: &u.ID, ActorEmail: u.Email,
-		Action: models.AuditMFAEnabled, Target: fmt.Sprintf("user:%d", u.ID), IP: c.IP(), RequestID: requestID(c)}); err != nil {
+		Action: models.AuditMFAEnabled, Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c)}); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -216,7 +216,7 @@ func (h *Handlers) mfaPolicy(c *fiber.Ctx) error {
 	}
 	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedTenant, TenantID: t.ID})
 	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: t.ID, ActorUserID: &u.ID, ActorEmail: u.Email,
-		Action: models.AuditMFAPolicy, Target: fmt.Sprintf("tenant:%d", t.ID), IP: c.IP(), RequestID: requestID(c),
+		Action: models.AuditMFAPolicy, Target: fmt.Sprintf("tenant:%d", t.ID), IP: h.clientIP(c), RequestID: requestID(c),
 		Details: []byte(fmt.Sprintf(`{"require_admin_mfa":%t}`, require))}); err != nil {
 		return err
 	}

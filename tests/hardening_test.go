@@ -716,3 +716,51 @@ func setUpMFA(t *testing.T, c *testserver.Client, host string) ([]byte, []string
 	}
 	return secret, out
 }
+
+// TestClientAddressBehindTrustedProxies: behind a configured proxy the
+// sign-in throttles and the audit log see the client's address, taken
+// from the right of X-Forwarded-For (the left is the client's to forge),
+// so one client's failures do not hold back everyone behind the proxy.
+func TestClientAddressBehindTrustedProxies(t *testing.T) {
+	t.Parallel()
+	direct := testserver.Start(t)
+	srv := testserver.StartWith(t, direct.DB, func(cfg *config.Config) { cfg.TrustedProxies = []string{"127.0.0.0/8"} })
+	c := srv.NewClient(t)
+	fail := func(i int) testserver.Response {
+		// The client forges a different left-most address each time.
+		return c.PostForm(acme, "/login", url.Values{"email": {"u" + strconv.Itoa(i) + "@acme.test"}, "password": {"x"}},
+			"X-Forwarded-For", "198.51.100."+strconv.Itoa(i)+", 203.0.113.5")
+	}
+	for i := range 10 {
+		if r := fail(i); r.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, r.Status)
+		}
+	}
+	if r := fail(10); r.Status != http.StatusTooManyRequests {
+		t.Errorf("the guessing client behind the proxy: %d, want 429", r.Status)
+	}
+	// Another client behind the same proxy is not held back.
+	r := srv.NewClient(t).PostForm(acme, "/login", url.Values{"email": {"admin@acme.test"}, "password": {seed.DemoPassword}},
+		"X-Forwarded-For", "203.0.113.9")
+	if r.Status != http.StatusSeeOther {
+		t.Errorf("another client behind the proxy: %d, want 303", r.Status)
+	}
+	ips := func(action string) (out []string) {
+		direct.DB.Platform(context.Background(), func(tx *gormDB) error {
+			return tx.Raw(`SELECT DISTINCT ip FROM audit_log a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = 'acme' AND action = ? ORDER BY ip`, action).Scan(&out).Error
+		})
+		return out
+	}
+	if got := ips(models.AuditLoginFailed); strings.Join(got, ",") != "203.0.113.5" {
+		t.Errorf("failed sign-ins audited from %v, want 203.0.113.5", got)
+	}
+	// Without TRUSTED_PROXIES the header is nobody's word.
+	direct.NewClient(t).PostForm(globex, "/login", url.Values{"email": {"x@globex.test"}, "password": {"x"}}, "X-Forwarded-For", "203.0.113.7")
+	var direct1 []string
+	direct.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT DISTINCT ip FROM audit_log a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = 'globex' AND action = ?`, models.AuditLoginFailed).Scan(&direct1).Error
+	})
+	if strings.Join(direct1, ",") != "127.0.0.1" {
+		t.Errorf("X-Forwarded-For from an untrusted peer was believed: %v", direct1)
+	}
+}
