@@ -63,18 +63,18 @@ func (h *Hosts) TenantByID(ctx context.Context, id int64) (models.Tenant, error)
 	return h.Cache.tenant("#"+strconv.FormatInt(id, 10), func() (models.Tenant, error) { return h.Tenants.ByID(ctx, id) })
 }
 
-// RequireActiveTenant returns ErrTenantSuspended when tenant id is
+// ActiveTenant returns tenant id, or ErrTenantSuspended when it is
 // suspended: every door that does not pass ResolveTenant (xAPI, whose
-// credential decides the tenant) checks it.
-func (h *Hosts) RequireActiveTenant(ctx context.Context, id int64) error {
+// credential decides the tenant) goes through it.
+func (h *Hosts) ActiveTenant(ctx context.Context, id int64) (models.Tenant, error) {
 	t, err := h.TenantByID(ctx, id)
 	if err != nil {
-		return fmt.Errorf("tenant of credential: %w", err)
+		return models.Tenant{}, fmt.Errorf("tenant %d: %w", id, err)
 	}
 	if t.Suspended() {
-		return ErrTenantSuspended
+		return models.Tenant{}, ErrTenantSuspended
 	}
-	return nil
+	return t, nil
 }
 
 func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) {

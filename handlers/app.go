@@ -103,8 +103,8 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		analytics:     analytics.NewStore(db),
 	}
 	h.proxies = trustedProxies(cfg.TrustedProxies)
-	h.xapiLimits = &credentialLimits{concurrency: cfg.XAPICredentialConcurrency,
-		rate: cfg.XAPICredentialRate, burst: float64(max(cfg.XAPICredentialBurst, 1))}
+	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
+		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
 		ErrorHandler:          h.handleError,

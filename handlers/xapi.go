@@ -28,7 +28,10 @@ const (
 	xapiConsistencyLag = pipeline.MaxIngestDuration + 5*time.Second
 )
 
-type xapiCredentialKey struct{}
+type (
+	xapiCredentialKey struct{}
+	xapiTenantKey     struct{}
+)
 
 // xapiRoutes mounts the xAPI 1.0.3 Learning Record Store. It is reached on
 // any host: the HTTP Basic credential decides the tenant.
@@ -126,10 +129,13 @@ func (h *Handlers) xapiAuth(c *fiber.Ctx) error {
 		h.credCache.put(ck, cred)
 	}
 	// Checked on every request, not cached with the credential: a
-	// suspension holds from the next request on every instance.
-	if err := h.hosts.RequireActiveTenant(c.UserContext(), cred.TenantID); err != nil {
+	// suspension (or a change of the tenant's limits) holds from the next
+	// request on every instance.
+	t, err := h.hosts.ActiveTenant(c.UserContext(), cred.TenantID)
+	if err != nil {
 		return err
 	}
+	c.Locals(xapiTenantKey{}, t)
 	c.Locals(xapiCredentialKey{}, cred)
 	return c.Next()
 }
@@ -146,6 +152,9 @@ func basicAuth(header string) (user, pass string, ok bool) {
 	user, pass, ok = strings.Cut(string(b), ":")
 	return user, pass, ok && user != ""
 }
+
+// xapiTenant is the tenant of the request's credential.
+func xapiTenant(c *fiber.Ctx) models.Tenant { return c.Locals(xapiTenantKey{}).(models.Tenant) }
 
 func xapiCredential(c *fiber.Ctx) models.Credential {
 	return c.Locals(xapiCredentialKey{}).(models.Credential)

@@ -43,7 +43,15 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON mfa_recovery_codes TO learnlens_app;
 -- A tenant may require it of its admins.
 ALTER TABLE tenants ADD COLUMN require_admin_mfa boolean NOT NULL DEFAULT false;
 
+-- A tenant's own xAPI limits per credential (NULL: the deployment's
+-- XAPI_CREDENTIAL_* settings; 0: no limit).
+ALTER TABLE tenants
+    ADD COLUMN xapi_rate        integer CHECK (xapi_rate >= 0),
+    ADD COLUMN xapi_burst       integer CHECK (xapi_burst >= 0),
+    ADD COLUMN xapi_concurrency integer CHECK (xapi_concurrency >= 0);
+
 -- +goose Down
+ALTER TABLE tenants DROP COLUMN xapi_rate, DROP COLUMN xapi_burst, DROP COLUMN xapi_concurrency;
 ALTER TABLE tenants DROP COLUMN require_admin_mfa;
 DROP TABLE mfa_recovery_codes;
 ALTER TABLE users DROP COLUMN totp_secret, DROP COLUMN totp_enabled_at, DROP COLUMN totp_last_step;

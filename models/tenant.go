@@ -34,6 +34,10 @@ type Tenant struct {
 	// RequireAdminMFA makes the tenant's admins set up and use a second
 	// factor.
 	RequireAdminMFA bool
+	// The tenant's own limits per xAPI credential; nil: the deployment's.
+	XAPIRate        *int `gorm:"column:xapi_rate"`
+	XAPIBurst       *int `gorm:"column:xapi_burst"`
+	XAPIConcurrency *int `gorm:"column:xapi_concurrency"`
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }
@@ -192,6 +196,23 @@ func (s *TenantStore) SetStatus(ctx context.Context, id int64, status string) er
 func (s *TenantStore) SetRequireAdminMFA(ctx context.Context, id int64, require bool) error {
 	err := s.db.Tenant(ctx, id, func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE tenants SET require_admin_mfa = ?, updated_at = now() WHERE id = ?`, require, id).Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, tenantChanged(id))
+}
+
+// SetXAPILimits sets the tenant's own limits per xAPI credential (nil: the
+// deployment's default), on every instance from its next request on.
+func (s *TenantStore) SetXAPILimits(ctx context.Context, id int64, rate, burst, concurrency *int) error {
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE tenants SET xapi_rate = ?, xapi_burst = ?, xapi_concurrency = ?, updated_at = now()
+			WHERE id = ? AND kind = 'customer'`, rate, burst, concurrency, id)
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return res.Error
 	})
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/cli"
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/seed"
@@ -552,6 +553,15 @@ func TestXAPICredentialLimits(t *testing.T) {
 	limited := testserver.StartWith(t, srv.DB, func(cfg *config.Config) {
 		cfg.XAPICredentialRate, cfg.XAPICredentialBurst = 0.5, 2
 	})
+	// A tenant can have its own limits: globex none (what `learnlens
+	// tenant xapi-limits` sets).
+	var out bytes.Buffer
+	if err := cli.Run(context.Background(), srv.DB, &out, []string{"tenant", "xapi-limits", "--tenant", "globex", "--rate", "-5"}); err == nil {
+		t.Error("a negative rate was accepted")
+	}
+	if err := cli.Run(context.Background(), srv.DB, &out, []string{"tenant", "xapi-limits", "--tenant", "globex", "--rate", "0", "--concurrency", "0"}); err != nil {
+		t.Fatal(err)
+	}
 	get := func(tenant string) testserver.Response {
 		c := limited.NewClient(t)
 		return c.Do(http.MethodGet, "localhost", "/xapi/statements?limit=1",
@@ -566,8 +576,13 @@ func TestXAPICredentialLimits(t *testing.T) {
 	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "2" || !strings.Contains(r.Body, "limit") {
 		t.Errorf("beyond the burst: %d, Retry-After %q, %s; want 429 with Retry-After 2", r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
-	if r := get("globex"); r.Status != http.StatusOK {
-		t.Errorf("another tenant's credential meanwhile: %d", r.Status)
+	for i := range 5 {
+		if r := get("globex"); r.Status != http.StatusOK {
+			t.Errorf("globex's credential, without limits of its own, request %d: %d", i+1, r.Status)
+		}
+	}
+	if !strings.Contains(out.String(), "globex: xAPI rate 0/s, burst deployment default, concurrency 0 per credential") {
+		t.Errorf("CLI output %q", out.String())
 	}
 }
 
