@@ -74,6 +74,17 @@ type Authenticator struct {
 	Throttle *models.LoginThrottle
 	Tickets  *models.LoginTicketStore
 	Now      func() time.Time
+
+	mfaKeys totpKeys
+}
+
+// NewAuthenticator returns an Authenticator on the stores; keys holds the
+// key that seals TOTP secrets.
+func NewAuthenticator(users *models.UserStore, audit *models.AuditStore, throttle *models.LoginThrottle,
+	tickets *models.LoginTicketStore, keys *models.SessionStore) *Authenticator {
+	a := &Authenticator{Users: users, Audit: audit, Throttle: throttle, Tickets: tickets}
+	a.mfaKeys.store = keys
+	return a
 }
 
 // Attempt is one sign-in attempt.
@@ -166,7 +177,11 @@ func (a *Authenticator) secondFactor(ctx context.Context, u models.User, code st
 	if !u.HasMFA() {
 		return false, "", nil
 	}
-	if step, match := CheckTOTP(u.TOTPSecret, code, a.now(), u.TOTPLastStep); match {
+	secret, err := a.OpenTOTP(ctx, u)
+	if err != nil {
+		return false, "", err
+	}
+	if step, match := CheckTOTP(secret, code, a.now(), u.TOTPLastStep); match {
 		ok, err := a.Users.UseTOTPStep(ctx, u.TenantID, u.ID, step)
 		return ok, "totp", err
 	}

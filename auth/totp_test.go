@@ -55,3 +55,37 @@ func TestCheckTOTPWindowAndReplay(t *testing.T) {
 		t.Errorf("recovery codes %v", codes)
 	}
 }
+
+func TestTOTPSecretsAreSealedToTheirUser(t *testing.T) {
+	key := make([]byte, 32)
+	key[0] = 7
+	secret := NewTOTPSecret()
+	sealed, err := sealTOTP(key, 3, 42, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(sealed), string(secret)) || len(sealed) != 12+len(secret)+16 {
+		t.Errorf("sealed value %x holds the secret or has the wrong size", sealed)
+	}
+	if got, err := openTOTP(key, 3, 42, sealed); err != nil || string(got) != string(secret) {
+		t.Fatalf("open: %x, %v", got, err)
+	}
+	other := append([]byte(nil), key...)
+	other[1] = 1
+	for _, c := range []struct {
+		what           string
+		key            []byte
+		tenant, userID int64
+		sealed         []byte
+	}{
+		{"another user's row", key, 3, 43, sealed},
+		{"another tenant", key, 4, 42, sealed},
+		{"another key", other, 3, 42, sealed},
+		{"a damaged value", key, 3, 42, append(append([]byte(nil), sealed[:len(sealed)-1]...), sealed[len(sealed)-1]^1)},
+		{"a short value", key, 3, 42, sealed[:5]},
+	} {
+		if _, err := openTOTP(c.key, c.tenant, c.userID, c.sealed); err == nil {
+			t.Errorf("%s: the secret opened", c.what)
+		}
+	}
+}

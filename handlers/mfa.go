@@ -133,7 +133,11 @@ func (h *Handlers) mfaPage(c *fiber.Ctx) error {
 func (h *Handlers) mfaStart(c *fiber.Ctx) error {
 	u := auth.User(c)
 	if !u.HasMFA() {
-		if err := h.users.StartTOTP(c.UserContext(), u.TenantID, u.ID, auth.NewTOTPSecret()); err != nil {
+		sealed, err := h.authn.SealTOTP(c.UserContext(), *u, auth.NewTOTPSecret())
+		if err != nil {
+			return err
+		}
+		if err := h.users.StartTOTP(c.UserContext(), u.TenantID, u.ID, sealed); err != nil {
 			return err
 		}
 	}
@@ -150,7 +154,11 @@ func (h *Handlers) mfaConfirm(c *fiber.Ctx) error {
 	if u.HasMFA() || len(u.TOTPSecret) == 0 {
 		return htmx.Redirect(c, "/account/mfa")
 	}
-	step, ok := auth.CheckTOTP(u.TOTPSecret, c.FormValue("code"), time.Now(), u.TOTPLastStep)
+	secret, err := h.authn.OpenTOTP(c.UserContext(), u)
+	if err != nil {
+		return err
+	}
+	step, ok := auth.CheckTOTP(secret, c.FormValue("code"), time.Now(), u.TOTPLastStep)
 	if !ok {
 		return h.renderMFASetup(c, fiber.StatusUnprocessableEntity, u, nil,
 			"That code does not match the key. Check the time on your phone and enter the newest code.")
@@ -179,12 +187,16 @@ func (h *Handlers) renderMFASetup(c *fiber.Ctx, status int, u models.User, codes
 	m := authviews.MFASetup{CSRF: h.sessions.CSRFToken(c), Enabled: u.HasMFA(), Required: h.mfaRequired(c, &u),
 		RecoveryCodes: codes, Error: msg}
 	if !m.Enabled && len(u.TOTPSecret) > 0 {
-		m.KeyText = auth.TOTPKeyText(u.TOTPSecret)
+		secret, err := h.authn.OpenTOTP(c.UserContext(), u)
+		if err != nil {
+			return err
+		}
+		m.KeyText = auth.TOTPKeyText(secret)
 		issuer := "LearnLens"
 		if t := auth.Tenant(c); !t.IsPlatform() {
 			issuer += " " + t.Name
 		}
-		m.URI = auth.TOTPURI(u.TOTPSecret, issuer, u.Email)
+		m.URI = auth.TOTPURI(secret, issuer, u.Email)
 	}
 	return h.page(c, status, "Two-step sign-in", authviews.MFASetupPage(m))
 }

@@ -40,6 +40,11 @@ CREATE TABLE mfa_recovery_codes (
 );
 SELECT isolate_tenant('mfa_recovery_codes');
 GRANT SELECT, INSERT, UPDATE, DELETE ON mfa_recovery_codes TO learnlens_app;
+-- TOTP keys are stored sealed (AES-256-GCM) with this key, so a copy of
+-- the users table alone does not give anyone's second factor. Made like
+-- the CSRF key of 00008.
+INSERT INTO signing_keys (name, key)
+VALUES ('mfa', decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
 -- A tenant may require it of its admins.
 ALTER TABLE tenants ADD COLUMN require_admin_mfa boolean NOT NULL DEFAULT false;
 
@@ -51,6 +56,7 @@ ALTER TABLE tenants
     ADD COLUMN xapi_concurrency integer CHECK (xapi_concurrency >= 0);
 
 -- +goose Down
+DELETE FROM signing_keys WHERE name = 'mfa';
 ALTER TABLE tenants DROP COLUMN xapi_rate, DROP COLUMN xapi_burst, DROP COLUMN xapi_concurrency;
 ALTER TABLE tenants DROP COLUMN require_admin_mfa;
 DROP TABLE mfa_recovery_codes;

@@ -42,8 +42,9 @@ type User struct {
 	LastLoginAt  *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	// TOTPSecret is the user's TOTP key, in force once TOTPEnabledAt is
-	// set; TOTPLastStep is the time step of the last code accepted.
+	// TOTPSecret is the user's TOTP key, sealed (auth.Authenticator's
+	// SealTOTP/OpenTOTP), in force once TOTPEnabledAt is set;
+	// TOTPLastStep is the time step of the last code accepted.
 	TOTPSecret    []byte     `gorm:"column:totp_secret"`
 	TOTPEnabledAt *time.Time `gorm:"column:totp_enabled_at"`
 	TOTPLastStep  int64      `gorm:"column:totp_last_step"`

@@ -609,6 +609,14 @@ func TestAdminMFA(t *testing.T) {
 	if r := p.Get(bare, "/platform/tenants"); r.Status != http.StatusOK {
 		t.Fatalf("platform admin after setting up MFA: %d", r.Status)
 	}
+	// The table holds the key sealed, not the key.
+	var stored []byte
+	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT totp_secret FROM users WHERE email = 'platform@learnlens.test'`).Scan(&stored).Error
+	})
+	if len(stored) == 0 || bytes.Contains(stored, secret) {
+		t.Errorf("users.totp_secret is %x for the key %x: not sealed", stored, secret)
+	}
 
 	// Signing in now takes the second step; the password alone signs in nobody.
 	c := srv.NewClient(t)
