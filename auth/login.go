@@ -157,12 +157,36 @@ func (a *Authenticator) Login(ctx context.Context, tenant models.Tenant, at Atte
 	return u, nil
 }
 
+// MFAHeldError is returned while an account's second step is held back
+// after wrong codes; RetryAfter says for how long.
+type MFAHeldError struct{ RetryAfter time.Duration }
+
+func (e *MFAHeldError) Error() string {
+	return fmt.Sprintf("too many wrong codes for this account; wait %d seconds and try again",
+		max(1, int(e.RetryAfter.Round(time.Second)/time.Second)))
+}
+
 // CheckSecondFactor checks code, an authenticator's code or one of u's
 // recovery codes, spending it; every outcome is in the tenant's audit log.
+// Wrong codes count against the account whatever the address (the
+// password was right, so the sender knows it): from the MaxFailedLogins-th
+// the second step is held back AccountDelay, doubling, at most
+// LockoutDuration, and codes are not even checked meanwhile (MFAHeldError).
 func (a *Authenticator) CheckSecondFactor(ctx context.Context, u models.User, code, ip, requestID string) (bool, error) {
+	if u.MFAHeldUntil != nil && u.MFAHeldUntil.After(a.now()) {
+		return false, &MFAHeldError{RetryAfter: u.MFAHeldUntil.Sub(a.now())}
+	}
 	ok, how, err := a.secondFactor(ctx, u, code)
 	if err != nil {
 		return false, err
+	}
+	if ok && u.MFAFailures > 0 {
+		err = a.Users.ResetMFAFailures(ctx, u.TenantID, u.ID)
+	} else if !ok {
+		err = a.Users.RecordMFAFailure(ctx, u.TenantID, u.ID, accountDelay)
+	}
+	if err != nil {
+		return false, fmt.Errorf("count second factor: %w", err)
 	}
 	action, details := models.AuditMFAFailed, ""
 	if ok {

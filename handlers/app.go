@@ -145,7 +145,7 @@ func (h *Handlers) deleteExpiredSessions(ctx context.Context) {
 
 func (h *Handlers) routes(app *fiber.App) {
 	app.Use(h.requestLog)
-	app.Use(securityHeaders)
+	app.Use(securityHeaders(h.cfg.SecureCookies))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true}))
 	app.Use(h.checkText)
 

@@ -16,11 +16,18 @@ import (
 // strict-origin-when-cross-origin also keeps the Origin header on the
 // sign-in hand-over's cross-origin POST (see redeemLoginTicket), which
 // "no-referrer" or "same-origin" would turn into "null".
-func securityHeaders(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderXFrameOptions, "DENY")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
-	return c.Next()
+// Behind HTTPS (SECURE_COOKIES=true) it also sets Strict-Transport-Security,
+// so browsers never use plain HTTP for the host again.
+func securityHeaders(https bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderXFrameOptions, "DENY")
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		c.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
+		if https {
+			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000")
+		}
+		return c.Next()
+	}
 }
 
 type formActionKey struct{}

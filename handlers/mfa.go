@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +58,11 @@ func (h *Handlers) mfaVerify(c *fiber.Ctx) error {
 		return h.renderLogin(c, fiber.StatusUnauthorized, authviews.LoginForm{Next: next, Error: "That sign-in has expired. Please sign in again."})
 	}
 	good, err := h.authn.CheckSecondFactor(c.UserContext(), u, c.FormValue("code"), h.clientIP(c), requestID(c))
+	var held *auth.MFAHeldError
+	if errors.As(err, &held) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(held.RetryAfter.Round(time.Second)/time.Second))))
+		return h.renderMFAChallenge(c, fiber.StatusTooManyRequests, next, sentence(held.Error()))
+	}
 	if err != nil {
 		return err
 	}

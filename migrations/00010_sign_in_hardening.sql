@@ -26,10 +26,16 @@ ALTER TABLE login_ip_failures ADD COLUMN last_failure_at timestamptz NOT NULL DE
 -- codes. totp_secret is set when a user starts setting it up and counts
 -- once totp_enabled_at is set; totp_last_step is the last time step whose
 -- code was accepted, so no code works twice.
+-- mfa_failures and mfa_held_until hold the second step back for the whole
+-- account after wrong codes, whoever sends them: only someone who knows
+-- the password gets that far, so guessing codes from many addresses must
+-- not be free.
 ALTER TABLE users
     ADD COLUMN totp_secret     bytea,
     ADD COLUMN totp_enabled_at timestamptz,
-    ADD COLUMN totp_last_step  bigint NOT NULL DEFAULT 0;
+    ADD COLUMN totp_last_step  bigint NOT NULL DEFAULT 0,
+    ADD COLUMN mfa_failures    integer NOT NULL DEFAULT 0,
+    ADD COLUMN mfa_held_until  timestamptz;
 CREATE TABLE mfa_recovery_codes (
     tenant_id bigint NOT NULL,
     user_id   bigint NOT NULL,
@@ -60,6 +66,7 @@ DELETE FROM signing_keys WHERE name = 'mfa';
 ALTER TABLE tenants DROP COLUMN xapi_rate, DROP COLUMN xapi_burst, DROP COLUMN xapi_concurrency;
 ALTER TABLE tenants DROP COLUMN require_admin_mfa;
 DROP TABLE mfa_recovery_codes;
-ALTER TABLE users DROP COLUMN totp_secret, DROP COLUMN totp_enabled_at, DROP COLUMN totp_last_step;
+ALTER TABLE users DROP COLUMN totp_secret, DROP COLUMN totp_enabled_at, DROP COLUMN totp_last_step,
+    DROP COLUMN mfa_failures, DROP COLUMN mfa_held_until;
 ALTER TABLE login_ip_failures DROP COLUMN last_failure_at;
 DROP TABLE login_account_failures;

@@ -48,6 +48,10 @@ type User struct {
 	TOTPSecret    []byte     `gorm:"column:totp_secret"`
 	TOTPEnabledAt *time.Time `gorm:"column:totp_enabled_at"`
 	TOTPLastStep  int64      `gorm:"column:totp_last_step"`
+	// MFAFailures counts wrong second-factor codes since the last right
+	// one; past a few, the second step is held back until MFAHeldUntil.
+	MFAFailures  int        `gorm:"column:mfa_failures"`
+	MFAHeldUntil *time.Time `gorm:"column:mfa_held_until"`
 }
 
 // HasMFA reports whether signing in takes a second factor.
@@ -234,6 +238,36 @@ func (s *UserStore) UseTOTPStep(ctx context.Context, tenantID, id, step int64) (
 		return false, err
 	}
 	return ok, announce(ctx, s.db, userChanged(tenantID, id))
+}
+
+// RecordMFAFailure counts a wrong second-factor code against the account
+// and holds its second step back until now + the delay d gives for the
+// count, from whatever address.
+func (s *UserStore) RecordMFAFailure(ctx context.Context, tenantID, id int64, d LoginDelay) error {
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE users SET mfa_failures = mfa_failures + 1,
+				mfa_held_until = CASE WHEN mfa_failures + 1 >= @free
+					THEN now() + make_interval(secs => least(@base * power(2, mfa_failures + 1 - @free), @max))
+					ELSE mfa_held_until END
+			WHERE tenant_id = @tenant AND id = @id`,
+			map[string]any{"free": d.Free, "base": d.Base.Seconds(), "max": d.Max.Seconds(), "tenant": tenantID, "id": id}).Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, userChanged(tenantID, id))
+}
+
+// ResetMFAFailures clears the count after a right second factor.
+func (s *UserStore) ResetMFAFailures(ctx context.Context, tenantID, id int64) error {
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE users SET mfa_failures = 0, mfa_held_until = NULL WHERE tenant_id = ? AND id = ? AND mfa_failures > 0`,
+			tenantID, id).Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, userChanged(tenantID, id))
 }
 
 // UseRecoveryCode spends the unused recovery code with that hash; ok is

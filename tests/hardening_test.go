@@ -446,6 +446,13 @@ func TestStrictHeadersAndNoSessionForAnonymousVisitors(t *testing.T) {
 			t.Errorf("%s: HTML without the CSP", path)
 		}
 	}
+	if hsts := admin.Get(acme, "/login").Header.Get("Strict-Transport-Security"); hsts != "" {
+		t.Errorf("HSTS %q without SECURE_COOKIES", hsts)
+	}
+	secure := testserver.StartWith(t, srv.DB, func(cfg *config.Config) { cfg.SecureCookies = true })
+	if hsts := secure.NewClient(t).Get(acme, "/login").Header.Get("Strict-Transport-Security"); hsts != "max-age=31536000" {
+		t.Errorf("HSTS %q with SECURE_COOKIES, want max-age=31536000", hsts)
+	}
 	// The hand-over page may post to the tenant's host, and only there.
 	b := srv.NewClient(t)
 	b.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}})
@@ -661,6 +668,27 @@ func TestAdminMFA(t *testing.T) {
 	}
 	if r := mfa(third, codes[1]); r.Status != http.StatusUnauthorized || !strings.Contains(r.Body, "sign in again") {
 		t.Errorf("a right code after %d wrong ones: %d, want 401 asking to sign in again", auth.MaxMFAFailures, r.Status)
+	}
+	// Wrong codes count against the account from any session or address:
+	// seven so far hold its second step back (30 s doubled twice), even
+	// for a right code from a fresh address.
+	fourth := srv.NewClientFrom(t, "127.0.0.21")
+	fourth.PostForm(bare, "/login", url.Values{"email": {"platform@learnlens.test"}, "password": {seed.DemoPassword}})
+	if r := mfa(fourth, codes[2]); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Errorf("a right code while the account's second step is held back: %d, Retry-After %q; want 429", r.Status, r.Header.Get("Retry-After"))
+	}
+	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Exec(`UPDATE users SET mfa_held_until = now() - interval '1 second' WHERE email = 'platform@learnlens.test'`).Error
+	})
+	if r := mfa(fourth, codes[2]); r.Status != http.StatusSeeOther {
+		t.Errorf("a right code once the hold is over: %d, want 303", r.Status)
+	}
+	var failures int
+	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT mfa_failures FROM users WHERE email = 'platform@learnlens.test'`).Scan(&failures).Error
+	})
+	if failures != 0 {
+		t.Errorf("a right code left %d counted failures", failures)
 	}
 
 	// A tenant can require it of its admins; others are not affected.
