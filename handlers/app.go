@@ -182,6 +182,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin := site.Group("/admin", auth.RequireRole(models.RoleTenantAdmin))
 	admin.Get("/users", h.userList)
 	admin.Post("/users/:id/unlock", h.userUnlock)
+	admin.Post("/users/:id/mfa-reset", h.userMFAReset)
 	admin.Get("/audit", h.auditLog)
 	admin.Post("/imports", h.importUpload)
 	admin.Post("/mfa-policy", h.mfaPolicy)

@@ -24,6 +24,7 @@ const (
 	AuditMFAFailed      = "login.mfa_failed"
 	AuditMFAEnabled     = "user.mfa_enabled"
 	AuditMFAPolicy      = "tenant.mfa_policy_changed"
+	AuditMFAReset       = "user.mfa_reset"
 )
 
 // AuditEntry is one line of a tenant's audit log.

@@ -282,6 +282,32 @@ func (s *UserStore) UseRecoveryCode(ctx context.Context, tenantID, id int64, has
 	return ok, err
 }
 
+// ResetMFA turns the user's second factor off and forgets their key and
+// recovery codes (a lost phone): they sign in with the password alone, or
+// set it up again.
+func (s *UserStore) ResetMFA(ctx context.Context, tenantID, id int64) (User, error) {
+	var u User
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = 0,
+				mfa_failures = 0, mfa_held_until = NULL, updated_at = now()
+			WHERE tenant_id = ? AND id = ?`, tenantID, id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		if err := tx.Exec(`DELETE FROM mfa_recovery_codes WHERE tenant_id = ? AND user_id = ?`, tenantID, id).Error; err != nil {
+			return err
+		}
+		return tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&u).Error
+	})
+	if err != nil {
+		return User{}, notFound(err)
+	}
+	return u, announce(ctx, s.db, userChanged(tenantID, id))
+}
+
 // Unlock lifts a lock-out and clears the failure count.
 func (s *UserStore) Unlock(ctx context.Context, tenantID, id int64) (User, error) {
 	var u User

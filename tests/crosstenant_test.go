@@ -108,6 +108,10 @@ var routeIsolation = map[string]isolation{
 		params: func(f *fixture) map[string]string {
 			return map[string]string{"id": strconv.FormatInt(f.acmeLearner, 10)}
 		}},
+	"POST /admin/users/:id/mfa-reset": {access: signedIn, hidden: true,
+		params: func(f *fixture) map[string]string {
+			return map[string]string{"id": strconv.FormatInt(f.acmeLearner, 10)}
+		}},
 	"GET /admin/audit": {access: signedIn},
 	"POST /admin/imports": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},

@@ -720,6 +720,17 @@ func TestAdminMFA(t *testing.T) {
 	if r := admin.Get(acme, "/admin/users"); r.Status != http.StatusOK || !strings.Contains(r.Body, "Stop requiring it") {
 		t.Errorf("acme admin after setting up MFA: %d", r.Status)
 	}
+	// An admin can turn off another user's second factor (a lost phone).
+	setUpMFA(t, manager, acme)
+	mgr := strconv.FormatInt(userID(t, srv, "acme", "manager@acme.test"), 10)
+	if r := admin.PostForm(acme, "/admin/users/"+mgr+"/mfa-reset", url.Values{}, "HX-Request", "true"); r.Status != http.StatusOK || strings.Contains(r.Body, `data-testid="mfa-reset"`) {
+		t.Errorf("reset the manager's MFA: %d %.300s", r.Status, r.Body)
+	}
+	srv.NewClient(t).Login(acme, "manager@acme.test") // the password alone again
+	if r := admin.PostForm(acme, "/admin/users/999999/mfa-reset", url.Values{}); r.Status != http.StatusNotFound {
+		t.Errorf("reset an unknown user's MFA: %d, want 404", r.Status)
+	}
+
 	// Through the bare domain's hand-over too, the second step is asked.
 	b := srv.NewClient(t)
 	_, ticket := bareDomainSignIn(t, srv, b, "admin@acme.test")
@@ -730,7 +741,7 @@ func TestAdminMFA(t *testing.T) {
 		t.Error("the hand-over signed an MFA user in without the second step")
 	}
 	acts := auditActions(t, srv, "acme")
-	if acts[models.AuditMFAPolicy] != 1 || acts[models.AuditMFAEnabled] != 1 {
+	if acts[models.AuditMFAPolicy] != 1 || acts[models.AuditMFAEnabled] != 2 || acts[models.AuditMFAReset] != 1 {
 		t.Errorf("audit: %v", acts)
 	}
 }
