@@ -47,6 +47,19 @@ const (
 	sessionTenantKey = "tenant_id"
 	sessionUserKey   = "user_id"
 	sessionCSRFKey   = "csrf"
+	// A sign-in waiting for its second factor: the user whose password
+	// was right, when, and how many codes were wrong since.
+	sessionMFAUserKey   = "mfa_user_id"
+	sessionMFASinceKey  = "mfa_since"
+	sessionMFAFailedKey = "mfa_failed"
+)
+
+// MFA challenge limits: a pending sign-in lasts mfaPendingFor and allows
+// MaxMFAFailures wrong codes; then the password must be entered again
+// (which meets the sign-in throttles), so codes cannot be guessed at speed.
+const (
+	mfaPendingFor  = 5 * time.Minute
+	MaxMFAFailures = 5
 )
 
 // Sessions keeps server-side sessions (scs, stored in PostgreSQL with the
@@ -194,12 +207,66 @@ func (s *Sessions) SignIn(c *fiber.Ctx, u models.User) error {
 	if err := s.manager.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session token: %w", err)
 	}
+	for _, k := range []string{sessionMFAUserKey, sessionMFASinceKey, sessionMFAFailedKey} {
+		s.manager.Remove(ctx, k)
+	}
 	s.manager.Put(ctx, sessionTenantKey, u.TenantID)
 	s.manager.Put(ctx, sessionUserKey, u.ID)
 	s.manager.Put(ctx, sessionCSRFKey, newToken())
 	c.Locals(sessionChangedKey{}, true)
 	setUser(c, &u)
 	return nil
+}
+
+// BeginMFA starts a sign-in that waits for u's second factor: a session
+// with a fresh token that is not signed in (no user in it) but remembers
+// whose password was right, for mfaPendingFor.
+func (s *Sessions) BeginMFA(c *fiber.Ctx, u models.User) error {
+	ctx := c.UserContext()
+	if err := s.manager.RenewToken(ctx); err != nil {
+		return fmt.Errorf("renew session token: %w", err)
+	}
+	s.manager.Remove(ctx, sessionUserKey)
+	s.manager.Put(ctx, sessionTenantKey, u.TenantID)
+	s.manager.Put(ctx, sessionMFAUserKey, u.ID)
+	s.manager.Put(ctx, sessionMFASinceKey, time.Now().Unix())
+	s.manager.Put(ctx, sessionMFAFailedKey, 0)
+	s.manager.Put(ctx, sessionCSRFKey, newToken())
+	c.Locals(sessionChangedKey{}, true)
+	return nil
+}
+
+// PendingMFA returns the user of this host's tenant whose sign-in waits
+// for a second factor, if any and not expired.
+func (s *Sessions) PendingMFA(c *fiber.Ctx) (models.User, bool, error) {
+	ctx := c.UserContext()
+	if !s.manager.Exists(ctx, sessionMFAUserKey) || s.manager.GetInt64(ctx, sessionTenantKey) != Tenant(c).ID {
+		return models.User{}, false, nil
+	}
+	if time.Since(time.Unix(s.manager.GetInt64(ctx, sessionMFASinceKey), 0)) > mfaPendingFor {
+		return models.User{}, false, s.manager.Destroy(ctx)
+	}
+	u, err := s.users.ByID(ctx, Tenant(c).ID, s.manager.GetInt64(ctx, sessionMFAUserKey))
+	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Status != models.UserActive) {
+		return models.User{}, false, s.manager.Destroy(ctx)
+	}
+	if err != nil {
+		return models.User{}, false, err
+	}
+	return u, true, nil
+}
+
+// MFAFailed counts a wrong code of the pending sign-in and reports whether
+// it is used up (then the session is gone).
+func (s *Sessions) MFAFailed(c *fiber.Ctx) (bool, error) {
+	ctx := c.UserContext()
+	n := s.manager.GetInt(ctx, sessionMFAFailedKey) + 1
+	if n >= MaxMFAFailures {
+		return true, s.manager.Destroy(ctx)
+	}
+	s.manager.Put(ctx, sessionMFAFailedKey, n)
+	c.Locals(sessionChangedKey{}, true)
+	return false, nil
 }
 
 // SignOut deletes the session from the store and expires the cookie.

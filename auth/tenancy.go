@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,10 +44,37 @@ func (h *Hosts) ResolveTenant(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// Resolve returns the tenant served at host (which may carry a port).
+// Resolve returns the tenant served at host (which may carry a port). A
+// port that is not a number names no tenant.
 func (h *Hosts) Resolve(c *fiber.Ctx, host string) (models.Tenant, error) {
-	host = strings.ToLower(stripPort(host))
-	return h.Cache.tenant(host, func() (models.Tenant, error) { return h.lookup(c.UserContext(), host) })
+	name, _, ok := splitHost(host)
+	if !ok {
+		return models.Tenant{}, models.ErrNotFound
+	}
+	name = strings.ToLower(name)
+	return h.Cache.tenant(name, func() (models.Tenant, error) { return h.lookup(c.UserContext(), name) })
+}
+
+// TenantByID returns tenant id, from the instance's cache when it is
+// current (a suspension empties it on every instance), for the doors that
+// find the tenant from a credential rather than from the host.
+func (h *Hosts) TenantByID(ctx context.Context, id int64) (models.Tenant, error) {
+	// Host names never contain '#', so these keys cannot meet a host's.
+	return h.Cache.tenant("#"+strconv.FormatInt(id, 10), func() (models.Tenant, error) { return h.Tenants.ByID(ctx, id) })
+}
+
+// ActiveTenant returns tenant id, or ErrTenantSuspended when it is
+// suspended: every door that does not pass ResolveTenant (xAPI, whose
+// credential decides the tenant) goes through it.
+func (h *Hosts) ActiveTenant(ctx context.Context, id int64) (models.Tenant, error) {
+	t, err := h.TenantByID(ctx, id)
+	if err != nil {
+		return models.Tenant{}, fmt.Errorf("tenant %d: %w", id, err)
+	}
+	if t.Suspended() {
+		return models.Tenant{}, ErrTenantSuspended
+	}
+	return t, nil
 }
 
 func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) {
@@ -65,18 +93,45 @@ func (h *Hosts) lookup(ctx context.Context, host string) (models.Tenant, error) 
 }
 
 // TenantURL returns the root URL of tenant t's own host, keeping the scheme
-// and port of the current request (whose host is the bare base domain).
+// and port of the current request (whose host is the bare base domain). The
+// request's host has been resolved to the platform realm, so its name is
+// the base domain and its port a number; the URL is built from those
+// checked parts only, never from the raw header, so a host such as
+// "localhost:8080@evil.example" cannot turn it into another site's URL.
 func (h *Hosts) TenantURL(c *fiber.Ctx, t models.Tenant) string {
-	port := ""
-	if _, p, err := net.SplitHostPort(c.Hostname()); err == nil {
-		port = ":" + p
-	}
-	return fmt.Sprintf("%s://%s.%s%s", c.Protocol(), t.Slug, h.BaseDomain, port)
+	return h.realmURL(c, t.Slug+".")
 }
 
-func stripPort(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		return h
+// PlatformURL returns the origin of the bare base domain (the platform
+// realm) as seen by the current request: its scheme and port, the base
+// domain's name.
+func (h *Hosts) PlatformURL(c *fiber.Ctx) string { return h.realmURL(c, "") }
+
+func (h *Hosts) realmURL(c *fiber.Ctx, sub string) string {
+	scheme := "http"
+	if c.Protocol() == "https" {
+		scheme = "https"
 	}
-	return host
+	port := ""
+	if _, p, ok := splitHost(c.Hostname()); ok && p != "" {
+		port = ":" + p
+	}
+	return fmt.Sprintf("%s://%s%s%s", scheme, sub, h.BaseDomain, port)
+}
+
+// splitHost splits a Host header into its name and port; ok is false when
+// the port is present but not a number from 1 to 65535, or the name is
+// empty or holds characters no host name has.
+func splitHost(host string) (name, port string, ok bool) {
+	name = host
+	if n, p, err := net.SplitHostPort(host); err == nil {
+		name, port = n, p
+		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 || strconv.Itoa(v) != p {
+			return "", "", false
+		}
+	}
+	if name == "" || strings.ContainsAny(name, "@/\\?#:% \t\r\n") {
+		return "", "", false
+	}
+	return name, port, true
 }

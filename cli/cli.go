@@ -1,5 +1,5 @@
 // Package cli holds the learnlens subcommands that work on one tenant's
-// data: xAPI credentials, imports and gold rebuilds.
+// data: xAPI credentials and limits, imports and gold rebuilds.
 package cli
 
 import (
@@ -32,6 +32,11 @@ func Run(ctx context.Context, db *database.DB, out io.Writer, args []string) err
 			return errors.New("usage: learnlens gold rebuild --tenant SLUG")
 		}
 		return rebuildGold(ctx, db, out, args[2:])
+	case "tenant":
+		if len(args) < 2 || args[1] != "xapi-limits" {
+			return errors.New(xapiLimitsUsage)
+		}
+		return setXAPILimits(ctx, db, out, args[2:])
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
@@ -129,5 +134,54 @@ func rebuildGold(ctx context.Context, db *database.DB, out io.Writer, args []str
 		return err
 	}
 	fmt.Fprintf(out, "rebuilt gold for %s from silver\n", t.Name)
+	return nil
+}
+
+const xapiLimitsUsage = "usage: learnlens tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]"
+
+// setXAPILimits gives a tenant its own limits per xAPI credential:
+// requests per second, burst and requests in flight. A flag left out
+// means the deployment's XAPI_CREDENTIAL_* setting; 0 means no limit.
+func setXAPILimits(ctx context.Context, db *database.DB, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("tenant xapi-limits", flag.ContinueOnError)
+	slug := tenantFlag(fs)
+	rate := fs.Int("rate", -1, "requests per second per credential (0: no limit)")
+	burst := fs.Int("burst", -1, "requests a credential may send at once above the rate")
+	concurrency := fs.Int("concurrency", -1, "requests a credential may have in flight (0: no limit)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := findTenant(ctx, db, *slug)
+	if err != nil {
+		return err
+	}
+	opt := func(name string, v int) (*int, error) {
+		switch {
+		case v == -1:
+			return nil, nil
+		case v < 0:
+			return nil, fmt.Errorf("--%s must be 0 or more, not %d", name, v)
+		}
+		return &v, nil
+	}
+	var vals [3]*int
+	for i, f := range []struct {
+		name string
+		v    int
+	}{{"rate", *rate}, {"burst", *burst}, {"concurrency", *concurrency}} {
+		if vals[i], err = opt(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if err := models.NewTenantStore(db).SetXAPILimits(ctx, t.ID, vals[0], vals[1], vals[2]); err != nil {
+		return err
+	}
+	show := func(p *int) string {
+		if p == nil {
+			return "deployment default"
+		}
+		return fmt.Sprint(*p)
+	}
+	fmt.Fprintf(out, "%s: xAPI rate %s/s, burst %s, concurrency %s per credential\n", t.Slug, show(vals[0]), show(vals[1]), show(vals[2]))
 	return nil
 }

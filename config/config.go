@@ -3,6 +3,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -23,6 +24,23 @@ type Config struct {
 	LogLevel           string        // LOG_LEVEL, "info"
 	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
+	// TrustedProxies (TRUSTED_PROXIES, none) lists the addresses and CIDR
+	// ranges of the reverse proxies whose X-Forwarded-Host and
+	// X-Forwarded-Proto headers are believed. From any other peer they
+	// are ignored, since they choose the tenant and build sign-in links.
+	TrustedProxies []string
+
+	// Limits of one xAPI credential on one instance (0 turns a limit
+	// off): requests in flight, requests per second and the burst above
+	// that rate.
+	XAPICredentialConcurrency int     // XAPI_CREDENTIAL_CONCURRENCY, 8
+	XAPICredentialRate        float64 // XAPI_CREDENTIAL_RATE, 200 requests/s
+	XAPICredentialBurst       int     // XAPI_CREDENTIAL_BURST, 400 requests
+
+	// AdminMFAOptional lets platform admins sign in without a second
+	// factor. Not read from the environment: only `serve --dev` (the demo
+	// data, whose printed logins must keep working) and tests set it.
+	AdminMFAOptional bool
 
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
@@ -48,6 +66,11 @@ func parse(getenv func(string) string) (Config, error) {
 		LogLevel:           p.str("LOG_LEVEL", "info"),
 		ViewCacheBytes:     int64(p.int("VIEW_CACHE_MB", 256)) << 20,
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		TrustedProxies:     p.addresses("TRUSTED_PROXIES"),
+
+		XAPICredentialConcurrency: p.int("XAPI_CREDENTIAL_CONCURRENCY", 8),
+		XAPICredentialRate:        float64(p.int("XAPI_CREDENTIAL_RATE", 200)),
+		XAPICredentialBurst:       p.int("XAPI_CREDENTIAL_BURST", 400),
 	}
 	return c, p.err
 }
@@ -74,6 +97,26 @@ func (p *parser) int(name string, def int) int {
 		p.err = fmt.Errorf("%s=%q is not a whole number", name, v)
 	}
 	return n
+}
+
+// addresses reads a comma-separated list of IP addresses and CIDR ranges.
+func (p *parser) addresses(name string) []string {
+	var out []string
+	for _, v := range strings.Split(p.str(name, ""), ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		_, _, cidrErr := net.ParseCIDR(v)
+		if cidrErr != nil && net.ParseIP(v) == nil {
+			if p.err == nil {
+				p.err = fmt.Errorf("%s: %q is not an IP address or a CIDR range such as 10.0.0.0/8", name, v)
+			}
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (p *parser) bool(name string, def bool) bool {

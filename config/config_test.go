@@ -16,8 +16,12 @@ func TestParse(t *testing.T) {
 	}{
 		{"defaults", nil, func(c Config) bool {
 			return c.Port == 8080 && c.BaseDomain == "localhost" && c.DatabaseURL == "" && c.DataDir == ".data" &&
-				c.SessionIdleTimeout == 2*time.Hour && !c.SecureCookies
+				c.SessionIdleTimeout == 2*time.Hour && !c.SecureCookies && len(c.TrustedProxies) == 0
 		}, ""},
+		{"trusted proxies", map[string]string{"TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,::1"}, func(c Config) bool {
+			return strings.Join(c.TrustedProxies, "|") == "10.0.0.0/8|192.168.1.7|::1"
+		}, ""},
+		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, nil, `TRUSTED_PROXIES: "proxy.internal" is not an IP address or a CIDR range`},
 		{"values", map[string]string{"PORT": "9000", "BASE_DOMAIN": "LearnLens.Example", "SECURE_COOKIES": "true", "SESSION_LIFETIME": "30m"},
 			func(c Config) bool {
 				return c.Port == 9000 && c.BaseDomain == "learnlens.example" && c.SecureCookies && c.SessionLifetime == 30*time.Minute

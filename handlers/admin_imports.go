@@ -47,6 +47,9 @@ func (h *Handlers) importUpload(c *fiber.Ctx) error {
 		TenantID: auth.Tenant(c).ID, Kind: kind, Filename: fh.Filename, Data: data, Mode: mode,
 		DryRun: c.FormValue("dry_run") == "true", UploadedBy: u.Email,
 	})
+	if errors.Is(err, imports.ErrTooLarge) {
+		return fiber.NewError(fiber.StatusRequestEntityTooLarge, err.Error())
+	}
 	if errors.Is(err, pipeline.ErrUnreadableFile) {
 		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}

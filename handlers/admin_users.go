@@ -27,7 +27,7 @@ func (h *Handlers) userList(c *fiber.Ctx) error {
 	for i, u := range us {
 		rows[i] = userRow(u, csrf, loc)
 	}
-	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows))
+	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows, admin.MFAPolicy{Required: tenant.RequireAdminMFA, CSRF: csrf}))
 }
 
 // userUnlock lifts a lock-out before it runs out.
@@ -47,7 +47,32 @@ func (h *Handlers) userUnlock(c *fiber.Ctx) error {
 	actor := auth.User(c)
 	err = h.audit.Record(c.UserContext(), models.AuditEntry{
 		TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: models.AuditUserUnlocked,
-		Target: fmt.Sprintf("user:%d", u.ID), IP: c.IP(), RequestID: requestID(c),
+		Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c),
+	})
+	if err != nil {
+		return err
+	}
+	return h.fragment(c, fiber.StatusOK, admin.UserRowView(userRow(u, h.sessions.CSRFToken(c), tenantLocation(tenant))))
+}
+
+// userMFAReset turns a user's second factor off (a lost phone).
+func (h *Handlers) userMFAReset(c *fiber.Ctx) error {
+	tenant := auth.Tenant(c)
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	u, err := h.users.ResetMFA(c.UserContext(), tenant.ID, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	actor := auth.User(c)
+	err = h.audit.Record(c.UserContext(), models.AuditEntry{
+		TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: models.AuditMFAReset,
+		Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c),
 	})
 	if err != nil {
 		return err
@@ -58,7 +83,7 @@ func (h *Handlers) userUnlock(c *fiber.Ctx) error {
 func userRow(u models.User, csrf string, loc *time.Location) admin.UserRow {
 	now := time.Now()
 	r := admin.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, RoleLabel: roleLabels[u.Role], Status: u.Status,
-		Locked: u.Locked(now), LastLogin: "never", CSRF: csrf}
+		Locked: u.Locked(now), LastLogin: "never", MFA: u.HasMFA(), CSRF: csrf}
 	if r.Locked {
 		r.LockedFor = fmt.Sprintf("%d min", int(u.LockedUntil.Sub(now).Minutes())+1)
 	}

@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -53,6 +54,8 @@ type Handlers struct {
 	credentials *models.CredentialStore
 	statements  *models.StatementStore
 	credCache   credentialCache
+	xapiLimits  *credentialLimits
+	proxies     []netip.Prefix // TRUSTED_PROXIES
 	analytics   *analytics.Store
 }
 
@@ -85,12 +88,8 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 			Lifetime:    cfg.SessionLifetime,
 			Secure:      cfg.SecureCookies,
 		}),
-		authn: &auth.Authenticator{
-			Users:    users,
-			Audit:    audit,
-			Throttle: models.NewLoginThrottle(db, auth.IPThrottleWindow),
-			Tickets:  models.NewLoginTicketStore(db),
-		},
+		authn: auth.NewAuthenticator(users, audit, models.NewLoginThrottle(db, auth.IPThrottleWindow),
+			models.NewLoginTicketStore(db), sessions),
 		listener:      listener,
 		sessionsStore: sessions,
 		views:         viewcache.NewCache(versions, cfg.ViewCacheBytes),
@@ -99,6 +98,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		statements:    models.NewStatementStore(db),
 		analytics:     analytics.NewStore(db),
 	}
+	h.proxies = trustedProxies(cfg.TrustedProxies)
+	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
+		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
 		ErrorHandler:          h.handleError,
@@ -107,6 +109,10 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		BodyLimit:             16 << 20,
+		// X-Forwarded-Host and X-Forwarded-Proto choose the tenant and
+		// build sign-in links, so only configured proxies may set them.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
 	})
 	h.routes(app)
 
@@ -139,7 +145,9 @@ func (h *Handlers) deleteExpiredSessions(ctx context.Context) {
 
 func (h *Handlers) routes(app *fiber.App) {
 	app.Use(h.requestLog)
+	app.Use(securityHeaders(h.cfg.SecureCookies))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true}))
+	app.Use(h.checkText)
 
 	// Public and host-independent: no tenant, no session.
 	app.Get("/healthz", h.healthz)
@@ -147,11 +155,23 @@ func (h *Handlers) routes(app *fiber.App) {
 	static.Register(app)
 	h.xapiRoutes(app)
 
+	// The hand-over of a bare-domain sign-in is posted from the bare
+	// domain's page, so it cannot carry the tenant host's CSRF token: it
+	// checks the request's origin instead (see redeemLoginTicket), and is
+	// registered before the group that would demand the token.
+	app.Post("/login/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemLoginTicket)
+
 	// Everything else is served for the tenant of the request's host.
-	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF)
+	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF, h.requireMFASetup)
 	site.Get("/login", h.loginPage)
 	site.Post("/login", h.login)
-	site.Get("/login/ticket", h.redeemLoginTicket)
+	site.Get("/login/continue", h.continueLogin)
+	site.Get("/login/mfa", h.mfaChallenge)
+	site.Post("/login/mfa", h.mfaVerify)
+	account := site.Group("/account", auth.RequireLogin)
+	account.Get("/mfa", h.mfaPage)
+	account.Post("/mfa/setup", h.mfaStart)
+	account.Post("/mfa/confirm", h.mfaConfirm)
 	site.Post("/logout", auth.RequireLogin, h.logout)
 	site.Get("/", auth.RequireLogin, h.home)
 
@@ -162,8 +182,10 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin := site.Group("/admin", auth.RequireRole(models.RoleTenantAdmin))
 	admin.Get("/users", h.userList)
 	admin.Post("/users/:id/unlock", h.userUnlock)
+	admin.Post("/users/:id/mfa-reset", h.userMFAReset)
 	admin.Get("/audit", h.auditLog)
 	admin.Post("/imports", h.importUpload)
+	admin.Post("/mfa-policy", h.mfaPolicy)
 
 	h.dashboardRoutes(site)
 }

@@ -58,7 +58,7 @@ func (h *Handlers) export(c *fiber.Ctx, format string) (func(ctx context.Context
 	u := auth.User(c)
 	details, _ := json.Marshal(map[string]string{"table": id, "format": format, "filters": r.Filters.Values().Encode()})
 	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: auth.Tenant(c).ID, ActorUserID: &u.ID, ActorEmail: u.Email,
-		Action: models.AuditExport, Target: "table:" + id, IP: c.IP(), RequestID: requestID(c), Details: details}); err != nil {
+		Action: models.AuditExport, Target: "table:" + id, IP: h.clientIP(c), RequestID: requestID(c), Details: details}); err != nil {
 		return nil, nil, err
 	}
 	run := func(ctx context.Context, head func(analytics.Table) error, emit func([]any) error) error {
@@ -100,7 +100,7 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		}, func(row []any) error {
 			rec := make([]string, len(shown))
 			for i, j := range shown {
-				rec[i] = analytics.Format(t.Columns[j], row[j], t.Loc)
+				rec[i] = csvCell(t.Columns[j], row[j], t.Loc)
 			}
 			if err := w.Write(rec); err != nil {
 				return err
@@ -113,13 +113,46 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		})
 		w.Flush()
 		if err != nil {
-			// Headers are gone; say so in the file rather than end silently.
-			_ = w.Write([]string{"EXPORT INCOMPLETE: " + err.Error()})
+			// Headers are gone; say so in the file rather than end
+			// silently, but never with the error's text (a database
+			// error names tables and values): the log has it.
+			_ = w.Write([]string{exportIncomplete(reqID)})
 			w.Flush()
 			log.Error("export failed", "request_id", reqID, "err", err)
 		}
 	})
 	return nil
+}
+
+// exportIncomplete is the last line of a CSV export that failed after its
+// first bytes were sent.
+func exportIncomplete(requestID string) string {
+	return "EXPORT INCOMPLETE: the rows above are not the whole table; something went wrong on our side (request " + requestID + "). Please export again."
+}
+
+// csvCell is a value as an export's CSV shows it. Text that a spreadsheet
+// would read as a formula (it starts with =, +, -, @, a tab or a carriage
+// return: OWASP's CSV injection rule) gets a leading apostrophe, so an
+// activity or learner name sent by any xAPI client or roster import cannot
+// run in the admin's spreadsheet. Numbers, dates and booleans are written
+// as they are: they come from typed columns, not from anyone's text, and a
+// negative number must stay a number.
+func csvCell(c analytics.Column, v any, loc *time.Location) string {
+	s := analytics.Format(c, v, loc)
+	switch v.(type) {
+	case nil, int64, int32, float64, bool, time.Time:
+		return s
+	}
+	return neutraliseFormula(s)
+}
+
+// neutraliseFormula prefixes s with an apostrophe when a spreadsheet would
+// take it for a formula.
+func neutraliseFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // exportXLSX writes a table as an XLSX workbook, rows streamed into the
@@ -210,7 +243,9 @@ func xlsxStyles(f *excelize.File) (map[analytics.Kind]int, error) {
 }
 
 // xlsxCell keeps numbers numeric in the workbook, with their column's
-// number format; other values are written as CSV writes them.
+// number format; every other value is a string cell (excelize writes Go
+// strings as text cells of type inlineStr, never as formulas), so text needs no
+// apostrophe there and keeps its exact value.
 func xlsxCell(styles map[analytics.Kind]int, c analytics.Column, v any, loc *time.Location) any {
 	switch x := v.(type) {
 	case int64, int32:

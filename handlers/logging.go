@@ -42,7 +42,7 @@ func (h *Handlers) requestLog(c *fiber.Ctx) error {
 		"path", c.Path(),
 		"status", c.Response().StatusCode(),
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
-		"ip", c.IP(),
+		"ip", h.clientIP(c),
 	}
 	if t, ok := auth.LookupTenant(c); ok {
 		attrs = append(attrs, "tenant", t.Slug)

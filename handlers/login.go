@@ -2,7 +2,12 @@ package handlers
 
 import (
 	"errors"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -46,13 +51,17 @@ func (h *Handlers) login(c *fiber.Ctx) error {
 		}
 	}
 	u, err := h.authn.Login(c.UserContext(), tenant, auth.Attempt{
-		Email: form.Email, Password: password, IP: c.IP(), RequestID: requestID(c),
+		Email: form.Email, Password: password, IP: h.clientIP(c), RequestID: requestID(c),
 	})
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		form.Error = sentence(err.Error())
 		return h.renderLogin(c, fiber.StatusUnauthorized, form)
 	case errors.Is(err, auth.ErrThrottled):
+		var te *auth.ThrottledError
+		if errors.As(err, &te) {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(te.RetryAfter.Round(time.Second)/time.Second))))
+		}
 		form.Error = sentence(err.Error())
 		return h.renderLogin(c, fiber.StatusTooManyRequests, form)
 	case err != nil:
@@ -63,30 +72,82 @@ func (h *Handlers) login(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return htmx.Redirect(c, h.hosts.TenantURL(c, tenant)+"/login/ticket?t="+ticket)
+		// The ticket stays in this browser: a host-only cookie of the
+		// bare domain, read by /login/continue, never a URL.
+		c.Cookie(&fiber.Cookie{
+			Name: ticketCookie, Value: strconv.FormatInt(tenant.ID, 10) + "." + ticket, Path: "/login/continue",
+			MaxAge: 60, HTTPOnly: true, Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+		})
+		return htmx.Redirect(c, "/login/continue")
 	}
-	if err := h.sessions.SignIn(c, u); err != nil {
-		return err
-	}
-	return htmx.Redirect(c, form.Next)
+	return h.finishSignIn(c, u, form.Next)
 }
 
-// redeemLoginTicket finishes a sign-in begun on the bare base domain.
-func (h *Handlers) redeemLoginTicket(c *fiber.Ctx) error {
-	u, err := h.authn.RedeemTicket(c.UserContext(), auth.Tenant(c), c.Query("t"))
+// ticketCookie carries a bare-domain sign-in's ticket from POST /login to
+// GET /login/continue in the browser that signed in.
+const ticketCookie = "learnlens_ticket"
+
+var errTicketExpired = "That sign-in has expired or was already used. Please sign in again."
+
+// continueLogin, on the bare base domain, hands the sign-in ticket kept in
+// this browser's cookie over to the tenant's own host, by a form that
+// posts it there (see redeemLoginTicket).
+func (h *Handlers) continueLogin(c *fiber.Ctx) error {
+	if !auth.Tenant(c).IsPlatform() {
+		return fiber.ErrNotFound
+	}
+	v := c.Cookies(ticketCookie)
+	c.Cookie(&fiber.Cookie{Name: ticketCookie, Path: "/login/continue", MaxAge: -1, Expires: time.Unix(1, 0),
+		HTTPOnly: true, Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	idText, ticket, _ := strings.Cut(v, ".")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || ticket == "" {
+		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{Next: "/", Error: errTicketExpired})
+	}
+	t, err := h.hosts.TenantByID(c.UserContext(), id)
 	if errors.Is(err, models.ErrNotFound) {
-		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{
-			Next:  "/",
-			Error: "That sign-in link has expired or was already used. Please sign in again.",
-		})
+		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{Next: "/", Error: errTicketExpired})
 	}
 	if err != nil {
 		return err
 	}
-	if err := h.sessions.SignIn(c, u); err != nil {
+	allowFormAction(c, h.hosts.TenantURL(c, t))
+	return h.page(c, fiber.StatusOK, "Signing in", authviews.ContinuePage(authviews.Continue{
+		OrgName: t.Name, Action: h.hosts.TenantURL(c, t) + "/login/ticket", Ticket: ticket,
+	}))
+}
+
+// redeemLoginTicket finishes a sign-in begun on the bare base domain. It
+// accepts only a POST whose Origin (or, without one, Referer) is the bare
+// domain's own: the hand-over page there is the only one that sends it,
+// so an attacker's link or page cannot sign a victim's browser in to the
+// attacker's account (login CSRF), even with a valid ticket of their own.
+// It has no CSRF token of the tenant's host, which the bare domain cannot
+// know; the origin check and the single-use ticket take its place.
+func (h *Handlers) redeemLoginTicket(c *fiber.Ctx) error {
+	if !h.fromPlatformOrigin(c) {
+		return fiber.NewError(fiber.StatusForbidden, "a sign-in can only be finished from the LearnLens sign-in page; please sign in again")
+	}
+	u, err := h.authn.RedeemTicket(c.UserContext(), auth.Tenant(c), c.FormValue("t"))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderLogin(c, fiber.StatusBadRequest, authviews.LoginForm{Next: "/", Error: errTicketExpired})
+	}
+	if err != nil {
 		return err
 	}
-	return c.Redirect("/", fiber.StatusSeeOther)
+	return h.finishSignIn(c, u, "/")
+}
+
+// fromPlatformOrigin reports whether the request was sent by a page of the
+// bare base domain, by its Origin header, or its Referer when a browser
+// sent no Origin.
+func (h *Handlers) fromPlatformOrigin(c *fiber.Ctx) bool {
+	want := h.hosts.PlatformURL(c)
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" {
+		return origin == want
+	}
+	ref := c.Get(fiber.HeaderReferer)
+	return ref != "" && strings.HasPrefix(ref, want+"/")
 }
 
 // logout ends the session.
@@ -97,7 +158,7 @@ func (h *Handlers) logout(c *fiber.Ctx) error {
 	}
 	err := h.audit.Record(c.UserContext(), models.AuditEntry{
 		TenantID: u.TenantID, ActorUserID: &u.ID, ActorEmail: u.Email, Action: models.AuditLogout,
-		IP: c.IP(), RequestID: requestID(c),
+		IP: h.clientIP(c), RequestID: requestID(c),
 	})
 	if err != nil {
 		return err
@@ -119,9 +180,22 @@ func (h *Handlers) renderLogin(c *fiber.Ctx, status int, form authviews.LoginFor
 	return h.page(c, status, "Sign in", authviews.LoginPage(form))
 }
 
-// safeNext keeps a post-login destination only if it is a path on this host.
+// safeNext keeps a post-login destination only if it is a clean path on
+// this host: it starts with one "/", and holds no backslash, whitespace or
+// control character (browsers drop tabs and newlines from URLs, so
+// "/\t/evil.example" would become the network-path reference
+// "//evil.example"), and no invalid UTF-8. Anything else becomes "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || !utf8.ValidString(next) {
+		return "/"
+	}
+	for _, r := range next {
+		if r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || !unicode.IsPrint(r) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
 	return next

@@ -46,7 +46,7 @@ func (h *Handlers) tenantSetStatus(c *fiber.Ctx) error {
 	err = h.audit.Record(c.UserContext(), models.AuditEntry{
 		TenantID: models.PlatformTenantID, ActorUserID: &u.ID, ActorEmail: u.Email,
 		Action: models.AuditTenantStatus, Target: fmt.Sprintf("tenant:%d", id),
-		IP: c.IP(), RequestID: requestID(c), Details: []byte(fmt.Sprintf(`{"status":%q}`, status)),
+		IP: h.clientIP(c), RequestID: requestID(c), Details: []byte(fmt.Sprintf(`{"status":%q}`, status)),
 	})
 	if err != nil {
 		return err

@@ -22,7 +22,7 @@ func (h *Handlers) page(c *fiber.Ctx, status int, title string, body templ.Compo
 	c.Status(status)
 	c.Type("html", "utf-8")
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	ctx := templ.WithChildren(c.UserContext(), body)
+	ctx := templ.WithChildren(withCSP(c.UserContext(), c), body)
 	return layouts.Base(h.shell(c, title)).Render(ctx, c.Response().BodyWriter())
 }
 
@@ -31,7 +31,7 @@ func (h *Handlers) fragment(c *fiber.Ctx, status int, component templ.Component)
 	c.Status(status)
 	c.Type("html", "utf-8")
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return component.Render(c.UserContext(), c.Response().BodyWriter())
+	return component.Render(withCSP(c.UserContext(), c), c.Response().BodyWriter())
 }
 
 // shell describes the page frame for the request's tenant and user.

@@ -21,15 +21,17 @@ import (
 
 // Limits of the Statements resource.
 const (
-	xapiMaxBatch     = 5000 // statements per request
-	xapiDefaultLimit = 100  // statements per GET page
+	xapiDefaultLimit = 100 // statements per GET page
 	xapiMaxLimit     = 1000
 	// xapiConsistencyLag is how far back every stored statement is
 	// visible: a batch commits within MaxIngestDuration of its stored time.
 	xapiConsistencyLag = pipeline.MaxIngestDuration + 5*time.Second
 )
 
-type xapiCredentialKey struct{}
+type (
+	xapiCredentialKey struct{}
+	xapiTenantKey     struct{}
+)
 
 // xapiRoutes mounts the xAPI 1.0.3 Learning Record Store. It is reached on
 // any host: the HTTP Basic credential decides the tenant.
@@ -41,7 +43,7 @@ func (h *Handlers) xapiRoutes(app *fiber.App) {
 		AllowMethods:  "GET, POST, PUT, HEAD, OPTIONS",
 	}), h.xapiVersion)
 	x.Get("/about", h.xapiAbout)
-	st := x.Group("/statements", h.xapiAuth)
+	st := x.Group("/statements", h.xapiAuth, h.xapiLimit)
 	st.Post("", h.xapiPostStatements)
 	st.Put("", h.xapiPutStatement)
 	st.Get("", h.xapiGetStatements)
@@ -126,6 +128,14 @@ func (h *Handlers) xapiAuth(c *fiber.Ctx) error {
 		}
 		h.credCache.put(ck, cred)
 	}
+	// Checked on every request, not cached with the credential: a
+	// suspension (or a change of the tenant's limits) holds from the next
+	// request on every instance.
+	t, err := h.hosts.ActiveTenant(c.UserContext(), cred.TenantID)
+	if err != nil {
+		return err
+	}
+	c.Locals(xapiTenantKey{}, t)
 	c.Locals(xapiCredentialKey{}, cred)
 	return c.Next()
 }
@@ -142,6 +152,9 @@ func basicAuth(header string) (user, pass string, ok bool) {
 	user, pass, ok = strings.Cut(string(b), ":")
 	return user, pass, ok && user != ""
 }
+
+// xapiTenant is the tenant of the request's credential.
+func xapiTenant(c *fiber.Ctx) models.Tenant { return c.Locals(xapiTenantKey{}).(models.Tenant) }
 
 func xapiCredential(c *fiber.Ctx) models.Credential {
 	return c.Locals(xapiCredentialKey{}).(models.Credential)
@@ -160,9 +173,6 @@ func (h *Handlers) xapiPostStatements(c *fiber.Ctx) error {
 	stmts, err := xapi.ParseStatements(c.Body())
 	if err != nil {
 		return xapiBadRequest(err)
-	}
-	if len(stmts) > xapiMaxBatch {
-		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "a request may carry at most 5000 statements; split the batch")
 	}
 	res, err := h.store(c, stmts)
 	if err != nil {
@@ -324,6 +334,9 @@ func requireJSON(c *fiber.Ctx) error {
 func xapiBadRequest(err error) error {
 	var ve *xapi.ValidationError
 	if errors.As(err, &ve) {
+		if ve.TooLarge() {
+			return fiber.NewError(fiber.StatusRequestEntityTooLarge, ve.Error())
+		}
 		return fiber.NewError(fiber.StatusBadRequest, ve.Error())
 	}
 	return fiber.NewError(fiber.StatusBadRequest, "invalid statement: "+err.Error())

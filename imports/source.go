@@ -1,6 +1,7 @@
 package imports
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -239,13 +240,50 @@ type xlsxSource struct {
 	d1904 bool
 }
 
-// xlsxUnzipLimit caps the unpacked size of a workbook, against ZIP bombs.
-const xlsxUnzipLimit = 2 << 30
+// Limits on a workbook's unpacked size, against ZIP bombs (issue 14: a
+// 520 KB upload whose styles.xml inflated to 512 MiB). They are checked on
+// the sizes the ZIP directory declares, before anything is inflated;
+// archive/zip refuses an entry that inflates past its declared size, so
+// the declaration cannot lie. Worksheets and shared strings above
+// xlsxPartInMemory are inflated to temporary files by excelize, every
+// other part into memory.
+const (
+	xlsxUnzipLimit   = 256 << 20 // all parts together
+	xlsxPartInMemory = 16 << 20  // one part read into memory
+)
+
+// ErrTooLarge means a file unpacks to more than the import allows.
+var ErrTooLarge = errors.New("the file unpacks to more than the import allows")
+
+// checkZipSizes refuses a workbook whose parts declare more than the limits.
+func checkZipSizes(name string, data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil // not a readable ZIP: excelize says so in its own words
+	}
+	var total uint64
+	for _, f := range zr.File {
+		size := f.UncompressedSize64
+		total += size
+		part := strings.ToLower(strings.ReplaceAll(f.Name, "\\", "/"))
+		streamed := strings.HasPrefix(part, "xl/worksheets/sheet") || part == "xl/sharedstrings.xml"
+		switch {
+		case total > xlsxUnzipLimit:
+			return fmt.Errorf("%s: %w: its parts unpack to more than %d MiB", name, ErrTooLarge, xlsxUnzipLimit>>20)
+		case !streamed && size > xlsxPartInMemory:
+			return fmt.Errorf("%s: %w: part %s unpacks to %d MiB, more than the %d MiB allowed", name, ErrTooLarge, f.Name, size>>20, xlsxPartInMemory>>20)
+		}
+	}
+	return nil
+}
 
 // openXLSX opens the workbook and picks the sheet named like the kind, or
 // else the first sheet.
 func openXLSX(kind Kind, name string, data []byte) (source, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: xlsxUnzipLimit})
+	if err := checkZipSizes(name, data); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: xlsxUnzipLimit, UnzipXMLSizeLimit: xlsxPartInMemory})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: cannot open it as an XLSX workbook (%v)", name, ErrUnsupportedFormat, err)
 	}

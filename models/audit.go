@@ -20,6 +20,11 @@ const (
 	AuditUserUnlocked   = "user.unlocked"
 	AuditTenantStatus   = "tenant.status_changed"
 	AuditExport         = "export"
+	AuditMFASucceeded   = "login.mfa_succeeded"
+	AuditMFAFailed      = "login.mfa_failed"
+	AuditMFAEnabled     = "user.mfa_enabled"
+	AuditMFAPolicy      = "tenant.mfa_policy_changed"
+	AuditMFAReset       = "user.mfa_reset"
 )
 
 // AuditEntry is one line of a tenant's audit log.

@@ -31,8 +31,15 @@ type Tenant struct {
 	TimeZone   string
 	BrandColor string
 	LogoURL    string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// RequireAdminMFA makes the tenant's admins set up and use a second
+	// factor.
+	RequireAdminMFA bool
+	// The tenant's own limits per xAPI credential; nil: the deployment's.
+	XAPIRate        *int `gorm:"column:xapi_rate"`
+	XAPIBurst       *int `gorm:"column:xapi_burst"`
+	XAPIConcurrency *int `gorm:"column:xapi_concurrency"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // IsPlatform reports whether t is the platform realm.
@@ -78,6 +85,14 @@ func (s *TenantStore) BySlug(ctx context.Context, slug string) (Tenant, error) {
 	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
 		return tx.Where("slug = ? AND kind = 'customer'", slug).Take(&t).Error
 	})
+	return t, notFound(err)
+}
+
+// ByID returns the tenant with that id. It reads in the tenant's own scope,
+// so it needs no platform-wide access.
+func (s *TenantStore) ByID(ctx context.Context, id int64) (Tenant, error) {
+	var t Tenant
+	err := s.db.Tenant(ctx, id, func(tx *gorm.DB) error { return tx.Take(&t, id).Error })
 	return t, notFound(err)
 }
 
@@ -166,6 +181,34 @@ func (s *TenantStore) Create(ctx context.Context, nt NewTenant) (Tenant, error) 
 func (s *TenantStore) SetStatus(ctx context.Context, id int64, status string) error {
 	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE tenants SET status = ?, updated_at = now() WHERE id = ? AND kind = 'customer'`, status, id)
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return res.Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, tenantChanged(id))
+}
+
+// SetRequireAdminMFA sets whether the tenant's admins must use MFA.
+func (s *TenantStore) SetRequireAdminMFA(ctx context.Context, id int64, require bool) error {
+	err := s.db.Tenant(ctx, id, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE tenants SET require_admin_mfa = ?, updated_at = now() WHERE id = ?`, require, id).Error
+	})
+	if err != nil {
+		return err
+	}
+	return announce(ctx, s.db, tenantChanged(id))
+}
+
+// SetXAPILimits sets the tenant's own limits per xAPI credential (nil: the
+// deployment's default), on every instance from its next request on.
+func (s *TenantStore) SetXAPILimits(ctx context.Context, id int64, rate, burst, concurrency *int) error {
+	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE tenants SET xapi_rate = ?, xapi_burst = ?, xapi_concurrency = ?, updated_at = now()
+			WHERE id = ? AND kind = 'customer'`, rate, burst, concurrency, id)
 		if res.Error == nil && res.RowsAffected == 0 {
 			return ErrNotFound
 		}

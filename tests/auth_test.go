@@ -146,16 +146,43 @@ func TestLockoutAfterRepeatedFailuresUntilAdminUnlocks(t *testing.T) {
 func TestTooManyFailuresFromOneAddressAreThrottled(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
-	c := srv.NewClient(t)
-	var last testserver.Response
-	for i := 0; i < 31; i++ {
-		// Different unknown accounts, so no account lock-out is involved.
-		last = c.PostForm(acme, "/login", url.Values{"email": {"u" + strconv.Itoa(i) + "@acme.test"}, "password": {"x"}})
+	c := srv.NewClientFrom(t, "127.0.0.9")
+	fail := func(i int) testserver.Response {
+		// Different unknown accounts, so no account delay is involved.
+		return c.PostForm(acme, "/login", url.Values{"email": {"u" + strconv.Itoa(i) + "@acme.test"}, "password": {"x"}})
 	}
-	if last.Status != http.StatusTooManyRequests {
-		t.Fatalf("31st failure from one address: status %d, want 429", last.Status)
+	// age moves the address's failures back in time, as if it had waited.
+	age := func(sql string) {
+		err := srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+			return tx.Exec(`UPDATE login_ip_failures SET ` + sql + ` WHERE ip = '127.0.0.9'`).Error
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		if r := fail(i); r.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i+1, r.Status)
+		}
+	}
+	// From the tenth failure on, each attempt waits: 1 s, then 2 s, ...
+	last := fail(10)
+	if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") != "1" {
+		t.Fatalf("attempt right after the 10th failure: %d, Retry-After %q; want 429, 1", last.Status, last.Header.Get("Retry-After"))
 	}
 	mustContain(t, "throttled", last.Body, "Too many failed sign-ins")
+	age(`last_failure_at = last_failure_at - interval '1 second'`)
+	if r := fail(11); r.Status != http.StatusUnauthorized {
+		t.Fatalf("after waiting a second: %d, want 401", r.Status)
+	}
+	if r := fail(12); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "2" {
+		t.Errorf("right after the 11th failure: %d, Retry-After %q; want 429, 2", r.Status, r.Header.Get("Retry-After"))
+	}
+	// Thirty failures end the window, whatever the wait.
+	age(`failures = 30, last_failure_at = last_failure_at - interval '10 minutes'`)
+	if r := fail(13); r.Status != http.StatusTooManyRequests {
+		t.Errorf("after 30 failures: %d, want 429", r.Status)
+	}
 }
 
 func TestSessionSurvivesRotatesOnLoginAndDiesOnLogout(t *testing.T) {
@@ -313,31 +340,57 @@ func TestTenantResolution(t *testing.T) {
 	}
 
 	// On the bare domain the email's domain finds the tenant, and a
-	// one-time ticket carries the sign-in to the tenant's own host.
+	// one-time ticket carries the sign-in to the tenant's own host: kept in
+	// a cookie of the bare domain, then posted from its hand-over page.
 	b := srv.NewClient(t)
-	r := b.PostForm(bare, "/login", url.Values{"email": {"manager@acme.test"}, "password": {seed.DemoPassword}})
-	loc := r.Header.Get("Location")
-	prefix := srv.URL(acme, "/login/ticket?t=")
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, prefix) {
-		t.Fatalf("bare-domain sign-in: %d to %q, want 303 to %s…", r.Status, loc, prefix)
+	action, ticket := bareDomainSignIn(t, srv, b, "manager@acme.test")
+	if action != srv.URL(acme, "/login/ticket") {
+		t.Fatalf("hand-over form posts to %q, want %s", action, srv.URL(acme, "/login/ticket"))
 	}
 	if b.SessionCookie(bare) != "" && b.Get(bare, "/").Status == http.StatusOK {
 		t.Error("the acme user is signed in on the bare domain")
 	}
-	path := strings.TrimPrefix(loc, srv.URL(acme, ""))
-	if r := b.Get(acme, path); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+	if r := redeem(b, acme, ticket, srv.URL(bare, "")); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/" {
 		t.Fatalf("ticket: %d to %q", r.Status, r.Header.Get("Location"))
 	}
 	mustContain(t, "after ticket", b.Get(acme, "/").Body, "Max Manager")
 	// A ticket works once, and only on its tenant's host.
-	if r := srv.NewClient(t).Get(acme, path); r.Status != http.StatusBadRequest {
+	if r := redeem(srv.NewClient(t), acme, ticket, srv.URL(bare, "")); r.Status != http.StatusBadRequest {
 		t.Errorf("reused ticket: status %d, want 400", r.Status)
 	}
-	r = srv.NewClient(t).PostForm(bare, "/login", url.Values{"email": {"admin@globex.test"}, "password": {seed.DemoPassword}})
-	gpath := strings.TrimPrefix(r.Header.Get("Location"), srv.URL(globex, ""))
-	if r := srv.NewClient(t).Get(acme, gpath); r.Status != http.StatusBadRequest {
+	_, gticket := bareDomainSignIn(t, srv, srv.NewClient(t), "admin@globex.test")
+	if r := redeem(srv.NewClient(t), acme, gticket, srv.URL(bare, "")); r.Status != http.StatusBadRequest {
 		t.Errorf("globex ticket on acme's host: status %d, want 400", r.Status)
 	}
+}
+
+var continueTicket = regexp.MustCompile(`name="t" value="([^"]+)"`)
+
+// bareDomainSignIn signs email in on the bare domain with c and returns
+// the hand-over form's action and ticket, as /login/continue shows them.
+func bareDomainSignIn(t *testing.T, srv *testserver.Server, c *testserver.Client, email string) (action, ticket string) {
+	t.Helper()
+	r := c.PostForm(bare, "/login", url.Values{"email": {email}, "password": {seed.DemoPassword}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login/continue" {
+		t.Fatalf("bare-domain sign-in: %d to %q, want 303 to /login/continue", r.Status, r.Header.Get("Location"))
+	}
+	if strings.Contains(r.Header.Get("Location"), "t=") {
+		t.Fatal("the ticket is in a URL")
+	}
+	r = c.Get(bare, "/login/continue")
+	form := r.Body[strings.Index(r.Body, `data-testid="continue-form"`)-200:]
+	a := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(form)
+	tk := continueTicket.FindStringSubmatch(form)
+	if r.Status != http.StatusOK || a == nil || tk == nil {
+		t.Fatalf("hand-over page: %d %.400s", r.Status, r.Body)
+	}
+	return a[1], tk[1]
+}
+
+// redeem posts a ticket to host's /login/ticket as a page of origin would.
+func redeem(c *testserver.Client, host, ticket, origin string) testserver.Response {
+	return c.Do(http.MethodPost, host, "/login/ticket", strings.NewReader(url.Values{"t": {ticket}}.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Origin", origin)
 }
 
 func TestSessionOfOneTenantIsNotSignedInOnAnother(t *testing.T) {

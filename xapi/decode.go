@@ -7,34 +7,65 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// maxDepth bounds the nesting of decoded JSON so hostile bodies cannot
-// exhaust the stack.
-const maxDepth = 256
+// Limits on one request body, enforced while it is decoded, so that a
+// hostile body is refused after a bounded amount of work and memory rather
+// than after building a huge value (issue 14: a 14 MB body of one
+// 7-million-element array cost 500 MB). Exceeding one is a
+// ValidationError whose rule starts with "limit-"; TooLarge tells which
+// of them mean 413.
+const (
+	MaxStatements    = 5000    // statements in one POST
+	MaxArrayLength   = 10_000  // elements of any other array
+	MaxObjectMembers = 10_000  // properties of one object
+	MaxStringBytes   = 1 << 20 // bytes of one string or property name
+	MaxValues        = 500_000 // JSON values in one body, all levels
+	maxDepth         = 256     // nesting, so hostile bodies cannot exhaust the stack
+)
 
 // decodeJSON decodes one JSON value with numbers kept as json.Number,
 // rejecting invalid UTF-8, duplicate object keys (Data 2.2.s2.b2: a
-// statement uses each property no more than once), excessive nesting and
-// trailing data. It reads tokens with jsontext, several times faster than
-// encoding/json's Decoder.Token; duplicates are found here, to name their
-// path.
+// statement uses each property no more than once), excessive nesting,
+// bodies beyond the limits above and trailing data. It reads tokens with
+// jsontext, several times faster than encoding/json's Decoder.Token;
+// duplicates are found here, to name their path.
 func decodeJSON(data []byte) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, verr("", "encoding", "body is not valid UTF-8")
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true))
-	v, err := decodeValue(dec, "", 0)
+	d := &decoder{dec: jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true))}
+	v, err := d.value("", 0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+	if _, err := d.dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return nil, &ValidationError{Rule: "json", Message: "body has data after the JSON value", Err: err}
 	}
 	return v, nil
+}
+
+// decoder counts what it has decoded against MaxValues.
+type decoder struct {
+	dec    *jsontext.Decoder
+	values int
+}
+
+// TooLarge reports whether e is a size limit (413 Content Too Large)
+// rather than a malformed or invalid statement (400).
+func (e *ValidationError) TooLarge() bool {
+	return strings.HasPrefix(e.Rule, "limit-")
+}
+
+// nulError refuses a NUL character (\u0000) in a string or property name:
+// valid JSON, but PostgreSQL's jsonb cannot store it, and an LRS must not
+// accept what it cannot keep exactly.
+func nulError(path string) error {
+	return verr(path, "nul-character", "strings must not contain the NUL character \\u0000")
 }
 
 func syntaxError(err error) error {
@@ -44,10 +75,14 @@ func syntaxError(err error) error {
 	return &ValidationError{Rule: "json", Message: "body is not valid JSON: " + err.Error(), Err: err}
 }
 
-func decodeValue(dec *jsontext.Decoder, path string, depth int) (any, error) {
+func (d *decoder) value(path string, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, verr(path, "json", "JSON is nested more than %d levels deep", maxDepth)
 	}
+	if d.values++; d.values > MaxValues {
+		return nil, verr(path, "limit-values", "the body holds more than %d JSON values; send fewer statements per request", MaxValues)
+	}
+	dec := d.dec
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, syntaxError(err)
@@ -58,7 +93,11 @@ func decodeValue(dec *jsontext.Decoder, path string, depth int) (any, error) {
 	case 't', 'f':
 		return tok.Bool(), nil
 	case '"':
-		return tok.String(), nil
+		str := tok.String()
+		if err := checkString(path, str); err != nil {
+			return nil, err
+		}
+		return str, nil
 	case '0':
 		return json.Number(tok.String()), nil // the number exactly as sent
 	case '{':
@@ -69,10 +108,16 @@ func decodeValue(dec *jsontext.Decoder, path string, depth int) (any, error) {
 				return nil, syntaxError(err)
 			}
 			key := kt.String()
+			if err := checkString(path, key); err != nil {
+				return nil, err
+			}
 			if _, dup := m[key]; dup {
 				return nil, verr(join(path, key), "duplicate-property", "property %q appears more than once", key)
 			}
-			v, err := decodeValue(dec, join(path, key), depth+1)
+			if len(m) == MaxObjectMembers {
+				return nil, verr(path, "limit-object", "an object may have at most %d properties", MaxObjectMembers)
+			}
+			v, err := d.value(join(path, key), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -83,9 +128,16 @@ func decodeValue(dec *jsontext.Decoder, path string, depth int) (any, error) {
 		}
 		return m, nil
 	case '[':
+		limit, what := MaxArrayLength, "an array may have at most %d elements"
+		if depth == 0 {
+			limit, what = MaxStatements, "a request may carry at most %d statements; split the batch"
+		}
 		a := []any{}
 		for dec.PeekKind() != ']' {
-			v, err := decodeValue(dec, index(path, len(a)), depth+1)
+			if len(a) == limit {
+				return nil, verr(path, "limit-array", what, limit)
+			}
+			v, err := d.value(index(path, len(a)), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -97,6 +149,18 @@ func decodeValue(dec *jsontext.Decoder, path string, depth int) (any, error) {
 		return a, nil
 	}
 	return nil, verr(path, "json", "unexpected %s", tok.Kind())
+}
+
+// checkString refuses a string or property name that is too long or holds
+// a NUL character.
+func checkString(path, s string) error {
+	if len(s) > MaxStringBytes {
+		return verr(path, "limit-string", "a string may be at most %d bytes", MaxStringBytes)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return nulError(path)
+	}
+	return nil
 }
 
 // encodeJSON serialises v without HTML escaping, objects with their keys

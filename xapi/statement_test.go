@@ -2,6 +2,7 @@ package xapi
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -198,6 +199,8 @@ func TestParseStatementsBatchErrors(t *testing.T) {
 		{"top level string", `"statement"`, "", "type"},
 		{"trailing data", minimal + `{}`, "", "json"},
 		{"invalid utf-8", "{\"actor\": \"\xff\"}", "", "encoding"},
+		{"NUL in a string", "[" + string(edit(t, minimal, "verb.display", `{"en-US": "a\u0000b"}`)) + "]", "statements[0].verb.display.en-US", "nul-character"},
+		{"NUL in a property name", `[{"actor": {"name\u0000": "x"}}]`, "statements[0].actor", "nul-character"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -458,5 +461,50 @@ func TestUnknownPropertySuggestsCase(t *testing.T) {
 	_, err := ParseStatement(edit(t, minimal, "Actor", `{}`))
 	if err == nil || !strings.Contains(err.Error(), `did you mean "actor"`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestParseStatementsStopsAtTheLimits(t *testing.T) {
+	many := func(n int, elem string) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(elem+",", n), ",") + "]"
+	}
+	ext := func(v string) string {
+		body := strings.TrimSpace(minimal)
+		return "[" + strings.TrimSuffix(body, "}") + `, "result": {"extensions": {"http://example.com/x": ` + v + "}}}]"
+	}
+	deepObjects := strings.Repeat(`{"a":`, 300) + "1" + strings.Repeat("}", 300)
+	members := "{" + strings.TrimSuffix(strings.Repeat(`"k":1,`, 1), ",")
+	for i := 0; i < MaxObjectMembers; i++ {
+		members += fmt.Sprintf(`,"k%d":1`, i)
+	}
+	members += "}"
+	tests := []struct {
+		name, body, path, rule string
+	}{
+		{"statements", many(MaxStatements+1, minimal), "", "limit-array"},
+		{"within the limits", ext(many(MaxArrayLength, "0")), "", ""},
+		{"long array in extensions", ext(many(MaxArrayLength+1, "0")), "statements[0].result.extensions.http://example.com/x", "limit-array"},
+		{"long string", ext(`"` + strings.Repeat("x", MaxStringBytes+1) + `"`), "statements[0].result.extensions.http://example.com/x", "limit-string"},
+		{"object members", ext(members), "statements[0].result.extensions.http://example.com/x", "limit-object"},
+		{"values", ext(many(100, many(MaxArrayLength, "0"))), "", "limit-values"},
+		{"depth", ext(deepObjects), "", "json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseStatements([]byte(tc.body))
+			if tc.rule == "" {
+				if err != nil {
+					t.Fatalf("within the limits: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Rule != tc.rule || (tc.path != "" && ve.Path != tc.path) {
+				t.Fatalf("got %v, want rule %s at %q", err, tc.rule, tc.path)
+			}
+			if ve.TooLarge() != strings.HasPrefix(tc.rule, "limit-") {
+				t.Errorf("TooLarge() = %v for rule %s", ve.TooLarge(), tc.rule)
+			}
+		})
 	}
 }

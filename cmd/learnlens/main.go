@@ -8,6 +8,7 @@
 //	learnlens credentials create --tenant SLUG --name NAME   make an xAPI key and secret
 //	learnlens import --tenant SLUG --kind KIND [--all-or-nothing] [--dry-run] FILE
 //	learnlens gold rebuild --tenant SLUG   recompute a tenant's gold tables from silver
+//	learnlens tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]   a tenant's own xAPI limits
 //	learnlens devdb start|stop --dir D start (printing its URL) or stop a private cluster, for make test
 //
 // With DATABASE_URL unset, every command uses a private PostgreSQL cluster
@@ -52,6 +53,8 @@ commands:
                            import a CSV or XLSX file
   gold rebuild --tenant SLUG
                            recompute a tenant's gold tables from silver
+  tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]
+                           a tenant's own limits per xAPI credential (left out: the deployment's; 0: none)
   devdb start|stop --dir D start (printing a superuser URL) or stop a private PostgreSQL cluster
 `
 
@@ -121,7 +124,7 @@ func run(args []string) error {
 		return errors.New("usage: learnlens seed --demo | --bench --tenants T --learners N --statements M")
 	case "devdb":
 		return devDB(ctx, args[1:])
-	case "credentials", "import", "gold":
+	case "credentials", "import", "gold", "tenant":
 		return withDatabaseURL(ctx, cfg, func(url string) error {
 			db, err := database.Open(ctx, url)
 			if err != nil {
@@ -138,6 +141,8 @@ func run(args []string) error {
 
 func serve(ctx context.Context, cfg config.Config, dev bool) error {
 	log := newLogger(cfg.LogLevel)
+	// The demo data's printed platform login works without a second factor.
+	cfg.AdminMFAOptional = dev
 	return withDatabaseURL(ctx, cfg, func(url string) error {
 		if dev {
 			if cfg.DatabaseURL != "" { // the private cluster is migrated already

@@ -35,6 +35,13 @@
     }
   });
 
+  // The sign-in hand-over page posts its one-time ticket to the
+  // organisation's address at once (the button is there without script).
+  var handover = document.querySelector('form[data-autosubmit]');
+  if (handover) {
+    handover.submit();
+  }
+
   // Editing a dashboard's dates makes its period a custom one. Captured
   // before the form's own change handler sends the request.
   document.addEventListener('change', function (evt) {

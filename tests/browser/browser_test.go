@@ -201,6 +201,15 @@ func TestPhoneWidthHasNoHorizontalOverflow(t *testing.T) {
 		if err := login(ctx, srv, email); err != nil {
 			t.Fatalf("%s: %v", email, err)
 		}
+		// The checks below read the layout: wait until app.css applies (a
+		// script can run before a render-blocking stylesheet has loaded,
+		// which on a loaded machine made the wide navigation look visible).
+		err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](
+			`getComputedStyle(document.querySelector('.skip-link')).position === 'absolute'`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			t.Fatalf("%s: app.css never applied: %v", email, err)
+		}
 		overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](overflows))
 		menu, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('[data-testid="mobile-nav"]').offsetParent`))
 		wideNav, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('[data-testid="nav"]').offsetParent`))

@@ -67,6 +67,9 @@ func StartWith(t testing.TB, db *database.DB, configure func(*config.Config)) *S
 	}
 	cfg.BaseDomain = "localhost"
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	// The demo data, as `serve --dev` serves it: the platform admin signs
+	// in without a second factor unless a test turns this off.
+	cfg.AdminMFAOptional = true
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -98,11 +101,20 @@ type Client struct {
 }
 
 // NewClient returns a Client with an empty cookie jar.
-func (s *Server) NewClient(t testing.TB) *Client {
+func (s *Server) NewClient(t testing.TB) *Client { return s.NewClientFrom(t, "") }
+
+// NewClientFrom returns a Client with an empty cookie jar whose
+// connections come from the local address ip (any of 127.0.0.0/8; "" lets
+// the system choose), so a test can be several client addresses.
+func (s *Server) NewClientFrom(t testing.TB, ip string) *Client {
 	jar, _ := cookiejar.New(nil)
 	addr := "127.0.0.1:" + strconv.Itoa(s.Port)
+	d := &net.Dialer{}
+	if ip != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+	}
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
+		return d.DialContext(ctx, network, addr)
 	}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &Client{
