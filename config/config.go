@@ -23,6 +23,8 @@ type Config struct {
 	LogLevel           string        // LOG_LEVEL, "info"
 	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
+	LiveMaxPerTenant   int           // LIVE_MAX_PER_TENANT, 1000: live dashboard connections of one tenant on an instance
+	LiveMaxConnections int           // LIVE_MAX_CONNECTIONS, 5000: live dashboard connections on an instance
 
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
@@ -48,6 +50,8 @@ func parse(getenv func(string) string) (Config, error) {
 		LogLevel:           p.str("LOG_LEVEL", "info"),
 		ViewCacheBytes:     int64(p.int("VIEW_CACHE_MB", 256)) << 20,
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		LiveMaxPerTenant:   p.int("LIVE_MAX_PER_TENANT", 1000),
+		LiveMaxConnections: p.int("LIVE_MAX_CONNECTIONS", 5000),
 	}
 	return c, p.err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
@@ -54,6 +55,11 @@ type Handlers struct {
 	statements  *models.StatementStore
 	credCache   credentialCache
 	analytics   *analytics.Store
+
+	// hub pushes changes of open dashboards to the browsers showing them
+	// (see live.go); appHandler serves its renders through the app.
+	hub        *realtime.Hub
+	appHandler func() fasthttp.RequestHandler
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes,
@@ -98,7 +104,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
 		analytics:     analytics.NewStore(db),
+		hub:           realtime.NewHub(log, realtime.HubOptions{MaxPerTenant: cfg.LiveMaxPerTenant, MaxTotal: cfg.LiveMaxConnections}),
 	}
+	versions.Subscribe(func(tenant int64, v viewcache.Version) { h.hub.Changed(tenant, v.N) })
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
 		ErrorHandler:          h.handleError,
@@ -109,12 +117,14 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		BodyLimit:             16 << 20,
 	})
 	h.routes(app)
+	h.appHandler = sync.OnceValue(app.Handler)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	background.Go(func() { h.listener.Run(ctx) })
 	background.Go(func() { h.deleteExpiredSessions(ctx) })
 	return app, func() {
+		h.hub.Close(realtime.CloseRestart, "the server is restarting")
 		cancel()
 		background.Wait()
 	}
@@ -166,4 +176,5 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/imports", h.importUpload)
 
 	h.dashboardRoutes(site)
+	h.liveRoutes(site)
 }
