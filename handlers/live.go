@@ -344,5 +344,5 @@ func (h *Handlers) liveDispatch(s *liveSession, uri string) (livePart, error) {
 	case status < 500:
 		return livePart{}, errLiveSubscription(fmt.Sprintf("%s cannot be shown live (status %d)", uri, status))
 	}
-	return livePart{}, fmt.Errorf("live render %s: status %d", uri, status)
+	return livePart{}, fmt.Errorf("live render %s: status %d: %.300s", uri, status, fctx.Response.Body())
 }
