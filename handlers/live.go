@@ -70,15 +70,15 @@ const liveLocal = "learnlens.live"
 // liveUpgrade admits a WebSocket upgrade from a signed-in viewer of this
 // host's dashboards, opened by a page of this host.
 func (h *Handlers) liveUpgrade(c *fiber.Ctx) error {
-	if !websocket.IsWebSocketUpgrade(c) {
-		return fiber.NewError(fiber.StatusUpgradeRequired, "/ws takes WebSocket connections only")
-	}
 	u := auth.User(c)
 	if u == nil {
 		return fiber.NewError(fiber.StatusUnauthorized, "sign in first")
 	}
 	if !slices.Contains(dashboardRoles, u.Role) {
 		return fiber.NewError(fiber.StatusForbidden, auth.ErrForbidden.Error())
+	}
+	if !websocket.IsWebSocketUpgrade(c) {
+		return fiber.NewError(fiber.StatusUpgradeRequired, "/ws takes WebSocket connections only")
 	}
 	origin, err := url.Parse(c.Get(fiber.HeaderOrigin))
 	if err != nil || origin.Host == "" || !strings.EqualFold(origin.Host, string(c.Request().Host())) {

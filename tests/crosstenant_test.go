@@ -44,6 +44,9 @@ type isolation struct {
 	// hidden routes name one of acme's objects: globex's admin must get 404,
 	// exactly as for an id that does not exist.
 	hidden bool
+	// websocket routes answer a plain GET by a user of the host with 426
+	// (Upgrade Required); tests/live_test.go probes them over WebSocket.
+	websocket bool
 }
 
 // fixture holds ids of acme's objects for the probes.
@@ -109,6 +112,7 @@ var routeIsolation = map[string]isolation{
 	"GET /dashboards/assessments/courses/:course":             {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /dashboards/team/nodes/:node":                        {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /me":                                                 {access: signedIn},
+	"GET /ws":                                                 {access: signedIn, websocket: true},
 	"GET /learners/:learner":                                  {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /tables/:dash/:table":                                {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
 	"GET /tables/:dash/:table/export.csv":                     {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
@@ -266,6 +270,7 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 				if signedInHere && r.method != http.MethodPost {
 					t.Errorf("%s: globex's admin was sent to sign in on their own host", what)
 				}
+			case resp.Status == http.StatusUpgradeRequired && signedInHere && iso.websocket:
 			case resp.Status == http.StatusOK && signedInHere && r.method == http.MethodGet:
 				// Globex's own page: it showed no acme data (checked above).
 			default:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,9 +14,12 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/learnlens/learnlens/config"
+	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
@@ -135,12 +137,23 @@ func startLive(t *testing.T) liveTenant {
 	return lt
 }
 
-// complete posts a completion of a new course by email to srv's xAPI
-// endpoint with acme's credential; every viewer whose scope has email
-// sees Completed go up by one.
+// complete posts to srv's xAPI endpoint, with acme's credential, a
+// completion by email of a catalog course they have not completed: every
+// viewer whose scope has email sees Completed go up by one, and nobody
+// else's numbers change. (A course the catalog does not have would appear
+// in every viewer's course list.)
 func complete(t *testing.T, srv *testserver.Server, email string) {
 	t.Helper()
-	course := fmt.Sprintf("https://lms.acme.test/courses/live-%d", time.Now().UnixNano())
+	var course string
+	err := srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT c.activity_iri FROM courses c JOIN learners l ON l.tenant_id = c.tenant_id AND l.email = ?
+			WHERE NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.tenant_id = c.tenant_id AND e.course_id = c.id
+				AND e.learner_id = l.id AND e.status = 'completed')
+			ORDER BY c.id LIMIT 1`, email).Scan(&course).Error
+	})
+	if err != nil || course == "" {
+		t.Fatalf("a course %s has not completed: %q, %v", email, course, err)
+	}
 	body := stmt("", email, "completed", course, time.Now().UTC().Format(time.RFC3339), `,"result":{"completion":true}`)
 	r := newLRS(t, srv, "acme").do(http.MethodPost, "/xapi/statements", body)
 	if r.Status != http.StatusOK {
@@ -222,6 +235,38 @@ func TestLiveRefusesStrangers(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Code != tc.code || ce.Text == "" {
 			t.Errorf("subscription %s: %v, want close %d with a reason", tc.msg, err, tc.code)
 		}
+	}
+}
+
+func TestLiveCapsConnectionsPerTenantWithAClearMessage(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	if _, err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.StartWith(t, db, func(c *config.Config) { c.LiveMaxPerTenant = 1 })
+	origin := "http://acme.localhost:" + strconv.Itoa(srv.Port)
+	c, v := liveSignedIn(t, srv, "acme.localhost", "admin@acme.test")
+	first, _ := dialLive(t, srv, c, "acme.localhost", origin)
+	first.subscribe("/dashboards/completion", v)
+	second, status := dialLive(t, srv, c, "acme.localhost", origin)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("second connection: status %d", status)
+	}
+	_, err := second.next(3 * time.Second)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != 1013 || !strings.Contains(ce.Text, "limit") {
+		t.Fatalf("over the tenant's cap: %v, want close 1013 (try again later) saying why", err)
+	}
+	// Globex is not held back by acme's connections.
+	g, gv := liveSignedIn(t, srv, "globex.localhost", "admin@globex.test")
+	other, _ := dialLive(t, srv, g, "globex.localhost", "http://globex.localhost:"+strconv.Itoa(srv.Port))
+	other.subscribe("/dashboards/completion", gv)
+	if msg, err := other.next(500 * time.Millisecond); msg != "" || err != nil {
+		t.Errorf("globex's connection: %.100q, %v", msg, err)
+	}
+	if msg, err := first.next(200 * time.Millisecond); msg != "" || err != nil {
+		t.Errorf("acme's first connection: %.100q, %v", msg, err)
 	}
 }
 
