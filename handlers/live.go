@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -46,8 +47,11 @@ const (
 func (h *Handlers) liveRoutes(site fiber.Router) {
 	site.Get("/ws", h.liveUpgrade, websocket.New(h.liveConn, websocket.Config{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   2048,
+		ReadBufferSize:   1024,
 		WriteBufferSize:  4096,
+		// Write buffers are taken from the pool for each message and
+		// given back: an idle connection holds none.
+		WriteBufferPool: &sync.Pool{},
 		// liveUpgrade has checked the origin against the tenant's host.
 	}))
 }

@@ -268,7 +268,7 @@ func BenchmarkLive(b *testing.B) {
 	}
 	perViewer := nClients / nTenants
 	fmt.Printf("live: %d statements, each watched by %d clients in %d views of its tenant\n", rounds, perViewer, 5)
-	fmt.Printf("live: commit → changed tile at every viewer: p50 %v, p95 %v, p99 %v, max %v (goal p95 < 1 s); %d of %d deliveries missing after 5 s\n",
+	fmt.Printf("live: commit → changed tile at every viewer: p50 %s ms, p95 %s ms, p99 %s ms, max %s ms (goal p95 < 1 s); %d of %d deliveries missing after 5 s\n",
 		ms(q(0.5)), ms(q(0.95)), ms(q(0.99)), ms(q(1)), missing, rounds*perViewer)
 	fmt.Printf("live: messages to viewers of other tenants: %d (goal 0)\n", strays)
 	fmt.Printf("live: CPU per statement: %v with %d viewers (5 renders, %d pushes), %v to a tenant nobody watches: %.1f× the ingest alone\n",

@@ -187,6 +187,14 @@ func TestLiveDashboards(t *testing.T) {
 		noConsoleErrors(t, manager, "manager's live page")
 	})
 
+	t.Run("after a filter change the page follows its new view", func(t *testing.T) {
+		setSelect(adminPage.ctx, t, "filter-range", "30d")
+		waitJSFor(adminPage.ctx, t, "range in the URL", `new URLSearchParams(location.search).get('range') === '30d' && `+settled, 10*time.Second)
+		before := adminPage.completed(t)
+		postCompletion(t, srv, inTeam)
+		adminPage.waitCompleted(t, before)
+	})
+
 	t.Run("an open globex page gets nothing", func(t *testing.T) {
 		// The acme pushes are done; give anything misrouted time to land.
 		time.Sleep(1500 * time.Millisecond)
