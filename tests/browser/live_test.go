@@ -188,11 +188,21 @@ func TestLiveDashboards(t *testing.T) {
 	})
 
 	t.Run("after a filter change the page follows its new view", func(t *testing.T) {
-		setSelect(adminPage.ctx, t, "filter-range", "30d")
-		waitJSFor(adminPage.ctx, t, "range in the URL", `new URLSearchParams(location.search).get('range') === '30d' && `+settled, 10*time.Second)
+		// Completions in the period differ between 90 days (the default)
+		// and 7 days: a push for the old view would show the 90-day figure.
+		wide := kpi(adminPage.ctx, t, "completed-in-period")
+		setSelect(adminPage.ctx, t, "filter-range", "7d")
+		waitJSFor(adminPage.ctx, t, "range in the URL", `new URLSearchParams(location.search).get('range') === '7d' && `+settled, 10*time.Second)
+		narrow := kpi(adminPage.ctx, t, "completed-in-period")
+		if narrow >= wide {
+			t.Fatalf("completions in 7 days %v, in 90 days %v: the test needs them to differ", narrow, wide)
+		}
 		before := adminPage.completed(t)
 		postCompletion(t, srv, inTeam)
 		adminPage.waitCompleted(t, before)
+		if got := kpi(adminPage.ctx, t, "completed-in-period"); got != narrow+1 {
+			t.Errorf("completions in 7 days show %v after one more, want %v (the 90-day figure was %v)", got, narrow+1, wide)
+		}
 	})
 
 	t.Run("an open globex page gets nothing", func(t *testing.T) {
