@@ -65,6 +65,9 @@ type liveSession struct {
 	cookie string
 	client *realtime.Client
 	err    error // why the hub refused the connection
+
+	mu   sync.Mutex
+	page string // the page of the current subscription
 }
 
 // liveLocal is the key of the liveSession in the upgrade request's locals
@@ -120,14 +123,17 @@ func (h *Handlers) liveConn(conn *websocket.Conn) {
 		return
 	}
 	client := s.client
-	defer client.Close(websocket.CloseNormalClosure, "")
-
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)
 		h.liveWrite(conn, s)
 	}()
-	defer func() { <-wrote }()
+	// However this returns, the client leaves the hub and the writer ends
+	// before the connection is released.
+	defer func() {
+		client.Close(websocket.CloseNormalClosure, "")
+		<-wrote
+	}()
 
 	conn.SetReadLimit(16 << 10)
 	conn.SetReadDeadline(time.Now().Add(liveReadTimeout))
@@ -166,7 +172,7 @@ func (h *Handlers) liveWrite(conn *websocket.Conn, s *liveSession) {
 		case msg := <-client.Messages():
 			conn.SetWriteDeadline(time.Now().Add(liveWriteTimeout))
 			if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-				client.Close(websocket.CloseAbnormalClosure, "")
+				client.Close(websocket.CloseInternalServerErr, "")
 			}
 		case <-tick.C:
 			deadline := time.Now().Add(liveWriteTimeout)
@@ -176,7 +182,7 @@ func (h *Handlers) liveWrite(conn *websocket.Conn, s *liveSession) {
 				err = conn.WriteMessage(websocket.TextMessage, []byte(" "))
 			}
 			if err != nil {
-				client.Close(websocket.CloseAbnormalClosure, "")
+				client.Close(websocket.CloseInternalServerErr, "")
 				continue
 			}
 			// A signed-out or disabled viewer stops getting pushes.
@@ -227,6 +233,9 @@ func (h *Handlers) liveSubscribe(s *liveSession, sub liveSubscription) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.page = sub.Page
+	s.mu.Unlock()
 	key := fmt.Sprintf("%d|%s|%s|%s", s.tenant, scope, sub.Page, strings.Join(sub.Tables, "|"))
 	s.client.Subscribe(key, render, snap, sub.Version)
 	return nil
@@ -288,10 +297,17 @@ func (h *Handlers) liveRender(s *liveSession, sub liveSubscription) (realtime.Sn
 	return realtime.Snapshot{Version: page.version, Sections: sections}, scope, nil
 }
 
-// check renders nothing new: it asks whether the viewer may still see
-// live pages at all (signed in, a dashboard role).
+// check asks whether the viewer may still see the page they subscribed
+// to (signed in, the same role and scope), by rendering it with their own
+// session: usually a hit in the shared caches.
 func (s *liveSession) check(h *Handlers) error {
-	_, err := h.liveDispatch(s, "/dashboards/completion?range=7d")
+	s.mu.Lock()
+	page := s.page
+	s.mu.Unlock()
+	if page == "" {
+		return nil
+	}
+	_, err := h.liveDispatch(s, page)
 	return err
 }
 

@@ -285,8 +285,10 @@ func TestLivePushesChangesToTheViewersWhoseNumbersChanged(t *testing.T) {
 	srv := lt.srv
 	port := strconv.Itoa(srv.Port)
 
+	clients := map[string]*testserver.Client{}
 	open := func(host, email string) *liveConn {
 		c, v := liveSignedIn(t, srv, host, email)
+		clients[email] = c
 		l, status := dialLive(t, srv, c, host, "http://"+host+":"+port)
 		if status != http.StatusSwitchingProtocols {
 			t.Fatalf("%s: upgrade status %d", email, status)
@@ -335,6 +337,21 @@ func TestLivePushesChangesToTheViewersWhoseNumbersChanged(t *testing.T) {
 	}
 	if msg, err := globex.next(2 * time.Second); msg != "" || err != nil {
 		t.Errorf("globex got %.300q, %v", msg, err)
+	}
+
+	// The manager signs out: the next render of their view, made with
+	// their session, ends their connection for good (1008, no reconnect).
+	if r := clients["manager@acme.test"].PostForm("acme.localhost", "/logout", url.Values{}); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.Status)
+	}
+	complete(t, srv, lt.inTeam)
+	_, err = manager.next(5 * time.Second)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != 1008 || !strings.Contains(ce.Text, "sign in") {
+		t.Errorf("signed-out manager: %v, want close 1008 asking to sign in", err)
+	}
+	if msg, err := admin.next(4 * time.Second); err != nil || !strings.Contains(msg, `data-live="kpi-completed"`) {
+		t.Errorf("admin after the manager signed out: %.200q, %v", msg, err)
 	}
 
 	// A page that was away (a stale version) gets every section again.
