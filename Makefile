@@ -17,7 +17,7 @@ build: ## Build bin/learnlens
 test: deps check-generated lint ## Run every test (installs what is missing, starts its own PostgreSQL)
 	./scripts/test.sh
 
-bench: bench-ingest bench-dashboards ## Run every benchmark (figures with same-run baselines; see docs/PERFORMANCE.md)
+bench: bench-ingest bench-dashboards bench-live ## Run every benchmark (figures with same-run baselines; see docs/PERFORMANCE.md)
 
 bench-ingest: ## Statements/s through the real xAPI endpoint vs a raw COPY (BENCH_STATEMENTS=40000)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./tests/bench/

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,20 +243,32 @@ func (h *Handlers) liveSubscribe(s *liveSession, sub liveSubscription) error {
 }
 
 func (sub *liveSubscription) validate() error {
-	if !strings.HasPrefix(sub.Page, "/dashboards/") || len(sub.Page) > liveMaxURL {
+	if !livePath(sub.Page, "dashboards", 0) {
 		return errLiveSubscription("page: must be the address of a dashboard (/dashboards/…)")
 	}
 	if len(sub.Tables) > liveMaxTables {
 		return errLiveSubscription("tables: at most " + strconv.Itoa(liveMaxTables) + " table pages")
 	}
 	for _, t := range sub.Tables {
-		if !strings.HasPrefix(t, "/tables/") || len(t) > liveMaxURL {
-			return errLiveSubscription("tables: must be addresses of table pages (/tables/…)")
+		if !livePath(t, "tables", 3) {
+			return errLiveSubscription("tables: must be addresses of table pages (/tables/<dashboard>/<table>)")
 		}
 	}
 	slices.Sort(sub.Tables)
 	sub.Tables = slices.Compact(sub.Tables)
 	return nil
+}
+
+// livePath says whether uri is a clean path (no "..", "//", fragment)
+// under /<area>/, of exactly segments segments when segments > 0: a table
+// page, not its exports.
+func livePath(uri, area string, segments int) bool {
+	u, err := url.Parse(uri)
+	if err != nil || len(uri) > liveMaxURL || u.Scheme != "" || u.Host != "" || u.Fragment != "" || u.Path != path.Clean(u.Path) {
+		return false
+	}
+	parts := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
+	return len(parts) >= 2 && parts[0] == area && (segments == 0 || len(parts) == segments)
 }
 
 // liveRender renders the page and table pages sub names as the viewer

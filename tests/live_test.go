@@ -231,6 +231,9 @@ func TestLiveRefusesStrangers(t *testing.T) {
 		{`not json`, 1003},
 		{`{"page":"/admin/users"}`, 1003},
 		{`{"page":"/dashboards/completion","tables":["/admin/users"]}`, 1003},
+		{`{"page":"/dashboards/completion","tables":["/tables/completion/courses/export.csv"]}`, 1003},
+		{`{"page":"/dashboards/../admin/users"}`, 1003},
+		{`{"page":"//evil.test/dashboards/completion"}`, 1003},
 		{`{"page":"/dashboards/nope"}`, 1003},
 		{`{"page":"/dashboards/completion?range=forever"}`, 1003},
 	} {
