@@ -216,8 +216,8 @@ func TestLiveDashboards(t *testing.T) {
 		}
 	})
 
+	b := testserver.StartOn(t, srv.DB)
 	t.Run("a statement accepted by one instance updates a page on another", func(t *testing.T) {
-		b := testserver.StartOn(t, srv.DB)
 		// The session cookie is the host's, whatever the port.
 		onB := openLive(t, "admin on instance B", admin, long(t, admin), b.URL("acme.localhost", "/dashboards/completion"))
 		before := onB.completed(t)
@@ -233,6 +233,32 @@ func TestLiveDashboards(t *testing.T) {
 		postCompletion(t, srv, inTeam)
 		m.waitCompleted(t, before)
 		onlyReconnectErrors(t, manager, "manager's page across a restart")
+	})
+
+	t.Run("a page that missed changes while its server was down resyncs", func(t *testing.T) {
+		m := openLive(t, "manager", manager, long(t, manager), srv.URL("acme.localhost", "/dashboards/completion"))
+		before := m.completed(t)
+		srv.Down()
+		m.waitState(t, "reconnecting")
+		postCompletion(t, b, inTeam) // accepted by the other instance meanwhile
+		srv.Up(t)
+		m.waitState(t, "live")
+		m.waitCompleted(t, before)
+		onlyReconnectErrors(t, manager, "manager's page across a gap")
+	})
+
+	t.Run("the page shows when the browser goes offline and comes back", func(t *testing.T) {
+		m := openLive(t, "manager", manager, long(t, manager), srv.URL("acme.localhost", "/dashboards/completion"))
+		evalJS[bool](m.ctx, t, `window.dispatchEvent(new Event('offline')), true`)
+		m.waitState(t, "offline")
+		if got := text(m.ctx, t, `[data-testid="live-status"]`); got != "Offline" {
+			t.Errorf("offline status reads %q", got)
+		}
+		evalJS[bool](m.ctx, t, `window.dispatchEvent(new Event('online')), true`)
+		m.waitState(t, "live")
+		before := m.completed(t)
+		postCompletion(t, srv, inTeam)
+		m.waitCompleted(t, before)
 	})
 	onlyReconnectErrors(t, admin, "admin's live pages")
 }

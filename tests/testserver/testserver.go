@@ -103,7 +103,16 @@ func (s *Server) serve(ln net.Listener) {
 // same port and database.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	s.stop()
+	s.Down()
+	s.Up(t)
+}
+
+// Down stops the server: its port refuses connections until Up.
+func (s *Server) Down() { s.stop() }
+
+// Up starts a new server on the port and database of one that is Down.
+func (s *Server) Up(t testing.TB) {
+	t.Helper()
 	var ln net.Listener
 	var err error
 	for range 50 { // the old listener's port may take a moment to free
@@ -113,7 +122,7 @@ func (s *Server) Restart(t testing.TB) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("restart on port %d: %v", s.Port, err)
+		t.Fatalf("start again on port %d: %v", s.Port, err)
 	}
 	s.serve(ln)
 }
