@@ -25,6 +25,7 @@ type Config struct {
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
 	LiveMaxPerTenant   int           // LIVE_MAX_PER_TENANT, 1000: live dashboard connections of one tenant on an instance
 	LiveMaxConnections int           // LIVE_MAX_CONNECTIONS, 5000: live dashboard connections on an instance
+	LiveHeartbeat      time.Duration // LIVE_HEARTBEAT, 25s: live connections are pinged this often and dropped after 2.5 silent heartbeats
 
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
@@ -52,6 +53,7 @@ func parse(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		LiveMaxPerTenant:   p.int("LIVE_MAX_PER_TENANT", 1000),
 		LiveMaxConnections: p.int("LIVE_MAX_CONNECTIONS", 5000),
+		LiveHeartbeat:      p.duration("LIVE_HEARTBEAT", 25*time.Second),
 	}
 	return c, p.err
 }

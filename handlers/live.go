@@ -32,13 +32,6 @@ import (
 // tenant, role and scope checks of the page apply to every push.
 
 const (
-	// liveHeartbeat is how often a connection is pinged, sent an empty
-	// message (so the page knows the server is there) and its session
-	// checked again.
-	liveHeartbeat = 25 * time.Second
-	// liveReadTimeout drops a connection that answered nothing for this
-	// long (a closed laptop lid, a lost network).
-	liveReadTimeout  = 2*liveHeartbeat + 10*time.Second
 	liveWriteTimeout = 10 * time.Second
 	// liveMaxTables bounds the table pages a subscription may name.
 	liveMaxTables = 8
@@ -137,15 +130,18 @@ func (h *Handlers) liveConn(conn *websocket.Conn) {
 	}()
 
 	conn.SetReadLimit(16 << 10)
-	conn.SetReadDeadline(time.Now().Add(liveReadTimeout))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(liveReadTimeout)) })
+	// A connection that answers nothing for two and a half heartbeats is
+	// gone (a closed laptop lid, a lost network).
+	readTimeout := h.cfg.LiveHeartbeat * 5 / 2
+	conn.SetReadDeadline(time.Now().Add(readTimeout))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(readTimeout)) })
 	for {
 		_, data, err := conn.ReadMessage()
 		if err != nil {
 			client.Close(websocket.CloseNormalClosure, "")
 			return
 		}
-		conn.SetReadDeadline(time.Now().Add(liveReadTimeout))
+		conn.SetReadDeadline(time.Now().Add(readTimeout))
 		var sub liveSubscription
 		if err := json.Unmarshal(data, &sub); err != nil {
 			client.Close(realtime.CloseBadSubscr, "the subscription is not valid JSON")
@@ -166,7 +162,9 @@ func (h *Handlers) liveConn(conn *websocket.Conn) {
 // drops it, then closes the connection with the hub's reason.
 func (h *Handlers) liveWrite(conn *websocket.Conn, s *liveSession) {
 	client := s.client
-	tick := time.NewTicker(liveHeartbeat)
+	// Each heartbeat pings, sends an empty message (so the page knows the
+	// server is there) and checks the session again.
+	tick := time.NewTicker(h.cfg.LiveHeartbeat)
 	defer tick.Stop()
 	for {
 		select {

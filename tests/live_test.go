@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -279,6 +280,59 @@ func TestLiveCapsConnectionsPerTenantWithAClearMessage(t *testing.T) {
 	}
 	if msg, err := first.next(200 * time.Millisecond); msg != "" || err != nil {
 		t.Errorf("acme's first connection: %.100q, %v", msg, err)
+	}
+}
+
+func TestLiveHeartbeatsAndDropsSilentConnections(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	if _, err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.StartWith(t, db, func(c *config.Config) { c.LiveHeartbeat = 200 * time.Millisecond })
+	port := strconv.Itoa(srv.Port)
+	c, v := liveSignedIn(t, srv, "acme.localhost", "admin@acme.test")
+	dial := func() *websocket.Conn {
+		d := websocket.Dialer{NetDialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+		}, Jar: c.Jar}
+		conn, _, err := d.Dial("ws://acme.localhost:"+port+"/ws", http.Header{"Origin": {"http://acme.localhost:" + port}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"page":"/dashboards/completion","version":%d}`, v))
+		return conn
+	}
+	// A client that reads answers pings and gets the empty heartbeat
+	// messages a page watches for.
+	alive := dial()
+	heartbeats := 0
+	alive.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	for {
+		_, msg, err := alive.ReadMessage()
+		if err != nil {
+			break
+		}
+		if strings.TrimSpace(string(msg)) == "" {
+			heartbeats++
+		}
+	}
+	if heartbeats < 4 {
+		t.Errorf("%d heartbeats in 1.5 s at one per 200 ms", heartbeats)
+	}
+	// A client that reads nothing never answers a ping: after two and a
+	// half heartbeats the server closes it.
+	silent := dial()
+	time.Sleep(1500 * time.Millisecond)
+	silent.SetReadDeadline(time.Now().Add(2 * time.Second))
+	var err error
+	for err == nil {
+		_, _, err = silent.ReadMessage()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("a silent client is still connected after 3.5 s: %v", err)
 	}
 }
 
