@@ -54,11 +54,11 @@ func (h *Handlers) liveRoutes(site fiber.Router) {
 // upgrade request: the host and session cookie its pushes are rendered
 // with.
 type liveSession struct {
-	tenant int64
-	host   string
-	cookie string
-	client *realtime.Client
-	err    error // why the hub refused the connection
+	tenant  int64
+	host    string
+	cookie  string
+	client  *realtime.Client
+	joinErr error // why the hub refused the connection
 
 	mu   sync.Mutex
 	page string // the page of the current subscription
@@ -86,9 +86,17 @@ func (h *Handlers) liveUpgrade(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusForbidden, "live updates are only for pages of this organisation's own address")
 	}
 	s := &liveSession{tenant: auth.Tenant(c).ID, host: string(c.Request().Host()), cookie: c.Cookies(auth.CookieName)}
-	s.client, s.err = h.hub.Join(s.tenant)
+	// Joined before the upgrade, so that connections count in the order
+	// they were accepted; a failed upgrade leaves again.
+	s.client, s.joinErr = h.hub.Join(s.tenant)
 	c.Locals(liveLocal, s)
-	return c.Next()
+	if err := c.Next(); err != nil {
+		if s.client != nil {
+			s.client.Close(websocket.CloseNormalClosure, "")
+		}
+		return err
+	}
+	return nil
 }
 
 // liveSubscription is what a page says it shows: its address (path and
@@ -98,22 +106,16 @@ type liveSubscription struct {
 	Page    string   `json:"page"`
 	Tables  []string `json:"tables"`
 	Version int64    `json:"version"`
-	// Resync asks for every section again (the page was in the
-	// background, or offline).
-	Resync bool `json:"resync"`
 }
 
 // liveConn serves one WebSocket: a writer goroutine sends the hub's
 // messages and heartbeats; this one reads the page's subscriptions.
 func (h *Handlers) liveConn(conn *websocket.Conn) {
 	s := conn.Locals(liveLocal).(*liveSession)
-	if s.err != nil {
-		var limit *realtime.LimitError
-		code := realtime.CloseTryLater
-		if !errors.As(s.err, &limit) {
-			code = realtime.CloseRestart
-		}
-		closeWith(conn, code, s.err.Error())
+	if s.joinErr != nil {
+		// A cap was reached, or the server is stopping: the page retries
+		// with backoff and shows why.
+		closeWith(conn, realtime.CloseTryLater, s.joinErr.Error())
 		return
 	}
 	client := s.client
@@ -217,10 +219,6 @@ func (e errLiveSubscription) Error() string { return string(e) }
 // liveSubscribe renders what sub names for the viewer and makes the
 // client a viewer of it.
 func (h *Handlers) liveSubscribe(s *liveSession, sub liveSubscription) error {
-	if sub.Resync && sub.Page == "" {
-		s.client.Resync()
-		return nil
-	}
 	if err := sub.validate(); err != nil {
 		return err
 	}

@@ -251,23 +251,6 @@ func (c *Client) Subscribe(key string, render Render, now Snapshot, shown int64)
 	}
 }
 
-// Resync sends the client every section of its view, as a page that may
-// have missed pushes (back from the background, say) asks.
-func (c *Client) Resync() {
-	c.hub.mu.Lock()
-	v := c.view
-	c.hub.mu.Unlock()
-	if v == nil {
-		return
-	}
-	v.mu.Lock()
-	if v.shown != nil {
-		c.deliver(resync(v.shown.Sections))
-	}
-	v.mu.Unlock()
-	v.poke()
-}
-
 // Changed tells the hub that tenant's gold is now at version: each open
 // view of the tenant is rendered again and its changes pushed. Quick and
 // non-blocking: register it with viewcache.Versions.Subscribe.
