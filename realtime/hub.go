@@ -25,6 +25,7 @@ type Hub struct {
 	renders chan struct{}
 
 	mu      sync.Mutex
+	clients map[*Client]struct{}
 	views   map[string]*liveView
 	tenants map[int64]*tenantViews
 	total   int
@@ -92,7 +93,7 @@ func NewHub(log *slog.Logger, opts HubOptions) *Hub {
 		opts.SendBuffer = d.SendBuffer
 	}
 	return &Hub{opts: opts, log: log, renders: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
-		views: map[string]*liveView{}, tenants: map[int64]*tenantViews{}}
+		clients: map[*Client]struct{}{}, views: map[string]*liveView{}, tenants: map[int64]*tenantViews{}}
 }
 
 // Client is one browser connection.
@@ -128,7 +129,9 @@ func (h *Hub) Join(tenant int64) (*Client, error) {
 	}
 	t.conns++
 	h.total++
-	return &Client{hub: h, tenant: tenant, send: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{})}, nil
+	c := &Client{hub: h, tenant: tenant, send: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{})}
+	h.clients[c] = struct{}{}
+	return c, nil
 }
 
 func (h *Hub) tenant(id int64) *tenantViews {
@@ -168,6 +171,7 @@ func (c *Client) Close(code int, reason string) {
 		h := c.hub
 		h.mu.Lock()
 		c.leaveLocked()
+		delete(h.clients, c)
 		h.total--
 		t := h.tenant(c.tenant)
 		t.conns--
@@ -276,11 +280,9 @@ func (h *Hub) Changed(tenant, version int64) {
 func (h *Hub) Close(code int, reason string) {
 	h.mu.Lock()
 	h.closed = true
-	var clients []*Client
-	for _, v := range h.views {
-		for c := range v.clients {
-			clients = append(clients, c)
-		}
+	clients := make([]*Client, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
 	}
 	h.mu.Unlock()
 	for _, c := range clients {

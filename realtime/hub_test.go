@@ -232,11 +232,14 @@ func TestHubResyncsAStalePageAndCloseEndsEveryone(t *testing.T) {
 	if m := receive(t, c, time.Second); !strings.Contains(m, "kpi-overdue") || strings.Contains(m, "data-live-changed") {
 		t.Errorf("resync of a stale page: %q", m)
 	}
+	idle, _ := h.Join(1) // connected, not subscribed yet
 	var wg sync.WaitGroup
 	wg.Go(func() { h.Close(CloseRestart, "the server is restarting") })
 	wg.Wait()
-	if code, _ := c.CloseReason(); code != CloseRestart {
-		t.Errorf("closed with %d", code)
+	for _, cl := range []*Client{c, idle} {
+		if code, _ := cl.CloseReason(); code != CloseRestart {
+			t.Errorf("closed with %d", code)
+		}
 	}
 	if _, err := h.Join(1); err == nil {
 		t.Error("a closed hub admitted a connection")

@@ -54,6 +54,34 @@
   // with out-of-band swaps of the sections whose numbers changed, marked
   // data-live-changed, which flash briefly.
   var live = { elt: null, socket: null, lastMessage: 0, opened: false, tables: {}, updates: 0 };
+
+  // The extension closes a page's socket when the page is swapped away,
+  // even while it is still connecting, and the browser then reports an
+  // error that htmx logs to the console. Errors of a socket the page
+  // itself closed are not reported; others (a server that is down) are.
+  if (window.htmx) {
+    window.htmx.createWebSocket = function (url) {
+      var ws = new WebSocket(url, []);
+      ws.binaryType = window.htmx.config.wsBinaryType;
+      var closedByPage = false;
+      var close = ws.close;
+      ws.close = function () {
+        closedByPage = true;
+        return close.apply(ws, arguments);
+      };
+      Object.defineProperty(ws, 'onerror', {
+        configurable: true,
+        set: function (fn) {
+          ws.addEventListener('error', function (e) {
+            if (!closedByPage) {
+              fn(e);
+            }
+          });
+        }
+      });
+      return ws;
+    };
+  }
   var LIVE_QUIET_MS = 65000; // two missed heartbeats: the connection is dead
   var liveLabels = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
 
