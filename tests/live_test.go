@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -372,10 +373,12 @@ func TestLivePushesChangesToTheViewersWhoseNumbersChanged(t *testing.T) {
 		t.Fatalf("admin: push %.400q, %v", msg, err)
 	}
 	t.Logf("first push %v after the POST was sent", time.Since(start).Round(time.Millisecond))
-	// What changed flashes; a tile whose only change is its "data as of"
-	// time comes along unmarked.
-	if !strings.Contains(msg, `kpi-completed&#34;]" data-live-changed`) || strings.Contains(msg, `kpi-overdue&#34;]" data-live-changed`) {
-		t.Errorf("admin: the push should mark what changed and only that: %.600s", msg)
+	// What changed flashes: the Completed tile, never the "data as of"
+	// line. (Which other tiles change depends on the course: overdue, in
+	// progress…; realtime/hub_test.go checks the rule exactly.)
+	marked := changedKeys(msg)
+	if !slices.Contains(marked, "kpi-completed") || slices.Contains(marked, "as-of") {
+		t.Errorf("admin: the push marks %v: %.600s", marked, msg)
 	}
 	for name, l := range map[string]*liveConn{"manager": manager, "globex": globex} {
 		if msg, err := l.next(2500 * time.Millisecond); msg != "" || err != nil {
@@ -458,3 +461,4 @@ func changedKeys(msg string) []string {
 	}
 	return out
 }
+
