@@ -461,4 +461,3 @@ func changedKeys(msg string) []string {
 	}
 	return out
 }
-
