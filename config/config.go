@@ -40,7 +40,10 @@ type Config struct {
 	// AdminMFAOptional lets platform admins sign in without a second
 	// factor. Not read from the environment: only `serve --dev` (the demo
 	// data, whose printed logins must keep working) and tests set it.
-	AdminMFAOptional bool
+	AdminMFAOptional   bool
+	LiveMaxPerTenant   int           // LIVE_MAX_PER_TENANT, 1000: live dashboard connections of one tenant on an instance
+	LiveMaxConnections int           // LIVE_MAX_CONNECTIONS, 5000: live dashboard connections on an instance
+	LiveHeartbeat      time.Duration // LIVE_HEARTBEAT, 25s: live connections are pinged this often and dropped after 2.5 silent heartbeats
 
 	// Now is the clock that decides the tenants' "today" (nil: time.Now).
 	// Not read from the environment; tests set it to cross a midnight.
@@ -71,6 +74,9 @@ func parse(getenv func(string) string) (Config, error) {
 		XAPICredentialConcurrency: p.int("XAPI_CREDENTIAL_CONCURRENCY", 8),
 		XAPICredentialRate:        float64(p.int("XAPI_CREDENTIAL_RATE", 200)),
 		XAPICredentialBurst:       p.int("XAPI_CREDENTIAL_BURST", 400),
+		LiveMaxPerTenant:          p.int("LIVE_MAX_PER_TENANT", 1000),
+		LiveMaxConnections:        p.int("LIVE_MAX_CONNECTIONS", 5000),
+		LiveHeartbeat:             p.duration("LIVE_HEARTBEAT", 25*time.Second),
 	}
 	return c, p.err
 }

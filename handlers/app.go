@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
@@ -57,6 +58,11 @@ type Handlers struct {
 	xapiLimits  *credentialLimits
 	proxies     []netip.Prefix // TRUSTED_PROXIES
 	analytics   *analytics.Store
+
+	// hub pushes changes of open dashboards to the browsers showing them
+	// (see live.go); appHandler serves its renders through the app.
+	hub        *realtime.Hub
+	appHandler func() fasthttp.RequestHandler
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes,
@@ -97,10 +103,12 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
 		analytics:     analytics.NewStore(db),
+		hub:           realtime.NewHub(log, realtime.HubOptions{MaxPerTenant: cfg.LiveMaxPerTenant, MaxTotal: cfg.LiveMaxConnections}),
 	}
 	h.proxies = trustedProxies(cfg.TrustedProxies)
 	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
 		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
+	versions.Subscribe(func(tenant int64, v viewcache.Version) { h.hub.Changed(tenant, v.N) })
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
 		ErrorHandler:          h.handleError,
@@ -115,12 +123,14 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		TrustedProxies:          cfg.TrustedProxies,
 	})
 	h.routes(app)
+	h.appHandler = sync.OnceValue(app.Handler)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	background.Go(func() { h.listener.Run(ctx) })
 	background.Go(func() { h.deleteExpiredSessions(ctx) })
 	return app, func() {
+		h.hub.Close(realtime.CloseRestart, "the server is restarting")
 		cancel()
 		background.Wait()
 	}
@@ -188,4 +198,5 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/mfa-policy", h.mfaPolicy)
 
 	h.dashboardRoutes(site)
+	h.liveRoutes(site)
 }

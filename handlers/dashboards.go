@@ -89,6 +89,7 @@ func (h *Handlers) newView(c *fiber.Ctx) (*viewCtx, error) {
 	if err != nil {
 		return nil, analyticsError(err)
 	}
+	noteLiveScope(c, scope.(analytics.Scope).Key())
 	return &viewCtx{r: r, path: c.Path(), scope: scope.(analytics.Scope)}, nil
 }
 
@@ -217,6 +218,7 @@ func (v *viewCtx) viewFilters(undated bool) analytics.Filters {
 func (h *Handlers) frame(ctx context.Context, v *viewCtx, title, intro, path string) (dash.Frame, error) {
 	f := v.r.Filters
 	fr := dash.Frame{Title: title, Intro: intro, Path: path, ShowDates: true, ShowCourse: true, AsOf: asOfText(v.meta),
+		Live: true, Version: v.meta.Version,
 		Filters: dash.FilterState{Range: f.Range, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly),
 			Department: f.Department, Location: f.Location, Manager: f.Manager, Course: f.Course, Category: f.Category}}
 	o, _, err := compute(h, ctx, v, "options", analytics.Filters{}, func(q *analytics.Q) (analytics.Options, error) { return q.FilterOptions() })

@@ -50,6 +50,11 @@ func (h *Handlers) requestLog(c *fiber.Ctx) error {
 	if u := auth.User(c); u != nil {
 		attrs = append(attrs, "user_id", u.ID)
 	}
+	if isLiveRender(c) {
+		// A live dashboard's render, not a browser's request.
+		h.log.Debug("live render", attrs...)
+		return nil
+	}
 	h.log.Info("request", attrs...)
 	return nil
 }

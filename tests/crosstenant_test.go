@@ -49,6 +49,9 @@ type isolation struct {
 	// succeed there (2xx or a redirect within the host); the other probes
 	// must not, and acme's state is checked untouched below.
 	own bool
+	// websocket routes answer a plain GET by a user of the host with 426
+	// (Upgrade Required); tests/live_test.go probes them over WebSocket.
+	websocket bool
 }
 
 // fixture holds ids of acme's objects for the probes.
@@ -127,6 +130,7 @@ var routeIsolation = map[string]isolation{
 	"GET /dashboards/assessments/courses/:course":             {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /dashboards/team/nodes/:node":                        {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /me":                                                 {access: signedIn},
+	"GET /ws":                                                 {access: signedIn, websocket: true},
 	"GET /learners/:learner":                                  {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /tables/:dash/:table":                                {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
 	"GET /tables/:dash/:table/export.csv":                     {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
@@ -298,6 +302,7 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 				if signedInHere && r.method != http.MethodPost {
 					t.Errorf("%s: globex's admin was sent to sign in on their own host", what)
 				}
+			case resp.Status == http.StatusUpgradeRequired && signedInHere && iso.websocket:
 			case resp.Status == http.StatusOK && signedInHere && r.method == http.MethodGet:
 				// Globex's own page: it showed no acme data (checked above).
 			case iso.own && signedInHere && (resp.Status < 300 || resp.Status == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/")):

@@ -54,6 +54,150 @@
     }
   }, true);
 
+
+  // Live dashboards (handlers/live.go). A page marked data-live-page opens
+  // a WebSocket to /ws through htmx's ws extension, which reconnects with
+  // backoff. Once open, the page says what it shows; the server answers
+  // with out-of-band swaps of the sections whose numbers changed, marked
+  // data-live-changed, which flash briefly.
+  var live = { elt: null, socket: null, lastMessage: 0, opened: false, tables: {}, updates: 0 };
+
+  // The extension closes a page's socket when the page is swapped away,
+  // even while it is still connecting, and the browser then reports an
+  // error that htmx logs to the console. Errors of a socket the page
+  // itself closed are not reported; others (a server that is down) are.
+  if (window.htmx) {
+    window.htmx.createWebSocket = function (url) {
+      var ws = new WebSocket(url, []);
+      ws.binaryType = window.htmx.config.wsBinaryType;
+      var closedByPage = false;
+      var close = ws.close;
+      ws.close = function () {
+        closedByPage = true;
+        return close.apply(ws, arguments);
+      };
+      Object.defineProperty(ws, 'onerror', {
+        configurable: true,
+        set: function (fn) {
+          ws.addEventListener('error', function (e) {
+            if (!closedByPage) {
+              fn(e);
+            }
+          });
+        }
+      });
+      return ws;
+    };
+  }
+  var LIVE_QUIET_MS = 65000; // two missed heartbeats: the connection is dead
+  var liveLabels = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
+
+  function liveStatus(state, reason) {
+    var el = document.querySelector('[data-testid="live-status"]');
+    if (!el) {
+      return;
+    }
+    el.setAttribute('data-state', state);
+    el.setAttribute('data-updates', String(live.updates));
+    el.textContent = liveLabels[state] + (reason ? ': ' + reason : '');
+    el.title = reason || '';
+  }
+
+  function liveSubscription() {
+    var asOf = document.querySelector('[data-live="as-of"]');
+    var tables = [];
+    Object.keys(live.tables).forEach(function (id) {
+      if (document.getElementById(id)) {
+        tables.push(live.tables[id]);
+      }
+    });
+    return JSON.stringify({
+      page: location.pathname + location.search,
+      tables: tables,
+      version: asOf ? Number(asOf.getAttribute('data-version')) || 0 : 0
+    });
+  }
+
+  function liveSubscribe() {
+    if (live.socket && live.elt && document.body.contains(live.elt)) {
+      live.socket.send(liveSubscription());
+    }
+  }
+
+  document.addEventListener('htmx:wsConnecting', function () {
+    liveStatus(live.opened ? 'reconnecting' : 'connecting');
+  });
+  document.addEventListener('htmx:wsOpen', function (evt) {
+    if (live.elt !== evt.detail.elt) {
+      live.tables = {}; // another page: its tables start on their first page
+    }
+    live.elt = evt.detail.elt;
+    live.socket = evt.detail.socketWrapper;
+    live.opened = true;
+    live.lastMessage = Date.now();
+    liveStatus('live');
+    liveSubscribe();
+  });
+  document.addEventListener('htmx:wsClose', function (evt) {
+    var e = evt.detail.event || {};
+    // The extension reconnects after these codes (lost connection, server
+    // restart, a limit reached); after others live updates stop.
+    var retry = [1006, 1011, 1012, 1013].indexOf(e.code) >= 0;
+    liveStatus(retry ? 'reconnecting' : 'offline', e.reason || '');
+  });
+  document.addEventListener('htmx:wsAfterMessage', function (evt) {
+    live.lastMessage = Date.now();
+    if (evt.detail.message.trim() !== '') {
+      live.updates++;
+      liveStatus('live');
+    }
+    document.querySelectorAll('[data-live-changed]').forEach(function (el) {
+      el.removeAttribute('data-live-changed');
+      el.classList.add('live-flash');
+      setTimeout(function () { el.classList.remove('live-flash'); }, 2000);
+    });
+  });
+  // A filter change or drill-down moves the page to another address, and a
+  // table to another page, sort or search: the subscription follows.
+  document.addEventListener('htmx:pushedIntoHistory', liveSubscribe);
+  document.addEventListener('htmx:afterSwap', function (evt) {
+    var target = evt.detail.target;
+    var xhr = evt.detail.xhr;
+    if (target && /^tbl-/.test(target.id) && xhr && xhr.responseURL) {
+      var u = new URL(xhr.responseURL);
+      live.tables[target.id] = u.pathname + u.search;
+      liveSubscribe();
+    }
+  });
+  // Back from the background or from offline (a closed lid, a PWA resumed):
+  // a dead connection is replaced, a live one resyncs.
+  function liveResume() {
+    if (!live.socket || !live.elt || !document.body.contains(live.elt)) {
+      return;
+    }
+    if (Date.now() - live.lastMessage > LIVE_QUIET_MS) {
+      live.socket.reconnect();
+    } else {
+      liveSubscribe();
+    }
+  }
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible') {
+      liveResume();
+    }
+  });
+  window.addEventListener('online', function () {
+    live.lastMessage = 0;
+    liveResume();
+  });
+  window.addEventListener('offline', function () { liveStatus('offline'); });
+  setInterval(function () {
+    if (live.socket && live.elt && document.body.contains(live.elt) && Date.now() - live.lastMessage > LIVE_QUIET_MS) {
+      live.lastMessage = Date.now();
+      live.socket.reconnect();
+    }
+  }, 15000);
+
   if (window.htmx) {
     // First matching rule wins. Error responses are swapped because the
     // server sends a renderable error fragment (and HX-Retarget/HX-Reswap

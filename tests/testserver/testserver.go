@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ type Server struct {
 	DB   *database.DB
 	Port int
 	t    testing.TB
+
+	cfg  config.Config
+	log  *slog.Logger
+	stop func() // shuts the app down and ends its background work
 }
 
 // Start seeds a fresh database with the demo tenants and serves LearnLens on
@@ -77,13 +82,52 @@ func StartWith(t testing.TB, db *database.DB, configure func(*config.Config)) *S
 	if testing.Verbose() {
 		log = slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	app, stop := handlers.New(cfg, db, log)
+	s := &Server{DB: db, Port: cfg.Port, t: t, cfg: cfg, log: log}
+	s.serve(ln)
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// serve starts a new app on ln.
+func (s *Server) serve(ln net.Listener) {
+	app, stop := handlers.New(s.cfg, s.DB, s.log)
 	go app.Listener(ln)
-	t.Cleanup(func() {
-		app.ShutdownWithTimeout(5 * time.Second)
-		stop()
-	})
-	return &Server{App: app, DB: db, Port: cfg.Port, t: t}
+	s.App = app
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			app.ShutdownWithTimeout(5 * time.Second)
+			stop()
+		})
+	}
+}
+
+// Restart stops the server, as a deploy does, and starts a new one on the
+// same port and database.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Down()
+	s.Up(t)
+}
+
+// Down stops the server: its port refuses connections until Up.
+func (s *Server) Down() { s.stop() }
+
+// Up starts a new server on the port and database of one that is Down.
+func (s *Server) Up(t testing.TB) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 { // the old listener's port may take a moment to free
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.Port)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("start again on port %d: %v", s.Port, err)
+	}
+	s.serve(ln)
 }
 
 // URL returns the address of path on host (e.g. "acme.localhost").
