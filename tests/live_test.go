@@ -461,3 +461,42 @@ func changedKeys(msg string) []string {
 	}
 	return out
 }
+
+// TestLiveEndsWhenTheTenantIsSuspended: suspension reaches live
+// connections too. An open page's connection ends at its next session
+// check (a heartbeat), and a new one is refused.
+func TestLiveEndsWhenTheTenantIsSuspended(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	if _, err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.StartWith(t, db, func(c *config.Config) { c.LiveHeartbeat = 200 * time.Millisecond })
+	origin := "http://acme.localhost:" + strconv.Itoa(srv.Port)
+	c, v := liveSignedIn(t, srv, "acme.localhost", "admin@acme.test")
+	conn, status := dialLive(t, srv, c, "acme.localhost", origin)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("dial before the suspension: %d", status)
+	}
+	conn.subscribe("/dashboards/completion", v)
+	acme, err := models.NewTenantStore(db).BySlug(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := models.NewTenantStore(db).SetStatus(context.Background(), acme.ID, models.TenantSuspended); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msg, err := conn.next(time.Until(deadline))
+		if err != nil {
+			break // closed
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connection of a suspended tenant's page is still open after 5 s (last message %.200q)", msg)
+		}
+	}
+	if _, status := dialLive(t, srv, c, "acme.localhost", origin); status == http.StatusSwitchingProtocols {
+		t.Error("a suspended tenant's page opened a new live connection")
+	}
+}
