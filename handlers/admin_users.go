@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -30,54 +31,33 @@ func (h *Handlers) userList(c *fiber.Ctx) error {
 	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows, admin.MFAPolicy{Required: tenant.RequireAdminMFA, CSRF: csrf}))
 }
 
-// userUnlock lifts a lock-out before it runs out.
-func (h *Handlers) userUnlock(c *fiber.Ctx) error {
-	tenant := auth.Tenant(c)
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil {
-		return fiber.ErrNotFound
+// userAction is a tenant admin's action on one user of the Users page
+// (lift a lock-out, reset a lost second factor): do changes the user, the
+// action is audited, and the user's row is sent back.
+func (h *Handlers) userAction(action string, do func(ctx context.Context, tenantID, id int64) (models.User, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		tenant := auth.Tenant(c)
+		id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+		if err != nil {
+			return fiber.ErrNotFound
+		}
+		u, err := do(c.UserContext(), tenant.ID, id)
+		if errors.Is(err, models.ErrNotFound) {
+			return fiber.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		actor := auth.User(c)
+		err = h.audit.Record(c.UserContext(), models.AuditEntry{
+			TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: action,
+			Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c),
+		})
+		if err != nil {
+			return err
+		}
+		return h.fragment(c, fiber.StatusOK, admin.UserRowView(userRow(u, h.sessions.CSRFToken(c), tenantLocation(tenant))))
 	}
-	u, err := h.users.Unlock(c.UserContext(), tenant.ID, id)
-	if errors.Is(err, models.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	actor := auth.User(c)
-	err = h.audit.Record(c.UserContext(), models.AuditEntry{
-		TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: models.AuditUserUnlocked,
-		Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c),
-	})
-	if err != nil {
-		return err
-	}
-	return h.fragment(c, fiber.StatusOK, admin.UserRowView(userRow(u, h.sessions.CSRFToken(c), tenantLocation(tenant))))
-}
-
-// userMFAReset turns a user's second factor off (a lost phone).
-func (h *Handlers) userMFAReset(c *fiber.Ctx) error {
-	tenant := auth.Tenant(c)
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil {
-		return fiber.ErrNotFound
-	}
-	u, err := h.users.ResetMFA(c.UserContext(), tenant.ID, id)
-	if errors.Is(err, models.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	actor := auth.User(c)
-	err = h.audit.Record(c.UserContext(), models.AuditEntry{
-		TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: models.AuditMFAReset,
-		Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c),
-	})
-	if err != nil {
-		return err
-	}
-	return h.fragment(c, fiber.StatusOK, admin.UserRowView(userRow(u, h.sessions.CSRFToken(c), tenantLocation(tenant))))
 }
 
 func userRow(u models.User, csrf string, loc *time.Location) admin.UserRow {

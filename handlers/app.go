@@ -191,8 +191,8 @@ func (h *Handlers) routes(app *fiber.App) {
 
 	admin := site.Group("/admin", auth.RequireRole(models.RoleTenantAdmin))
 	admin.Get("/users", h.userList)
-	admin.Post("/users/:id/unlock", h.userUnlock)
-	admin.Post("/users/:id/mfa-reset", h.userMFAReset)
+	admin.Post("/users/:id/unlock", h.userAction(models.AuditUserUnlocked, h.users.Unlock))  // lift a lock-out before it runs out
+	admin.Post("/users/:id/mfa-reset", h.userAction(models.AuditMFAReset, h.users.ResetMFA)) // a lost second factor
 	admin.Get("/audit", h.auditLog)
 	admin.Post("/imports", h.importUpload)
 	admin.Post("/mfa-policy", h.mfaPolicy)

@@ -286,11 +286,7 @@ func TestLiveCapsConnectionsPerTenantWithAClearMessage(t *testing.T) {
 
 func TestLiveHeartbeatsAndDropsSilentConnections(t *testing.T) {
 	t.Parallel()
-	db := testdb.New(t)
-	if _, err := seed.Demo(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	srv := testserver.StartWith(t, db, func(c *config.Config) { c.LiveHeartbeat = 200 * time.Millisecond })
+	srv := startHeartbeatingFast(t)
 	port := strconv.Itoa(srv.Port)
 	c, v := liveSignedIn(t, srv, "acme.localhost", "admin@acme.test")
 	dial := func() *websocket.Conn {
@@ -467,11 +463,7 @@ func changedKeys(msg string) []string {
 // check (a heartbeat), and a new one is refused.
 func TestLiveEndsWhenTheTenantIsSuspended(t *testing.T) {
 	t.Parallel()
-	db := testdb.New(t)
-	if _, err := seed.Demo(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	srv := testserver.StartWith(t, db, func(c *config.Config) { c.LiveHeartbeat = 200 * time.Millisecond })
+	srv := startHeartbeatingFast(t)
 	origin := "http://acme.localhost:" + strconv.Itoa(srv.Port)
 	c, v := liveSignedIn(t, srv, "acme.localhost", "admin@acme.test")
 	conn, status := dialLive(t, srv, c, "acme.localhost", origin)
@@ -479,11 +471,11 @@ func TestLiveEndsWhenTheTenantIsSuspended(t *testing.T) {
 		t.Fatalf("dial before the suspension: %d", status)
 	}
 	conn.subscribe("/dashboards/completion", v)
-	acme, err := models.NewTenantStore(db).BySlug(context.Background(), "acme")
+	acme, err := models.NewTenantStore(srv.DB).BySlug(context.Background(), "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := models.NewTenantStore(db).SetStatus(context.Background(), acme.ID, models.TenantSuspended); err != nil {
+	if err := models.NewTenantStore(srv.DB).SetStatus(context.Background(), acme.ID, models.TenantSuspended); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -499,4 +491,15 @@ func TestLiveEndsWhenTheTenantIsSuspended(t *testing.T) {
 	if _, status := dialLive(t, srv, c, "acme.localhost", origin); status == http.StatusSwitchingProtocols {
 		t.Error("a suspended tenant's page opened a new live connection")
 	}
+}
+
+// startHeartbeatingFast starts a server on the demo data whose live
+// connections are pinged, and their viewers checked, every 200 ms.
+func startHeartbeatingFast(t *testing.T) *testserver.Server {
+	t.Helper()
+	db := testdb.New(t)
+	if _, err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	return testserver.StartWith(t, db, func(c *config.Config) { c.LiveHeartbeat = 200 * time.Millisecond })
 }
