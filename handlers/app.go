@@ -129,10 +129,31 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	var background sync.WaitGroup
 	background.Go(func() { h.listener.Run(ctx) })
 	background.Go(func() { h.deleteExpiredSessions(ctx) })
+	background.Go(func() { h.sweepLiveViews(ctx) })
 	return app, func() {
 		h.hub.Close(realtime.CloseRestart, "the server is restarting")
 		cancel()
 		background.Wait()
+	}
+}
+
+// liveSweepInterval is how often every open live view is rendered again
+// without a change of gold, so that a new day (the tenant's midnight)
+// reaches open pages within it.
+const liveSweepInterval = time.Minute
+
+// sweepLiveViews sweeps the live views every liveSweepInterval until ctx
+// ends.
+func (h *Handlers) sweepLiveViews(ctx context.Context) {
+	tick := time.NewTicker(liveSweepInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			h.hub.Sweep()
+		}
 	}
 }
 

@@ -276,6 +276,23 @@ func (h *Hub) Changed(tenant, version int64) {
 	}
 }
 
+// Sweep renders every open view again and pushes what changed. Views also
+// depend on the clock, not only on gold: at the tenant's midnight
+// "overdue" and "the last 7 days" move without a new version. A view
+// whose numbers stand still is read from the shared cache and sends
+// nothing.
+func (h *Hub) Sweep() {
+	h.mu.Lock()
+	views := make([]*liveView, 0, len(h.views))
+	for _, v := range h.views {
+		views = append(views, v)
+	}
+	h.mu.Unlock()
+	for _, v := range views {
+		v.poke()
+	}
+}
+
 // Close drops every client with code and reason; the hub admits no more.
 func (h *Hub) Close(code int, reason string) {
 	h.mu.Lock()

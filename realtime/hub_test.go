@@ -245,3 +245,45 @@ func TestHubResyncsAStalePageAndCloseEndsEveryone(t *testing.T) {
 		t.Error("a closed hub admitted a connection")
 	}
 }
+
+// TestHubSweepPushesWhatTheClockChanged: a sweep renders every open view
+// again without a new version; a view whose numbers moved (a new day) is
+// pushed, one whose numbers stand still sends nothing.
+func TestHubSweepPushesWhatTheClockChanged(t *testing.T) {
+	h := newTestHub(HubOptions{MinInterval: time.Millisecond})
+	var day atomic.Int64
+	day.Store(1)
+	var renders atomic.Int64
+	render := func(context.Context) (Snapshot, error) {
+		renders.Add(1)
+		s, err := Split(page(day.Load(), "09:00"))
+		return Snapshot{Version: 7, Sections: s}, err
+	}
+	c, err := h.Join(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := render(context.Background())
+	c.Subscribe("1|all|/dashboards/compliance", render, first, 7)
+	other, _ := h.Join(2)
+	g := &fakeView{}
+	g.version.Store(3)
+	other.Subscribe("2|all|/dashboards/compliance", g.render, g.now(t), 3)
+
+	h.Sweep()
+	if m := receive(t, c, 300*time.Millisecond); m != "" {
+		t.Errorf("a sweep with nothing changed sent %q", m)
+	}
+	if n := renders.Load(); n != 2 {
+		t.Errorf("%d renders after one sweep, want 2 (the first and the sweep's)", n)
+	}
+	day.Store(2)
+	time.Sleep(5 * time.Millisecond) // past MinInterval
+	h.Sweep()
+	if m := receive(t, c, time.Second); !strings.Contains(m, ">2</span>") {
+		t.Errorf("after the day changed, the sweep sent %q", m)
+	}
+	if m := receive(t, other, 200*time.Millisecond); m != "" {
+		t.Errorf("an unchanged view of another tenant got %q", m)
+	}
+}
