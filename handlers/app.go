@@ -128,8 +128,8 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	ctx, cancel := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	background.Go(func() { h.listener.Run(ctx) })
-	background.Go(func() { h.deleteExpiredSessions(ctx) })
-	background.Go(func() { h.sweepLiveViews(ctx) })
+	background.Go(func() { every(ctx, sessionCleanupInterval, h.deleteExpiredSessions) })
+	background.Go(func() { every(ctx, liveSweepInterval, func(context.Context) { h.hub.Sweep() }) })
 	return app, func() {
 		h.hub.Close(realtime.CloseRestart, "the server is restarting")
 		cancel()
@@ -142,35 +142,24 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 // reaches open pages within it.
 const liveSweepInterval = time.Minute
 
-// sweepLiveViews sweeps the live views every liveSweepInterval until ctx
-// ends.
-func (h *Handlers) sweepLiveViews(ctx context.Context) {
-	tick := time.NewTicker(liveSweepInterval)
+// every runs fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			h.hub.Sweep()
+			fn(ctx)
 		}
 	}
 }
 
-// deleteExpiredSessions removes expired sessions every
-// sessionCleanupInterval until ctx ends.
+// deleteExpiredSessions removes expired sessions.
 func (h *Handlers) deleteExpiredSessions(ctx context.Context) {
-	tick := time.NewTicker(sessionCleanupInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := h.sessionsStore.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-				h.log.Warn("delete expired sessions", "err", err)
-			}
-		}
+	if err := h.sessionsStore.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+		h.log.Warn("delete expired sessions", "err", err)
 	}
 }
 

@@ -179,8 +179,15 @@ func (s *TenantStore) Create(ctx context.Context, nt NewTenant) (Tenant, error) 
 // SetStatus suspends or re-activates a customer tenant, on every instance
 // from its next request on.
 func (s *TenantStore) SetStatus(ctx context.Context, id int64, status string) error {
+	return s.updateCustomer(ctx, id, `status = ?`, status)
+}
+
+// updateCustomer sets columns (an UPDATE's SET list before updated_at) of
+// customer tenant id, ErrNotFound for any other id, and tells every
+// instance's caches.
+func (s *TenantStore) updateCustomer(ctx context.Context, id int64, set string, values ...any) error {
 	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE tenants SET status = ?, updated_at = now() WHERE id = ? AND kind = 'customer'`, status, id)
+		res := tx.Exec(`UPDATE tenants SET `+set+`, updated_at = now() WHERE id = ? AND kind = 'customer'`, append(values, id)...)
 		if res.Error == nil && res.RowsAffected == 0 {
 			return ErrNotFound
 		}
@@ -206,18 +213,7 @@ func (s *TenantStore) SetRequireAdminMFA(ctx context.Context, id int64, require 
 // SetXAPILimits sets the tenant's own limits per xAPI credential (nil: the
 // deployment's default), on every instance from its next request on.
 func (s *TenantStore) SetXAPILimits(ctx context.Context, id int64, rate, burst, concurrency *int) error {
-	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE tenants SET xapi_rate = ?, xapi_burst = ?, xapi_concurrency = ?, updated_at = now()
-			WHERE id = ? AND kind = 'customer'`, rate, burst, concurrency, id)
-		if res.Error == nil && res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return res.Error
-	})
-	if err != nil {
-		return err
-	}
-	return announce(ctx, s.db, tenantChanged(id))
+	return s.updateCustomer(ctx, id, `xapi_rate = ?, xapi_burst = ?, xapi_concurrency = ?`, rate, burst, concurrency)
 }
 
 // AddDomain lets a tenant be reached at a host name (kind "host") or its
