@@ -45,10 +45,11 @@ css: ## Rebuild static/css/app.css with Tailwind
 vendor: ## Copy htmx and its WebSocket extension from node_modules into static/js
 	npm run vendor
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and promtool on the alert rules
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	promtool check rules deploy/prometheus/alerts.yml
 
 clean: ## Remove build output and the dev database
 	rm -rf bin .data tests/artifacts

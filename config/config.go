@@ -24,6 +24,9 @@ type Config struct {
 	LogLevel           string        // LOG_LEVEL, "info"
 	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
+	// MetricsAddr (METRICS_ADDR, "127.0.0.1:9464") is where /metrics is
+	// served for Prometheus, apart from the public port; "off": nowhere.
+	MetricsAddr string
 	// TrustedProxies (TRUSTED_PROXIES, none) lists the addresses and CIDR
 	// ranges of the reverse proxies whose X-Forwarded-Host and
 	// X-Forwarded-Proto headers are believed. From any other peer they
@@ -70,6 +73,7 @@ func parse(getenv func(string) string) (Config, error) {
 		ViewCacheBytes:     int64(p.int("VIEW_CACHE_MB", 256)) << 20,
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		TrustedProxies:     p.addresses("TRUSTED_PROXIES"),
+		MetricsAddr:        p.str("METRICS_ADDR", "127.0.0.1:9464"),
 
 		XAPICredentialConcurrency: p.int("XAPI_CREDENTIAL_CONCURRENCY", 8),
 		XAPICredentialRate:        float64(p.int("XAPI_CREDENTIAL_RATE", 200)),
@@ -77,6 +81,9 @@ func parse(getenv func(string) string) (Config, error) {
 		LiveMaxPerTenant:          p.int("LIVE_MAX_PER_TENANT", 1000),
 		LiveMaxConnections:        p.int("LIVE_MAX_CONNECTIONS", 5000),
 		LiveHeartbeat:             p.duration("LIVE_HEARTBEAT", 25*time.Second),
+	}
+	if strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
 	}
 	return c, p.err
 }

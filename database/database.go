@@ -73,6 +73,10 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
+// PoolStat reports the pool's connections: in use, idle, and how many
+// acquisitions have had to wait for one so far.
+func (db *DB) PoolStat() *pgxpool.Stat { return db.pool.Stat() }
+
 // Close closes the pool.
 func (db *DB) Close() error {
 	err := db.sql.Close()

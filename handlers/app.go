@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/metrics"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/realtime"
@@ -63,13 +65,17 @@ type Handlers struct {
 	// (see live.go); appHandler serves its renders through the app.
 	hub        *realtime.Hub
 	appHandler func() fasthttp.RequestHandler
+
+	metrics *metrics.Set
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes,
 // and starts its background work: the notification listener, which keeps
 // the auth caches true across instances, and the clean-up of expired
-// sessions. The returned stop function ends that work and waits for it.
-func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, stop func()) {
+// sessions. metricsHandler serves the instance's Prometheus metrics, for
+// the caller to put on its own address (METRICS_ADDR). The returned stop
+// function ends the background work and waits for it.
+func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, metricsHandler http.Handler, stop func()) {
 	tenants := models.NewTenantStore(db)
 	users := models.NewUserStore(db)
 	audit := models.NewAuditStore(db)
@@ -79,6 +85,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	versions := viewcache.NewVersions(db, listener)
 	pipe := pipeline.New(db)
 	pipe.OnCommit(versions.Observe)
+	m := metrics.New()
+	pipe.Metrics = m
+	audit.Recorded = m.Audited
 	h := &Handlers{
 		cfg:     cfg,
 		db:      db,
@@ -104,7 +113,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		statements:    models.NewStatementStore(db),
 		analytics:     analytics.NewStore(db),
 		hub:           realtime.NewHub(log, realtime.HubOptions{MaxPerTenant: cfg.LiveMaxPerTenant, MaxTotal: cfg.LiveMaxConnections}),
+		metrics:       m,
 	}
+	h.measure(listener)
 	h.proxies = trustedProxies(cfg.TrustedProxies)
 	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
 		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
@@ -130,7 +141,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	background.Go(func() { h.listener.Run(ctx) })
 	background.Go(func() { every(ctx, sessionCleanupInterval, h.deleteExpiredSessions) })
 	background.Go(func() { every(ctx, liveSweepInterval, func(context.Context) { h.hub.Sweep() }) })
-	return app, func() {
+	return app, m.Handler(), func() {
 		h.hub.Close(realtime.CloseRestart, "the server is restarting")
 		cancel()
 		background.Wait()

@@ -36,12 +36,13 @@ func (h *Handlers) requestLog(c *fiber.Ctx) error {
 			c.Status(fiber.StatusInternalServerError)
 		}
 	}
+	took, status := time.Since(start), c.Response().StatusCode()
 	attrs := []any{
 		"request_id", id,
 		"method", c.Method(),
 		"path", c.Path(),
-		"status", c.Response().StatusCode(),
-		"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+		"status", status,
+		"duration_ms", float64(took.Microseconds()) / 1000,
 		"ip", h.clientIP(c),
 	}
 	if t, ok := auth.LookupTenant(c); ok {
@@ -55,6 +56,7 @@ func (h *Handlers) requestLog(c *fiber.Ctx) error {
 		h.log.Debug("live render", attrs...)
 		return nil
 	}
+	h.observeRequest(c, status, took)
 	h.log.Info("request", attrs...)
 	return nil
 }

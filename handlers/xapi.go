@@ -217,6 +217,7 @@ func (h *Handlers) store(c *fiber.Ctx, stmts []xapi.Statement) (pipeline.StoreRe
 	res, err := h.pipeline.StoreStatements(c.UserContext(), pipeline.StatementBatch{
 		TenantID: cred.TenantID, CredentialID: cred.ID, Authority: h.authority(cred), Statements: stmts,
 	})
+	h.metrics.StatementsAccepted(res.Stored)
 	var conflict *pipeline.ConflictError
 	var voiding *pipeline.VoidingError
 	switch {

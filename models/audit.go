@@ -45,7 +45,11 @@ type AuditEntry struct {
 func (AuditEntry) TableName() string { return "audit_log" }
 
 // AuditStore appends to and reads tenants' audit logs.
-type AuditStore struct{ db *database.DB }
+type AuditStore struct {
+	db *database.DB
+	// Recorded, if set, is told the action of every entry appended.
+	Recorded func(action string)
+}
 
 // NewAuditStore returns an AuditStore on db.
 func NewAuditStore(db *database.DB) *AuditStore { return &AuditStore{db: db} }
@@ -55,9 +59,13 @@ func (s *AuditStore) Record(ctx context.Context, e AuditEntry) error {
 	if len(e.Details) == 0 {
 		e.Details = json.RawMessage(`{}`)
 	}
-	return s.db.Tenant(ctx, e.TenantID, func(tx *gorm.DB) error {
+	err := s.db.Tenant(ctx, e.TenantID, func(tx *gorm.DB) error {
 		return tx.Omit("ID", "At").Create(&e).Error
 	})
+	if err == nil && s.Recorded != nil {
+		s.Recorded(e.Action)
+	}
+	return err
 }
 
 // List returns the newest entries of tenantID's log, newest first.

@@ -69,7 +69,18 @@ var errDryRun = errors.New("dry run")
 // read at all gives an error wrapping the parser's; row problems are in the
 // report. In ModeAllOrNothing a file with any bad row changes no silver
 // data; in either mode the upload itself is kept in bronze with its report.
-func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (ImportReport, error) {
+func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (rep ImportReport, err error) {
+	start := time.Now()
+	defer func() {
+		outcome := rep.Outcome
+		if err != nil {
+			outcome = "failed"
+		}
+		if req.DryRun {
+			outcome = "dry-run " + outcome
+		}
+		p.Metrics.Import(string(req.Kind), outcome, time.Since(start))
+	}()
 	if req.Mode == "" {
 		req.Mode = ModeValidRows
 	}
@@ -80,7 +91,7 @@ func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (ImportReport,
 	if err != nil {
 		return ImportReport{}, fmt.Errorf("%w: %w", ErrUnreadableFile, err)
 	}
-	rep := ImportReport{Kind: req.Kind, File: req.Filename, Mode: req.Mode, DryRun: req.DryRun, Rows: parsed.Rows,
+	rep = ImportReport{Kind: req.Kind, File: req.Filename, Mode: req.Mode, DryRun: req.DryRun, Rows: parsed.Rows,
 		Errors: append([]imports.RowError{}, parsed.Errors...)}
 	var version int64
 	err = p.inTenant(ctx, req.TenantID, func(tx pgx.Tx, tz string) error {

@@ -60,16 +60,29 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 	defer cancel()
 	var res StoreResult
 	var version int64
+	var times batchTimes
+	start := time.Now()
 	err := p.db.TenantTx(ctx, b.TenantID, func(tx pgx.Tx) error {
 		var err error
-		res, err = storeStatements(ctx, tx, b, &version)
+		res, err = storeStatements(ctx, tx, b, &version, &times)
 		return err
 	})
 	if err != nil {
 		return StoreResult{}, err
 	}
 	p.committed(b.TenantID, version)
+	if !times.locked.IsZero() {
+		times.underLock = time.Since(times.locked)
+	}
+	p.Metrics.Batch(time.Since(start), times.lockWait, times.underLock)
 	return res, nil
+}
+
+// batchTimes are where a statement batch spent its time, for metrics.
+type batchTimes struct {
+	lockWait  time.Duration // waiting for the tenant's pipeline lock
+	locked    time.Time     // when it got it (zero: never took it)
+	underLock time.Duration // from then to the commit
 }
 
 // MaxIngestDuration bounds a statement batch's transaction, from the stored
@@ -80,7 +93,7 @@ const MaxIngestDuration = 30 * time.Second
 // storeStatements is StoreStatements inside its transaction. It sets
 // *version to the tenant's new gold version, or leaves it when the batch
 // stored nothing new.
-func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *int64) (StoreResult, error) {
+func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *int64, times *batchTimes) (StoreResult, error) {
 	// Every statement below is driven by the batch's keys; nested loops
 	// over the key indexes keep its cost proportional to the batch, not to
 	// the tenant's data, whatever the statistics say, and a fresh table
@@ -118,13 +131,13 @@ func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *
 	if len(fresh) == 0 {
 		return res, nil
 	}
-	return res, deriveSilverAndGold(ctx, tx, b, fresh, stored, version)
+	return res, deriveSilverAndGold(ctx, tx, b, fresh, stored, version, times)
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
 // statements of a batch. The learning events go in before the tenant's
 // pipeline lock where they can (see eventInsert); the rest runs under it.
-func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh []int, stored time.Time, version *int64) error {
+func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh []int, stored time.Time, version *int64, times *batchTimes) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}
@@ -148,10 +161,13 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh
 	if early {
 		events.queueConfirm(&underLock)
 	}
+	asked := time.Now()
 	tz, err := lockTenantAnd(ctx, &underLock, tx, b.TenantID)
 	if err != nil {
 		return err
 	}
+	times.locked = time.Now()
+	times.lockWait = times.locked.Sub(asked)
 	// A voiding statement committed while this batch waited may be the
 	// target of one of its voids.
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {

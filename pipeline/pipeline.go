@@ -24,11 +24,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/metrics"
 )
 
 // Pipeline writes learning data for tenants.
 type Pipeline struct {
 	db *database.DB
+	// Metrics, if set, records each statement batch's times.
+	Metrics *metrics.Set
 
 	mu       sync.Mutex
 	onCommit []func(tenant, version int64)

@@ -26,9 +26,9 @@ import (
 	"github.com/learnlens/learnlens/realtime"
 )
 
-// goldChannel is the channel on which the pipeline announces
+// GoldChannel is the channel on which the pipeline announces
 // "<tenant>:<version>:<committed>" at each commit.
-const goldChannel = "learnlens_gold"
+const GoldChannel = "learnlens_gold"
 
 // Version is a tenant's gold version and when it was committed. At is the
 // commit's stamp (gold_freshness.committed, taken in the transaction just
@@ -79,7 +79,7 @@ const recentVersions = 256
 func NewVersions(db *database.DB, l *realtime.Listener) *Versions {
 	v := &Versions{db: db, listener: l, tenants: map[int64]known{}}
 	if l != nil {
-		l.Handle(goldChannel, v.notified)
+		l.Handle(GoldChannel, v.notified)
 		l.OnConnect(v.forget)
 	}
 	return v
@@ -182,16 +182,11 @@ func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
 // listener's goroutine, so the current generation is the one that
 // delivered it.
 func (v *Versions) notified(payload string) {
-	parts := strings.Split(payload, ":")
-	tenant, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil {
+	tenant, ver, ok := ParseNotification(payload)
+	if !ok {
 		return
 	}
-	var version int64
-	if len(parts) > 1 {
-		version, err = strconv.ParseInt(parts[1], 10, 64)
-	}
-	if len(parts) < 2 || err != nil {
+	if ver.N == 0 {
 		// An instance that sends no version (an older release during a
 		// rolling deploy): the tenant changed, ask the database.
 		v.mu.Lock()
@@ -202,13 +197,32 @@ func (v *Versions) notified(payload string) {
 		v.mu.Unlock()
 		return
 	}
-	at := time.Now()
+	v.learn(tenant, ver, v.listener.Generation())
+}
+
+// ParseNotification reads a learnlens_gold payload: the tenant, and the
+// version with its commit time (N = 0 when the sender gave no version; At
+// is now when it gave no time). ok is false for a payload without a
+// tenant.
+func ParseNotification(payload string) (tenant int64, ver Version, ok bool) {
+	parts := strings.Split(payload, ":")
+	tenant, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return 0, Version{}, false
+	}
+	if len(parts) < 2 {
+		return tenant, Version{}, true
+	}
+	if ver.N, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return tenant, Version{}, true
+	}
+	ver.At = time.Now()
 	if len(parts) > 2 {
 		if us, err := strconv.ParseInt(parts[2], 10, 64); err == nil {
-			at = time.UnixMicro(us)
+			ver.At = time.UnixMicro(us)
 		}
 	}
-	v.learn(tenant, Version{N: version, At: at}, v.listener.Generation())
+	return tenant, ver, true
 }
 
 // forget drops everything known: notifications may have been missed while

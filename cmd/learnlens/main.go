@@ -22,10 +22,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/learnlens/learnlens/cli"
 	"github.com/learnlens/learnlens/config"
@@ -159,14 +161,25 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 			return err
 		}
 		defer db.Close()
-		app, stopBackground := handlers.New(cfg, db, log)
+		app, metricsHandler, stopBackground := handlers.New(cfg, db, log)
 		defer stopBackground()
 
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 		if err != nil {
 			return err
 		}
-		errc := make(chan error, 1)
+		errc := make(chan error, 2)
+		if cfg.MetricsAddr != "" {
+			mln, err := net.Listen("tcp", cfg.MetricsAddr)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("METRICS_ADDR: %w", err)
+			}
+			ms := &http.Server{Handler: metricsHandler, ReadHeaderTimeout: 10 * time.Second}
+			defer ms.Close()
+			go func() { errc <- fmt.Errorf("metrics: %w", ms.Serve(mln)) }()
+			log.Info("metrics", "addr", mln.Addr().String())
+		}
 		go func() { errc <- app.Listener(ln) }()
 		log.Info("listening", "port", cfg.Port, "base_domain", cfg.BaseDomain, "version", version)
 		if dev {

@@ -30,10 +30,13 @@ import (
 
 // Server is a running LearnLens server.
 type Server struct {
-	App  *fiber.App
-	DB   *database.DB
-	Port int
-	t    testing.TB
+	App *fiber.App
+	// Metrics serves the server's Prometheus metrics, as METRICS_ADDR
+	// would (tests read it in process: no port per server).
+	Metrics http.Handler
+	DB      *database.DB
+	Port    int
+	t       testing.TB
 
 	cfg  config.Config
 	log  *slog.Logger
@@ -90,9 +93,9 @@ func StartWith(t testing.TB, db *database.DB, configure func(*config.Config)) *S
 
 // serve starts a new app on ln.
 func (s *Server) serve(ln net.Listener) {
-	app, stop := handlers.New(s.cfg, s.DB, s.log)
+	app, metrics, stop := handlers.New(s.cfg, s.DB, s.log)
 	go app.Listener(ln)
-	s.App = app
+	s.App, s.Metrics = app, metrics
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
