@@ -55,7 +55,7 @@ func TestKilledMidBatchLosesNothingHalfway(t *testing.T) {
 		delay *= time.Millisecond
 		port := freePort(t)
 		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "PORT="+strconv.Itoa(port), "LOG_LEVEL=error")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "PORT="+strconv.Itoa(port), "LOG_LEVEL=error", "METRICS_ADDR=off")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
