@@ -25,6 +25,8 @@ func (h *Handlers) measure(l *realtime.Listener) {
 		cache(func(s viewcache.Stats) int64 { return s.Misses }))
 	m.Counter("view_cache_computations_total", "Dashboard view computations started.",
 		cache(func(s viewcache.Stats) int64 { return s.Computations }))
+	m.Counter("view_cache_refreshes_total", "Of the computations, those started ahead for a view served from the cache whose value would soon be too old (under steady ingest).",
+		cache(func(s viewcache.Stats) int64 { return s.Refreshes }))
 	m.Counter("view_cache_evictions_total", "Results dropped to keep the cache within VIEW_CACHE_MB.",
 		cache(func(s viewcache.Stats) int64 { return s.Evictions }))
 	m.Gauge("view_cache_bytes", "Bytes of results the view cache holds (as estimated when stored).",

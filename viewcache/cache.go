@@ -32,6 +32,7 @@ type Stats struct {
 	Hits         int64 // Gets served from a stored value
 	Misses       int64 // Gets that waited for a computation
 	Computations int64 // computations started
+	Refreshes    int64 // of which started ahead, for a hit whose value will soon be too old
 	Evictions    int64 // values dropped to stay within the byte budget
 	Bytes        int64 // bytes held now (sizes as Compute reported them)
 	Entries      int   // values held now
@@ -103,7 +104,9 @@ func NewCache(versions *Versions, maxBytes int64) *Cache {
 // response may be the newest computed result if that is at most Lag older
 // than the newest commit, and no response shows numbers that stopped
 // being current more than Lag ago; when ingest stops, responses catch up
-// within Lag.
+// within Lag. A hit whose value is past refreshAhead of its lag starts its
+// recomputation in the background (one at a time per key), so a view in
+// steady demand is renewed before anyone has to wait for it.
 func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version, error) {
 	key = key.canonical()
 	missed := false
@@ -114,9 +117,17 @@ func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version
 		}
 		c.mu.Lock()
 		if el, ok := c.entries[key]; ok {
-			if e := el.Value.(*entry); c.fresh(key.Tenant, e.v, cur, time.Now()) {
+			now := time.Now()
+			if e := el.Value.(*entry); c.fresh(key.Tenant, e.v, cur, now) {
 				c.lru.MoveToFront(el)
 				c.stats.Hits++
+				if _, running := c.flights[key]; !running && c.expiring(key.Tenant, e.v, cur, now) {
+					f := &flight{done: make(chan struct{})}
+					c.flights[key] = f
+					c.stats.Computations++
+					c.stats.Refreshes++
+					go c.compute(context.WithoutCancel(ctx), key, cur, f, compute)
+				}
 				c.mu.Unlock()
 				return e.value, e.v, nil
 			}
@@ -161,6 +172,28 @@ func (c *Cache) fresh(tenant int64, e, cur Version, now time.Time) bool {
 	}
 	next, ok := c.versions.at(tenant, e.N+1)
 	return ok && now.Sub(next) <= c.Lag
+}
+
+// refreshAhead is the part of Lag after which a value that is still fresh
+// is recomputed in the background: under steady ingest a popular view's
+// next value is then ready before its current one stops being fresh, and
+// its viewers never wait for it. Later than half the lag, so that a view
+// is not recomputed much more often than once per Lag.
+const refreshAhead = 3 // quarters of Lag
+
+// expiring says whether a fresh value computed at e will soon stop being
+// fresh (see fresh): a newer version exists and one of the two clocks of
+// the freshness rule has run past refreshAhead of Lag.
+func (c *Cache) expiring(tenant int64, e, cur Version, now time.Time) bool {
+	if e.N >= cur.N {
+		return false
+	}
+	soon := c.Lag * refreshAhead / 4
+	if cur.At.Sub(e.At) >= soon {
+		return true
+	}
+	next, ok := c.versions.at(tenant, e.N+1)
+	return !ok || now.Sub(next) >= soon
 }
 
 // compute runs fn for key's flight f, started when the tenant was at cur,

@@ -308,3 +308,63 @@ func TestOlderResultIsNotDatedNewer(t *testing.T) {
 		t.Fatalf("a result of version 1, of unknown commit time, was served at version 3: %d computations, want 2", runs.Load())
 	}
 }
+
+// TestPopularViewIsRefreshedAhead: under steady ingest a view that is
+// asked for all the time is recomputed in the background before its value
+// stops being fresh, so that after the first computation no viewer waits
+// for one; and it is not recomputed much more often than once per lag.
+func TestPopularViewIsRefreshedAhead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	c.Lag = 1500 * time.Millisecond
+	var runs atomic.Int64
+	read := e.readVersion(&runs)
+	slow := func(ctx context.Context) (any, int64, int, error) {
+		time.Sleep(100 * time.Millisecond)
+		return read(ctx)
+	}
+	stop := make(chan struct{})
+	ingest := make(chan struct{})
+	go func() {
+		defer close(ingest)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			e.commit(e.a)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	// The first change after a quiet spell is computed at once (see
+	// TestQuietTenantIsServedExactly); measure once ingest is steady.
+	time.Sleep(300 * time.Millisecond)
+	if _, _, err := c.Get(context.Background(), e.key("completion"), slow); err != nil {
+		t.Fatal(err)
+	}
+	const run = 4 * time.Second
+	var slowest time.Duration
+	gets := 0
+	for end := time.Now().Add(run); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		start := time.Now()
+		if _, _, err := c.Get(context.Background(), e.key("completion"), slow); err != nil {
+			t.Fatal(err)
+		}
+		slowest = max(slowest, time.Since(start))
+		gets++
+	}
+	close(stop)
+	<-ingest
+	s := c.Stats()
+	t.Logf("%d gets, slowest %v, %d computations (%d ahead)", gets, slowest, s.Computations, s.Refreshes)
+	if s.Refreshes == 0 || slowest > 50*time.Millisecond {
+		t.Errorf("a viewer waited %v for a computation of 100 ms (%d refreshed ahead): the view was not refreshed ahead", slowest, s.Refreshes)
+	}
+	// A refresh starts 3/4 of the lag after the next commit and takes
+	// 100 ms: one per 1.2 s or so.
+	if most := int64(run/(c.Lag*3/4)) + 2; s.Computations > most {
+		t.Errorf("%d computations in %v: more than %d, recomputed too often", s.Computations, run, most)
+	}
+}
