@@ -6,10 +6,15 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
@@ -165,4 +170,29 @@ func (db *DB) Connect(ctx context.Context) (*pgx.Conn, error) {
 func (db *DB) Notify(ctx context.Context, channel, payload string) error {
 	_, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
 	return err
+}
+
+// Unavailable reports whether err means the database could not be reached
+// or dropped the connection (a restart, a failover, connections refused),
+// rather than a fault of the query: the request may succeed if tried again
+// shortly, so it deserves a 503, not a 500.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) || errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// 08: connection exception; 57P01–57P03: shut down by an
+		// administrator, a crash, or still starting; 53300: too many
+		// connections.
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P0") || pg.Code == "53300"
+	}
+	// A socket that failed, or a connection pgx found closed under it
+	// (its peer hung up earlier).
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, pgconn.ErrConnClosed)
 }

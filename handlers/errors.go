@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/htmx"
 	errorviews "github.com/learnlens/learnlens/views/pages/errors"
 )
@@ -17,7 +18,11 @@ import (
 // logged with the request id; their details never reach the user.
 func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	p := problemFor(err)
-	if p.Status >= 500 {
+	switch {
+	case p.Status == fiber.StatusServiceUnavailable:
+		c.Set(fiber.HeaderRetryAfter, "5")
+		h.log.Warn("database unavailable", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
+	case p.Status >= 500:
 		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
 	}
 	if strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Path(), "/xapi/") || c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
@@ -38,6 +43,9 @@ func problemFor(err error) errorviews.Problem {
 	case errors.Is(err, auth.ErrTenantSuspended):
 		return errorviews.Problem{Status: fiber.StatusForbidden, Title: "Account suspended",
 			Message: "This organisation's LearnLens account is suspended, so nobody can sign in to it for now. Please contact your LearnLens administrator."}
+	case database.Unavailable(err):
+		return errorviews.Problem{Status: fiber.StatusServiceUnavailable, Title: "Temporarily unavailable",
+			Message: "LearnLens cannot reach its database just now. Please try again in a moment."}
 	case errors.Is(err, auth.ErrUnknownHost):
 		return errorviews.Problem{Status: fiber.StatusNotFound, Title: "No organisation here",
 			Message: "No LearnLens organisation is served at this address. Check the address, or sign in at your organisation's own LearnLens address."}
