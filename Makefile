@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test bench bench-ingest bench-dashboards bench-live deps check-generated generate css vendor lint clean
+.PHONY: help run build test fuzz bench bench-ingest bench-dashboards bench-live deps check-generated generate css vendor lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -14,8 +14,9 @@ run: build ## Start LearnLens with demo data (own PostgreSQL under .data/ unless
 build: ## Build bin/learnlens
 	go build -ldflags "$(LDFLAGS)" -o bin/learnlens ./cmd/learnlens
 
-test: deps check-generated lint ## Run every test (installs what is missing, starts its own PostgreSQL)
+test: deps check-generated lint ## Run every test (installs what is missing, starts its own PostgreSQL), then each fuzz target for 5 s
 	./scripts/test.sh
+	./scripts/fuzz.sh
 
 bench: bench-ingest bench-dashboards bench-live ## Run every benchmark (figures with same-run baselines; see docs/PERFORMANCE.md)
 
@@ -29,6 +30,9 @@ bench-dashboards: ## Dashboards under 50 signed-in clients (one view, a customer
 
 bench-live: ## Live dashboards: 1,000 WebSocket clients over 10 tenants and 50 views; commit → changed tile p95, stray messages, memory per connection, CPU per push (BENCH_LIVE_CLIENTS, BENCH_LIVE_TENANTS, BENCH_LIVE_ROUNDS)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Live -benchtime 1x -timeout 30m ./tests/bench/
+
+fuzz: ## Run each fuzz target longer (FUZZTIME=5m each by default; crashes land in testdata/fuzz/ as regression cases)
+	FUZZTIME=$${FUZZTIME:-5m} ./scripts/fuzz.sh
 
 deps: ## Install Chromium, PostgreSQL, npm packages and Go modules where missing
 	./scripts/install-deps.sh
