@@ -54,6 +54,7 @@ type Handlers struct {
 	pipeline    *pipeline.Pipeline
 	credentials *models.CredentialStore
 	statements  *models.StatementStore
+	documents   *models.DocumentStore
 	credCache   credentialCache
 	xapiLimits  *credentialLimits
 	proxies     []netip.Prefix // TRUSTED_PROXIES
@@ -102,6 +103,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
+		documents:     models.NewDocumentStore(db),
 		analytics:     analytics.NewStore(db),
 		hub:           realtime.NewHub(log, realtime.HubOptions{MaxPerTenant: cfg.LiveMaxPerTenant, MaxTotal: cfg.LiveMaxConnections}),
 	}
