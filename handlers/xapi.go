@@ -51,7 +51,7 @@ var xapiCORS = cors.Config{
 // /xapi is answered here, so none reaches the site's session and CSRF
 // middleware.
 func (h *Handlers) xapiRoutes(app *fiber.App) {
-	x := app.Group("/xapi", cors.New(xapiCORS), h.xapiVersion)
+	x := app.Group("/xapi", cors.New(xapiCORS), h.xapiAlternateSyntax, h.xapiVersion)
 	x.Get("/about", h.xapiAbout)
 	st := x.Group("/statements", h.xapiAuth, h.xapiLimit)
 	st.Post("", h.xapiPostStatements)

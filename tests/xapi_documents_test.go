@@ -408,3 +408,78 @@ func TestDocumentsCrossTenant(t *testing.T) {
 		}
 	}
 }
+
+// alternate sends a request in the Alternate Request Syntax: a form POST
+// whose only query parameter is method.
+func (l *lrs) alternate(path, method string, form url.Values) testserver.Response {
+	l.t.Helper()
+	return l.c.Do(http.MethodPost, "localhost", path+"?method="+method, strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded")
+}
+
+// TestAlternateRequestSyntax_1_3 sends every resource's methods as form
+// POSTs with the headers, parameters and content in the form, and checks
+// the syntax's restrictions.
+func TestAlternateRequestSyntax_1_3(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	l := newLRS(t, srv, "acme")
+	form := func(kv ...string) url.Values {
+		v := url.Values{"Authorization": {basic(l.key, l.secret)}, "X-Experience-API-Version": {"1.0.3"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	state := []string{"activityId", docActivity, "agent", docAgent, "stateId", "alt"}
+	statement := stmt("", "learner@acme.test", "launched", docActivity, "2026-10-01T09:00:00Z", "")
+	for _, tc := range []struct {
+		name, path, method string
+		form               url.Values
+		status             int
+		want               string // the body, for 200s; part of the error, for 4xx
+	}{
+		{"1.3.s3.b4 PUT with content", "/xapi/activities/state", "PUT", form(append(state, "Content-Type", "application/json", "content", `{"a":1}`)...), 204, ""},
+		{"1.3.s3.b14 GET with query parameters in the form", "/xapi/activities/state", "GET", form(state...), 200, `{"a":1}`},
+		{"1.3.s3.b7 If-Match from the form", "/xapi/activities/state", "POST", form(append(state, "If-Match", etagOf(`{"x":0}`), "content", `{"b":2}`)...), 412, ""},
+		{"POST merge, content type application/json by default", "/xapi/activities/state", "POST", form(append(state, "content", `{"b":2}`)...), 204, ""},
+		{"the merge", "/xapi/activities/state", "GET", form(state...), 200, `{"a":1,"b":2}`},
+		{"HEAD", "/xapi/activities/state", "HEAD", form(state...), 200, ""},
+		{"lower-case method", "/xapi/activities/state", "delete", form(state...), 204, ""},
+		{"deleted", "/xapi/activities/state", "GET", form(state...), 404, ""},
+		{"statements POST", "/xapi/statements", "POST", form("Content-Type", "application/json", "content", statement), 200, ""},
+		{"statements GET with filters", "/xapi/statements", "GET", form("activity", docActivity, "limit", "1"), 200, ""},
+		{"profile PUT", "/xapi/agents/profile", "PUT", form("agent", docAgent, "profileId", "p", "content", `{}`, "If-None-Match", "*"), 204, ""},
+		{"Activities", "/xapi/activities", "GET", form("activityId", docActivity), 200, ""},
+		{"1.3.s3.b6 no credential", "/xapi/activities/state", "GET", url.Values{"X-Experience-API-Version": {"1.0.3"}, "activityId": {docActivity}, "agent": {docAgent}}, 401, "HTTP Basic"},
+		{"1.3.s3.b6 no version", "/xapi/activities/state", "GET", url.Values{"Authorization": {basic(l.key, l.secret)}}, 400, "X-Experience-API-Version"},
+		{"an unknown method", "/xapi/activities/state", "PATCH", form(state...), 400, "method"},
+		{"a parameter of the resource is validated", "/xapi/activities/state", "GET", form("activityId", docActivity), 400, "agent"},
+	} {
+		r := l.alternate(tc.path, tc.method, tc.form)
+		switch {
+		case r.Status != tc.status:
+			t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+		case tc.status == 200 && tc.want != "" && r.Body != tc.want:
+			t.Errorf("%s: body %s, want %s", tc.name, r.Body, tc.want)
+		case tc.status >= 400 && !strings.Contains(r.Body, tc.want):
+			t.Errorf("%s: error %s does not say %q", tc.name, r.Body, tc.want)
+		}
+	}
+
+	// 1.3.s3.b3: no query parameter but method; 1.3.s3.b9: a form body.
+	if r := l.c.Do("POST", "localhost", "/xapi/activities/state?method=GET&stateId=alt", strings.NewReader(form(state...).Encode()),
+		"Content-Type", "application/x-www-form-urlencoded"); r.Status != 400 || !strings.Contains(r.Body, "no query parameter but method") {
+		t.Errorf("another query parameter: %d %s", r.Status, r.Body)
+	}
+	if r := l.do("POST", "/xapi/activities/state?method=GET", `{}`); r.Status != 400 || !strings.Contains(r.Body, "x-www-form-urlencoded") {
+		t.Errorf("a JSON body: %d %s", r.Status, r.Body)
+	}
+	// Another tenant's credential in the form reads nothing of acme's.
+	l.do("PUT", statePath("stateId", "alt"), `{"owner":"acme"}`)
+	globex := form(state...)
+	globex.Set("Authorization", basic("globex-demo-key", "globex-demo-secret"))
+	if r := l.alternate("/xapi/activities/state", "GET", globex); r.Status != 404 || strings.Contains(r.Body, "acme") {
+		t.Errorf("globex's credential in the form: %d %s", r.Status, r.Body)
+	}
+}
