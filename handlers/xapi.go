@@ -1,10 +1,14 @@
 package handlers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -307,11 +311,14 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		var stored struct{ Stored time.Time }
+		if json.Unmarshal(doc, &stored) == nil {
+			setLastModified(c, stored.Stored)
+		}
 		if doc, err = xapi.FormatStatement(doc, q.Format, languages); err != nil {
 			return err
 		}
-		c.Type("json")
-		return c.Send(doc)
+		return sendStatementResult(c, doc, q.Attachments)
 	}
 	limit := q.Limit
 	if limit == 0 || limit > xapiMaxLimit {
@@ -334,8 +341,47 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 		tok, _ := json.Marshal(moreToken{Query: values.Encode(), Cursor: *page.Next})
 		more = "/xapi/statements?more=" + base64.RawURLEncoding.EncodeToString(tok)
 	}
-	c.Type("json")
-	return c.JSON(fiber.Map{"statements": page.Statements, "more": more})
+	body, err := json.Marshal(struct {
+		Statements []json.RawMessage `json:"statements"`
+		More       string            `json:"more"`
+	}{page.Statements, more})
+	if err != nil {
+		return err
+	}
+	setLastModified(c, page.Newest)
+	return sendStatementResult(c, body, q.Attachments)
+}
+
+// setLastModified sends Last-Modified for t, unless t is zero.
+func setLastModified(c *fiber.Ctx, t time.Time) {
+	if !t.IsZero() {
+		c.Set(fiber.HeaderLastModified, t.UTC().Format(http.TimeFormat))
+	}
+}
+
+// sendStatementResult answers a statement or a page of them as JSON, or,
+// with attachments=true, as multipart/mixed (Communication 2.1.3): its
+// first part is the JSON, and no part follows, as LearnLens keeps only
+// attachments that are fileUrl references.
+func sendStatementResult(c *fiber.Ctx, body []byte, attachments bool) error {
+	if !attachments {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(body)
+	}
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	part, err := w.CreatePart(textproto.MIMEHeader{"Content-Type": {fiber.MIMEApplicationJSON}})
+	if err == nil {
+		_, err = part.Write(body)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "multipart/mixed; boundary="+w.Boundary())
+	return c.Send(buf.Bytes())
 }
 
 // moreToken carries a query and where its last page ended.
