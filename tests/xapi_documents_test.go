@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
@@ -482,4 +483,20 @@ func TestAlternateRequestSyntax_1_3(t *testing.T) {
 	if r := l.alternate("/xapi/activities/state", "GET", globex); r.Status != 404 || strings.Contains(r.Body, "acme") {
 		t.Errorf("globex's credential in the form: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestDocumentsUnderCredentialLimits: a credential's rate limit counts its
+// requests to the document resources as to the Statement Resource.
+func TestDocumentsUnderCredentialLimits(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	limited := testserver.StartWith(t, srv.DB, func(cfg *config.Config) {
+		cfg.XAPICredentialRate, cfg.XAPICredentialBurst = 0.5, 2
+	})
+	l := newLRS(t, limited, "acme")
+	l.run([]docStep{
+		{"within the burst", "PUT", statePath("stateId", "s"), `{}`, nil, 204, ""},
+		{"within the burst", "GET", docPath("agents", "agent", docAgent), "", nil, 200, ""},
+		{"beyond it", "GET", statePath("stateId", "s"), "", nil, 429, "limit"},
+	})
 }
