@@ -43,6 +43,11 @@ func (h *Handlers) xapiAlternateSyntax(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.NewError(fiber.StatusBadRequest, "the form of the alternate request syntax is malformed")
 	}
+	if _, ok := form["method"]; ok {
+		// Served again with the form's parameters as its query, it would
+		// be taken for the alternate syntax once more.
+		return fiber.NewError(fiber.StatusBadRequest, "method belongs in the query string of the alternate request syntax, not in its form")
+	}
 	req := c.Request()
 	req.Header.Del(fiber.HeaderContentType)
 	for name, values := range form {

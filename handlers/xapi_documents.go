@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"strconv"
 
@@ -72,9 +71,7 @@ func (h *Handlers) xapiGetDocuments(r xapi.DocumentResource) fiber.Handler {
 			if err != nil {
 				return err
 			}
-			if !ids.Updated.IsZero() {
-				c.Set(fiber.HeaderLastModified, ids.Updated.UTC().Format(http.TimeFormat))
-			}
+			setLastModified(c, ids.Updated)
 			return sendDocument(c, fiber.MIMEApplicationJSON, body)
 		}
 		doc, err := h.documents.Get(c.UserContext(), tenantID, q)
@@ -84,7 +81,7 @@ func (h *Handlers) xapiGetDocuments(r xapi.DocumentResource) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		c.Set(fiber.HeaderLastModified, doc.Updated.UTC().Format(http.TimeFormat))
+		setLastModified(c, doc.Updated)
 		return sendDocument(c, doc.ContentType, doc.Content)
 	}
 }

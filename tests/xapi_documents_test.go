@@ -455,6 +455,7 @@ func TestAlternateRequestSyntax_1_3(t *testing.T) {
 		{"1.3.s3.b6 no credential", "/xapi/activities/state", "GET", url.Values{"X-Experience-API-Version": {"1.0.3"}, "activityId": {docActivity}, "agent": {docAgent}}, 401, "HTTP Basic"},
 		{"1.3.s3.b6 no version", "/xapi/activities/state", "GET", url.Values{"Authorization": {basic(l.key, l.secret)}}, 400, "X-Experience-API-Version"},
 		{"an unknown method", "/xapi/activities/state", "PATCH", form(state...), 400, "method"},
+		{"method in the form", "/xapi/activities/state", "POST", form(append(state, "method", "POST", "content", `{}`)...), 400, "not in its form"},
 		{"a parameter of the resource is validated", "/xapi/activities/state", "GET", form("activityId", docActivity), 400, "agent"},
 	} {
 		r := l.alternate(tc.path, tc.method, tc.form)
