@@ -214,6 +214,7 @@ func TestDocumentParameters_2_3_to_2_7(t *testing.T) {
 		{"2.5.s1 activityId required", "GET", "/xapi/activities", "", nil, 400, "activityId"},
 		{"2.4.s2 agent required", "GET", "/xapi/agents", "", nil, 400, "agent"},
 		{"2.4.s2 agent not a Group", "GET", docPath("agents", "agent", group), "", nil, 400, "not a Group"},
+		{"a long profileId", "PUT", docPath("agents/profile", "agent", docAgent, "profileId", strings.Repeat("p", 3000)), `{}`, nil, 400, "profileId"},
 		{"a document over the size limit", "PUT", statePath("stateId", "big"), strings.Repeat("x", 2<<20+1), []string{"Content-Type", "text/plain"}, 413, "bytes"},
 		{"nothing stored by any of that", "GET", statePath(), "", nil, 200, `[]`},
 	})

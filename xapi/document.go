@@ -32,6 +32,14 @@ type DocumentQuery struct {
 	Since        time.Time // zero = unset; only when listing ids
 }
 
+// Longest parameters that name a document, in bytes: together they fit a
+// PostgreSQL index entry (about 2,700 bytes), as they make the documents'
+// primary key.
+const (
+	MaxDocumentIRIBytes = 1000 // activityId, and the agent's identifier
+	MaxDocumentIDBytes  = 500  // stateId, profileId
+)
+
 // documentParams lists each resource's parameters and the name of its
 // document id parameter.
 var documentParams = map[DocumentResource]struct {
@@ -79,6 +87,9 @@ func ParseDocumentQuery(r DocumentResource, method string, values url.Values) (D
 		if !validIRI(q.ActivityID) {
 			return q, verr("activityId", "iri", "must be an activity IRI, got %q", q.ActivityID)
 		}
+		if len(q.ActivityID) > MaxDocumentIRIBytes {
+			return q, verr("activityId", "length", "must be at most %d bytes, got %d", MaxDocumentIRIBytes, len(q.ActivityID))
+		}
 	}
 	if r != ActivityProfileResource {
 		v, err := needs("agent")
@@ -90,6 +101,9 @@ func ParseDocumentQuery(r DocumentResource, method string, values url.Values) (D
 			return q, err
 		}
 		q.AgentKey = a.Key()
+		if len(q.AgentKey) > MaxDocumentIRIBytes {
+			return q, verr("agent", "length", "its identifier must be at most %d bytes", MaxDocumentIRIBytes)
+		}
 	}
 	if v, ok := get("registration"); ok {
 		if q.Registration, err = queryUUID("registration", v); err != nil {
@@ -100,6 +114,9 @@ func ParseDocumentQuery(r DocumentResource, method string, values url.Values) (D
 	_, hasID := values[spec.id]
 	if hasID && q.DocumentID == "" {
 		return q, verr(spec.id, "required", "%s must not be empty", spec.id)
+	}
+	if len(q.DocumentID) > MaxDocumentIDBytes {
+		return q, verr(spec.id, "length", "must be at most %d bytes, got %d", MaxDocumentIDBytes, len(q.DocumentID))
 	}
 	writes := method == "PUT" || method == "POST" || (method == "DELETE" && r != StateResource)
 	if writes && !hasID {

@@ -3,6 +3,7 @@ package xapi
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -69,6 +70,8 @@ func TestParseDocumentQuery(t *testing.T) {
 		{"since with an id", AgentProfileResource, "GET", "agent=" + url.QueryEscape(agent) + "&profileId=p&since=2026-01-01T00:00:00Z", "since"},
 		{"since on PUT", StateResource, "PUT", "activityId=http://x.example/a&agent=" + url.QueryEscape(agent) + "&stateId=s&since=2026-01-01T00:00:00Z", "since"},
 		{"activityId not on agent profiles", AgentProfileResource, "GET", "agent=" + url.QueryEscape(agent) + "&activityId=http://x.example/a", "activityId"},
+		{"a long activityId", ActivityProfileResource, "GET", "activityId=http://x.example/" + strings.Repeat("a", MaxDocumentIRIBytes), "activityId"},
+		{"a long stateId", StateResource, "PUT", "activityId=http://x.example/a&agent=" + url.QueryEscape(agent) + "&stateId=" + strings.Repeat("s", MaxDocumentIDBytes+1), "stateId"},
 		{"registration not on profiles", ActivityProfileResource, "GET", "activityId=http://x.example/a&registration=11111111-2222-4333-8444-555555555555", "registration"},
 	} {
 		values, _ := url.ParseQuery(tc.query)
