@@ -56,6 +56,7 @@ type Handlers struct {
 	pipeline    *pipeline.Pipeline
 	credentials *models.CredentialStore
 	statements  *models.StatementStore
+	documents   *models.DocumentStore
 	credCache   credentialCache
 	xapiLimits  *credentialLimits
 	proxies     []netip.Prefix // TRUSTED_PROXIES
@@ -111,6 +112,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
 		statements:    models.NewStatementStore(db),
+		documents:     models.NewDocumentStore(db),
 		analytics:     analytics.NewStore(db),
 		hub:           realtime.NewHub(log, realtime.HubOptions{MaxPerTenant: cfg.LiveMaxPerTenant, MaxTotal: cfg.LiveMaxConnections}),
 		metrics:       m,

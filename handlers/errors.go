@@ -25,7 +25,11 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	case p.Status >= 500:
 		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
 	}
-	if strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Path(), "/xapi/") || c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
+	var fe *fiber.Error
+	if isXAPIPath(c.Path()) && errors.As(err, &fe) && fe.Code < 500 {
+		p.Message = sentence(fe.Message) // an xAPI client is told the LRS's own reason, a 404's too
+	}
+	if strings.HasPrefix(c.Path(), "/api/") || isXAPIPath(c.Path()) || c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
 		return c.Status(p.Status).JSON(fiber.Map{"error": p.Message, "status": p.Status})
 	}
 	if htmx.IsRequest(c) {

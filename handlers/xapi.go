@@ -1,11 +1,16 @@
 package handlers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,20 +38,60 @@ type (
 	xapiTenantKey     struct{}
 )
 
+// xapiCORS lets course content on other origins (an LMS, a CDN) call the
+// LRS from the learner's browser: the methods and headers xAPI clients send,
+// and the response headers they read. No cookie is involved (the credential
+// travels in Authorization), so any origin may call.
+var xapiCORS = cors.Config{
+	AllowOrigins:  "*",
+	AllowMethods:  "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+	AllowHeaders:  "Authorization, Content-Type, If-Match, If-None-Match, X-Experience-API-Version, Accept-Language, X-Requested-With",
+	ExposeHeaders: "ETag, Last-Modified, Content-Type, X-Experience-API-Version, X-Experience-API-Consistent-Through",
+	MaxAge:        3600,
+}
+
 // xapiRoutes mounts the xAPI 1.0.3 Learning Record Store. It is reached on
-// any host: the HTTP Basic credential decides the tenant.
+// any host: the HTTP Basic credential decides the tenant. Every path under
+// /xapi is answered here, so none reaches the site's session and CSRF
+// middleware.
 func (h *Handlers) xapiRoutes(app *fiber.App) {
-	x := app.Group("/xapi", cors.New(cors.Config{
-		AllowOrigins:  "*",
-		AllowHeaders:  "Authorization, Content-Type, X-Experience-API-Version",
-		ExposeHeaders: "X-Experience-API-Version, X-Experience-API-Consistent-Through, Last-Modified",
-		AllowMethods:  "GET, POST, PUT, HEAD, OPTIONS",
-	}), h.xapiVersion)
+	x := app.Group("/xapi", cors.New(xapiCORS), h.xapiAlternateSyntax, h.xapiVersion)
 	x.Get("/about", h.xapiAbout)
 	st := x.Group("/statements", h.xapiAuth, h.xapiLimit)
 	st.Post("", h.xapiPostStatements)
 	st.Put("", h.xapiPutStatement)
 	st.Get("", h.xapiGetStatements)
+	h.xapiDocumentRoutes(x)
+	x.All("/*", h.xapiAuth, h.xapiNoResource)
+}
+
+// isXAPIPath reports whether path belongs to the LRS.
+func isXAPIPath(path string) bool { return path == "/xapi" || strings.HasPrefix(path, "/xapi/") }
+
+// xapiVersions are the versions of xAPI served, newest first: content
+// libraries still send 1.0.2 and older 1.0.x, which differ from 1.0.3 only
+// in wording.
+var xapiVersions = []string{"1.0.3", "1.0.2", "1.0.1", "1.0.0"}
+
+// xapiNoResource answers a path under /xapi that no route took, for a
+// credential: 405 with Allow for a resource asked with another method,
+// else 404.
+func (h *Handlers) xapiNoResource(c *fiber.Ctx) error {
+	resource := strings.TrimSuffix(strings.TrimPrefix(c.Path(), "/xapi"), "/")
+	allow := ""
+	switch {
+	case resource == "/about" || resource == "/activities" || resource == "/agents":
+		allow = "GET, HEAD"
+	case resource == "/statements":
+		allow = "GET, HEAD, PUT, POST"
+	case xapiDocumentResources[resource] != "":
+		allow = "GET, HEAD, PUT, POST, DELETE"
+	}
+	if allow == "" {
+		return fiber.NewError(fiber.StatusNotFound, "there is no xAPI resource at "+c.Path())
+	}
+	c.Set(fiber.HeaderAllow, allow)
+	return fiber.NewError(fiber.StatusMethodNotAllowed, c.Path()+" accepts "+allow+", not "+c.Method())
 }
 
 // xapiVersion sends the version header on every response and requires a
@@ -60,14 +105,28 @@ func (h *Handlers) xapiVersion(c *fiber.Ctx) error {
 	if v == "" {
 		return fiber.NewError(fiber.StatusBadRequest, "the X-Experience-API-Version header is required (use 1.0.3)")
 	}
-	if !strings.HasPrefix(v, "1.0") {
-		return fiber.NewError(fiber.StatusBadRequest, "X-Experience-API-Version "+v+" is not supported; this LRS speaks 1.0.3")
+	if !supportedVersion(v) {
+		return fiber.NewError(fiber.StatusBadRequest, "X-Experience-API-Version "+v+" is not supported; this LRS speaks "+strings.Join(xapiVersions, ", "))
 	}
 	return c.Next()
 }
 
+// supportedVersion reports whether v is 1.0 or 1.0.<patch>: every 1.0.x
+// is served as 1.0.3 (Communication 3.3: patch versions are compatible).
+func supportedVersion(v string) bool {
+	if v == "1.0" {
+		return true
+	}
+	patch, ok := strings.CutPrefix(v, "1.0.")
+	if !ok || patch == "" {
+		return false
+	}
+	_, err := strconv.ParseUint(patch, 10, 16)
+	return err == nil
+}
+
 func (h *Handlers) xapiAbout(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"version": []string{"1.0.3"}, "extensions": fiber.Map{}})
+	return c.JSON(fiber.Map{"version": xapiVersions, "extensions": fiber.Map{}})
 }
 
 // credentialCache remembers verified credentials briefly, so a busy client
@@ -253,11 +312,14 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		var stored struct{ Stored time.Time }
+		if json.Unmarshal(doc, &stored) == nil {
+			setLastModified(c, stored.Stored)
+		}
 		if doc, err = xapi.FormatStatement(doc, q.Format, languages); err != nil {
 			return err
 		}
-		c.Type("json")
-		return c.Send(doc)
+		return sendStatementResult(c, doc, q.Attachments)
 	}
 	limit := q.Limit
 	if limit == 0 || limit > xapiMaxLimit {
@@ -280,8 +342,47 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 		tok, _ := json.Marshal(moreToken{Query: values.Encode(), Cursor: *page.Next})
 		more = "/xapi/statements?more=" + base64.RawURLEncoding.EncodeToString(tok)
 	}
-	c.Type("json")
-	return c.JSON(fiber.Map{"statements": page.Statements, "more": more})
+	body, err := json.Marshal(struct {
+		Statements []json.RawMessage `json:"statements"`
+		More       string            `json:"more"`
+	}{page.Statements, more})
+	if err != nil {
+		return err
+	}
+	setLastModified(c, page.Newest)
+	return sendStatementResult(c, body, q.Attachments)
+}
+
+// setLastModified sends Last-Modified for t, unless t is zero.
+func setLastModified(c *fiber.Ctx, t time.Time) {
+	if !t.IsZero() {
+		c.Set(fiber.HeaderLastModified, t.UTC().Format(http.TimeFormat))
+	}
+}
+
+// sendStatementResult answers a statement or a page of them as JSON, or,
+// with attachments=true, as multipart/mixed (Communication 2.1.3): its
+// first part is the JSON, and no part follows, as LearnLens keeps only
+// attachments that are fileUrl references.
+func sendStatementResult(c *fiber.Ctx, body []byte, attachments bool) error {
+	if !attachments {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(body)
+	}
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	part, err := w.CreatePart(textproto.MIMEHeader{"Content-Type": {fiber.MIMEApplicationJSON}})
+	if err == nil {
+		_, err = part.Write(body)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "multipart/mixed; boundary="+w.Boundary())
+	return c.Send(buf.Bytes())
 }
 
 // moreToken carries a query and where its last page ended.

@@ -47,6 +47,7 @@ type StatementCursor struct {
 type StatementPage struct {
 	Statements []json.RawMessage
 	Next       *StatementCursor // nil on the last page
+	Newest     time.Time        // the latest stored time of the page; zero when empty
 }
 
 // Query returns up to limit statements matching q after cursor (nil for the
@@ -123,6 +124,9 @@ func (s *StatementStore) Query(ctx context.Context, tenantID int64, q xapi.Query
 	page.Statements = make([]json.RawMessage, len(rows))
 	for i, r := range rows {
 		page.Statements[i] = json.RawMessage(r.Doc)
+		if r.Stored.After(page.Newest) {
+			page.Newest = r.Stored
+		}
 	}
 	return page, nil
 }

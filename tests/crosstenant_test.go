@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,12 @@ type isolation struct {
 	xapi  bool
 	query func(f *fixture) string
 	body  func(f *fixture) string
+	// xapiStatuses are the statuses globex's credential may get, when not
+	// the default (404 for GET, below 400 otherwise).
+	xapiStatuses []int
+	// echoesQuery routes repeat the query's ids in their answer (the
+	// Activities resource): acme's IRI may appear, nothing else of acme.
+	echoesQuery bool
 	// hidden routes name one of acme's objects: globex's admin must get 404,
 	// exactly as for an id that does not exist.
 	hidden bool
@@ -144,7 +151,59 @@ var routeIsolation = map[string]isolation{
 	"PUT /xapi/statements": {access: signedIn, xapi: true,
 		query: func(f *fixture) string { return "?statementId=" + f.acmeStatement },
 		body:  func(f *fixture) string { return acmeLikeStatement("") }},
+	"GET /xapi/activities/state":      {access: signedIn, xapi: true, query: acmeDocument("activities/state")},
+	"PUT /xapi/activities/state":      {access: signedIn, xapi: true, query: acmeDocument("activities/state"), body: globexDocument},
+	"POST /xapi/activities/state":     {access: signedIn, xapi: true, query: acmeDocument("activities/state"), body: globexDocument},
+	"DELETE /xapi/activities/state":   {access: signedIn, xapi: true, query: acmeDocument("activities/state")},
+	"GET /xapi/activities/profile":    {access: signedIn, xapi: true, query: acmeDocument("activities/profile")},
+	"POST /xapi/activities/profile":   {access: signedIn, xapi: true, query: acmeDocument("activities/profile"), body: globexDocument},
+	"DELETE /xapi/activities/profile": {access: signedIn, xapi: true, query: acmeDocument("activities/profile")},
+	"GET /xapi/agents/profile":        {access: signedIn, xapi: true, query: acmeDocument("agents/profile")},
+	"POST /xapi/agents/profile":       {access: signedIn, xapi: true, query: acmeDocument("agents/profile"), body: globexDocument},
+	"DELETE /xapi/agents/profile":     {access: signedIn, xapi: true, query: acmeDocument("agents/profile")},
+	// A profile PUT without If-Match meets globex's own document from the
+	// probe on the first host: 409, as for any existing document.
+	"PUT /xapi/activities/profile": {access: signedIn, xapi: true, query: acmeDocument("activities/profile"), body: globexDocument,
+		xapiStatuses: []int{http.StatusNoContent, http.StatusConflict}},
+	"PUT /xapi/agents/profile": {access: signedIn, xapi: true, query: acmeDocument("agents/profile"), body: globexDocument,
+		xapiStatuses: []int{http.StatusNoContent, http.StatusConflict}},
+	"GET /xapi/activities": {access: signedIn, xapi: true, echoesQuery: true, xapiStatuses: []int{http.StatusOK},
+		query: func(*fixture) string { return "?activityId=" + url.QueryEscape(acmeActivity) }},
+	"GET /xapi/agents": {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusOK},
+		query: func(*fixture) string { return "?agent=" + url.QueryEscape(`{"mbox":"mailto:someone@globex.test"}`) }},
+	// Every other path under /xapi is the LRS's 404.
+	"GET /xapi/*":    {access: signedIn, xapi: true},
+	"POST /xapi/*":   {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusNotFound}},
+	"PUT /xapi/*":    {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusNotFound}},
+	"DELETE /xapi/*": {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusNotFound}},
+	"PATCH /xapi/*":  {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusNotFound}},
 }
+
+// acmeActivity is the activity of acme's statement, which defines it with
+// a name only acme may see.
+const acmeActivity = "https://lms.acme.test/courses/secret"
+
+// acmeDocument is the query naming acme's document of resource (stored by
+// the test with its secrets): globex's credential must not reach it.
+func acmeDocument(resource string) func(*fixture) string {
+	return func(*fixture) string {
+		v := url.Values{"activityId": {acmeActivity}, "agent": {`{"mbox":"mailto:learner@acme.test"}`}}
+		if resource == "activities/profile" {
+			v.Del("agent")
+		}
+		if resource == "agents/profile" {
+			v.Del("activityId")
+		}
+		id := "stateId"
+		if resource != "activities/state" {
+			id = "profileId"
+		}
+		v.Set(id, "secret")
+		return "?" + v.Encode()
+	}
+}
+
+func globexDocument(*fixture) string { return `{"owner":"globex"}` }
 
 // acmeLikeStatement is a statement reusing acme's statement id, which
 // globex's credential may store in globex without learning anything of acme.
@@ -170,10 +229,17 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	f := &fixture{acmeTenant: tenantID(t, srv, "acme"), acmeLearner: userID(t, srv, "acme", "learner@acme.test"),
 		acmeStatement: "7f7a2f0e-0d7e-4e59-9c55-7a6b2a9b1c01"}
 	r := srv.NewClient(t).Do(http.MethodPut, acme, "/xapi/statements?statementId="+f.acmeStatement,
-		strings.NewReader(`{"actor":{"mbox":"mailto:learner@acme.test","name":"Lee Learner"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://lms.acme.test/courses/secret"}}`),
+		strings.NewReader(`{"actor":{"mbox":"mailto:learner@acme.test","name":"Lee Learner"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"`+acmeActivity+`","definition":{"name":{"en":"Lee Learner's course"}}}}`),
 		"Authorization", basic("acme-demo-key", "acme-demo-secret"), "X-Experience-API-Version", "1.0.3", "Content-Type", "application/json")
 	if r.Status != http.StatusNoContent {
 		t.Fatalf("store acme's statement: %d %s", r.Status, r.Body)
+	}
+	for _, resource := range []string{"activities/state", "activities/profile", "agents/profile"} {
+		r := srv.NewClient(t).Do(http.MethodPut, acme, "/xapi/"+resource+acmeDocument(resource)(f), strings.NewReader(`{"learner":"Lee Learner"}`),
+			"Authorization", basic("acme-demo-key", "acme-demo-secret"), "X-Experience-API-Version", "1.0.3", "Content-Type", "application/json")
+		if r.Status != http.StatusNoContent {
+			t.Fatalf("store acme's %s document: %d %s", resource, r.Status, r.Body)
+		}
 	}
 	// Lock acme's learner, so an unlock that leaked across tenants would show.
 	if err := srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
@@ -336,6 +402,13 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	if mfaRule || mfaSecrets != 0 {
 		t.Errorf("probes changed acme's MFA: rule %v, %d users with a TOTP key", mfaRule, mfaSecrets)
 	}
+	for _, resource := range []string{"activities/state", "activities/profile", "agents/profile"} {
+		r := srv.NewClient(t).Do(http.MethodGet, acme, "/xapi/"+resource+acmeDocument(resource)(f), nil,
+			"Authorization", basic("acme-demo-key", "acme-demo-secret"), "X-Experience-API-Version", "1.0.3")
+		if r.Status != http.StatusOK || r.Body != `{"learner":"Lee Learner"}` {
+			t.Errorf("acme's %s document after the probes: %d %s", resource, r.Status, r.Body)
+		}
+	}
 	for _, c := range []*testserver.Client{globexAdmin, stolen, anon} {
 		if r := c.Get(acme, "/"); r.Status == http.StatusOK {
 			t.Error("a probe client ended up signed in to acme")
@@ -373,9 +446,15 @@ func probeXAPI(t *testing.T, srv *testserver.Server, f *fixture, globexClient, a
 	for _, host := range []string{acme, globex} {
 		r := send(globexClient, host, "Authorization", basic("globex-demo-key", "globex-demo-secret"))
 		mustNotContain(t, what+" as globex on "+host, r.Body, acmeSecrets...)
-		mustNotContain(t, what+" as globex on "+host, r.Body, "lms.acme.test")
-		switch method {
-		case http.MethodGet:
+		if !iso.echoesQuery {
+			mustNotContain(t, what+" as globex on "+host, r.Body, "lms.acme.test")
+		}
+		switch {
+		case iso.xapiStatuses != nil:
+			if !slices.Contains(iso.xapiStatuses, r.Status) {
+				t.Errorf("%s as globex: status %d, want one of %v (%s)", what, r.Status, iso.xapiStatuses, r.Body)
+			}
+		case method == http.MethodGet:
 			if r.Status != http.StatusNotFound {
 				t.Errorf("%s as globex: status %d, want 404 like a missing id", what, r.Status)
 			}

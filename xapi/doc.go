@@ -1,8 +1,9 @@
 // Package xapi implements the xAPI 1.0.3 statement rules a conformant
 // Learning Record Store needs, without a database or an HTTP server:
 // parsing and validating statements, the values the LRS sets, statement
-// comparison for the conflict rule, the agent and activity filter keys, and
-// the query parameters of GET statements.
+// comparison for the conflict rule, the agent and activity filter keys, the
+// query parameters of GET statements, and the document resources' rules:
+// their parameters, ETags and JSON merge (document.go).
 //
 // References are to the xAPI 1.0.3 specification (adlnet/xAPI-Spec,
 // xAPI-Data.md and xAPI-Communication.md) and to the ADL LRS conformance

@@ -192,16 +192,9 @@ func queryUUID(name, v string) (string, error) {
 
 // queryAgent parses the JSON agent parameter and returns its key.
 func queryAgent(v string) (string, error) {
-	parsed, err := decodeJSON([]byte(v))
+	a, err := ParseAgentParameter(v)
 	if err != nil {
-		return "", &ValidationError{Path: "agent", Rule: "json", Message: "must be a JSON Agent object such as {\"mbox\":\"mailto:learner@example.com\"}", Err: err}
-	}
-	if err := checkNulls(parsed, ""); err != nil {
-		return "", withPrefix(err, "agent")
-	}
-	a, err := parseAgent(parsed, "", roleQuery)
-	if err != nil {
-		return "", withPrefix(err, "agent")
+		return "", err
 	}
 	return a.Key(), nil
 }
