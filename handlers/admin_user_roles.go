@@ -23,7 +23,9 @@ const learnerSearchLimit = 10
 func (h *Handlers) userSetRole(c *fiber.Ctx) error {
 	role := c.FormValue("role")
 	return h.changeUser(c, models.AuditUserRole, map[string]string{"role": role},
-		func(tenantID, id int64) (models.User, error) { return h.users.ChangeRole(c.UserContext(), tenantID, id, role) })
+		func(tenantID, id int64) (models.User, error) {
+			return h.users.ChangeRole(c.UserContext(), tenantID, id, role)
+		})
 }
 
 // userSetActive deactivates (active false) or re-activates a user. A

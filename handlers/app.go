@@ -81,14 +81,14 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	pipe := pipeline.New(db)
 	pipe.OnCommit(versions.Observe)
 	h := &Handlers{
-		cfg:     cfg,
-		db:      db,
-		log:     log,
-		tenants: tenants,
-		users:   users,
+		cfg:      cfg,
+		db:       db,
+		log:      log,
+		tenants:  tenants,
+		users:    users,
 		learners: models.NewLearnerStore(db),
-		audit:   audit,
-		hosts:   &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain, Cache: cache},
+		audit:    audit,
+		hosts:    &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain, Cache: cache},
 		sessions: auth.NewSessions(users, auth.SessionOptions{
 			Store:       sessions,
 			Cache:       cache,

@@ -11,8 +11,8 @@ type Shell struct {
 	// installed app's title bar.
 	ThemeColor string
 	LogoURL    string // the tenant's logo, "" for none
-	User     *SignedIn
-	Nav      []NavItem
+	User       *SignedIn
+	Nav        []NavItem
 }
 
 // SignedIn is the signed-in user as the header shows them.
