@@ -64,6 +64,7 @@ type Handlers struct {
 	// (see live.go); appHandler serves its renders through the app.
 	hub        *realtime.Hub
 	appHandler func() fasthttp.RequestHandler
+	liveUsers  liveViewers // this instance's live connections by user
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes,
@@ -113,6 +114,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	versions.Subscribe(func(tenant int64, v viewcache.Version) { h.hub.Changed(tenant, v.N) })
 	listener.Handle(models.CredentialChannel, func(string) { h.credCache.clear() })
 	listener.OnConnect(h.credCache.clear)
+	listener.Handle(models.AuthChannel, h.liveUserChanged)
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
 		ErrorHandler:          h.handleError,

@@ -439,3 +439,29 @@ func TestTenantAdminPagesAreForTenantAdminsOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestDeactivationEndsOpenLiveConnectionsAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t) // heartbeats every 25 s: the close must not wait for one
+	origin := "http://acme.localhost:" + strconv.Itoa(srv.Port)
+	c, v := liveSignedIn(t, srv, acme, "analyst@acme.test")
+	conn, status := dialLive(t, srv, c, acme, origin)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("dial: %d", status)
+	}
+	conn.subscribe("/dashboards/completion", v)
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	if r := admin.PostForm(acme, userPath(userID(t, srv, "acme", "analyst@acme.test"), "deactivate"), url.Values{}, "HX-Request", "true"); r.Status != http.StatusOK {
+		t.Fatalf("deactivate: %d", r.Status)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if _, err := conn.next(time.Until(deadline)); err != nil {
+			break // closed
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a deactivated user's live connection is still open after 3 s")
+		}
+	}
+}
