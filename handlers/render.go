@@ -80,7 +80,7 @@ var navigation = []struct {
 	{layouts.NavItem{Label: "Team", Href: "/dashboards/team", TestID: "nav-team"}, dashboardRoles},
 	{layouts.NavItem{Label: "My learning", Href: "/me", TestID: "nav-me"}, []string{models.RoleTenantAdmin, models.RoleManager, models.RoleAnalyst, models.RoleLearner}},
 	{layouts.NavItem{Label: "Users", Href: "/admin/users", TestID: "nav-users"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "Credentials", Href: "/admin/credentials", TestID: "nav-credentials"}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "xAPI", Href: "/admin/credentials", TestID: "nav-credentials"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
 }

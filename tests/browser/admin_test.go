@@ -12,7 +12,8 @@ import (
 
 // TestTenantAdminPagesOnAPhone works the tenant admin's pages at 390 px:
 // change a role, create a credential and see its secret once, change the
-// brand colour and see it in the shell; no page scrolls sideways.
+// brand colour and see it in the shell; no page scrolls sideways (nor, at
+// 1280 px, the header with the admin's navigation).
 func TestTenantAdminPagesOnAPhone(t *testing.T) {
 	srv := testserver.Start(t)
 	b := newBrowser(t, 390, 844)
@@ -75,6 +76,13 @@ func TestTenantAdminPagesOnAPhone(t *testing.T) {
 	}
 	noOverflow(ctx, t, "/admin/settings after saving")
 	screenshot(t, b, "admin-settings-390.png")
+
+	// The admin's navigation, with these pages, still fits the wide header.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+	visit(ctx, t, b, srv, "/admin/users", "users")
+	noOverflow(ctx, t, "/admin/users (at 1280 px, not 390)")
 	noConsoleErrors(t, b, "tenant admin pages")
 }
 
