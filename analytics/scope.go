@@ -27,7 +27,8 @@ type Scope struct {
 	// Root is the manager whose people are in scope; 0 means the whole
 	// tenant.
 	Root int64
-	// Self is the viewer's own learner record (matched by email), if any.
+	// Self is the viewer's own learner record (linked by an admin, else
+	// matched by email), if any.
 	Self int64
 	// None is a manager without a learner record: nobody reports to them.
 	None bool
@@ -50,10 +51,12 @@ func (s Scope) Key() string {
 	return "root:" + strconv.FormatInt(s.Root, 10)
 }
 
-// Viewer is who asks: their role and email.
+// Viewer is who asks: their role and email, and the learner record an
+// admin linked them to (0: none, the record with their email counts).
 type Viewer struct {
-	Role  string
-	Email string
+	Role    string
+	Email   string
+	Learner int64
 }
 
 // ResolveScope decides the scope of viewer in tenant, narrowed to the
@@ -61,8 +64,9 @@ type Viewer struct {
 // scope is ErrNotFound.
 func ResolveScope(ctx context.Context, tx pgx.Tx, tenant int64, v Viewer, manager int64) (Scope, error) {
 	s := Scope{Tenant: tenant}
-	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT id FROM learners WHERE tenant_id = $1 AND email = lower($2)), 0)`,
-		tenant, v.Email).Scan(&s.Self); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT id FROM learners WHERE tenant_id = $1 AND id = $3),
+			(SELECT id FROM learners WHERE tenant_id = $1 AND email = lower($2)), 0)`,
+		tenant, v.Email, v.Learner).Scan(&s.Self); err != nil {
 		return s, fmt.Errorf("find the viewer's learner record: %w", err)
 	}
 	switch v.Role {

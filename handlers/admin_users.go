@@ -22,13 +22,11 @@ func (h *Handlers) userList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	csrf := h.sessions.CSRFToken(c)
-	loc := tenantLocation(tenant)
-	rows := make([]admin.UserRow, len(us))
-	for i, u := range us {
-		rows[i] = userRow(u, csrf, loc)
+	rows, err := h.userRows(c, us...)
+	if err != nil {
+		return err
 	}
-	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows, admin.MFAPolicy{Required: tenant.RequireAdminMFA, CSRF: csrf}))
+	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows))
 }
 
 // userAction is a tenant admin's action on one user of the Users page
@@ -56,22 +54,61 @@ func (h *Handlers) userAction(action string, do func(ctx context.Context, tenant
 		if err != nil {
 			return err
 		}
-		return h.fragment(c, fiber.StatusOK, admin.UserRowView(userRow(u, h.sessions.CSRFToken(c), tenantLocation(tenant))))
+		return h.userCard(c, u)
 	}
 }
 
-func userRow(u models.User, csrf string, loc *time.Location) admin.UserRow {
-	now := time.Now()
-	r := admin.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, RoleLabel: roleLabels[u.Role], Status: u.Status,
-		Locked: u.Locked(now), LastLogin: "never", MFA: u.HasMFA(), CSRF: csrf}
-	if r.Locked {
-		r.LockedFor = fmt.Sprintf("%d min", int(u.LockedUntil.Sub(now).Minutes())+1)
+// userCard sends back user u's card, after an action on it.
+func (h *Handlers) userCard(c *fiber.Ctx, u models.User) error {
+	rows, err := h.userRows(c, u)
+	if err != nil {
+		return err
 	}
-	if u.LastLoginAt != nil {
-		r.LastLogin = u.LastLoginAt.In(loc).Format("2 Jan 2006 15:04")
-	}
-	return r
+	return h.fragment(c, fiber.StatusOK, admin.UserRowView(rows[0]))
 }
+
+// userRows are the cards of users, with the learner records they are
+// linked to.
+func (h *Handlers) userRows(c *fiber.Ctx, us ...models.User) ([]admin.UserRow, error) {
+	tenant, actor := auth.Tenant(c), auth.User(c)
+	var linked []int64
+	for _, u := range us {
+		if u.LearnerID != nil {
+			linked = append(linked, *u.LearnerID)
+		}
+	}
+	learners, err := h.learners.ByIDs(c.UserContext(), tenant.ID, linked)
+	if err != nil {
+		return nil, err
+	}
+	csrf, loc, now := h.sessions.CSRFToken(c), tenantLocation(tenant), time.Now()
+	rows := make([]admin.UserRow, len(us))
+	for i, u := range us {
+		r := admin.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, RoleLabel: roleLabels[u.Role], Roles: roleOptions,
+			Status: u.Status, Locked: u.Locked(now), LastLogin: "never", MFA: u.HasMFA(), Self: u.ID == actor.ID, CSRF: csrf}
+		if r.Locked {
+			r.LockedFor = fmt.Sprintf("%d min", int(u.LockedUntil.Sub(now).Minutes())+1)
+		}
+		if u.LastLoginAt != nil {
+			r.LastLogin = u.LastLoginAt.In(loc).Format("2 Jan 2006 15:04")
+		}
+		if u.LearnerID != nil {
+			r.Learner = learnerLabel(learners[*u.LearnerID])
+		}
+		rows[i] = r
+	}
+	return rows, nil
+}
+
+// roleOptions are the roles a tenant admin can give, as the role field
+// offers them.
+var roleOptions = func() []admin.RoleOption {
+	out := make([]admin.RoleOption, len(models.TenantRoles))
+	for i, r := range models.TenantRoles {
+		out[i] = admin.RoleOption{Value: r, Label: roleLabels[r]}
+	}
+	return out
+}()
 
 // tenantLocation is the tenant's time zone, in which its pages show times.
 func tenantLocation(t models.Tenant) *time.Location {

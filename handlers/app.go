@@ -40,6 +40,7 @@ type Handlers struct {
 	log      *slog.Logger
 	tenants  *models.TenantStore
 	users    *models.UserStore
+	learners *models.LearnerStore
 	audit    *models.AuditStore
 	hosts    *auth.Hosts
 	sessions *auth.Sessions
@@ -66,6 +67,7 @@ type Handlers struct {
 	// (see live.go); appHandler serves its renders through the app.
 	hub        *realtime.Hub
 	appHandler func() fasthttp.RequestHandler
+	liveUsers  liveViewers // this instance's live connections by user
 
 	metrics *metrics.Set
 }
@@ -90,13 +92,14 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	pipe.Metrics = m
 	audit.Recorded = m.Audited
 	h := &Handlers{
-		cfg:     cfg,
-		db:      db,
-		log:     log,
-		tenants: tenants,
-		users:   users,
-		audit:   audit,
-		hosts:   &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain, Cache: cache},
+		cfg:      cfg,
+		db:       db,
+		log:      log,
+		tenants:  tenants,
+		users:    users,
+		learners: models.NewLearnerStore(db),
+		audit:    audit,
+		hosts:    &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain, Cache: cache},
 		sessions: auth.NewSessions(users, auth.SessionOptions{
 			Store:       sessions,
 			Cache:       cache,
@@ -122,6 +125,9 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
 		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
 	versions.Subscribe(func(tenant int64, v viewcache.Version) { h.hub.Changed(tenant, v.N) })
+	listener.Handle(models.CredentialChannel, func(string) { h.credCache.clear() })
+	listener.OnConnect(h.credCache.clear)
+	listener.Handle(models.AuthChannel, h.liveUserChanged)
 	app = fiber.New(fiber.Config{
 		AppName:               "LearnLens",
 		ErrorHandler:          h.handleError,
@@ -185,6 +191,11 @@ func (h *Handlers) routes(app *fiber.App) {
 	// Public and host-independent: no tenant, no session.
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
+	// Before static.Register, which serves no manifest; the tenant's
+	// logo and manifest are served to anyone on the tenant's host, without
+	// a session (see settingsRoutes).
+	app.Get("/manifest.webmanifest", h.hosts.ResolveTenant, h.manifest)
+	app.Get(models.LogoPath, h.hosts.ResolveTenant, h.tenantLogo)
 	static.Register(app)
 	h.xapiRoutes(app)
 
@@ -216,9 +227,16 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Get("/users", h.userList)
 	admin.Post("/users/:id/unlock", h.userAction(models.AuditUserUnlocked, h.users.Unlock))  // lift a lock-out before it runs out
 	admin.Post("/users/:id/mfa-reset", h.userAction(models.AuditMFAReset, h.users.ResetMFA)) // a lost second factor
+	admin.Post("/users/:id/role", h.userSetRole)
+	admin.Post("/users/:id/deactivate", h.userSetActive(false))
+	admin.Post("/users/:id/reactivate", h.userSetActive(true))
+	admin.Get("/users/:id/learners", h.userLearnerSearch) // the learner type-ahead
+	admin.Post("/users/:id/learner", h.userLinkLearner)
 	admin.Get("/audit", h.auditLog)
 	admin.Post("/imports", h.importUpload)
 	admin.Post("/mfa-policy", h.mfaPolicy)
+	h.credentialRoutes(admin)
+	h.settingsRoutes(admin)
 
 	h.dashboardRoutes(site)
 	h.liveRoutes(site)

@@ -60,7 +60,16 @@ func (h *Handlers) analyticsRequest(c *fiber.Ctx) (analytics.Request, error) {
 	if err != nil {
 		return analytics.Request{}, analyticsError(err)
 	}
-	return analytics.Request{Tenant: tenant.ID, Loc: loc, Today: today, Viewer: analytics.Viewer{Role: u.Role, Email: u.Email}, Filters: f}, nil
+	return analytics.Request{Tenant: tenant.ID, Loc: loc, Today: today, Viewer: viewerOf(u), Filters: f}, nil
+}
+
+// viewerOf is u as the analytics scope sees them.
+func viewerOf(u *models.User) analytics.Viewer {
+	v := analytics.Viewer{Role: u.Role, Email: u.Email}
+	if u.LearnerID != nil {
+		v.Learner = *u.LearnerID
+	}
+	return v
 }
 
 // viewCtx is a request's resolved view of the data: its filters and the
@@ -73,14 +82,14 @@ type viewCtx struct {
 }
 
 // newView parses the request and resolves the viewer's scope. Scopes are
-// shared results too: every request of a viewer with the same role, email
-// and manager filter resolves to the same scope until the roster changes.
+// shared results too: every request of a viewer with the same role, email,
+// linked learner record and manager filter resolves to the same scope until the roster changes.
 func (h *Handlers) newView(c *fiber.Ctx) (*viewCtx, error) {
 	r, err := h.analyticsRequest(c)
 	if err != nil {
 		return nil, err
 	}
-	key := viewcache.Key{Tenant: r.Tenant, Scope: "viewer:" + r.Viewer.Role + ":" + r.Viewer.Email,
+	key := viewcache.Key{Tenant: r.Tenant, Scope: "viewer:" + r.Viewer.Role + ":" + strconv.FormatInt(r.Viewer.Learner, 10) + ":" + r.Viewer.Email,
 		View: "scope:" + strconv.FormatInt(r.Filters.Manager, 10), Date: r.Today}
 	scope, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
 		s, version, err := h.analytics.ResolveScope(ctx, r)

@@ -55,6 +55,7 @@ func (h *Handlers) liveRoutes(site fiber.Router) {
 // with.
 type liveSession struct {
 	tenant  int64
+	user    int64
 	host    string
 	cookie  string
 	client  *realtime.Client
@@ -85,7 +86,7 @@ func (h *Handlers) liveUpgrade(c *fiber.Ctx) error {
 	if err != nil || origin.Host == "" || !strings.EqualFold(origin.Host, string(c.Request().Host())) {
 		return fiber.NewError(fiber.StatusForbidden, "live updates are only for pages of this organisation's own address")
 	}
-	s := &liveSession{tenant: auth.Tenant(c).ID, host: string(c.Request().Host()), cookie: c.Cookies(auth.CookieName)}
+	s := &liveSession{tenant: auth.Tenant(c).ID, user: u.ID, host: string(c.Request().Host()), cookie: c.Cookies(auth.CookieName)}
 	// Joined before the upgrade, so that connections count in the order
 	// they were accepted; a failed upgrade leaves again.
 	s.client, s.joinErr = h.hub.Join(s.tenant)
@@ -119,6 +120,8 @@ func (h *Handlers) liveConn(conn *websocket.Conn) {
 		return
 	}
 	client := s.client
+	h.liveUsers.add(s)
+	defer h.liveUsers.remove(s)
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)
@@ -187,11 +190,7 @@ func (h *Handlers) liveWrite(conn *websocket.Conn, s *liveSession) {
 				continue
 			}
 			// A signed-out or disabled viewer stops getting pushes.
-			go func() {
-				if err := s.check(h); errors.Is(err, realtime.ErrViewerGone) {
-					client.Close(realtime.ClosePolicy, "live updates stopped: sign in again to see this page")
-				}
-			}()
+			go h.liveRecheck(s)
 		case <-client.Done():
 			code, reason := client.CloseReason()
 			closeWith(conn, code, reason)

@@ -238,5 +238,5 @@ func (h *Handlers) mfaPolicy(c *fiber.Ctx) error {
 		Details: []byte(fmt.Sprintf(`{"require_admin_mfa":%t}`, require))}); err != nil {
 		return err
 	}
-	return htmx.Redirect(c, "/admin/users")
+	return htmx.Redirect(c, "/admin/settings")
 }

@@ -41,6 +41,10 @@ func (h *Handlers) shell(c *fiber.Ctx, title string) layouts.Shell {
 	if ok && !t.IsPlatform() {
 		s.OrgName = t.Name
 		s.BrandRGB = brandRGB(t.BrandColor)
+		if s.BrandRGB != "" {
+			s.ThemeColor = t.BrandColor
+		}
+		s.LogoURL = t.LogoURL
 	}
 	if u := auth.User(c); u != nil {
 		s.User = &layouts.SignedIn{Name: u.Name, Email: u.Email, RoleLabel: roleLabels[u.Role]}
@@ -76,6 +80,8 @@ var navigation = []struct {
 	{layouts.NavItem{Label: "Team", Href: "/dashboards/team", TestID: "nav-team"}, dashboardRoles},
 	{layouts.NavItem{Label: "My learning", Href: "/me", TestID: "nav-me"}, []string{models.RoleTenantAdmin, models.RoleManager, models.RoleAnalyst, models.RoleLearner}},
 	{layouts.NavItem{Label: "Users", Href: "/admin/users", TestID: "nav-users"}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "xAPI", Href: "/admin/credentials", TestID: "nav-credentials"}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
 }
 

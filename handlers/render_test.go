@@ -43,13 +43,16 @@ func TestNavFor(t *testing.T) {
 		}
 		return out, active
 	}
+	tenantAdminNav := []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users",
+		"xAPI", "Settings", "Audit log"}
 	cases := []struct {
 		role, path string
 		want       []string
 		active     string
 	}{
-		{models.RoleTenantAdmin, "/admin/users", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users", "Audit log"}, "Users"},
-		{models.RoleTenantAdmin, "/", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users", "Audit log"}, "Home"},
+		{models.RoleTenantAdmin, "/admin/users", tenantAdminNav, "Users"},
+		{models.RoleTenantAdmin, "/", tenantAdminNav, "Home"},
+		{models.RoleTenantAdmin, "/admin/settings", tenantAdminNav, "Settings"},
 		{models.RoleLearner, "/", []string{"Home", "My learning"}, "Home"},
 		{models.RoleManager, "/dashboards/completion/courses/3", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, "Completion"},
 		{models.RoleManager, "/somewhere", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, ""},

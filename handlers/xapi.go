@@ -129,12 +129,16 @@ func (h *Handlers) xapiAbout(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"version": xapiVersions, "extensions": fiber.Map{}})
 }
 
-// credentialCache remembers verified credentials briefly, so a busy client
-// is not checked against the database on every request. A revoked
-// credential stops working within credentialTTL.
+// credentialCache remembers verified credentials, so a busy client is not
+// checked against the database on every request. A rotated or revoked
+// credential is announced on models.CredentialChannel and every instance
+// empties its cache (clear); while the notification listener is down the
+// cache is not used (see xapiAuth), and credentialTTL bounds an entry's
+// life anyway.
 type credentialCache struct {
-	mu sync.Mutex
-	m  map[[32]byte]cachedCredential
+	mu    sync.Mutex
+	m     map[[32]byte]cachedCredential
+	epoch uint64 // counts clears: a credential verified before one may be stale
 }
 
 type cachedCredential struct {
@@ -154,13 +158,34 @@ func (cc *credentialCache) get(k [32]byte) (models.Credential, bool) {
 	return e.cred, true
 }
 
-func (cc *credentialCache) put(k [32]byte, c models.Credential) {
+// currentEpoch is read before verifying a credential, for put.
+func (cc *credentialCache) currentEpoch() uint64 {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	return cc.epoch
+}
+
+// put keeps a credential verified under epoch, unless the cache was
+// cleared since: the credential may have been revoked meanwhile.
+func (cc *credentialCache) put(epoch uint64, k [32]byte, c models.Credential) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if epoch != cc.epoch {
+		return
+	}
 	if cc.m == nil || len(cc.m) > 10000 {
 		cc.m = map[[32]byte]cachedCredential{}
 	}
 	cc.m[k] = cachedCredential{cred: c, expires: time.Now().Add(credentialTTL)}
+}
+
+// clear forgets every credential: one was rotated or revoked (they change
+// rarely), or notifications may have been missed.
+func (cc *credentialCache) clear() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.epoch++
+	clear(cc.m)
 }
 
 // xapiAuth checks the HTTP Basic credential; it alone decides the tenant.
@@ -174,8 +199,14 @@ func (h *Handlers) xapiAuth(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusUnauthorized, "send the credential's key and secret with HTTP Basic authentication")
 	}
 	ck := sha256.Sum256([]byte(key + "\x00" + secret))
-	cred, ok := h.credCache.get(ck)
-	if !ok {
+	trusted := h.listener.Connected()
+	var cred models.Credential
+	cached := false
+	if trusted {
+		cred, cached = h.credCache.get(ck)
+	}
+	if !cached {
+		epoch := h.credCache.currentEpoch()
 		var err error
 		cred, err = h.credentials.Verify(c.UserContext(), key, secret)
 		if errors.Is(err, models.ErrBadCredential) {
@@ -185,7 +216,9 @@ func (h *Handlers) xapiAuth(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		h.credCache.put(ck, cred)
+		if trusted {
+			h.credCache.put(epoch, ck, cred)
+		}
 	}
 	// Checked on every request, not cached with the credential: a
 	// suspension (or a change of the tenant's limits) holds from the next

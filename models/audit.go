@@ -25,6 +25,18 @@ const (
 	AuditMFAEnabled     = "user.mfa_enabled"
 	AuditMFAPolicy      = "tenant.mfa_policy_changed"
 	AuditMFAReset       = "user.mfa_reset"
+	// A tenant admin's management pages (issue 11).
+	AuditUserRole           = "user.role_changed"
+	AuditUserDeactivated    = "user.deactivated"
+	AuditUserReactivated    = "user.reactivated"
+	AuditUserLearnerLinked  = "user.learner_linked"
+	AuditCredentialCreated  = "credential.created"
+	AuditCredentialRotated  = "credential.rotated"
+	AuditCredentialRevoked  = "credential.revoked"
+	AuditTenantSettings     = "tenant.settings_changed"
+	AuditTenantLogo         = "tenant.logo_changed"
+	AuditTenantTimeZone     = "tenant.time_zone_changed"
+	AuditTenantEmailDomains = "tenant.email_domains_changed"
 )
 
 // AuditEntry is one line of a tenant's audit log.

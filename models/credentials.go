@@ -26,6 +26,11 @@ type Credential struct {
 	Name       string
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
+	// LastUsedAt and StatementsReceived are kept by the ingest path: the
+	// time of the last batch that stored statements, and how many it has
+	// stored in all.
+	LastUsedAt         *time.Time
+	StatementsReceived int64
 }
 
 // TableName names the table.
@@ -58,7 +63,7 @@ func (s *CredentialStore) CreateWithSecret(ctx context.Context, tenantID int64, 
 	sum := sha256.Sum256([]byte(secret))
 	c := Credential{TenantID: tenantID, Key: key, SecretHash: sum[:], Name: name}
 	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
-		return tx.Omit("ID", "CreatedAt", "RevokedAt").Create(&c).Error
+		return tx.Omit("ID", "CreatedAt", "RevokedAt", "LastUsedAt", "StatementsReceived").Create(&c).Error
 	})
 	if err != nil {
 		return Credential{}, fmt.Errorf("create credential: %w", err)

@@ -52,6 +52,9 @@ type User struct {
 	// one; past a few, the second step is held back until MFAHeldUntil.
 	MFAFailures  int        `gorm:"column:mfa_failures"`
 	MFAHeldUntil *time.Time `gorm:"column:mfa_held_until"`
+	// LearnerID is the user's own learner record, linked by an admin;
+	// nil: the record with the user's email, if any.
+	LearnerID *int64
 }
 
 // HasMFA reports whether signing in takes a second factor.

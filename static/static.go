@@ -77,6 +77,10 @@ func init() {
 	}
 }
 
+// Manifest is the web app manifest (JSON). The app serves it at
+// /manifest.webmanifest with each tenant's name and colours (handlers).
+func Manifest() []byte { return files["manifest.webmanifest"].data }
+
 // Path returns the content-hashed URL of an embedded file, e.g.
 // Path("css/app.css") == "/static/css/app.1a2b3c4d.css". It panics for a
 // name that is not embedded (a programming error caught by tests).
@@ -93,7 +97,6 @@ func Path(name string) string {
 //
 //	GET /static/*             hashed name: immutable; plain name: no-cache; else 404
 //	GET /sw.js                no-cache, Service-Worker-Allowed: /
-//	GET /manifest.webmanifest no-cache, application/manifest+json
 //	GET /offline.html         no-cache
 //	GET /favicon.ico          302 to the hashed favicon.svg
 //
@@ -112,9 +115,6 @@ func Register(r fiber.Router) {
 	r.Get("/sw.js", func(c *fiber.Ctx) error {
 		c.Set("Service-Worker-Allowed", "/")
 		return send(c, files["sw.js"], cacheNoCache)
-	})
-	r.Get("/manifest.webmanifest", func(c *fiber.Ctx) error {
-		return send(c, files["manifest.webmanifest"], cacheNoCache)
 	})
 	r.Get("/offline.html", func(c *fiber.Ctx) error {
 		return send(c, files["offline.html"], cacheNoCache)

@@ -82,8 +82,6 @@ func TestServe(t *testing.T) {
 		{"encoded dots", "/static/%2e%2e/static.go", 404, "", "", nil},
 		{"service worker", "/sw.js", 200, "sw.js", "text/javascript; charset=utf-8",
 			map[string]string{"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}},
-		{"manifest", "/manifest.webmanifest", 200, "manifest.webmanifest", "application/manifest+json",
-			map[string]string{"Cache-Control": "no-cache"}},
 		{"offline page", "/offline.html", 200, "offline.html", "text/html; charset=utf-8",
 			map[string]string{"Cache-Control": "no-cache"}},
 		{"favicon.ico", "/favicon.ico", 302, "", "",
@@ -155,7 +153,7 @@ func TestNotModified(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	_, body := get(t, newApp(), "/manifest.webmanifest")
+	body := Manifest()
 	var m struct {
 		Name      string `json:"name"`
 		ShortName string `json:"short_name"`

@@ -2,7 +2,9 @@ package tests
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
@@ -67,6 +69,15 @@ type fixture struct {
 	acmeStatement           string
 	// acme's silver ids: the learner record and course of acmeStatement.
 	acmePerson, acmeCourse int64
+	acmeCredential         int64 // the id of acme's demo xAPI credential
+}
+
+// acmeUser names acme's learner user in a path.
+func acmeUser(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeLearner)} }
+
+// acmeCredentialID names acme's demo credential in a path.
+func acmeCredentialID(f *fixture) map[string]string {
+	return map[string]string{"id": f.id(f.acmeCredential)}
 }
 
 func (f *fixture) id(n int64) string { return strconv.FormatInt(n, 10) }
@@ -122,6 +133,29 @@ var routeIsolation = map[string]isolation{
 		params: func(f *fixture) map[string]string {
 			return map[string]string{"id": strconv.FormatInt(f.acmeLearner, 10)}
 		}},
+	"POST /admin/users/:id/role": {access: signedIn, hidden: true, params: acmeUser,
+		form: func(*fixture) url.Values { return url.Values{"role": {"tenant_admin"}} }},
+	"POST /admin/users/:id/deactivate": {access: signedIn, hidden: true, params: acmeUser},
+	"POST /admin/users/:id/reactivate": {access: signedIn, hidden: true, params: acmeUser},
+	"GET /admin/users/:id/learners": {access: signedIn, hidden: true, params: acmeUser,
+		query: func(*fixture) string { return "?q=learner" }},
+	"POST /admin/users/:id/learner": {access: signedIn, hidden: true, params: acmeUser,
+		form: func(f *fixture) url.Values { return url.Values{"learner_id": {f.id(f.acmePerson)}} }},
+	"GET /admin/credentials": {access: signedIn},
+	"POST /admin/credentials": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"name": {"Probe LMS"}} }},
+	"POST /admin/credentials/:id/rotate": {access: signedIn, hidden: true, params: acmeCredentialID},
+	"POST /admin/credentials/:id/revoke": {access: signedIn, hidden: true, params: acmeCredentialID},
+	"GET /admin/settings":                {access: signedIn},
+	// Globex's admin claiming acme's email domain is refused (400).
+	"POST /admin/settings": {access: signedIn, own: true, form: func(*fixture) url.Values {
+		return url.Values{"name": {"Probe"}, "brand_color": {"#123456"}, "time_zone": {"UTC"}, "email_domains": {"acme.test"}}
+	}},
+	"POST /admin/settings/logo":        {access: signedIn, own: true},
+	"POST /admin/settings/logo/remove": {access: signedIn, own: true},
+	// The logo is the host's tenant's own (acme has none: 404), like the
+	// manifest.
+	"GET /logo":        {access: public},
 	"GET /admin/audit": {access: signedIn},
 	"POST /admin/imports": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
@@ -247,6 +281,9 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 			f.acmeTenant, f.acmeStatement).Row().Scan(&f.acmePerson, &f.acmeCourse); err != nil {
 			return err
 		}
+		if err := tx.Raw(`SELECT id FROM xapi_credentials WHERE key = 'acme-demo-key'`).Row().Scan(&f.acmeCredential); err != nil {
+			return err
+		}
 		return tx.Exec(`UPDATE users SET locked_until = now() + interval '1 hour', failed_logins = 5 WHERE tenant_id = ? AND id = ?`,
 			f.acmeTenant, f.acmeLearner).Error
 	}); err != nil {
@@ -281,14 +318,19 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	// The POST /login probe signs the anonymous client in to acme (it
 	// types acme's admin's right password on acme's host): it and then
 	// POST /logout come last, so no other probe runs signed in as acme.
+	// The POST /admin/mfa-policy probe makes globex's admin set up MFA
+	// before anything else, which would turn the later probes' 404s into
+	// redirects: it comes after the other POSTs.
 	rank := func(r route) int {
 		switch {
 		case r.method == http.MethodGet:
 			return 0
-		case r.path == "/login":
+		case r.path == "/admin/mfa-policy":
 			return 2
-		case r.path == "/logout":
+		case r.path == "/login":
 			return 3
+		case r.path == "/logout":
+			return 4
 		}
 		return 1
 	}
@@ -409,6 +451,25 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 			t.Errorf("acme's %s document after the probes: %d %s", resource, r.Status, r.Body)
 		}
 	}
+	var learnerState, credentialState, tenantState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		tx.Raw(`SELECT role || status || coalesce(learner_id::text, '-') FROM users WHERE tenant_id = ? AND id = ?`,
+			f.acmeTenant, f.acmeLearner).Scan(&learnerState)
+		tx.Raw(`SELECT (revoked_at IS NULL)::text || encode(secret_hash, 'hex') FROM xapi_credentials WHERE id = ?`,
+			f.acmeCredential).Scan(&credentialState)
+		return tx.Raw(`SELECT name || brand_color || time_zone || (SELECT string_agg(domain, ',' ORDER BY domain)
+				FROM tenant_domains WHERE tenant_id = t.id AND kind = 'email') FROM tenants t WHERE id = ?`,
+			f.acmeTenant).Scan(&tenantState).Error
+	})
+	if learnerState != "learneractive-" {
+		t.Errorf("probes changed acme's learner user: %s", learnerState)
+	}
+	if want := "true" + hexSHA256("acme-demo-secret"); credentialState != want {
+		t.Errorf("probes changed acme's credential: %s, want %s", credentialState, want)
+	}
+	if tenantState != "Acme Corp#4f46e5Europe/Londonacme.test" {
+		t.Errorf("probes changed acme's settings: %s", tenantState)
+	}
 	for _, c := range []*testserver.Client{globexAdmin, stolen, anon} {
 		if r := c.Get(acme, "/"); r.Status == http.StatusOK {
 			t.Error("a probe client ended up signed in to acme")
@@ -464,6 +525,12 @@ func probeXAPI(t *testing.T, srv *testserver.Server, f *fixture, globexClient, a
 			}
 		}
 	}
+}
+
+// hexSHA256 is the hex SHA-256 of s, as credentials store secrets.
+func hexSHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func basic(key, secret string) string {

@@ -717,7 +717,7 @@ func TestAdminMFA(t *testing.T) {
 		t.Errorf("globex admin while acme requires MFA: %d, want 200", r.Status)
 	}
 	setUpMFA(t, admin, acme)
-	if r := admin.Get(acme, "/admin/users"); r.Status != http.StatusOK || !strings.Contains(r.Body, "Stop requiring it") {
+	if r := admin.Get(acme, "/admin/settings"); r.Status != http.StatusOK || !strings.Contains(r.Body, "Stop requiring it") {
 		t.Errorf("acme admin after setting up MFA: %d", r.Status)
 	}
 	// An admin can turn off another user's second factor (a lost phone).

@@ -42,6 +42,34 @@
     handover.submit();
   }
 
+  // A button with data-copy="ID" copies the text of element ID (the xAPI
+  // credential's secret and snippet) and says so.
+  document.addEventListener('click', function (evt) {
+    var btn = evt.target && evt.target.closest ? evt.target.closest('button[data-copy]') : null;
+    var src = btn && document.getElementById(btn.getAttribute('data-copy'));
+    if (!src || !navigator.clipboard) {
+      return;
+    }
+    navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+      btn.textContent = 'Copied';
+    });
+  });
+
+  // A colour picker with data-mirror="ID" writes its colour into the text
+  // field ID (the field the form sends), and the field back into it.
+  document.addEventListener('input', function (evt) {
+    var el = evt.target;
+    var other = el && el.getAttribute && document.getElementById(el.getAttribute('data-mirror') || '');
+    if (other) {
+      other.value = el.value;
+      return;
+    }
+    var picker = el && el.id && document.querySelector('input[data-mirror="' + el.id + '"]');
+    if (picker && /^#[0-9a-fA-F]{6}$/.test(el.value)) {
+      picker.value = el.value.toLowerCase();
+    }
+  });
+
   // Editing a dashboard's dates makes its period a custom one. Captured
   // before the form's own change handler sends the request.
   document.addEventListener('change', function (evt) {

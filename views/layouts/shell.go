@@ -7,8 +7,12 @@ type Shell struct {
 	CSRF     string
 	OrgName  string // the tenant's name, or "LearnLens" on the bare domain
 	BrandRGB string // space-separated red green blue, e.g. "79 70 229"
-	User     *SignedIn
-	Nav      []NavItem
+	// ThemeColor is the brand colour as #rrggbb, for the browser's and the
+	// installed app's title bar.
+	ThemeColor string
+	LogoURL    string // the tenant's logo, "" for none
+	User       *SignedIn
+	Nav        []NavItem
 }
 
 // SignedIn is the signed-in user as the header shows them.
