@@ -2,9 +2,14 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
+	"io"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -340,4 +345,66 @@ func TestOpenRefusesLoginsThatSeeTooMuch(t *testing.T) {
 		t.Fatalf("the right logins: %v", err)
 	}
 	db.Close()
+}
+
+// TestOwnerWhoIsNoSuperuserRunsTheMigrations follows docs/SECURITY.md's
+// set-up on a database whose owner is an ordinary role: the migrations run
+// as the owner, the app's two logins start, the owner cannot stand in for
+// the app, and FORCE ROW LEVEL SECURITY still lets the owner (a member of
+// the platform role) see every tenant, for backfills.
+func TestOwnerWhoIsNoSuperuserRunsTheMigrations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	su, err := sql.Open("pgx", os.Getenv(testdb.EnvURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer su.Close()
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	owner, name := "owner_"+suffix, "ops_"+suffix
+	for _, stmt := range []string{
+		`CREATE ROLE ` + owner + ` LOGIN PASSWORD 'owner-secret'`,
+		`GRANT learnlens_app TO learnlens_platform`,
+		`GRANT learnlens_app, learnlens_platform TO ` + owner,
+		`CREATE DATABASE ` + name + ` OWNER ` + owner,
+	} {
+		if _, err := su.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() {
+		su, _ := sql.Open("pgx", os.Getenv(testdb.EnvURL))
+		defer su.Close()
+		su.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`)
+		su.Exec(`DROP ROLE ` + owner)
+	})
+	u, err := url.Parse(os.Getenv(testdb.EnvURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	u.User = url.User(owner)
+	ownerURL := u.String()
+	if err := database.Migrate(ctx, ownerURL, "up", io.Discard); err != nil {
+		t.Fatalf("migrate as %s: %v", owner, err)
+	}
+	if db, err := database.Open(ctx, database.Logins{App: ownerURL, Platform: testdb.Logins(ownerURL).Platform}); err == nil {
+		db.Close()
+		t.Error("Open accepted the schema's owner as the app's login")
+	}
+	db, err := database.Open(ctx, testdb.Logins(ownerURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, b := seedTwoTenants(t, db)
+	owned, err := sql.Open("pgx", ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owned.Close()
+	var n int64
+	if err := owned.QueryRow(`SELECT count(*) FROM users WHERE tenant_id IN ($1, $2)`, a, b).Scan(&n); err != nil || n != 2 {
+		t.Errorf("the owner sees %d of the two tenants' users (%v), want 2", n, err)
+	}
 }
