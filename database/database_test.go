@@ -383,6 +383,17 @@ func TestOwnerWhoIsNoSuperuserRunsTheMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Path = "/" + name
+	inDB, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inDB.Close()
+	for _, stmt := range []string{`ALTER SCHEMA public OWNER TO ` + owner, `REVOKE CREATE ON SCHEMA public FROM PUBLIC`} {
+		if _, err := inDB.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	inDB.Close()
 	u.User = url.User(owner)
 	ownerURL := u.String()
 	if err := database.Migrate(ctx, ownerURL, "up", io.Discard); err != nil {
