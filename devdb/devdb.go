@@ -110,16 +110,16 @@ func dirKey(dir string) string {
 	return strings.NewReplacer("/", "_", "\\", "_").Replace(dir)
 }
 
-// URL returns a connection URL for database name as the cluster's superuser,
-// over the Unix socket.
-func (c *Cluster) URL(database string) string { return c.URLAs("postgres", database) }
+// URL returns a connection URL for database dbname as the cluster's
+// superuser, over the Unix socket.
+func (c *Cluster) URL(dbname string) string { return c.URLAs("postgres", dbname) }
 
-// URLAs returns a connection URL for database name as role, over the Unix
+// URLAs returns a connection URL for database dbname as role, over the Unix
 // socket. The cluster trusts every local connection (initdb --auth=trust;
 // the socket's directory is private and TCP listens on 127.0.0.1 only), so
 // no role needs a password.
-func (c *Cluster) URLAs(role, database string) string {
-	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", role, database, c.SocketDir, c.Port)
+func (c *Cluster) URLAs(role, dbname string) string {
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", role, dbname, c.SocketDir, c.Port)
 }
 
 // ensureLogins lets the app's two roles log in, creating them if need be
