@@ -95,11 +95,7 @@ func connect(ctx context.Context, url, check string) (conns, error) {
 		return conns{}, fmt.Errorf("open pool: %w", err)
 	}
 	var user, unfit string
-	err = pool.QueryRow(ctx, `SELECT current_user`).Scan(&user)
-	if err == nil {
-		err = pool.QueryRow(ctx, check).Scan(&unfit)
-	}
-	if err != nil {
+	if err := pool.QueryRow(ctx, `SELECT current_user, (`+check+`)`).Scan(&user, &unfit); err != nil {
 		pool.Close()
 		return conns{}, fmt.Errorf("connect to database (have the migrations run?): %w", err)
 	}
