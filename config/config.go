@@ -35,7 +35,7 @@ type Config struct {
 	// DATABASE_URL unset, every command uses a private cluster under
 	// DataDir.
 	DatabasePlatformURL string // DATABASE_PLATFORM_URL, "": the app's platform login (role learnlens_platform)
-	DatabaseOwnerURL    string // DATABASE_OWNER_URL, "": the schema's owner, for migrate, seed and serve --dev only
+	DatabaseOwnerURL    string // DATABASE_OWNER_URL, "": the schema's owner, for migrate, seed --demo and serve --dev only
 
 	// Limits of one xAPI credential on one instance (0 turns a limit
 	// off): requests in flight, requests per second and the burst above
