@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/database/testdb"
 )
