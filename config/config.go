@@ -2,6 +2,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +16,7 @@ import (
 type Config struct {
 	Port               int           // PORT, 8080
 	BaseDomain         string        // BASE_DOMAIN, "localhost": tenants live at <slug>.<BASE_DOMAIN>
-	DatabaseURL        string        // DATABASE_URL, "": empty starts a private cluster under DataDir
+	DatabaseURL        string        // DATABASE_URL, "": the app's tenant-scoped login (role learnlens_app)
 	DataDir            string        // DATA_DIR, ".data"
 	DevDBPort          int           // DEV_DB_PORT, 54329: port of the private cluster
 	SecureCookies      bool          // SECURE_COOKIES, false: set true behind HTTPS
@@ -32,6 +33,12 @@ type Config struct {
 	// X-Forwarded-Proto headers are believed. From any other peer they
 	// are ignored, since they choose the tenant and build sign-in links.
 	TrustedProxies []string
+
+	// The database's other two logins (docs/SECURITY.md). With these and
+	// DATABASE_URL unset, every command uses a private cluster under
+	// DataDir.
+	DatabasePlatformURL string // DATABASE_PLATFORM_URL, "": the app's platform login (role learnlens_platform)
+	DatabaseOwnerURL    string // DATABASE_OWNER_URL, "": the schema's owner, for migrate, seed --demo and serve --dev only
 
 	// Limits of one xAPI credential on one instance (0 turns a limit
 	// off): requests in flight, requests per second and the burst above
@@ -75,6 +82,9 @@ func parse(getenv func(string) string) (Config, error) {
 		TrustedProxies:     p.addresses("TRUSTED_PROXIES"),
 		MetricsAddr:        p.str("METRICS_ADDR", "127.0.0.1:9464"),
 
+		DatabasePlatformURL: p.str("DATABASE_PLATFORM_URL", ""),
+		DatabaseOwnerURL:    p.str("DATABASE_OWNER_URL", ""),
+
 		XAPICredentialConcurrency: p.int("XAPI_CREDENTIAL_CONCURRENCY", 8),
 		XAPICredentialRate:        float64(p.int("XAPI_CREDENTIAL_RATE", 200)),
 		XAPICredentialBurst:       p.int("XAPI_CREDENTIAL_BURST", 400),
@@ -85,7 +95,16 @@ func parse(getenv func(string) string) (Config, error) {
 	if strings.EqualFold(c.MetricsAddr, "off") {
 		c.MetricsAddr = ""
 	}
+	if (c.DatabaseURL == "") != (c.DatabasePlatformURL == "") && p.err == nil {
+		p.err = errors.New("set DATABASE_URL and DATABASE_PLATFORM_URL together: the app logs in as learnlens_app and as learnlens_platform (docs/SECURITY.md)")
+	}
 	return c, p.err
+}
+
+// PrivateDatabase reports whether no database login is configured, so that
+// commands use a private cluster under DataDir.
+func (c Config) PrivateDatabase() bool {
+	return c.DatabaseURL == "" && c.DatabasePlatformURL == "" && c.DatabaseOwnerURL == ""
 }
 
 type parser struct {

@@ -15,7 +15,7 @@ func TestParse(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, func(c Config) bool {
-			return c.Port == 8080 && c.BaseDomain == "localhost" && c.DatabaseURL == "" && c.DataDir == ".data" &&
+			return c.Port == 8080 && c.BaseDomain == "localhost" && c.PrivateDatabase() && c.DataDir == ".data" &&
 				c.SessionIdleTimeout == 2*time.Hour && !c.SecureCookies && len(c.TrustedProxies) == 0
 		}, ""},
 		{"trusted proxies", map[string]string{"TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,::1"}, func(c Config) bool {
@@ -26,6 +26,16 @@ func TestParse(t *testing.T) {
 			func(c Config) bool {
 				return c.Port == 9000 && c.BaseDomain == "learnlens.example" && c.SecureCookies && c.SessionLifetime == 30*time.Minute
 			}, ""},
+		{"database logins", map[string]string{"DATABASE_URL": "postgres://learnlens_app@db/ll", "DATABASE_PLATFORM_URL": "postgres://learnlens_platform@db/ll"},
+			func(c Config) bool {
+				return !c.PrivateDatabase() && c.DatabaseURL == "postgres://learnlens_app@db/ll" && c.DatabasePlatformURL == "postgres://learnlens_platform@db/ll"
+			}, ""},
+		{"owner alone (migrate)", map[string]string{"DATABASE_OWNER_URL": "postgres://learnlens_owner@db/ll"},
+			func(c Config) bool {
+				return !c.PrivateDatabase() && c.DatabaseOwnerURL == "postgres://learnlens_owner@db/ll"
+			}, ""},
+		{"app login without the platform's", map[string]string{"DATABASE_URL": "postgres://learnlens_app@db/ll"}, nil,
+			"set DATABASE_URL and DATABASE_PLATFORM_URL together"},
 		{"bad port", map[string]string{"PORT": "eighty"}, nil, `PORT="eighty" is not a whole number`},
 		{"bad bool", map[string]string{"SECURE_COOKIES": "maybe"}, nil, `SECURE_COOKIES="maybe" is not true or false`},
 		{"bad duration", map[string]string{"SESSION_IDLE_TIMEOUT": "2 hours"}, nil, `SESSION_IDLE_TIMEOUT="2 hours" is not a duration`},

@@ -22,40 +22,91 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// AppRole is the PostgreSQL role the application's queries run as. It does
-// not bypass Row Level Security; the migrations create it.
+// AppRole is the PostgreSQL role the app's tenant-scoped login (Logins.App)
+// logs in as: not a superuser, NOBYPASSRLS, owner of nothing, and not a
+// member of PlatformRole, so Row Level Security shows it the rows of the
+// transaction's app.tenant_id and nothing else.
 const AppRole = "learnlens_app"
 
-// DB is the application's connection pool. Every connection has switched to
-// AppRole, so whatever user DATABASE_URL names, queries are subject to RLS.
-// GORM and database/sql users share the pgx pool, which bulk work (COPY)
-// uses directly.
+// PlatformRole is the PostgreSQL role of the platform login
+// (Logins.Platform): a policy of its own shows it every tenant's rows. It
+// is a member of AppRole, so it has the app's table privileges.
+const PlatformRole = "learnlens_platform"
+
+// Logins are the connection URLs of the app's two PostgreSQL logins.
+type Logins struct {
+	App      string // logs in as AppRole: tenant requests, sessions, LISTEN
+	Platform string // logs in as PlatformRole: Platform and PlatformTx only
+}
+
+// DB is the application's connections: a pool logged in as AppRole, whose
+// every query is bound to one tenant by Row Level Security, and a pool
+// logged in as PlatformRole for platform-level work. An SQL injection in a
+// tenant's transaction reaches only the first: no setting, SET ROLE or
+// RESET ROLE can widen what it sees. GORM and database/sql users share
+// each pgx pool, which bulk work (COPY) uses directly.
 type DB struct {
+	app, platform conns
+}
+
+// conns is one login's pgx pool with GORM and database/sql on top of it.
+type conns struct {
 	gorm *gorm.DB
 	sql  *sql.DB
 	pool *pgxpool.Pool
 }
 
-// Open connects to url and switches each new connection to AppRole.
-func Open(ctx context.Context, url string) (*DB, error) {
+// Open connects both logins and checks that each is the role it must be:
+// it refuses an app login that could see more than one tenant (a
+// superuser, a BYPASSRLS role, a table owner or a member of PlatformRole),
+// since that would silently turn tenant isolation off.
+func Open(ctx context.Context, logins Logins) (*DB, error) {
+	app, err := connect(ctx, logins.App, checkAppLogin)
+	if err != nil {
+		return nil, fmt.Errorf("app login: %w", err)
+	}
+	platform, err := connect(ctx, logins.Platform, checkPlatformLogin)
+	if err != nil {
+		app.close()
+		return nil, fmt.Errorf("platform login: %w", err)
+	}
+	return &DB{app: app, platform: platform}, nil
+}
+
+// checkAppLogin fails unless the login is confined to one tenant's rows.
+const checkAppLogin = `SELECT CASE
+	WHEN r.rolsuper OR r.rolbypassrls THEN 'is a superuser or bypasses row level security'
+	WHEN pg_has_role(current_user, '` + PlatformRole + `', 'MEMBER') THEN 'can become ` + PlatformRole + `'
+	WHEN EXISTS (SELECT FROM pg_class c WHERE c.relowner = r.oid) THEN 'owns tables, whose row level security it could turn off'
+	ELSE '' END
+	FROM pg_roles r WHERE r.rolname = current_user`
+
+// checkPlatformLogin fails unless the login has PlatformRole's policy.
+const checkPlatformLogin = `SELECT CASE WHEN pg_has_role(current_user, '` + PlatformRole + `', 'USAGE') THEN ''
+	ELSE 'is not ` + PlatformRole + `' END`
+
+// connect opens a pool on url and runs check, a query returning why the
+// login is unfit, or an empty string when it is fit.
+func connect(ctx context.Context, url, check string) (conns, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse database url: %w", err)
+		return conns{}, fmt.Errorf("parse database url: %w", err)
 	}
 	if cfg.MaxConns < 20 {
 		cfg.MaxConns = 20
 	}
-	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, "SET ROLE "+AppRole)
-		return err
-	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
+		return conns{}, fmt.Errorf("open pool: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	var user, unfit string
+	if err := pool.QueryRow(ctx, `SELECT current_user, (`+check+`)`).Scan(&user, &unfit); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to database as %s (have the migrations run?): %w", AppRole, err)
+		return conns{}, fmt.Errorf("connect to database (have the migrations run?): %w", err)
+	}
+	if unfit != "" {
+		pool.Close()
+		return conns{}, fmt.Errorf("refusing to run as %s: it %s (docs/SECURITY.md says how to create the roles)", user, unfit)
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
@@ -66,33 +117,41 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		sqlDB.Close()
 		pool.Close()
-		return nil, fmt.Errorf("open gorm: %w", err)
+		return conns{}, fmt.Errorf("open gorm: %w", err)
 	}
-	return &DB{gorm: g, sql: sqlDB, pool: pool}, nil
+	return conns{gorm: g, sql: sqlDB, pool: pool}, nil
 }
 
-// SQL returns the pool as *sql.DB, for libraries that need one (the session
-// store). Its connections run as AppRole too.
-func (db *DB) SQL() *sql.DB { return db.sql }
+func (c conns) close() error {
+	err := c.sql.Close()
+	c.pool.Close()
+	return err
+}
+
+// SQL returns the app's pool as *sql.DB, for libraries that need one (the
+// session store). Its connections are AppRole's too.
+func (db *DB) SQL() *sql.DB { return db.app.sql }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return db.app.sql.PingContext(ctx) }
 
-// PoolStat reports the pool's connections: in use, idle, and how many
-// acquisitions have had to wait for one so far.
-func (db *DB) PoolStat() *pgxpool.Stat { return db.pool.Stat() }
+// PoolStat reports the app pool's connections: in use, idle, and how
+// many acquisitions have had to wait for one so far.
+func (db *DB) PoolStat() *pgxpool.Stat { return db.app.pool.Stat() }
 
-// Close closes the pool.
+// Close closes both pools.
 func (db *DB) Close() error {
-	err := db.sql.Close()
-	db.pool.Close()
+	err := db.app.close()
+	if perr := db.platform.close(); err == nil {
+		err = perr
+	}
 	return err
 }
 
 // TenantTx runs fn in a pgx transaction scoped to tenantID, like Tenant, for
 // bulk work that needs pgx itself (COPY, batches).
 func (db *DB) TenantTx(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, db.app.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
 			return fmt.Errorf("set tenant: %w", err)
 		}
@@ -103,7 +162,7 @@ func (db *DB) TenantTx(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) e
 // TenantSnapshot is TenantTx for reading: a READ ONLY, REPEATABLE READ
 // transaction, so every query of fn sees the same snapshot.
 func (db *DB) TenantSnapshot(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	return pgx.BeginTxFunc(ctx, db.app.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
 			return fmt.Errorf("set tenant: %w", err)
 		}
@@ -113,18 +172,13 @@ func (db *DB) TenantSnapshot(ctx context.Context, tenantID int64, fn func(tx pgx
 
 // PlatformTx is Platform for pgx work.
 func (db *DB) PlatformTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.platform', 'on', true)"); err != nil {
-			return fmt.Errorf("set platform: %w", err)
-		}
-		return fn(tx)
-	})
+	return pgx.BeginFunc(ctx, db.platform.pool, fn)
 }
 
 // Tenant runs fn in a transaction in which only tenantID's rows are visible
 // and writable. fn must use the tx it is given.
 func (db *DB) Tenant(ctx context.Context, tenantID int64, fn func(tx *gorm.DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return db.app.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT set_config('app.tenant_id', ?, true)", strconv.FormatInt(tenantID, 10)).Error; err != nil {
 			return fmt.Errorf("set tenant: %w", err)
 		}
@@ -132,35 +186,26 @@ func (db *DB) Tenant(ctx context.Context, tenantID int64, fn func(tx *gorm.DB) e
 	})
 }
 
-// Platform runs fn in a transaction that sees every tenant's rows. It is for
-// platform-level work only: resolving a request's host to its tenant, the
-// platform admin's pages, seeding. Tenant requests never use it.
+// Platform runs fn in a transaction of the platform login, which sees every
+// tenant's rows. It is for platform-level work only: resolving a request's
+// host to its tenant, the platform admin's pages, seeding. Tenant requests
+// never use it.
 func (db *DB) Platform(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT set_config('app.platform', 'on', true)").Error; err != nil {
-			return fmt.Errorf("set platform: %w", err)
-		}
-		return fn(tx)
-	})
+	return db.platform.gorm.WithContext(ctx).Transaction(fn)
 }
 
-// Unscoped runs fn in a transaction with no tenant set, in which every
-// tenant-owned table reads as empty. Tests use it to prove that.
+// Unscoped runs fn in a transaction of the app login with no tenant set, in
+// which every tenant-owned table reads as empty. Tests use it to prove that.
 func (db *DB) Unscoped(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(fn)
+	return db.app.gorm.WithContext(ctx).Transaction(fn)
 }
 
-// Connect opens a connection of its own outside the pool, running as
-// AppRole, for work that holds a connection for long (LISTEN).
+// Connect opens a connection of the app login outside the pool, for work
+// that holds a connection for long (LISTEN).
 func (db *DB) Connect(ctx context.Context) (*pgx.Conn, error) {
-	cfg := db.pool.Config().ConnConfig.Copy()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, db.app.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
-	}
-	if _, err := conn.Exec(ctx, "SET ROLE "+AppRole); err != nil {
-		conn.Close(ctx)
-		return nil, fmt.Errorf("set role: %w", err)
 	}
 	return conn, nil
 }
@@ -168,7 +213,7 @@ func (db *DB) Connect(ctx context.Context) (*pgx.Conn, error) {
 // Notify sends payload on a PostgreSQL notification channel, outside any
 // transaction (it is delivered at once).
 func (db *DB) Notify(ctx context.Context, channel, payload string) error {
-	_, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+	_, err := db.app.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
 	return err
 }
 

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/database"
 )
 
 // ErrNoServer is returned when no PostgreSQL server binaries can be found.
@@ -93,6 +95,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("start postgres (log in %s): %w", filepath.Join(c.Dir, "server.log"), err)
 	}
 	c.started = true
+	if err := c.ensureLogins(ctx); err != nil {
+		c.Stop()
+		return nil, err
+	}
 	// Remember the socket directory so StopDir (another process) can
 	// remove it.
 	_ = os.WriteFile(filepath.Join(os.TempDir(), "learnlens-socket-"+dirKey(c.Dir)), []byte(c.SocketDir), 0o600)
@@ -104,10 +110,41 @@ func dirKey(dir string) string {
 	return strings.NewReplacer("/", "_", "\\", "_").Replace(dir)
 }
 
-// URL returns a connection URL for database name as the cluster's superuser,
-// over the Unix socket.
-func (c *Cluster) URL(database string) string {
-	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", database, c.SocketDir, c.Port)
+// URL returns a connection URL for database dbname as the cluster's
+// superuser, over the Unix socket.
+func (c *Cluster) URL(dbname string) string { return c.URLAs("postgres", dbname) }
+
+// URLAs returns a connection URL for database dbname as role, over the Unix
+// socket. The cluster trusts every local connection (initdb --auth=trust;
+// the socket's directory is private and TCP listens on 127.0.0.1 only), so
+// no role needs a password.
+func (c *Cluster) URLAs(role, dbname string) string {
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", role, dbname, c.SocketDir, c.Port)
+}
+
+// ensureLogins lets the app's two roles log in, creating them if need be
+// (the migrations create them without LOGIN where an operator has not, and
+// a cluster made before they logged in has them without it).
+func (c *Cluster) ensureLogins(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return fmt.Errorf("connect to dev cluster: %w", err)
+	}
+	defer conn.Close(ctx)
+	for _, role := range []string{database.AppRole, database.PlatformRole} {
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+			return err
+		}
+		verb := "CREATE"
+		if exists {
+			verb = "ALTER"
+		}
+		if _, err := conn.Exec(ctx, verb+" ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER NOBYPASSRLS"); err != nil {
+			return fmt.Errorf("role %s: %w", role, err)
+		}
+	}
+	return nil
 }
 
 // Stop shuts the cluster down, finishing open transactions quickly.

@@ -16,7 +16,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/seed"
 )
@@ -32,12 +31,9 @@ func TestKilledMidBatchLosesNothingHalfway(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	url := testdb.NewURL(t)
+	logins := testdb.Logins(url)
 	ctx := context.Background()
-	db, err := database.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.Open(t, url)
 	if _, err := seed.Demo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +51,7 @@ func TestKilledMidBatchLosesNothingHalfway(t *testing.T) {
 		delay *= time.Millisecond
 		port := freePort(t)
 		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "PORT="+strconv.Itoa(port), "LOG_LEVEL=error", "METRICS_ADDR=off")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+logins.App, "DATABASE_PLATFORM_URL="+logins.Platform, "PORT="+strconv.Itoa(port), "LOG_LEVEL=error", "METRICS_ADDR=off")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -548,3 +548,53 @@ func csrfOrEmpty(c *testserver.Client, host string) string {
 	}
 	return ""
 }
+
+// TestSQLInjectionCannotTurnOnPlatformAccess runs what one SQL injection
+// in a tenant's transaction could: set the old platform switch, then read
+// every tenant table. Acme's data (users, a stored statement and all the
+// pipeline made of it) must stay invisible to globex's transaction.
+func TestSQLInjectionCannotTurnOnPlatformAccess(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	ctx := context.Background()
+	r := srv.NewClient(t).Do(http.MethodPost, acme, "/xapi/statements",
+		strings.NewReader(`{"actor":{"mbox":"mailto:learner@acme.test","name":"Lee Learner"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://lms.acme.test/courses/secret"}}`),
+		"Authorization", basic("acme-demo-key", "acme-demo-secret"), "X-Experience-API-Version", "1.0.3", "Content-Type", "application/json")
+	if r.Status != http.StatusOK {
+		t.Fatalf("store acme's statement: %d %s", r.Status, r.Body)
+	}
+	acmeID, globexID := tenantID(t, srv, "acme"), tenantID(t, srv, "globex")
+	var tables []string
+	if err := srv.DB.Platform(ctx, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT DISTINCT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+			WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1`).Scan(&tables).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	withAcmeRows := 0
+	for _, table := range tables {
+		var acmeRows, seen int64
+		srv.DB.Platform(ctx, func(tx *gorm.DB) error {
+			return tx.Raw(`SELECT count(*) FROM `+table+` WHERE tenant_id = ?`, acmeID).Scan(&acmeRows).Error
+		})
+		if acmeRows > 0 {
+			withAcmeRows++
+		}
+		err := srv.DB.Tenant(ctx, globexID, func(tx *gorm.DB) error {
+			if err := tx.Exec(`SELECT set_config('app.platform', 'on', true)`).Error; err != nil {
+				return err
+			}
+			return tx.Raw(`SELECT count(*) FROM `+table+` WHERE tenant_id <> ?`, globexID).Scan(&seen).Error
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if seen != 0 {
+			t.Errorf("%s: globex's transaction with app.platform on sees %d rows of other tenants (acme has %d)", table, seen, acmeRows)
+		}
+	}
+	if withAcmeRows < 8 {
+		t.Fatalf("acme has rows in only %d of %d tenant tables: the probe proves little", withAcmeRows, len(tables))
+	}
+}

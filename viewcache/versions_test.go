@@ -56,11 +56,7 @@ func newEnv(t *testing.T, listen bool) *env {
 
 func (e *env) instance(listen bool) *instance {
 	e.t.Helper()
-	db, err := database.Open(context.Background(), e.url)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { db.Close() })
+	db := testdb.Open(e.t, e.url)
 	in := &instance{db: db, p: pipeline.New(db), listener: realtime.NewListener(db, slog.New(slog.DiscardHandler))}
 	in.versions = viewcache.NewVersions(db, in.listener)
 	in.p.OnCommit(in.versions.Observe)

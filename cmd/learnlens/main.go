@@ -11,8 +11,9 @@
 //	learnlens tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]   a tenant's own xAPI limits
 //	learnlens devdb start|stop --dir D start (printing its URL) or stop a private cluster, for make test
 //
-// With DATABASE_URL unset, every command uses a private PostgreSQL cluster
-// under $DATA_DIR/postgres, created on first use and stopped on exit.
+// With DATABASE_URL, DATABASE_PLATFORM_URL and DATABASE_OWNER_URL unset,
+// every command uses a private PostgreSQL cluster under $DATA_DIR/postgres,
+// created on first use and stopped on exit.
 package main
 
 import (
@@ -95,8 +96,12 @@ func run(args []string) error {
 		if len(args) != 2 {
 			return errors.New("usage: learnlens migrate up|down|status")
 		}
-		return withDatabase(ctx, cfg, false, func(url string) error {
-			return database.Migrate(ctx, url, args[1], os.Stdout)
+		return withDatabase(ctx, cfg, false, func(urls databaseURLs) error {
+			owner, err := urls.owner()
+			if err != nil {
+				return err
+			}
+			return database.Migrate(ctx, owner, args[1], os.Stdout)
 		})
 	case "seed":
 		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
@@ -112,10 +117,10 @@ func run(args []string) error {
 		}
 		switch {
 		case *demo:
-			return withDatabaseURL(ctx, cfg, func(url string) error { return seedDemo(ctx, url) })
+			return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error { return seedDemo(ctx, urls) })
 		case *bench:
-			return withDatabaseURL(ctx, cfg, func(url string) error {
-				db, err := database.Open(ctx, url)
+			return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error {
+				db, err := urls.open(ctx)
 				if err != nil {
 					return err
 				}
@@ -127,8 +132,8 @@ func run(args []string) error {
 	case "devdb":
 		return devDB(ctx, args[1:])
 	case "credentials", "import", "gold", "tenant":
-		return withDatabaseURL(ctx, cfg, func(url string) error {
-			db, err := database.Open(ctx, url)
+		return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error {
+			db, err := urls.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -145,18 +150,22 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 	log := newLogger(cfg.LogLevel)
 	// The demo data's printed platform login works without a second factor.
 	cfg.AdminMFAOptional = dev
-	return withDatabaseURL(ctx, cfg, func(url string) error {
+	return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error {
 		if dev {
-			if cfg.DatabaseURL != "" { // the private cluster is migrated already
-				if err := database.Migrate(ctx, url, "up", os.Stdout); err != nil {
+			if !cfg.PrivateDatabase() { // the private cluster is migrated already
+				owner, err := urls.owner()
+				if err != nil {
+					return err
+				}
+				if err := database.Migrate(ctx, owner, "up", os.Stdout); err != nil {
 					return err
 				}
 			}
-			if err := seedDemo(ctx, url); err != nil {
+			if err := seedDemo(ctx, urls); err != nil {
 				return err
 			}
 		}
-		db, err := database.Open(ctx, url)
+		db, err := urls.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -195,8 +204,12 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 	})
 }
 
-func seedDemo(ctx context.Context, url string) error {
-	db, err := database.Open(ctx, url)
+func seedDemo(ctx context.Context, urls databaseURLs) error {
+	owner, err := urls.owner()
+	if err != nil {
+		return err
+	}
+	db, err := urls.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -213,20 +226,46 @@ func seedDemo(ctx context.Context, url string) error {
 	}
 	// Fresh tables have no statistics until autovacuum comes by; the
 	// dashboards' plans need them from the first page.
-	return database.Analyze(ctx, url)
+	return database.Analyze(ctx, owner)
 }
 
-// withDatabaseURL calls fn with DATABASE_URL, or, when that is unset, with a
-// database in the private cluster under DATA_DIR, which it stops afterwards.
-// The private database is migrated first (it is the development set-up),
-// except for the migrate command itself.
-func withDatabaseURL(ctx context.Context, cfg config.Config, fn func(url string) error) error {
+// databaseURLs are a database's three logins: the app's two and the
+// schema owner's, with which migrations and ANALYZE run.
+type databaseURLs struct {
+	database.Logins
+	Owner string
+}
+
+// open connects the app's two logins.
+func (u databaseURLs) open(ctx context.Context) (*database.DB, error) {
+	if u.App == "" {
+		return nil, errors.New("DATABASE_URL and DATABASE_PLATFORM_URL are unset: this command runs as the app (docs/SECURITY.md)")
+	}
+	return database.Open(ctx, u.Logins)
+}
+
+// owner returns the owner's URL, which only migrations and seeding need.
+func (u databaseURLs) owner() (string, error) {
+	if u.Owner == "" {
+		return "", errors.New("DATABASE_OWNER_URL is unset: migrations and seeding run as the schema's owner (docs/SECURITY.md)")
+	}
+	return u.Owner, nil
+}
+
+// withDatabaseURL calls fn with the configured logins, or, when none is
+// set, with those of a database in the private cluster under DATA_DIR,
+// which it stops afterwards. The private database is migrated first (it is
+// the development set-up), except for the migrate command itself.
+func withDatabaseURL(ctx context.Context, cfg config.Config, fn func(urls databaseURLs) error) error {
 	return withDatabase(ctx, cfg, true, fn)
 }
 
-func withDatabase(ctx context.Context, cfg config.Config, migrate bool, fn func(url string) error) error {
-	if cfg.DatabaseURL != "" {
-		return fn(cfg.DatabaseURL)
+func withDatabase(ctx context.Context, cfg config.Config, migrate bool, fn func(urls databaseURLs) error) error {
+	if !cfg.PrivateDatabase() {
+		return fn(databaseURLs{
+			Logins: database.Logins{App: cfg.DatabaseURL, Platform: cfg.DatabasePlatformURL},
+			Owner:  cfg.DatabaseOwnerURL,
+		})
 	}
 	cluster, err := devdb.Start(ctx, devdb.Options{Dir: cfg.DataDir + "/postgres", Port: cfg.DevDBPort})
 	if err != nil {
@@ -236,13 +275,17 @@ func withDatabase(ctx context.Context, cfg config.Config, migrate bool, fn func(
 	if err := cluster.EnsureDatabase(ctx, "learnlens"); err != nil {
 		return err
 	}
-	url := cluster.URL("learnlens")
+	// The cluster's superuser owns the schema, as it always has.
+	urls := databaseURLs{
+		Logins: database.Logins{App: cluster.URLAs(database.AppRole, "learnlens"), Platform: cluster.URLAs(database.PlatformRole, "learnlens")},
+		Owner:  cluster.URL("learnlens"),
+	}
 	if migrate {
-		if err := database.Migrate(ctx, url, "up", os.Stdout); err != nil {
+		if err := database.Migrate(ctx, urls.Owner, "up", os.Stdout); err != nil {
 			return err
 		}
 	}
-	return fn(url)
+	return fn(urls)
 }
 
 func newLogger(level string) *slog.Logger {

@@ -59,16 +59,32 @@ func Run(m *testing.M) int {
 	return m.Run()
 }
 
-// New returns the application pool (role learnlens_app) on a fresh migrated
-// database that is dropped when the test ends.
+// New returns the application's connections (logged in as learnlens_app
+// and learnlens_platform) on a fresh migrated database that is dropped when
+// the test ends.
 func New(t testing.TB) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), NewURL(t))
+	return Open(t, NewURL(t))
+}
+
+// Open returns the application's connections to the database of
+// superuserURL (from NewURL), closed when the test ends.
+func Open(t testing.TB, superuserURL string) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), Logins(superuserURL))
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Logins returns the app's two logins to the database of superuserURL, a
+// superuser URL of the test server: the same server and database as the roles
+// learnlens_app and learnlens_platform, which the test server (a devdb
+// cluster) trusts without a password.
+func Logins(superuserURL string) database.Logins {
+	return database.Logins{App: withUser(superuserURL, database.AppRole), Platform: withUser(superuserURL, database.PlatformRole)}
 }
 
 // NewURL creates a fresh migrated database and returns its superuser URL,
@@ -149,6 +165,15 @@ func withDatabase(rawURL, name string) string {
 		panic(err)
 	}
 	u.Path = "/" + name
+	return u.String()
+}
+
+func withUser(rawURL, user string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		panic(err)
+	}
+	u.User = url.User(user)
 	return u.String()
 }
 

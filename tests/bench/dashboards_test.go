@@ -139,11 +139,7 @@ func BenchmarkDashboards(b *testing.B) {
 	env := readDashEnv()
 
 	dbURL := testdb.NewURL(b)
-	db, err := database.Open(ctx, dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := testdb.Open(b, dbURL)
 	if _, err := seed.Demo(ctx, db); err != nil {
 		b.Fatal(err)
 	}
@@ -638,11 +634,7 @@ func explainRoutes(b *testing.B, dbURL string, t models.Tenant, host string, rou
 	}
 	// A second instance on a new pool: its connections start with
 	// auto_explain loaded.
-	db2, err := database.Open(ctx, dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db2.Close() })
+	db2 := testdb.Open(b, dbURL)
 	srv2 := testserver.StartOn(b, db2)
 	fmt.Printf("\nEXPLAIN (ANALYZE, BUFFERS) of queries over %d ms, tenant %s (tenant_id %d), one request at a time\n", threshold, t.Slug, t.ID)
 	c := newBenchClient(srv2)
