@@ -109,9 +109,17 @@ type liveTenant struct {
 	inTeam, outOfTeam string // learners' emails
 }
 
-func startLive(t *testing.T) liveTenant {
+func startLive(t *testing.T) liveTenant { t.Helper(); return startLiveWith(t, nil) }
+
+// startLiveWith is startLive on a server whose configuration configure
+// changes first (a test's clock, say).
+func startLiveWith(t *testing.T, configure func(*config.Config)) liveTenant {
 	t.Helper()
-	srv := testserver.Start(t)
+	db := testdb.New(t)
+	if _, err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.StartWith(t, db, configure)
 	ctx := context.Background()
 	tenant, err := models.NewTenantStore(srv.DB).BySlug(ctx, "acme")
 	if err != nil {
