@@ -2,12 +2,16 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fasthttp/websocket"
 
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/realtime"
@@ -136,5 +140,136 @@ func TestActivityNowIsNotServedFromAnOldMinute(t *testing.T) {
 	}
 	if !shows(after["activity-completions"], id) {
 		t.Errorf("20 minutes later the completion has left the latest completions (it covers 24 hours): %s", after["activity-completions"])
+	}
+}
+
+// sectionKeys lists the live sections of an HTML page or fragment.
+func sectionKeys(t *testing.T, html string) map[string]bool {
+	t.Helper()
+	sections, err := realtime.Split([]byte(html))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, s := range sections {
+		out[s.Key] = true
+	}
+	return out
+}
+
+// TestLiveTeamNodesStayOpen: the team tree is live node by node. A
+// manager opens their own node; a completion by one of their people
+// pushes the numbers of the nodes it changed, the opened reports' among
+// them, as sections of their own (never the lists of reports, which
+// would close what the viewer opened).
+func TestLiveTeamNodesStayOpen(t *testing.T) {
+	t.Parallel()
+	lt := startLive(t)
+	srv := lt.srv
+	port := strconv.Itoa(srv.Port)
+	c := srv.NewClient(t)
+	c.Login("acme.localhost", "manager@acme.test")
+	page := c.Get("acme.localhost", "/dashboards/team")
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, `ws-connect="/ws"`) {
+		t.Fatalf("team page: %d, live: %v", page.Status, strings.Contains(page.Body, `ws-connect="/ws"`))
+	}
+	version, _ := strconv.ParseInt(page.Header.Get("X-LearnLens-Version"), 10, 64)
+	root := learnerID(t, srv, "manager@acme.test")
+	nodeURL := "/dashboards/team/nodes/" + strconv.FormatInt(root, 10)
+	children := c.Get("acme.localhost", nodeURL, "HX-Request", "true")
+	if children.Status != http.StatusOK {
+		t.Fatalf("the manager's reports: %d", children.Status)
+	}
+	onStart, opened := sectionKeys(t, page.Body), sectionKeys(t, children.Body)
+	if !onStart["node-"+strconv.FormatInt(root, 10)] || len(opened) == 0 {
+		t.Fatalf("node sections: start %v, opened %v", onStart, opened)
+	}
+
+	l, status := dialLive(t, srv, c, "acme.localhost", "http://acme.localhost:"+port)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %d", status)
+	}
+	l.conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"page":"/dashboards/team","nodes":[%q],"version":%d}`, nodeURL, version))
+	if msg, err := l.next(500 * time.Millisecond); msg != "" || err != nil {
+		t.Fatalf("at the current version the page got %.200q, %v", msg, err)
+	}
+	// A direct report with a course to finish: their node's completion
+	// rate moves (a report at 100% would stay there).
+	var report string
+	err := srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT l.email FROM org_closure c JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.learner_id
+			WHERE c.manager_id = ? AND c.depth = 1 AND EXISTS (SELECT 1 FROM enrollments e
+				WHERE e.tenant_id = l.tenant_id AND e.learner_id = l.id AND e.status <> 'completed')
+			ORDER BY l.id LIMIT 1`, root).Scan(&report).Error
+	})
+	if err != nil || report == "" {
+		t.Fatalf("a report with a course to finish: %q, %v", report, err)
+	}
+	complete(t, srv, report)
+	msg, err := l.next(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromOpened bool
+	for _, k := range changedKeys(msg) {
+		fromOpened = fromOpened || opened[k] && !onStart[k]
+	}
+	if !fromOpened {
+		t.Errorf("the push changes %v, none of them an opened report's numbers %v", changedKeys(msg), opened)
+	}
+	if strings.Contains(msg, `id="children-`) || strings.Contains(msg, "tree-nodes") {
+		t.Errorf("the push replaces lists of reports (closing opened nodes): %.600s", msg)
+	}
+}
+
+// TestLiveLearnerPages: My learning and a learner's page are live. The
+// learner's own statement updates their page and their manager's view of
+// it; another person's statement sends neither anything.
+func TestLiveLearnerPages(t *testing.T) {
+	t.Parallel()
+	lt := startLive(t)
+	srv := lt.srv
+	origin := "http://acme.localhost:" + strconv.Itoa(srv.Port)
+	const self = "learner@acme.test"
+	open := func(email, page string) *liveConn {
+		c := srv.NewClient(t)
+		c.Login("acme.localhost", email)
+		r := c.Get("acme.localhost", page)
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `ws-connect="/ws"`) || !strings.Contains(r.Body, `data-live="kpi-completed"`) {
+			t.Fatalf("%s: %s: %d, not live: %.300s", email, page, r.Status, r.Body)
+		}
+		v, _ := strconv.ParseInt(r.Header.Get("X-LearnLens-Version"), 10, 64)
+		l, status := dialLive(t, srv, c, "acme.localhost", origin)
+		if status != http.StatusSwitchingProtocols {
+			t.Fatalf("%s: upgrade %d", email, status)
+		}
+		l.subscribe(page, v)
+		if msg, err := l.next(500 * time.Millisecond); msg != "" || err != nil {
+			t.Fatalf("%s: %s at the current version got %.200q, %v", email, page, msg, err)
+		}
+		return l
+	}
+	me := open(self, "/me")
+	theirs := open("manager@acme.test", "/learners/"+strconv.FormatInt(learnerID(t, srv, lt.inTeam), 10))
+	watchers := open("admin@acme.test", "/learners/"+strconv.FormatInt(learnerID(t, srv, self), 10))
+
+	complete(t, srv, lt.outOfTeam)
+	for name, l := range map[string]*liveConn{"/me": me, "the manager's learner page": theirs, "the admin's learner page": watchers} {
+		if msg, err := l.next(2500 * time.Millisecond); msg != "" || err != nil {
+			t.Errorf("%s got %v, %v for somebody else's statement", name, changedKeys(msg), err)
+		}
+	}
+	complete(t, srv, self)
+	for name, l := range map[string]*liveConn{"/me": me, "the admin's learner page": watchers} {
+		if msg, err := l.next(5 * time.Second); err != nil || !slices.Contains(changedKeys(msg), "kpi-completed") {
+			t.Errorf("%s after the learner's own completion: %v, %v", name, changedKeys(msg), err)
+		}
+	}
+	complete(t, srv, lt.inTeam)
+	if msg, err := theirs.next(5 * time.Second); err != nil || !slices.Contains(changedKeys(msg), "kpi-completed") {
+		t.Errorf("the manager's page of their report after the report's completion: %v, %v", changedKeys(msg), err)
+	}
+	if msg, err := me.next(2 * time.Second); msg != "" || err != nil {
+		t.Errorf("/me got %v, %v for somebody else's statement", changedKeys(msg), err)
 	}
 }
