@@ -168,6 +168,37 @@ func TestLiveActivityTreeAndMyLearning(t *testing.T) {
 		postCompletion(t, srv, "learner@acme.test")
 		me.waitCompleted(t, before)
 	})
+	t.Run("pages reached by htmx swaps subscribe without a reload", func(t *testing.T) {
+		// From Activity now to the learner's page, in place.
+		err := chromedp.Do(adminPage.ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-live="activity-active"] a[href="/learners/%d"]`, inTeamID))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitJSFor(adminPage.ctx, t, "the learner's page", fmt.Sprintf(`location.pathname === '/learners/%d' && %s`, inTeamID, settled), 10*time.Second)
+		adminPage.waitState(t, "live")
+		before := adminPage.completed(t)
+		postCompletion(t, srv, inTeam)
+		adminPage.waitCompleted(t, before)
+		// A course drill-down of the completion dashboard, in place.
+		err = chromedp.Do(adminPage.ctx,
+			chromedp.Navigate(srv.URL("acme.localhost", "/dashboards/completion")),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="dashboard"]`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evalJS[bool](adminPage.ctx, t, `window.__notReloaded = true`)
+		adminPage.waitState(t, "live")
+		if err := chromedp.Do(adminPage.ctx, chromedp.Click(chromedp.CSS(`#tbl-completion-courses a[href^="/dashboards/completion/courses/"]`))); err != nil {
+			t.Fatal(err)
+		}
+		waitJSFor(adminPage.ctx, t, "a course's teams", `/^\/dashboards\/completion\/courses\/\d+$/.test(location.pathname) && `+settled, 10*time.Second)
+		adminPage.waitState(t, "live")
+		time.Sleep(1500 * time.Millisecond) // a refused subscription closes the socket
+		if state := evalJS[string](adminPage.ctx, t, `document.querySelector('[data-testid="live-status"]').dataset.state`); state != "live" {
+			t.Errorf("the drill-down's live status is %q", state)
+		}
+	})
 	noConsoleErrors(t, manager, "manager's live pages")
 	noConsoleErrors(t, admin, "admin's live pages")
 }
