@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -70,8 +71,8 @@ func TestActivityNowIsScoped(t *testing.T) {
 	in, out := learnerID(t, srv, lt.inTeam), learnerID(t, srv, lt.outOfTeam)
 	admin := srv.NewClient(t)
 	admin.Login("acme.localhost", "admin@acme.test")
-	manager := srv.NewClient(t)
-	manager.Login("acme.localhost", "manager@acme.test")
+	mgr := srv.NewClient(t)
+	mgr.Login("acme.localhost", "manager@acme.test")
 	globex := srv.NewClient(t)
 	globex.Login("globex.localhost", "admin@globex.test")
 
@@ -87,7 +88,7 @@ func TestActivityNowIsScoped(t *testing.T) {
 	if !strings.Contains(a["activity-completions"], "completed") {
 		t.Errorf("admin: the completions do not say what was done: %s", a["activity-completions"])
 	}
-	m := activitySections(t, manager, "acme.localhost")
+	m := activitySections(t, mgr, "acme.localhost")
 	if !shows(m["activity-active"], in) || !shows(m["activity-completions"], in) {
 		t.Errorf("manager: their report %d is missing: %s\n%s", in, m["activity-active"], m["activity-completions"])
 	}
@@ -108,6 +109,32 @@ func TestActivityNowIsScoped(t *testing.T) {
 	r = globex.Get("globex.localhost", "/api/v1/dashboards/engagement/activity")
 	if r.Status != http.StatusOK || strings.Contains(r.Body, `"learner_id":`+strconv.FormatInt(in, 10)) {
 		t.Errorf("globex's JSON: %d %.400s", r.Status, r.Body)
+	}
+	manager := learnerID(t, srv, "manager@acme.test")
+	if r := globex.Get("globex.localhost", "/api/v1/dashboards/engagement/activity?manager="+strconv.FormatInt(manager, 10)); r.Status != http.StatusNotFound {
+		t.Errorf("globex's JSON narrowed to an acme manager: %d, want 404", r.Status)
+	}
+	if r := mgr.Get("acme.localhost", "/api/v1/dashboards/engagement/activity?manager=x"); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "manager") {
+		t.Errorf("a malformed manager filter: %d %.200s, want 400 naming it", r.Status, r.Body)
+	}
+
+	// Live pages of acme's people and tree, asked for on globex's own
+	// host, are refused like ids that do not exist.
+	origin := "http://globex.localhost:" + strconv.Itoa(srv.Port)
+	for _, sub := range []string{
+		fmt.Sprintf(`{"page":"/learners/%d"}`, in),
+		fmt.Sprintf(`{"page":"/dashboards/team","nodes":["/dashboards/team/nodes/%d"]}`, manager),
+	} {
+		l, status := dialLive(t, srv, globex, "globex.localhost", origin)
+		if status != http.StatusSwitchingProtocols {
+			t.Fatalf("globex upgrade: %d", status)
+		}
+		l.conn.WriteMessage(websocket.TextMessage, []byte(sub))
+		_, err := l.next(5 * time.Second)
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != 1003 {
+			t.Errorf("globex subscribing %s: %v, want close 1003", sub, err)
+		}
 	}
 }
 
