@@ -39,7 +39,7 @@ const (
 	// liveMaxNodes bounds the opened team nodes a subscription may name;
 	// the page sends the latest ones it opened.
 	liveMaxNodes = 32
-	liveMaxURL    = 2048
+	liveMaxURL   = 2048
 )
 
 func (h *Handlers) liveRoutes(site fiber.Router) {
