@@ -7,7 +7,7 @@
 -- grows with live traffic, so new entries land at the right-hand end of
 -- the index; a backfill of old statements lands far from the window and
 -- is never read by it.
-CREATE INDEX learning_events_recent ON learning_events (tenant_id, ts) INCLUDE (learner_id, course_id) WHERE NOT voided;
+CREATE INDEX learning_events_recent ON learning_events (tenant_id, ts) WHERE NOT voided;
 -- Completions (a completed or passed statement) are a few percent of the
 -- events: the latest ones in a viewer's scope are a short walk back.
 CREATE INDEX learning_events_completions ON learning_events (tenant_id, ts) WHERE kind IN ('complete', 'pass') AND NOT voided;
