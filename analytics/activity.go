@@ -14,7 +14,9 @@ import (
 // is still inside the window, and a backfill of last month's history does
 // not make anyone look active now. Both walk an index on (tenant, ts)
 // (migrations/00013_activity_now.sql) over the window only, never the
-// tenant's history.
+// tenant's history; the indexes are partial on ts > 2000-01-01, which the
+// windows' lower bounds imply (dashboard transactions plan with their
+// values, see Store.run).
 
 const (
 	// ActiveWindow is how far back "active now" looks.
