@@ -277,7 +277,17 @@ func TestLiveLearnerPages(t *testing.T) {
 		return l
 	}
 	me := open(self, "/me")
-	theirs := open("manager@acme.test", "/learners/"+strconv.FormatInt(learnerID(t, srv, lt.inTeam), 10))
+	// One of the manager's people who is not the learner above.
+	var report string
+	err := srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT l.email FROM org_closure c JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.learner_id
+			JOIN learners m ON m.tenant_id = c.tenant_id AND m.id = c.manager_id AND m.email = 'manager@acme.test'
+			WHERE l.id <> m.id AND l.email <> ? ORDER BY l.id LIMIT 1`, self).Scan(&report).Error
+	})
+	if err != nil || report == "" || report == lt.outOfTeam {
+		t.Fatalf("a report of the manager: %q, %v", report, err)
+	}
+	theirs := open("manager@acme.test", "/learners/"+strconv.FormatInt(learnerID(t, srv, report), 10))
 	watchers := open("admin@acme.test", "/learners/"+strconv.FormatInt(learnerID(t, srv, self), 10))
 
 	complete(t, srv, lt.outOfTeam)
@@ -292,7 +302,7 @@ func TestLiveLearnerPages(t *testing.T) {
 			t.Errorf("%s after the learner's own completion: %v, %v", name, changedKeys(msg), err)
 		}
 	}
-	complete(t, srv, lt.inTeam)
+	complete(t, srv, report)
 	if msg, err := theirs.next(5 * time.Second); err != nil || !slices.Contains(changedKeys(msg), "kpi-completed") {
 		t.Errorf("the manager's page of their report after the report's completion: %v, %v", changedKeys(msg), err)
 	}
