@@ -55,6 +55,10 @@ var jsonSections = map[string]jsonSection{
 	"learner/profile": func(q *analytics.Q, p analytics.Params) (any, error) { return q.LearnerProfile(p.Learner) },
 }
 
+// activitySection is "Activity now", which shows a window of wall-clock
+// time: computed per minute (see dash_activity.go), not per version alone.
+const activitySection = "engagement/activity"
+
 // undatedSections show everything as of today whatever the range: viewers
 // of every range share them.
 var undatedSections = map[string]bool{"compliance/kpis": true, "team/nodes": true}
@@ -63,7 +67,7 @@ func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 	d, section := c.Params("dash"), c.Params("section")
 	id := d + "/" + section
 	fn, ok := jsonSections[id]
-	if !ok && !analytics.HasTable(id) {
+	if !ok && !analytics.HasTable(id) && id != activitySection {
 		return fiber.ErrNotFound
 	}
 	if auth.User(c).Role == models.RoleLearner && d != "learner" {
@@ -78,14 +82,20 @@ func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 	}
 	var data any
 	f := v.r.Filters
-	if ok {
+	switch {
+	case id == activitySection:
+		f = f.WithoutTable()
+		until := h.activityUntil()
+		data, err = computePage(h, c.UserContext(), v, "section:"+activityViewName(until), f.Undated(),
+			func(q *analytics.Q) (any, error) { return q.ActivityNow(until) })
+	case ok:
 		f = f.WithoutTable()
 		vf := f
 		if undatedSections[id] {
 			vf = f.Undated()
 		}
 		data, err = computePage(h, c.UserContext(), v, "section:"+sectionViewName(v, id, p), vf, func(q *analytics.Q) (any, error) { return fn(q, p) })
-	} else {
+	default:
 		var t analytics.Table
 		t, err = h.tablePage(c, v, id, p)
 		out := t.JSON()

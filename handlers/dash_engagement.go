@@ -11,8 +11,9 @@ import (
 )
 
 var engagementDashboard = dashboard[analytics.EngagementView]{name: "engagement", title: "Engagement and activity",
-	intro: "Who is learning, how much and when.",
-	view:  func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() },
+	intro:    "Who is learning, how much and when.",
+	activity: true,
+	view:     func(q *analytics.Q) (analytics.EngagementView, error) { return q.EngagementView() },
 	body: func(v *viewCtx, f *dash.Frame, d analytics.EngagementView) templ.Component {
 		fl := v.r.Filters
 		if fl.Course != 0 || fl.Category != "" {

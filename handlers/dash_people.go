@@ -74,6 +74,6 @@ func (h *Handlers) learner(c *fiber.Ctx, v *viewCtx, id int64, title string) err
 		if d.ManagerVisible {
 			lp.ManagerHref = "/learners/" + strconv.FormatInt(p.ManagerID, 10)
 		}
-		return dash.Frame{Title: title, Path: v.path, AsOf: asOfText(v.meta)}, dash.LearnerBody(lp), nil
+		return dash.Frame{Title: title, Path: v.path, AsOf: asOfText(v.meta), Live: true, Version: v.meta.Version}, dash.LearnerBody(lp), nil
 	})
 }

@@ -16,8 +16,6 @@ var teamDashboard = dashboard[[]analytics.TeamNode]{name: "team", title: "Team v
 	undated: true,
 	view:    func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() },
 	body: func(v *viewCtx, f *dash.Frame, nodes []analytics.TeamNode) templ.Component {
-		// The tree's nodes open on request; pushes would close them.
-		f.Live = false
 		return dash.TeamBody(teamView(v, nodes))
 	},
 }

@@ -266,8 +266,11 @@ type dashboard[T any] struct {
 	// undated views show everything as of today: the range is not offered,
 	// and viewers of every range share one computation.
 	undated bool
-	view    func(q *analytics.Q) (T, error)
-	body    func(v *viewCtx, f *dash.Frame, d T) templ.Component
+	// activity puts "Activity now" above the body: a view of the last
+	// minutes of wall-clock time, so the page is kept per minute too.
+	activity bool
+	view     func(q *analytics.Q) (T, error)
+	body     func(v *viewCtx, f *dash.Frame, d T) templ.Component
 }
 
 // handler serves the dashboard at /dashboards/<name>.
@@ -277,7 +280,13 @@ func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		var name string
+		var until time.Time
+		if d.activity {
+			until = h.activityUntil()
+			name = activityViewName(until)
+		}
+		return h.showView(c, v, name, func(ctx context.Context) (dash.Frame, templ.Component, error) {
 			data, err := computePage(h, ctx, v, d.name, v.viewFilters(d.undated), d.view)
 			if err != nil {
 				return dash.Frame{}, nil, err
@@ -287,7 +296,15 @@ func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
 				return dash.Frame{}, nil, err
 			}
 			f.ShowDates = !d.undated
-			return f, d.body(v, &f, data), nil
+			body := d.body(v, &f, data)
+			if d.activity {
+				a, err := h.activityNow(ctx, v, until)
+				if err != nil {
+					return dash.Frame{}, nil, err
+				}
+				body = templ.Join(dash.ActivityNowSection(activityView(v, a)), body)
+			}
+			return f, body, nil
 		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/htmx"
+	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/realtime"
 )
 
@@ -35,7 +36,10 @@ const (
 	liveWriteTimeout = 10 * time.Second
 	// liveMaxTables bounds the table pages a subscription may name.
 	liveMaxTables = 8
-	liveMaxURL    = 2048
+	// liveMaxNodes bounds the opened team nodes a subscription may name;
+	// the page sends the latest ones it opened.
+	liveMaxNodes = 32
+	liveMaxURL   = 2048
 )
 
 func (h *Handlers) liveRoutes(site fiber.Router) {
@@ -49,6 +53,10 @@ func (h *Handlers) liveRoutes(site fiber.Router) {
 		// liveUpgrade has checked the origin against the tenant's host.
 	}))
 }
+
+// liveRoles may open live pages: the dashboards' roles, and learners for
+// My learning.
+var liveRoles = append([]string{models.RoleLearner}, dashboardRoles...)
 
 // liveSession is what a connection knows of its viewer, taken from the
 // upgrade request: the host and session cookie its pushes are rendered
@@ -76,7 +84,7 @@ func (h *Handlers) liveUpgrade(c *fiber.Ctx) error {
 	if u == nil {
 		return fiber.NewError(fiber.StatusUnauthorized, "sign in first")
 	}
-	if !slices.Contains(dashboardRoles, u.Role) {
+	if !slices.Contains(liveRoles, u.Role) {
 		return fiber.NewError(fiber.StatusForbidden, auth.ErrForbidden.Error())
 	}
 	if !websocket.IsWebSocketUpgrade(c) {
@@ -101,11 +109,13 @@ func (h *Handlers) liveUpgrade(c *fiber.Ctx) error {
 }
 
 // liveSubscription is what a page says it shows: its address (path and
-// query) and the tables it moved to another page, sort or search (their
-// fragment addresses), with the gold version it shows.
+// query), the tables it moved to another page, sort or search and the
+// team nodes it opened (their fragment addresses), with the gold version
+// it shows.
 type liveSubscription struct {
 	Page    string   `json:"page"`
 	Tables  []string `json:"tables"`
+	Nodes   []string `json:"nodes"`
 	Version int64    `json:"version"`
 }
 
@@ -232,14 +242,14 @@ func (h *Handlers) liveSubscribe(s *liveSession, sub liveSubscription) error {
 	s.mu.Lock()
 	s.page = sub.Page
 	s.mu.Unlock()
-	key := fmt.Sprintf("%d|%s|%s|%s", s.tenant, scope, sub.Page, strings.Join(sub.Tables, "|"))
+	key := fmt.Sprintf("%d|%s|%s|%s|%s", s.tenant, scope, sub.Page, strings.Join(sub.Tables, "|"), strings.Join(sub.Nodes, "|"))
 	s.client.Subscribe(key, render, snap, sub.Version)
 	return nil
 }
 
 func (sub *liveSubscription) validate() error {
-	if !livePath(sub.Page, "dashboards", 0) {
-		return errLiveSubscription("page: must be the address of a dashboard (/dashboards/…)")
+	if !livePage(sub.Page) {
+		return errLiveSubscription("page: must be the address of a dashboard (/dashboards/…), /me or a learner (/learners/<id>)")
 	}
 	if len(sub.Tables) > liveMaxTables {
 		return errLiveSubscription("tables: at most " + strconv.Itoa(liveMaxTables) + " table pages")
@@ -249,27 +259,44 @@ func (sub *liveSubscription) validate() error {
 			return errLiveSubscription("tables: must be addresses of table pages (/tables/<dashboard>/<table>)")
 		}
 	}
+	if len(sub.Nodes) > liveMaxNodes {
+		return errLiveSubscription("nodes: at most " + strconv.Itoa(liveMaxNodes) + " opened team nodes")
+	}
+	for _, n := range sub.Nodes {
+		if !livePath(n, "dashboards", 4) || !strings.HasPrefix(n, "/dashboards/team/nodes/") {
+			return errLiveSubscription("nodes: must be addresses of team nodes (/dashboards/team/nodes/<id>)")
+		}
+	}
 	slices.Sort(sub.Tables)
 	sub.Tables = slices.Compact(sub.Tables)
+	slices.Sort(sub.Nodes)
+	sub.Nodes = slices.Compact(sub.Nodes)
 	return nil
 }
 
+// livePage says whether uri is a page that can be live: a dashboard, My
+// learning or a learner's page. Whether the viewer may see it is the
+// page's own answer when it is rendered.
+func livePage(uri string) bool {
+	return livePath(uri, "dashboards", 0) || livePath(uri, "me", 1) || livePath(uri, "learners", 2)
+}
+
 // livePath says whether uri is a clean path (no "..", "//", fragment)
-// under /<area>/, of exactly segments segments when segments > 0: a table
-// page, not its exports.
+// under /<area>: of exactly segments segments (a table page, not its
+// exports), or of two or more when segments is 0.
 func livePath(uri, area string, segments int) bool {
 	u, err := url.Parse(uri)
 	if err != nil || len(uri) > liveMaxURL || u.Scheme != "" || u.Host != "" || u.Fragment != "" || u.Path != path.Clean(u.Path) {
 		return false
 	}
 	parts := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
-	return len(parts) >= 2 && parts[0] == area && (segments == 0 || len(parts) == segments)
+	return parts[0] == area && (segments == 0 && len(parts) >= 2 || len(parts) == segments)
 }
 
-// liveRender renders the page and table pages sub names as the viewer
-// would get them, and returns their sections (a table page's replace the
-// page's table) at the page's version, with the scope the page was
-// computed for.
+// liveRender renders the page, table pages and team nodes sub names as the
+// viewer would get them, and returns their sections (a table page's
+// replace the page's table; a node's are added to the page's) at the
+// page's version, with the scope the page was computed for.
 func (h *Handlers) liveRender(s *liveSession, sub liveSubscription) (realtime.Snapshot, string, error) {
 	page, err := h.liveDispatch(s, sub.Page)
 	if err != nil {
@@ -293,6 +320,23 @@ func (h *Handlers) liveRender(s *liveSession, sub liveSubscription) (realtime.Sn
 				if sections[i].Key == ts.Key {
 					sections[i] = ts
 				}
+			}
+		}
+	}
+	for _, n := range sub.Nodes {
+		part, err := h.liveDispatch(s, n)
+		if err != nil {
+			return realtime.Snapshot{}, "", err
+		}
+		nodes, err := realtime.Split(part.body)
+		if err != nil {
+			return realtime.Snapshot{}, "", err
+		}
+		// A person reporting along two lines is on the page twice, with
+		// the same numbers: one section updates both.
+		for _, ns := range nodes {
+			if !slices.ContainsFunc(sections, func(s realtime.Section) bool { return s.Key == ns.Key }) {
+				sections = append(sections, ns)
 			}
 		}
 	}

@@ -109,9 +109,17 @@ type liveTenant struct {
 	inTeam, outOfTeam string // learners' emails
 }
 
-func startLive(t *testing.T) liveTenant {
+func startLive(t *testing.T) liveTenant { t.Helper(); return startLiveWith(t, nil) }
+
+// startLiveWith is startLive on a server whose configuration configure
+// changes first (a test's clock, say).
+func startLiveWith(t *testing.T, configure func(*config.Config)) liveTenant {
 	t.Helper()
-	srv := testserver.Start(t)
+	db := testdb.New(t)
+	if _, err := seed.Demo(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.StartWith(t, db, configure)
 	ctx := context.Background()
 	tenant, err := models.NewTenantStore(srv.DB).BySlug(ctx, "acme")
 	if err != nil {
@@ -214,10 +222,17 @@ func TestLiveRefusesStrangers(t *testing.T) {
 		}
 	}
 
+	// A learner connects for My learning, but a dashboard is not theirs.
 	learner := srv.NewClient(t)
 	learner.Login(acme, "learner@acme.test")
-	if _, status := dialLive(t, srv, learner, acme, acmeOrigin); status != http.StatusForbidden {
-		t.Errorf("a learner: status %d, want 403", status)
+	l, status := dialLive(t, srv, learner, acme, acmeOrigin)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("a learner: status %d, want 101", status)
+	}
+	l.subscribe("/dashboards/completion", 0)
+	var ce *websocket.CloseError
+	if _, err := l.next(5 * time.Second); !errors.As(err, &ce) || ce.Code != 1008 {
+		t.Errorf("a learner subscribing to a dashboard: %v, want close 1008", err)
 	}
 
 	if r := admin.Get(acme, "/ws"); r.Status != http.StatusUpgradeRequired || !strings.Contains(r.Body, "WebSocket") {
@@ -238,6 +253,13 @@ func TestLiveRefusesStrangers(t *testing.T) {
 		{`{"page":"//evil.test/dashboards/completion"}`, 1003},
 		{`{"page":"/dashboards/nope"}`, 1003},
 		{`{"page":"/dashboards/completion?range=forever"}`, 1003},
+		{`{"page":"/me/x"}`, 1003},
+		{`{"page":"/learners/x"}`, 1003},
+		{`{"page":"/learners/99999999"}`, 1003},
+		{`{"page":"/dashboards/team","nodes":["/dashboards/team/x/1"]}`, 1003},
+		{`{"page":"/dashboards/team","nodes":["/dashboards/team/nodes/99999999"]}`, 1003},
+		{`{"page":"/dashboards/team","nodes":["/dashboards/team/nodes/1/export.csv"]}`, 1003},
+		{`{"page":"/dashboards/team","nodes":[` + strings.Repeat(`"/dashboards/team/nodes/1",`, 32) + `"/dashboards/team/nodes/1"]}`, 1003},
 	} {
 		l, status := dialLive(t, srv, admin, acme, acmeOrigin)
 		if status != http.StatusSwitchingProtocols {

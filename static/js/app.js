@@ -88,7 +88,10 @@
   // backoff. Once open, the page says what it shows; the server answers
   // with out-of-band swaps of the sections whose numbers changed, marked
   // data-live-changed, which flash briefly.
-  var live = { elt: null, socket: null, lastMessage: 0, opened: false, tables: {}, updates: 0 };
+  // tables and nodes map the element a table page or an opened team node
+  // was swapped into to the fragment address it came from.
+  var live = { elt: null, socket: null, lastMessage: 0, opened: false, tables: {}, nodes: {}, updates: 0 };
+  var LIVE_MAX_NODES = 32; // handlers/live.go: liveMaxNodes
 
   // The extension closes a page's socket when the page is swapped away,
   // even while it is still connecting, and the browser then reports an
@@ -131,17 +134,20 @@
     el.title = reason || '';
   }
 
+  // onPage lists the addresses of parts whose element is still on the page.
+  function onPage(parts) {
+    return Object.keys(parts).filter(function (id) {
+      return !!document.getElementById(id);
+    }).map(function (id) { return parts[id]; });
+  }
+
   function liveSubscription() {
     var asOf = document.querySelector('[data-live="as-of"]');
-    var tables = [];
-    Object.keys(live.tables).forEach(function (id) {
-      if (document.getElementById(id)) {
-        tables.push(live.tables[id]);
-      }
-    });
     return JSON.stringify({
       page: location.pathname + location.search,
-      tables: tables,
+      tables: onPage(live.tables),
+      // The latest opened nodes, when there are more than the server takes.
+      nodes: onPage(live.nodes).slice(-LIVE_MAX_NODES),
       version: asOf ? Number(asOf.getAttribute('data-version')) || 0 : 0
     });
   }
@@ -157,7 +163,9 @@
   });
   document.addEventListener('htmx:wsOpen', function (evt) {
     if (live.elt !== evt.detail.elt) {
-      live.tables = {}; // another page: its tables start on their first page
+      // another page: its tables start on their first page, its tree closed
+      live.tables = {};
+      live.nodes = {};
     }
     live.elt = evt.detail.elt;
     live.socket = evt.detail.socketWrapper;
@@ -185,15 +193,28 @@
       setTimeout(function () { el.classList.remove('live-flash'); }, 2000);
     });
   });
-  // A filter change or drill-down moves the page to another address, and a
-  // table to another page, sort or search: the subscription follows.
-  document.addEventListener('htmx:pushedIntoHistory', liveSubscribe);
+  // A filter change or drill-down moves the page to another address: its
+  // new body starts with every table on its first page and the tree
+  // closed, so the table pages and nodes seen so far are forgotten. A
+  // table moved to another page, sort or search, or a team node opened,
+  // adds its fragment: the subscription follows.
+  document.addEventListener('htmx:pushedIntoHistory', function () {
+    live.tables = {};
+    live.nodes = {};
+    liveSubscribe();
+  });
   document.addEventListener('htmx:afterSwap', function (evt) {
     var target = evt.detail.target;
     var xhr = evt.detail.xhr;
-    if (target && /^tbl-/.test(target.id) && xhr && xhr.responseURL) {
-      var u = new URL(xhr.responseURL);
+    if (!target || !xhr || !xhr.responseURL) {
+      return;
+    }
+    var u = new URL(xhr.responseURL);
+    if (/^tbl-/.test(target.id)) {
       live.tables[target.id] = u.pathname + u.search;
+      liveSubscribe();
+    } else if (/^children-/.test(target.id)) {
+      live.nodes[target.id] = u.pathname + u.search;
       liveSubscribe();
     }
   });
