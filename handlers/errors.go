@@ -18,7 +18,7 @@ import (
 func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	p := problemFor(err)
 	if p.Status >= 500 {
-		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
+		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", logPath(c), "err", err)
 	}
 	if strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Path(), "/xapi/") || c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
 		return c.Status(p.Status).JSON(fiber.Map{"error": p.Message, "status": p.Status})

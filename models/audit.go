@@ -25,6 +25,17 @@ const (
 	AuditMFAEnabled     = "user.mfa_enabled"
 	AuditMFAPolicy      = "tenant.mfa_policy_changed"
 	AuditMFAReset       = "user.mfa_reset"
+
+	AuditTenantCreated      = "tenant.created"
+	AuditTenantUpdated      = "tenant.updated"
+	AuditInvitationCreated  = "invitation.created"
+	AuditInvitationRevoked  = "invitation.revoked"
+	AuditInvitationAccepted = "invitation.accepted"
+	AuditResetLinkCreated   = "user.reset_link_created"
+	AuditPasswordReset      = "user.password_reset"
+	AuditSupportOpened      = "support.opened"  // platform log: a platform admin opened support access
+	AuditSupportStarted     = "support.started" // tenant log: support access began on the tenant's host
+	AuditSupportEnded       = "support.ended"
 )
 
 // AuditEntry is one line of a tenant's audit log.

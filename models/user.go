@@ -52,6 +52,9 @@ type User struct {
 	// one; past a few, the second step is held back until MFAHeldUntil.
 	MFAFailures  int        `gorm:"column:mfa_failures"`
 	MFAHeldUntil *time.Time `gorm:"column:mfa_held_until"`
+	// SessionsValidAfter ends every session signed in before it (a
+	// password set through a reset link).
+	SessionsValidAfter *time.Time
 }
 
 // HasMFA reports whether signing in takes a second factor.

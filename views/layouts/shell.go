@@ -9,6 +9,7 @@ type Shell struct {
 	BrandRGB string // space-separated red green blue, e.g. "79 70 229"
 	User     *SignedIn
 	Nav      []NavItem
+	Support  *SupportBanner // a platform admin's support access, else nil
 }
 
 // SignedIn is the signed-in user as the header shows them.
