@@ -204,7 +204,8 @@ func (h *Handlers) tenantSetStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !htmx.IsRequest(c) || c.Get("HX-Target") != "tenant-"+strconv.FormatInt(id, 10) {
+	// The list swaps the tenant's row; the tenant's own page reloads.
+	if !htmx.IsRequest(c) || c.Get(htmx.HeaderTarget) == "status-form" {
 		return htmx.Redirect(c, "/platform/tenants/"+strconv.FormatInt(id, 10))
 	}
 	us, err := h.tenants.Usage(c.UserContext())

@@ -66,18 +66,18 @@ func (s *TenantStore) setDomains(ctx context.Context, tenantID int64, kind strin
 // replaceDomains makes domains the tenant's domains of kind inside tx, a
 // platform-wide transaction (it must see every tenant's domains).
 func replaceDomains(tx *gorm.DB, tenantID int64, kind string, domains []string) error {
-	if domains == nil {
-		domains = []string{}
+	if len(domains) == 0 {
+		return tx.Exec(`DELETE FROM tenant_domains WHERE tenant_id = ? AND kind = ?`, tenantID, kind).Error
 	}
 	var taken []string
-	if err := tx.Raw(`SELECT domain FROM tenant_domains WHERE kind = ? AND domain = ANY(?) AND tenant_id <> ? ORDER BY domain`,
+	if err := tx.Raw(`SELECT domain FROM tenant_domains WHERE kind = ? AND domain IN ? AND tenant_id <> ? ORDER BY domain`,
 		kind, domains, tenantID).Scan(&taken).Error; err != nil {
 		return err
 	}
 	if len(taken) > 0 {
 		return &DomainTakenError{Domain: taken[0]}
 	}
-	if err := tx.Exec(`DELETE FROM tenant_domains WHERE tenant_id = ? AND kind = ? AND NOT domain = ANY(?)`,
+	if err := tx.Exec(`DELETE FROM tenant_domains WHERE tenant_id = ? AND kind = ? AND domain NOT IN ?`,
 		tenantID, kind, domains).Error; err != nil {
 		return err
 	}
