@@ -95,7 +95,9 @@ func (h *Handlers) redeemSupportTicket(c *fiber.Ctx) error {
 }
 
 // endSupport ends support access before its time, in both audit logs, and
-// sends the platform admin back to the tenant's page on the bare domain.
+// links the platform admin back to the tenant's page on the bare domain (a
+// link, not a redirect: the form's Content-Security-Policy allows posting
+// to this host only, redirects included).
 func (h *Handlers) endSupport(c *fiber.Ctx) error {
 	sa := auth.Support(c)
 	if sa == nil {
@@ -112,7 +114,8 @@ func (h *Handlers) endSupport(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return htmx.Redirect(c, h.hosts.PlatformURL(c)+"/platform/tenants/"+strconv.FormatInt(tenant.ID, 10))
+	back := h.hosts.PlatformURL(c) + "/platform/tenants/" + strconv.FormatInt(tenant.ID, 10)
+	return h.page(c, fiber.StatusOK, "Support access ended", platform.SupportEnded(tenant.Name, back))
 }
 
 // supportBanner is the banner every page shows under support access.

@@ -69,7 +69,11 @@ func (s *TenantStore) Usage(ctx context.Context) ([]TenantUsage, error) {
 		if err != nil {
 			return fmt.Errorf("read usage: %w", err)
 		}
-		sizes, err := estimateSizes(ctx, tx)
+		statements := map[int64]int64{}
+		for _, u := range out {
+			statements[u.ID] = u.Statements
+		}
+		sizes, err := estimateSizes(ctx, tx, statements)
 		if err != nil {
 			return err
 		}
@@ -86,8 +90,9 @@ func (s *TenantStore) Usage(ctx context.Context) ([]TenantUsage, error) {
 // included) times the tenant's share of its rows. The share is counted on
 // the whole table when it has at most samplePages pages, else on a sample
 // of about samplePages pages (TABLESAMPLE SYSTEM), so the estimate costs a
-// bounded read per table whatever the tenants' sizes.
-func estimateSizes(ctx context.Context, tx pgx.Tx) (map[int64]int64, error) {
+// bounded read per table whatever the tenants' sizes; bronze statements,
+// the largest table, are known exactly (statements, from their counters).
+func estimateSizes(ctx context.Context, tx pgx.Tx, statements map[int64]int64) (map[int64]int64, error) {
 	type table struct {
 		name         string
 		bytes, pages int64
@@ -105,31 +110,47 @@ func estimateSizes(ctx context.Context, tx pgx.Tx) (map[int64]int64, error) {
 	}
 	sizes := map[int64]int64{}
 	for _, t := range tables {
-		from := pgx.Identifier{t.name}.Sanitize()
-		if t.pages > samplePages {
-			from += fmt.Sprintf(" TABLESAMPLE SYSTEM (%f)", 100*float64(samplePages)/float64(t.pages))
-		}
-		rows, err := tx.Query(ctx, `SELECT tenant_id, count(*) FROM `+from+` GROUP BY 1`)
-		if err != nil {
-			return nil, fmt.Errorf("count rows of %s: %w", t.name, err)
-		}
-		counts := map[int64]int64{}
-		var total int64
-		for rows.Next() {
-			var id, n int64
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
+		counts := statements
+		if t.name != "xapi_statements" {
+			if counts, err = tenantRows(ctx, tx, t.name, t.pages); err != nil {
 				return nil, err
 			}
-			counts[id] = n
+		}
+		var total int64
+		for _, n := range counts {
 			total += n
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("count rows of %s: %w", t.name, err)
-		}
 		for id, n := range counts {
-			sizes[id] += int64(float64(t.bytes) * float64(n) / float64(total))
+			if total > 0 {
+				sizes[id] += int64(float64(t.bytes) * float64(n) / float64(total))
+			}
 		}
 	}
 	return sizes, nil
+}
+
+// tenantRows counts the rows of table (of pages pages) per tenant: all of
+// them, or a sample of about samplePages pages of a larger table.
+func tenantRows(ctx context.Context, tx pgx.Tx, table string, pages int64) (map[int64]int64, error) {
+	from := pgx.Identifier{table}.Sanitize()
+	if pages > samplePages {
+		from += fmt.Sprintf(" TABLESAMPLE SYSTEM (%f)", 100*float64(samplePages)/float64(pages))
+	}
+	rows, err := tx.Query(ctx, `SELECT tenant_id, count(*) FROM `+from+` GROUP BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("count rows of %s: %w", table, err)
+	}
+	counts := map[int64]int64{}
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		counts[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count rows of %s: %w", table, err)
+	}
+	return counts, nil
 }
