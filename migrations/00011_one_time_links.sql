@@ -79,6 +79,23 @@ $$;
 CREATE TRIGGER count_statements AFTER INSERT ON xapi_statements
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_statements();
 
+-- Bronze is append-only for the application today; should statements ever
+-- be deleted (erasure, purge), the counts follow.
+-- +goose StatementBegin
+CREATE FUNCTION uncount_statements() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tenant_statement_counts c SET statements = c.statements - o.n
+    FROM (SELECT tenant_id, count(*) AS n FROM old_rows GROUP BY 1) o WHERE c.tenant_id = o.tenant_id;
+    UPDATE tenant_statement_hours h SET statements = h.statements - o.n
+    FROM (SELECT tenant_id, date_trunc('hour', stored) AS hour, count(*) AS n FROM old_rows GROUP BY 1, 2) o
+    WHERE h.tenant_id = o.tenant_id AND h.hour = o.hour;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER uncount_statements AFTER DELETE ON xapi_statements
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION uncount_statements();
+
 SET LOCAL app.platform = 'on';
 INSERT INTO tenant_statement_counts (tenant_id, statements, last_stored)
 SELECT tenant_id, count(*), max(stored) FROM xapi_statements GROUP BY 1;
@@ -87,6 +104,8 @@ SELECT tenant_id, date_trunc('hour', stored), count(*) FROM xapi_statements
 WHERE stored >= now() - interval '2 days' GROUP BY 1, 2;
 
 -- +goose Down
+DROP TRIGGER uncount_statements ON xapi_statements;
+DROP FUNCTION uncount_statements();
 DROP TRIGGER count_statements ON xapi_statements;
 DROP FUNCTION count_statements();
 DROP TABLE tenant_statement_hours, tenant_statement_counts;

@@ -321,7 +321,7 @@ func EditTenant(f TenantForm, d TenantDetail) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = domainsField("host_domains", "Custom domains", f.HostDomains, "Host names that serve this organisation besides its own address, e.g. learning.example.com. Point each at LearnLens in DNS (a CNAME to "+f.BaseDomain+") and check it before adding it here; see docs/OPERATIONS.md.", f.Errors).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = domainsField("host_domains", "Custom domains", f.HostDomains, "Host names that serve this organisation besides its own address, e.g. learning.example.com. Point each at LearnLens in DNS (a CNAME to "+f.BaseDomain+") and check it before adding it here (README, Custom domains).", f.Errors).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
