@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
 
+	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/models"
@@ -488,10 +489,22 @@ func TestSupportAccessNeedsASecondFactor(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := testserver.StartWith(t, db, func(cfg *config.Config) { cfg.AdminMFAOptional = false })
+	path := "/platform/tenants/" + strconv.FormatInt(tenantID(t, srv, "acme"), 10) + "/support"
+	// Signed in with the password, then set up a second factor: this
+	// session was not signed in with it.
 	p := srv.NewClient(t)
 	p.Login(bare, "platform@learnlens.test")
-	r := p.PostForm(bare, "/platform/tenants/"+strconv.FormatInt(tenantID(t, srv, "acme"), 10)+"/support", url.Values{"minutes": {"30"}})
-	if r.Status == http.StatusOK || continueTicket.MatchString(r.Body) {
-		t.Errorf("support access without a second factor: %d", r.Status)
+	secret, _ := setUpMFA(t, p, bare)
+	if r := p.PostForm(bare, path, url.Values{"minutes": {"30"}}); r.Status != http.StatusForbidden || continueTicket.MatchString(r.Body) {
+		t.Errorf("support access from a session signed in without a second factor: %d, want 403", r.Status)
+	}
+	// Signed in with it: allowed.
+	c := srv.NewClient(t)
+	c.PostForm(bare, "/login", url.Values{"email": {"platform@learnlens.test"}, "password": {seed.DemoPassword}})
+	if r := c.PostForm(bare, "/login/mfa", url.Values{"code": {auth.TOTPCode(secret, time.Now().Add(30*time.Second))}, "next": {"/"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("second factor: %d", r.Status)
+	}
+	if r := openSupport(t, srv, c, srv.NewClient(t), "acme", "30"); r.Status != http.StatusSeeOther {
+		t.Errorf("support access after a sign-in with a second factor: %d %.300s", r.Status, r.Body)
 	}
 }
