@@ -154,12 +154,12 @@ func (s *Sessions) loadUser(c *fiber.Ctx) error {
 		// The account was removed or disabled since sign-in: end the session.
 		return s.manager.Destroy(ctx)
 	}
-	if err == nil && u.SessionsValidAfter != nil && s.manager.GetInt64(ctx, sessionSignedInKey) < u.SessionsValidAfter.UnixNano() {
-		// The password was set through a reset link since this sign-in.
-		return s.manager.Destroy(ctx)
-	}
 	if err != nil {
 		return fmt.Errorf("load session user: %w", err)
+	}
+	if u.SessionsValidAfter != nil && s.manager.GetInt64(ctx, sessionSignedInKey) < u.SessionsValidAfter.UnixNano() {
+		// The password was set through a reset link since this sign-in.
+		return s.manager.Destroy(ctx)
 	}
 	setUser(c, &u)
 	return nil
