@@ -222,7 +222,7 @@ func (h *Handlers) tenantSetStatus(c *fiber.Ctx) error {
 
 func (h *Handlers) tenantRow(c *fiber.Ctx, u models.TenantUsage, csrf string) platform.TenantRow {
 	r := platform.TenantRow{
-		ID: u.ID, Name: u.Name, Slug: u.Slug, URL: h.hosts.TenantURL(c, models.Tenant{Slug: u.Slug}),
+		ID: u.ID, Name: u.Name, Slug: u.Slug, EmailDomains: strings.Join(u.EmailDomains, ", "), URL: h.hosts.TenantURL(c, models.Tenant{Slug: u.Slug}),
 		Status: u.Status, People: format.Int(u.People), Users: format.Int(u.Users), Statements: format.Int(u.Statements),
 		Statements24h: format.Int(u.Statements24h), LastStatement: "never", DatabaseSize: byteSize(u.DatabaseBytes),
 		IngestErrors: format.Int(u.IngestErrors), CSRF: csrf, Suspended: u.Status == models.TenantSuspended,

@@ -13,6 +13,7 @@ import (
 type TenantUsage struct {
 	ID                 int64
 	Slug, Name, Status string
+	EmailDomains       []string
 	People             int64 // learner records
 	Users              int64 // sign-in accounts
 	Statements         int64
@@ -27,6 +28,7 @@ type TenantUsage struct {
 // migration 00011); people and users are counted on their primary keys.
 const usageSQL = `
 SELECT t.id, t.slug, t.name, t.status,
+    coalesce((SELECT array_agg(d.domain ORDER BY d.domain) FROM tenant_domains d WHERE d.tenant_id = t.id AND d.kind = 'email'), '{}'),
     (SELECT count(*) FROM learners l WHERE l.tenant_id = t.id),
     (SELECT count(*) FROM users u WHERE u.tenant_id = t.id),
     coalesce(c.statements, 0),
@@ -62,7 +64,7 @@ func (s *TenantStore) Usage(ctx context.Context) ([]TenantUsage, error) {
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TenantUsage, error) {
 			var u TenantUsage
-			err := r.Scan(&u.ID, &u.Slug, &u.Name, &u.Status, &u.People, &u.Users, &u.Statements, &u.Statements24h,
+			err := r.Scan(&u.ID, &u.Slug, &u.Name, &u.Status, &u.EmailDomains, &u.People, &u.Users, &u.Statements, &u.Statements24h,
 				&u.LastStatement, &u.IngestErrors)
 			return u, err
 		})

@@ -40,8 +40,10 @@ func platformSignIn(t *testing.T, b *browser, srv *testserver.Server) {
 }
 
 // TestOnboardATenantOnAPhone: at 390 px, the platform admin creates a
-// tenant, and its first admin follows the invitation link to a signed-in
-// session on the tenant's host.
+// tenant, opens support access to another (banner, end), and the new
+// tenant's first admin follows the invitation link to a signed-in session
+// on the tenant's host. One server and one browser: chromium is slow to
+// start on a loaded machine.
 func TestOnboardATenantOnAPhone(t *testing.T) {
 	srv := testserver.Start(t)
 	b := newBrowser(t, 390, 844)
@@ -98,6 +100,10 @@ func TestOnboardATenantOnAPhone(t *testing.T) {
 		t.Fatalf("invitation link %q", link)
 	}
 
+	supportAccess(t, b, srv)
+
+	ctx = b.step(t)
+
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="link-form"]`)),
@@ -126,17 +132,15 @@ func TestOnboardATenantOnAPhone(t *testing.T) {
 	noConsoleErrors(t, b, "onboarding")
 }
 
-// TestSupportAccessBanner: support access opened from the platform's
-// tenant page shows its banner on the tenant's dashboards at 390 px and
-// ends with its button.
-func TestSupportAccessBanner(t *testing.T) {
-	srv := testserver.Start(t)
+// supportAccess: support access opened from the platform's tenant page
+// (the platform admin is signed in) shows its banner on the tenant's
+// dashboards at 390 px and ends with its button.
+func supportAccess(t *testing.T, b *browser, srv *testserver.Server) {
+	t.Helper()
 	var id int64
 	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT id FROM tenants WHERE slug = 'acme'`).Scan(&id).Error
 	})
-	b := newBrowser(t, 390, 844)
-	platformSignIn(t, b, srv)
 	ctx := b.step(t)
 	page := "/platform/tenants/" + strconv.FormatInt(id, 10)
 	err := chromedp.Do(ctx,
