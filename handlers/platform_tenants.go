@@ -154,8 +154,14 @@ func (o usageOrder) query() url.Values {
 
 // tenantUsageCSV exports the tenant list as CSV, in the list's order.
 func (h *Handlers) tenantUsageCSV(c *fiber.Ctx) error {
-	us, _, err := h.sortedUsage(c)
+	us, o, err := h.sortedUsage(c)
 	if err != nil {
+		return err
+	}
+	u := auth.User(c)
+	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: models.PlatformTenantID, ActorUserID: &u.ID,
+		ActorEmail: u.Email, Action: models.AuditExport, Target: "table:tenant_usage", IP: h.clientIP(c), RequestID: requestID(c),
+		Details: jsonDetails(map[string]any{"format": "csv", "sort": o.query().Encode()})}); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")

@@ -251,6 +251,9 @@ func TestTenantUsageIsSortableAndExportable(t *testing.T) {
 		recs[1][4] != strconv.FormatInt(statements, 10) {
 		t.Errorf("CSV: %d %v %q", r.Status, err, r.Body)
 	}
+	if a := auditActions(t, srv, "platform"); a[models.AuditExport] != 1 {
+		t.Errorf("the export is not in the platform's audit log: %v", a)
+	}
 }
 
 func usageStatement(i int, who string) string {
