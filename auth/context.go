@@ -11,6 +11,7 @@ type localKey int
 const (
 	tenantKey localKey = iota
 	userKey
+	supportKey
 )
 
 // Tenant returns the tenant the request's host serves: a customer, or the
@@ -39,3 +40,12 @@ func LookupTenant(c *fiber.Ctx) (t models.Tenant, ok bool) {
 	t, ok = c.Locals(tenantKey).(models.Tenant)
 	return t, ok
 }
+
+// Support returns the support access the request is made under, or nil
+// when it is an ordinary user's.
+func Support(c *fiber.Ctx) *SupportAccess {
+	sa, _ := c.Locals(supportKey).(*SupportAccess)
+	return sa
+}
+
+func setSupport(c *fiber.Ctx, sa *SupportAccess) { c.Locals(supportKey, sa) }

@@ -5,7 +5,10 @@
 package auth
 
 import (
+	"errors"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
 )
@@ -36,4 +39,27 @@ var (
 func checkDummyPassword(password string) {
 	dummyOnce.Do(func() { dummyHash, _ = HashPassword("learnlens-dummy-password") })
 	CheckPassword(password, dummyHash)
+}
+
+// Password rules for a password someone chooses (ASVS 2.1): at least
+// MinPasswordLength characters, any characters, at most MaxPasswordLength
+// (hashing is not free), and not the account's email address.
+const (
+	MinPasswordLength = 12
+	MaxPasswordLength = 128
+)
+
+// CheckNewPassword says why password cannot be chosen by the user with
+// that email, or nil.
+func CheckNewPassword(password, email string) error {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < MinPasswordLength:
+		return errors.New("use at least 12 characters")
+	case n > MaxPasswordLength:
+		return errors.New("use at most 128 characters")
+	case strings.EqualFold(strings.TrimSpace(password), strings.TrimSpace(email)):
+		return errors.New("do not use your email address as your password")
+	}
+	return nil
 }

@@ -52,6 +52,10 @@ const (
 	sessionMFAUserKey   = "mfa_user_id"
 	sessionMFASinceKey  = "mfa_since"
 	sessionMFAFailedKey = "mfa_failed"
+	// When the session was signed in (Unix nanoseconds), and whether with
+	// a second factor.
+	sessionSignedInKey = "signed_in"
+	sessionWithMFAKey  = "with_mfa"
 )
 
 // MFA challenge limits: a pending sign-in lasts mfaPendingFor and allows
@@ -134,6 +138,9 @@ func (s *Sessions) Middleware(c *fiber.Ctx) error {
 
 func (s *Sessions) loadUser(c *fiber.Ctx) error {
 	ctx := c.UserContext()
+	if s.manager.Exists(ctx, sessionSupportAdminKey) {
+		return s.loadSupport(c)
+	}
 	if !s.manager.Exists(ctx, sessionUserKey) {
 		return nil
 	}
@@ -149,6 +156,10 @@ func (s *Sessions) loadUser(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return fmt.Errorf("load session user: %w", err)
+	}
+	if u.SessionsValidAfter != nil && s.manager.GetInt64(ctx, sessionSignedInKey) < u.SessionsValidAfter.UnixNano() {
+		// The password was set through a reset link since this sign-in.
+		return s.manager.Destroy(ctx)
 	}
 	setUser(c, &u)
 	return nil
@@ -212,10 +223,27 @@ func (s *Sessions) SignIn(c *fiber.Ctx, u models.User) error {
 	}
 	s.manager.Put(ctx, sessionTenantKey, u.TenantID)
 	s.manager.Put(ctx, sessionUserKey, u.ID)
+	s.manager.Put(ctx, sessionSignedInKey, time.Now().UnixNano())
 	s.manager.Put(ctx, sessionCSRFKey, newToken())
 	c.Locals(sessionChangedKey{}, true)
 	setUser(c, &u)
 	return nil
+}
+
+// SignInWithSecondFactor is SignIn for a user who has just given their
+// second factor; the session remembers it (SignedInWithMFA).
+func (s *Sessions) SignInWithSecondFactor(c *fiber.Ctx, u models.User) error {
+	if err := s.SignIn(c, u); err != nil {
+		return err
+	}
+	s.manager.Put(c.UserContext(), sessionWithMFAKey, true)
+	return nil
+}
+
+// SignedInWithMFA reports whether the request's session was signed in
+// with a second factor.
+func (s *Sessions) SignedInWithMFA(c *fiber.Ctx) bool {
+	return User(c) != nil && s.manager.GetBool(c.UserContext(), sessionWithMFAKey)
 }
 
 // BeginMFA starts a sign-in that waits for u's second factor: a session

@@ -48,7 +48,7 @@ func (h *Handlers) settingsRoutes(adminGroup fiber.Router) {
 // settingsPage shows the tenant's settings.
 func (h *Handlers) settingsPage(c *fiber.Ctx) error {
 	t := auth.Tenant(c)
-	domains, err := h.tenants.EmailDomains(c.UserContext(), t.ID)
+	domains, err := h.tenants.Domains(c.UserContext(), t.ID, models.DomainEmail)
 	if err != nil {
 		return err
 	}
@@ -79,13 +79,16 @@ func (h *Handlers) settingsSave(c *fiber.Ctx) error {
 	if len(p.Errors) > 0 {
 		return h.renderSettings(c, fiber.StatusBadRequest, p)
 	}
+	domains, err := models.ParseDomains(p.EmailDomains)
+	if err != nil {
+		p.Errors["email_domains"] = sentence(err.Error())
+		return h.renderSettings(c, fiber.StatusBadRequest, p)
+	}
 	ctx := c.UserContext()
-	err := h.tenants.SetEmailDomains(ctx, t.ID, strings.FieldsFunc(p.EmailDomains, func(r rune) bool {
-		return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
-	}))
-	var de *models.DomainError
-	if errors.As(err, &de) {
-		p.Errors["email_domains"] = sentence(de.Error())
+	err = h.tenants.SetEmailDomains(ctx, t.ID, domains)
+	var taken *models.DomainTakenError
+	if errors.As(err, &taken) {
+		p.Errors["email_domains"] = sentence(taken.Error())
 		return h.renderSettings(c, fiber.StatusBadRequest, p)
 	}
 	if err != nil {
@@ -174,7 +177,7 @@ func (h *Handlers) logoRemove(c *fiber.Ctx) error {
 // logoError shows the settings page with msg at the logo field.
 func (h *Handlers) logoError(c *fiber.Ctx, msg string) error {
 	t := auth.Tenant(c)
-	domains, err := h.tenants.EmailDomains(c.UserContext(), t.ID)
+	domains, err := h.tenants.Domains(c.UserContext(), t.ID, models.DomainEmail)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/auth"
@@ -17,6 +18,15 @@ import (
 
 // userList shows a tenant admin their organisation's users.
 func (h *Handlers) userList(c *fiber.Ctx) error {
+	inv, err := h.invitations(c)
+	if err != nil {
+		return err
+	}
+	return h.usersPage(c, fiber.StatusOK, inv)
+}
+
+// usersPage is the Users page with its invitations section inv.
+func (h *Handlers) usersPage(c *fiber.Ctx, status int, inv admin.Invitations) error {
 	tenant := auth.Tenant(c)
 	us, err := h.users.List(c.UserContext(), tenant.ID)
 	if err != nil {
@@ -26,7 +36,7 @@ func (h *Handlers) userList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.page(c, fiber.StatusOK, "Users", admin.Users(rows))
+	return h.page(c, status, "Users", templ.Join(admin.Users(rows), admin.InvitationsView(inv)))
 }
 
 // userAction is a tenant admin's action on one user of the Users page

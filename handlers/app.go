@@ -42,6 +42,7 @@ type Handlers struct {
 	users    *models.UserStore
 	learners *models.LearnerStore
 	audit    *models.AuditStore
+	links    *models.LinkStore
 	hosts    *auth.Hosts
 	sessions *auth.Sessions
 	authn    *auth.Authenticator
@@ -99,6 +100,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		users:    users,
 		learners: models.NewLearnerStore(db),
 		audit:    audit,
+		links:    models.NewLinkStore(db),
 		hosts:    &auth.Hosts{Tenants: tenants, BaseDomain: cfg.BaseDomain, Cache: cache},
 		sessions: auth.NewSessions(users, auth.SessionOptions{
 			Store:       sessions,
@@ -204,9 +206,10 @@ func (h *Handlers) routes(app *fiber.App) {
 	// checks the request's origin instead (see redeemLoginTicket), and is
 	// registered before the group that would demand the token.
 	app.Post("/login/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemLoginTicket)
+	app.Post("/support/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemSupportTicket)
 
 	// Everything else is served for the tenant of the request's host.
-	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, h.sessions.CheckCSRF, h.requireMFASetup)
+	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, auth.ReadOnlySupport, h.sessions.CheckCSRF, h.requireMFASetup)
 	site.Get("/login", h.loginPage)
 	site.Post("/login", h.login)
 	site.Get("/login/continue", h.continueLogin)
@@ -217,11 +220,24 @@ func (h *Handlers) routes(app *fiber.App) {
 	account.Post("/mfa/setup", h.mfaStart)
 	account.Post("/mfa/confirm", h.mfaConfirm)
 	site.Post("/logout", auth.RequireLogin, h.logout)
+	site.Post("/support/end", auth.RequireLogin, h.endSupport)
+	// One-time links: the token is in the path, which the request log
+	// leaves out (see logPath).
+	site.Get("/invite/:token", h.linkPage(models.LinkInvitation))
+	site.Post("/invite/:token", h.acceptInvitation)
+	site.Get("/reset/:token", h.linkPage(models.LinkPasswordReset))
+	site.Post("/reset/:token", h.resetPassword)
 	site.Get("/", auth.RequireLogin, h.home)
 
 	platform := site.Group("/platform", auth.RequireRole(models.RolePlatformAdmin))
 	platform.Get("/tenants", h.tenantList)
+	platform.Get("/tenants/export.csv", h.tenantUsageCSV)
+	platform.Get("/tenants/new", h.newTenantPage)
+	platform.Post("/tenants/new", h.createTenant)
+	platform.Get("/tenants/:id", h.tenantPage)
+	platform.Post("/tenants/:id", h.updateTenant)
 	platform.Post("/tenants/:id/status", h.tenantSetStatus)
+	platform.Post("/tenants/:id/support", h.startSupport)
 
 	admin := site.Group("/admin", auth.RequireRole(models.RoleTenantAdmin))
 	admin.Get("/users", h.userList)
@@ -232,6 +248,9 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/users/:id/reactivate", h.userSetActive(true))
 	admin.Get("/users/:id/learners", h.userLearnerSearch) // the learner type-ahead
 	admin.Post("/users/:id/learner", h.userLinkLearner)
+	admin.Post("/users/:id/reset-link", h.resetLink)
+	admin.Post("/invitations", h.invite)
+	admin.Post("/invitations/:id/revoke", h.revokeInvitation)
 	admin.Get("/audit", h.auditLog)
 	admin.Post("/imports", h.importUpload)
 	admin.Post("/mfa-policy", h.mfaPolicy)

@@ -21,9 +21,9 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	switch {
 	case p.Status == fiber.StatusServiceUnavailable:
 		c.Set(fiber.HeaderRetryAfter, "5")
-		h.log.Warn("database unavailable", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
+		h.log.Warn("database unavailable", "request_id", requestID(c), "method", c.Method(), "path", logPath(c), "err", err)
 	case p.Status >= 500:
-		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
+		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", logPath(c), "err", err)
 	}
 	var fe *fiber.Error
 	if isXAPIPath(c.Path()) && errors.As(err, &fe) && fe.Code < 500 {

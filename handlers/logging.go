@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,7 +41,7 @@ func (h *Handlers) requestLog(c *fiber.Ctx) error {
 	attrs := []any{
 		"request_id", id,
 		"method", c.Method(),
-		"path", c.Path(),
+		"path", logPath(c),
 		"status", status,
 		"duration_ms", float64(took.Microseconds()) / 1000,
 		"ip", h.clientIP(c),
@@ -65,4 +66,13 @@ func (h *Handlers) requestLog(c *fiber.Ctx) error {
 func requestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(requestIDKey{}).(string)
 	return id
+}
+
+// logPath is the request's path as logs show it: the route's pattern for
+// the pages of one-time links, whose path holds the secret token.
+func logPath(c *fiber.Ctx) string {
+	if strings.HasSuffix(c.Route().Path, "/:token") {
+		return c.Route().Path
+	}
+	return c.Path()
 }

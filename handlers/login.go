@@ -152,6 +152,9 @@ func (h *Handlers) fromPlatformOrigin(c *fiber.Ctx) bool {
 
 // logout ends the session.
 func (h *Handlers) logout(c *fiber.Ctx) error {
+	if auth.Support(c) != nil {
+		return h.endSupport(c)
+	}
 	u := auth.User(c)
 	if err := h.sessions.SignOut(c); err != nil {
 		return err

@@ -77,7 +77,7 @@ func (h *Handlers) mfaVerify(c *fiber.Ctx) error {
 		}
 		return h.renderMFAChallenge(c, fiber.StatusUnauthorized, next, "That code is not right, or was used already. Try the newest code from your app.")
 	}
-	if err := h.sessions.SignIn(c, u); err != nil {
+	if err := h.sessions.SignInWithSecondFactor(c, u); err != nil {
 		return err
 	}
 	return htmx.Redirect(c, next)

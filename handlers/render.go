@@ -49,6 +49,7 @@ func (h *Handlers) shell(c *fiber.Ctx, title string) layouts.Shell {
 	if u := auth.User(c); u != nil {
 		s.User = &layouts.SignedIn{Name: u.Name, Email: u.Email, RoleLabel: roleLabels[u.Role]}
 		s.Nav = navFor(u.Role, c.Path())
+		s.Support = h.supportBanner(c)
 	}
 	if s.User != nil || c.Path() == "/login" {
 		s.CSRF = h.sessions.CSRFToken(c)

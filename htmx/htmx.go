@@ -7,6 +7,7 @@ import "github.com/gofiber/fiber/v2"
 // Request and response headers of htmx 2.
 const (
 	HeaderRequest        = "HX-Request"
+	HeaderTarget         = "HX-Target" // the id of the element a request's answer replaces
 	HeaderBoosted        = "HX-Boosted"
 	HeaderHistoryRestore = "HX-History-Restore-Request"
 	HeaderRedirect       = "HX-Redirect"

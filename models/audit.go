@@ -37,6 +37,17 @@ const (
 	AuditTenantLogo         = "tenant.logo_changed"
 	AuditTenantTimeZone     = "tenant.time_zone_changed"
 	AuditTenantEmailDomains = "tenant.email_domains_changed"
+
+	AuditTenantCreated      = "tenant.created"
+	AuditTenantUpdated      = "tenant.updated"
+	AuditInvitationCreated  = "invitation.created"
+	AuditInvitationRevoked  = "invitation.revoked"
+	AuditInvitationAccepted = "invitation.accepted"
+	AuditResetLinkCreated   = "user.reset_link_created"
+	AuditPasswordReset      = "user.password_reset"
+	AuditSupportOpened      = "support.opened"  // platform log: a platform admin opened support access
+	AuditSupportStarted     = "support.started" // tenant log: support access began on the tenant's host
+	AuditSupportEnded       = "support.ended"
 )
 
 // AuditEntry is one line of a tenant's audit log.

@@ -64,13 +64,6 @@ const (
 	DomainEmail = "email"
 )
 
-// TenantSummary is a tenant as the platform admin's list shows it.
-type TenantSummary struct {
-	Tenant
-	Domains []string
-	Users   int64
-}
-
 // TenantStore reads and writes tenants. Its lookups are platform-level: they
 // run before any tenant is known. Every change to a tenant or its domains is
 // announced on AuthChannel once committed.
@@ -111,33 +104,6 @@ func (s *TenantStore) Platform(ctx context.Context) (Tenant, error) {
 	var t Tenant
 	err := s.db.Platform(ctx, func(tx *gorm.DB) error { return tx.Take(&t, PlatformTenantID).Error })
 	return t, notFound(err)
-}
-
-// List returns every customer tenant with its domains and user count.
-func (s *TenantStore) List(ctx context.Context) ([]TenantSummary, error) {
-	var out []TenantSummary
-	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
-		rows, err := tx.Raw(`SELECT t.id, t.slug, t.name, t.status, t.time_zone, t.created_at,
-				coalesce((SELECT array_to_string(array_agg(d.kind || ':' || d.domain ORDER BY d.kind DESC, d.domain), ' ')
-					FROM tenant_domains d WHERE d.tenant_id = t.id), ''),
-				(SELECT count(*) FROM users u WHERE u.tenant_id = t.id)
-			FROM tenants t WHERE t.kind = 'customer' ORDER BY t.name`).Rows()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ts TenantSummary
-			var domains string
-			if err := rows.Scan(&ts.ID, &ts.Slug, &ts.Name, &ts.Status, &ts.TimeZone, &ts.CreatedAt, &domains, &ts.Users); err != nil {
-				return err
-			}
-			ts.Domains = strings.Fields(domains)
-			out = append(out, ts)
-		}
-		return rows.Err()
-	})
-	return out, err
 }
 
 // NewTenant is what creating a tenant needs.

@@ -55,6 +55,9 @@ type User struct {
 	// LearnerID is the user's own learner record, linked by an admin;
 	// nil: the record with the user's email, if any.
 	LearnerID *int64
+	// SessionsValidAfter ends every session signed in before it (a
+	// password set through a reset link).
+	SessionsValidAfter *time.Time
 }
 
 // HasMFA reports whether signing in takes a second factor.

@@ -74,7 +74,7 @@ func TestEachDemoUserSeesTheNavigationOfTheirRole(t *testing.T) {
 		t.Fatalf("platform home: %d to %q, want 303 to /platform/tenants", r.Status, r.Header.Get("Location"))
 	}
 	r = c.Get(bare, "/platform/tenants")
-	mustContain(t, "tenant list", r.Body, `data-testid="nav-tenants"`, "Acme Corp", "Globex", "email:acme.test", `data-testid="tenant-acme"`)
+	mustContain(t, "tenant list", r.Body, `data-testid="nav-tenants"`, "Acme Corp", "Globex", `data-testid="email-domains">acme.test<`, `data-testid="tenant-acme"`)
 	mustNotContain(t, "tenant list", r.Body, `nav-users`, "LearnLens platform</span>")
 }
 

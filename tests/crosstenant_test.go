@@ -70,6 +70,8 @@ type fixture struct {
 	// acme's silver ids: the learner record and course of acmeStatement.
 	acmePerson, acmeCourse int64
 	acmeCredential         int64 // the id of acme's demo xAPI credential
+	// acme's pending invitation.
+	acmeInvitation int64
 }
 
 // acmeUser names acme's learner user in a path.
@@ -155,7 +157,39 @@ var routeIsolation = map[string]isolation{
 	"POST /admin/settings/logo/remove": {access: signedIn, own: true},
 	// The logo is the host's tenant's own (acme has none: 404), like the
 	// manifest.
-	"GET /logo":        {access: public},
+	"GET /logo": {access: public},
+	"POST /admin/users/:id/reset-link": {access: signedIn, hidden: true,
+		params: func(f *fixture) map[string]string {
+			return map[string]string{"id": strconv.FormatInt(f.acmeLearner, 10)}
+		}},
+	"POST /admin/invitations": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"email": {"probe@globex.test"}, "role": {"learner"}} }},
+	"POST /admin/invitations/:id/revoke": {access: signedIn, hidden: true,
+		params: func(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeInvitation)} }},
+	// One-time links are for whoever holds the token; tests/platform_test.go
+	// shows that another tenant's host knows none of acme's.
+	"GET /invite/:token":               {access: public, params: func(*fixture) map[string]string { return map[string]string{"token": "no-such-token"} }},
+	"POST /invite/:token":              {access: public, params: func(*fixture) map[string]string { return map[string]string{"token": "no-such-token"} }},
+	"GET /reset/:token":                {access: public, params: func(*fixture) map[string]string { return map[string]string{"token": "no-such-token"} }},
+	"POST /reset/:token":               {access: public, params: func(*fixture) map[string]string { return map[string]string{"token": "no-such-token"} }},
+	"POST /support/ticket":             {access: public},
+	"POST /support/end":                {access: signedIn},
+	"GET /platform/tenants/export.csv": {access: signedIn},
+	"GET /platform/tenants/new":        {access: signedIn},
+	"POST /platform/tenants/new": {access: signedIn,
+		form: func(*fixture) url.Values {
+			return url.Values{"name": {"Probe"}, "slug": {"probe"}, "email_domains": {"acme.test"}, "time_zone": {"UTC"}, "admin_email": {"a@probe.test"}}
+		}},
+	"GET /platform/tenants/:id": {access: signedIn,
+		params: func(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeTenant)} }},
+	"POST /platform/tenants/:id": {access: signedIn,
+		params: func(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeTenant)} },
+		form: func(*fixture) url.Values {
+			return url.Values{"name": {"Hijacked"}, "time_zone": {"UTC"}, "email_domains": {"globex.test"}}
+		}},
+	"POST /platform/tenants/:id/support": {access: signedIn,
+		params: func(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeTenant)} },
+		form:   func(*fixture) url.Values { return url.Values{"minutes": {"30"}} }},
 	"GET /admin/audit": {access: signedIn},
 	"POST /admin/imports": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
@@ -282,6 +316,11 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 			return err
 		}
 		if err := tx.Raw(`SELECT id FROM xapi_credentials WHERE key = 'acme-demo-key'`).Row().Scan(&f.acmeCredential); err != nil {
+			return err
+		}
+		if err := tx.Raw(`INSERT INTO one_time_links (tenant_id, kind, token_hash, email, role, created_by, expires_at)
+			VALUES (?, 'invitation', '\x00', 'invited@acme.test', 'learner', 'admin@acme.test', now() + interval '1 day') RETURNING id`,
+			f.acmeTenant).Scan(&f.acmeInvitation).Error; err != nil {
 			return err
 		}
 		return tx.Exec(`UPDATE users SET locked_until = now() + interval '1 hour', failed_logins = 5 WHERE tenant_id = ? AND id = ?`,
@@ -441,6 +480,15 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 		tx.Raw(`SELECT require_admin_mfa FROM tenants WHERE id = ?`, f.acmeTenant).Scan(&mfaRule)
 		return tx.Raw(`SELECT count(*) FROM users WHERE tenant_id = ? AND totp_secret IS NOT NULL`, f.acmeTenant).Scan(&mfaSecrets).Error
 	})
+	var acmeName string
+	var pendingInvitations int64
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		tx.Raw(`SELECT name FROM tenants WHERE id = ?`, f.acmeTenant).Scan(&acmeName)
+		return tx.Raw(`SELECT count(*) FROM one_time_links WHERE tenant_id = ? AND revoked_at IS NULL`, f.acmeTenant).Scan(&pendingInvitations).Error
+	})
+	if acmeName != "Acme Corp" || pendingInvitations != 1 {
+		t.Errorf("probes changed acme: name %q, %d pending invitations", acmeName, pendingInvitations)
+	}
 	if mfaRule || mfaSecrets != 0 {
 		t.Errorf("probes changed acme's MFA: rule %v, %d users with a TOTP key", mfaRule, mfaSecrets)
 	}

@@ -13,6 +13,7 @@ type Shell struct {
 	LogoURL    string // the tenant's logo, "" for none
 	User       *SignedIn
 	Nav        []NavItem
+	Support    *SupportBanner // a platform admin's support access, else nil
 }
 
 // SignedIn is the signed-in user as the header shows them.
