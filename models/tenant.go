@@ -152,8 +152,15 @@ func (s *TenantStore) SetStatus(ctx context.Context, id int64, status string) er
 // customer tenant id, ErrNotFound for any other id, and tells every
 // instance's caches.
 func (s *TenantStore) updateCustomer(ctx context.Context, id int64, set string, values ...any) error {
-	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE tenants SET `+set+`, updated_at = now() WHERE id = ? AND kind = 'customer'`, append(values, id)...)
+	return s.update(ctx, s.db.Platform, " AND kind = 'customer'", id, set, values...)
+}
+
+// update sets columns of tenant id (and where, more conditions) in a
+// transaction run by in, ErrNotFound when no row matches, and tells every
+// instance's caches.
+func (s *TenantStore) update(ctx context.Context, in func(context.Context, func(*gorm.DB) error) error, where string, id int64, set string, values ...any) error {
+	err := in(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE tenants SET `+set+`, updated_at = now() WHERE id = ?`+where, append(values, id)...)
 		if res.Error == nil && res.RowsAffected == 0 {
 			return ErrNotFound
 		}

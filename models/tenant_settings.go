@@ -80,15 +80,6 @@ func (s *TenantStore) Changed(ctx context.Context, id int64) error {
 // updateOwn sets columns of tenant id in its own scope (a tenant admin's
 // settings) and tells every instance's caches.
 func (s *TenantStore) updateOwn(ctx context.Context, id int64, set string, values ...any) error {
-	err := s.db.Tenant(ctx, id, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE tenants SET `+set+`, updated_at = now() WHERE id = ?`, append(values, id)...)
-		if res.Error == nil && res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return res.Error
-	})
-	if err != nil {
-		return err
-	}
-	return announce(ctx, s.db, tenantChanged(id))
+	own := func(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.db.Tenant(ctx, id, fn) }
+	return s.update(ctx, own, "", id, set, values...)
 }
