@@ -2,8 +2,6 @@ package models
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -335,40 +333,4 @@ func (s *UserStore) Unlock(ctx context.Context, tenantID, id int64) (User, error
 		return User{}, notFound(err)
 	}
 	return u, announce(ctx, s.db, userChanged(tenantID, id))
-}
-
-// SetRole gives a user another role. Their sessions carry it from their
-// next request on, on every instance.
-func (s *UserStore) SetRole(ctx context.Context, tenantID, id int64, role string) error {
-	if !slices.Contains(Roles, role) {
-		return fmt.Errorf("role %q: no such role", role)
-	}
-	if (role == RolePlatformAdmin) != (tenantID == PlatformTenantID) {
-		return fmt.Errorf("role %q: not a role of this realm", role)
-	}
-	return s.update(ctx, tenantID, id, `role = ?`, role)
-}
-
-// SetStatus enables or disables a user. A disabled user's sessions end at
-// their next request, on every instance.
-func (s *UserStore) SetStatus(ctx context.Context, tenantID, id int64, status string) error {
-	if status != UserActive && status != UserDisabled {
-		return fmt.Errorf("user status %q: must be %q or %q", status, UserActive, UserDisabled)
-	}
-	return s.update(ctx, tenantID, id, `status = ?`, status)
-}
-
-// update sets one column of a user and announces the change.
-func (s *UserStore) update(ctx context.Context, tenantID, id int64, set string, value any) error {
-	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE users SET `+set+`, updated_at = now() WHERE tenant_id = ? AND id = ?`, value, tenantID, id)
-		if res.Error == nil && res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return res.Error
-	})
-	if err != nil {
-		return err
-	}
-	return announce(ctx, s.db, userChanged(tenantID, id))
 }

@@ -166,13 +166,13 @@ func TestTwoInstancesAgreeAtOnce(t *testing.T) {
 	if r := cb.Get(acme, "/admin/users"); r.Status != http.StatusForbidden {
 		t.Fatalf("manager on B's users page: status %d, want 403", r.Status)
 	}
-	if err := users.SetRole(ctx, acmeID, manager, models.RoleTenantAdmin); err != nil {
+	if _, err := users.ChangeRole(ctx, acmeID, manager, models.RoleTenantAdmin); err != nil {
 		t.Fatal(err)
 	}
 	eventually("role change", func() bool { return cb.Get(acme, "/admin/users").Status == http.StatusOK })
 
 	// Deactivation signs them out on B.
-	if err := users.SetStatus(ctx, acmeID, manager, models.UserDisabled); err != nil {
+	if _, err := users.SetActive(ctx, acmeID, manager, false); err != nil {
 		t.Fatal(err)
 	}
 	eventually("deactivation", func() bool { return signedOut(cb.Get(acme, "/")) })
