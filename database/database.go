@@ -132,8 +132,18 @@ func (c conns) close() error {
 // session store). Its connections are AppRole's too.
 func (db *DB) SQL() *sql.DB { return db.app.sql }
 
-// Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.app.sql.PingContext(ctx) }
+// Ping checks that the database answers both logins.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.app.sql.PingContext(ctx); err != nil {
+		return err
+	}
+	// Host resolution and xAPI key look-ups go through the platform
+	// login: without it a server answers little but its cache.
+	if err := db.platform.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("platform login: %w", err)
+	}
+	return nil
+}
 
 // PoolStat reports the app pool's connections: in use, idle, and how
 // many acquisitions have had to wait for one so far.
