@@ -28,9 +28,6 @@ import (
 const (
 	xapiDefaultLimit = 100 // statements per GET page
 	xapiMaxLimit     = 1000
-	// xapiConsistencyLag is how far back every stored statement is
-	// visible: a batch commits within MaxIngestDuration of its stored time.
-	xapiConsistencyLag = pipeline.MaxIngestDuration + 5*time.Second
 )
 
 type (
@@ -323,7 +320,13 @@ func (h *Handlers) store(c *fiber.Ctx, stmts []xapi.Statement) (pipeline.StoreRe
 
 func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 	cred := xapiCredential(c)
-	c.Set("X-Experience-API-Consistent-Through", time.Now().Add(-xapiConsistencyLag).UTC().Format(time.RFC3339Nano))
+	// Read before the statements are, so that every statement stored
+	// before it is in what they return.
+	through, err := h.statements.ConsistentThrough(c.UserContext(), cred.TenantID, pipeline.IngestApplicationName(cred.TenantID))
+	if err != nil {
+		return err
+	}
+	c.Set("X-Experience-API-Consistent-Through", through.UTC().Format(time.RFC3339Nano))
 	values, after, err := xapiQueryValues(c)
 	if err != nil {
 		return err

@@ -130,3 +130,24 @@ func (s *StatementStore) Query(ctx context.Context, tenantID int64, q xapi.Query
 	}
 	return page, nil
 }
+
+// consistencyMargin is taken off the consistent-through time for the
+// clocks of the app's hosts and the database's, which stamp the stored
+// time and the transactions' start.
+const consistencyMargin = time.Second
+
+// ConsistentThrough is the time up to which every statement of tenantID
+// that will ever be stored is visible now (xAPI's
+// X-Experience-API-Consistent-Through): the start of the oldest batch of
+// the tenant still committing on any instance (whose transactions are
+// named ingest by the pipeline), or now when none is, less a margin for
+// clock skew. A batch's statements are stamped after its transaction
+// began, so none can appear later with an older stored time.
+func (s *StatementStore) ConsistentThrough(ctx context.Context, tenantID int64, ingest string) (time.Time, error) {
+	var t time.Time
+	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT least(now(), min(xact_start)) FROM pg_stat_activity
+			WHERE application_name = ? AND xact_start IS NOT NULL`, ingest).Row().Scan(&t)
+	})
+	return t.Add(-consistencyMargin), err
+}

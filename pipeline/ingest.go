@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,9 +86,14 @@ type batchTimes struct {
 	underLock time.Duration // from then to the commit
 }
 
-// MaxIngestDuration bounds a statement batch's transaction, from the stored
-// time it gives its statements to its commit: every statement stored before
-// now minus this is visible (X-Experience-API-Consistent-Through).
+// IngestApplicationName is the application_name of a transaction that
+// stores a batch of tenant's statements, while it runs.
+func IngestApplicationName(tenant int64) string {
+	return "learnlens-ingest/" + strconv.FormatInt(tenant, 10)
+}
+
+// MaxIngestDuration bounds a statement batch's transaction: a producer
+// that waits longer gets an error rather than a hang.
 const MaxIngestDuration = 30 * time.Second
 
 // storeStatements is StoreStatements inside its transaction. It sets
@@ -102,8 +108,14 @@ func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *
 	// which must not trigger JIT compilation: that took 190 ms for a
 	// 1,000-statement insert. Plans are made for each batch's own arrays
 	// (see customPlans).
+	//
+	// The batch's application_name tells readers on every instance that a
+	// batch of this tenant is committing since its transaction began
+	// (models.StatementStore.ConsistentThrough); its statements' stored
+	// time is taken after that.
 	if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
-		SET LOCAL enable_seqscan = off; SET LOCAL jit = off; `+customPlans); err != nil {
+		SET LOCAL enable_seqscan = off; SET LOCAL jit = off; `+customPlans+`;
+		SET LOCAL application_name = '`+IngestApplicationName(b.TenantID)+`'`); err != nil {
 		return StoreResult{}, err
 	}
 	stored := time.Now().UTC().Truncate(time.Microsecond)

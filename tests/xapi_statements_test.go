@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
@@ -60,5 +62,64 @@ func TestStatementResource_2_1_3(t *testing.T) {
 		if part.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), ids[0]) {
 			t.Errorf("GET %s: first part %v %s", path, part.Header, body)
 		}
+	}
+}
+
+// TestConsistentThroughFollowsTheBatchesInFlight: the Statement
+// Resource's X-Experience-API-Consistent-Through is never later than the
+// stored time of a batch still committing (one held at the tenant's
+// pipeline lock here), so a client that reads up to it misses nothing
+// that commits later; and with nothing in flight it is about now (it was
+// 35 s behind), not a fixed lag.
+func TestConsistentThroughFollowsTheBatchesInFlight(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	l := newLRS(t, srv, "acme")
+	through := func() time.Time {
+		t.Helper()
+		r := l.do(http.MethodGet, "/xapi/statements?limit=1", "")
+		ct, err := time.Parse(time.RFC3339Nano, r.Header.Get("X-Experience-API-Consistent-Through"))
+		if r.Status != http.StatusOK || err != nil {
+			t.Fatalf("GET statements: %d, Consistent-Through %q", r.Status, r.Header.Get("X-Experience-API-Consistent-Through"))
+		}
+		return ct
+	}
+	if ct := through(); time.Since(ct) > 3*time.Second || ct.After(time.Now()) {
+		t.Errorf("quiet tenant: Consistent-Through %v, %v before now; want within a few seconds, never later", ct, time.Since(ct))
+	}
+
+	// Hold acme's pipeline lock (the pipeline's key, 0x4c4c, and the
+	// tenant) from outside, so that a batch stops after stamping its
+	// statements, while it is still committing.
+	admin := testdb.Superuser(t, srv.DB)
+	lock, err := admin.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	var acmeID int64
+	if err := lock.QueryRowContext(context.Background(), `SELECT id FROM tenants WHERE slug = 'acme'`).Scan(&acmeID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(context.Background(), `SELECT pg_advisory_lock(19532, $1::int)`, acmeID); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	done := make(chan testserver.Response, 1)
+	go func() {
+		done <- l.do(http.MethodPost, "/xapi/statements", stmt("", "learner@acme.test", "launched", docActivity, "2026-10-01T09:00:00Z", ""))
+	}()
+	time.Sleep(1500 * time.Millisecond) // the batch is waiting for the lock
+	if ct := through(); !ct.Before(sent) {
+		t.Errorf("Consistent-Through %v while a batch sent at %v is still committing: its statements could appear before it later", ct, sent)
+	}
+	if _, err := lock.ExecContext(context.Background(), `SELECT pg_advisory_unlock(19532, $1::int)`, acmeID); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r.Status != http.StatusOK {
+		t.Fatalf("held batch: %d %s", r.Status, r.Body)
+	}
+	if ct := through(); !ct.After(sent) {
+		t.Errorf("Consistent-Through %v after the batch committed, still before it was sent (%v)", ct, sent)
 	}
 }
