@@ -50,7 +50,7 @@ func (h *Handlers) credentialCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.recordAdmin(c, models.AuditCredentialCreated, credentialTarget(cred), map[string]string{"name": cred.Name}); err != nil {
+	if err := h.tenantAudit(c, models.AuditCredentialCreated, credentialTarget(cred), map[string]string{"name": cred.Name}); err != nil {
 		return err
 	}
 	return h.renderCredentials(c, fiber.StatusOK, admin.CredentialsPage{New: &admin.NewSecret{Name: cred.Name, Key: cred.Key, Secret: secret}})
@@ -71,7 +71,7 @@ func (h *Handlers) credentialRotate(c *fiber.Ctx) error {
 		return err
 	}
 	h.credCache.clear()
-	if err := h.recordAdmin(c, models.AuditCredentialRotated, credentialTarget(cred), nil); err != nil {
+	if err := h.tenantAudit(c, models.AuditCredentialRotated, credentialTarget(cred), nil); err != nil {
 		return err
 	}
 	return h.renderCredentials(c, fiber.StatusOK, admin.CredentialsPage{New: &admin.NewSecret{Name: cred.Name, Key: cred.Key, Secret: secret, Rotated: true}})
@@ -92,7 +92,7 @@ func (h *Handlers) credentialRevoke(c *fiber.Ctx) error {
 		return err
 	}
 	h.credCache.clear()
-	if err := h.recordAdmin(c, models.AuditCredentialRevoked, credentialTarget(cred), nil); err != nil {
+	if err := h.tenantAudit(c, models.AuditCredentialRevoked, credentialTarget(cred), nil); err != nil {
 		return err
 	}
 	return htmx.Redirect(c, "/admin/credentials")

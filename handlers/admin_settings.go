@@ -109,12 +109,12 @@ func (h *Handlers) settingsSave(c *fiber.Ctx) error {
 		if err := h.tenants.Changed(ctx, t.ID); err != nil {
 			return err
 		}
-		if err := h.recordAdmin(c, models.AuditTenantTimeZone, tenantTarget(t), map[string]string{"from": t.TimeZone, "to": p.TimeZone}); err != nil {
+		if err := h.tenantAudit(c, models.AuditTenantTimeZone, tenantTarget(t), map[string]string{"from": t.TimeZone, "to": p.TimeZone}); err != nil {
 			return err
 		}
 	}
 	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedTenant, TenantID: t.ID})
-	err = h.recordAdmin(c, models.AuditTenantSettings, tenantTarget(t),
+	err = h.tenantAudit(c, models.AuditTenantSettings, tenantTarget(t),
 		map[string]string{"name": p.Name, "brand_color": p.BrandColor, "email_domains": strings.Join(strings.Fields(p.EmailDomains), " ")})
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ func (h *Handlers) logoUpload(c *fiber.Ctx) error {
 		return err
 	}
 	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedTenant, TenantID: t.ID})
-	if err := h.recordAdmin(c, models.AuditTenantLogo, tenantTarget(t), map[string]any{"content_type": contentType, "bytes": len(data)}); err != nil {
+	if err := h.tenantAudit(c, models.AuditTenantLogo, tenantTarget(t), map[string]any{"content_type": contentType, "bytes": len(data)}); err != nil {
 		return err
 	}
 	return htmx.Redirect(c, "/admin/settings?saved=1")
@@ -168,7 +168,7 @@ func (h *Handlers) logoRemove(c *fiber.Ctx) error {
 		return err
 	}
 	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedTenant, TenantID: t.ID})
-	if err := h.recordAdmin(c, models.AuditTenantLogo, tenantTarget(t), map[string]bool{"removed": true}); err != nil {
+	if err := h.tenantAudit(c, models.AuditTenantLogo, tenantTarget(t), map[string]bool{"removed": true}); err != nil {
 		return err
 	}
 	return htmx.Redirect(c, "/admin/settings?saved=1")

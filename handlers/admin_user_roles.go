@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -88,7 +87,7 @@ func (h *Handlers) changeUser(c *fiber.Ctx, action string, details any, change f
 		return err
 	}
 	h.hosts.Cache.Forget(models.AuthChange{Kind: models.ChangedUser, TenantID: tenant.ID, UserID: u.ID})
-	if err := h.recordAdmin(c, action, fmt.Sprintf("user:%d", u.ID), details); err != nil {
+	if err := h.tenantAudit(c, action, fmt.Sprintf("user:%d", u.ID), details); err != nil {
 		return err
 	}
 	return h.userCard(c, u)
@@ -134,19 +133,4 @@ func learnerLabel(l models.LearnerRecord) string {
 		}
 	}
 	return strings.Join(parts, " · ")
-}
-
-// recordAdmin writes a tenant admin's action on target to the tenant's
-// audit log, with details (nil: none) as JSON.
-func (h *Handlers) recordAdmin(c *fiber.Ctx, action, target string, details any) error {
-	e := models.AuditEntry{TenantID: auth.Tenant(c).ID, ActorUserID: &auth.User(c).ID, ActorEmail: auth.User(c).Email,
-		Action: action, Target: target, IP: h.clientIP(c), RequestID: requestID(c)}
-	if details != nil {
-		b, err := json.Marshal(details)
-		if err != nil {
-			return err
-		}
-		e.Details = b
-	}
-	return h.audit.Record(c.UserContext(), e)
 }

@@ -56,12 +56,7 @@ func (h *Handlers) userAction(action string, do func(ctx context.Context, tenant
 		if err != nil {
 			return err
 		}
-		actor := auth.User(c)
-		err = h.audit.Record(c.UserContext(), models.AuditEntry{
-			TenantID: tenant.ID, ActorUserID: &actor.ID, ActorEmail: actor.Email, Action: action,
-			Target: fmt.Sprintf("user:%d", u.ID), IP: h.clientIP(c), RequestID: requestID(c),
-		})
-		if err != nil {
+		if err := h.tenantAudit(c, action, fmt.Sprintf("user:%d", u.ID), nil); err != nil {
 			return err
 		}
 		return h.userCard(c, u)

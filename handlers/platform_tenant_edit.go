@@ -117,9 +117,8 @@ func (h *Handlers) createTenant(c *fiber.Ctx) error {
 	if err := h.platformAudit(c, models.AuditTenantCreated, t.ID, map[string]any{"slug": t.Slug, "email_domains": domains}); err != nil {
 		return err
 	}
-	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: t.ID, ActorUserID: &u.ID, ActorEmail: u.Email,
-		Action: models.AuditInvitationCreated, Target: "invitation:" + strings.ToLower(f.AdminEmail), IP: h.clientIP(c), RequestID: requestID(c),
-		Details: jsonDetails(map[string]any{"role": models.RoleTenantAdmin, "by": "platform admin"})}); err != nil {
+	if err := h.record(c, t.ID, models.AuditInvitationCreated, "invitation:"+strings.ToLower(f.AdminEmail),
+		map[string]any{"role": models.RoleTenantAdmin, "by": "platform admin"}); err != nil {
 		return err
 	}
 	noReferrer(c)

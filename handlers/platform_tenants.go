@@ -158,10 +158,8 @@ func (h *Handlers) tenantUsageCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u := auth.User(c)
-	if err := h.audit.Record(c.UserContext(), models.AuditEntry{TenantID: models.PlatformTenantID, ActorUserID: &u.ID,
-		ActorEmail: u.Email, Action: models.AuditExport, Target: "table:tenant_usage", IP: h.clientIP(c), RequestID: requestID(c),
-		Details: jsonDetails(map[string]any{"format": "csv", "sort": o.query().Encode()})}); err != nil {
+	if err := h.record(c, models.PlatformTenantID, models.AuditExport, "table:tenant_usage",
+		map[string]any{"format": "csv", "sort": o.query().Encode()}); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
@@ -255,17 +253,24 @@ func byteSize(n int64) string {
 // platformAudit writes a platform admin's action on tenant id to the
 // platform's audit log.
 func (h *Handlers) platformAudit(c *fiber.Ctx, action string, id int64, details map[string]any) error {
+	return h.record(c, models.PlatformTenantID, action, fmt.Sprintf("tenant:%d", id), details)
+}
+
+// record writes the signed-in user's action on target to tenantID's audit
+// log, with details (nil: none) as JSON.
+func (h *Handlers) record(c *fiber.Ctx, tenantID int64, action, target string, details any) error {
 	u := auth.User(c)
-	return h.audit.Record(c.UserContext(), models.AuditEntry{
-		TenantID: models.PlatformTenantID, ActorUserID: &u.ID, ActorEmail: u.Email,
-		Action: action, Target: fmt.Sprintf("tenant:%d", id),
-		IP: h.clientIP(c), RequestID: requestID(c), Details: jsonDetails(details),
-	})
+	e := models.AuditEntry{TenantID: tenantID, ActorUserID: &u.ID, ActorEmail: u.Email,
+		Action: action, Target: target, IP: h.clientIP(c), RequestID: requestID(c)}
+	if details != nil {
+		e.Details = jsonDetails(details)
+	}
+	return h.audit.Record(c.UserContext(), e)
 }
 
 // jsonDetails is an audit entry's details.
-func jsonDetails(m map[string]any) []byte {
-	b, err := json.Marshal(m)
+func jsonDetails(v any) []byte {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil
 	}
