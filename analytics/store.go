@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -204,6 +206,9 @@ func (q *Q) table(id string, p Params) (tableQuery, error) {
 
 // HasTable reports whether id names a table.
 func HasTable(id string) bool { _, ok := tables[id]; return ok }
+
+// TableIDs lists every table's id, sorted.
+func TableIDs() []string { return slices.Sorted(maps.Keys(tables)) }
 
 // one runs a query returning one row.
 func (q *Q) one(sql string, args pgx.NamedArgs, dest ...any) error {

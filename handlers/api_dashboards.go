@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"reflect"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,32 +28,63 @@ type SectionJSON struct {
 }
 
 // jsonSection computes one section for a request's filters and drill ids.
-type jsonSection func(q *analytics.Q, p analytics.Params) (any, error)
+// typ is the Go type of what it computes, which the OpenAPI document
+// describes (api_spec.go).
+type jsonSection struct {
+	compute func(q *analytics.Q, p analytics.Params) (any, error)
+	typ     reflect.Type
+	summary string
+	ids     []string // the drill ids it needs (query parameters)
+}
+
+// section makes a jsonSection of fn, whose result type the document learns.
+func section[T any](summary string, fn func(q *analytics.Q, p analytics.Params) (T, error), ids ...string) jsonSection {
+	return jsonSection{compute: func(q *analytics.Q, p analytics.Params) (any, error) { return fn(q, p) },
+		typ: reflect.TypeFor[T](), summary: summary, ids: ids}
+}
 
 // jsonSections are the sections besides tables (every table id is a
 // section too: /api/v1/dashboards/completion/courses).
 var jsonSections = map[string]jsonSection{
-	"completion/kpis":    func(q *analytics.Q, _ analytics.Params) (any, error) { return q.CompletionKPIs() },
-	"completion/trend":   func(q *analytics.Q, _ analytics.Params) (any, error) { return q.CompletionTrend() },
-	"engagement/kpis":    func(q *analytics.Q, _ analytics.Params) (any, error) { return q.EngagementKPIs() },
-	"engagement/trend":   func(q *analytics.Q, _ analytics.Params) (any, error) { return q.EngagementTrend() },
-	"engagement/heatmap": func(q *analytics.Q, _ analytics.Params) (any, error) { return q.EngagementHeatmap() },
-	"compliance/kpis":    func(q *analytics.Q, _ analytics.Params) (any, error) { return q.ComplianceKPIs() },
-	"assessments/kpis":   func(q *analytics.Q, _ analytics.Params) (any, error) { return q.AssessmentKPIs() },
-	"assessments/scores": func(q *analytics.Q, _ analytics.Params) (any, error) { return q.AssessmentScores() },
-	"assessments/attempts-to-pass": func(q *analytics.Q, p analytics.Params) (any, error) {
+	"completion/kpis": section("Completion headline numbers", func(q *analytics.Q, _ analytics.Params) (analytics.CompletionKPIs, error) {
+		return q.CompletionKPIs()
+	}),
+	"completion/trend": section("Completions per day or week", func(q *analytics.Q, _ analytics.Params) (analytics.Trend, error) {
+		return q.CompletionTrend()
+	}),
+	"engagement/kpis": section("Engagement headline numbers", func(q *analytics.Q, _ analytics.Params) (analytics.EngagementKPIs, error) {
+		return q.EngagementKPIs()
+	}),
+	"engagement/trend": section("Active learners and time per day or week", func(q *analytics.Q, _ analytics.Params) (analytics.ActivityTrend, error) {
+		return q.EngagementTrend()
+	}),
+	"engagement/heatmap": section("Activity by weekday and hour", func(q *analytics.Q, _ analytics.Params) (analytics.Heatmap, error) {
+		return q.EngagementHeatmap()
+	}),
+	"compliance/kpis": section("Compliance headline numbers, as of today", func(q *analytics.Q, _ analytics.Params) (analytics.ComplianceKPIs, error) {
+		return q.ComplianceKPIs()
+	}),
+	"assessments/kpis": section("Assessment headline numbers", func(q *analytics.Q, _ analytics.Params) (analytics.AssessmentKPIs, error) {
+		return q.AssessmentKPIs()
+	}),
+	"assessments/scores": section("Score distribution", func(q *analytics.Q, _ analytics.Params) (analytics.ScoreBins, error) {
+		return q.AssessmentScores()
+	}),
+	"assessments/attempts-to-pass": section("Attempts learners needed to pass one course", func(q *analytics.Q, p analytics.Params) (analytics.AttemptsToPass, error) {
 		if _, err := q.CourseTitle(p.Course); err != nil {
-			return nil, err
+			return analytics.AttemptsToPass{}, err
 		}
 		return q.CourseAttemptsToPass(p.Course)
-	},
-	"team/nodes": func(q *analytics.Q, p analytics.Params) (any, error) {
+	}, "course_id"),
+	"team/nodes": section("The organisation tree: the viewer's top nodes, or the children of learner_id", func(q *analytics.Q, p analytics.Params) ([]analytics.TeamNode, error) {
 		if p.Learner != 0 {
 			return q.TeamChildren(p.Learner)
 		}
 		return q.TeamStart()
-	},
-	"learner/profile": func(q *analytics.Q, p analytics.Params) (any, error) { return q.LearnerProfile(p.Learner) },
+	}, "learner_id?"),
+	"learner/profile": section("A learner's record (the viewer's own without learner_id)", func(q *analytics.Q, p analytics.Params) (analytics.Learner, error) {
+		return q.LearnerProfile(p.Learner)
+	}, "learner_id?"),
 }
 
 // activitySection is "Activity now", which shows a window of wall-clock
@@ -94,7 +126,7 @@ func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
 		if undatedSections[id] {
 			vf = f.Undated()
 		}
-		data, err = computePage(h, c.UserContext(), v, "section:"+sectionViewName(v, id, p), vf, func(q *analytics.Q) (any, error) { return fn(q, p) })
+		data, err = computePage(h, c.UserContext(), v, "section:"+sectionViewName(v, id, p), vf, func(q *analytics.Q) (any, error) { return fn.compute(q, p) })
 	default:
 		var t analytics.Table
 		t, err = h.tablePage(c, v, id, p)

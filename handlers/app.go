@@ -193,6 +193,8 @@ func (h *Handlers) routes(app *fiber.App) {
 	// Public and host-independent: no tenant, no session.
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
+	app.Get("/api/v1/openapi.json", h.openAPI)
+	app.Get("/api/docs", h.apiDocs)
 	// Before static.Register, which serves no manifest; the tenant's
 	// logo and manifest are served to anyone on the tenant's host, without
 	// a session (see settingsRoutes).

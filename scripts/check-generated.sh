@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 snapshot() {
   { find views -name '*_templ.go' -print0 | sort -z | xargs -0 sha256sum
-    sha256sum static/css/app.css static/js/htmx.min.js static/js/htmx-ext-ws.js; } 2>/dev/null
+    sha256sum static/css/app.css static/js/htmx.min.js static/js/htmx-ext-ws.js \
+      static/js/swagger-ui-bundle.js static/css/swagger-ui.css; } 2>/dev/null
 }
 before=$(snapshot)
 go tool templ generate >/dev/null 2>&1
