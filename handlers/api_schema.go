@@ -22,7 +22,9 @@ type schemas struct {
 	types map[string]reflect.Type // component name → the type it describes
 }
 
-func newSchemas() *schemas { return &schemas{named: map[string]any{}, types: map[string]reflect.Type{}} }
+func newSchemas() *schemas {
+	return &schemas{named: map[string]any{}, types: map[string]reflect.Type{}}
+}
 
 var (
 	timeType   = reflect.TypeFor[time.Time]()
