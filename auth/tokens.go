@@ -51,7 +51,9 @@ type AccessClaims struct {
 
 // TenantAudience is the aud of a tenant's tokens: one value per tenant,
 // whichever of its hosts the token is used on, and no other tenant's.
-func TenantAudience(tenantID int64) string { return "urn:learnlens:tenant:" + strconv.FormatInt(tenantID, 10) }
+func TenantAudience(tenantID int64) string {
+	return "urn:learnlens:tenant:" + strconv.FormatInt(tenantID, 10)
+}
 
 // ErrTokensOff is returned when the server has no TOKEN_KEY.
 var ErrTokensOff = errors.New("API tokens are not configured on this server (TOKEN_KEY)")

@@ -2,9 +2,9 @@ package models
 
 import (
 	"context"
-	"database/sql/driver"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
