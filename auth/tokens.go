@@ -47,6 +47,9 @@ type AccessClaims struct {
 	TenantID int64  `json:"tenant_id"`
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"` // space-separated, as OAuth writes it
+	// SecretVersion names the client's secret the token was given for
+	// (models.APIClient.SecretVersion): a rotation ends the tokens before.
+	SecretVersion int64 `json:"secret_version"`
 }
 
 // TenantAudience is the aud of a tenant's tokens: one value per tenant,
@@ -101,28 +104,38 @@ func (t *Tokens) Forget() {
 	t.loadedAt = time.Time{}
 }
 
-// Issue signs a token for client of tenant with scope, by the current key
+// Issue signs a token for client of tenant, given for its secret of
+// secretVersion, with scope, by the current key
 // (made first if there is none yet), and returns it with its expiry.
-func (t *Tokens) Issue(ctx context.Context, tenantID int64, clientID string, scope []string) (string, time.Time, error) {
-	if !t.Enabled() {
-		return "", time.Time{}, ErrTokensOff
-	}
-	key, err := t.current(ctx)
-	if err != nil {
-		return "", time.Time{}, err
-	}
+func (t *Tokens) Issue(ctx context.Context, tenantID int64, clientID string, secretVersion int64, scope []string) (string, time.Time, error) {
 	now := t.now().Truncate(time.Second)
 	exp := now.Add(TokenLifetime)
 	claims := AccessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: t.issuer, Subject: clientID, Audience: jwt.ClaimStrings{TenantAudience(tenantID)},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp), ID: newToken()},
-		TenantID: tenantID, ClientID: clientID, Scope: models.ScopeList(scope).String(),
+		TenantID: tenantID, ClientID: clientID, Scope: models.ScopeList(scope).String(), SecretVersion: secretVersion,
+	}
+	s, err := t.Sign(ctx, claims)
+	return s, exp, err
+}
+
+// Sign signs claims as they are with the current key (Issue's work; tests
+// use it to make tokens that must be refused).
+func (t *Tokens) Sign(ctx context.Context, claims AccessClaims) (string, error) {
+	if !t.Enabled() {
+		return "", ErrTokensOff
+	}
+	key, err := t.current(ctx)
+	if err != nil {
+		return "", err
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["kid"] = key.kid
-	s, err := tok.SignedString(key.private)
-	return s, exp, err
+	return tok.SignedString(key.private)
 }
+
+// Issuer is the iss of the tokens.
+func (t *Tokens) Issuer() string { return t.issuer }
 
 // Verify checks a token for use at tenantID: the signature by a published
 // key named by its kid, EdDSA only, the issuer, the tenant's audience, exp,

@@ -156,7 +156,7 @@ func (h *Handlers) bearer(c *fiber.Ctx) error {
 		return err
 	case client.RevokedAt != nil:
 		return invalidToken(c, "the access token's client is revoked")
-	case client.RotatedAt != nil && claims.IssuedAt.Unix() < client.RotatedAt.Unix():
+	case claims.SecretVersion != client.SecretVersion():
 		return invalidToken(c, "the client's secret was rotated after this token was issued; get a new one")
 	}
 	var scopes []string

@@ -101,7 +101,7 @@ func (h *Handlers) oauthToken(c *fiber.Ctx) error {
 		}
 		scopes = slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !slices.Contains(asked, s) })
 	}
-	token, _, err := h.api.tokens.Issue(c.UserContext(), tenant.ID, client.ClientID, scopes)
+	token, _, err := h.api.tokens.Issue(c.UserContext(), tenant.ID, client.ClientID, client.SecretVersion(), scopes)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,15 @@ func (l ScopeList) String() string { return strings.Join(l, " ") }
 // TableName names the table.
 func (APIClient) TableName() string { return "api_clients" }
 
+// SecretVersion names the client's current secret: when it was last
+// rotated (Unix microseconds), 0 for the first. Tokens carry it.
+func (c APIClient) SecretVersion() int64 {
+	if c.RotatedAt == nil {
+		return 0
+	}
+	return c.RotatedAt.UnixMicro()
+}
+
 // Has reports whether the client has scope.
 func (c APIClient) Has(scope string) bool { return slices.Contains(c.Scopes, scope) }
 
