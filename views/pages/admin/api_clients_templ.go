@@ -68,7 +68,7 @@ func apiClients(a APIClients, csrf string) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"mt-10\" id=\"api-clients\" data-testid=\"api-clients\"><h2 class=\"text-xl font-bold tracking-tight\">API clients</h2><p class=\"mt-1 text-gray-700\">A BI tool, an HR system or a script reads LearnLens through its API with a client's id and secret: it asks <code class=\"break-all\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"mt-8\" id=\"api-clients\" data-testid=\"api-clients\"><h2 class=\"text-xl font-bold tracking-tight\">API clients</h2><p class=\"mt-1 text-gray-700\">A BI tool, an HR system or a script reads LearnLens through its API with a client's id and secret: it asks <code class=\"break-all\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -86,7 +86,7 @@ func apiClients(a APIClients, csrf string) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if a.Off {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"mt-2 text-sm text-red-700\" role=\"alert\">This server has no TOKEN_KEY, so it cannot issue access tokens yet; ask your LearnLens operator.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"field-error mt-2\" role=\"alert\">This server has no TOKEN_KEY, so it cannot issue access tokens yet; ask your LearnLens operator.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -133,7 +133,7 @@ func apiClients(a APIClients, csrf string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "></div><fieldset class=\"min-w-0\"><legend class=\"label\">Scopes</legend><div class=\"flex flex-wrap gap-x-4 gap-y-2\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "></div><fieldset class=\"min-w-0\"><legend class=\"label\">Scopes</legend><div class=\"flex flex-wrap gap-3\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
