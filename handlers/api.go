@@ -53,47 +53,34 @@ func (h *Handlers) newAPI(listener *realtime.Listener) apiState {
 	}
 }
 
-// apiRoutes mounts the token endpoint, the public keys and the /api/v1
-// resources. Register it before the site group: every /api/v1 route
-// carries its own chain (apiRoute), so a bearer request never meets the
-// session or CSRF middleware.
+// apiRoutes mounts the token endpoint and the public keys, which need no
+// session and no token; register it before the site group.
 func (h *Handlers) apiRoutes(app *fiber.App) {
 	app.Get("/.well-known/jwks.json", h.jwks)
 	app.Post("/api/v1/oauth/token", h.hosts.ResolveTenant, h.oauthToken)
+}
 
+// apiResourceRoutes mounts the /api/v1 resources on the site group, whose
+// chain is the API's one entry point (see bearer). Each route names what
+// it needs with apiAccess: a scope for tokens, roles for people.
+func (h *Handlers) apiResourceRoutes(site fiber.Router) {
+	api := site.Group("/api/v1")
 	dashboards, learners, users := models.ScopeDashboardsRead, models.ScopeLearnersRead, models.ScopeUsersManage
-	h.apiRoute(app, fiber.MethodGet, "/dashboards/learner/:section", learners, nil, h.learnerSectionJSON)
-	h.apiRoute(app, fiber.MethodGet, "/dashboards/:dash/:section", dashboards, nil, h.dashboardJSON)
-	h.apiRoute(app, fiber.MethodGet, "/tables/:dash/:table", dashboards, nil, learnerTable, h.tableJSON)
-	h.apiRoute(app, fiber.MethodGet, "/tables/:dash/:table/export.csv", dashboards, nil, learnerTable, h.exportCSV)
-	h.apiRoute(app, fiber.MethodGet, "/tables/:dash/:table/export.xlsx", dashboards, nil, learnerTable, h.exportXLSX)
-	h.apiRoute(app, fiber.MethodGet, "/learners/:learner", learners, nil, h.learnerJSON)
-	h.apiRoute(app, fiber.MethodGet, "/team/nodes", dashboards, dashboardRoles, h.teamJSON)
-	h.apiRoute(app, fiber.MethodGet, "/team/nodes/:node", dashboards, dashboardRoles, h.teamJSON)
-	admins := []string{models.RoleTenantAdmin}
-	h.apiRoute(app, fiber.MethodGet, "/users", users, admins, h.usersJSON)
-	h.apiRoute(app, fiber.MethodGet, "/users/:id", users, admins, h.userJSON)
-	h.apiRoute(app, fiber.MethodPost, "/users", users, admins, h.inviteJSON)
+	api.Get("/dashboards/learner/:section", apiAccess(learners), h.learnerSectionJSON)
+	api.Get("/dashboards/:dash/:section", apiAccess(dashboards), h.dashboardJSON)
+	api.Get("/tables/:dash/:table", apiAccess(dashboards), learnerTable, h.tableJSON)
+	api.Get("/tables/:dash/:table/export.csv", apiAccess(dashboards), learnerTable, h.exportCSV)
+	api.Get("/tables/:dash/:table/export.xlsx", apiAccess(dashboards), learnerTable, h.exportXLSX)
+	api.Get("/learners/:learner", apiAccess(learners), h.learnerJSON)
+	api.Get("/team/nodes", apiAccess(dashboards, dashboardRoles...), h.teamJSON)
+	api.Get("/team/nodes/:node", apiAccess(dashboards, dashboardRoles...), h.teamJSON)
+	api.Get("/users", apiAccess(users, models.RoleTenantAdmin), h.usersJSON)
+	api.Get("/users/:id", apiAccess(users, models.RoleTenantAdmin), h.userJSON)
+	api.Post("/users", apiAccess(users, models.RoleTenantAdmin), h.inviteJSON)
 }
 
-// apiRoute serves method path under /api/v1 with handler, behind the one
-// entry point of the API: the tenant of the host, then either a bearer
-// token (checked, its client live, within its rate, and holding scope) or,
-// without an Authorization header, the session and CSRF check as the pages
-// have them, and one of roles (any signed-in user when roles is empty).
-// Nobody signed in gets 401 JSON, never a redirect.
-func (h *Handlers) apiRoute(app *fiber.App, method, path, scope string, roles []string, handler ...fiber.Handler) {
-	session := []fiber.Handler{h.sessions.Middleware, auth.ReadOnlySupport, h.sessions.CheckCSRF, h.requireMFASetup}
-	chain := []fiber.Handler{h.hosts.ResolveTenant, h.bearer}
-	for _, mw := range session {
-		chain = append(chain, unlessBearer(mw))
-	}
-	chain = append(chain, apiAllow(scope, roles))
-	chain = append(chain, handler...)
-	app.Add(method, "/api/v1"+path, chain...)
-}
-
-// unlessBearer runs mw for requests without a bearer token only.
+// unlessBearer runs mw for requests without a bearer token only: the site
+// group's session, support and CSRF middleware never see a token's request.
 func unlessBearer(mw fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if auth.Client(c) != nil {
@@ -103,9 +90,11 @@ func unlessBearer(mw fiber.Handler) fiber.Handler {
 	}
 }
 
-// apiAllow lets a request through with scope (a client's token) or one of
-// roles (a signed-in person; any role when roles is empty).
-func apiAllow(scope string, roles []string) fiber.Handler {
+// apiAccess guards an /api/v1 route: a client's token must carry scope; a
+// signed-in person must have one of roles (any role when none are
+// given). Nobody signed in gets 401 JSON, never a redirect. Routes that
+// take tokens use it instead of auth.RequireRole, which refuses them.
+func apiAccess(scope string, roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if cl := auth.Client(c); cl != nil {
 			if !cl.Has(scope) {
@@ -125,13 +114,15 @@ func apiAllow(scope string, roles []string) fiber.Handler {
 	}
 }
 
-// bearer authenticates a request that carries Authorization: Bearer: the
-// token must verify for the host's tenant and name a live client of it;
-// the request then acts for that client, within its rate limit. Requests
-// without the header go on to the session.
+// bearer is the API's entry point in the site group's chain: a request to
+// /api/v1 with Authorization: Bearer is authenticated by the token alone
+// (it must verify for the host's tenant and name a live client of it),
+// then acts for that client within its rate limit, and the session and
+// CSRF middleware let it pass untouched (unlessBearer). Any other request,
+// and a bearer header anywhere else, goes on to the session as before.
 func (h *Handlers) bearer(c *fiber.Ctx) error {
 	scheme, token, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
+	if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(c.Path(), "/api/v1/") {
 		return c.Next()
 	}
 	tenant := auth.Tenant(c)

@@ -212,7 +212,9 @@ func (h *Handlers) routes(app *fiber.App) {
 	app.Post("/support/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemSupportTicket)
 
 	// Everything else is served for the tenant of the request's host.
-	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, auth.ReadOnlySupport, h.sessions.CheckCSRF, h.requireMFASetup)
+	// A bearer token on /api/v1 stands for the session and CSRF token (api.go).
+	site := app.Group("", h.hosts.ResolveTenant, h.bearer, unlessBearer(h.sessions.Middleware), unlessBearer(auth.ReadOnlySupport),
+		unlessBearer(h.sessions.CheckCSRF), unlessBearer(h.requireMFASetup))
 	site.Get("/login", h.loginPage)
 	site.Post("/login", h.login)
 	site.Get("/login/continue", h.continueLogin)
@@ -261,5 +263,6 @@ func (h *Handlers) routes(app *fiber.App) {
 	h.settingsRoutes(admin)
 
 	h.dashboardRoutes(site)
+	h.apiResourceRoutes(site)
 	h.liveRoutes(site)
 }

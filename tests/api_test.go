@@ -464,6 +464,10 @@ func TestAPITokensStayInTheirTenant(t *testing.T) {
 		wantStatus(t, "globex's token on acme's host "+path, r, http.StatusUnauthorized)
 		mustNotContain(t, path, r.Body, "acme.test", "Acme")
 	}
+	// A token is nothing on a page (it is for /api/v1 only).
+	if r := bearerGet(srv.NewClient(t), acme, "/admin/users", clientToken(t, srv, acme, seed.DemoAPIClientID, seed.DemoAPIClientSecret)); r.Status != http.StatusSeeOther {
+		t.Errorf("a token on a page: %d, want a redirect to sign in", r.Status)
+	}
 	// Nor does a bearer request fall back to a session the client holds.
 	c.Login(acme, "admin@acme.test")
 	wantStatus(t, "globex's token with acme's session", bearerGet(c, acme, "/api/v1/users", globexToken), http.StatusUnauthorized)
