@@ -57,4 +57,3 @@ func TestAPIClientOnAPhone(t *testing.T) {
 	}
 	noConsoleErrors(t, b, "API clients")
 }
-
