@@ -71,6 +71,7 @@ type Handlers struct {
 	liveUsers  liveViewers // this instance's live connections by user
 
 	metrics *metrics.Set
+	api     apiState // API clients, access tokens and their limits (api.go)
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes,
@@ -123,6 +124,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		metrics:       m,
 	}
 	h.measure(listener)
+	h.api = h.newAPI(listener)
 	h.proxies = trustedProxies(cfg.TrustedProxies)
 	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
 		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
@@ -202,6 +204,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	app.Get(models.LogoPath, h.hosts.ResolveTenant, h.tenantLogo)
 	static.Register(app)
 	h.xapiRoutes(app)
+	h.apiRoutes(app)
 
 	// The hand-over of a bare-domain sign-in is posted from the bare
 	// domain's page, so it cannot carry the tenant host's CSRF token: it
@@ -211,7 +214,9 @@ func (h *Handlers) routes(app *fiber.App) {
 	app.Post("/support/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemSupportTicket)
 
 	// Everything else is served for the tenant of the request's host.
-	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, auth.ReadOnlySupport, h.sessions.CheckCSRF, h.requireMFASetup)
+	// A bearer token on /api/v1 stands for the session and CSRF token (api.go).
+	site := app.Group("", h.hosts.ResolveTenant, h.bearer, unlessBearer(h.sessions.Middleware), unlessBearer(auth.ReadOnlySupport),
+		unlessBearer(h.sessions.CheckCSRF), unlessBearer(h.requireMFASetup))
 	site.Get("/login", h.loginPage)
 	site.Post("/login", h.login)
 	site.Get("/login/continue", h.continueLogin)
@@ -260,5 +265,6 @@ func (h *Handlers) routes(app *fiber.App) {
 	h.settingsRoutes(admin)
 
 	h.dashboardRoutes(site)
+	h.apiResourceRoutes(site)
 	h.liveRoutes(site)
 }

@@ -33,6 +33,10 @@ const (
 	AuditCredentialCreated  = "credential.created"
 	AuditCredentialRotated  = "credential.rotated"
 	AuditCredentialRevoked  = "credential.revoked"
+	AuditAPIClientCreated   = "api_client.created"
+	AuditAPIClientRotated   = "api_client.rotated"
+	AuditAPIClientRevoked   = "api_client.revoked"
+	AuditAPIClientRefused   = "api_client.secret_refused" // a wrong secret for an existing client at the token endpoint
 	AuditTenantSettings     = "tenant.settings_changed"
 	AuditTenantLogo         = "tenant.logo_changed"
 	AuditTenantTimeZone     = "tenant.time_zone_changed"

@@ -16,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
@@ -72,6 +73,7 @@ type fixture struct {
 	acmeCredential         int64 // the id of acme's demo xAPI credential
 	// acme's pending invitation.
 	acmeInvitation int64
+	acmeAPIClient  int64 // the id of acme's demo API client
 }
 
 // acmeUser names acme's learner user in a path.
@@ -80,6 +82,11 @@ func acmeUser(f *fixture) map[string]string { return map[string]string{"id": f.i
 // acmeCredentialID names acme's demo credential in a path.
 func acmeCredentialID(f *fixture) map[string]string {
 	return map[string]string{"id": f.id(f.acmeCredential)}
+}
+
+// acmeAPIClientID names acme's demo API client in a path.
+func acmeAPIClientID(f *fixture) map[string]string {
+	return map[string]string{"id": f.id(f.acmeAPIClient)}
 }
 
 func (f *fixture) id(n int64) string { return strconv.FormatInt(n, 10) }
@@ -211,7 +218,28 @@ var routeIsolation = map[string]isolation{
 	"GET /tables/:dash/:table/export.csv":                     {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
 	"GET /tables/:dash/:table/export.xlsx":                    {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
 	"GET /api/v1/dashboards/:dash/:section":                   {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
-	"GET /xapi/about":                                         {access: public},
+	"GET /api/v1/dashboards/learner/:section":                 {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/tables/:dash/:table":                         {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/tables/:dash/:table/export.csv":              {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/tables/:dash/:table/export.xlsx":             {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/learners/:learner":                           {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /api/v1/team/nodes":                                  {access: signedIn},
+	"GET /api/v1/team/nodes/:node":                            {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /api/v1/users":                                       {access: signedIn},
+	"GET /api/v1/users/:id":                                   {access: signedIn, params: acmeUser, hidden: true},
+	"POST /api/v1/users": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"email": {"probe@globex.test"}, "role": {"learner"}} }},
+	// The token endpoint answers anyone; acme's client is unknown on
+	// globex's host (tests/api_test.go), and the JWKS is the platform's.
+	"POST /api/v1/oauth/token": {access: public, form: func(*fixture) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {seed.DemoAPIClientID}, "client_secret": {"wrong"}}
+	}},
+	"GET /.well-known/jwks.json": {access: public},
+	"POST /admin/credentials/api-clients": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"name": {"Probe BI"}, "scope": {"dashboards:read"}} }},
+	"POST /admin/credentials/api-clients/:id/rotate": {access: signedIn, hidden: true, params: acmeAPIClientID},
+	"POST /admin/credentials/api-clients/:id/revoke": {access: signedIn, hidden: true, params: acmeAPIClientID},
+	"GET /xapi/about": {access: public},
 	"GET /xapi/statements": {access: signedIn, xapi: true,
 		query: func(f *fixture) string { return "?statementId=" + f.acmeStatement }},
 	"POST /xapi/statements": {access: signedIn, xapi: true,
@@ -318,6 +346,9 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 		if err := tx.Raw(`SELECT id FROM xapi_credentials WHERE key = 'acme-demo-key'`).Row().Scan(&f.acmeCredential); err != nil {
 			return err
 		}
+		if err := tx.Raw(`SELECT id FROM api_clients WHERE client_id = ?`, seed.DemoAPIClientID).Row().Scan(&f.acmeAPIClient); err != nil {
+			return err
+		}
 		if err := tx.Raw(`INSERT INTO one_time_links (tenant_id, kind, token_hash, email, role, created_by, expires_at)
 			VALUES (?, 'invitation', '\x00', 'invited@acme.test', 'learner', 'admin@acme.test', now() + interval '1 day') RETURNING id`,
 			f.acmeTenant).Scan(&f.acmeInvitation).Error; err != nil {
@@ -382,6 +413,13 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	anon := srv.NewClient(t)
 
 	globexXAPI := srv.NewClient(t)
+	// Globex's API client: its token is probed on acme's host (below).
+	if _, err := models.NewAPIClientStore(srv.DB).CreateWithSecret(context.Background(), tenantID(t, srv, "globex"), "Globex BI",
+		"globex-probe-client", "globex-probe-secret", models.Scopes); err != nil {
+		t.Fatal(err)
+	}
+	globexToken := clientToken(t, srv, globex, "globex-probe-client", "globex-probe-secret")
+	globexBearer := srv.NewClient(t)
 	for _, r := range routes {
 		iso := routeIsolation[r.method+" "+r.path]
 		if iso.xapi {
@@ -409,18 +447,23 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 			{"globex admin on globex's host", globexAdmin, globex},
 			{"globex admin's cookie on acme's host", stolen, acme},
 			{"anonymous on acme's host", anon, acme},
+			{"globex's API token on acme's host", globexBearer, acme},
 		}
 		for _, p := range probes {
 			var resp testserver.Response
 			form := url.Values{}
+			var bearer []string
+			if p.client == globexBearer {
+				bearer = []string{"Authorization", "Bearer " + globexToken}
+			}
 			if r.method == http.MethodGet {
-				resp = p.client.Get(p.host, path)
+				resp = p.client.Get(p.host, path, bearer...)
 			} else {
 				if iso.form != nil {
 					form = iso.form(f)
 				}
 				form.Set("_csrf", csrfOrEmpty(p.client, p.host))
-				resp = p.client.PostForm(p.host, path, form)
+				resp = p.client.PostForm(p.host, path, form, bearer...)
 			}
 			what := r.method + " " + path + " as " + p.who
 			if resp.Status >= 500 {
@@ -514,6 +557,14 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	}
 	if want := "true" + hexSHA256("acme-demo-secret"); credentialState != want {
 		t.Errorf("probes changed acme's credential: %s, want %s", credentialState, want)
+	}
+	var apiClientState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT (revoked_at IS NULL AND rotated_at IS NULL)::text || encode(secret_hash, 'hex') FROM api_clients WHERE id = ?`,
+			f.acmeAPIClient).Scan(&apiClientState).Error
+	})
+	if want := "true" + hexSHA256(seed.DemoAPIClientSecret); apiClientState != want {
+		t.Errorf("probes changed acme's API client: %s, want %s", apiClientState, want)
 	}
 	if tenantState != "Acme Corp#4f46e5Europe/Londonacme.test" {
 		t.Errorf("probes changed acme's settings: %s", tenantState)
