@@ -14,6 +14,16 @@ import (
 	"github.com/learnlens/learnlens/models"
 )
 
+// TokenRequest is the token endpoint's form (documented, not parsed: the
+// handler reads the fields one by one). client_id and client_secret may
+// come by HTTP Basic instead.
+type TokenRequest struct {
+	GrantType    string `json:"grant_type"` // client_credentials
+	ClientID     string `json:"client_id,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	Scope        string `json:"scope,omitempty"` // a space-separated subset of the client's scopes
+}
+
 // TokenResponse is a successful answer of POST /api/v1/oauth/token (RFC
 // 6749 §5.1).
 type TokenResponse struct {

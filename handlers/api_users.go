@@ -41,6 +41,22 @@ type InvitationJSON struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// UsersJSON is the tenant's users as GET /api/v1/users sends them.
+type UsersJSON struct {
+	Users []UserJSON `json:"users"`
+}
+
+// InviteRequest is the body of POST /api/v1/users.
+type InviteRequest struct {
+	Email string `json:"email" form:"email"`
+	Role  string `json:"role" form:"role"` // tenant_admin, analyst, manager or learner
+}
+
+// InvitationCreated is the answer of POST /api/v1/users.
+type InvitationCreated struct {
+	Invitation InvitationJSON `json:"invitation"`
+}
+
 // usersJSON lists the tenant's users: {"users": [...]}.
 func (h *Handlers) usersJSON(c *fiber.Ctx) error {
 	us, err := h.users.List(c.UserContext(), auth.Tenant(c).ID)
@@ -51,7 +67,7 @@ func (h *Handlers) usersJSON(c *fiber.Ctx) error {
 	for i, u := range us {
 		out[i] = userJSON(u)
 	}
-	return c.JSON(fiber.Map{"users": out})
+	return c.JSON(UsersJSON{Users: out})
 }
 
 // userJSON is one user of the tenant; another tenant's id is 404.
@@ -75,10 +91,7 @@ func (h *Handlers) userJSON(c *fiber.Ctx) error {
 // the link, once. 422 for a bad email or role, 409 for an email that has
 // an account or a pending invitation.
 func (h *Handlers) inviteJSON(c *fiber.Ctx) error {
-	var in struct {
-		Email string `json:"email" form:"email"`
-		Role  string `json:"role" form:"role"`
-	}
+	var in InviteRequest
 	if err := c.BodyParser(&in); err != nil {
 		return fiber.NewError(fiber.StatusBadRequest, "send a JSON object {\"email\": …, \"role\": …} or a form with email and role")
 	}
@@ -103,6 +116,6 @@ func (h *Handlers) inviteJSON(c *fiber.Ctx) error {
 	}
 	noReferrer(c)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"invitation": InvitationJSON{ID: l.ID, Email: email, Role: in.Role,
+	return c.Status(fiber.StatusCreated).JSON(InvitationCreated{Invitation: InvitationJSON{ID: l.ID, Email: email, Role: in.Role,
 		URL: c.BaseURL() + "/invite/" + token, ExpiresAt: l.ExpiresAt}})
 }
