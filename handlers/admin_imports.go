@@ -442,7 +442,10 @@ func (h *Handlers) importReport(c *fiber.Ctx, j models.ImportJob) (errs []import
 // attachment is a Content-Disposition that downloads a file as name (an
 // uploaded file's name, quoted or encoded as the header needs).
 func attachment(name string) string {
-	return mime.FormatMediaType("attachment", map[string]string{"filename": name})
+	if v := mime.FormatMediaType("attachment", map[string]string{"filename": name}); v != "" {
+		return v
+	}
+	return "attachment" // a name the header cannot carry (control characters)
 }
 
 // importFile downloads an import's file as uploaded.
