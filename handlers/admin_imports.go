@@ -35,14 +35,6 @@ const (
 	importBeat        = 500 * time.Millisecond // how often a running import writes its progress
 )
 
-// Audit actions of the imports page.
-const (
-	auditImportUploaded = "import.uploaded"
-	auditImportDryRun   = "import.dry_run"
-	auditImportApplied  = "import.applied"
-	auditImportFailed   = "import.failed"
-)
-
 // importRoutes mounts the tenant admin's imports page, its JSON upload for
 // scripts and its JSON resources on site.
 func (h *Handlers) importRoutes(site fiber.Router) {
@@ -135,7 +127,7 @@ func (h *Handlers) stage(c *fiber.Ctx, f importForm) (int64, *imports.Result, er
 	if err != nil {
 		return 0, nil, err
 	}
-	return id, parsed, h.tenantAudit(c, auditImportUploaded, importTarget(id),
+	return id, parsed, h.tenantAudit(c, models.AuditImportUploaded, importTarget(id),
 		map[string]any{"kind": f.kind, "file": f.filename, "mode": f.mode, "rows": parsed.Rows})
 }
 
@@ -189,7 +181,7 @@ func (h *Handlers) importDry(c *fiber.Ctx, f importForm) (pipeline.ImportReport,
 	if err != nil {
 		return rep, parseError(err)
 	}
-	return rep, h.tenantAudit(c, auditImportDryRun, "", map[string]any{"kind": f.kind, "file": f.filename, "mode": f.mode,
+	return rep, h.tenantAudit(c, models.AuditImportDryRun, "", map[string]any{"kind": f.kind, "file": f.filename, "mode": f.mode,
 		"rows": rep.Rows, "would_apply": rep.Applied, "errors": len(rep.Errors)})
 }
 
@@ -342,7 +334,7 @@ type importRunArgs struct {
 
 func (h *Handlers) importRun(c *fiber.Ctx, id int64, f importForm) importRunArgs {
 	return importRunArgs{tenantID: auth.Tenant(c).ID, id: id, form: f, by: auth.User(c).Email,
-		audit: h.auditEntry(c, auth.Tenant(c).ID, auditImportApplied, importTarget(id), nil)}
+		audit: h.auditEntry(c, auth.Tenant(c).ID, models.AuditImportApplied, importTarget(id), nil)}
 }
 
 // runImport applies a started job's file in one transaction while another
@@ -379,7 +371,7 @@ func (h *Handlers) runImport(ctx context.Context, r importRunArgs) (pipeline.Imp
 		if ferr := h.importJobs.Fail(bookkeeping, r.tenantID, r.id, "the import stopped with an error; nothing of it was applied"); ferr != nil {
 			h.log.Warn("import failed", "import", r.id, "err", ferr)
 		}
-		r.audit.Action, details["error"] = auditImportFailed, err.Error()
+		r.audit.Action, details["error"] = models.AuditImportFailed, err.Error()
 		r.audit.Details = jsonDetails(details)
 		if aerr := h.audit.Record(bookkeeping, r.audit); aerr != nil {
 			h.log.Warn("audit import", "import", r.id, "err", aerr)
@@ -551,76 +543,6 @@ func reportView(rep pipeline.ImportReport, csvPath string) *admin.ReportView {
 		v.Errors = append(v.Errors, admin.RowErrorView{Line: e.Line, Column: e.Column, Value: e.Value, Reason: e.Reason})
 	}
 	return v
-}
-
-// ImportJSON is an import as GET /api/v1/imports lists it.
-type ImportJSON struct {
-	ID         int64      `json:"id"`
-	Kind       string     `json:"kind"`
-	File       string     `json:"file"`
-	Mode       string     `json:"mode"`
-	State      string     `json:"state"`             // staged, running, done or failed
-	Outcome    string     `json:"outcome,omitempty"` // applied or refused, once done
-	UploadedAt time.Time  `json:"uploaded_at"`
-	UploadedBy string     `json:"uploaded_by"`
-	Rows       int        `json:"rows"`
-	RowsDone   int        `json:"rows_done"` // rows applied so far
-	Applied    int        `json:"applied"`
-	Errors     int        `json:"errors"`
-	Error      string     `json:"error,omitempty"` // why a failed import failed
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-}
-
-// ImportDetailJSON is an import as GET /api/v1/imports/:id sends it: its
-// status and progress, and its report (a finished import's, or a staged
-// file's dry run's).
-type ImportDetailJSON struct {
-	ImportJSON
-	Report []RowErrorJSON `json:"report"`
-}
-
-// RowErrorJSON is one problem of an import's report.
-type RowErrorJSON struct {
-	Line   int    `json:"line"`
-	Column string `json:"column"`
-	Value  string `json:"value"`
-	Reason string `json:"reason"`
-}
-
-func importJSON(j models.ImportJob) ImportJSON {
-	return ImportJSON{ID: j.ID, Kind: j.Kind, File: j.Filename, Mode: j.Mode, State: j.State, Outcome: j.Outcome,
-		UploadedAt: j.CreatedAt, UploadedBy: j.CreatedBy, Rows: j.RowsTotal, RowsDone: j.RowsDone, Applied: j.RowsApplied,
-		Errors: j.Errors, Error: j.Error, FinishedAt: j.FinishedAt}
-}
-
-// importsJSON lists the tenant's imports, newest first.
-func (h *Handlers) importsJSON(c *fiber.Ctx) error {
-	js, err := h.importJobs.List(c.UserContext(), auth.Tenant(c).ID, importHistorySize)
-	if err != nil {
-		return err
-	}
-	out := make([]ImportJSON, 0, len(js))
-	for _, j := range js {
-		out = append(out, importJSON(j))
-	}
-	return c.JSON(fiber.Map{"imports": out})
-}
-
-// importJSON sends one import's status, progress and report.
-func (h *Handlers) importJSON(c *fiber.Ctx) error {
-	j, err := h.importJob(c)
-	if err != nil {
-		return err
-	}
-	out := ImportDetailJSON{ImportJSON: importJSON(j), Report: []RowErrorJSON{}}
-	errs, _, err := h.importReport(c, j)
-	if err != nil {
-		return err
-	}
-	for _, e := range errs {
-		out.Report = append(out.Report, RowErrorJSON{Line: e.Line, Column: e.Column, Value: e.Value, Reason: e.Reason})
-	}
-	return c.JSON(out)
 }
 
 func importPath(id int64) string   { return "/admin/imports/" + strconv.FormatInt(id, 10) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPreviewFile(t *testing.T) {
@@ -50,5 +51,26 @@ func TestPreviewFile(t *testing.T) {
 	}
 	if _, err := PreviewFile(KindRoster, "f.csv", []byte("a,b\n1,2\n"), 5); !errors.Is(err, ErrNoHeader) {
 		t.Errorf("a file without a header: %v, want ErrNoHeader", err)
+	}
+}
+
+// TestPreviewFileXLSX shows workbook cells as the spreadsheet displays them
+// (a date, not its serial number), from the kind's own sheet.
+func TestPreviewFileXLSX(t *testing.T) {
+	data := xlsxData(t,
+		sheet{"Notes", [][]any{{"not this sheet"}}},
+		sheet{"Roster", [][]any{
+			{"Employee ID", "Email", "Name", "Hire date"},
+			{"E1", "a@x.com", "Ann", time.Date(2024, 3, 5, 0, 0, 0, 0, time.UTC)},
+		}})
+	p, err := PreviewFile(KindRoster, "r.xlsx", data, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rows) != 1 || p.Rows[0].Line != 2 || p.Header[3].Column != "hire_date" {
+		t.Fatalf("preview %+v", p)
+	}
+	if got := p.Rows[0].Cells[3]; got == "" || strings.HasPrefix(got, "45") {
+		t.Errorf("hire date shown as %q, want the date as formatted", got)
 	}
 }
