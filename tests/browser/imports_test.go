@@ -97,5 +97,12 @@ func TestImportsPageOnAPhone(t *testing.T) {
 		t.Errorf("history row %q", got)
 	}
 	noOverflow(ctx, t, "/admin/imports with its history")
+	// The admin's navigation, with Imports, still fits a laptop's header.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+	visit(ctx, t, b, srv, "/admin/imports", "imports")
+	noOverflow(ctx, t, "/admin/imports (at 1280 px, not 390)")
+	screenshot(t, b, "admin-imports-1280.png")
 	noConsoleErrors(t, b, "imports pages")
 }
