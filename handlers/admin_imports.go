@@ -94,40 +94,37 @@ func readFormFile(fh *multipart.FileHeader) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// parseError turns a file that cannot be imported at all into a 4xx.
-func parseError(err error) error {
+// fileError is the 4xx for a file that cannot be imported at all: an
+// error of imports.Parse, or of the pipeline wrapping one
+// (pipeline.ErrUnreadableFile). Any other error is returned as it is.
+func fileError(err error) error {
 	switch {
 	case errors.Is(err, imports.ErrTooLarge), errors.Is(err, imports.ErrTooManyRows):
 		return fiber.NewError(fiber.StatusRequestEntityTooLarge, err.Error())
-	case errors.Is(err, pipeline.ErrUnreadableFile), errorsIsParse(err):
+	case errors.Is(err, pipeline.ErrUnreadableFile):
 		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
 	return err
 }
 
-// errorsIsParse reports whether err is one of the parser's file errors.
-func errorsIsParse(err error) bool {
-	for _, e := range []error{imports.ErrEmptyFile, imports.ErrUnsupportedFormat, imports.ErrNoHeader, imports.ErrMissingColumns, imports.ErrUnknownKind} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+// unreadable is fileError for an error of the imports package.
+func unreadable(err error) error {
+	return fileError(fmt.Errorf("%w: %w", pipeline.ErrUnreadableFile, err))
 }
 
 // stage reads the whole file once (its row count, and a 4xx for a file that
 // cannot be imported at all) and keeps it for the apply.
-func (h *Handlers) stage(c *fiber.Ctx, f importForm) (int64, *imports.Result, error) {
+func (h *Handlers) stage(c *fiber.Ctx, f importForm) (int64, error) {
 	parsed, err := imports.Parse(f.kind, f.filename, f.data)
 	if err != nil {
-		return 0, nil, parseError(err)
+		return 0, unreadable(err)
 	}
 	id, err := h.importJobs.Stage(c.UserContext(), auth.Tenant(c).ID, string(f.kind), f.filename, f.mode, auth.User(c).Email,
 		parsed.Rows, f.data)
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
-	return id, parsed, h.tenantAudit(c, models.AuditImportUploaded, importTarget(id),
+	return id, h.tenantAudit(c, models.AuditImportUploaded, importTarget(id),
 		map[string]any{"kind": f.kind, "file": f.filename, "mode": f.mode, "rows": parsed.Rows})
 }
 
@@ -148,7 +145,7 @@ func (h *Handlers) importUpload(c *fiber.Ctx) error {
 		}
 		return c.Status(reportStatus(rep)).JSON(rep)
 	}
-	id, _, err := h.stage(c, f)
+	id, err := h.stage(c, f)
 	if err != nil {
 		return err
 	}
@@ -179,7 +176,7 @@ func (h *Handlers) importDry(c *fiber.Ctx, f importForm) (pipeline.ImportReport,
 		DryRun: true, UploadedBy: auth.User(c).Email,
 	})
 	if err != nil {
-		return rep, parseError(err)
+		return rep, fileError(err)
 	}
 	return rep, h.tenantAudit(c, models.AuditImportDryRun, "", map[string]any{"kind": f.kind, "file": f.filename, "mode": f.mode,
 		"rows": rep.Rows, "would_apply": rep.Applied, "errors": len(rep.Errors)})
@@ -195,25 +192,22 @@ func (h *Handlers) importsPage(c *fiber.Ctx) error {
 func (h *Handlers) importStage(c *fiber.Ctx) error {
 	page := admin.ImportsPage{Kind: c.FormValue("kind"), Mode: c.FormValue("mode")}
 	f, err := readImportForm(c)
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		page.Error = sentence(fe.Message)
-		return h.renderImports(c, fe.Code, page)
+	var pv *imports.Preview
+	if err == nil {
+		if pv, err = imports.PreviewFile(f.kind, f.filename, f.data, previewRows); err != nil {
+			err = unreadable(err)
+		}
 	}
-	if err != nil {
-		return err
-	}
-	pv, err := imports.PreviewFile(f.kind, f.filename, f.data, previewRows)
 	if err == nil && len(pv.Missing) > 0 {
 		page.Error = "This file cannot be imported as " + string(f.kind) + ": a required column is missing."
 		page.Preview = previewView(pv)
 		return h.renderImports(c, fiber.StatusUnprocessableEntity, page)
 	}
-	if err != nil {
-		page.Error = sentence(err.Error())
-		return h.renderImports(c, fiber.StatusBadRequest, page)
+	var id int64
+	if err == nil {
+		id, err = h.stage(c, f)
 	}
-	id, _, err := h.stage(c, f)
+	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		page.Error = sentence(fe.Message)
 		return h.renderImports(c, fe.Code, page)
@@ -270,7 +264,7 @@ func (h *Handlers) importDryRun(c *fiber.Ctx) error {
 		return err
 	}
 	if j.State != models.ImportStaged {
-		return fiber.NewError(fiber.StatusConflict, "this import was already applied; upload the file again for a new dry run")
+		return errNotStaged
 	}
 	f, err := h.stagedForm(c, j)
 	if err != nil {
@@ -302,7 +296,7 @@ func (h *Handlers) importApply(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.importJobs.Start(c.UserContext(), auth.Tenant(c).ID, j.ID); errors.Is(err, models.ErrImportNotStaged) {
-		return fiber.NewError(fiber.StatusConflict, "this import was already applied")
+		return errNotStaged
 	} else if err != nil {
 		return err
 	}
@@ -315,11 +309,14 @@ func (h *Handlers) importApply(c *fiber.Ctx) error {
 	return htmx.Redirect(c, importPath(j.ID))
 }
 
+// errNotStaged answers a dry run or apply of an import that already ran.
+var errNotStaged = fiber.NewError(fiber.StatusConflict, "this import has already been applied (or failed); upload the file again to import it anew")
+
 // stagedForm is a staged job's file as an importForm.
 func (h *Handlers) stagedForm(c *fiber.Ctx, j models.ImportJob) (importForm, error) {
 	_, data, err := h.importJobs.Content(c.UserContext(), auth.Tenant(c).ID, j.ID)
 	if errors.Is(err, models.ErrNotFound) {
-		return importForm{}, fiber.NewError(fiber.StatusConflict, "this import was already applied")
+		return importForm{}, errNotStaged
 	}
 	return importForm{kind: imports.Kind(j.Kind), mode: j.Mode, filename: j.Filename, data: data}, err
 }
@@ -376,7 +373,7 @@ func (h *Handlers) runImport(ctx context.Context, r importRunArgs) (pipeline.Imp
 		if aerr := h.audit.Record(bookkeeping, r.audit); aerr != nil {
 			h.log.Warn("audit import", "import", r.id, "err", aerr)
 		}
-		return rep, parseError(err)
+		return rep, fileError(err)
 	}
 	if err := h.importJobs.Finish(bookkeeping, r.tenantID, r.id, rep.FileID, rep.Applied); err != nil {
 		return rep, err
