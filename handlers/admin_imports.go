@@ -368,7 +368,7 @@ func (h *Handlers) runImport(ctx context.Context, r importRunArgs) (pipeline.Imp
 		if ferr := h.importJobs.Fail(bookkeeping, r.tenantID, r.id, "the import stopped with an error; nothing of it was applied"); ferr != nil {
 			h.log.Warn("import failed", "import", r.id, "err", ferr)
 		}
-		r.audit.Action, details["error"] = models.AuditImportFailed, err.Error()
+		r.audit.Action = models.AuditImportFailed // the log has the error: it may name tables and values
 		r.audit.Details = jsonDetails(details)
 		if aerr := h.audit.Record(bookkeeping, r.audit); aerr != nil {
 			h.log.Warn("audit import", "import", r.id, "err", aerr)

@@ -177,10 +177,12 @@ func (s *ImportJobStore) Beat(ctx context.Context, tenantID, id int64, rowsDone 
 }
 
 // Finish records that job id was applied as import_files row fileID, and
-// drops its staged copy (bronze keeps the file).
+// drops its staged copy (bronze keeps the file). It holds even over a
+// failure that a reader inferred from a late heartbeat: the import did
+// commit.
 func (s *ImportJobStore) Finish(ctx context.Context, tenantID, id, fileID int64, applied int) error {
-	return s.updateJob(ctx, tenantID, id, `state IN ('staged', 'running')`,
-		`state = 'done', finished_at = now(), import_file_id = ?, rows_done = ?, content = NULL`, fileID, applied)
+	return s.updateJob(ctx, tenantID, id, `state <> 'done'`,
+		`state = 'done', finished_at = now(), import_file_id = ?, rows_done = ?, content = NULL, error = ''`, fileID, applied)
 }
 
 // Fail records that job id could not be applied, and why.
