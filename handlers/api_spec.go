@@ -227,6 +227,24 @@ var apiOperations = []apiOperation{
 		description: "409 when the email has an account or a pending invitation here; 422 for a bad email or role.",
 		body:        &apiContent{mediaType: fiber.MIMEApplicationJSON, typ: reflect.TypeFor[InviteRequest]()},
 		status:      http.StatusCreated, response: jsonOf[InvitationCreated](), errors: []int{409, 422}},
+	{method: http.MethodGet, path: "/api/v1/imports", id: "imports.list", tag: "Imports", scope: models.ScopeImportsManage,
+		summary: "The organisation's imports, newest first, with their state and progress", response: jsonOf[ImportsJSON]()},
+	{method: http.MethodGet, path: "/api/v1/imports/{id}", id: "imports.get", tag: "Imports", scope: models.ScopeImportsManage,
+		summary:     "One import: its state, progress (rows_done of rows) and report by line and column",
+		description: "Poll it while an import runs; a running import whose instance stopped is reported failed within 30 s.",
+		params:      []apiParam{pathParam("id", "The import's id.", idSchema)}, response: jsonOf[ImportDetailJSON]()},
+	{method: http.MethodPost, path: "/api/v1/imports", id: "imports.upload", tag: "Imports", scope: models.ScopeImportsManage,
+		summary: "Upload and apply a CSV or XLSX file (or check it, with dry_run=true)",
+		description: "Applied in one transaction within the request; the answer is its report. In all-or-nothing mode a file " +
+			"with any bad row is refused whole (422). The columns each kind takes are in docs/DATA-MODEL.md. Up to 15 MB.",
+		body: &apiContent{mediaType: fiber.MIMEMultipartForm, schema: map[string]any{"type": "object", "required": []string{"kind", "file"},
+			"properties": map[string]any{
+				"kind":    map[string]any{"type": "string", "enum": []string{"roster", "courses", "enrollments", "requirements"}},
+				"mode":    map[string]any{"type": "string", "enum": []string{"valid-rows", "all-or-nothing"}, "default": "valid-rows"},
+				"dry_run": map[string]any{"type": "string", "enum": []string{"true", "false"}, "default": "false"},
+				"file":    map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
+			}}},
+		response: jsonOf[ImportResultJSON](), errors: []int{413, 422}},
 }
 
 // sectionEnvelope is SectionJSON with data of the section's own schema.

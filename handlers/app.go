@@ -57,6 +57,7 @@ type Handlers struct {
 
 	pipeline    *pipeline.Pipeline
 	credentials *models.CredentialStore
+	importJobs  *models.ImportJobStore
 	statements  *models.StatementStore
 	documents   *models.DocumentStore
 	credCache   credentialCache
@@ -117,6 +118,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		views:         viewcache.NewCache(versions, cfg.ViewCacheBytes),
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
+		importJobs:    models.NewImportJobStore(db),
 		statements:    models.NewStatementStore(db),
 		documents:     models.NewDocumentStore(db),
 		analytics:     analytics.NewStore(db),
@@ -259,7 +261,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/invitations", h.invite)
 	admin.Post("/invitations/:id/revoke", h.revokeInvitation)
 	admin.Get("/audit", h.auditLog)
-	admin.Post("/imports", h.importUpload)
+	h.importRoutes(site)
 	admin.Post("/mfa-policy", h.mfaPolicy)
 	h.credentialRoutes(admin)
 	h.settingsRoutes(admin)

@@ -41,6 +41,11 @@ const (
 	AuditTenantLogo         = "tenant.logo_changed"
 	AuditTenantTimeZone     = "tenant.time_zone_changed"
 	AuditTenantEmailDomains = "tenant.email_domains_changed"
+	// The imports page (issue 12); details hold kind, file, mode and rows.
+	AuditImportUploaded = "import.uploaded"
+	AuditImportDryRun   = "import.dry_run"
+	AuditImportApplied  = "import.applied" // details add outcome, applied and errors
+	AuditImportFailed   = "import.failed"
 
 	AuditTenantCreated      = "tenant.created"
 	AuditTenantUpdated      = "tenant.updated"

@@ -74,7 +74,11 @@ type fixture struct {
 	// acme's pending invitation.
 	acmeInvitation int64
 	acmeAPIClient  int64 // the id of acme's demo API client
+	acmeImport     int64 // acme's staged import, with a dry run
 }
+
+// acmeImportID names acme's staged import in a path.
+func acmeImportID(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeImport)} }
 
 // acmeUser names acme's learner user in a path.
 func acmeUser(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeLearner)} }
@@ -200,6 +204,17 @@ var routeIsolation = map[string]isolation{
 	"GET /admin/audit": {access: signedIn},
 	"POST /admin/imports": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
+	"GET /admin/imports": {access: signedIn},
+	"POST /admin/imports/upload": {access: signedIn,
+		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
+	"GET /admin/imports/:id":                                  {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/progress":                         {access: signedIn, hidden: true, params: acmeImportID},
+	"POST /admin/imports/:id/dry-run":                         {access: signedIn, hidden: true, params: acmeImportID},
+	"POST /admin/imports/:id/apply":                           {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/errors.csv":                       {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/file":                             {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /api/v1/imports":                                     {access: signedIn},
+	"GET /api/v1/imports/:id":                                 {access: signedIn, hidden: true, params: acmeImportID},
 	"GET /dashboards/completion":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/engagement":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/compliance":                              {access: signedIn, query: acmeQuery, hidden: true},
@@ -352,6 +367,13 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 		if err := tx.Raw(`INSERT INTO one_time_links (tenant_id, kind, token_hash, email, role, created_by, expires_at)
 			VALUES (?, 'invitation', '\x00', 'invited@acme.test', 'learner', 'admin@acme.test', now() + interval '1 day') RETURNING id`,
 			f.acmeTenant).Scan(&f.acmeInvitation).Error; err != nil {
+			return err
+		}
+		if err := tx.Raw(`INSERT INTO import_jobs (tenant_id, kind, filename, mode, created_by, rows_total, content, dry_run)
+			VALUES (?, 'roster', 'acme-roster.csv', 'valid-rows', 'admin@acme.test', 1, ?, ?) RETURNING id`,
+			f.acmeTenant, []byte("employee_id,email,name\nA1,learner@acme.test,Lee Learner\n"),
+			`{"rows":1,"errors":[{"Line":2,"Column":"email","Value":"learner@acme.test","Reason":"Lee Learner"}]}`).
+			Scan(&f.acmeImport).Error; err != nil {
 			return err
 		}
 		return tx.Exec(`UPDATE users SET locked_until = now() + interval '1 hour', failed_logins = 5 WHERE tenant_id = ? AND id = ?`,
@@ -552,6 +574,13 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 				FROM tenant_domains WHERE tenant_id = t.id AND kind = 'email') FROM tenants t WHERE id = ?`,
 			f.acmeTenant).Scan(&tenantState).Error
 	})
+	var importState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT state FROM import_jobs WHERE tenant_id = ? AND id = ?`, f.acmeTenant, f.acmeImport).Scan(&importState).Error
+	})
+	if importState != "staged" {
+		t.Errorf("probes changed acme's staged import: %s", importState)
+	}
 	if learnerState != "learneractive-" {
 		t.Errorf("probes changed acme's learner user: %s", learnerState)
 	}

@@ -1,12 +1,14 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -173,7 +175,14 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	ids["learner"], ids["node"], ids["dash"], ids["table"] = ids["learner_id"], ids["team_id"], "completion", "courses"
 	ids["id"] = fmt.Sprint(userID(t, srv, "acme", "manager@acme.test"))
 	// Request bodies by operation.
+	var upload bytes.Buffer
+	mw := multipart.NewWriter(&upload)
+	mw.WriteField("kind", "roster")
+	fw, _ := mw.CreateFormFile("file", "roster.csv")
+	fw.Write([]byte("employee_id,email,name\nOPENAPI1,openapi-roster@acme.test,Open Api\n"))
+	mw.Close()
 	bodies := map[string]apiCall{
+		"POST /api/v1/imports":     {body: upload.String(), contentType: mw.FormDataContentType()},
 		"POST /api/v1/oauth/token": tokenCall,
 		"POST /api/v1/users":       {body: `{"email": "openapi@acme.test", "role": "analyst"}`, contentType: "application/json"},
 	}
