@@ -173,7 +173,6 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	ids["learner_id"] = firstOf("/api/v1/tables/completion/learners?course_id="+ids["course_id"]+"&team_id="+ids["team_id"], "learner_id")
 	// Path parameters by name.
 	ids["learner"], ids["node"], ids["dash"], ids["table"] = ids["learner_id"], ids["team_id"], "completion", "courses"
-	ids["id"] = fmt.Sprint(userID(t, srv, "acme", "manager@acme.test"))
 	// Request bodies by operation.
 	var upload bytes.Buffer
 	mw := multipart.NewWriter(&upload)
@@ -187,6 +186,20 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 		"POST /api/v1/users":       {body: `{"email": "openapi@acme.test", "role": "analyst"}`, contentType: "application/json"},
 	}
 
+	// {id} by path: a user, and an import made here.
+	r = d.check(t, c, apiCall{method: http.MethodPost, path: "/api/v1/imports", token: token, body: bodies["POST /api/v1/imports"].body,
+		contentType: bodies["POST /api/v1/imports"].contentType})
+	var imp struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &imp); err != nil || imp.ID == 0 {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
+	}
+	idOf := map[string]string{
+		"/api/v1/users/{id}":   fmt.Sprint(userID(t, srv, "acme", "manager@acme.test")),
+		"/api/v1/imports/{id}": fmt.Sprint(imp.ID),
+	}
+
 	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
 	checked := 0
 	for _, path := range slices.Sorted(maps.Keys(d.Paths)) {
@@ -198,7 +211,12 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 					q.Set(p.Name, ids[p.Name])
 				}
 			}
-			target := pathParam.ReplaceAllStringFunc(path, func(m string) string { return ids[m[1:len(m)-1]] })
+			target := pathParam.ReplaceAllStringFunc(path, func(m string) string {
+				if m == "{id}" {
+					return idOf[path]
+				}
+				return ids[m[1:len(m)-1]]
+			})
 			if len(q) > 0 {
 				target += "?" + q.Encode()
 			}
