@@ -353,20 +353,42 @@ type EraseResult struct {
 // replaced by an opaque "erased" agent. Their reports are re-pointed to
 // their own manager (or to none), in today's roster, in the effective-dated
 // history and in the events' org data; a dotted line to them is dropped.
-// A linked user account is unlinked. Reporting lines and gold are then
-// rebuilt from silver, as a new gold version.
+// A linked user account is unlinked. Gold changes by exact deltas: the
+// person's rows leave it, and their reports' rows move to their new
+// group; reporting lines are rebuilt when they managed anyone. It is a new
+// gold version.
 func (p *Pipeline) Erase(ctx context.Context, tenantID, learnerID int64) (EraseResult, error) {
 	var res EraseResult
 	var version int64
-	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, _ string) error {
+	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		who, err := loadPerson(ctx, tx, tenantID, learnerID)
 		if err != nil {
 			return err
 		}
-		var courses []int64
-		if err := tx.QueryRow(ctx, personCourses, tenantID, learnerID).Scan(&courses); err != nil {
-			return fmt.Errorf("find the person's courses: %w", err)
+		var courses, reports []int64
+		var managed bool
+		var b pgx.Batch
+		b.Queue(personCourses, tenantID, learnerID).QueryRow(func(row pgx.Row) error { return row.Scan(&courses) })
+		b.Queue(`SELECT coalesce(array_agg(id), '{}') FROM learners WHERE tenant_id = $1 AND manager_id = $2`, tenantID, learnerID).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&reports) })
+		// Whether anyone ever reported to them, solid or dotted: only then
+		// do history, events' org data and reporting lines name them.
+		b.Queue(`SELECT EXISTS (SELECT FROM learner_history WHERE tenant_id = $1 AND (manager_id = $2 OR $2 = ANY(dotted_manager_ids)))`,
+			tenantID, learnerID).QueryRow(func(row pgx.Row) error { return row.Scan(&managed) })
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return fmt.Errorf("read the person: %w", err)
 		}
+		res.Reports = len(reports)
+		// Out of gold: the person's rows, and their reports' rows in their
+		// present group.
+		leaving := newKeys()
+		if err := collectGoldRows(ctx, tx, tenantID, append([]int64{learnerID}, reports...), -1, leaving); err != nil {
+			return err
+		}
+		if err := applyGoldDeltas(ctx, tx, tenantID, tz, leaving, nil); err != nil {
+			return err
+		}
+
 		var ids []string
 		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(id::text), '{}') FROM (
 				SELECT id FROM xapi_statements WHERE tenant_id = $1 AND actor_key = ANY($2)
@@ -383,40 +405,105 @@ func (p *Pipeline) Erase(ctx context.Context, tenantID, learnerID int64) (EraseR
 		if res.ImportFiles, err = emptyImportFiles(ctx, tx, tenantID, who); err != nil {
 			return err
 		}
-		var b pgx.Batch
+		b = pgx.Batch{}
 		queuePersonDocumentsGone(&b, tenantID, who.keys, &res.Documents)
 		queueUnlinkUsers(&b, tenantID, learnerID, &res.UnlinkedUsers)
 		for _, q := range eraseSilver {
 			b.Queue(q, tenantID, learnerID)
 		}
-		b.Queue(`UPDATE learners SET manager_id = CASE WHEN id = $3 THEN NULL ELSE $3 END, updated_at = now()
-			WHERE tenant_id = $1 AND manager_id = $2`, tenantID, learnerID, who.manager).Exec(func(ct pgconn.CommandTag) error {
-			res.Reports = int(ct.RowsAffected())
-			return nil
-		})
-		b.Queue(`UPDATE learner_history SET manager_id = CASE WHEN learner_id = $3 THEN NULL ELSE $3 END
-			WHERE tenant_id = $1 AND manager_id = $2`, tenantID, learnerID, who.manager)
-		b.Queue(`UPDATE learner_history SET dotted_manager_ids = array_remove(dotted_manager_ids, $2)
-			WHERE tenant_id = $1 AND $2 = ANY(dotted_manager_ids)`, tenantID, learnerID)
-		b.Queue(`UPDATE learning_events SET manager_at = CASE WHEN learner_id = $3 THEN NULL ELSE $3 END
-			WHERE tenant_id = $1 AND manager_at = $2`, tenantID, learnerID, who.manager)
+		if len(reports) > 0 {
+			b.Queue(`UPDATE learners SET manager_id = CASE WHEN id = $3 THEN NULL ELSE $3 END, updated_at = now()
+				WHERE tenant_id = $1 AND manager_id = $2`, tenantID, learnerID, who.manager)
+		}
+		if managed {
+			b.Queue(`UPDATE learner_history SET manager_id = CASE WHEN learner_id = $3 THEN NULL ELSE $3 END
+				WHERE tenant_id = $1 AND manager_id = $2`, tenantID, learnerID, who.manager)
+			b.Queue(`UPDATE learner_history SET dotted_manager_ids = array_remove(dotted_manager_ids, $2)
+				WHERE tenant_id = $1 AND $2 = ANY(dotted_manager_ids)`, tenantID, learnerID)
+			b.Queue(`UPDATE learning_events SET manager_at = CASE WHEN learner_id = $3 THEN NULL ELSE $3 END
+				WHERE tenant_id = $1 AND manager_at = $2`, tenantID, learnerID, who.manager)
+		}
 		b.Queue(`DELETE FROM learners WHERE tenant_id = $1 AND id = $2`, tenantID, learnerID)
 		b.Queue(orphanCourses, tenantID, courses)
-		b.Queue(`DELETE FROM org_closure WHERE tenant_id = $1`, tenantID)
-		b.Queue(orgClosureRebuild, tenantID)
+		if managed || len(reports) > 0 {
+			b.Queue(`DELETE FROM org_closure WHERE tenant_id = $1`, tenantID)
+			b.Queue(orgClosureRebuild, tenantID)
+		} else {
+			b.Queue(`DELETE FROM org_closure WHERE tenant_id = $1 AND learner_id = $2`, tenantID, learnerID)
+		}
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return fmt.Errorf("erase person: %w", err)
 		}
-		if err := rebuildGold(ctx, tx, tenantID); err != nil {
+
+		// Back into gold: the reports' rows in their new group.
+		arriving := newKeys()
+		if err := collectGoldRows(ctx, tx, tenantID, reports, +1, arriving); err != nil {
 			return err
 		}
-		return newVersion(ctx, tx, tenantID, &version)
+		var final pgx.Batch
+		queueNewVersion(&final, tenantID, nil, &version)
+		return applyGoldDeltas(ctx, tx, tenantID, tz, arriving, &final)
 	})
 	if err != nil {
 		return EraseResult{}, err
 	}
 	p.committed(tenantID, version)
 	return res, nil
+}
+
+// collectGoldRows records in k, with sign, every silver row of the
+// learners that gold counts: their non-voided learning events, enrolments,
+// daily activity and compliance assignments.
+func collectGoldRows(ctx context.Context, tx pgx.Tx, tenantID int64, learners []int64, sign int, k *keys) error {
+	if len(learners) == 0 {
+		return nil
+	}
+	for _, id := range learners {
+		k.addPair(id, 0) // learnerGroups reads the group of every learner in k.learners
+	}
+	var b pgx.Batch
+	b.Queue(`SELECT learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts FROM learning_events
+		WHERE tenant_id = $1 AND learner_id = ANY($2) AND NOT voided`, tenantID, learners).Query(func(rows pgx.Rows) error {
+		var ev eventRow
+		_, err := pgx.ForEachRow(rows, []any{&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts}, func() error {
+			k.events = append(k.events, signed[eventRow]{ev, sign})
+			ev = eventRow{} // the next scan must not write through this row's pointers
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT `+enrollmentColumns+` FROM enrollments en WHERE en.tenant_id = $1 AND en.learner_id = ANY($2)`, tenantID, learners).
+		Query(func(rows pgx.Rows) error {
+			var e enrollmentRow
+			_, err := pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
+				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
+				e = enrollmentRow{}
+				return nil
+			})
+			return err
+		})
+	b.Queue(`SELECT learner_id, day::text, statements, duration_ms FROM daily_activity WHERE tenant_id = $1 AND learner_id = ANY($2)`,
+		tenantID, learners).Query(func(rows pgx.Rows) error {
+		var a activityRow
+		_, err := pgx.ForEachRow(rows, []any{&a.learner, &a.day, &a.statements, &a.durationMs}, func() error {
+			k.activity = append(k.activity, signed[activityRow]{a, sign})
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT requirement_id, learner_id, due_on::text, coalesce(expires_on, 'infinity')::text, completed_at IS NOT NULL
+		FROM compliance_assignments WHERE tenant_id = $1 AND learner_id = ANY($2)`, tenantID, learners).Query(func(rows pgx.Rows) error {
+		var a assignmentRow
+		_, err := pgx.ForEachRow(rows, []any{&a.requirement, &a.learner, &a.dueOn, &a.expiresOn, &a.completed}, func() error {
+			k.assignments = append(k.assignments, signed[assignmentRow]{a, sign})
+			return nil
+		})
+		return err
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("read the silver rows gold counts: %w", err)
+	}
+	return nil
 }
 
 // eraseSilver deletes a person's ($2) silver rows; identities, history and
@@ -454,17 +541,21 @@ func deleteStatements(ctx context.Context, tx pgx.Tx, tenantID int64, ids []stri
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	var voids []string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(voided_by::text), '{}') FROM xapi_voided WHERE tenant_id = $1 AND statement_id = ANY($2::uuid[])`,
+		tenantID, ids).Scan(&voids); err != nil {
+		return 0, fmt.Errorf("find voids of the statements: %w", err)
+	}
+	all := append(slices.Clone(ids), voids...)
+	var b pgx.Batch
+	b.Queue(`DELETE FROM xapi_voided WHERE tenant_id = $1 AND statement_id = ANY($2::uuid[])`, tenantID, all)
+	b.Queue(`DELETE FROM xapi_voided WHERE tenant_id = $1 AND voided_by = ANY($2::uuid[])`, tenantID, all)
 	var n int
-	err := tx.QueryRow(ctx, `WITH targets AS (
-			SELECT unnest($2::uuid[]) AS id
-			UNION SELECT voided_by FROM xapi_voided WHERE tenant_id = $1 AND statement_id = ANY($2::uuid[])
-		), voids AS (
-			DELETE FROM xapi_voided v USING targets t WHERE v.tenant_id = $1 AND (v.statement_id = t.id OR v.voided_by = t.id)
-		), gone AS (
-			DELETE FROM xapi_statements s USING targets t WHERE s.tenant_id = $1 AND s.id = t.id RETURNING 1
-		)
-		SELECT count(*) FROM gone`, tenantID, ids).Scan(&n)
-	if err != nil {
+	b.Queue(`DELETE FROM xapi_statements WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenantID, all).Exec(func(ct pgconn.CommandTag) error {
+		n = int(ct.RowsAffected())
+		return nil
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return 0, fmt.Errorf("delete statements: %w", err)
 	}
 	return n, nil
