@@ -318,8 +318,7 @@ func (h *Handlers) purgeForm(c *fiber.Ctx) error {
 	page := admin.DataPage{Purge: admin.PurgeForm{Before: raw}}
 	before, err := parsePurgeDate(raw)
 	if err != nil {
-		page.Purge.Error = sentence(err.(*fiber.Error).Message)
-		return h.renderData(c, fiber.StatusBadRequest, page)
+		return h.purgeFormError(c, page, err)
 	}
 	dryRun := c.FormValue("dry_run") != ""
 	if !dryRun && c.FormValue("confirm") != raw {
