@@ -45,6 +45,7 @@ func TestAdminErasesAPersonOnAPhone(t *testing.T) {
 		t.Errorf("the person has %q statements, want 1", got)
 	}
 	noOverflow(ctx, t, "/admin/data with a person")
+	noConsoleErrors(t, b, "data rights page")
 
 	// The wrong name is refused, and says what to type.
 	if err := chromedp.Do(ctx,
@@ -58,9 +59,16 @@ func TestAdminErasesAPersonOnAPhone(t *testing.T) {
 		t.Errorf("the refusal says %q", got)
 	}
 	noOverflow(ctx, t, "/admin/data with a refused erasure")
+	expectOnly(t, b, "a refused erasure", "status of 400")
 
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("erase-confirm"), "Rosalind Quartermaine-Featherstonehaugh"),
+		chromedp.ScrollIntoView(chromedp.CSS(`[data-testid="erase-submit"]`)),
+	); err != nil {
+		t.Fatalf("type the name: %v", err)
+	}
+	screenshot(t, b, "admin-data-390.png")
+	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="erase-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="data-done"]`)),
 	); err != nil {
@@ -70,8 +78,8 @@ func TestAdminErasesAPersonOnAPhone(t *testing.T) {
 		t.Errorf("after erasing: %q", got)
 	}
 	noOverflow(ctx, t, "/admin/data after erasing")
-	screenshot(t, b, "admin-data-390.png")
-	noConsoleErrors(t, b, "data rights page")
+	screenshot(t, b, "admin-data-erased-390.png")
+	noConsoleErrors(t, b, "data rights page after erasing")
 
 	var left int64
 	if err := srv.DB.PlatformTx(context.Background(), func(tx pgx.Tx) error {
