@@ -84,7 +84,6 @@ var navigation = []struct {
 	{layouts.NavItem{Label: "xAPI", Href: "/admin/credentials", TestID: "nav-credentials"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "Data rights", Href: "/admin/data", TestID: "nav-data"}, []string{models.RoleTenantAdmin}},
 }
 
 // navFor returns the navigation of role with the entry for path marked.

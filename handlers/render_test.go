@@ -44,7 +44,7 @@ func TestNavFor(t *testing.T) {
 		return out, active
 	}
 	tenantAdminNav := []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users",
-		"xAPI", "Settings", "Audit log", "Data rights"}
+		"xAPI", "Settings", "Audit log"}
 	cases := []struct {
 		role, path string
 		want       []string
