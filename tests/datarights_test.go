@@ -332,6 +332,9 @@ func TestLearnerDataDownload(t *testing.T) {
 		t.Errorf("the state document is not in the archive: %v %s", mapsKeys(files), files["documents/index.json"])
 	}
 
+	if r := f.admin.Get(acme, "/"); !strings.Contains(r.Body, `data-testid="card-data"`) {
+		t.Error("the admin's home has no Data rights card")
+	}
 	adminCopy := f.admin.Get(acme, fmt.Sprintf("/admin/people/%d/data.zip", person))
 	if adminCopy.Status != http.StatusOK {
 		t.Fatalf("admin download: %d", adminCopy.Status)
@@ -351,6 +354,18 @@ func TestLearnerDataDownload(t *testing.T) {
 		}
 		if r := c.Get(acme, fmt.Sprintf("/learners/%d", person)); strings.Contains(r.Body, "/data.zip") {
 			t.Errorf("%s sees a download link on the learner page", who)
+		}
+		if r := c.Get(acme, "/admin/data"); r.Status != http.StatusForbidden {
+			t.Errorf("%s opens the data-rights page: %d", who, r.Status)
+		}
+		for _, path := range []string{fmt.Sprintf("/admin/people/%d/erase", person), fmt.Sprintf("/admin/people/%d/pseudonymise", person),
+			"/admin/data/purge"} {
+			if r := post(c, path, url.Values{"confirm": {"Lee Learner"}, "before": {"2020-01-01"}}); r.Status != http.StatusForbidden {
+				t.Errorf("%s POST %s: %d, want 403", who, path, r.Status)
+			}
+		}
+		if r := postJSON(c, "/api/v1/data/purge", `{"before":"2020-01-01"}`); r.Status != http.StatusForbidden {
+			t.Errorf("%s purges through the API: %d", who, r.Status)
 		}
 	}
 	if r := f.admin.Get(acme, "/admin/people/999999999/data.zip"); r.Status != http.StatusNotFound {
