@@ -297,41 +297,68 @@ func emptyImportFiles(ctx context.Context, tx pgx.Tx, tenantID int64, who person
 	return len(hits), nil
 }
 
-// fileNames reports whether an import file (parsed, or as raw text when it
-// cannot be parsed) or its error report names the person.
+// fileNames reports whether an import file or its error report names the
+// person: a text (CSV) file by its text — their email or name anywhere, their
+// employee id as a whole cell — and an XLSX workbook (a ZIP) by its parsed
+// rows, which hold every valid row; an invalid row's cells are in the text
+// of a CSV and, for a workbook, the offending value in the report.
 func fileNames(kind imports.Kind, filename string, content []byte, report string, who person) bool {
-	has := func(text string) bool {
+	same := func(v string) bool {
+		v = strings.TrimSpace(v)
+		return v != "" && slices.ContainsFunc(who.identifiers, func(id string) bool { return strings.EqualFold(v, id) })
+	}
+	inText := func(text string) bool {
 		text = strings.ToLower(text)
-		for _, s := range who.identifiers {
-			if strings.Contains(text, strings.ToLower(s)) {
+		for _, s := range []string{who.email, who.name} {
+			if strings.TrimSpace(s) != "" && strings.Contains(text, strings.ToLower(strings.TrimSpace(s))) {
 				return true
 			}
 		}
-		return false
+		return who.employee != "" && wholeCell(text, strings.ToLower(who.employee))
 	}
-	if has(report) {
-		return true
+	var rowErrors []imports.RowError
+	if json.Unmarshal([]byte(report), &rowErrors) == nil {
+		for _, e := range rowErrors {
+			if same(e.Value) || inText(e.Value) {
+				return true
+			}
+		}
+	}
+	if !bytes.HasPrefix(content, []byte("PK")) {
+		return inText(string(content))
 	}
 	r, err := imports.Parse(kind, filename, content)
 	if err != nil {
-		return has(string(content))
+		return false // not a workbook the importer reads: nothing of it was imported
 	}
 	for _, row := range r.Roster {
-		if has(row.EmployeeID) || has(row.Email) || has(row.Name) || slices.ContainsFunc(append([]string{row.ManagerEmployeeID}, row.DottedManagerEmployeeIDs...), has) {
+		if same(row.EmployeeID) || same(row.Email) || same(row.Name) || slices.ContainsFunc(append([]string{row.ManagerEmployeeID}, row.DottedManagerEmployeeIDs...), same) {
 			return true
 		}
 	}
 	for _, row := range r.Enrollments {
-		if has(row.EmployeeID) {
+		if same(row.EmployeeID) {
 			return true
 		}
 	}
-	for _, e := range r.Errors {
-		if has(e.Value) {
+	return slices.ContainsFunc(r.Errors, func(e imports.RowError) bool { return same(e.Value) })
+}
+
+// wholeCell reports whether text holds cell as a whole CSV cell (between
+// separators, quotes, spaces or line ends).
+func wholeCell(text, cell string) bool {
+	isSep := func(b byte) bool { return strings.IndexByte(",;\t\r\n \"", b) >= 0 }
+	for i := 0; ; {
+		j := strings.Index(text[i:], cell)
+		if j < 0 {
+			return false
+		}
+		at, end := i+j, i+j+len(cell)
+		if (at == 0 || isSep(text[at-1])) && (end == len(text) || isSep(text[end])) {
 			return true
 		}
+		i = at + 1
 	}
-	return false
 }
 
 // EraseResult says what Erase removed.
