@@ -542,12 +542,16 @@ func TestEraseEqualsNeverSent(t *testing.T) {
 	if a.int(t, `SELECT count(*) FROM learners WHERE tenant_id = $1 AND id = $2`, ghostID) != 1 {
 		t.Fatal("a refused erasure erased")
 	}
+	versionBefore := a.int(t, `SELECT version FROM gold_freshness WHERE tenant_id = $1`)
 	start := time.Now()
 	if r := post(a.admin, fmt.Sprintf("/admin/people/%d/erase", ghostID), url.Values{"confirm": {"ghost walker"}}); r.Status != http.StatusOK ||
 		!strings.Contains(r.Body, "was erased") {
 		t.Fatalf("erase: %d %.500s", r.Status, r.Body)
 	}
 	t.Logf("erased a person with 7 statements in %v", time.Since(start).Round(time.Millisecond))
+	if v := a.int(t, `SELECT version FROM gold_freshness WHERE tenant_id = $1`); v != versionBefore+1 {
+		t.Errorf("gold version %d after erasing, want %d (dashboards would not hear of it)", v, versionBefore+1)
+	}
 	a.assertGoldEqualsRebuild(t, "after erasing")
 	a.assertCountersRight(t, "after erasing")
 	compareDashboards(t, "erased vs never sent", a.dashboards(t), b.dashboards(t))
