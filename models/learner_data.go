@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,31 +35,27 @@ type PersonSummary struct {
 const personKeysSQL = `SELECT coalesce(array_agg(actor_key), '{}') FROM learner_identities WHERE tenant_id = $1 AND learner_id = $2`
 
 // personKeys returns the actor keys a learner's statements and documents
-// are stored under, ErrNotFound for a learner the tenant does not have.
-func personKeys(ctx context.Context, tx pgx.Tx, tenantID, learnerID int64) ([]string, string, error) {
+// are stored under (their identities and the mbox of their email),
+// ErrNotFound for a learner the tenant does not have.
+func personKeys(ctx context.Context, tx pgx.Tx, tenantID, learnerID int64) ([]string, error) {
 	var email string
 	err := tx.QueryRow(ctx, `SELECT coalesce(email, '') FROM learners WHERE tenant_id = $1 AND id = $2`, tenantID, learnerID).Scan(&email)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, "", ErrNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	var keys []string
 	if err := tx.QueryRow(ctx, personKeysSQL, tenantID, learnerID).Scan(&keys); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if email != "" {
-		k := xapi.Agent{Mbox: "mailto:" + email}.Key()
-		found := false
-		for _, have := range keys {
-			found = found || have == k
-		}
-		if !found {
+		if k := (xapi.Agent{Mbox: "mailto:" + email}).Key(); !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}
-	return keys, email, nil
+	return keys, nil
 }
 
 // Summary returns what the tenant holds of one person, ErrNotFound for a
@@ -66,7 +63,7 @@ func personKeys(ctx context.Context, tx pgx.Tx, tenantID, learnerID int64) ([]st
 func (s *LearnerStore) Summary(ctx context.Context, tenantID, learnerID int64) (PersonSummary, error) {
 	p := PersonSummary{ID: learnerID}
 	err := s.db.TenantSnapshot(ctx, tenantID, func(tx pgx.Tx) error {
-		keys, _, err := personKeys(ctx, tx, tenantID, learnerID)
+		keys, err := personKeys(ctx, tx, tenantID, learnerID)
 		if err != nil {
 			return err
 		}
@@ -149,7 +146,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // anything is written) for a learner the tenant does not have.
 func (s *LearnerStore) WriteData(ctx context.Context, tenantID, learnerID int64, w io.Writer) error {
 	return s.db.TenantSnapshot(ctx, tenantID, func(tx pgx.Tx) error {
-		keys, _, err := personKeys(ctx, tx, tenantID, learnerID)
+		keys, err := personKeys(ctx, tx, tenantID, learnerID)
 		if err != nil {
 			return err
 		}

@@ -36,19 +36,17 @@ type person struct {
 	id                    int64
 	name, email, employee string
 	manager               *int64
-	keys                  []string // xAPI actor keys (learner_identities)
-	pseudonym             string
-	rostered              bool
+	keys                  []string // xAPI actor keys (learner_identities), and the mbox of their email
 	identifiers           []string // email, employee id, name: what must leave import files
 }
 
 // loadPerson reads the learner and their actor keys.
 func loadPerson(ctx context.Context, tx pgx.Tx, tenantID, id int64) (person, error) {
 	p := person{id: id}
-	err := tx.QueryRow(ctx, `SELECT name, coalesce(email, ''), coalesce(employee_id, ''), manager_id, coalesce(pseudonym, ''), rostered,
+	err := tx.QueryRow(ctx, `SELECT name, coalesce(email, ''), coalesce(employee_id, ''), manager_id,
 			coalesce((SELECT array_agg(actor_key ORDER BY actor_key) FROM learner_identities i WHERE i.tenant_id = l.tenant_id AND i.learner_id = l.id), '{}')
 		FROM learners l WHERE tenant_id = $1 AND id = $2`, tenantID, id).
-		Scan(&p.name, &p.email, &p.employee, &p.manager, &p.pseudonym, &p.rostered, &p.keys)
+		Scan(&p.name, &p.email, &p.employee, &p.manager, &p.keys)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNoPerson
 	}
@@ -74,7 +72,7 @@ func appendNew(ss []string, s string) []string {
 	return append(ss, s)
 }
 
-// newPseudonym is a fresh opaque id: "p-" and 16 hex digits.
+// newPseudonym is a fresh opaque id: prefix and 16 random hex digits.
 func newPseudonym(prefix string) string {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
