@@ -81,6 +81,18 @@ func TestAdminErasesAPersonOnAPhone(t *testing.T) {
 	screenshot(t, b, "admin-data-erased-390.png")
 	noConsoleErrors(t, b, "data rights page after erasing")
 
+	// A purge's dry run, with its report and confirmation form, fits too.
+	evalJS[bool](ctx, t, `(() => { document.getElementById('purge-before').value = '`+time.Now().AddDate(0, 0, -60).Format(time.DateOnly)+`'; return true; })()`)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="purge-dry-run"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="purge-confirm"]`)),
+	); err != nil {
+		t.Fatalf("a purge's dry run: %v", err)
+	}
+	noOverflow(ctx, t, "/admin/data with a purge's dry run")
+	screenshot(t, b, "admin-data-purge-390.png")
+	noConsoleErrors(t, b, "a purge's dry run")
+
 	var left int64
 	if err := srv.DB.PlatformTx(context.Background(), func(tx pgx.Tx) error {
 		return tx.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM learners WHERE email LIKE 'rosalind%')
