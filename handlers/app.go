@@ -265,6 +265,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/mfa-policy", h.mfaPolicy)
 	h.credentialRoutes(admin)
 	h.settingsRoutes(admin)
+	h.dataRightsRoutes(site, admin)
 
 	h.dashboardRoutes(site)
 	h.apiResourceRoutes(site)

@@ -92,6 +92,8 @@ func acmeCredentialID(f *fixture) map[string]string {
 func acmeAPIClientID(f *fixture) map[string]string {
 	return map[string]string{"id": f.id(f.acmeAPIClient)}
 }
+// acmePersonID names acme's learner record (silver) in a path.
+func acmePersonID(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmePerson)} }
 
 func (f *fixture) id(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -282,6 +284,18 @@ var routeIsolation = map[string]isolation{
 		query: func(*fixture) string { return "?activityId=" + url.QueryEscape(acmeActivity) }},
 	"GET /xapi/agents": {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusOK},
 		query: func(*fixture) string { return "?agent=" + url.QueryEscape(`{"mbox":"mailto:someone@globex.test"}`) }},
+	// Data rights: globex's admin gets 404 for acme's people; the purge
+	// acts on globex's own data (refused here as bad input).
+	"GET /me/data.zip": {access: signedIn},
+	"GET /admin/data": {access: signedIn, hidden: true,
+		query: func(f *fixture) string { return "?q=Lee&person=" + f.id(f.acmePerson) }},
+	"POST /admin/data/purge": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"before": {"2000-01-01"}, "confirm": {"2000-01-01"}} }},
+	"POST /api/v1/data/purge":             {access: signedIn, own: true},
+	"GET /admin/people/:id/data.zip":      {access: signedIn, hidden: true, params: acmePersonID},
+	"POST /admin/people/:id/pseudonymise": {access: signedIn, hidden: true, params: acmePersonID},
+	"POST /admin/people/:id/erase": {access: signedIn, hidden: true, params: acmePersonID,
+		form: func(*fixture) url.Values { return url.Values{"confirm": {"Lee Learner"}} }},
 	// Every other path under /xapi is the LRS's 404.
 	"GET /xapi/*":    {access: signedIn, xapi: true},
 	"POST /xapi/*":   {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusNotFound}},
@@ -580,6 +594,14 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	})
 	if importState != "staged" {
 		t.Errorf("probes changed acme's staged import: %s", importState)
+	}
+	var personState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT l.name || coalesce(l.pseudonym, '-') || (SELECT count(*) FROM xapi_statements s WHERE s.tenant_id = l.tenant_id AND s.id = ?)
+			FROM learners l WHERE l.tenant_id = ? AND l.id = ?`, f.acmeStatement, f.acmeTenant, f.acmePerson).Scan(&personState).Error
+	})
+	if personState != "Lee Learner-1" {
+		t.Errorf("probes changed acme's person or their statement: %q", personState)
 	}
 	if learnerState != "learneractive-" {
 		t.Errorf("probes changed acme's learner user: %s", learnerState)
