@@ -92,6 +92,7 @@ func acmeCredentialID(f *fixture) map[string]string {
 func acmeAPIClientID(f *fixture) map[string]string {
 	return map[string]string{"id": f.id(f.acmeAPIClient)}
 }
+
 // acmePersonID names acme's learner record (silver) in a path.
 func acmePersonID(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmePerson)} }
 
@@ -111,6 +112,8 @@ func acmeLearnerQuery(f *fixture) string { return "?learner_id=" + f.id(f.acmePe
 
 var routeIsolation = map[string]isolation{
 	"GET /healthz":              {access: public},
+	"GET /api/v1/openapi.json":  {access: public},
+	"GET /api/docs":             {access: public},
 	"GET /readyz":               {access: public},
 	"GET /static/*":             {access: public, params: func(*fixture) map[string]string { return map[string]string{"*": "css/app.css"} }},
 	"GET /sw.js":                {access: public},
@@ -209,13 +212,15 @@ var routeIsolation = map[string]isolation{
 	"GET /admin/imports": {access: signedIn},
 	"POST /admin/imports/upload": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
-	"GET /admin/imports/:id":                                  {access: signedIn, hidden: true, params: acmeImportID},
-	"GET /admin/imports/:id/progress":                         {access: signedIn, hidden: true, params: acmeImportID},
-	"POST /admin/imports/:id/dry-run":                         {access: signedIn, hidden: true, params: acmeImportID},
-	"POST /admin/imports/:id/apply":                           {access: signedIn, hidden: true, params: acmeImportID},
-	"GET /admin/imports/:id/errors.csv":                       {access: signedIn, hidden: true, params: acmeImportID},
-	"GET /admin/imports/:id/file":                             {access: signedIn, hidden: true, params: acmeImportID},
-	"GET /api/v1/imports":                                     {access: signedIn},
+	"GET /admin/imports/:id":            {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/progress":   {access: signedIn, hidden: true, params: acmeImportID},
+	"POST /admin/imports/:id/dry-run":   {access: signedIn, hidden: true, params: acmeImportID},
+	"POST /admin/imports/:id/apply":     {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/errors.csv": {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/file":       {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /api/v1/imports":               {access: signedIn},
+	"POST /api/v1/imports": {access: signedIn,
+		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
 	"GET /api/v1/imports/:id":                                 {access: signedIn, hidden: true, params: acmeImportID},
 	"GET /dashboards/completion":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/engagement":                              {access: signedIn, query: acmeQuery, hidden: true},
