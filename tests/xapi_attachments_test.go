@@ -380,4 +380,3 @@ func TestSignedStatements_Data_2_6(t *testing.T) {
 func (s signer) signWithCert(t *testing.T, cert []byte, payload string) []byte {
 	return signer{key: s.key, cert: cert}.sign(t, jwt.SigningMethodRS256, s.key, payload)
 }
-
