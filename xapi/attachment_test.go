@@ -89,6 +89,10 @@ func TestParseMultipart_1_5_2(t *testing.T) {
 		{"hash mismatch", "multipart/mixed; boundary=xx", body("application/json", strings.Replace(good, data, data+"!", 1)), "part 2", "attachment-hash"},
 		{"base64 encoding", "multipart/mixed; boundary=xx", body("application/json", strings.Replace(good, "binary", "base64", 1)), "part 2", "multipart"},
 		{"empty body", "multipart/mixed; boundary=xx", "--xx--\r\n", "", "multipart"},
+		{"preamble, headers without a space, no final line end", "multipart/mixed; boundary=xx",
+			"\r\n--xx\r\nContent-Type:application/json\r\n\r\n{}\r\n--xx\r\nContent-Type:text/plain\r\nContent-Transfer-Encoding:binary\r\nX-Experience-API-Hash:" + sha + "\r\n\r\n" + data + "\r\n--xx--", "", ""},
+		{"bare LF line ends", "multipart/mixed; boundary=xx", strings.ReplaceAll(body("application/json", good), "\r\n", "\n"), "", ""},
+		{"statements in two parts", "multipart/mixed; boundary=xx", body("application/json", "Content-Type: application/json\r\n\r\n{}", good), "part 2", "attachment-hash"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			js, parts, err := ParseMultipart([]byte(tc.body), tc.contentType)
