@@ -18,6 +18,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func multipartStatements(t *testing.T, statements string, parts ...attachmentPar
 			hash = sha256Hex(a.data)
 		}
 		p, err := w.CreatePart(textproto.MIMEHeader{"Content-Type": {a.contentType}, "Content-Transfer-Encoding": {"binary"},
-			"X-Experience-API-Hash": {hash}})
+			"X-Experience-API-Hash": {hash}, "Content-Length": {strconv.Itoa(len(a.data))}})
 		if err != nil {
 			t.Fatal(err)
 		}

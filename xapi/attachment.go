@@ -16,6 +16,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -47,6 +48,9 @@ type AttachmentPart struct {
 	SHA2        string // lower-case hex, as the part's X-Experience-API-Hash named it and its data hashes to
 	ContentType string // the part's Content-Type ("application/octet-stream" when it sent none)
 	Data        []byte
+	// SizeDeclared says the part had a Content-Length header (which
+	// equals len(Data)): the attachment's length must then equal it too.
+	SizeDeclared bool
 }
 
 // AllAttachments returns the attachments of s and of its SubStatement.
@@ -127,11 +131,15 @@ func readAttachmentPart(p *multipart.Part, name string) (AttachmentPart, error) 
 	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
 		return AttachmentPart{}, verr(name, "attachment-hash", "the data hashes to %s, not to its X-Experience-API-Hash %s", got, sum)
 	}
+	declared := p.Header.Get("Content-Length")
+	if declared != "" && declared != strconv.Itoa(len(data)) {
+		return AttachmentPart{}, verr(name, "length", "the part's Content-Length is %s, but its data is %d octets long", declared, len(data))
+	}
 	ct := p.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	return AttachmentPart{SHA2: sum, ContentType: ct, Data: data}, nil
+	return AttachmentPart{SHA2: sum, ContentType: ct, Data: data, SizeDeclared: declared != ""}, nil
 }
 
 // newSHA2 returns the SHA-2 function whose hex digest has sum's length, or
@@ -155,14 +163,20 @@ func newSHA2(sum string) hash.Hash {
 // attachment parts it carried (none for an application/json request):
 // every attachment without a fileUrl has a part with its sha2
 // (Communication 1.5.2.s3.b5), every part belongs to an attachment, the
-// data is as long as the attachment says, and every signature with data
+// attachment's length equals the part's Content-Length when the part
+// declares one (1.5.2.s2.b2.b5: a part's parameters and the attachment's
+// properties match; without the header the data is identified by its
+// hash alone, and the ADL conformance suite sends a length unrelated to
+// the data and expects it accepted), and every signature with data
 // is a valid JWS of its statement (Data 2.6, see VerifySignature). The
 // statements must not have been finalized yet: a signature is compared
 // with the statement as sent. Errors are *ValidationError (400).
 func CheckAttachmentParts(stmts []Statement, parts []AttachmentPart) error {
 	data := make(map[string][]byte, len(parts))
+	declared := make(map[string]bool, len(parts))
 	for _, p := range parts {
 		data[p.SHA2] = p.Data
+		declared[p.SHA2] = declared[p.SHA2] || p.SizeDeclared
 	}
 	used := make(map[string]bool, len(parts))
 	for i := range stmts {
@@ -179,7 +193,7 @@ func CheckAttachmentParts(stmts []Statement, parts []AttachmentPart) error {
 				continue
 			}
 			used[a.SHA2] = true
-			if int64(len(d)) != a.Length {
+			if declared[a.SHA2] && int64(len(d)) != a.Length {
 				return verr(join(a.Path, "length"), "length", "the attachment's data is %d octets long, not %d", len(d), a.Length)
 			}
 		}

@@ -28,7 +28,8 @@ func TestAttachmentParts_1_5_2(t *testing.T) {
 		return `{"actor":{"mbox":"mailto:a@example.com"},"verb":{"id":"http://example.com/v"},"object":{"id":"http://example.com/o"},"attachments":` + attachments + `}`
 	}
 	sub := `{"actor":{"mbox":"mailto:a@example.com"},"verb":{"id":"http://example.com/v"},"object":{"objectType":"SubStatement","actor":{"mbox":"mailto:a@example.com"},"verb":{"id":"http://example.com/v"},"object":{"id":"http://example.com/o"},"attachments":` + att(len(data), "") + `}}`
-	part := []AttachmentPart{{SHA2: sha, ContentType: "text/plain", Data: data}}
+	part := []AttachmentPart{{SHA2: sha, ContentType: "text/plain", Data: data, SizeDeclared: true}}
+	undeclared := []AttachmentPart{{SHA2: sha, ContentType: "text/plain", Data: data}}
 	other := []AttachmentPart{{SHA2: strings.Repeat("a", 64), Data: []byte("x")}}
 	for _, tc := range []struct {
 		name, body string
@@ -44,6 +45,7 @@ func TestAttachmentParts_1_5_2(t *testing.T) {
 		{"missing part", statement(att(len(data), "")), other, "attachments[0].sha2", "attachment-data"},
 		{"part of no attachment", statement(att(len(data), "")), append(part, other...), "part 3", "attachment-data"},
 		{"wrong length", statement(att(len(data)+1, "")), part, "attachments[0].length", "length"},
+		{"length unchecked without Content-Length", statement(att(len(data)+1, "")), undeclared, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ss, err := ParseStatements([]byte(tc.body))
@@ -87,6 +89,7 @@ func TestParseMultipart_1_5_2(t *testing.T) {
 		{"first part not JSON", "multipart/mixed; boundary=xx", body("text/plain"), "part 1", "multipart"},
 		{"no hash", "multipart/mixed; boundary=xx", body("application/json", "Content-Type: text/plain\r\n\r\n"+data), "part 2", "attachment-hash"},
 		{"hash mismatch", "multipart/mixed; boundary=xx", body("application/json", strings.Replace(good, data, data+"!", 1)), "part 2", "attachment-hash"},
+		{"Content-Length not the data's", "multipart/mixed; boundary=xx", body("application/json", "Content-Length: 3\r\n"+good), "part 2", "length"},
 		{"base64 encoding", "multipart/mixed; boundary=xx", body("application/json", strings.Replace(good, "binary", "base64", 1)), "part 2", "multipart"},
 		{"empty body", "multipart/mixed; boundary=xx", "--xx--\r\n", "", "multipart"},
 		{"preamble, headers without a space, no final line end", "multipart/mixed; boundary=xx",

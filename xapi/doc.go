@@ -95,7 +95,9 @@
 //   - attachment-data, length (CheckAttachmentParts, 1.5.2.s3.b5): every
 //     attachment without fileUrl has a part with its sha2 (so in a JSON
 //     request every attachment needs a fileUrl), every part belongs to an
-//     attachment, and the data has the attachment's length.
+//     attachment, and a part that sends Content-Length has that many
+//     octets, which is the attachment's length (without the header, length
+//     is not compared: see CheckAttachmentParts).
 //   - signature (VerifySignature, Data 2.6): a signature attachment's data
 //     is a compact JWS with alg RS256, RS384 or RS512 whose payload is
 //     Equivalent to the statement as sent and, when its header has x5c,
