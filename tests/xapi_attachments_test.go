@@ -24,7 +24,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/tests/testserver"
 	"github.com/learnlens/learnlens/xapi"
 )
@@ -380,4 +382,46 @@ func TestSignedStatements_Data_2_6(t *testing.T) {
 // signWithCert signs with s's key but sends cert (another signer's) in x5c.
 func (s signer) signWithCert(t *testing.T, cert []byte, payload string) []byte {
 	return signer{key: s.key, cert: cert}.sign(t, jwt.SigningMethodRS256, s.key, payload)
+}
+
+// TestDeleteOrphanAttachments: the clean-up that erasure calls deletes the
+// attachment data no statement names any more and keeps the rest,
+// including data named only by a SubStatement, in the tenant's own rows.
+func TestDeleteOrphanAttachments(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	l := newLRS(t, srv, "acme")
+	named, bySub, orphan := []byte("named by a statement"), []byte("named by a SubStatement"), []byte("named by nothing")
+	if r := l.sendMultipart(http.MethodPost, "/xapi/statements", withAttachments("", "a@acme.test", attachmentJSON(certificateUsage, "text/plain", named, "")),
+		attachmentPart{"text/plain", named, ""}); r.Status != 200 {
+		t.Fatalf("POST: %d %s", r.Status, r.Body)
+	}
+	sub := `{"actor":{"mbox":"mailto:a@acme.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/planned"},"object":{"objectType":"SubStatement",` +
+		`"actor":{"mbox":"mailto:a@acme.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"` + docActivity + `"},` +
+		`"attachments":[` + attachmentJSON(certificateUsage, "text/plain", bySub, "") + `]}}`
+	if r := l.sendMultipart(http.MethodPost, "/xapi/statements", sub, attachmentPart{"text/plain", bySub, ""}); r.Status != 200 {
+		t.Fatalf("POST SubStatement: %d %s", r.Status, r.Body)
+	}
+	acme, globex := tenantID(t, srv, "acme"), tenantID(t, srv, "globex")
+	ctx := context.Background()
+	for _, tenant := range []int64{acme, globex} {
+		if err := srv.DB.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO xapi_attachments (tenant_id, sha2, content_type, length, content) VALUES ($1, $2, 'text/plain', $3, $4)`,
+				tenant, sha256Hex(orphan), len(orphan), orphan)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var deleted int64
+	if err := srv.DB.TenantTx(ctx, acme, func(tx pgx.Tx) (err error) {
+		deleted, err = pipeline.DeleteOrphanAttachments(ctx, tx, acme)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if deleted != 1 || attachmentRows(t, srv, "acme") != 2 || attachmentRows(t, srv, "globex") != 1 {
+		t.Errorf("deleted %d; acme keeps %d rows (want the 2 named), globex %d (want its own 1)", deleted,
+			attachmentRows(t, srv, "acme"), attachmentRows(t, srv, "globex"))
+	}
 }
