@@ -139,18 +139,20 @@ func (s *StatementStore) Query(ctx context.Context, tenantID int64, q xapi.Query
 		// The statements that match by themselves, and the StatementRef
 		// statements that do not but whose chain of targets does (at
 		// most statementRefDepth deep: ids are the clients', so a chain
-		// may loop).
+		// may loop). Each step of a chain is a scalar subquery, so it can
+		// only be a primary key look-up, whatever the statistics.
 		sql = `SELECT * FROM ((` + base + ` AND ` + matches("s") + orderBy + `)
 			UNION ALL (` + base + ` AND s.statement->'object'->>'objectType' = 'StatementRef'
 				AND NOT coalesce(` + matches("s") + `, false)
 				AND EXISTS (WITH RECURSIVE chain(id, depth) AS (
 						SELECT (s.statement->'object'->>'id')::uuid, 1
 						UNION ALL
-						SELECT (t.statement->'object'->>'id')::uuid, c.depth + 1 FROM chain c
-						JOIN xapi_statements t ON t.tenant_id = s.tenant_id AND t.id = c.id
-						WHERE t.statement->'object'->>'objectType' = 'StatementRef' AND c.depth < ` + strconv.Itoa(statementRefDepth) + `)
-					SELECT FROM chain c JOIN xapi_statements t ON t.tenant_id = s.tenant_id AND t.id = c.id
-					WHERE ` + matches("t") + `)` + orderBy + `)) AS page` + orderBy
+						SELECT (SELECT (t.statement->'object'->>'id')::uuid FROM xapi_statements t
+								WHERE t.tenant_id = s.tenant_id AND t.id = c.id AND t.statement->'object'->>'objectType' = 'StatementRef'),
+							c.depth + 1
+						FROM chain c WHERE c.id IS NOT NULL AND c.depth < ` + strconv.Itoa(statementRefDepth) + `)
+					SELECT FROM chain c WHERE (SELECT ` + matches("t") + ` FROM xapi_statements t
+						WHERE t.tenant_id = s.tenant_id AND t.id = c.id))` + orderBy + `)) AS page` + orderBy
 		args = append(append(append([]any{tenantID}, boundArgs...), filterArgs...), limit+1)
 		args = append(append(append(append(append(args, tenantID), boundArgs...), filterArgs...), filterArgs...), limit+1)
 		args = append(args, limit+1)
