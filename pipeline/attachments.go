@@ -50,7 +50,8 @@ func storeAttachments(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh []
 // calls it in the same transaction, after the statements are gone: the
 // data of a certificate sent only with the erased person's statements
 // goes with them, while data other statements still name stays. It reads
-// the tenant's statements once.
+// the tenant's statements once (the referenced hashes are gathered on the
+// first attachment row), so a tenant without attachment data pays nothing.
 func DeleteOrphanAttachments(ctx context.Context, tx pgx.Tx, tenantID int64) (int64, error) {
 	tag, err := tx.Exec(ctx, `DELETE FROM xapi_attachments a
 		WHERE a.tenant_id = $1 AND a.sha2 NOT IN (
