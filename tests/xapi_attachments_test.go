@@ -303,14 +303,14 @@ func TestAttachmentsStoredOncePerTenant(t *testing.T) {
 	}
 }
 
-// signer signs statements as a Learning Record Provider would: an RSA
+// statementSigner signs statements as a Learning Record Provider would: an RSA
 // key and a self-signed X.509 certificate sent in x5c.
-type signer struct {
+type statementSigner struct {
 	key  *rsa.PrivateKey
 	cert []byte // DER
 }
 
-func newSigner(t *testing.T) signer {
+func newStatementSigner(t *testing.T) statementSigner {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -322,11 +322,11 @@ func newSigner(t *testing.T) signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signer{key: key, cert: der}
+	return statementSigner{key: key, cert: der}
 }
 
 // sign returns the compact JWS of payload with method and key.
-func (s signer) sign(t *testing.T, method jwt.SigningMethod, key any, payload string) []byte {
+func (s statementSigner) sign(t *testing.T, method jwt.SigningMethod, key any, payload string) []byte {
 	t.Helper()
 	header, _ := json.Marshal(map[string]any{"alg": method.Alg(), "x5c": []string{base64.StdEncoding.EncodeToString(s.cert)}})
 	signing := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
@@ -345,9 +345,9 @@ func TestSignedStatements_Data_2_6(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
 	l := newLRS(t, srv, "acme")
-	s := newSigner(t)
-	other := newSigner(t)
-	original := stmt("", "signer@acme.test", "passed", docActivity, "2026-10-01T09:00:00Z", `,"result":{"score":{"scaled":0.9}}`)
+	s := newStatementSigner(t)
+	other := newStatementSigner(t)
+	original := stmt("", "statementSigner@acme.test", "passed", docActivity, "2026-10-01T09:00:00Z", `,"result":{"score":{"scaled":0.9}}`)
 	tampered := strings.Replace(original, "0.9", "1", 1)
 	signed := func(jws []byte) (string, attachmentPart) {
 		sigAtt := attachmentJSON(xapi.AttachmentUsageSignature, "application/octet-stream", jws, "")
@@ -379,9 +379,9 @@ func TestSignedStatements_Data_2_6(t *testing.T) {
 	}
 }
 
-// signWithCert signs with s's key but sends cert (another signer's) in x5c.
-func (s signer) signWithCert(t *testing.T, cert []byte, payload string) []byte {
-	return signer{key: s.key, cert: cert}.sign(t, jwt.SigningMethodRS256, s.key, payload)
+// signWithCert signs with s's key but sends cert (another statementSigner's) in x5c.
+func (s statementSigner) signWithCert(t *testing.T, cert []byte, payload string) []byte {
+	return statementSigner{key: s.key, cert: cert}.sign(t, jwt.SigningMethodRS256, s.key, payload)
 }
 
 // TestDeleteOrphanAttachments: the clean-up that erasure calls deletes the
