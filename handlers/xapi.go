@@ -1,11 +1,14 @@
 package handlers
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -256,14 +259,18 @@ func (h *Handlers) authority(cred models.Credential) xapi.Agent {
 }
 
 func (h *Handlers) xapiPostStatements(c *fiber.Ctx) error {
-	if err := requireJSON(c); err != nil {
+	body, parts, err := statementsBody(c)
+	if err != nil {
 		return err
 	}
-	stmts, err := xapi.ParseStatements(c.Body())
+	stmts, err := xapi.ParseStatements(body)
 	if err != nil {
 		return xapiBadRequest(err)
 	}
-	res, err := h.store(c, stmts)
+	if err := xapi.CheckAttachmentParts(stmts, parts); err != nil {
+		return xapiBadRequest(err)
+	}
+	res, err := h.store(c, stmts, parts)
 	if err != nil {
 		return err
 	}
@@ -271,7 +278,8 @@ func (h *Handlers) xapiPostStatements(c *fiber.Ctx) error {
 }
 
 func (h *Handlers) xapiPutStatement(c *fiber.Ctx) error {
-	if err := requireJSON(c); err != nil {
+	body, parts, err := statementsBody(c)
+	if err != nil {
 		return err
 	}
 	id := c.Query("statementId")
@@ -283,7 +291,7 @@ func (h *Handlers) xapiPutStatement(c *fiber.Ctx) error {
 			return fiber.NewError(fiber.StatusBadRequest, "PUT accepts only the statementId parameter, not "+k)
 		}
 	}
-	s, err := xapi.ParseStatement(c.Body())
+	s, err := xapi.ParseStatement(body)
 	if err != nil {
 		return xapiBadRequest(err)
 	}
@@ -295,16 +303,21 @@ func (h *Handlers) xapiPutStatement(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "the statement's id "+s.ID+" differs from the statementId parameter "+canon)
 	}
 	s.ID = canon
-	if _, err := h.store(c, []xapi.Statement{s}); err != nil {
+	stmts := []xapi.Statement{s}
+	if err := xapi.CheckAttachmentParts(stmts, parts); err != nil {
+		return xapiBadRequest(err)
+	}
+	if _, err := h.store(c, stmts, parts); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-func (h *Handlers) store(c *fiber.Ctx, stmts []xapi.Statement) (pipeline.StoreResult, error) {
+func (h *Handlers) store(c *fiber.Ctx, stmts []xapi.Statement, parts []xapi.AttachmentPart) (pipeline.StoreResult, error) {
 	cred := xapiCredential(c)
 	res, err := h.pipeline.StoreStatements(c.UserContext(), pipeline.StatementBatch{
 		TenantID: cred.TenantID, CredentialID: cred.ID, Authority: h.authority(cred), Statements: stmts,
+		Attachments: parts,
 	})
 	h.metrics.StatementsAccepted(res.Stored)
 	var conflict *pipeline.ConflictError
@@ -355,7 +368,7 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 		if doc, err = xapi.FormatStatement(doc, q.Format, languages); err != nil {
 			return err
 		}
-		return sendStatementResult(c, doc, q.Attachments)
+		return h.sendStatementResult(c, doc, []json.RawMessage{doc}, q.Attachments)
 	}
 	limit := q.Limit
 	if limit == 0 || limit > xapiMaxLimit {
@@ -386,7 +399,7 @@ func (h *Handlers) xapiGetStatements(c *fiber.Ctx) error {
 		return err
 	}
 	setLastModified(c, page.Newest)
-	return sendStatementResult(c, body, q.Attachments)
+	return h.sendStatementResult(c, body, page.Statements, q.Attachments)
 }
 
 // setLastModified sends Last-Modified for t, unless t is zero.
@@ -396,29 +409,94 @@ func setLastModified(c *fiber.Ctx, t time.Time) {
 	}
 }
 
-// sendStatementResult answers a statement or a page of them as JSON, or,
-// with attachments=true, as multipart/mixed (Communication 2.1.3): its
-// first part is the JSON, and no part follows, as LearnLens keeps only
-// attachments that are fileUrl references.
-func sendStatementResult(c *fiber.Ctx, body []byte, attachments bool) error {
+// sendStatementResult answers a statement or a page of them (body, made
+// of docs) as JSON, or, with attachments=true, as multipart/mixed
+// (Communication 2.1.3.s2, 1.5.2): its first part is the JSON, then one
+// part for each distinct attachment the statements name whose data the
+// tenant holds (an attachment that is only a fileUrl has none), with its
+// Content-Type, Content-Transfer-Encoding binary and X-Experience-API-Hash.
+// The data parts are streamed from the database one at a time.
+func (h *Handlers) sendStatementResult(c *fiber.Ctx, body []byte, docs []json.RawMessage, attachments bool) error {
 	if !attachments {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Send(body)
 	}
+	sha2s := attachmentHashes(docs)
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	part, err := w.CreatePart(textproto.MIMEHeader{"Content-Type": {fiber.MIMEApplicationJSON}})
 	if err == nil {
 		_, err = part.Write(body)
 	}
-	if err == nil {
-		err = w.Close()
-	}
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "multipart/mixed; boundary="+w.Boundary())
-	return c.Send(buf.Bytes())
+	if len(sha2s) == 0 || c.Method() == fiber.MethodHead {
+		if err := w.Close(); err != nil {
+			return err
+		}
+		return c.Send(buf.Bytes())
+	}
+	// The stream writer runs after the handler has returned: it must not
+	// touch c. It goes on where w stopped, writing each part as
+	// multipart.Writer would.
+	tenantID, log, boundary := xapiCredential(c).TenantID, h.log, w.Boundary()
+	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(context.Background(), xapiAttachmentStreamTimeout)
+		defer cancel()
+		if _, err := bw.Write(buf.Bytes()); err != nil {
+			return
+		}
+		err := h.statements.EachAttachment(ctx, tenantID, sha2s, func(a models.AttachmentData) error {
+			ct := strings.NewReplacer("\r", "", "\n", "").Replace(a.ContentType)
+			fmt.Fprintf(bw, "\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: binary\r\nX-Experience-API-Hash: %s\r\n\r\n",
+				boundary, ct, a.SHA2)
+			_, err := bw.Write(a.Content)
+			return err
+		})
+		if err == nil {
+			_, err = fmt.Fprintf(bw, "\r\n--%s--\r\n", boundary)
+		}
+		if err != nil {
+			// The status is sent: the client sees a multipart body
+			// without its closing boundary.
+			log.Error("stream attachments", "tenant", tenantID, "err", err)
+		}
+	})
+	return nil
+}
+
+// xapiAttachmentStreamTimeout bounds the streaming of a response's
+// attachment data.
+const xapiAttachmentStreamTimeout = 5 * time.Minute
+
+// attachmentHashes is the sha2 of every attachment the statements (and
+// their SubStatements) name, once each, in order of first appearance.
+func attachmentHashes(docs []json.RawMessage) []string {
+	type withAttachments struct {
+		Attachments []struct {
+			SHA2 string `json:"sha2"`
+		} `json:"attachments"`
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, doc := range docs {
+		var s struct {
+			withAttachments
+			Object withAttachments `json:"object"`
+		}
+		if json.Unmarshal(doc, &s) != nil {
+			continue
+		}
+		for _, a := range append(s.Attachments, s.Object.Attachments...) {
+			if sha := strings.ToLower(a.SHA2); sha != "" && !seen[sha] {
+				seen[sha] = true
+				out = append(out, sha)
+			}
+		}
+	}
+	return out
 }
 
 // moreToken carries a query and where its last page ended.
@@ -456,15 +534,22 @@ func xapiQueryValues(c *fiber.Ctx) (url.Values, *models.StatementCursor, error) 
 	return values, &tok.Cursor, nil
 }
 
-func requireJSON(c *fiber.Ctx) error {
-	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	if strings.HasPrefix(ct, "multipart/") {
-		return fiber.NewError(fiber.StatusBadRequest, "statements with attachments (multipart/mixed) are not supported yet; send application/json")
+// statementsBody returns the statements' JSON of a POST or PUT, and the
+// attachment parts of a multipart/mixed one (Communication 1.5.2).
+func statementsBody(c *fiber.Ctx) ([]byte, []xapi.AttachmentPart, error) {
+	ct := c.Get(fiber.HeaderContentType)
+	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
+	switch strings.TrimSpace(mt) {
+	case fiber.MIMEApplicationJSON:
+		return c.Body(), nil, nil
+	case "multipart/mixed":
+		body, parts, err := xapi.ParseMultipart(c.Body(), ct)
+		if err != nil {
+			return nil, nil, xapiBadRequest(err)
+		}
+		return body, parts, nil
 	}
-	if !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
-		return fiber.NewError(fiber.StatusBadRequest, "send statements as application/json")
-	}
-	return nil
+	return nil, nil, fiber.NewError(fiber.StatusBadRequest, "send statements as application/json, or as multipart/mixed with their attachments' data")
 }
 
 // xapiBadRequest turns a validation error into a 400 naming the property

@@ -60,6 +60,11 @@ func (h *Handlers) xapiAlternateSyntax(c *fiber.Ctx) error {
 		}
 		delete(form, name)
 	}
+	if mt, _, _ := strings.Cut(string(req.Header.ContentType()), ";"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(mt)), "multipart/") {
+		// Communication 1.3: the syntax carries content as a form
+		// field, so statements with attachment data cannot use it.
+		return fiber.NewError(fiber.StatusBadRequest, "the alternate request syntax carries statements as JSON only; send statements with attachment data as a multipart/mixed request")
+	}
 	content, hasContent := form["content"]
 	delete(form, "content")
 	body := ""

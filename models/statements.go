@@ -3,6 +3,9 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -53,38 +56,62 @@ type StatementPage struct {
 // Query returns up to limit statements matching q after cursor (nil for the
 // first page), newest first unless q.Ascending. Voided statements are left
 // out; voiding statements are included.
+//
+// A statement whose object is a StatementRef also matches when the
+// statement it targets does, following chains of references
+// (Communication 2.1.3.s3): the agent, verb, activity and registration
+// filters are checked on the targets too, the time and paging bounds only
+// on the statements returned. Such statements are found by walking the
+// tenant's StatementRef statements (a partial index, migration 00021; they
+// are few) beside the page of those that match by themselves.
 func (s *StatementStore) Query(ctx context.Context, tenantID int64, q xapi.Query, limit int, after *StatementCursor) (StatementPage, error) {
-	var where []string
-	args := []any{tenantID}
-	add := func(cond string, a ...any) {
-		where = append(where, cond)
-		args = append(args, a...)
+	// filters are the conditions checked on a statement and on the
+	// targets of its references; %[1]s is the table's alias.
+	var filters []string
+	var filterArgs []any
+	filter := func(cond string, a ...any) {
+		filters = append(filters, cond)
+		filterArgs = append(filterArgs, a...)
 	}
 	if q.Agent != "" {
 		if q.RelatedAgents {
-			add(`s.related_agent_keys @> ARRAY[?]::text[]`, q.Agent)
+			filter(`%[1]s.related_agent_keys @> ARRAY[?]::text[]`, q.Agent)
 		} else {
-			add(`(s.actor_key = ? OR s.agent_keys @> ARRAY[?]::text[])`, q.Agent, q.Agent)
+			filter(`(%[1]s.actor_key = ? OR %[1]s.agent_keys @> ARRAY[?]::text[])`, q.Agent, q.Agent)
 		}
 	}
 	if q.Verb != "" {
-		add(`s.verb_id = ?`, q.Verb)
+		filter(`%[1]s.verb_id = ?`, q.Verb)
 	}
 	if q.Activity != "" {
 		if q.RelatedActivities {
-			add(`s.related_activity_ids @> ARRAY[?]::text[]`, q.Activity)
+			filter(`%[1]s.related_activity_ids @> ARRAY[?]::text[]`, q.Activity)
 		} else {
-			add(`s.activity_id = ?`, q.Activity)
+			filter(`%[1]s.activity_id = ?`, q.Activity)
 		}
 	}
 	if q.Registration != "" {
-		add(`s.registration = ?::uuid`, q.Registration)
+		filter(`%[1]s.registration = ?::uuid`, q.Registration)
+	}
+	matches := func(alias string) string {
+		conds := make([]string, len(filters))
+		for i, f := range filters {
+			conds[i] = fmt.Sprintf(f, alias)
+		}
+		return "(" + strings.Join(conds, " AND ") + ")"
+	}
+	// bounds are the conditions on the statements returned only.
+	var bounds []string
+	var boundArgs []any
+	bound := func(cond string, a ...any) {
+		bounds = append(bounds, cond)
+		boundArgs = append(boundArgs, a...)
 	}
 	if !q.Since.IsZero() {
-		add(`s.stored > ?`, q.Since)
+		bound(`s.stored > ?`, q.Since)
 	}
 	if !q.Until.IsZero() {
-		add(`s.stored <= ?`, q.Until)
+		bound(`s.stored <= ?`, q.Until)
 	}
 	order := "DESC"
 	if q.Ascending {
@@ -92,18 +119,44 @@ func (s *StatementStore) Query(ctx context.Context, tenantID int64, q xapi.Query
 	}
 	if after != nil {
 		if q.Ascending {
-			add(`(s.stored, s.seq) > (?, ?)`, after.Stored, after.Seq)
+			bound(`(s.stored, s.seq) > (?, ?)`, after.Stored, after.Seq)
 		} else {
-			add(`(s.stored, s.seq) < (?, ?)`, after.Stored, after.Seq)
+			bound(`(s.stored, s.seq) < (?, ?)`, after.Stored, after.Seq)
 		}
 	}
-	sql := `SELECT s.seq, s.stored, s.statement::text AS doc FROM xapi_statements s
+	base := `SELECT s.seq, s.stored, s.statement::text AS doc FROM xapi_statements s
 		WHERE s.tenant_id = ? AND NOT EXISTS (SELECT FROM xapi_voided v WHERE v.tenant_id = s.tenant_id AND v.statement_id = s.id)`
-	for _, w := range where {
-		sql += " AND " + w
+	for _, b := range bounds {
+		base += " AND " + b
 	}
-	sql += " ORDER BY s.stored " + order + ", s.seq " + order + " LIMIT ?"
-	args = append(args, limit+1)
+	orderBy := " ORDER BY stored " + order + ", seq " + order + " LIMIT ?"
+	var sql string
+	var args []any
+	if len(filters) == 0 {
+		sql = base + orderBy
+		args = append(append([]any{tenantID}, boundArgs...), limit+1)
+	} else {
+		// The statements that match by themselves, and the StatementRef
+		// statements that do not but whose chain of targets does (at
+		// most statementRefDepth deep: ids are the clients', so a chain
+		// may loop). Each step of a chain is a scalar subquery, so it can
+		// only be a primary key look-up, whatever the statistics.
+		sql = `SELECT * FROM ((` + base + ` AND ` + matches("s") + orderBy + `)
+			UNION ALL (` + base + ` AND s.statement->'object'->>'objectType' = 'StatementRef'
+				AND NOT coalesce(` + matches("s") + `, false)
+				AND EXISTS (WITH RECURSIVE chain(id, depth) AS (
+						SELECT (s.statement->'object'->>'id')::uuid, 1
+						UNION ALL
+						SELECT (SELECT (t.statement->'object'->>'id')::uuid FROM xapi_statements t
+								WHERE t.tenant_id = s.tenant_id AND t.id = c.id AND t.statement->'object'->>'objectType' = 'StatementRef'),
+							c.depth + 1
+						FROM chain c WHERE c.id IS NOT NULL AND c.depth < ` + strconv.Itoa(statementRefDepth) + `)
+					SELECT FROM chain c WHERE (SELECT ` + matches("t") + ` FROM xapi_statements t
+						WHERE t.tenant_id = s.tenant_id AND t.id = c.id))` + orderBy + `)) AS page` + orderBy
+		args = append(append(append([]any{tenantID}, boundArgs...), filterArgs...), limit+1)
+		args = append(append(append(append(append(args, tenantID), boundArgs...), filterArgs...), filterArgs...), limit+1)
+		args = append(args, limit+1)
+	}
 
 	type row struct {
 		Seq    int64
@@ -130,6 +183,9 @@ func (s *StatementStore) Query(ctx context.Context, tenantID int64, q xapi.Query
 	}
 	return page, nil
 }
+
+// statementRefDepth bounds the chains of StatementRefs a query follows.
+const statementRefDepth = 10
 
 // consistencyMargin is taken off the consistent-through time for the
 // clocks of the app's hosts and the database's, which stamp the stored

@@ -22,6 +22,9 @@ type StatementBatch struct {
 	CredentialID int64
 	Authority    xapi.Agent
 	Statements   []xapi.Statement
+	// Attachments is the data of the statements' attachments sent with
+	// them (multipart/mixed), checked by xapi.CheckAttachmentParts.
+	Attachments []xapi.AttachmentPart
 }
 
 // StoreResult says what storing a batch did.
@@ -142,6 +145,9 @@ func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *
 	res.Stored = len(fresh)
 	if len(fresh) == 0 {
 		return res, nil
+	}
+	if err := storeAttachments(ctx, tx, b, fresh); err != nil {
+		return StoreResult{}, err
 	}
 	return res, deriveSilverAndGold(ctx, tx, b, fresh, stored, version, times)
 }

@@ -753,3 +753,40 @@ func TestSQLInjectionCannotTurnOnPlatformAccess(t *testing.T) {
 		t.Fatalf("acme has rows in only %d of %d tenant tables: the probe proves little", withAcmeRows, len(tables))
 	}
 }
+
+// TestXAPIAttachmentsCrossTenant: attachment data is the tenant's own.
+// Globex, knowing the sha2 of acme's certificate (a statement names it),
+// stores a statement naming that sha2 by fileUrl; GET attachments=true
+// with globex's credential never answers acme's data, neither for
+// globex's statement nor for acme's.
+func TestXAPIAttachmentsCrossTenant(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	acmeLRS, globexLRS := newLRS(t, srv, "acme"), newLRS(t, srv, "globex")
+	secret := []byte("Lee Learner's certificate, acme only")
+	acmeID, globexID := "4b0c9d3e-1f2a-4c5b-8d6e-7f8091a2b3c4", "4b0c9d3e-1f2a-4c5b-8d6e-7f8091a2b3c5"
+	if r := acmeLRS.sendMultipart(http.MethodPut, "/xapi/statements?statementId="+acmeID,
+		withAttachments("", "learner@acme.test", attachmentJSON(certificateUsage, "text/plain", secret, "")),
+		attachmentPart{"text/plain", secret, ""}); r.Status != http.StatusNoContent {
+		t.Fatalf("store acme's attachment: %d %s", r.Status, r.Body)
+	}
+	if r := globexLRS.do(http.MethodPut, "/xapi/statements?statementId="+globexID,
+		withAttachments("", "learner@globex.test", attachmentJSON(certificateUsage, "text/plain", secret, "https://files.globex.test/x"))); r.Status != http.StatusNoContent {
+		t.Fatalf("store globex's statement: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"?attachments=true&statementId=" + globexID, "?attachments=true", "?attachments=true&statementId=" + acmeID} {
+		r := globexLRS.do(http.MethodGet, "/xapi/statements"+path, "")
+		if strings.Contains(r.Body, string(secret)) {
+			t.Errorf("globex GET %s: acme's attachment data leaked", path)
+		}
+		if r.Status == http.StatusOK {
+			if headers, _ := readMultipart(t, r); len(headers) != 1 {
+				t.Errorf("globex GET %s: %d parts, want only the JSON", path, len(headers))
+			}
+		}
+	}
+	// Acme itself still gets it.
+	if r := acmeLRS.do(http.MethodGet, "/xapi/statements?attachments=true&statementId="+acmeID, ""); !strings.Contains(r.Body, string(secret)) {
+		t.Errorf("acme's own GET attachments=true lacks its data: %d", r.Status)
+	}
+}

@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -121,5 +122,69 @@ func TestConsistentThroughFollowsTheBatchesInFlight(t *testing.T) {
 	}
 	if ct := through(); !ct.After(sent) {
 		t.Errorf("Consistent-Through %v after the batch committed, still before it was sent (%v)", ct, sent)
+	}
+}
+
+// TestStatementRefFilters_2_1_3_s3: a statement whose object is a
+// StatementRef matches a query's agent, verb, activity and registration
+// filters when the statement it targets does, down a chain of references;
+// since, until and limit apply to the statement returned.
+func TestStatementRefFilters_2_1_3_s3(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	l := newLRS(t, srv, "acme")
+	const (
+		passed    = "0a000000-0000-4000-8000-000000000001" // Ben passed explosives training
+		confirmed = "0a000000-0000-4000-8000-000000000002" // Andrew confirmed <passed>
+		endorsed  = "0a000000-0000-4000-8000-000000000003" // Carl endorsed <confirmed>
+		other     = "0a000000-0000-4000-8000-000000000004" // Dana launched something else
+		loopA     = "0a000000-0000-4000-8000-000000000005" // refers to loopB
+		loopB     = "0a000000-0000-4000-8000-000000000006" // refers to loopA
+	)
+	ref := func(id, email, verb, target string) string {
+		return fmt.Sprintf(`{"id":%q,"actor":{"mbox":"mailto:%s"},"verb":{"id":"http://adlnet.gov/expapi/verbs/%s"},"object":{"objectType":"StatementRef","id":%q}}`,
+			id, email, verb, target)
+	}
+	explosives := "https://lms.acme.test/courses/explosives"
+	var sinceConfirmed string
+	for i, s := range []string{
+		stmt(passed, "ben@acme.test", "passed", explosives, "2026-10-01T09:00:00Z", ""),
+		ref(confirmed, "andrew@acme.test", "confirmed", passed),
+		ref(endorsed, "carl@acme.test", "endorsed", confirmed),
+		stmt(other, "dana@acme.test", "launched", "https://lms.acme.test/courses/other", "2026-10-01T09:00:00Z", ""),
+		ref(loopA, "eve@acme.test", "commented", loopB),
+		ref(loopB, "eve@acme.test", "commented", loopA),
+	} {
+		if r := l.do(http.MethodPost, "/xapi/statements", s); r.Status != http.StatusOK {
+			t.Fatalf("POST %d: %d %s", i, r.Status, r.Body)
+		}
+		if i == 1 {
+			var got struct{ Stored string }
+			json.Unmarshal([]byte(l.do(http.MethodGet, "/xapi/statements?statementId="+confirmed, "").Body), &got)
+			sinceConfirmed = got.Stored
+		}
+	}
+	ids := func(q string) string {
+		var out []string
+		for _, s := range l.query(q).Statements {
+			out = append(out, s["id"].(string))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct{ query, want string }{
+		{`?agent={"mbox":"mailto:ben@acme.test"}`, endorsed + " " + confirmed + " " + passed},
+		{`?activity=` + explosives, endorsed + " " + confirmed + " " + passed},
+		{`?verb=http://adlnet.gov/expapi/verbs/passed`, endorsed + " " + confirmed + " " + passed},
+		{`?verb=http://adlnet.gov/expapi/verbs/confirmed`, endorsed + " " + confirmed},
+		{`?agent={"mbox":"mailto:andrew@acme.test"}&ascending=true`, confirmed + " " + endorsed},
+		{`?verb=http://adlnet.gov/expapi/verbs/passed&limit=1`, endorsed},
+		{`?verb=http://adlnet.gov/expapi/verbs/passed&since=` + sinceConfirmed, endorsed},
+		{`?verb=http://adlnet.gov/expapi/verbs/launched`, other},
+		{`?verb=http://adlnet.gov/expapi/verbs/commented`, loopB + " " + loopA},
+		{`?verb=http://adlnet.gov/expapi/verbs/attempted`, ""},
+	} {
+		if got := ids(strings.NewReplacer(`"`, "%22", "{", "%7B", "}", "%7D", ":", "%3A", "/", "%2F").Replace(tc.query)); got != tc.want {
+			t.Errorf("GET %s: %s, want %s", tc.query, got, tc.want)
+		}
 	}
 }

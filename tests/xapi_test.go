@@ -161,8 +161,12 @@ func TestXAPIClientFlow(t *testing.T) {
 	if r := l.do(http.MethodGet, "/xapi/statements?voidedStatementId="+ids[1], ""); r.Status != http.StatusOK {
 		t.Errorf("voidedStatementId: %d, want 200", r.Status)
 	}
-	if n := len(l.query("?verb=" + url.QueryEscape("http://adlnet.gov/expapi/verbs/completed")).Statements); n != 0 {
-		t.Errorf("voided statement still listed (%d)", n)
+	// The voiding statement targets the voided one, so it matches the
+	// voided statement's filters (Communication 2.1.4.s1.b2, 2.1.3.s3);
+	// the voided statement itself is not listed.
+	if got := l.query("?verb=" + url.QueryEscape("http://adlnet.gov/expapi/verbs/completed")).Statements; len(got) != 1 ||
+		got[0]["verb"].(map[string]any)["id"] != "http://adlnet.gov/expapi/verbs/voided" {
+		t.Errorf("verb=completed after voiding lists %v, want only the voiding statement", got)
 	}
 	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
 		return tx.Raw(`SELECT coalesce(sum(g.completed), 0) FROM gold_course_completion g JOIN courses c ON c.id = g.course_id

@@ -3,7 +3,9 @@
 // parsing and validating statements, the values the LRS sets, statement
 // comparison for the conflict rule, the agent and activity filter keys, the
 // query parameters of GET statements, and the document resources' rules:
-// their parameters, ETags and JSON merge (document.go).
+// their parameters, ETags and JSON merge (document.go), and attachments:
+// the multipart/mixed transmission format, the match of attachments and
+// their data, and signed statements (attachment.go).
 //
 // References are to the xAPI 1.0.3 specification (adlnet/xAPI-Spec,
 // xAPI-Data.md and xAPI-Communication.md) and to the ADL LRS conformance
@@ -83,9 +85,24 @@
 //   - attachments: an array of Attachment objects; content-type (an
 //     Internet media type with a slash), length (a non-negative integer),
 //     sha2 (hex SHA-224/256/384/512), signature (a signature attachment has
-//     contentType application/octet-stream);
-//     attachments-unsupported: every attachment must have a fileUrl,
-//     because multipart/mixed bodies are not supported yet.
+//     contentType application/octet-stream).
+//   - multipart, attachment-hash (ParseMultipart, Communication 1.5.2): a
+//     multipart/mixed body whose first part is application/json and whose
+//     other parts each have an X-Experience-API-Hash their data hashes to
+//     and a binary transfer encoding (assumed when absent);
+//     limit-attachment: at most MaxAttachmentBytes per attachment and
+//     MaxAttachmentParts parts (413).
+//   - attachment-data, length (CheckAttachmentParts, 1.5.2.s3.b5): every
+//     attachment without fileUrl has a part with its sha2 (so in a JSON
+//     request every attachment needs a fileUrl), every part belongs to an
+//     attachment, and a part that sends Content-Length has that many
+//     octets, which is the attachment's length (without the header, length
+//     is not compared: see CheckAttachmentParts).
+//   - signature (VerifySignature, Data 2.6): a signature attachment's data
+//     is a compact JWS with alg RS256, RS384 or RS512 whose payload is
+//     Equivalent to the statement as sent and, when its header has x5c,
+//     whose signature verifies with x5c[0]'s RSA key (each certificate of
+//     the chain signed by the next).
 //   - duplicate-id: ids are unique within a batch (Communication 2.1.2.s2.b6).
 //
 // Query parameters of GET statements (ParseQuery): unknown-parameter
@@ -123,13 +140,13 @@
 //
 // # Known gaps
 //
-//   - multipart/mixed statement bodies and attachment data are not
-//     supported, so attachments without fileUrl are rejected and signed
-//     statements (whose JWS travels as attachment data) cannot be verified.
+//   - A signature attachment that has only a fileUrl (no data in the
+//     request) is not verified.
 //   - Rules that need storage are left to the caller: voiding a voiding
 //     statement or a missing target, the 409 conflict decision (use
 //     Equivalent), StatementRef chains in filters, voided-statement
-//     filtering, and the "more" paging link.
+//     filtering, storing attachment data once per hash, and the "more"
+//     paging link.
 //   - Authorization (who may void, who may assert an authority) and
 //     X-Experience-API-Version header checks belong to the HTTP layer.
 //   - IRIs get best-effort syntax checks, not full RFC 3987 parsing;

@@ -31,6 +31,7 @@ type Statement struct {
 	Authority         *Agent              // the client's authority after parsing; replaced by Finalize
 	Voids             string              // for the verb VerbVoided: the id of the statement it voids
 	Sub               *Statement          // the SubStatement when ObjectType is "SubStatement"
+	Attachments       []Attachment        // the statement's attachments (a SubStatement's are in Sub.Attachments)
 	Raw               map[string]any      // the statement JSON object as decoded (json.Number for numbers), updated by Finalize
 }
 
@@ -227,9 +228,11 @@ func validateStatement(obj map[string]any, path string, sub bool) (Statement, er
 		return s, verr(join(path, "version"), "version", `must be "1.0" or start with "1.0." (this LRS speaks xAPI 1.0.x), got %q`, v)
 	}
 	if av, ok := obj["attachments"]; ok {
-		if err := parseAttachments(av, join(path, "attachments")); err != nil {
+		atts, err := parseAttachments(av, join(path, "attachments"))
+		if err != nil {
 			return s, err
 		}
+		s.Attachments = atts
 	}
 	if !sub && s.VerbID == VerbVoided {
 		if s.ObjectType != "StatementRef" {
@@ -630,87 +633,85 @@ func parseContextActivities(s *Statement, ctx map[string]any, path string) error
 	return nil
 }
 
-// parseAttachments checks the attachments array. Because multipart/mixed
-// bodies are not supported yet, every attachment must carry a fileUrl.
-func parseAttachments(v any, path string) error {
+// parseAttachments checks the attachments array and returns its
+// attachments. Whether each one's data must travel with the statement
+// (an attachment without fileUrl) is the request's to check: see
+// CheckAttachmentParts.
+func parseAttachments(v any, path string) ([]Attachment, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return typeErr(path, "an array of Attachment objects", v)
+		return nil, typeErr(path, "an array of Attachment objects", v)
 	}
-	missing := -1
+	out := make([]Attachment, 0, len(arr))
 	for i, e := range arr {
 		ap := index(path, i)
 		obj, ok := e.(map[string]any)
 		if !ok {
-			return typeErr(ap, "an Attachment object", e)
+			return nil, typeErr(ap, "an Attachment object", e)
 		}
 		if err := checkKeys(obj, ap, attachmentKeys...); err != nil {
-			return err
+			return nil, err
 		}
 		usage, err := reqIRI(obj, "usageType", ap, "usageType")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, ok := obj["display"]; !ok {
-			return verr(join(ap, "display"), "required", "attachment must have a display language map")
+			return nil, verr(join(ap, "display"), "required", "attachment must have a display language map")
 		}
 		if _, err := optLangMap(obj, "display", ap); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := optLangMap(obj, "description", ap); err != nil {
-			return err
+			return nil, err
 		}
 		ct, ok, err := optString(obj, "contentType", ap)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return verr(join(ap, "contentType"), "required", "attachment must have a contentType")
+			return nil, verr(join(ap, "contentType"), "required", "attachment must have a contentType")
 		}
 		if !validMediaType(ct) {
-			return verr(join(ap, "contentType"), "content-type", "must be an Internet media type such as text/plain or application/pdf, got %q", ct)
+			return nil, verr(join(ap, "contentType"), "content-type", "must be an Internet media type such as text/plain or application/pdf, got %q", ct)
 		}
 		lv, ok := obj["length"]
 		if !ok {
-			return verr(join(ap, "length"), "required", "attachment must have a length")
+			return nil, verr(join(ap, "length"), "required", "attachment must have a length")
 		}
 		n, isNum := lv.(json.Number)
 		if !isNum {
-			return typeErr(join(ap, "length"), "an integer number of octets", lv)
+			return nil, typeErr(join(ap, "length"), "an integer number of octets", lv)
 		}
-		if l, err := strconv.ParseInt(string(n), 10, 64); err != nil || l < 0 {
-			return verr(join(ap, "length"), "length", "must be a non-negative integer number of octets, got %s", n)
+		length, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || length < 0 {
+			return nil, verr(join(ap, "length"), "length", "must be a non-negative integer number of octets, got %s", n)
 		}
 		sha, ok, err := optString(obj, "sha2", ap)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return verr(join(ap, "sha2"), "required", "attachment must have a sha2 hash")
+			return nil, verr(join(ap, "sha2"), "required", "attachment must have a sha2 hash")
 		}
 		if !validSHA2(sha) {
-			return verr(join(ap, "sha2"), "sha2", "must be a hex-encoded SHA-2 hash (SHA-224, SHA-256, SHA-384 or SHA-512), got %q", sha)
+			return nil, verr(join(ap, "sha2"), "sha2", "must be a hex-encoded SHA-2 hash (SHA-224, SHA-256, SHA-384 or SHA-512), got %q", sha)
 		}
-		_, hasURL, err := optString(obj, "fileUrl", ap)
+		fileURL, _, err := optString(obj, "fileUrl", ap)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := optIRI(obj, "fileUrl", ap, "irl"); err != nil {
-			return err
+			return nil, err
 		}
 		if usage == AttachmentUsageSignature {
 			mt, _, _ := mime.ParseMediaType(ct)
 			if mt != "application/octet-stream" {
-				return verr(join(ap, "contentType"), "signature", "a signature attachment (usageType %s) must have contentType application/octet-stream, got %q", AttachmentUsageSignature, ct)
+				return nil, verr(join(ap, "contentType"), "signature", "a signature attachment (usageType %s) must have contentType application/octet-stream, got %q", AttachmentUsageSignature, ct)
 			}
 		}
-		if !hasURL && missing < 0 {
-			missing = i
-		}
+		out = append(out, Attachment{Path: ap, UsageType: usage, ContentType: ct, Length: length,
+			SHA2: strings.ToLower(sha), FileURL: fileURL})
 	}
-	if missing >= 0 {
-		return verr(join(index(path, missing), "fileUrl"), "attachments-unsupported",
-			"attachment has no fileUrl; this LRS does not accept attachment data yet (multipart/mixed requests are not supported), so every attachment must give a fileUrl")
-	}
-	return nil
+	return out, nil
 }

@@ -334,7 +334,6 @@ func TestParseRejected(t *testing.T) {
 		{"nested substatement", "object", string(edit(t, sub, "object", sub)), "object.object.objectType", "substatement"},
 		{"substatement missing verb", "object", string(edit(t, sub, "verb", del)), "object.verb", "required"},
 		{"substatement bad timestamp", "object", string(edit(t, sub, "timestamp", `"should fail"`)), "object.timestamp", "timestamp"},
-		{"substatement attachment without fileUrl", "object", string(edit(t, sub, "attachments", attWith("fileUrl", del))), "object.attachments[0].fileUrl", "attachments-unsupported"},
 
 		// result
 		{"result not an object", "result", `[]`, "result", "type"},
@@ -400,7 +399,6 @@ func TestParseRejected(t *testing.T) {
 		// attachments
 		{"attachments not an array", "attachments", att, "attachments", "type"},
 		{"attachment is a string", "attachments", `["x"]`, "attachments[0]", "type"},
-		{"attachment without fileUrl", "attachments", attWith("fileUrl", del), "attachments[0].fileUrl", "attachments-unsupported"},
 		{"attachment usageType not an IRI", "attachments", attWith("usageType", `"should fail"`), "attachments[0].usageType", "iri"},
 		{"attachment missing display", "attachments", attWith("display", del), "attachments[0].display", "required"},
 		{"attachment display bad tag", "attachments", attWith("display", `{"de-419-DE": "x"}`), "attachments[0].display.de-419-DE", "language-map"},

@@ -40,6 +40,15 @@ async function run(endpoint) {
   out.stale = status(await call("saveAgentProfile", "prefs", {lang: "fr"}, {agent, contentType: "application/json", lastSHA1: "0000"}));
   out.statement = status(await call("saveStatement", new TinCan.Statement({actor: agent,
     verb: {id: "http://adlnet.gov/expapi/verbs/experienced"}, target: activity}), {}));
+  const certificate = new TinCan.Attachment({usageType: "http://id.tincanapi.com/attachment/certificate-of-completion",
+    display: {"en-US": "certificate"}, contentType: "text/plain"});
+  certificate.setContentFromString("Certificate: Lee Learner completed security");
+  const completed = new TinCan.Statement({id: TinCan.Utils.getUUID(), actor: agent,
+    verb: {id: "http://adlnet.gov/expapi/verbs/completed"}, target: activity, attachments: [certificate]});
+  out.attachmentPut = status(await call("saveStatement", completed, {}));
+  const back = await call("retrieveStatement", completed.id, {params: {attachments: true}});
+  out.attachmentBack = back.result && back.result.attachments ?
+    TinCan.Utils.stringFromArrayBuffer(back.result.attachments[0].content) : "error " + back.err;
   out.drop = status(await call("dropState", null, {activity, agent}));
   out.ids = (await call("retrieveStateIds", {activity, agent})).result;
   const head = await fetch(endpoint + "statements?limit=1", {method: "HEAD", headers: {
@@ -53,7 +62,9 @@ async function run(endpoint) {
 // TestXAPIFromContentOnAnotherOrigin runs an xAPI client library in
 // Chromium on a page of another origin: its preflighted PUT to the State
 // Resource, a POST merge with If-Match, a Profile PUT with a stale ETag
-// (412), a statement PUT, DELETE of all state, HEAD, and the exposed headers.
+// (412), a statement PUT, a statement PUT with an attachment's data
+// (multipart/mixed) read back with attachments=true, DELETE of all state,
+// HEAD, and the exposed headers.
 func TestXAPIFromContentOnAnotherOrigin(t *testing.T) {
 	srv := testserver.Start(t)
 	library := filepath.Join("..", "..", "node_modules", "tincanjs", "build", "tincan-min.js")
@@ -84,6 +95,8 @@ func TestXAPIFromContentOnAnotherOrigin(t *testing.T) {
 		Etag                  string
 		Merged                map[string]any
 		Statement, Drop, Head any
+		AttachmentPut         any
+		AttachmentBack        string
 		IDs                   []string
 		ConsistentThrough     string
 	}
@@ -99,6 +112,8 @@ func TestXAPIFromContentOnAnotherOrigin(t *testing.T) {
 		{"POST with If-Match", got.Post, float64(204)},
 		{"profile PUT with a stale If-Match", got.Stale, float64(412)},
 		{"statement PUT", got.Statement, float64(204)},
+		{"multipart statement PUT with an attachment", got.AttachmentPut, float64(204)},
+		{"the attachment read back with attachments=true", got.AttachmentBack, "Certificate: Lee Learner completed security"},
 		{"DELETE of all state", got.Drop, float64(204)},
 		{"HEAD statements", got.Head, float64(200)},
 		{"merged bookmark", got.Merged["page"], float64(7)},
