@@ -140,8 +140,9 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // WriteData writes everything the tenant holds of a learner as a ZIP
 // archive to w: profile.json, enrolments.json, compliance.json,
 // statements.ndjson (each stored statement as the LRS holds it, one per
-// line, oldest first), and their xAPI State and Agent Profile documents
-// under documents/ with an index. It reads one snapshot and streams, so a
+// line, oldest first), their xAPI State and Agent Profile documents under
+// documents/ with an index, and the attachment data their statements name
+// under attachments/<sha2>. It reads one snapshot and streams, so a
 // learner with many statements costs no memory. ErrNotFound (before
 // anything is written) for a learner the tenant does not have.
 func (s *LearnerStore) WriteData(ctx context.Context, tenantID, learnerID int64, w io.Writer) error {
@@ -168,6 +169,9 @@ func (s *LearnerStore) WriteData(ctx context.Context, tenantID, learnerID int64,
 			return err
 		}
 		if err := writeDocuments(ctx, tx, z, tenantID, keys); err != nil {
+			return err
+		}
+		if err := writeAttachments(ctx, tx, z, tenantID, learnerID, keys); err != nil {
 			return err
 		}
 		return z.Close()
@@ -200,6 +204,37 @@ func writeStatements(ctx context.Context, tx pgx.Tx, z *zip.Writer, tenantID, le
 			return err
 		}
 		if _, err := f.Write([]byte{'\n'}); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// learnerAttachmentsSQL is the attachment data their statements name (a
+// SubStatement's too), one row per hash.
+const learnerAttachmentsSQL = `
+WITH st AS (` + learnerStatementsSQL + `)
+SELECT a.sha2, a.content FROM xapi_attachments a
+WHERE a.tenant_id = $1 AND a.sha2 IN (
+    SELECT att->>'sha2' FROM st, jsonb_array_elements(coalesce(st.statement::jsonb->'attachments', '[]')
+        || coalesce(st.statement::jsonb->'object'->'attachments', '[]')) att)
+ORDER BY a.sha2`
+
+// writeAttachments writes the attachment data of their statements under
+// attachments/, named by SHA-2 (the statements' attachments name it).
+func writeAttachments(ctx context.Context, tx pgx.Tx, z *zip.Writer, tenantID, learnerID int64, keys []string) error {
+	rows, err := tx.Query(ctx, learnerAttachmentsSQL, tenantID, learnerID, keys)
+	if err != nil {
+		return fmt.Errorf("attachments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sha2 string
+		var content []byte
+		if err := rows.Scan(&sha2, &content); err != nil {
+			return err
+		}
+		if err := writeZipFile(z, "attachments/"+sha2, content); err != nil {
 			return err
 		}
 	}

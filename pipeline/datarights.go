@@ -173,7 +173,7 @@ func rewriteAgents(ctx context.Context, tx pgx.Tx, tenantID int64, keys []string
 	if len(keys) == 0 {
 		return 0, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT id::text, statement::text FROM xapi_statements
+	rows, err := tx.Query(ctx, `SELECT id::text, statement::text, actor_key = ANY($2) FROM xapi_statements
 		WHERE tenant_id = $1 AND (actor_key = ANY($2) OR agent_keys && $2 OR related_agent_keys && $2)`, tenantID, keys)
 	if err != nil {
 		return 0, fmt.Errorf("find statements naming the person: %w", err)
@@ -181,11 +181,12 @@ func rewriteAgents(ctx context.Context, tx pgx.Tx, tenantID int64, keys []string
 	var ids, docs []string
 	for rows.Next() {
 		var id, doc string
-		if err := rows.Scan(&id, &doc); err != nil {
+		var theirs bool
+		if err := rows.Scan(&id, &doc, &theirs); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		out, err := replaceAgents([]byte(doc), keys, pseudonym)
+		out, err := replaceAgents([]byte(doc), keys, pseudonym, theirs)
 		if err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("statement %s: %w", id, err)
@@ -208,18 +209,30 @@ func rewriteAgents(ctx context.Context, tx pgx.Tx, tenantID int64, keys []string
 			return 0, fmt.Errorf("rewrite statements: %w", err)
 		}
 	}
+	if _, err := DeleteOrphanAttachments(ctx, tx, tenantID); err != nil {
+		return 0, err
+	}
 	return len(ids), nil
 }
 
 // replaceAgents rewrites a statement's JSON: every object that identifies
 // an agent or group by one of keys loses its identifier and name and gets
-// the pseudonym's account instead. Numbers are kept as written.
-func replaceAgents(doc []byte, keys []string, pseudonym string) ([]byte, error) {
+// the pseudonym's account instead. Numbers are kept as written. The
+// person's own statements (dropAttachments) also lose their attachments
+// (a certificate may carry the name; the data goes once no statement
+// names it), and with them any signature, which the rewrite breaks anyway.
+func replaceAgents(doc []byte, keys []string, pseudonym string, dropAttachments bool) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
+	}
+	if m, ok := v.(map[string]any); ok && dropAttachments {
+		delete(m, "attachments")
+		if obj, ok := m["object"].(map[string]any); ok {
+			delete(obj, "attachments")
+		}
 	}
 	replaceIn(v, keys, pseudonym)
 	return json.Marshal(v)
@@ -582,6 +595,9 @@ func deleteStatements(ctx context.Context, tx pgx.Tx, tenantID int64, ids []stri
 	})
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return 0, fmt.Errorf("delete statements: %w", err)
+	}
+	if _, err := DeleteOrphanAttachments(ctx, tx, tenantID); err != nil {
+		return 0, err
 	}
 	return n, nil
 }

@@ -9,25 +9,34 @@ import (
 
 func TestReplaceAgentsRewritesEveryAppearanceAndNothingElse(t *testing.T) {
 	keys := []string{"mbox:mailto:ana@acme.test", "account:https://lms.acme.test|E42"}
-	for _, tc := range []struct{ name, in, want string }{
+	for _, tc := range []struct {
+		name, in, want string
+		theirs         bool // the person's own statement: its attachments go
+	}{
+		{"their statement with a certificate and a signed sub-statement",
+			`{"actor":{"mbox":"mailto:ana@acme.test"},"attachments":[{"sha2":"ab"}],"object":{"objectType":"SubStatement","attachments":[{"sha2":"cd"}]}}`,
+			`{"actor":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}},"object":{"objectType":"SubStatement"}}`, true},
+		{"another's statement keeps its attachments",
+			`{"actor":{"mbox":"mailto:bo@acme.test"},"attachments":[{"sha2":"ab"}],"context":{"instructor":{"mbox":"mailto:ana@acme.test"}}}`,
+			`{"actor":{"mbox":"mailto:bo@acme.test"},"attachments":[{"sha2":"ab"}],"context":{"instructor":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}}}}`, false},
 		{"actor by mbox, domain in another case",
 			`{"actor":{"mbox":"mailto:ana@ACME.test","name":"Ana"},"result":{"score":{"scaled":0.850}}}`,
-			`{"actor":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}},"result":{"score":{"scaled":0.850}}}`},
+			`{"actor":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}},"result":{"score":{"scaled":0.850}}}`, true},
 		{"instructor by account, team member, object agent",
 			`{"actor":{"mbox":"mailto:bo@acme.test"},"object":{"objectType":"Agent","mbox":"mailto:ana@acme.test"},` +
 				`"context":{"instructor":{"account":{"homePage":"https://lms.acme.test","name":"E42"},"name":"Ana"},` +
 				`"team":{"objectType":"Group","member":[{"mbox":"mailto:ana@acme.test"},{"mbox":"mailto:cy@acme.test"}]}}}`,
 			`{"actor":{"mbox":"mailto:bo@acme.test"},"context":{"instructor":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}},` +
 				`"team":{"member":[{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}},{"mbox":"mailto:cy@acme.test"}],"objectType":"Group"}},` +
-				`"object":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"},"objectType":"Agent"}}`},
+				`"object":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"},"objectType":"Agent"}}`, false},
 		{"sub-statement actor",
 			`{"object":{"objectType":"SubStatement","actor":{"mbox":"mailto:ana@acme.test"}}}`,
-			`{"object":{"actor":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}},"objectType":"SubStatement"}}`},
+			`{"object":{"actor":{"account":{"homePage":"urn:learnlens:pseudonym","name":"p-1"}},"objectType":"SubStatement"}}`, false},
 		{"someone else untouched",
 			`{"actor":{"mbox":"mailto:anastasia@acme.test","name":"Ana"}}`,
-			`{"actor":{"mbox":"mailto:anastasia@acme.test","name":"Ana"}}`},
+			`{"actor":{"mbox":"mailto:anastasia@acme.test","name":"Ana"}}`, false},
 	} {
-		got, err := replaceAgents([]byte(tc.in), keys, "p-1")
+		got, err := replaceAgents([]byte(tc.in), keys, "p-1", tc.theirs)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
