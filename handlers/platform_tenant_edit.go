@@ -161,7 +161,7 @@ func (h *Handlers) tenantPage(c *fiber.Ctx) error {
 
 func (h *Handlers) tenantDetail(c *fiber.Ctx, t models.Tenant, saved string) platform.TenantDetail {
 	return platform.TenantDetail{ID: t.ID, URL: h.hosts.TenantURL(c, t), Suspended: t.Suspended(),
-		SupportMFA: h.supportAllowed(c), Saved: saved, SupportMins: supportMinutes}
+		SupportMFA: h.supportAllowed(c), Saved: saved, SupportMins: supportMinutes, Offboarding: h.offboarding(c, t)}
 }
 
 // customerTenant is the customer tenant named by the :id parameter, 404
