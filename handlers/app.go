@@ -267,6 +267,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	h.credentialRoutes(admin)
 	h.settingsRoutes(admin)
 	h.dataRightsRoutes(site, admin)
+	h.usageRoutes(site)
 
 	h.dashboardRoutes(site)
 	h.apiResourceRoutes(site)
