@@ -37,7 +37,7 @@ func (h *Handlers) usageRoutes(site fiber.Router) {
 // usage request: by default the last 30 days up to today.
 func (h *Handlers) usageRange(c *fiber.Ctx) (from, to time.Time, err error) {
 	today := analytics.DateAt(h.cfg.Clock(), tenantLocation(auth.Tenant(c)))
-	to, from = today, today.AddDate(0, 0, -(defaultUsageDays - 1))
+	to, from = today, today.AddDate(0, 0, -(defaultUsageDays-1))
 	parse := func(name string, into *time.Time) error {
 		v := c.Query(name)
 		if v == "" {
@@ -141,7 +141,7 @@ func (h *Handlers) usageRanges(c *fiber.Ctx, from, to string) []admin.UsageRange
 	today := analytics.DateAt(h.cfg.Clock(), tenantLocation(auth.Tenant(c)))
 	var out []admin.UsageRange
 	for _, n := range []int{30, 90} {
-		f, t := today.AddDate(0, 0, -(n - 1)).Format(time.DateOnly), today.Format(time.DateOnly)
+		f, t := today.AddDate(0, 0, -(n-1)).Format(time.DateOnly), today.Format(time.DateOnly)
 		out = append(out, admin.UsageRange{Label: "Last " + strconv.Itoa(n) + " days",
 			Href: "/admin/usage?" + url.Values{"from": {f}, "to": {t}}.Encode(), Current: f == from && t == to})
 	}
