@@ -117,8 +117,10 @@ func (h *Handlers) deleteTenant(c *fiber.Ctx) error {
 	refuse := func(status int, msg string) error {
 		d := h.tenantDetail(c, t, "")
 		d.Offboarding.Confirm, d.Offboarding.Error = c.FormValue("confirm"), msg
-		f := platform.TenantForm{CSRF: h.sessions.CSRFToken(c), BaseDomain: h.cfg.BaseDomain, Name: t.Name,
-			TimeZone: t.TimeZone, TimeZones: commonTimeZones}
+		f, err := h.savedTenantForm(c, t)
+		if err != nil {
+			return err
+		}
 		return h.page(c, status, t.Name, platform.EditTenant(f, d))
 	}
 	switch {

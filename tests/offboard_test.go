@@ -215,9 +215,11 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 	}
 	mustContain(t, "the page of a suspended tenant", p.Get(bare, path).Body, "offboard-delete-form")
 	for _, typed := range []string{"", "globex", "Acme Corp", "acme.example"} {
+		// The page shown again keeps the saved form (a Save from it must
+		// not clear the email domains).
 		if r := p.PostForm(bare, path+"/delete", url.Values{"confirm": {typed}}); r.Status != http.StatusUnprocessableEntity ||
-			!strings.Contains(r.Body, "offboard-error") {
-			t.Errorf("confirm %q: %d, want 422 with the error", typed, r.Status)
+			!strings.Contains(r.Body, "offboard-error") || !strings.Contains(r.Body, ">acme.test</textarea>") {
+			t.Errorf("confirm %q: %d, want 422 with the error and the saved form", typed, r.Status)
 		}
 	}
 	if got := tenantRows(t, srv, acmeID); got["xapi_statements"] != acmeBefore["xapi_statements"] || got["learners"] != acmeBefore["learners"] {
