@@ -419,10 +419,9 @@ func (s *Sessions) EndTenant(ctx context.Context, tenantID int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	err = s.store.db.DeleteMany(ctx, tokens)
 	for _, token := range tokens {
-		if err := s.store.DeleteCtx(ctx, token); err != nil {
-			return 0, err
-		}
+		s.cache.dropSession(token)
 	}
-	return len(tokens), nil
+	return len(tokens), err
 }

@@ -111,3 +111,20 @@ func (s *SessionStore) Each(ctx context.Context, fn func(token string, data []by
 	}
 	return rows.Err()
 }
+
+// DeleteMany removes the sessions of tokens at once and announces each, so
+// that no instance accepts them any more.
+func (s *SessionStore) DeleteMany(ctx context.Context, tokens []string) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	if _, err := s.db.SQL().ExecContext(ctx, `DELETE FROM sessions WHERE token = ANY($1)`, tokens); err != nil {
+		return fmt.Errorf("delete sessions: %w", err)
+	}
+	for _, token := range tokens {
+		if err := announce(ctx, s.db, AuthChange{Kind: ChangedSession, TokenHash: SessionTokenHash(token)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
