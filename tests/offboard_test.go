@@ -210,8 +210,24 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 		!strings.Contains(r.Body, "Suspend the organisation") {
 		t.Errorf("deleting an active tenant: %d, want 409", r.Status)
 	}
+	// An open live page of acme's ends as soon as acme is suspended (the
+	// heartbeat, 25 s, would take longer).
+	lc, version := liveSignedIn(t, srv, acme, "admin@acme.test")
+	live, status := dialLive(t, srv, lc, acme, "http://"+acme+":"+strconv.Itoa(srv.Port))
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("open a live page: %d", status)
+	}
+	live.subscribe("/dashboards/completion", version)
 	if r := p.PostForm(bare, path+"/status", url.Values{"status": {"suspended"}}); r.Status >= 400 {
 		t.Fatalf("suspend: %d", r.Status)
+	}
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		if _, err := live.next(time.Until(deadline)); err != nil {
+			break // closed
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("acme's live page is still open 3 s after its suspension")
+		}
 	}
 	mustContain(t, "the page of a suspended tenant", p.Get(bare, path).Body, "offboard-delete-form")
 	for _, typed := range []string{"", "globex", "Acme Corp", "acme.example"} {
@@ -246,7 +262,7 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 	var tenants, sessions int64
 	srv.DB.PlatformTx(ctx, func(tx pgx.Tx) error {
 		tx.QueryRow(ctx, `SELECT count(*) FROM tenants WHERE id = $1 OR slug = 'acme'`, acmeID).Scan(&tenants)
-		return tx.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE token = $1`, acmeSession).Scan(&sessions)
+		return tx.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE token IN ($1, $2)`, acmeSession, lc.SessionCookie(acme)).Scan(&sessions)
 	})
 	if tenants != 0 || sessions != 0 {
 		t.Errorf("after deletion: %d tenants rows, %d of its sessions", tenants, sessions)
