@@ -75,7 +75,7 @@ func (h *Handlers) usageReport(c *fiber.Ctx) (models.UsageReport, error) {
 		return models.UsageReport{}, err
 	}
 	t := auth.Tenant(c)
-	return h.tenants.Report(c.UserContext(), t.ID, tenantLocation(t), from, to)
+	return h.tenants.UsageReport(c.UserContext(), t.ID, tenantLocation(t), from, to)
 }
 
 // usagePage shows the tenant's usage with charts, a table by day and one by

@@ -33,7 +33,7 @@ const AuditTenantArchived = "tenant.archive_exported"
 
 // Delete deletes customer tenant id for good, with every row of every
 // table that has a tenant_id, and the platform log's entries about it,
-// leaving one platform log entry that by deleted it (migration 00020).
+// leaving one platform log entry that says who deleted it (migration 00020).
 // confirm must be the tenant's slug, and the tenant must be suspended. It
 // returns the number of rows deleted per table, and tells every instance
 // that the tenant changed (its hosts become unknown).

@@ -81,9 +81,9 @@ WITH learners AS (
 )
 SELECT week, sum(learners)::bigint, sum(users)::bigint FROM weeks GROUP BY week ORDER BY week NULLS FIRST`
 
-// Report returns tenantID's usage from the local date from to to
+// UsageReport returns tenantID's usage from the local date from to to
 // (inclusive) in the tenant's time zone loc.
-func (s *TenantStore) Report(ctx context.Context, tenantID int64, loc *time.Location, from, to time.Time) (UsageReport, error) {
+func (s *TenantStore) UsageReport(ctx context.Context, tenantID int64, loc *time.Location, from, to time.Time) (UsageReport, error) {
 	r := UsageReport{From: from, To: to}
 	f, t := from.Format(time.DateOnly), to.Format(time.DateOnly)
 	err := s.db.TenantSnapshot(ctx, tenantID, func(tx pgx.Tx) error {
