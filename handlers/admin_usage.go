@@ -127,8 +127,8 @@ func (h *Handlers) usagePage(c *fiber.Ctx) error {
 	}
 	p.KPIs = []charts.KPI{
 		{ID: "usage-statements", Label: "Statements", Value: float64(statements)},
-		{ID: "usage-active-learners", Label: "Active learners", Value: float64(r.ActiveLearners), Unit: "people"},
-		{ID: "usage-signed-in-users", Label: "Signed-in users", Value: float64(r.SignedInUsers), Unit: "people"},
+		{ID: "usage-active-learners", Label: "Active learners", Value: float64(r.ActiveLearners)},
+		{ID: "usage-signed-in-users", Label: "Signed-in users", Value: float64(r.SignedInUsers)},
 		{ID: "usage-sign-ins", Label: "Sign-ins", Value: float64(signIns)},
 		{ID: "usage-failed-sign-ins", Label: "Failed sign-ins", Value: float64(failed), UpIsBad: true},
 		{ID: "usage-exports", Label: "Exports", Value: float64(exports)},
