@@ -25,12 +25,13 @@ const maxUsageDays = 366
 const defaultUsageDays = 30
 
 // usageRoutes registers the tenant's own usage: the page, its CSV and its
-// JSON resource, for the tenant's admins.
+// JSON resource, for the tenant's admins; the JSON also for API clients
+// with the dashboards:read scope.
 func (h *Handlers) usageRoutes(site fiber.Router) {
 	admins := auth.RequireRole(models.RoleTenantAdmin)
 	site.Get("/admin/usage", admins, h.usagePage)
 	site.Get("/admin/usage.csv", admins, h.usageCSV)
-	site.Get("/api/v1/usage", admins, h.usageJSON)
+	site.Get("/api/v1/usage", apiAccess(models.ScopeDashboardsRead, models.RoleTenantAdmin), h.usageJSON)
 }
 
 // usageRange reads the from and to dates (YYYY-MM-DD, tenant-local) of a
