@@ -125,6 +125,8 @@ var archiveParts = []archivePart{
 	{"import_files.csv", `SELECT id::text, kind, filename, encode(sha256, 'hex') AS sha256, length(content)::text AS bytes,
 		uploaded_at::text, uploaded_by, mode, outcome, rows_total::text, rows_applied::text
 		FROM import_files ORDER BY id`},
+	{"import_jobs.csv", `SELECT id::text, kind, filename, mode, state, created_at::text, created_by, rows_total::text,
+		rows_done::text, finished_at::text, import_file_id::text, error FROM import_jobs ORDER BY id`},
 	{"audit_log.csv", `SELECT id::text, at::text, actor_user_id::text, actor_email, action, target, ip, request_id,
 		details::text FROM audit_log ORDER BY at, id`},
 }

@@ -85,6 +85,14 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 		_, err := tx.Exec(ctx, `INSERT INTO xapi_documents (tenant_id, resource, activity_id, agent_key, registration, document_id,
 			content_type, content, etag, updated) VALUES ($1, 'state', 'https://lms.acme.test/c/1', 'mbox:mailto:a@acme.test', '',
 			'bookmark', 'application/json', '{"page":3}', 'e', now())`, acmeID)
+		if err != nil {
+			return err
+		}
+		// An import job naming an import file: a foreign key between two
+		// tenant tables without ON DELETE, which the deletion must order.
+		_, err = tx.Exec(ctx, `INSERT INTO import_jobs (tenant_id, kind, filename, mode, created_by, rows_total, import_file_id)
+			SELECT tenant_id, 'roster', 'roster.csv', 'valid-rows', 'admin@acme.test', 1, id FROM import_files
+			WHERE tenant_id = $1 ORDER BY id LIMIT 1`, acmeID)
 		return err
 	})
 	if err != nil {
@@ -99,7 +107,8 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 	globexBefore := tenantRows(t, srv, globexID)
 	acmeBefore := tenantRows(t, srv, acmeID)
 	for _, table := range []string{"xapi_statements", "learners", "users", "courses", "enrollments", "gold_engagement_daily",
-		"audit_log", "one_time_links", "xapi_documents", "tenant_statement_counts", "xapi_credentials", "tenant_domains"} {
+		"audit_log", "one_time_links", "xapi_documents", "tenant_statement_counts", "xapi_credentials", "tenant_domains",
+		"import_files", "import_jobs"} {
 		if acmeBefore[table] == 0 {
 			t.Errorf("acme has no rows in %s before offboarding: the test would prove nothing there", table)
 		}
@@ -185,7 +194,7 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 	for name, table := range map[string]string{"people.csv": "learners", "users.csv": "users", "courses.csv": "courses",
 		"enrolments.csv": "enrollments", "compliance_requirements.csv": "compliance_requirements",
 		"compliance_assignments.csv": "compliance_assignments", "voided_statements.csv": "xapi_voided",
-		"import_files.csv": "import_files"} {
+		"import_files.csv": "import_files", "import_jobs.csv": "import_jobs"} {
 		if got := int64(len(csvRows(name)) - 1); got != acmeBefore[table] {
 			t.Errorf("%s: %d rows, want acme's %d of %s", name, got, acmeBefore[table], table)
 		}
