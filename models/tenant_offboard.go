@@ -122,6 +122,8 @@ var archiveParts = []archivePart{
 		'agent_key', agent_key, 'registration', registration, 'document_id', document_id, 'content_type', content_type,
 		'etag', etag, 'updated', updated, 'content_base64', encode(content, 'base64'))::text
 		FROM xapi_documents ORDER BY resource, activity_id, agent_key, registration, document_id`},
+	{"xapi_attachments.ndjson", `SELECT json_build_object('sha2', sha2, 'content_type', content_type, 'length', length,
+		'stored', stored, 'content_base64', encode(content, 'base64'))::text FROM xapi_attachments ORDER BY sha2`},
 	{"import_files.csv", `SELECT id::text, kind, filename, encode(sha256, 'hex') AS sha256, length(content)::text AS bytes,
 		uploaded_at::text, uploaded_by, mode, outcome, rows_total::text, rows_applied::text
 		FROM import_files ORDER BY id`},

@@ -88,6 +88,11 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		_, err = tx.Exec(ctx, `INSERT INTO xapi_attachments (tenant_id, sha2, content_type, length, content)
+			VALUES ($1, encode(sha256('certificate'), 'hex'), 'application/pdf', 11, 'certificate')`, acmeID)
+		if err != nil {
+			return err
+		}
 		// An import job naming an import file: a foreign key between two
 		// tenant tables without ON DELETE, which the deletion must order.
 		_, err = tx.Exec(ctx, `INSERT INTO import_jobs (tenant_id, kind, filename, mode, created_by, rows_total, import_file_id)
@@ -108,7 +113,7 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 	acmeBefore := tenantRows(t, srv, acmeID)
 	for _, table := range []string{"xapi_statements", "learners", "users", "courses", "enrollments", "gold_engagement_daily",
 		"audit_log", "one_time_links", "xapi_documents", "tenant_statement_counts", "xapi_credentials", "tenant_domains",
-		"import_files", "import_jobs"} {
+		"import_files", "import_jobs", "xapi_attachments"} {
 		if acmeBefore[table] == 0 {
 			t.Errorf("acme has no rows in %s before offboarding: the test would prove nothing there", table)
 		}
@@ -186,7 +191,8 @@ func TestTenantArchiveAndDeletion(t *testing.T) {
 		}
 		return recs
 	}
-	for name, want := range map[string]int64{"statements.ndjson": acmeBefore["xapi_statements"], "xapi_documents.ndjson": 1} {
+	for name, want := range map[string]int64{"statements.ndjson": acmeBefore["xapi_statements"], "xapi_documents.ndjson": 1,
+		"xapi_attachments.ndjson": 1} {
 		if got := lines(name); got != want || m.Rows[name] != want {
 			t.Errorf("%s: %d lines (manifest %d), want %d", name, got, m.Rows[name], want)
 		}
