@@ -400,3 +400,28 @@ func newToken() string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// EndTenant deletes every session of tenantID (a deleted tenant's, see
+// offboarding) and tells every instance, returning how many ended. Only
+// sessions held in PostgreSQL are found; that is every signed-in one.
+func (s *Sessions) EndTenant(ctx context.Context, tenantID int64) (int, error) {
+	var tokens []string
+	err := s.store.db.Each(ctx, func(token string, data []byte) error {
+		_, values, err := s.manager.Codec.Decode(data)
+		if err != nil {
+			return nil // not a session this code can read, so not one it signs in
+		}
+		if id, ok := values[sessionTenantKey].(int64); ok && id == tenantID {
+			tokens = append(tokens, token)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	err = s.store.db.DeleteMany(ctx, tokens)
+	for _, token := range tokens {
+		s.cache.dropSession(token)
+	}
+	return len(tokens), err
+}

@@ -254,6 +254,11 @@ var apiOperations = []apiOperation{
 			"The answer counts what goes and the headline numbers before and after (a dry run computes them by purging " +
 			"and rolling back). See docs/DATA-RIGHTS.md.",
 		body: &apiContent{mediaType: fiber.MIMEApplicationJSON, typ: reflect.TypeFor[PurgeRequest]()}, response: jsonOf[pipeline.PurgeReport]()},
+	{method: http.MethodGet, path: "/api/v1/usage", id: "usage", tag: "Usage", scope: models.ScopeDashboardsRead,
+		summary:     "The organisation's usage per day and week",
+		description: "Statements and active learners (gold), signed-in users, sign-ins, failed sign-ins and exports (audit log) per tenant-local day from `from` to `to` (at most 366 days; default the last 30), distinct people per week (Monday to Sunday) and over the range. For people, tenant admins only.",
+		params:      []apiParam{query("from", "First day (tenant-local).", dateSchema), query("to", "Last day (tenant-local); default today.", dateSchema)},
+		response:    jsonOf[UsageJSON]()},
 }
 
 // sectionEnvelope is SectionJSON with data of the section's own schema.

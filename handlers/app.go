@@ -247,6 +247,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	platform.Post("/tenants/:id", h.updateTenant)
 	platform.Post("/tenants/:id/status", h.tenantSetStatus)
 	platform.Post("/tenants/:id/support", h.startSupport)
+	h.offboardRoutes(platform)
 
 	admin := site.Group("/admin", auth.RequireRole(models.RoleTenantAdmin))
 	admin.Get("/users", h.userList)
@@ -266,6 +267,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	h.credentialRoutes(admin)
 	h.settingsRoutes(admin)
 	h.dataRightsRoutes(site, admin)
+	h.usageRoutes(site)
 
 	h.dashboardRoutes(site)
 	h.apiResourceRoutes(site)

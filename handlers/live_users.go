@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"sync"
 
@@ -51,12 +52,31 @@ func (lv *liveViewers) of(tenant, user int64) []*liveSession {
 	return out
 }
 
+// ofTenant is every open live connection of tenant on this instance.
+func (lv *liveViewers) ofTenant(tenant int64) []*liveSession {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	var out []*liveSession
+	for k, ss := range lv.m {
+		if k.tenant == tenant {
+			for s := range ss {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
 // liveUserChanged checks again, on a notification that a user changed,
 // that user's open live connections on this instance. It runs on the
 // listener's goroutine after the auth cache dropped the user, so the
 // checks read the user anew; they run on their own goroutines.
 func (h *Handlers) liveUserChanged(payload string) {
 	ch, err := models.ParseAuthChange(payload)
+	if err == nil && ch.Kind == models.ChangedTenant {
+		go h.liveTenantChanged(ch.TenantID)
+		return
+	}
 	if err != nil || ch.Kind != models.ChangedUser {
 		return
 	}
@@ -70,5 +90,28 @@ func (h *Handlers) liveUserChanged(payload string) {
 func (h *Handlers) liveRecheck(s *liveSession) {
 	if err := s.check(h); errors.Is(err, realtime.ErrViewerGone) {
 		s.client.Close(realtime.ClosePolicy, "live updates stopped: sign in again to see this page")
+	}
+}
+
+// liveTenantChanged ends the tenant's open live connections on this
+// instance when the tenant was suspended or deleted: every one of its
+// viewers lost its pages at once.
+func (h *Handlers) liveTenantChanged(id int64) {
+	sessions := h.liveUsers.ofTenant(id)
+	if len(sessions) == 0 {
+		return
+	}
+	t, err := h.tenants.ByID(context.Background(), id)
+	reason := ""
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		reason = "this organisation was deleted"
+	case err == nil && t.Suspended():
+		reason = "this organisation is suspended"
+	default:
+		return
+	}
+	for _, s := range sessions {
+		s.client.Close(realtime.ClosePolicy, reason)
 	}
 }

@@ -141,17 +141,10 @@ func (h *Handlers) tenantPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := platform.TenantForm{CSRF: h.sessions.CSRFToken(c), BaseDomain: h.cfg.BaseDomain, Name: t.Name, TimeZone: t.TimeZone,
-		TimeZones: commonTimeZones}
-	emails, err := h.tenants.Domains(c.UserContext(), t.ID, models.DomainEmail)
+	f, err := h.savedTenantForm(c, t)
 	if err != nil {
 		return err
 	}
-	hosts, err := h.tenants.Domains(c.UserContext(), t.ID, models.DomainHost)
-	if err != nil {
-		return err
-	}
-	f.EmailDomains, f.HostDomains = strings.Join(emails, ", "), strings.Join(hosts, ", ")
 	saved := ""
 	if c.Query("saved") == "1" {
 		saved = "Saved."
@@ -159,9 +152,25 @@ func (h *Handlers) tenantPage(c *fiber.Ctx) error {
 	return h.page(c, fiber.StatusOK, t.Name, platform.EditTenant(f, h.tenantDetail(c, t, saved)))
 }
 
+// savedTenantForm is the edit form of tenant t as saved.
+func (h *Handlers) savedTenantForm(c *fiber.Ctx, t models.Tenant) (platform.TenantForm, error) {
+	f := platform.TenantForm{CSRF: h.sessions.CSRFToken(c), BaseDomain: h.cfg.BaseDomain, Name: t.Name, TimeZone: t.TimeZone,
+		TimeZones: commonTimeZones}
+	emails, err := h.tenants.Domains(c.UserContext(), t.ID, models.DomainEmail)
+	if err != nil {
+		return f, err
+	}
+	hosts, err := h.tenants.Domains(c.UserContext(), t.ID, models.DomainHost)
+	if err != nil {
+		return f, err
+	}
+	f.EmailDomains, f.HostDomains = strings.Join(emails, ", "), strings.Join(hosts, ", ")
+	return f, nil
+}
+
 func (h *Handlers) tenantDetail(c *fiber.Ctx, t models.Tenant, saved string) platform.TenantDetail {
 	return platform.TenantDetail{ID: t.ID, URL: h.hosts.TenantURL(c, t), Suspended: t.Suspended(),
-		SupportMFA: h.supportAllowed(c), Saved: saved, SupportMins: supportMinutes}
+		SupportMFA: h.supportAllowed(c), Saved: saved, SupportMins: supportMinutes, Offboarding: h.offboarding(c, t)}
 }
 
 // customerTenant is the customer tenant named by the :id parameter, 404

@@ -85,6 +85,7 @@ var navigation = []struct {
 	{layouts.NavItem{Label: "Imports", Href: "/admin/imports", TestID: "nav-imports"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Usage", Href: "/admin/usage", TestID: "nav-usage"}, []string{models.RoleTenantAdmin}},
 }
 
 // navFor returns the navigation of role with the entry for path marked.

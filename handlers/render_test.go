@@ -44,7 +44,7 @@ func TestNavFor(t *testing.T) {
 		return out, active
 	}
 	tenantAdminNav := []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users",
-		"xAPI", "Imports", "Settings", "Audit log"}
+		"xAPI", "Imports", "Settings", "Audit log", "Usage"}
 	cases := []struct {
 		role, path string
 		want       []string
@@ -54,6 +54,7 @@ func TestNavFor(t *testing.T) {
 		{models.RoleTenantAdmin, "/", tenantAdminNav, "Home"},
 		{models.RoleTenantAdmin, "/admin/settings", tenantAdminNav, "Settings"},
 		{models.RoleTenantAdmin, "/admin/imports/12", tenantAdminNav, "Imports"},
+		{models.RoleTenantAdmin, "/admin/usage", tenantAdminNav, "Usage"},
 		{models.RoleLearner, "/", []string{"Home", "My learning"}, "Home"},
 		{models.RoleManager, "/dashboards/completion/courses/3", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, "Completion"},
 		{models.RoleManager, "/somewhere", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, ""},

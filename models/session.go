@@ -89,3 +89,42 @@ func (s *SessionStore) SigningKey(ctx context.Context, name string) ([]byte, err
 	}
 	return key, nil
 }
+
+// Each calls fn with the token and data of every unexpired session, for
+// work that must look inside them (the tenant a session belongs to is in
+// its data). Rows are streamed.
+func (s *SessionStore) Each(ctx context.Context, fn func(token string, data []byte) error) error {
+	rows, err := s.db.SQL().QueryContext(ctx, `SELECT token, data FROM sessions WHERE expiry > now()`)
+	if err != nil {
+		return fmt.Errorf("read sessions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var token string
+		var data []byte
+		if err := rows.Scan(&token, &data); err != nil {
+			return fmt.Errorf("read sessions: %w", err)
+		}
+		if err := fn(token, data); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// DeleteMany removes the sessions of tokens at once and announces each, so
+// that no instance accepts them any more.
+func (s *SessionStore) DeleteMany(ctx context.Context, tokens []string) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	if _, err := s.db.SQL().ExecContext(ctx, `DELETE FROM sessions WHERE token = ANY($1)`, tokens); err != nil {
+		return fmt.Errorf("delete sessions: %w", err)
+	}
+	for _, token := range tokens {
+		if err := announce(ctx, s.db, AuthChange{Kind: ChangedSession, TokenHash: SessionTokenHash(token)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
