@@ -71,6 +71,9 @@ type Handlers struct {
 	liveUsers  liveViewers // this instance's live connections by user
 
 	metrics *metrics.Set
+
+	// requirements reads compliance requirements (the pipeline writes them).
+	requirements *models.RequirementStore
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes,
@@ -124,6 +127,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	}
 	h.measure(listener)
 	h.proxies = trustedProxies(cfg.TrustedProxies)
+	h.requirements = models.NewRequirementStore(db)
 	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
 		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
 	versions.Subscribe(func(tenant int64, v viewcache.Version) { h.hub.Changed(tenant, v.N) })
@@ -253,11 +257,12 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/users/:id/reset-link", h.resetLink)
 	admin.Post("/invitations", h.invite)
 	admin.Post("/invitations/:id/revoke", h.revokeInvitation)
-	admin.Get("/audit", h.auditLog)
+	h.auditRoutes(admin)
 	admin.Post("/imports", h.importUpload)
 	admin.Post("/mfa-policy", h.mfaPolicy)
 	h.credentialRoutes(admin)
 	h.settingsRoutes(admin)
+	h.requirementRoutes(site)
 
 	h.dashboardRoutes(site)
 	h.liveRoutes(site)

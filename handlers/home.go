@@ -29,6 +29,7 @@ func (h *Handlers) home(c *fiber.Ctx) error {
 			home.Card{Title: "Users", Text: "Who can sign in, their roles, their learner records, and lock-outs to lift.", Href: "/admin/users", TestID: "card-users"},
 			home.Card{Title: "xAPI credentials", Text: "Keys your LMS and authoring tools send learning records with.", Href: "/admin/credentials", TestID: "card-credentials"},
 			home.Card{Title: "Settings", Text: "Your name, brand colour and logo, time zone and sign-in domains.", Href: "/admin/settings", TestID: "card-settings"},
+			home.Card{Title: "Compliance requirements", Text: "Required training: which course, for whom, by when and how often again.", Href: "/admin/requirements", TestID: "card-requirements"},
 			home.Card{Title: "Audit log", Text: "Sign-ins, failures, lock-outs, exports and admin actions.", Href: "/admin/audit", TestID: "card-audit"})
 	case models.RoleManager:
 		v.Intro = "Your team's learning: completion, compliance and engagement for everyone who reports to you, solid or dotted line."

@@ -83,6 +83,7 @@ var navigation = []struct {
 	{layouts.NavItem{Label: "Users", Href: "/admin/users", TestID: "nav-users"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "xAPI", Href: "/admin/credentials", TestID: "nav-credentials"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings"}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Requirements", Href: "/admin/requirements", TestID: "nav-requirements"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
 }
 
