@@ -257,10 +257,15 @@ func (h *Handlers) requirementEdit(c *fiber.Ctx) error {
 	return h.renderRequirementForm(c, fiber.StatusOK, f)
 }
 
-// requirementOf is the path's requirement of the request's tenant; any
-// other id is not found.
+// requirementOf is the path's requirement of the request's tenant.
 func (h *Handlers) requirementOf(c *fiber.Ctx) (models.ComplianceRequirement, error) {
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	return h.requirementByID(c, c.Params("id"))
+}
+
+// requirementByID is requirement raw of the request's tenant; any other id
+// is not found.
+func (h *Handlers) requirementByID(c *fiber.Ctx, raw string) (models.ComplianceRequirement, error) {
+	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
 		return models.ComplianceRequirement{}, fiber.ErrNotFound
 	}
@@ -373,6 +378,16 @@ func (h *Handlers) requirementRetire(retire bool) fiber.Handler {
 // the requirement would apply to and how many would be overdue at once.
 func (h *Handlers) requirementPreview(c *fiber.Ctx) error {
 	tenant := auth.Tenant(c)
+	// The preview of an edit keeps its people's dates: the requirement
+	// must be the tenant's (another's looks missing).
+	var editing int64
+	if id := c.Query("id"); id != "" {
+		r, err := h.requirementByID(c, id)
+		if err != nil {
+			return err
+		}
+		editing = r.ID
+	}
 	ch, err := h.requirements.Choices(c.UserContext(), tenant.ID)
 	if err != nil {
 		return err
@@ -381,11 +396,7 @@ func (h *Handlers) requirementPreview(c *fiber.Ctx) error {
 	if problem.status != 0 {
 		return h.fragment(c, problem.status, admin.RequirementPreviewBox(admin.RequirementPreviewView{Problem: problem.message()}))
 	}
-	if id := c.Query("id"); id != "" {
-		if r.ID, err = strconv.ParseInt(id, 10, 64); err != nil {
-			return fiber.NewError(fiber.StatusBadRequest, "id must be a requirement's number")
-		}
-	}
+	r.ID = editing
 	pv, err := h.pipeline.PreviewRequirement(c.UserContext(), tenant.ID, r)
 	if err != nil {
 		return err
