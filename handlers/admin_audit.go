@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -94,34 +95,41 @@ func (h *Handlers) auditLog(c *fiber.Ctx) error {
 	tenant := auth.Tenant(c)
 	loc := tenantLocation(tenant)
 	q, err := parseAuditQuery(c, loc)
-	if err != nil {
-		return err
-	}
 	pageNo := 1
-	if p := c.Query("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > auditPageLimit {
-			return fiber.NewError(fiber.StatusBadRequest, "page must be a whole number from 1 to 100000")
+	if p := c.Query("page"); p != "" && err == nil {
+		n, perr := strconv.Atoi(p)
+		if perr != nil || n < 1 || n > auditPageLimit {
+			err = fiber.NewError(fiber.StatusBadRequest, "page must be a whole number from 1 to 100000")
 		}
 		pageNo = n
 	}
-	// One extra row tells whether an older page exists.
-	es, err := h.audit.List(c.UserContext(), tenant.ID, q.filter, auditPageSize+1, (pageNo-1)*auditPageSize)
-	if err != nil {
-		return err
+	actions, aerr := h.audit.Actions(c.UserContext(), tenant.ID)
+	if aerr != nil {
+		return aerr
 	}
-	actions, err := h.audit.Actions(c.UserContext(), tenant.ID)
-	if err != nil {
-		return err
-	}
-	users, err := h.users.List(c.UserContext(), tenant.ID)
-	if err != nil {
-		return err
+	users, uerr := h.users.List(c.UserContext(), tenant.ID)
+	if uerr != nil {
+		return uerr
 	}
 	p := admin.AuditPage{Actor: q.Actor, Action: q.Action, From: q.From, To: q.To, Search: q.Search, Actions: actions,
 		Filtered: len(q.values()) > 0}
 	for _, u := range users {
 		p.Actors = append(p.Actors, u.Email)
+	}
+	// A filter that cannot be read is shown back with what was wrong, and
+	// no entries.
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		p.Error, p.ExportHref = sentence(fe.Message), "/admin/audit/export.csv"
+		return h.page(c, fe.Code, "Audit log", admin.Audit(p))
+	}
+	if err != nil {
+		return err
+	}
+	// One extra row tells whether an older page exists.
+	es, err := h.audit.List(c.UserContext(), tenant.ID, q.filter, auditPageSize+1, (pageNo-1)*auditPageSize)
+	if err != nil {
+		return err
 	}
 	pageHref := func(n int) string {
 		v := q.values()
