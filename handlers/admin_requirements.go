@@ -388,6 +388,10 @@ func (h *Handlers) requirementPreview(c *fiber.Ctx) error {
 		}
 		editing = r.ID
 	}
+	// A form without a course yet is not wrong, only unfinished.
+	if strings.TrimSpace(c.Query("course_id")) == "" {
+		return h.fragment(c, fiber.StatusOK, admin.RequirementPreviewBox(admin.RequirementPreviewView{}))
+	}
 	ch, err := h.requirements.Choices(c.UserContext(), tenant.ID)
 	if err != nil {
 		return err

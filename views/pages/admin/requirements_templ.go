@@ -850,7 +850,7 @@ func RequirementEditor(f RequirementForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "</label><div id=\"requirement-preview\" class=\"min-w-0 sm:col-span-2\" hx-get=\"/admin/requirements/preview\" hx-include=\"#requirement-form\" hx-trigger=\"load, change from:#requirement-form, input changed delay:400ms from:#requirement-form\" hx-params=\"not _csrf\" hx-sync=\"this:replace\" aria-live=\"polite\" data-testid=\"requirement-preview\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "</label><div id=\"requirement-preview\" class=\"min-w-0 sm:col-span-2\" hx-get=\"/admin/requirements/preview\" hx-include=\"#requirement-form\" hx-trigger=\"load, change from:#requirement-form, keyup changed delay:400ms from:#requirement-form\" hx-params=\"not _csrf\" hx-sync=\"this:queue last\" aria-live=\"polite\" data-testid=\"requirement-preview\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
