@@ -131,13 +131,18 @@ func (p *Pipeline) RetireRequirement(ctx context.Context, tenantID, id int64, re
 		// Restoring may meet a requirement imported since with the same
 		// course and audience.
 		var r Requirement
-		var au map[string]string
+		var au struct {
+			All        bool   `json:"all"`
+			Department string `json:"department"`
+			Location   string `json:"location"`
+			JobTitle   string `json:"job_title"`
+		}
 		if err := tx.QueryRow(ctx, `SELECT course_id, audience FROM compliance_requirements WHERE tenant_id = $1 AND id = $2`,
 			tenantID, id).Scan(&r.CourseID, &au); err != nil {
 			return err
 		}
 		r.ID = id
-		r.Audience = imports.Audience{All: au["all"] != "", Department: au["department"], Location: au["location"], JobTitle: au["job_title"]}
+		r.Audience = imports.Audience{All: au.All, Department: au.Department, Location: au.Location, JobTitle: au.JobTitle}
 		if err := checkRequirement(ctx, tx, tenantID, r); err != nil {
 			return err
 		}
