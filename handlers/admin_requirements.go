@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -440,6 +441,32 @@ func requirementTarget(id int64) string { return "requirement:" + strconv.Format
 
 // ----- JSON resources -----
 
+// requirementOperations document the JSON resources in the OpenAPI
+// document (api_spec.go).
+var requirementOperations = []apiOperation{
+	{method: fiber.MethodGet, path: "/api/v1/requirements", id: "requirements.list", tag: "Requirements", sessionOnly: true,
+		summary:     "The tenant's compliance requirements, those in force first",
+		description: "Tenant admins only, for now. people and overdue count the requirement's assignments today (tenant time).",
+		response:    jsonOf[RequirementListJSON]()},
+	{method: fiber.MethodGet, path: "/api/v1/requirements/{id}", id: "requirements.get", tag: "Requirements", sessionOnly: true,
+		summary:  "One compliance requirement",
+		params:   []apiParam{{name: "id", in: "path", required: true, description: "The requirement's id.", schema: idSchema}},
+		response: jsonOf[RequirementJSON]()},
+	{method: fiber.MethodPost, path: "/api/v1/requirements", id: "requirements.create", tag: "Requirements", sessionOnly: true,
+		summary: "Create a compliance requirement",
+		description: "Assigned at once to the active rostered people of its audience; the compliance dashboards update. " +
+			"due_days 1–3650, recertify_months 0–120 (400 outside); an unknown course, department, location or job title is 422; " +
+			"a course and audience another requirement already has is 409. Error bodies add fields: a message per field. " +
+			"A session needs the X-CSRF-Token header.",
+		body:   &apiContent{mediaType: fiber.MIMEApplicationJSON, typ: reflect.TypeFor[RequirementRequest]()},
+		status: fiber.StatusCreated, response: jsonOf[RequirementJSON](), errors: []int{409, 422}},
+}
+
+// RequirementListJSON is the body of GET /api/v1/requirements.
+type RequirementListJSON struct {
+	Requirements []RequirementJSON `json:"requirements"`
+}
+
 // RequirementJSON is a compliance requirement as /api/v1/requirements
 // sends it.
 type RequirementJSON struct {
@@ -484,7 +511,7 @@ func (h *Handlers) requirementsJSON(c *fiber.Ctx) error {
 		out[i] = requirementJSON(r)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(fiber.Map{"requirements": out})
+	return c.JSON(RequirementListJSON{Requirements: out})
 }
 
 // requirementJSON sends requirement :id.

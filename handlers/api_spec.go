@@ -52,6 +52,10 @@ type apiOperation struct {
 	body         *apiContent // the request body, if any
 	status       int         // the success status (200 when 0)
 	response     apiContent
+	// sessionOnly operations are for a signed-in browser session (of a
+	// tenant admin), not yet for API clients.
+	sessionOnly bool
+	errors      []int // error statuses besides the usual ones
 }
 
 // apiContent is a body: its media type and either the Go type it is
@@ -187,7 +191,7 @@ func sectionEnvelope(s *schemas, data reflect.Type) map[string]any {
 var openAPIDocument = sync.OnceValue(func() []byte {
 	s := newSchemas()
 	paths := map[string]any{}
-	ops := append(dashboardOperations(), apiOperations...)
+	ops := slices.Concat(dashboardOperations(), apiOperations, requirementOperations)
 	for _, op := range ops {
 		item, _ := paths[op.path].(map[string]any)
 		if item == nil {
@@ -270,13 +274,22 @@ func (op apiOperation) document(s *schemas) map[string]any {
 	for _, code := range []int{400, 404, 503} {
 		responses[fmt.Sprint(code)] = errRef
 	}
-	if op.scope != "" {
+	switch {
+	case op.scope != "":
 		o["security"] = []any{map[string]any{"client": []string{op.scope}}, map[string]any{"session": []string{}}}
 		for _, code := range []int{401, 403, 429} {
 			responses[fmt.Sprint(code)] = errRef
 		}
-	} else {
+	case op.sessionOnly:
+		o["security"] = []any{map[string]any{"session": []string{}}}
+		for _, code := range []int{401, 403} {
+			responses[fmt.Sprint(code)] = errRef
+		}
+	default:
 		o["security"] = []any{}
+	}
+	for _, code := range op.errors {
+		responses[fmt.Sprint(code)] = errRef
 	}
 	o["responses"] = responses
 	return o

@@ -133,6 +133,11 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	checked := 0
 	for _, path := range slices.Sorted(maps.Keys(d.Paths)) {
 		for method, op := range d.Paths[path] {
+			// Operations with a body or a path id are checked by their
+			// own tests (requirements_test.go).
+			if method != "get" || strings.Contains(path, "{") {
+				continue
+			}
 			q := url.Values{}
 			for _, p := range op.Parameters {
 				if p.In == "query" && (p.Required || p.Name == "learner_id") {
