@@ -13,11 +13,18 @@ import (
 // ErrForbidden is returned when a signed-in user lacks the role a route needs.
 var ErrForbidden = errors.New("your role does not give access to this page")
 
+// ErrNoTokens refuses an API client's token on a route that is for people.
+var ErrNoTokens = errors.New("this address does not take API access tokens")
+
 // RequireRole is middleware that lets through only signed-in users of this
 // host's tenant with one of roles. Anonymous visitors are sent to the login
-// page (or get 401 on JSON routes); other roles get 403.
+// page (or get 401 on JSON routes); other roles get 403, and so do API
+// clients' tokens: routes that take them say so with their scope instead.
 func RequireRole(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if Client(c) != nil {
+			return fiber.NewError(fiber.StatusForbidden, ErrNoTokens.Error())
+		}
 		u := User(c)
 		if u == nil {
 			return RequireLogin(c)
@@ -29,8 +36,12 @@ func RequireRole(roles ...string) fiber.Handler {
 	}
 }
 
-// RequireLogin is middleware that lets through any signed-in user.
+// RequireLogin is middleware that lets through any signed-in user, but not
+// an API client's token (see RequireRole).
 func RequireLogin(c *fiber.Ctx) error {
+	if Client(c) != nil {
+		return fiber.NewError(fiber.StatusForbidden, ErrNoTokens.Error())
+	}
 	if User(c) != nil {
 		return c.Next()
 	}

@@ -2,6 +2,9 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -47,6 +50,18 @@ type Config struct {
 	XAPICredentialRate        float64 // XAPI_CREDENTIAL_RATE, 200 requests/s
 	XAPICredentialBurst       int     // XAPI_CREDENTIAL_BURST, 400 requests
 
+	// TokenKey (TOKEN_KEY) seals the private keys that sign API access
+	// tokens: 32 bytes as 64 hex digits or base64. TokenKeyFile
+	// (TOKEN_KEY_FILE) names a file holding it instead; `serve --dev`
+	// makes DATA_DIR/token.key when neither is set. Without either,
+	// API tokens are off (the token endpoint answers 503).
+	TokenKey     string
+	TokenKeyFile string
+	// Limits of one API client on one instance: requests per second and
+	// the burst above that rate (0 turns the rate limit off).
+	APIClientRate  float64 // API_CLIENT_RATE, 20 requests/s
+	APIClientBurst int     // API_CLIENT_BURST, 40 requests
+
 	// AdminMFAOptional lets platform admins sign in without a second
 	// factor. Not read from the environment: only `serve --dev` (the demo
 	// data, whose printed logins must keep working) and tests set it.
@@ -88,9 +103,18 @@ func parse(getenv func(string) string) (Config, error) {
 		XAPICredentialConcurrency: p.int("XAPI_CREDENTIAL_CONCURRENCY", 8),
 		XAPICredentialRate:        float64(p.int("XAPI_CREDENTIAL_RATE", 200)),
 		XAPICredentialBurst:       p.int("XAPI_CREDENTIAL_BURST", 400),
+		TokenKey:                  p.str("TOKEN_KEY", ""),
+		TokenKeyFile:              p.str("TOKEN_KEY_FILE", ""),
+		APIClientRate:             float64(p.int("API_CLIENT_RATE", 20)),
+		APIClientBurst:            p.int("API_CLIENT_BURST", 40),
 		LiveMaxPerTenant:          p.int("LIVE_MAX_PER_TENANT", 1000),
 		LiveMaxConnections:        p.int("LIVE_MAX_CONNECTIONS", 5000),
 		LiveHeartbeat:             p.duration("LIVE_HEARTBEAT", 25*time.Second),
+	}
+	if c.TokenKey != "" && p.err == nil {
+		if _, err := decodeTokenKey(c.TokenKey); err != nil {
+			p.err = fmt.Errorf("TOKEN_KEY: %w", err)
+		}
 	}
 	if strings.EqualFold(c.MetricsAddr, "off") {
 		c.MetricsAddr = ""
@@ -99,6 +123,49 @@ func parse(getenv func(string) string) (Config, error) {
 		p.err = errors.New("set DATABASE_URL and DATABASE_PLATFORM_URL together: the app logs in as learnlens_app and as learnlens_platform (docs/SECURITY.md)")
 	}
 	return c, p.err
+}
+
+// TokenSealKey returns the 32-byte key that seals the token signing keys,
+// from TOKEN_KEY or the file TOKEN_KEY_FILE names; nil when neither is set.
+func (c Config) TokenSealKey() ([]byte, error) {
+	text := c.TokenKey
+	if text == "" && c.TokenKeyFile != "" {
+		b, err := os.ReadFile(c.TokenKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TOKEN_KEY_FILE: %w", err)
+		}
+		text = strings.TrimSpace(string(b))
+	}
+	if text == "" {
+		return nil, nil
+	}
+	key, err := decodeTokenKey(text)
+	if err != nil {
+		return nil, fmt.Errorf("TOKEN_KEY: %w", err)
+	}
+	return key, nil
+}
+
+// NewTokenKey returns a new random TOKEN_KEY value (64 hex digits).
+func NewTokenKey() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// decodeTokenKey reads 32 bytes written as 64 hex digits or in base64.
+func decodeTokenKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("want 32 random bytes as 64 hex digits or base64 (e.g. openssl rand -hex 32)")
 }
 
 // PrivateDatabase reports whether no database login is configured, so that

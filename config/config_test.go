@@ -37,6 +37,16 @@ func TestParse(t *testing.T) {
 		{"app login without the platform's", map[string]string{"DATABASE_URL": "postgres://learnlens_app@db/ll"}, nil,
 			"set DATABASE_URL and DATABASE_PLATFORM_URL together"},
 		{"bad port", map[string]string{"PORT": "eighty"}, nil, `PORT="eighty" is not a whole number`},
+		{"token key in hex", map[string]string{"TOKEN_KEY": strings.Repeat("ab", 32), "API_CLIENT_RATE": "5"}, func(c Config) bool {
+			k, err := c.TokenSealKey()
+			return err == nil && len(k) == 32 && k[0] == 0xab && c.APIClientRate == 5 && c.APIClientBurst == 40
+		}, ""},
+		{"token key in base64", map[string]string{"TOKEN_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}, func(c Config) bool {
+			k, err := c.TokenSealKey()
+			return err == nil && len(k) == 32 && k[31] == 31
+		}, ""},
+		{"no token key", nil, func(c Config) bool { k, err := c.TokenSealKey(); return k == nil && err == nil }, ""},
+		{"short token key", map[string]string{"TOKEN_KEY": "abcd"}, nil, "TOKEN_KEY: want 32 random bytes"},
 		{"bad bool", map[string]string{"SECURE_COOKIES": "maybe"}, nil, `SECURE_COOKIES="maybe" is not true or false`},
 		{"bad duration", map[string]string{"SESSION_IDLE_TIMEOUT": "2 hours"}, nil, `SESSION_IDLE_TIMEOUT="2 hours" is not a duration`},
 	}

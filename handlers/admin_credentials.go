@@ -25,6 +25,7 @@ func (h *Handlers) credentialRoutes(adminGroup fiber.Router) {
 	adminGroup.Post("/credentials", h.credentialCreate)
 	adminGroup.Post("/credentials/:id/rotate", h.credentialRotate)
 	adminGroup.Post("/credentials/:id/revoke", h.credentialRevoke)
+	h.apiClientRoutes(adminGroup)
 }
 
 // credentialList shows the tenant's xAPI credentials.
@@ -120,6 +121,9 @@ func (h *Handlers) renderCredentials(c *fiber.Ctx, status int, p admin.Credentia
 	}
 	p.Endpoint = c.BaseURL() + "/xapi/"
 	p.CSRF = h.sessions.CSRFToken(c)
+	if err := h.apiClientsSection(c, &p.API); err != nil {
+		return err
+	}
 	return h.page(c, status, "xAPI credentials", admin.Credentials(p))
 }
 

@@ -95,8 +95,13 @@ const activitySection = "engagement/activity"
 // of every range share them.
 var undatedSections = map[string]bool{"compliance/kpis": true, "team/nodes": true}
 
+// dashboardJSON is GET /api/v1/dashboards/:dash/:section.
 func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
-	d, section := c.Params("dash"), c.Params("section")
+	return h.sectionJSON(c, c.Params("dash"), c.Params("section"))
+}
+
+// sectionJSON answers section of dashboard d (or table d/section).
+func (h *Handlers) sectionJSON(c *fiber.Ctx, d, section string) error {
 	id := d + "/" + section
 	fn, ok := jsonSections[id]
 	if !ok && !analytics.HasTable(id) && id != activitySection {

@@ -73,23 +73,33 @@ func (s *schemas) ref(t reflect.Type) map[string]any {
 		s.types[name] = t
 		s.named[name] = nil // a placeholder, for types that refer to themselves
 		props, required := map[string]any{}, []string{}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || tag == "-" {
-				continue
-			}
-			if tag == "" {
-				tag = f.Name
-			}
-			props[tag] = s.of(f.Type)
-			if !strings.Contains(opts, "omitempty") {
-				required = append(required, tag)
-			}
-		}
+		s.fields(t, props, &required)
 		s.named[name] = map[string]any{"type": "object", "properties": props, "required": required}
 	}
 	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+// fields adds the JSON fields of struct t to props, as encoding/json sees
+// them: an embedded struct without a name of its own lends its fields.
+func (s *schemas) fields(t reflect.Type, props map[string]any, required *[]string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			s.fields(f.Type, props, required)
+			continue
+		}
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		props[tag] = s.of(f.Type)
+		if !strings.Contains(opts, "omitempty") {
+			*required = append(*required, tag)
+		}
+	}
 }
 
 // nullable is schema or null.

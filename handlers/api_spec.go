@@ -14,6 +14,7 @@ import (
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/views/pages/apidocs"
 )
 
@@ -26,19 +27,12 @@ import (
 // changes the document; tests/openapi_test.go validates real responses of
 // every operation against it and fails on an /api/v1 route it lacks.
 
-// Scopes an API client may hold (see docs/API.md).
-const (
-	ScopeDashboards = "dashboards:read"
-	ScopeLearners   = "learners:read"
-	ScopeImports    = "imports:manage"
-	ScopeUsers      = "users:manage"
-)
-
+// scopeDescriptions say what each API client scope opens.
 var scopeDescriptions = map[string]string{
-	ScopeDashboards: "Read dashboard sections, tables, exports and the organisation tree",
-	ScopeLearners:   "Read learners' records",
-	ScopeImports:    "Upload imports and read their status",
-	ScopeUsers:      "Read users and invite new ones",
+	models.ScopeDashboardsRead: "Read dashboard sections, tables, exports and the organisation tree",
+	models.ScopeLearnersRead:   "Read learners' records",
+	models.ScopeImportsManage:  "Upload imports, read their status, and manage compliance requirements",
+	models.ScopeUsersManage:    "Read users and invite new ones",
 }
 
 // apiOperation is one documented operation.
@@ -52,10 +46,14 @@ type apiOperation struct {
 	body         *apiContent // the request body, if any
 	status       int         // the success status (200 when 0)
 	response     apiContent
+	envelope     bool  // response.typ is the data of a SectionJSON envelope
+	errors       []int // error statuses besides the usual ones
+	// oauthErrors: the 400 and 401 answers are RFC 6749 §5.2 errors
+	// (TokenError), not Error.
+	oauthErrors bool
 	// sessionOnly operations are for a signed-in browser session (of a
 	// tenant admin), not yet for API clients.
 	sessionOnly bool
-	errors      []int // error statuses besides the usual ones
 }
 
 // apiContent is a body: its media type and either the Go type it is
@@ -80,6 +78,10 @@ type apiParam struct {
 
 func query(name, description string, schema map[string]any) apiParam {
 	return apiParam{name: name, in: "query", description: description, schema: schema}
+}
+
+func pathParam(name, description string, schema map[string]any) apiParam {
+	return apiParam{name: name, in: "path", required: true, description: description, schema: schema}
 }
 
 var (
@@ -142,17 +144,19 @@ func drillParamsOf(ids []string) []apiParam {
 	return out
 }
 
-// dashboardOperations are one operation per section and table.
+// dashboardOperations are one operation per section and per table (each
+// table also has its exports, documented once with the table as path
+// parameters).
 func dashboardOperations() []apiOperation {
 	var ops []apiOperation
-	add := func(id, summary, description string, data reflect.Type, params []apiParam) {
-		dash, _, _ := strings.Cut(id, "/")
-		ops = append(ops, apiOperation{method: http.MethodGet, path: "/api/v1/dashboards/" + id,
-			id: "dashboard." + id, summary: summary, description: description, tag: "Dashboards",
-			scope: ScopeDashboards, params: params, response: apiContent{mediaType: fiber.MIMEApplicationJSON, typ: data}})
-		if dash == "learner" {
-			ops[len(ops)-1].scope = ScopeLearners
+	add := func(path, id, summary, description string, data reflect.Type, params []apiParam) {
+		scope := models.ScopeDashboardsRead
+		if strings.HasPrefix(id, "learner/") {
+			scope = models.ScopeLearnersRead
 		}
+		ops = append(ops, apiOperation{method: http.MethodGet, path: path + id, id: strings.Trim(path, "/") + "." + id,
+			summary: summary, description: description, tag: "Dashboards", scope: scope, params: params,
+			response: apiContent{mediaType: fiber.MIMEApplicationJSON, typ: data}, envelope: true})
 	}
 	for _, id := range slices.Sorted(maps.Keys(jsonSections)) {
 		s := jsonSections[id]
@@ -160,14 +164,37 @@ func dashboardOperations() []apiOperation {
 		if undatedSections[id] {
 			params = filterParams[3:] // no range: as of today
 		}
-		add(id, s.summary, "", s.typ, append(slices.Clone(params), drillParamsOf(s.ids)...))
+		add("/api/v1/dashboards/", id, s.summary, "", s.typ, append(slices.Clone(params), drillParamsOf(s.ids)...))
 	}
-	add(activitySection, "Activity now: people active in the last 15 minutes and the latest completions",
+	add("/api/v1/dashboards/", activitySection, "Activity now: people active in the last 15 minutes and the latest completions",
 		"Wall-clock windows, not the date range; see docs/DASHBOARDS.md.", reflect.TypeFor[analytics.Activity](), filterParams[3:])
-	for _, id := range analytics.TableIDs() {
+	tableIDs := analytics.TableIDs()
+	for _, id := range tableIDs {
 		params := slices.Concat(filterParams, tableParams, drillParamsOf(tableDrillIDs[id]))
-		add(id, "Table "+id+": one page", "Rows are keyed by column key; columns give each key's label and kind.",
+		add("/api/v1/tables/", id, "Table "+id+", one page",
+			"Rows are keyed by column key; columns give each key's label and kind. "+
+				"(Also served as /api/v1/dashboards/"+id+", as before tables had their own path.)",
 			reflect.TypeFor[analytics.TableJSON](), params)
+	}
+	var dashes, tables []string
+	for _, id := range tableIDs {
+		d, t, _ := strings.Cut(id, "/")
+		dashes, tables = append(dashes, d), append(tables, t)
+	}
+	dashes, tables = slices.Compact(slices.Sorted(slices.Values(dashes))), slices.Compact(slices.Sorted(slices.Values(tables)))
+	exportParams := slices.Concat([]apiParam{
+		pathParam("dash", "The dashboard of the table.", map[string]any{"type": "string", "enum": dashes}),
+		pathParam("table", "The table (with dash, one of the tables above).", map[string]any{"type": "string", "enum": tables}),
+	}, filterParams, tableParams[:2], []apiParam{tableParams[3]}, drillParamsOf([]string{"course_id?", "team_id?", "requirement_id?", "learner_id?"}))
+	for _, ext := range []struct{ name, mediaType string }{
+		{"csv", "text/csv"}, {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+	} {
+		ops = append(ops, apiOperation{method: http.MethodGet, path: "/api/v1/tables/{dash}/{table}/export." + ext.name,
+			id: "export." + ext.name, tag: "Dashboards", scope: models.ScopeDashboardsRead, params: exportParams,
+			summary: "Every row of a table as " + strings.ToUpper(ext.name),
+			description: "The table's rows in its sort order with the filters, after a heading that says what the file is, " +
+				"the data's as-of time and the filters (see docs/DASHBOARDS.md, Exports). Audited.",
+			response: apiContent{mediaType: ext.mediaType, schema: map[string]any{"type": "string"}}})
 	}
 	return ops
 }
@@ -176,6 +203,51 @@ func dashboardOperations() []apiOperation {
 var apiOperations = []apiOperation{
 	{method: http.MethodGet, path: "/api/v1/openapi.json", id: "openapi", summary: "This document", tag: "Meta",
 		response: apiContent{mediaType: fiber.MIMEApplicationJSON, schema: map[string]any{"type": "object"}}},
+	{method: http.MethodPost, path: "/api/v1/oauth/token", id: "oauth.token", tag: "Access", oauthErrors: true,
+		summary: "An access token for an API client (OAuth 2.0 client credentials)",
+		description: "RFC 6749 §4.4. Send the client's id and secret in the form or by HTTP Basic (not both). " +
+			"The token is a JWT signed with EdDSA, valid for 15 minutes; its keys are at /.well-known/jwks.json. " +
+			"A suspended organisation gets 403; too many wrong secrets from one address get 429 (slow_down).",
+		body:     &apiContent{mediaType: fiber.MIMEApplicationForm, typ: reflect.TypeFor[TokenRequest]()},
+		response: jsonOf[TokenResponse](), errors: []int{403, 429}},
+	{method: http.MethodGet, path: "/api/v1/learners/{learner}", id: "learners.get", tag: "Learners", scope: models.ScopeLearnersRead,
+		summary: "A learner's record: profile, courses, certificates and attempts", envelope: true,
+		params:   slices.Concat([]apiParam{pathParam("learner", "The learner's id.", idSchema)}, filterParams),
+		response: jsonOf[LearnerJSON]()},
+	{method: http.MethodGet, path: "/api/v1/team/nodes", id: "team.nodes", tag: "Organisation", scope: models.ScopeDashboardsRead,
+		summary: "The organisation tree: the top nodes the caller may see, with their numbers", envelope: true,
+		params: filterParams[3:], response: jsonOf[[]analytics.TeamNode]()},
+	{method: http.MethodGet, path: "/api/v1/team/nodes/{node}", id: "team.children", tag: "Organisation", scope: models.ScopeDashboardsRead,
+		summary: "The people reporting to a node (solid and dotted lines), with their numbers", envelope: true,
+		params:   slices.Concat([]apiParam{pathParam("node", "A learner id in the tree.", idSchema)}, filterParams[3:]),
+		response: jsonOf[[]analytics.TeamNode]()},
+	{method: http.MethodGet, path: "/api/v1/users", id: "users.list", tag: "Users", scope: models.ScopeUsersManage,
+		summary: "The organisation's users", response: jsonOf[UsersJSON]()},
+	{method: http.MethodGet, path: "/api/v1/users/{id}", id: "users.get", tag: "Users", scope: models.ScopeUsersManage,
+		summary: "One user", params: []apiParam{pathParam("id", "The user's id.", idSchema)}, response: jsonOf[UserJSON]()},
+	{method: http.MethodPost, path: "/api/v1/users", id: "users.invite", tag: "Users", scope: models.ScopeUsersManage,
+		summary:     "Invite a user: the link they join by, shown once",
+		description: "409 when the email has an account or a pending invitation here; 422 for a bad email or role.",
+		body:        &apiContent{mediaType: fiber.MIMEApplicationJSON, typ: reflect.TypeFor[InviteRequest]()},
+		status:      http.StatusCreated, response: jsonOf[InvitationCreated](), errors: []int{409, 422}},
+	{method: http.MethodGet, path: "/api/v1/imports", id: "imports.list", tag: "Imports", scope: models.ScopeImportsManage,
+		summary: "The organisation's imports, newest first, with their state and progress", response: jsonOf[ImportsJSON]()},
+	{method: http.MethodGet, path: "/api/v1/imports/{id}", id: "imports.get", tag: "Imports", scope: models.ScopeImportsManage,
+		summary:     "One import: its state, progress (rows_done of rows) and report by line and column",
+		description: "Poll it while an import runs; a running import whose instance stopped is reported failed within 30 s.",
+		params:      []apiParam{pathParam("id", "The import's id.", idSchema)}, response: jsonOf[ImportDetailJSON]()},
+	{method: http.MethodPost, path: "/api/v1/imports", id: "imports.upload", tag: "Imports", scope: models.ScopeImportsManage,
+		summary: "Upload and apply a CSV or XLSX file (or check it, with dry_run=true)",
+		description: "Applied in one transaction within the request; the answer is its report. In all-or-nothing mode a file " +
+			"with any bad row is refused whole (422). The columns each kind takes are in docs/DATA-MODEL.md. Up to 15 MB.",
+		body: &apiContent{mediaType: fiber.MIMEMultipartForm, schema: map[string]any{"type": "object", "required": []string{"kind", "file"},
+			"properties": map[string]any{
+				"kind":    map[string]any{"type": "string", "enum": []string{"roster", "courses", "enrollments", "requirements"}},
+				"mode":    map[string]any{"type": "string", "enum": []string{"valid-rows", "all-or-nothing"}, "default": "valid-rows"},
+				"dry_run": map[string]any{"type": "string", "enum": []string{"true", "false"}, "default": "false"},
+				"file":    map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
+			}}},
+		response: jsonOf[ImportResultJSON](), errors: []int{413, 422}},
 }
 
 // sectionEnvelope is SectionJSON with data of the section's own schema.
@@ -263,7 +335,7 @@ func (op apiOperation) document(s *schemas) map[string]any {
 		status = http.StatusOK
 	}
 	respSchema := op.response.schemaIn(s)
-	if strings.HasPrefix(op.path, "/api/v1/dashboards/") {
+	if op.envelope {
 		respSchema = sectionEnvelope(s, op.response.typ)
 	}
 	responses := map[string]any{
@@ -290,6 +362,11 @@ func (op apiOperation) document(s *schemas) map[string]any {
 	}
 	for _, code := range op.errors {
 		responses[fmt.Sprint(code)] = errRef
+	}
+	if op.oauthErrors {
+		oauth := map[string]any{"description": "An RFC 6749 §5.2 error.",
+			"content": map[string]any{fiber.MIMEApplicationJSON: map[string]any{"schema": s.of(reflect.TypeFor[TokenError]())}}}
+		responses["400"], responses["401"] = oauth, oauth
 	}
 	o["responses"] = responses
 	return o

@@ -57,6 +57,7 @@ type Handlers struct {
 
 	pipeline    *pipeline.Pipeline
 	credentials *models.CredentialStore
+	importJobs  *models.ImportJobStore
 	statements  *models.StatementStore
 	documents   *models.DocumentStore
 	credCache   credentialCache
@@ -71,6 +72,7 @@ type Handlers struct {
 	liveUsers  liveViewers // this instance's live connections by user
 
 	metrics *metrics.Set
+	api     apiState // API clients, access tokens and their limits (api.go)
 
 	// requirements reads compliance requirements (the pipeline writes them).
 	requirements *models.RequirementStore
@@ -119,6 +121,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		views:         viewcache.NewCache(versions, cfg.ViewCacheBytes),
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
+		importJobs:    models.NewImportJobStore(db),
 		statements:    models.NewStatementStore(db),
 		documents:     models.NewDocumentStore(db),
 		analytics:     analytics.NewStore(db),
@@ -126,6 +129,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		metrics:       m,
 	}
 	h.measure(listener)
+	h.api = h.newAPI(listener)
 	h.proxies = trustedProxies(cfg.TrustedProxies)
 	h.requirements = models.NewRequirementStore(db)
 	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
@@ -206,6 +210,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	app.Get(models.LogoPath, h.hosts.ResolveTenant, h.tenantLogo)
 	static.Register(app)
 	h.xapiRoutes(app)
+	h.apiRoutes(app)
 
 	// The hand-over of a bare-domain sign-in is posted from the bare
 	// domain's page, so it cannot carry the tenant host's CSRF token: it
@@ -215,7 +220,9 @@ func (h *Handlers) routes(app *fiber.App) {
 	app.Post("/support/ticket", h.hosts.ResolveTenant, h.sessions.Middleware, h.redeemSupportTicket)
 
 	// Everything else is served for the tenant of the request's host.
-	site := app.Group("", h.hosts.ResolveTenant, h.sessions.Middleware, auth.ReadOnlySupport, h.sessions.CheckCSRF, h.requireMFASetup)
+	// A bearer token on /api/v1 stands for the session and CSRF token (api.go).
+	site := app.Group("", h.hosts.ResolveTenant, h.bearer, unlessBearer(h.sessions.Middleware), unlessBearer(auth.ReadOnlySupport),
+		unlessBearer(h.sessions.CheckCSRF), unlessBearer(h.requireMFASetup))
 	site.Get("/login", h.loginPage)
 	site.Post("/login", h.login)
 	site.Get("/login/continue", h.continueLogin)
@@ -258,12 +265,14 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/invitations", h.invite)
 	admin.Post("/invitations/:id/revoke", h.revokeInvitation)
 	h.auditRoutes(admin)
-	admin.Post("/imports", h.importUpload)
+	h.importRoutes(site)
 	admin.Post("/mfa-policy", h.mfaPolicy)
 	h.credentialRoutes(admin)
 	h.settingsRoutes(admin)
+	h.dataRightsRoutes(site, admin)
 	h.requirementRoutes(site)
 
 	h.dashboardRoutes(site)
+	h.apiResourceRoutes(site)
 	h.liveRoutes(site)
 }

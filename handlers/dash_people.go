@@ -9,6 +9,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/views/components/charts"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
@@ -43,7 +45,19 @@ func learnerViewName(v *viewCtx, id int64) string {
 }
 
 func (h *Handlers) learner(c *fiber.Ctx, v *viewCtx, id int64, title string) error {
-	return h.showView(c, v, learnerViewName(v, id), func(ctx context.Context) (dash.Frame, templ.Component, error) {
+	// The links to the person's data: their own download on /me, the
+	// data-rights actions for an admin (whose page is then not shared
+	// with analysts, who see the same scope).
+	name, dataHref, manageHref := learnerViewName(v, id), "", ""
+	switch {
+	case title != "":
+		dataHref = "/me/data.zip"
+	case auth.User(c).Role == models.RoleTenantAdmin:
+		name += ":admin"
+		dataHref = "/admin/people/" + strconv.FormatInt(id, 10) + "/data.zip"
+		manageHref = "/admin/data?person=" + strconv.FormatInt(id, 10)
+	}
+	return h.showView(c, v, name, func(ctx context.Context) (dash.Frame, templ.Component, error) {
 		d, err := computePage(h, ctx, v, learnerViewName(v, id), v.pageFilters(), func(q *analytics.Q) (analytics.LearnerView, error) { return q.LearnerView(id) })
 		if err != nil {
 			return dash.Frame{}, nil, err
@@ -71,6 +85,7 @@ func (h *Handlers) learner(c *fiber.Ctx, v *viewCtx, id int64, title string) err
 		lp.Courses = pageTable(d.Courses, v.r, params, "No courses yet.")
 		lp.Certificates = pageTable(d.Certificates, v.r, params, "No required training.")
 		lp.Attempts = pageTable(d.Attempts, v.r, params, "No assessment attempts.")
+		lp.DataHref, lp.ManageHref = dataHref, manageHref
 		if d.ManagerVisible {
 			lp.ManagerHref = "/learners/" + strconv.FormatInt(p.ManagerID, 10)
 		}

@@ -44,7 +44,6 @@ func (h *Handlers) dashboardRoutes(site fiber.Router) {
 	site.Get("/tables/:dash/:table", auth.RequireLogin, h.tableFragment)
 	site.Get("/tables/:dash/:table/export.csv", auth.RequireLogin, h.exportCSV)
 	site.Get("/tables/:dash/:table/export.xlsx", auth.RequireLogin, h.exportXLSX)
-	site.Get("/api/v1/dashboards/:dash/:section", auth.RequireLogin, h.dashboardJSON)
 }
 
 // analyticsRequest reads the request's filters for the signed-in user.

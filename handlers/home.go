@@ -28,9 +28,11 @@ func (h *Handlers) home(c *fiber.Ctx) error {
 		v.Cards = append(dashboards,
 			home.Card{Title: "Users", Text: "Who can sign in, their roles, their learner records, and lock-outs to lift.", Href: "/admin/users", TestID: "card-users"},
 			home.Card{Title: "xAPI credentials", Text: "Keys your LMS and authoring tools send learning records with.", Href: "/admin/credentials", TestID: "card-credentials"},
+			home.Card{Title: "Imports", Text: "Upload your HR roster, courses, enrolments and requirements as CSV or XLSX.", Href: "/admin/imports", TestID: "card-imports"},
 			home.Card{Title: "Settings", Text: "Your name, brand colour and logo, time zone and sign-in domains.", Href: "/admin/settings", TestID: "card-settings"},
 			home.Card{Title: "Compliance requirements", Text: "Required training: which course, for whom, by when and how often again.", Href: "/admin/requirements", TestID: "card-requirements"},
-			home.Card{Title: "Audit log", Text: "Sign-ins, failures, lock-outs, exports and admin actions.", Href: "/admin/audit", TestID: "card-audit"})
+			home.Card{Title: "Audit log", Text: "Sign-ins, failures, lock-outs, exports and admin actions.", Href: "/admin/audit", TestID: "card-audit"},
+			home.Card{Title: "Data rights", Text: "A person's data as a download, pseudonymise or erase them, purge old records.", Href: "/admin/data", TestID: "card-data"})
 	case models.RoleManager:
 		v.Intro = "Your team's learning: completion, compliance and engagement for everyone who reports to you, solid or dotted line."
 		v.Cards = dashboards

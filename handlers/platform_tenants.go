@@ -259,13 +259,19 @@ func (h *Handlers) platformAudit(c *fiber.Ctx, action string, id int64, details 
 // record writes the signed-in user's action on target to tenantID's audit
 // log, with details (nil: none) as JSON.
 func (h *Handlers) record(c *fiber.Ctx, tenantID int64, action, target string, details any) error {
+	return h.audit.Record(c.UserContext(), h.auditEntry(c, tenantID, action, target, details))
+}
+
+// auditEntry is the entry record writes, for work that ends after its
+// request (a background import) to write later.
+func (h *Handlers) auditEntry(c *fiber.Ctx, tenantID int64, action, target string, details any) models.AuditEntry {
 	u := auth.User(c)
 	e := models.AuditEntry{TenantID: tenantID, ActorUserID: &u.ID, ActorEmail: u.Email,
 		Action: action, Target: target, IP: h.clientIP(c), RequestID: requestID(c)}
 	if details != nil {
 		e.Details = jsonDetails(details)
 	}
-	return h.audit.Record(c.UserContext(), e)
+	return e
 }
 
 // jsonDetails is an audit entry's details.

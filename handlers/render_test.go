@@ -44,7 +44,7 @@ func TestNavFor(t *testing.T) {
 		return out, active
 	}
 	tenantAdminNav := []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users",
-		"xAPI", "Settings", "Requirements", "Audit log"}
+		"xAPI", "Imports", "Settings", "Requirements", "Audit log"}
 	cases := []struct {
 		role, path string
 		want       []string
@@ -53,6 +53,7 @@ func TestNavFor(t *testing.T) {
 		{models.RoleTenantAdmin, "/admin/users", tenantAdminNav, "Users"},
 		{models.RoleTenantAdmin, "/", tenantAdminNav, "Home"},
 		{models.RoleTenantAdmin, "/admin/settings", tenantAdminNav, "Settings"},
+		{models.RoleTenantAdmin, "/admin/imports/12", tenantAdminNav, "Imports"},
 		{models.RoleTenantAdmin, "/admin/requirements/3", tenantAdminNav, "Requirements"},
 		{models.RoleLearner, "/", []string{"Home", "My learning"}, "Home"},
 		{models.RoleManager, "/dashboards/completion/courses/3", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, "Completion"},

@@ -265,7 +265,8 @@ func (h *header) has(col string) bool { return len(h.cols[col]) > 0 }
 
 // mapHeader works out the column layout of the header row cells. It returns
 // the header, the problems with it that still let the rows be read (a
-// repeated column name), and a file error if a required column is missing.
+// repeated column name), and a file error if a required column is missing
+// (with the header as mapped, for a preview).
 func mapHeader(kind Kind, file string, line int, cells []string) (*header, []RowError, error) {
 	h := &header{line: line, cols: map[string][]int{}, texts: cells}
 	idx := headerIndex[kind]
@@ -289,16 +290,12 @@ func mapHeader(kind Kind, file string, line int, cells []string) (*header, []Row
 	}
 	var missing []string
 	for _, group := range requiredColumns[kind] {
-		found := false
-		for _, name := range group {
-			found = found || h.has(name)
-		}
-		if !found {
+		if !hasAny(h, group) {
 			missing = append(missing, describeMissing(kind, group))
 		}
 	}
 	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("%s: %w: %s", displayName(file), ErrMissingColumns, strings.Join(missing, "; "))
+		return h, nil, fmt.Errorf("%s: %w: %s", displayName(file), ErrMissingColumns, strings.Join(missing, "; "))
 	}
 	var errs []RowError
 	for _, name := range h.names() {

@@ -32,11 +32,11 @@ const maxValueLen = 100
 // RowError is one problem with one row (or with the header), as shown to
 // the user: file, line, column, reason.
 type RowError struct {
-	File   string
-	Line   int    // 1-based line in CSV / row number in the XLSX sheet; the header is normally line 1
-	Column string // the canonical column name, e.g. "hire_date"; "" when the problem is the whole row
-	Value  string // the offending cell text (truncated to 100 characters)
-	Reason string // plain English, e.g. "not a date: use YYYY-MM-DD"
+	File   string `json:"file"`
+	Line   int    `json:"line"`   // 1-based line in CSV / row number in the XLSX sheet; the header is normally line 1
+	Column string `json:"column"` // the canonical column name, e.g. "hire_date"; "" when the problem is the whole row
+	Value  string `json:"value"`  // the offending cell text (truncated to 100 characters)
+	Reason string `json:"reason"` // plain English, e.g. "not a date: use YYYY-MM-DD"
 }
 
 // Error formats the problem as

@@ -154,45 +154,9 @@ func Parse(kind Kind, filename string, data []byte) (*Result, error) {
 	}
 	defer src.close()
 
-	var hdr *header
-	var headerErrs []RowError
-	var first record
-	seen := 0
-	for hdr == nil {
-		rec, ok, err := src.next()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", name, ErrUnsupportedFormat, err)
-		}
-		if !ok && seen == 0 {
-			return nil, fmt.Errorf("%s: %w", name, ErrEmptyFile)
-		}
-		if !ok || seen == maxHeaderSearch {
-			if knownColumns(kind, first.cells) > 0 {
-				// A header without any required column: say which are missing.
-				_, _, err := mapHeader(kind, filename, first.line, first.cells)
-				return nil, err
-			}
-			return nil, fmt.Errorf("%s: %w: the first row (line %d) names none of the %s columns; it must hold column names such as %s",
-				name, ErrNoHeader, first.line, kind, strings.Join(exampleColumns(kind), ", "))
-		}
-		if rec.blank() {
-			continue
-		}
-		if seen++; seen == 1 {
-			first = rec
-		}
-		if rec.err != "" {
-			return nil, fmt.Errorf("%s: %w: cannot read line %d: %s", name, ErrNoHeader, rec.line, rec.err)
-		}
-		// Title rows above the header ("Acme roster, exported 2024-05-01")
-		// are skipped: the header is the first row naming a required column.
-		if !namesRequiredColumn(kind, rec.cells) {
-			continue
-		}
-		hdr, headerErrs, err = mapHeader(kind, filename, rec.line, rec.cells)
-		if err != nil {
-			return nil, err
-		}
+	hdr, headerErrs, err := findHeader(kind, filename, src)
+	if err != nil {
+		return nil, err
 	}
 
 	p := &parser{
@@ -220,6 +184,46 @@ func Parse(kind Kind, filename string, data []byte) (*Result, error) {
 	}
 	p.finish()
 	return p.res, nil
+}
+
+// findHeader reads src up to its header row and maps it. The header is the
+// first non-blank row that names a required column (title rows above it
+// are skipped). When a required column is missing, the error wraps
+// ErrMissingColumns and the header is still returned, mapped as far as it
+// goes, for a preview to show.
+func findHeader(kind Kind, filename string, src source) (*header, []RowError, error) {
+	name := displayName(filename)
+	var first record
+	seen := 0
+	for {
+		rec, ok, err := src.next()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w: %v", name, ErrUnsupportedFormat, err)
+		}
+		if !ok && seen == 0 {
+			return nil, nil, fmt.Errorf("%s: %w", name, ErrEmptyFile)
+		}
+		if !ok || seen == maxHeaderSearch {
+			if knownColumns(kind, first.cells) > 0 {
+				// A header without any required column: say which are missing.
+				return mapHeader(kind, filename, first.line, first.cells)
+			}
+			return nil, nil, fmt.Errorf("%s: %w: the first row (line %d) names none of the %s columns; it must hold column names such as %s",
+				name, ErrNoHeader, first.line, kind, strings.Join(exampleColumns(kind), ", "))
+		}
+		if rec.blank() {
+			continue
+		}
+		if seen++; seen == 1 {
+			first = rec
+		}
+		if rec.err != "" {
+			return nil, nil, fmt.Errorf("%s: %w: cannot read line %d: %s", name, ErrNoHeader, rec.line, rec.err)
+		}
+		if namesRequiredColumn(kind, rec.cells) {
+			return mapHeader(kind, filename, rec.line, rec.cells)
+		}
+	}
 }
 
 // maxHeaderSearch is how many non-blank rows may come before the header.

@@ -35,10 +35,19 @@ const (
 	AuditCredentialCreated  = "credential.created"
 	AuditCredentialRotated  = "credential.rotated"
 	AuditCredentialRevoked  = "credential.revoked"
+	AuditAPIClientCreated   = "api_client.created"
+	AuditAPIClientRotated   = "api_client.rotated"
+	AuditAPIClientRevoked   = "api_client.revoked"
+	AuditAPIClientRefused   = "api_client.secret_refused" // a wrong secret for an existing client at the token endpoint
 	AuditTenantSettings     = "tenant.settings_changed"
 	AuditTenantLogo         = "tenant.logo_changed"
 	AuditTenantTimeZone     = "tenant.time_zone_changed"
 	AuditTenantEmailDomains = "tenant.email_domains_changed"
+	// The imports page (issue 12); details hold kind, file, mode and rows.
+	AuditImportUploaded = "import.uploaded"
+	AuditImportDryRun   = "import.dry_run"
+	AuditImportApplied  = "import.applied" // details add outcome, applied and errors
+	AuditImportFailed   = "import.failed"
 
 	AuditTenantCreated      = "tenant.created"
 	AuditTenantUpdated      = "tenant.updated"

@@ -21,16 +21,19 @@ const (
 	ChangedSession = "session"
 	ChangedUser    = "user"
 	ChangedTenant  = "tenant"
+	ChangedClient  = "client"
 )
 
 // AuthChange names what changed: a session by the hash of its token (the
-// token itself never leaves the instance), a user by tenant and id, or a
-// tenant (its status or its domains).
+// token itself never leaves the instance), a user by tenant and id, a
+// tenant (its status or its domains), or an API client by tenant and
+// client id (rotated or revoked).
 type AuthChange struct {
 	Kind      string
 	TokenHash string // ChangedSession: SessionTokenHash of the token
 	TenantID  int64  // ChangedUser, ChangedTenant
 	UserID    int64  // ChangedUser
+	ClientID  string // ChangedClient
 }
 
 // SessionTokenHash is the hex SHA-256 of a session token, which stands for
@@ -41,13 +44,15 @@ func SessionTokenHash(token string) string {
 }
 
 // Payload is the change as a notification payload: "session:<hash>",
-// "user:<tenant>:<id>" or "tenant:<id>".
+// "user:<tenant>:<id>", "tenant:<id>" or "client:<tenant>:<client id>".
 func (a AuthChange) Payload() string {
 	switch a.Kind {
 	case ChangedSession:
 		return ChangedSession + ":" + a.TokenHash
 	case ChangedUser:
 		return fmt.Sprintf("%s:%d:%d", ChangedUser, a.TenantID, a.UserID)
+	case ChangedClient:
+		return fmt.Sprintf("%s:%d:%s", ChangedClient, a.TenantID, a.ClientID)
 	default:
 		return fmt.Sprintf("%s:%d", ChangedTenant, a.TenantID)
 	}
@@ -71,6 +76,13 @@ func ParseAuthChange(payload string) (AuthChange, error) {
 			return AuthChange{}, bad
 		}
 		return AuthChange{Kind: kind, TenantID: tenantID, UserID: userID}, nil
+	case ChangedClient:
+		t, client, _ := strings.Cut(rest, ":")
+		tenantID, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || client == "" {
+			return AuthChange{}, bad
+		}
+		return AuthChange{Kind: kind, TenantID: tenantID, ClientID: client}, nil
 	case ChangedTenant:
 		id, err := strconv.ParseInt(rest, 10, 64)
 		if err != nil {
@@ -97,3 +109,8 @@ func userChanged(tenantID, id int64) AuthChange {
 }
 
 func tenantChanged(id int64) AuthChange { return AuthChange{Kind: ChangedTenant, TenantID: id} }
+
+// ClientChanged names a change to API client clientID of tenantID.
+func ClientChanged(tenantID int64, clientID string) AuthChange {
+	return AuthChange{Kind: ChangedClient, TenantID: tenantID, ClientID: clientID}
+}

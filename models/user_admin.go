@@ -108,3 +108,10 @@ func (s *UserStore) LinkLearner(ctx context.Context, tenantID, id, learnerID int
 	}
 	return u, announce(ctx, s.db, userChanged(tenantID, id))
 }
+
+// Announce tells every instance that the user changed outside this store
+// (the data-rights actions unlink a user from an erased or pseudonymised
+// learner record), so that cached copies are dropped.
+func (s *UserStore) Announce(ctx context.Context, tenantID, id int64) error {
+	return announce(ctx, s.db, userChanged(tenantID, id))
+}

@@ -31,7 +31,15 @@ type ImportRequest struct {
 	Mode       string // ModeValidRows (default) or ModeAllOrNothing
 	DryRun     bool   // check and report, change nothing (not even bronze)
 	UploadedBy string
+	// Progress, if set, is told the number of rows applied so far, from
+	// the import's own goroutine, every progressStep rows or so. The rows
+	// are not visible to others until the import commits.
+	Progress func(applied int)
 }
+
+// progressStep is about how many rows an import applies between two calls
+// of ImportRequest.Progress.
+const progressStep = 1000
 
 // ImportReport says what an import did (or, for a dry run, would do).
 type ImportReport struct {
@@ -44,6 +52,7 @@ type ImportReport struct {
 	Applied int                `json:"applied"`
 	Changed int                `json:"changed"` // rows that changed silver; 0 when re-importing the same file
 	Errors  []imports.RowError `json:"errors"`
+	FileID  int64              `json:"file_id,omitempty"` // the upload's import_files row; 0 for a dry run
 }
 
 // Summary is one line saying what happened, for the CLI and logs.
@@ -95,7 +104,8 @@ func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (rep ImportRep
 		Errors: append([]imports.RowError{}, parsed.Errors...)}
 	var version int64
 	err = p.inTenant(ctx, req.TenantID, func(tx pgx.Tx, tz string) error {
-		a := &applier{tx: tx, tenantID: req.TenantID, tz: tz, file: req.Filename, rep: &rep, version: &version}
+		a := &applier{tx: tx, tenantID: req.TenantID, tz: tz, file: req.Filename, rep: &rep, version: &version,
+			progress: req.Progress}
 		// Check references first, in a savepoint, so an all-or-nothing
 		// refusal leaves silver untouched.
 		sp, err := tx.Begin(ctx)
@@ -135,6 +145,17 @@ type applier struct {
 	file     string
 	rep      *ImportReport
 	version  *int64 // set to the new gold version when the import changed anything
+	progress func(applied int)
+	told     int // rows applied when progress was last called
+}
+
+// tick calls the progress callback when progressStep more rows were
+// applied since it was last called.
+func (a *applier) tick() {
+	if a.progress != nil && a.rep.Applied-a.told >= progressStep {
+		a.told = a.rep.Applied
+		a.progress(a.told)
+	}
 }
 
 func (a *applier) rowError(line int, column, value, reason string) {
@@ -167,9 +188,9 @@ func (a *applier) recordFile(ctx context.Context, req ImportRequest) error {
 	var b pgx.Batch
 	b.Queue(`INSERT INTO import_files (tenant_id, kind, filename, sha256, content, uploaded_by, mode,
 			outcome, rows_total, rows_applied, report)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		a.tenantID, string(req.Kind), req.Filename, sum[:], req.Data, req.UploadedBy, req.Mode,
-		a.rep.Outcome, a.rep.Rows, a.rep.Applied, report)
+		a.rep.Outcome, a.rep.Rows, a.rep.Applied, report).QueryRow(func(row pgx.Row) error { return row.Scan(&a.rep.FileID) })
 	if a.rep.Changed > 0 {
 		queueNewVersion(&b, a.tenantID, nil, a.version)
 	}
@@ -242,6 +263,7 @@ func (a *applier) courses(ctx context.Context, tx pgx.Tx, rows []imports.CourseR
 		if tag.RowsAffected() > 0 {
 			a.rep.Changed++
 		}
+		a.tick()
 	}
 	return nil
 }
@@ -285,6 +307,7 @@ func (a *applier) enrollments(ctx context.Context, tx pgx.Tx, rows []imports.Enr
 			a.rep.Changed++
 			k.addRecompute(learner, course)
 		}
+		a.tick()
 	}
 	if k.empty() {
 		return nil
@@ -358,6 +381,7 @@ func (a *applier) requirements(ctx context.Context, tx pgx.Tx, rows []imports.Re
 		if tag.RowsAffected() > 0 {
 			a.rep.Changed++
 		}
+		a.tick()
 	}
 	if a.rep.Changed == 0 {
 		return nil

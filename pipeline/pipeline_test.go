@@ -637,3 +637,34 @@ func TestBronzeKeepsAgentKeysWithQuotesAndBackslashes(t *testing.T) {
 		t.Errorf("related_agent_keys = %q, want the actor's and the instructor's among them", related)
 	}
 }
+
+// TestImportTellsProgressAndStaysExact checks that an import reports the
+// rows it has applied every 1,000 rows, that its report names its bronze
+// row, and that a roster sent in slices leaves gold equal to a rebuild.
+func TestImportTellsProgressAndStaysExact(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	var told []int
+	rep, err := f.p.Import(ctx, ImportRequest{TenantID: f.tenantID, Kind: imports.KindRoster, Filename: "big.csv",
+		Data: []byte(rosterCSV(2500, map[int]int{7: 1})), Progress: func(n int) { told = append(told, n) }})
+	if err != nil || rep.Applied != 2500 || rep.FileID == 0 {
+		t.Fatalf("roster: %+v %v", rep, err)
+	}
+	if fmt.Sprint(told) != "[1000 2000]" {
+		t.Errorf("roster progress %v, want [1000 2000]", told)
+	}
+	f.assertGoldEqualsRebuild("after a roster applied in slices")
+
+	var b strings.Builder
+	b.WriteString("employee_id,course,enrolled_at,completed_at\n")
+	for i := 1; i <= 1200; i++ {
+		fmt.Fprintf(&b, "E%d,SEC,2025-02-01,2025-02-%02d\n", i, 1+i%27)
+	}
+	told = nil
+	rep, err = f.p.Import(ctx, ImportRequest{TenantID: f.tenantID, Kind: imports.KindEnrollments, Filename: "e.csv",
+		Data: []byte(b.String()), DryRun: true, Progress: func(n int) { told = append(told, n) }})
+	if err != nil || rep.Applied != 1200 || rep.FileID != 0 || fmt.Sprint(told) != "[1000]" {
+		t.Fatalf("dry run of enrolments: %+v %v, progress %v", rep, err, told)
+	}
+}

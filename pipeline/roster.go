@@ -233,6 +233,14 @@ func (a *applier) roster(ctx context.Context, tx pgx.Tx, rows []imports.RosterRo
 	today := a.today()
 	hBatch := &pgx.Batch{}
 	for _, r := range todo {
+		// The history is sent in slices, so that progress can be told.
+		if a.progress != nil && a.rep.Applied-a.told >= progressStep {
+			if err := tx.SendBatch(ctx, hBatch).Close(); err != nil {
+				return fmt.Errorf("record history: %w", err)
+			}
+			hBatch = &pgx.Batch{}
+			a.tick()
+		}
 		id := ids[r.EmployeeID]
 		want := historyRow{department: r.Department, location: r.Location, jobTitle: r.JobTitle, dotted: []int64{}}
 		if r.ManagerEmployeeID != "" {

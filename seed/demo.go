@@ -49,7 +49,7 @@ func Demo(ctx context.Context, db *database.DB) (bool, error) {
 	tenants := models.NewTenantStore(db)
 	users := models.NewUserStore(db)
 	if _, err := tenants.BySlug(ctx, "acme"); err == nil {
-		return false, nil
+		return false, DemoAPIClient(ctx, db)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return false, err
 	}
@@ -77,7 +77,27 @@ func Demo(ctx context.Context, db *database.DB) (bool, error) {
 			return false, fmt.Errorf("create demo user %s: %w", du.Email, err)
 		}
 	}
-	return true, nil
+	return true, DemoAPIClient(ctx, db)
+}
+
+// The demo API client of acme, with every scope.
+const (
+	DemoAPIClientID     = "acme-demo-api"
+	DemoAPIClientSecret = "acme-demo-api-secret"
+)
+
+// DemoAPIClient creates acme's demo API client unless it exists.
+func DemoAPIClient(ctx context.Context, db *database.DB) error {
+	t, err := models.NewTenantStore(db).BySlug(ctx, "acme")
+	if err != nil {
+		return err
+	}
+	clients := models.NewAPIClientStore(db)
+	if _, err := clients.ByClientID(ctx, t.ID, DemoAPIClientID); !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	_, err = clients.CreateWithSecret(ctx, t.ID, "Demo BI tool", DemoAPIClientID, DemoAPIClientSecret, models.Scopes)
+	return err
 }
 
 // PrintLogins writes the demo addresses and logins for a server on port.
@@ -97,6 +117,8 @@ func PrintLogins(w io.Writer, baseDomain string, port int) {
 	fmt.Fprintf(w, "\n  xAPI endpoint  http://%s:%d/xapi/  (HTTP Basic; the credential decides the tenant)\n", baseDomain, port)
 	fmt.Fprintf(w, "    acme:   key acme-demo-key     secret acme-demo-secret\n")
 	fmt.Fprintf(w, "    globex: key globex-demo-key   secret globex-demo-secret\n\n")
+	fmt.Fprintf(w, "  API (acme)     http://acme.%s:%d/api/v1/  (token: POST /api/v1/oauth/token, grant_type=client_credentials)\n", baseDomain, port)
+	fmt.Fprintf(w, "    client id %s   secret %s   (every scope)\n\n", DemoAPIClientID, DemoAPIClientSecret)
 }
 
 // DemoData fills acme (about 2,000 people, 300,000 statements over the last

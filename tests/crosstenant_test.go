@@ -16,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
@@ -72,6 +73,8 @@ type fixture struct {
 	acmeCredential         int64 // the id of acme's demo xAPI credential
 	// acme's pending invitation.
 	acmeInvitation int64
+	acmeAPIClient  int64 // the id of acme's demo API client
+	acmeImport     int64 // acme's staged import, with a dry run
 	// acme's compliance requirement (of acmeCourse, for everyone).
 	acmeRequirement int64
 }
@@ -86,6 +89,9 @@ func acmeRequirementForm(f *fixture) url.Values {
 	return url.Values{"course_id": {f.id(f.acmeCourse)}, "due_days": {"30"}, "due_from": {"hire"}, "recertify_months": {"0"}}
 }
 
+// acmeImportID names acme's staged import in a path.
+func acmeImportID(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeImport)} }
+
 // acmeUser names acme's learner user in a path.
 func acmeUser(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmeLearner)} }
 
@@ -93,6 +99,14 @@ func acmeUser(f *fixture) map[string]string { return map[string]string{"id": f.i
 func acmeCredentialID(f *fixture) map[string]string {
 	return map[string]string{"id": f.id(f.acmeCredential)}
 }
+
+// acmeAPIClientID names acme's demo API client in a path.
+func acmeAPIClientID(f *fixture) map[string]string {
+	return map[string]string{"id": f.id(f.acmeAPIClient)}
+}
+
+// acmePersonID names acme's learner record (silver) in a path.
+func acmePersonID(f *fixture) map[string]string { return map[string]string{"id": f.id(f.acmePerson)} }
 
 func (f *fixture) id(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -225,6 +239,17 @@ var routeIsolation = map[string]isolation{
 	"POST /api/v1/requirements": {access: signedIn},
 	"POST /admin/imports": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
+	"GET /admin/imports": {access: signedIn},
+	"POST /admin/imports/upload": {access: signedIn,
+		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
+	"GET /admin/imports/:id":                                  {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/progress":                         {access: signedIn, hidden: true, params: acmeImportID},
+	"POST /admin/imports/:id/dry-run":                         {access: signedIn, hidden: true, params: acmeImportID},
+	"POST /admin/imports/:id/apply":                           {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/errors.csv":                       {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /admin/imports/:id/file":                             {access: signedIn, hidden: true, params: acmeImportID},
+	"GET /api/v1/imports":                                     {access: signedIn},
+	"GET /api/v1/imports/:id":                                 {access: signedIn, hidden: true, params: acmeImportID},
 	"GET /dashboards/completion":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/engagement":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/compliance":                              {access: signedIn, query: acmeQuery, hidden: true},
@@ -243,7 +268,28 @@ var routeIsolation = map[string]isolation{
 	"GET /tables/:dash/:table/export.csv":                     {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
 	"GET /tables/:dash/:table/export.xlsx":                    {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
 	"GET /api/v1/dashboards/:dash/:section":                   {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
-	"GET /xapi/about":                                         {access: public},
+	"GET /api/v1/dashboards/learner/:section":                 {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/tables/:dash/:table":                         {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/tables/:dash/:table/export.csv":              {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/tables/:dash/:table/export.xlsx":             {access: signedIn, params: acmeDrill, query: acmeLearnerQuery, hidden: true},
+	"GET /api/v1/learners/:learner":                           {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /api/v1/team/nodes":                                  {access: signedIn},
+	"GET /api/v1/team/nodes/:node":                            {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /api/v1/users":                                       {access: signedIn},
+	"GET /api/v1/users/:id":                                   {access: signedIn, params: acmeUser, hidden: true},
+	"POST /api/v1/users": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"email": {"probe@globex.test"}, "role": {"learner"}} }},
+	// The token endpoint answers anyone; acme's client is unknown on
+	// globex's host (tests/api_test.go), and the JWKS is the platform's.
+	"POST /api/v1/oauth/token": {access: public, form: func(*fixture) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {seed.DemoAPIClientID}, "client_secret": {"wrong"}}
+	}},
+	"GET /.well-known/jwks.json": {access: public},
+	"POST /admin/credentials/api-clients": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"name": {"Probe BI"}, "scope": {"dashboards:read"}} }},
+	"POST /admin/credentials/api-clients/:id/rotate": {access: signedIn, hidden: true, params: acmeAPIClientID},
+	"POST /admin/credentials/api-clients/:id/revoke": {access: signedIn, hidden: true, params: acmeAPIClientID},
+	"GET /xapi/about": {access: public},
 	"GET /xapi/statements": {access: signedIn, xapi: true,
 		query: func(f *fixture) string { return "?statementId=" + f.acmeStatement }},
 	"POST /xapi/statements": {access: signedIn, xapi: true,
@@ -271,6 +317,18 @@ var routeIsolation = map[string]isolation{
 		query: func(*fixture) string { return "?activityId=" + url.QueryEscape(acmeActivity) }},
 	"GET /xapi/agents": {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusOK},
 		query: func(*fixture) string { return "?agent=" + url.QueryEscape(`{"mbox":"mailto:someone@globex.test"}`) }},
+	// Data rights: globex's admin gets 404 for acme's people; the purge
+	// acts on globex's own data (refused here as bad input).
+	"GET /me/data.zip": {access: signedIn},
+	"GET /admin/data": {access: signedIn, hidden: true,
+		query: func(f *fixture) string { return "?q=Lee&person=" + f.id(f.acmePerson) }},
+	"POST /admin/data/purge": {access: signedIn, own: true,
+		form: func(*fixture) url.Values { return url.Values{"before": {"2000-01-01"}, "confirm": {"2000-01-01"}} }},
+	"POST /api/v1/data/purge":             {access: signedIn, own: true},
+	"GET /admin/people/:id/data.zip":      {access: signedIn, hidden: true, params: acmePersonID},
+	"POST /admin/people/:id/pseudonymise": {access: signedIn, hidden: true, params: acmePersonID},
+	"POST /admin/people/:id/erase": {access: signedIn, hidden: true, params: acmePersonID,
+		form: func(*fixture) url.Values { return url.Values{"confirm": {"Lee Learner"}} }},
 	// Every other path under /xapi is the LRS's 404.
 	"GET /xapi/*":    {access: signedIn, xapi: true},
 	"POST /xapi/*":   {access: signedIn, xapi: true, xapiStatuses: []int{http.StatusNotFound}},
@@ -350,9 +408,19 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 		if err := tx.Raw(`SELECT id FROM xapi_credentials WHERE key = 'acme-demo-key'`).Row().Scan(&f.acmeCredential); err != nil {
 			return err
 		}
+		if err := tx.Raw(`SELECT id FROM api_clients WHERE client_id = ?`, seed.DemoAPIClientID).Row().Scan(&f.acmeAPIClient); err != nil {
+			return err
+		}
 		if err := tx.Raw(`INSERT INTO one_time_links (tenant_id, kind, token_hash, email, role, created_by, expires_at)
 			VALUES (?, 'invitation', '\x00', 'invited@acme.test', 'learner', 'admin@acme.test', now() + interval '1 day') RETURNING id`,
 			f.acmeTenant).Scan(&f.acmeInvitation).Error; err != nil {
+			return err
+		}
+		if err := tx.Raw(`INSERT INTO import_jobs (tenant_id, kind, filename, mode, created_by, rows_total, content, dry_run)
+			VALUES (?, 'roster', 'acme-roster.csv', 'valid-rows', 'admin@acme.test', 1, ?, ?) RETURNING id`,
+			f.acmeTenant, []byte("employee_id,email,name\nA1,learner@acme.test,Lee Learner\n"),
+			`{"rows":1,"errors":[{"Line":2,"Column":"email","Value":"learner@acme.test","Reason":"Lee Learner"}]}`).
+			Scan(&f.acmeImport).Error; err != nil {
 			return err
 		}
 		if err := tx.Raw(`INSERT INTO compliance_requirements (tenant_id, course_id, audience, audience_key, due_days, due_from)
@@ -418,6 +486,13 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	anon := srv.NewClient(t)
 
 	globexXAPI := srv.NewClient(t)
+	// Globex's API client: its token is probed on acme's host (below).
+	if _, err := models.NewAPIClientStore(srv.DB).CreateWithSecret(context.Background(), tenantID(t, srv, "globex"), "Globex BI",
+		"globex-probe-client", "globex-probe-secret", models.Scopes); err != nil {
+		t.Fatal(err)
+	}
+	globexToken := clientToken(t, srv, globex, "globex-probe-client", "globex-probe-secret")
+	globexBearer := srv.NewClient(t)
 	for _, r := range routes {
 		iso := routeIsolation[r.method+" "+r.path]
 		if iso.xapi {
@@ -445,18 +520,23 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 			{"globex admin on globex's host", globexAdmin, globex},
 			{"globex admin's cookie on acme's host", stolen, acme},
 			{"anonymous on acme's host", anon, acme},
+			{"globex's API token on acme's host", globexBearer, acme},
 		}
 		for _, p := range probes {
 			var resp testserver.Response
 			form := url.Values{}
+			var bearer []string
+			if p.client == globexBearer {
+				bearer = []string{"Authorization", "Bearer " + globexToken}
+			}
 			if r.method == http.MethodGet {
-				resp = p.client.Get(p.host, path)
+				resp = p.client.Get(p.host, path, bearer...)
 			} else {
 				if iso.form != nil {
 					form = iso.form(f)
 				}
 				form.Set("_csrf", csrfOrEmpty(p.client, p.host))
-				resp = p.client.PostForm(p.host, path, form)
+				resp = p.client.PostForm(p.host, path, form, bearer...)
 			}
 			what := r.method + " " + path + " as " + p.who
 			if resp.Status >= 500 {
@@ -545,11 +625,34 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 				FROM tenant_domains WHERE tenant_id = t.id AND kind = 'email') FROM tenants t WHERE id = ?`,
 			f.acmeTenant).Scan(&tenantState).Error
 	})
+	var importState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT state FROM import_jobs WHERE tenant_id = ? AND id = ?`, f.acmeTenant, f.acmeImport).Scan(&importState).Error
+	})
+	if importState != "staged" {
+		t.Errorf("probes changed acme's staged import: %s", importState)
+	}
+	var personState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT l.name || coalesce(l.pseudonym, '-') || (SELECT count(*) FROM xapi_statements s WHERE s.tenant_id = l.tenant_id AND s.id = ?)
+			FROM learners l WHERE l.tenant_id = ? AND l.id = ?`, f.acmeStatement, f.acmeTenant, f.acmePerson).Scan(&personState).Error
+	})
+	if personState != "Lee Learner-1" {
+		t.Errorf("probes changed acme's person or their statement: %q", personState)
+	}
 	if learnerState != "learneractive-" {
 		t.Errorf("probes changed acme's learner user: %s", learnerState)
 	}
 	if want := "true" + hexSHA256("acme-demo-secret"); credentialState != want {
 		t.Errorf("probes changed acme's credential: %s, want %s", credentialState, want)
+	}
+	var apiClientState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT (revoked_at IS NULL AND rotated_at IS NULL)::text || encode(secret_hash, 'hex') FROM api_clients WHERE id = ?`,
+			f.acmeAPIClient).Scan(&apiClientState).Error
+	})
+	if want := "true" + hexSHA256(seed.DemoAPIClientSecret); apiClientState != want {
+		t.Errorf("probes changed acme's API client: %s, want %s", apiClientState, want)
 	}
 	var requirementState string
 	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {

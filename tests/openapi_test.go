@@ -1,11 +1,14 @@
 package tests
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
@@ -31,6 +35,7 @@ type openAPIDoc struct {
 			In       string `json:"in"`
 			Required bool   `json:"required"`
 		} `json:"parameters"`
+		Security []map[string][]string `json:"security"`
 	} `json:"paths"`
 	v validator.Validator
 }
@@ -63,43 +68,70 @@ func loadOpenAPI(t *testing.T, srv *testserver.Server) *openAPIDoc {
 	return &d
 }
 
-// check sends method path as client c and validates the request and the
-// response against the document; it returns the response.
-func (d *openAPIDoc) check(t *testing.T, c *testserver.Client, method, path string) testserver.Response {
+// apiCall is one request to validate: as a client with a bearer token, or
+// with the client's session cookie when token is "".
+type apiCall struct {
+	method, path string
+	token        string
+	body         string
+	contentType  string
+	header       []string
+}
+
+// check sends call as c and validates the request and the response against
+// the document; it returns the response.
+func (d *openAPIDoc) check(t *testing.T, c *testserver.Client, call apiCall) testserver.Response {
 	t.Helper()
-	return d.send(t, c, method, path, d.v.ValidateHttpRequestResponse)
+	return d.send(t, c, call, d.v.ValidateHttpRequestResponse)
 }
 
 // checkError sends a request the document says is wrong, and validates the
 // error response against it.
-func (d *openAPIDoc) checkError(t *testing.T, c *testserver.Client, method, path string) testserver.Response {
+func (d *openAPIDoc) checkError(t *testing.T, c *testserver.Client, call apiCall) testserver.Response {
 	t.Helper()
-	return d.send(t, c, method, path, d.v.ValidateHttpResponse)
+	return d.send(t, c, call, d.v.ValidateHttpResponse)
 }
 
-func (d *openAPIDoc) send(t *testing.T, c *testserver.Client, method, path string,
+func (d *openAPIDoc) send(t *testing.T, c *testserver.Client, call apiCall,
 	validate func(*http.Request, *http.Response) (bool, []*validationerrors.ValidationError)) testserver.Response {
 	t.Helper()
-	r := c.Do(method, acme, path, nil)
-	req, err := http.NewRequest(method, "http://"+acme+path, nil)
+	header := slices.Clone(call.header)
+	if call.token != "" {
+		header = append(header, "Authorization", "Bearer "+call.token)
+	}
+	if call.contentType != "" {
+		header = append(header, "Content-Type", call.contentType)
+	}
+	var body io.Reader
+	if call.body != "" {
+		body = strings.NewReader(call.body)
+	}
+	r := c.Do(call.method, acme, call.path, body, header...)
+	req, err := http.NewRequest(call.method, "http://"+acme+call.path, strings.NewReader(call.body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Cookie", "learnlens_session="+c.SessionCookie(acme))
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	if call.token == "" {
+		req.Header.Set("Cookie", "learnlens_session="+c.SessionCookie(acme))
+	}
 	resp := &http.Response{StatusCode: r.Status, Header: r.Header, Body: io.NopCloser(strings.NewReader(r.Body)), Request: req}
 	if ok, errs := validate(req, resp); !ok {
 		for _, e := range errs {
-			t.Errorf("%s %s (%d): %v", method, path, r.Status, e)
+			t.Errorf("%s %s (%d): %v", call.method, call.path, r.Status, e)
 		}
 	}
 	return r
 }
 
-// TestOpenAPIDescribesEveryResponse sends every documented operation, as a
-// signed-in admin of the demo tenant with the ids it needs found through
+// TestOpenAPIDescribesEveryResponse sends every documented operation as
+// the demo API client (every scope) with the ids it needs found through
 // the API itself, and validates the request and the real response against
-// the document; then a bad filter and an unknown id, whose error bodies
-// must match the document too.
+// the document; then the same for a few as a signed-in admin, and error
+// answers (a bad filter, an unknown id, a wrong secret, no token), whose
+// bodies must match the document too.
 func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	srv := testserver.Start(t)
 	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
@@ -108,13 +140,24 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 		t.Fatalf("populate acme: %v", err)
 	}
 	d := loadOpenAPI(t, srv)
-	admin := srv.NewClient(t)
-	admin.Login(acme, "admin@acme.test")
+	c := srv.NewClient(t)
+	basic := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(seed.DemoAPIClientID+":"+seed.DemoAPIClientSecret))}
+	tokenCall := apiCall{method: http.MethodPost, path: "/api/v1/oauth/token", body: "grant_type=client_credentials",
+		contentType: "application/x-www-form-urlencoded", header: basic}
+	r := d.check(t, c, tokenCall)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %d %s", r.Status, r.Body)
+	}
+	token := tok.AccessToken
 
 	// The ids drill-downs need, from the tables that list them.
 	ids := map[string]string{}
-	firstID := func(path, key string) string {
-		r := d.check(t, admin, http.MethodGet, path)
+	firstOf := func(path, key string) string {
+		t.Helper()
+		r := d.check(t, c, apiCall{method: http.MethodGet, path: path, token: token})
 		var s struct {
 			Data struct {
 				Rows []map[string]any `json:"rows"`
@@ -125,44 +168,105 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 		}
 		return fmt.Sprint(s.Data.Rows[0][key])
 	}
-	ids["course_id"] = firstID("/api/v1/dashboards/completion/courses", "course_id")
-	ids["requirement_id"] = firstID("/api/v1/dashboards/compliance/requirements", "requirement_id")
-	ids["team_id"] = firstID("/api/v1/dashboards/completion/teams?course_id="+ids["course_id"], "manager_id")
-	ids["learner_id"] = firstID("/api/v1/dashboards/completion/learners?course_id="+ids["course_id"]+"&team_id="+ids["team_id"], "learner_id")
+	ids["course_id"] = firstOf("/api/v1/tables/completion/courses", "course_id")
+	ids["requirement_id"] = firstOf("/api/v1/tables/compliance/requirements", "requirement_id")
+	ids["team_id"] = firstOf("/api/v1/tables/completion/teams?course_id="+ids["course_id"], "manager_id")
+	ids["learner_id"] = firstOf("/api/v1/tables/completion/learners?course_id="+ids["course_id"]+"&team_id="+ids["team_id"], "learner_id")
+	// Path parameters by name.
+	ids["learner"], ids["node"], ids["dash"], ids["table"] = ids["learner_id"], ids["team_id"], "completion", "courses"
+	// Request bodies by operation.
+	var upload bytes.Buffer
+	mw := multipart.NewWriter(&upload)
+	mw.WriteField("kind", "roster")
+	fw, _ := mw.CreateFormFile("file", "roster.csv")
+	fw.Write([]byte("employee_id,email,name\nOPENAPI1,openapi-roster@acme.test,Open Api\n"))
+	mw.Close()
+	bodies := map[string]apiCall{
+		"POST /api/v1/imports":     {body: upload.String(), contentType: mw.FormDataContentType()},
+		"POST /api/v1/oauth/token": tokenCall,
+		"POST /api/v1/users":       {body: `{"email": "openapi@acme.test", "role": "analyst"}`, contentType: "application/json"},
+	}
 
+	// {id} by path: a user, and an import made here.
+	r = d.check(t, c, apiCall{method: http.MethodPost, path: "/api/v1/imports", token: token, body: bodies["POST /api/v1/imports"].body,
+		contentType: bodies["POST /api/v1/imports"].contentType})
+	var imp struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &imp); err != nil || imp.ID == 0 {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
+	}
+	idOf := map[string]string{
+		"/api/v1/users/{id}":   fmt.Sprint(userID(t, srv, "acme", "manager@acme.test")),
+		"/api/v1/imports/{id}": fmt.Sprint(imp.ID),
+	}
+
+	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
 	checked := 0
 	for _, path := range slices.Sorted(maps.Keys(d.Paths)) {
 		for method, op := range d.Paths[path] {
-			// Operations with a body or a path id are checked by their
-			// own tests (requirements_test.go).
-			if method != "get" || strings.Contains(path, "{") {
+			// Session-only operations (the requirements resources) are
+			// checked by their own tests (requirements_test.go).
+			if !slices.ContainsFunc(op.Security, func(s map[string][]string) bool { _, ok := s["client"]; return ok }) {
 				continue
 			}
+			method = strings.ToUpper(method)
 			q := url.Values{}
 			for _, p := range op.Parameters {
 				if p.In == "query" && (p.Required || p.Name == "learner_id") {
 					q.Set(p.Name, ids[p.Name])
 				}
 			}
-			target := path
+			target := pathParam.ReplaceAllStringFunc(path, func(m string) string {
+				if m == "{id}" {
+					return idOf[path]
+				}
+				return ids[m[1:len(m)-1]]
+			})
 			if len(q) > 0 {
 				target += "?" + q.Encode()
 			}
-			r := d.check(t, admin, strings.ToUpper(method), target)
-			if r.Status != http.StatusOK {
-				t.Errorf("%s %s: %d, want 200: %.300s", method, target, r.Status, r.Body)
+			call := bodies[method+" "+path]
+			call.method, call.path = method, target
+			if call.header == nil {
+				call.token = token
+			}
+			r := d.check(t, c, call)
+			if r.Status/100 != 2 {
+				t.Errorf("%s %s: %d, want 2xx: %.300s", method, target, r.Status, r.Body)
 			}
 			checked++
 		}
 	}
-	if checked < 25 {
+	if checked < 35 {
 		t.Fatalf("only %d operations documented", checked)
 	}
-	if r := d.checkError(t, admin, http.MethodGet, "/api/v1/dashboards/completion/kpis?range=fortnight"); r.Status != http.StatusBadRequest {
-		t.Errorf("a bad range: %d, want 400", r.Status)
+
+	// A signed-in admin's session reads the same operations.
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	for _, path := range []string{"/api/v1/dashboards/completion/kpis", "/api/v1/tables/engagement/courses?page=1&sort=course",
+		"/api/v1/learners/" + ids["learner"], "/api/v1/team/nodes", "/api/v1/users"} {
+		if r := d.check(t, admin, apiCall{method: http.MethodGet, path: path}); r.Status != http.StatusOK {
+			t.Errorf("%s as the admin: %d", path, r.Status)
+		}
 	}
-	if r := d.check(t, admin, http.MethodGet, "/api/v1/dashboards/completion/teams?course_id=999999999"); r.Status != http.StatusNotFound {
-		t.Errorf("an unknown course: %d, want 404", r.Status)
+
+	// Errors.
+	for _, e := range []struct {
+		call apiCall
+		want int
+	}{
+		{apiCall{method: http.MethodGet, path: "/api/v1/dashboards/completion/kpis?range=fortnight", token: token}, http.StatusBadRequest},
+		{apiCall{method: http.MethodGet, path: "/api/v1/tables/completion/teams?course_id=999999999", token: token}, http.StatusNotFound},
+		{apiCall{method: http.MethodGet, path: "/api/v1/users", token: "not-a-token"}, http.StatusUnauthorized},
+		{apiCall{method: http.MethodPost, path: "/api/v1/oauth/token", body: "grant_type=client_credentials&client_id=" + seed.DemoAPIClientID +
+			"&client_secret=wrong", contentType: "application/x-www-form-urlencoded"}, http.StatusUnauthorized},
+		{apiCall{method: http.MethodPost, path: "/api/v1/users", token: token, body: `{"email": "x", "role": "analyst"}`, contentType: "application/json"}, http.StatusUnprocessableEntity},
+	} {
+		if r := d.checkError(t, c, e.call); r.Status != e.want {
+			t.Errorf("%s %s: %d, want %d: %.200s", e.call.method, e.call.path, r.Status, e.want, r.Body)
+		}
 	}
 	t.Logf("validated %d operations", checked)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -406,22 +405,12 @@ func TestRequirementsJSON(t *testing.T) {
 	// when the document says it is right.
 	d := loadOpenAPI(t, srv)
 	post := func(body string) testserver.Response {
-		r := admin.Do(http.MethodPost, acme, "/api/v1/requirements", strings.NewReader(body),
-			"Content-Type", "application/json", "X-CSRF-Token", csrf)
-		req, _ := http.NewRequest(http.MethodPost, "http://"+acme+"/api/v1/requirements", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Cookie", "learnlens_session="+admin.SessionCookie(acme))
-		resp := &http.Response{StatusCode: r.Status, Header: r.Header, Body: io.NopCloser(strings.NewReader(r.Body)), Request: req}
-		validate := d.v.ValidateHttpResponse
-		if r.Status == http.StatusCreated {
-			validate = d.v.ValidateHttpRequestResponse
+		call := apiCall{method: http.MethodPost, path: "/api/v1/requirements", body: body, contentType: "application/json",
+			header: []string{"X-CSRF-Token", csrf}}
+		if strings.HasPrefix(body, "{") && !strings.Contains(body, "colour") {
+			return d.check(t, admin, call)
 		}
-		if ok, errs := validate(req, resp); !ok {
-			for _, e := range errs {
-				t.Errorf("POST %s (%d) against the OpenAPI document: %v", body, r.Status, e)
-			}
-		}
-		return r
+		return d.checkError(t, admin, call)
 	}
 
 	r := post(fmt.Sprintf(`{"course_id":%d,"audience":{"location":"London"},"due_days":14,"due_from":"assignment","recertify_months":24}`, w.safe))
@@ -449,11 +438,11 @@ func TestRequirementsJSON(t *testing.T) {
 	}
 	assertGoldEqualsRebuild(t, srv.DB, "acme")
 
-	one := d.check(t, admin, http.MethodGet, "/api/v1/requirements/"+strconv.FormatInt(created.ID, 10))
+	one := d.check(t, admin, apiCall{method: http.MethodGet, path: "/api/v1/requirements/" + strconv.FormatInt(created.ID, 10)})
 	mustContain(t, "one", one.Body, `"due_from":"assignment"`, `"recertify_months":24`, `"course_code":"SAFE"`)
-	all := d.check(t, admin, http.MethodGet, "/api/v1/requirements")
+	all := d.check(t, admin, apiCall{method: http.MethodGet, path: "/api/v1/requirements"})
 	mustContain(t, "list", all.Body, `"requirements":[`, fmt.Sprintf(`"id":%d`, created.ID))
-	if r := d.checkError(t, admin, http.MethodGet, "/api/v1/requirements/999999999"); r.Status != http.StatusNotFound {
+	if r := d.checkError(t, admin, apiCall{method: http.MethodGet, path: "/api/v1/requirements/999999999"}); r.Status != http.StatusNotFound {
 		t.Errorf("unknown requirement: %d", r.Status)
 	}
 

@@ -10,6 +10,7 @@
 //	learnlens gold rebuild --tenant SLUG   recompute a tenant's gold tables from silver
 //	learnlens tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]   a tenant's own xAPI limits
 //	learnlens devdb start|stop --dir D start (printing its URL) or stop a private cluster, for make test
+//	learnlens keys rotate|list         rotate or list the keys that sign API access tokens (TOKEN_KEY)
 //
 // With DATABASE_URL, DATABASE_PLATFORM_URL and DATABASE_OWNER_URL unset,
 // every command uses a private PostgreSQL cluster under $DATA_DIR/postgres,
@@ -26,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -59,6 +61,7 @@ commands:
   tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]
                            a tenant's own limits per xAPI credential (left out: the deployment's; 0: none)
   devdb start|stop --dir D start (printing a superuser URL) or stop a private PostgreSQL cluster
+  keys rotate|list         rotate or list the keys that sign API access tokens (TOKEN_KEY)
 `
 
 func main() {
@@ -131,6 +134,20 @@ func run(args []string) error {
 		return errors.New("usage: learnlens seed --demo | --bench --tenants T --learners N --statements M")
 	case "devdb":
 		return devDB(ctx, args[1:])
+	case "keys":
+		devTokenKey(&cfg)
+		key, err := cfg.TokenSealKey()
+		if err != nil {
+			return err
+		}
+		return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error {
+			db, err := urls.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			return cli.Keys(ctx, db, key, os.Stdout, args[1:])
+		})
 	case "credentials", "import", "gold", "tenant":
 		return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error {
 			db, err := urls.open(ctx)
@@ -150,6 +167,12 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 	log := newLogger(cfg.LogLevel)
 	// The demo data's printed platform login works without a second factor.
 	cfg.AdminMFAOptional = dev
+	if dev {
+		if err := makeDevTokenKey(cfg); err != nil {
+			return err
+		}
+	}
+	devTokenKey(&cfg)
 	return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error {
 		if dev {
 			if !cfg.PrivateDatabase() { // the private cluster is migrated already
@@ -202,6 +225,43 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 		log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 		return app.ShutdownWithTimeout(cfg.ShutdownTimeout)
 	})
+}
+
+// devTokenFile is where `serve --dev` keeps its TOKEN_KEY, under DATA_DIR.
+func devTokenFile(cfg config.Config) string { return filepath.Join(cfg.DataDir, "token.key") }
+
+// makeDevTokenKey writes a new TOKEN_KEY to DATA_DIR/token.key unless
+// TOKEN_KEY or TOKEN_KEY_FILE is set or the file exists.
+func makeDevTokenKey(cfg config.Config) error {
+	if cfg.TokenKey != "" || cfg.TokenKeyFile != "" {
+		return nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(devTokenFile(cfg), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("make TOKEN_KEY file: %w", err)
+	}
+	if _, err := fmt.Fprintln(f, config.NewTokenKey()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// devTokenKey points a configuration without TOKEN_KEY and TOKEN_KEY_FILE
+// at DATA_DIR/token.key when `serve --dev` made one there.
+func devTokenKey(cfg *config.Config) {
+	if cfg.TokenKey != "" || cfg.TokenKeyFile != "" {
+		return
+	}
+	if _, err := os.Stat(devTokenFile(*cfg)); err == nil {
+		cfg.TokenKeyFile = devTokenFile(*cfg)
+	}
 }
 
 func seedDemo(ctx context.Context, urls databaseURLs) error {

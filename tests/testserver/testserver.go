@@ -28,6 +28,9 @@ import (
 	"github.com/learnlens/learnlens/seed"
 )
 
+// TokenKey is the TOKEN_KEY of every test server.
+const TokenKey = "6c6561726e6c656e732d746573742d746f6b656e2d6b65792d33322d62797465"
+
 // Server is a running LearnLens server.
 type Server struct {
 	App *fiber.App
@@ -78,6 +81,7 @@ func StartWith(t testing.TB, db *database.DB, configure func(*config.Config)) *S
 	// The demo data, as `serve --dev` serves it: the platform admin signs
 	// in without a second factor unless a test turns this off.
 	cfg.AdminMFAOptional = true
+	cfg.TokenKey = TokenKey // every instance of a test's database seals its token keys alike
 	if configure != nil {
 		configure(&cfg)
 	}
