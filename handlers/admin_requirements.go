@@ -527,7 +527,7 @@ func (h *Handlers) requirementJSON(c *fiber.Ctx) error {
 // RequirementRequest is the body of POST /api/v1/requirements.
 type RequirementRequest struct {
 	CourseID        int64                      `json:"course_id"`
-	Audience        models.RequirementAudience `json:"audience"`
+	Audience        models.RequirementAudience `json:"audience,omitempty"` // absent: everyone
 	DueDays         int                        `json:"due_days"`
 	DueFrom         string                     `json:"due_from"`
 	RecertifyMonths int                        `json:"recertify_months"`
