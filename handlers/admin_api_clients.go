@@ -20,6 +20,7 @@ var scopeLabels = map[string]string{
 	models.ScopeLearnersRead:   "learner records",
 	models.ScopeImportsManage:  "imports and requirements",
 	models.ScopeUsersManage:    "users and invitations",
+	models.ScopeDataManage:     "purging statements before a date",
 }
 
 // apiClientRoutes mounts a tenant admin's API clients, on the credentials

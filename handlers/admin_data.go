@@ -34,7 +34,7 @@ const dataDownloadTimeout = 5 * time.Minute
 // learner's own download and the purge API.
 func (h *Handlers) dataRightsRoutes(site, adminGroup fiber.Router) {
 	site.Get("/me/data.zip", auth.RequireLogin, h.myData)
-	site.Post("/api/v1/data/purge", auth.RequireRole(models.RoleTenantAdmin), h.purgeAPI)
+	site.Post("/api/v1/data/purge", apiAccess(models.ScopeDataManage, models.RoleTenantAdmin), h.purgeAPI)
 	adminGroup.Get("/data", h.dataPage)
 	adminGroup.Post("/data/purge", h.purgeForm)
 	adminGroup.Get("/people/:id/data.zip", h.personData)
@@ -254,8 +254,8 @@ func (h *Handlers) announceUsers(c *fiber.Ctx, tenantID int64, ids []int64) {
 	}
 }
 
-// purgeRequest is the body of POST /api/v1/data/purge.
-type purgeRequest struct {
+// PurgeRequest is the body of POST /api/v1/data/purge.
+type PurgeRequest struct {
 	Before string `json:"before"`
 	DryRun bool   `json:"dry_run"`
 }
@@ -294,7 +294,7 @@ func (h *Handlers) purge(c *fiber.Ctx, before time.Time, dryRun bool) (pipeline.
 
 // purgeAPI is POST /api/v1/data/purge with {"before":"YYYY-MM-DD","dry_run":true}.
 func (h *Handlers) purgeAPI(c *fiber.Ctx) error {
-	var req purgeRequest
+	var req PurgeRequest
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {

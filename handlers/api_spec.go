@@ -15,6 +15,7 @@ import (
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/views/pages/apidocs"
 )
 
@@ -27,12 +28,14 @@ import (
 // changes the document; tests/openapi_test.go validates real responses of
 // every operation against it and fails on an /api/v1 route it lacks.
 
-// scopeDescriptions say what each API client scope opens.
-var scopeDescriptions = map[string]string{
-	models.ScopeDashboardsRead: "Read dashboard sections, tables, exports and the organisation tree",
-	models.ScopeLearnersRead:   "Read learners' records",
-	models.ScopeImportsManage:  "Upload imports, read their status, and manage compliance requirements",
-	models.ScopeUsersManage:    "Read users and invite new ones",
+// scopeSentences are the scopes with what each opens (the credentials
+// page's labels).
+func scopeSentences() map[string]string {
+	out := map[string]string{}
+	for scope, label := range scopeLabels {
+		out[scope] = sentence(label)
+	}
+	return out
 }
 
 // apiOperation is one documented operation.
@@ -248,6 +251,12 @@ var apiOperations = []apiOperation{
 				"file":    map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
 			}}},
 		response: jsonOf[ImportResultJSON](), errors: []int{413, 422}},
+	{method: http.MethodPost, path: "/api/v1/data/purge", id: "data.purge", tag: "Data rights", scope: models.ScopeDataManage,
+		summary: "Purge statements before a date, or see what a purge would do (dry_run)",
+		description: "By the statements' own timestamps, in the tenant's time zone; the date must be at least 30 days ago. " +
+			"The answer counts what goes and the headline numbers before and after (a dry run computes them by purging " +
+			"and rolling back). See docs/DATA-RIGHTS.md.",
+		body: &apiContent{mediaType: fiber.MIMEApplicationJSON, typ: reflect.TypeFor[PurgeRequest]()}, response: jsonOf[pipeline.PurgeReport]()},
 }
 
 // sectionEnvelope is SectionJSON with data of the section's own schema.
@@ -294,7 +303,7 @@ var openAPIDocument = sync.OnceValue(func() []byte {
 			},
 			"securitySchemes": map[string]any{
 				"client": map[string]any{"type": "oauth2", "description": "An API client's access token (a JWT, 15 minutes), sent as Authorization: Bearer.",
-					"flows": map[string]any{"clientCredentials": map[string]any{"tokenUrl": "/api/v1/oauth/token", "scopes": scopeDescriptions}}},
+					"flows": map[string]any{"clientCredentials": map[string]any{"tokenUrl": "/api/v1/oauth/token", "scopes": scopeSentences()}}},
 				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": auth.CookieName,
 					"description": "A signed-in browser session; the user's role decides what it sees."},
 			},

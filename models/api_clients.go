@@ -22,10 +22,11 @@ const (
 	ScopeLearnersRead   = "learners:read"   // learner records
 	ScopeImportsManage  = "imports:manage"  // imports and requirements
 	ScopeUsersManage    = "users:manage"    // users and invitations
+	ScopeDataManage     = "data:manage"     // purging statements before a date
 )
 
 // Scopes lists every scope, in the order pages show them.
-var Scopes = []string{ScopeDashboardsRead, ScopeLearnersRead, ScopeImportsManage, ScopeUsersManage}
+var Scopes = []string{ScopeDashboardsRead, ScopeLearnersRead, ScopeImportsManage, ScopeUsersManage, ScopeDataManage}
 
 // APIClient is an OAuth 2.0 client (client-credentials grant) of one
 // tenant: a BI tool, an HR system or a script. It sees the whole tenant,

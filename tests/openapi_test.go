@@ -183,6 +183,7 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	mw.Close()
 	bodies := map[string]apiCall{
 		"POST /api/v1/imports":     {body: upload.String(), contentType: mw.FormDataContentType()},
+		"POST /api/v1/data/purge":  {body: `{"before": "2000-01-01", "dry_run": true}`, contentType: "application/json"},
 		"POST /api/v1/oauth/token": tokenCall,
 		"POST /api/v1/users":       {body: `{"email": "openapi@acme.test", "role": "analyst"}`, contentType: "application/json"},
 	}
