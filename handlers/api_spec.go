@@ -274,7 +274,7 @@ func sectionEnvelope(s *schemas, data reflect.Type) map[string]any {
 var openAPIDocument = sync.OnceValue(func() []byte {
 	s := newSchemas()
 	paths := map[string]any{}
-	ops := append(dashboardOperations(), apiOperations...)
+	ops := slices.Concat(dashboardOperations(), apiOperations, requirementOperations)
 	for _, op := range ops {
 		item, _ := paths[op.path].(map[string]any)
 		if item == nil {
@@ -357,12 +357,13 @@ func (op apiOperation) document(s *schemas) map[string]any {
 	for _, code := range []int{400, 404, 503} {
 		responses[fmt.Sprint(code)] = errRef
 	}
-	if op.scope != "" {
+	switch {
+	case op.scope != "":
 		o["security"] = []any{map[string]any{"client": []string{op.scope}}, map[string]any{"session": []string{}}}
 		for _, code := range []int{401, 403, 429} {
 			responses[fmt.Sprint(code)] = errRef
 		}
-	} else {
+	default:
 		o["security"] = []any{}
 	}
 	for _, code := range op.errors {

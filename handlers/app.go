@@ -73,6 +73,9 @@ type Handlers struct {
 
 	metrics *metrics.Set
 	api     apiState // API clients, access tokens and their limits (api.go)
+
+	// requirements reads compliance requirements (the pipeline writes them).
+	requirements *models.RequirementStore
 }
 
 // New builds the LearnLens web app on db: stores, middleware and routes,
@@ -128,6 +131,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	h.measure(listener)
 	h.api = h.newAPI(listener)
 	h.proxies = trustedProxies(cfg.TrustedProxies)
+	h.requirements = models.NewRequirementStore(db)
 	h.xapiLimits = &credentialLimits{defaults: limits{concurrency: cfg.XAPICredentialConcurrency,
 		rate: cfg.XAPICredentialRate, burst: float64(cfg.XAPICredentialBurst)}}
 	versions.Subscribe(func(tenant int64, v viewcache.Version) { h.hub.Changed(tenant, v.N) })
@@ -261,13 +265,14 @@ func (h *Handlers) routes(app *fiber.App) {
 	admin.Post("/users/:id/reset-link", h.resetLink)
 	admin.Post("/invitations", h.invite)
 	admin.Post("/invitations/:id/revoke", h.revokeInvitation)
-	admin.Get("/audit", h.auditLog)
+	h.auditRoutes(admin)
 	h.importRoutes(site)
 	admin.Post("/mfa-policy", h.mfaPolicy)
 	h.credentialRoutes(admin)
 	h.settingsRoutes(admin)
 	h.dataRightsRoutes(site, admin)
 	h.usageRoutes(site)
+	h.requirementRoutes(site)
 
 	h.dashboardRoutes(site)
 	h.apiResourceRoutes(site)

@@ -30,6 +30,7 @@ func (h *Handlers) home(c *fiber.Ctx) error {
 			home.Card{Title: "xAPI credentials", Text: "Keys your LMS and authoring tools send learning records with.", Href: "/admin/credentials", TestID: "card-credentials"},
 			home.Card{Title: "Imports", Text: "Upload your HR roster, courses, enrolments and requirements as CSV or XLSX.", Href: "/admin/imports", TestID: "card-imports"},
 			home.Card{Title: "Settings", Text: "Your name, brand colour and logo, time zone and sign-in domains.", Href: "/admin/settings", TestID: "card-settings"},
+			home.Card{Title: "Compliance requirements", Text: "Required training: which course, for whom, by when and how often again.", Href: "/admin/requirements", TestID: "card-requirements"},
 			home.Card{Title: "Audit log", Text: "Sign-ins, failures, lock-outs, exports and admin actions.", Href: "/admin/audit", TestID: "card-audit"},
 			home.Card{Title: "Data rights", Text: "A person's data as a download, pseudonymise or erase them, purge old records.", Href: "/admin/data", TestID: "card-data"},
 			home.Card{Title: "Usage", Text: "Statements per day, active learners, sign-ins and exports.", Href: "/admin/usage", TestID: "card-usage"})

@@ -84,6 +84,7 @@ var navigation = []struct {
 	{layouts.NavItem{Label: "xAPI", Href: "/admin/credentials", TestID: "nav-credentials"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Imports", Href: "/admin/imports", TestID: "nav-imports"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings"}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Requirements", Href: "/admin/requirements", TestID: "nav-requirements"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
 	{layouts.NavItem{Label: "Usage", Href: "/admin/usage", TestID: "nav-usage"}, []string{models.RoleTenantAdmin}},
 }

@@ -44,7 +44,7 @@ func TestNavFor(t *testing.T) {
 		return out, active
 	}
 	tenantAdminNav := []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning", "Users",
-		"xAPI", "Imports", "Settings", "Audit log", "Usage"}
+		"xAPI", "Imports", "Settings", "Requirements", "Audit log", "Usage"}
 	cases := []struct {
 		role, path string
 		want       []string
@@ -55,6 +55,7 @@ func TestNavFor(t *testing.T) {
 		{models.RoleTenantAdmin, "/admin/settings", tenantAdminNav, "Settings"},
 		{models.RoleTenantAdmin, "/admin/imports/12", tenantAdminNav, "Imports"},
 		{models.RoleTenantAdmin, "/admin/usage", tenantAdminNav, "Usage"},
+		{models.RoleTenantAdmin, "/admin/requirements/3", tenantAdminNav, "Requirements"},
 		{models.RoleLearner, "/", []string{"Home", "My learning"}, "Home"},
 		{models.RoleManager, "/dashboards/completion/courses/3", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, "Completion"},
 		{models.RoleManager, "/somewhere", []string{"Home", "Completion", "Engagement", "Compliance", "Assessments", "Team", "My learning"}, ""},

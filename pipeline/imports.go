@@ -349,6 +349,9 @@ func (a *applier) courseByRef(ctx context.Context, tx pgx.Tx, ref string) (int64
 
 // ----- compliance requirements -----
 
+// requirements upserts the file's requirements by course and audience. A
+// row naming a retired requirement puts it back in force: the file says it
+// applies.
 func (a *applier) requirements(ctx context.Context, tx pgx.Tx, rows []imports.RequirementRow) error {
 	for _, r := range rows {
 		course, ok, err := a.knownCourse(ctx, tx, r.Line, r.Course)
@@ -367,9 +370,9 @@ func (a *applier) requirements(ctx context.Context, tx pgx.Tx, rows []imports.Re
 				due_from, recertify_months)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (tenant_id, course_id, audience_key) DO UPDATE SET due_days = excluded.due_days,
-				due_from = excluded.due_from, recertify_months = excluded.recertify_months
-			WHERE (q.due_days, q.due_from, q.recertify_months) IS DISTINCT FROM
-				(excluded.due_days, excluded.due_from, excluded.recertify_months)`,
+				due_from = excluded.due_from, recertify_months = excluded.recertify_months, retired_at = NULL, updated_at = now()
+			WHERE (q.due_days, q.due_from, q.recertify_months, q.retired_at) IS DISTINCT FROM
+				(excluded.due_days, excluded.due_from, excluded.recertify_months, NULL::timestamptz)`,
 			a.tenantID, course, audience, key, r.DueWithinDays, dueFrom, r.RecertifyMonths)
 		if err != nil {
 			return fmt.Errorf("import requirement line %d: %w", r.Line, err)

@@ -26,8 +26,17 @@ WITH RECURSIVE edges(m, l, dotted) AS (
 )
 SELECT $1, m, l, min(depth), bool_and(dotted) FROM walk GROUP BY m, l`
 
+// audienceMatch is true when learner l is in the audience of requirement
+// r: {"all":true}, or every one of department, location and job_title it
+// names equals the learner's.
+const audienceMatch = `(r.audience ? 'all' OR (
+            (NOT r.audience ? 'department' OR l.department = r.audience->>'department') AND
+            (NOT r.audience ? 'location' OR l.location = r.audience->>'location') AND
+            (NOT r.audience ? 'job_title' OR l.job_title = r.audience->>'job_title')))`
+
 // complianceAssignmentsSync makes compliance_assignments hold exactly the
-// active rostered learners each requirement's audience names. An existing
+// active rostered learners the audience of each requirement in force (not
+// retired) names; a retired requirement's assignments go. An existing
 // assignment keeps its assigned date; a new one starts at hire (due_from
 // "hire", when known) or today.
 const complianceAssignmentsSync = `
@@ -38,11 +47,7 @@ WITH desired AS (
         r.due_days
     FROM compliance_requirements r
     JOIN learners l ON l.tenant_id = r.tenant_id AND l.rostered AND l.status = 'active'
-    WHERE r.tenant_id = $1
-      AND (r.audience ? 'all' OR (
-            (NOT r.audience ? 'department' OR l.department = r.audience->>'department') AND
-            (NOT r.audience ? 'location' OR l.location = r.audience->>'location') AND
-            (NOT r.audience ? 'job_title' OR l.job_title = r.audience->>'job_title')))
+    WHERE r.tenant_id = $1 AND r.retired_at IS NULL AND ` + audienceMatch + `
 ), gone AS (
     DELETE FROM compliance_assignments a
     WHERE a.tenant_id = $1 AND NOT EXISTS (

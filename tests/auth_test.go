@@ -50,10 +50,10 @@ func TestEachDemoUserSeesTheNavigationOfTheirRole(t *testing.T) {
 		role       string
 		nav, notIn []string
 	}{
-		{"admin@acme.test", "Admin", []string{`data-testid="nav-home"`, `data-testid="nav-users"`, `data-testid="nav-audit"`}, []string{`nav-tenants`}},
-		{"manager@acme.test", "Manager", []string{`data-testid="nav-home"`}, []string{`nav-users`, `nav-audit`, `nav-tenants`}},
-		{"analyst@acme.test", "Analyst", []string{`data-testid="nav-home"`}, []string{`nav-users`, `nav-audit`, `nav-tenants`}},
-		{"learner@acme.test", "Learner", []string{`data-testid="nav-home"`}, []string{`nav-users`, `nav-audit`, `nav-tenants`}},
+		{"admin@acme.test", "Admin", []string{`data-testid="nav-home"`, `data-testid="nav-users"`, `data-testid="nav-audit"`, `data-testid="nav-requirements"`}, []string{`nav-tenants`}},
+		{"manager@acme.test", "Manager", []string{`data-testid="nav-home"`}, []string{`nav-users`, `nav-audit`, `nav-requirements`, `nav-tenants`}},
+		{"analyst@acme.test", "Analyst", []string{`data-testid="nav-home"`}, []string{`nav-users`, `nav-audit`, `nav-requirements`, `nav-tenants`}},
+		{"learner@acme.test", "Learner", []string{`data-testid="nav-home"`}, []string{`nav-users`, `nav-audit`, `nav-requirements`, `nav-tenants`}},
 	}
 	for _, tc := range cases {
 		c := srv.NewClient(t)

@@ -75,6 +75,18 @@ type fixture struct {
 	acmeInvitation int64
 	acmeAPIClient  int64 // the id of acme's demo API client
 	acmeImport     int64 // acme's staged import, with a dry run
+	// acme's compliance requirement (of acmeCourse, for everyone).
+	acmeRequirement int64
+}
+
+// acmeRequirementID names acme's requirement in a path.
+func acmeRequirementID(f *fixture) map[string]string {
+	return map[string]string{"id": f.id(f.acmeRequirement)}
+}
+
+// acmeRequirementForm is a requirement form naming acme's course.
+func acmeRequirementForm(f *fixture) url.Values {
+	return url.Values{"course_id": {f.id(f.acmeCourse)}, "due_days": {"30"}, "due_from": {"hire"}, "recertify_months": {"0"}}
 }
 
 // acmeImportID names acme's staged import in a path.
@@ -216,6 +228,26 @@ var routeIsolation = map[string]isolation{
 	"GET /admin/usage":     {access: signedIn},
 	"GET /admin/usage.csv": {access: signedIn},
 	"GET /api/v1/usage":    {access: signedIn},
+	// The filtered log's CSV: globex's admin gets globex's own log.
+	"GET /admin/audit/export.csv": {access: signedIn, query: func(*fixture) string { return "?q=acme" }},
+	"GET /admin/requirements":     {access: signedIn},
+	"GET /admin/requirements/new": {access: signedIn},
+	// Globex's admin naming acme's course is refused as bad input (422).
+	"POST /admin/requirements": {access: signedIn, form: acmeRequirementForm},
+	// A preview of an edit of acme's requirement is a missing requirement.
+	"GET /admin/requirements/preview": {access: signedIn, hidden: true, query: func(f *fixture) string {
+		v := acmeRequirementForm(f)
+		v.Set("id", f.id(f.acmeRequirement))
+		return "?" + v.Encode()
+	}},
+	"GET /admin/requirements/:id":          {access: signedIn, hidden: true, params: acmeRequirementID},
+	"POST /admin/requirements/:id":         {access: signedIn, hidden: true, params: acmeRequirementID, form: acmeRequirementForm},
+	"POST /admin/requirements/:id/retire":  {access: signedIn, hidden: true, params: acmeRequirementID},
+	"POST /admin/requirements/:id/restore": {access: signedIn, hidden: true, params: acmeRequirementID},
+	"GET /api/v1/requirements":             {access: signedIn},
+	"GET /api/v1/requirements/:id":         {access: signedIn, hidden: true, params: acmeRequirementID},
+	// The probe's form body is no JSON object: 400 for globex's admin.
+	"POST /api/v1/requirements": {access: signedIn},
 	"POST /admin/imports": {access: signedIn,
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
 	"GET /admin/imports": {access: signedIn},
@@ -402,6 +434,10 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 			f.acmeTenant, []byte("employee_id,email,name\nA1,learner@acme.test,Lee Learner\n"),
 			`{"rows":1,"errors":[{"Line":2,"Column":"email","Value":"learner@acme.test","Reason":"Lee Learner"}]}`).
 			Scan(&f.acmeImport).Error; err != nil {
+			return err
+		}
+		if err := tx.Raw(`INSERT INTO compliance_requirements (tenant_id, course_id, audience, audience_key, due_days, due_from)
+			VALUES (?, ?, '{"all":true}', 'all', 30, 'hire') RETURNING id`, f.acmeTenant, f.acmeCourse).Scan(&f.acmeRequirement).Error; err != nil {
 			return err
 		}
 		return tx.Exec(`UPDATE users SET locked_until = now() + interval '1 hour', failed_logins = 5 WHERE tenant_id = ? AND id = ?`,
@@ -630,6 +666,14 @@ func TestEveryRouteIsIsolatedBetweenTenants(t *testing.T) {
 	})
 	if want := "true" + hexSHA256(seed.DemoAPIClientSecret); apiClientState != want {
 		t.Errorf("probes changed acme's API client: %s, want %s", apiClientState, want)
+	}
+	var requirementState string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT course_id || audience_key || due_days || due_from || recertify_months || (retired_at IS NULL)
+			FROM compliance_requirements WHERE tenant_id = ? AND id = ?`, f.acmeTenant, f.acmeRequirement).Scan(&requirementState).Error
+	})
+	if want := f.id(f.acmeCourse) + "all30hire0true"; requirementState != want {
+		t.Errorf("probes changed acme's requirement: %s, want %s", requirementState, want)
 	}
 	if tenantState != "Acme Corp#4f46e5Europe/Londonacme.test" {
 		t.Errorf("probes changed acme's settings: %s", tenantState)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,19 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	ids["learner_id"] = firstOf("/api/v1/tables/completion/learners?course_id="+ids["course_id"]+"&team_id="+ids["team_id"], "learner_id")
 	// Path parameters by name.
 	ids["learner"], ids["node"], ids["dash"], ids["table"] = ids["learner_id"], ids["team_id"], "completion", "courses"
+	// A department of the roster, for a new requirement's audience.
+	var learner struct {
+		Data struct {
+			Profile struct {
+				Department string `json:"department"`
+			} `json:"profile"`
+		} `json:"data"`
+	}
+	r = d.check(t, c, apiCall{method: http.MethodGet, path: "/api/v1/learners/" + ids["learner"], token: token})
+	if err := json.Unmarshal([]byte(r.Body), &learner); err != nil || learner.Data.Profile.Department == "" {
+		t.Fatalf("a learner's department: %d %.300s", r.Status, r.Body)
+	}
+	department := learner.Data.Profile.Department
 	// Request bodies by operation.
 	var upload bytes.Buffer
 	mw := multipart.NewWriter(&upload)
@@ -181,8 +195,10 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	fw.Write([]byte("employee_id,email,name\nOPENAPI1,openapi-roster@acme.test,Open Api\n"))
 	mw.Close()
 	bodies := map[string]apiCall{
-		"POST /api/v1/imports":     {body: upload.String(), contentType: mw.FormDataContentType()},
-		"POST /api/v1/data/purge":  {body: `{"before": "2000-01-01", "dry_run": true}`, contentType: "application/json"},
+		"POST /api/v1/imports":    {body: upload.String(), contentType: mw.FormDataContentType()},
+		"POST /api/v1/data/purge": {body: `{"before": "2000-01-01", "dry_run": true}`, contentType: "application/json"},
+		"POST /api/v1/requirements": {body: `{"course_id": ` + ids["course_id"] + `, "audience": {"department": ` +
+			strconv.Quote(department) + `}, "due_days": 30, "due_from": "assignment", "recertify_months": 12}`, contentType: "application/json"},
 		"POST /api/v1/oauth/token": tokenCall,
 		"POST /api/v1/users":       {body: `{"email": "openapi@acme.test", "role": "analyst"}`, contentType: "application/json"},
 	}
@@ -197,8 +213,9 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 		t.Fatalf("import: %d %s", r.Status, r.Body)
 	}
 	idOf := map[string]string{
-		"/api/v1/users/{id}":   fmt.Sprint(userID(t, srv, "acme", "manager@acme.test")),
-		"/api/v1/imports/{id}": fmt.Sprint(imp.ID),
+		"/api/v1/users/{id}":        fmt.Sprint(userID(t, srv, "acme", "manager@acme.test")),
+		"/api/v1/imports/{id}":      fmt.Sprint(imp.ID),
+		"/api/v1/requirements/{id}": ids["requirement_id"],
 	}
 
 	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
