@@ -203,20 +203,9 @@ func (s *APIClientStore) Revoke(ctx context.Context, tenantID, id int64) (APICli
 
 // change updates a live client and announces it on AuthChannel.
 func (s *APIClientStore) change(ctx context.Context, tenantID, id int64, set string, values ...any) (APIClient, error) {
-	var c APIClient
-	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE api_clients SET `+set+` WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL`,
-			append(values, tenantID, id)...)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&c).Error
-	})
+	c, err := changeLive[APIClient](ctx, s.db, "api_clients", tenantID, id, set, values...)
 	if err != nil {
-		return APIClient{}, notFound(err)
+		return APIClient{}, err
 	}
 	return c, announce(ctx, s.db, ClientChanged(tenantID, c.ClientID))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"strconv"
 
+	"github.com/learnlens/learnlens/database"
 	"gorm.io/gorm"
 )
 
@@ -43,9 +44,20 @@ func (s *CredentialStore) Revoke(ctx context.Context, tenantID, id int64) (Crede
 
 // change updates a live credential and announces it on CredentialChannel.
 func (s *CredentialStore) change(ctx context.Context, tenantID, id int64, set string, values ...any) (Credential, error) {
-	var c Credential
-	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE xapi_credentials SET `+set+` WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL`,
+	c, err := changeLive[Credential](ctx, s.db, "xapi_credentials", tenantID, id, set, values...)
+	if err != nil {
+		return Credential{}, err
+	}
+	return c, s.db.Notify(context.WithoutCancel(ctx), CredentialChannel, strconv.FormatInt(id, 10))
+}
+
+// changeLive updates row id of tenantID in table (xAPI credentials, API
+// clients) unless it is revoked, and reads it back; ErrNotFound when there
+// is no such live row.
+func changeLive[T any](ctx context.Context, db *database.DB, table string, tenantID, id int64, set string, values ...any) (T, error) {
+	var row T
+	err := db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE `+table+` SET `+set+` WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL`,
 			append(values, tenantID, id)...)
 		if res.Error != nil {
 			return res.Error
@@ -53,10 +65,7 @@ func (s *CredentialStore) change(ctx context.Context, tenantID, id int64, set st
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&c).Error
+		return tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&row).Error
 	})
-	if err != nil {
-		return Credential{}, notFound(err)
-	}
-	return c, s.db.Notify(context.WithoutCancel(ctx), CredentialChannel, strconv.FormatInt(id, 10))
+	return row, notFound(err)
 }
