@@ -31,8 +31,8 @@ bench-dashboards: ## Dashboards under 50 signed-in clients (one view, a customer
 bench-live: ## Live dashboards: 1,000 WebSocket clients over 10 tenants and 50 views; commit → changed tile p95, stray messages, memory per connection, CPU per push (BENCH_LIVE_CLIENTS, BENCH_LIVE_TENANTS, BENCH_LIVE_ROUNDS)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Live -benchtime 1x -timeout 30m ./tests/bench/
 
-drills: ## Fault drills, long form: 20 kill -9s under 4 posting clients, the database taken away under load, backup and restore (DRILL_KILLS=20); figures in docs/OPERATIONS.md
-	DRILL_KILLS=$${DRILL_KILLS:-20} ./scripts/with-test-db.sh go test -count=1 -v -timeout 30m -run 'TestKilledMidBatch|TestDatabaseOutage|TestBackupRestores' ./tests/
+drills: ## Fault drills, long form: 20 kill -9s under 4 posting clients, the database taken away and PostgreSQL restarted under load, backup and restore (DRILL_KILLS=20); figures in docs/OPERATIONS.md
+	DRILL_KILLS=$${DRILL_KILLS:-20} ./scripts/with-test-db.sh go test -count=1 -v -timeout 30m -run 'TestKilledMidBatch|TestDatabaseOutage|TestPostgresRestart|TestBackupRestores' ./tests/
 
 fuzz: ## Run each fuzz target longer (FUZZTIME=5m each by default; crashes land in testdata/fuzz/ as regression cases)
 	FUZZTIME=$${FUZZTIME:-5m} ./scripts/fuzz.sh

@@ -40,6 +40,7 @@ type Cluster struct {
 	bin       string
 	runAs     string // "postgres" when running as root, else ""
 	started   bool
+	options   string // the server's options (pg_ctl -o), for Restart
 }
 
 // Options say where a cluster lives.
@@ -91,8 +92,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if c.hasLibrary("pg_stat_statements") {
 		opt += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=20000"
 	}
-	if err := c.pgctl(ctx, "start", "-w", "-t", "60", "-o", opt, "-l", filepath.Join(c.Dir, "server.log")); err != nil {
-		return nil, fmt.Errorf("start postgres (log in %s): %w", filepath.Join(c.Dir, "server.log"), err)
+	c.options = opt
+	if err := c.start(ctx); err != nil {
+		return nil, err
 	}
 	c.started = true
 	if err := c.ensureLogins(ctx); err != nil {
@@ -145,6 +147,24 @@ func (c *Cluster) ensureLogins(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (c *Cluster) start(ctx context.Context) error {
+	if err := c.pgctl(ctx, "start", "-w", "-t", "60", "-o", c.options, "-l", filepath.Join(c.Dir, "server.log")); err != nil {
+		return fmt.Errorf("start postgres (log in %s): %w", filepath.Join(c.Dir, "server.log"), err)
+	}
+	return nil
+}
+
+// Restart stops the server as an operator's restart does (pg_ctl stop -m
+// fast: open transactions roll back, every connection ends), keeps it down
+// for down, and starts it again with the same options.
+func (c *Cluster) Restart(ctx context.Context, down time.Duration) error {
+	if err := c.pgctl(ctx, "stop", "-m", "fast", "-w"); err != nil {
+		return fmt.Errorf("stop postgres: %w", err)
+	}
+	time.Sleep(down)
+	return c.start(ctx)
 }
 
 // Stop shuts the cluster down, finishing open transactions quickly.

@@ -4,13 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/database/testdb"
+	"github.com/learnlens/learnlens/devdb"
+	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
@@ -48,7 +53,63 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 			outage(false)
 		}
 	}()
+	databaseOutageDrill(t, srv, testdb.Superuser(t, srv.DB), func() {
+		outage(true)
+		time.Sleep(3 * time.Second)
+		outage(false)
+	})
+}
 
+// TestPostgresRestartGives503AndRecovers is the same drill with a real
+// restart: the server's own cluster is stopped with pg_ctl (-m fast) under
+// load, kept down for 3 s and started again.
+func TestPostgresRestartGives503AndRecovers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// Its directory must be open to the postgres user (not t.TempDir's).
+	dir, err := os.MkdirTemp("", "llrestart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := devdb.Start(ctx, devdb.Options{Dir: filepath.Join(dir, "pg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Stop() })
+	if err := cluster.EnsureDatabase(ctx, "learnlens"); err != nil {
+		t.Fatal(err)
+	}
+	url := cluster.URL("learnlens")
+	if err := database.Migrate(ctx, url, "up", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	db := testdb.Open(t, url)
+	if _, err := seed.Demo(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.StartOn(t, db)
+	super, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { super.Close() })
+	databaseOutageDrill(t, srv, super, func() {
+		if err := cluster.Restart(ctx, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// databaseOutageDrill puts srv under load (dashboards, readiness,
+// statements), runs outage (which must end with the database back), and
+// checks every answer: 200 or a prompt 503 during it, 200 again by itself
+// after it, and every acknowledged statement stored (read through super,
+// a superuser's connection to srv's database).
+func databaseOutageDrill(t *testing.T, srv *testserver.Server, super *sql.DB, outage func()) {
 	admin := srv.NewClient(t)
 	admin.Login(acme, "admin@acme.test")
 	x := newLRS(t, srv, "acme")
@@ -102,10 +163,8 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 
 	time.Sleep(time.Second)
 	down := time.Now()
-	outage(true)
-	time.Sleep(3 * time.Second)
+	outage()
 	up := time.Now()
-	outage(false)
 	// Recovered: every kind of request succeeds again, in the same process.
 	deadline := up.Add(15 * time.Second)
 	for {
@@ -158,7 +217,7 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 	// Every acknowledged statement is stored.
 	var stored int
 	ctx := context.Background()
-	if err := testdb.Superuser(t, srv.DB).QueryRowContext(ctx, `SELECT count(*) FROM xapi_statements WHERE id::text = ANY ($1)`, acked).Scan(&stored); err != nil {
+	if err := super.QueryRowContext(ctx, `SELECT count(*) FROM xapi_statements WHERE id::text = ANY ($1)`, acked).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if stored != len(acked) {
