@@ -28,6 +28,7 @@ type Config struct {
 	LogLevel           string        // LOG_LEVEL, "info"
 	ViewCacheBytes     int64         // VIEW_CACHE_MB (megabytes), 256: memory for shared dashboard results
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT, 25s
+	ShutdownDrain      time.Duration // SHUTDOWN_DRAIN, 5s
 	// MetricsAddr (METRICS_ADDR, "127.0.0.1:9464") is where /metrics is
 	// served for Prometheus, apart from the public port; "off": nowhere.
 	MetricsAddr string
@@ -94,6 +95,7 @@ func parse(getenv func(string) string) (Config, error) {
 		LogLevel:           p.str("LOG_LEVEL", "info"),
 		ViewCacheBytes:     int64(p.int("VIEW_CACHE_MB", 256)) << 20,
 		ShutdownTimeout:    p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		ShutdownDrain:      p.duration("SHUTDOWN_DRAIN", 5*time.Second),
 		TrustedProxies:     p.addresses("TRUSTED_PROXIES"),
 		MetricsAddr:        p.str("METRICS_ADDR", "127.0.0.1:9464"),
 

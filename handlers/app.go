@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -35,6 +36,7 @@ const sessionCleanupInterval = 10 * time.Minute
 
 // Handlers holds what the request handlers depend on.
 type Handlers struct {
+	draining atomic.Bool // set by Lifecycle.Drain: readiness fails
 	cfg      config.Config
 	db       *database.DB
 	log      *slog.Logger
@@ -82,9 +84,9 @@ type Handlers struct {
 // and starts its background work: the notification listener, which keeps
 // the auth caches true across instances, and the clean-up of expired
 // sessions. metricsHandler serves the instance's Prometheus metrics, for
-// the caller to put on its own address (METRICS_ADDR). The returned stop
-// function ends the background work and waits for it.
-func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, metricsHandler http.Handler, stop func()) {
+// the caller to put on its own address (METRICS_ADDR). lc drains the app
+// before its HTTP shutdown and ends the background work after it.
+func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, metricsHandler http.Handler, lc Lifecycle) {
 	tenants := models.NewTenantStore(db)
 	users := models.NewUserStore(db)
 	audit := models.NewAuditStore(db)
@@ -159,11 +161,27 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	background.Go(func() { h.listener.Run(ctx) })
 	background.Go(func() { every(ctx, sessionCleanupInterval, h.deleteExpiredSessions) })
 	background.Go(func() { every(ctx, liveSweepInterval, func(context.Context) { h.hub.Sweep() }) })
-	return app, m.Handler(), func() {
-		h.hub.Close(realtime.CloseRestart, "the server is restarting")
-		cancel()
-		background.Wait()
+	return app, m.Handler(), Lifecycle{
+		Drain: func() {
+			h.draining.Store(true)
+			h.hub.Close(realtime.CloseRestart, "the server is restarting")
+		},
+		Stop: func() {
+			h.hub.Close(realtime.CloseRestart, "the server is restarting")
+			cancel()
+			background.Wait()
+		},
 	}
+}
+
+// Lifecycle ends an app in two steps. Drain makes readiness fail (so a
+// load balancer stops sending new requests) and closes the live
+// connections with 1012, whose clients reconnect, through the load
+// balancer, to another instance; requests in flight and new ones that
+// still arrive are served. Stop, after the HTTP server has shut down, ends
+// the background work.
+type Lifecycle struct {
+	Drain, Stop func()
 }
 
 // liveSweepInterval is how often every open live view is rendered again

@@ -193,8 +193,8 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 			return err
 		}
 		defer db.Close()
-		app, metricsHandler, stopBackground := handlers.New(cfg, db, log)
-		defer stopBackground()
+		app, metricsHandler, lc := handlers.New(cfg, db, log)
+		defer lc.Stop()
 
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 		if err != nil {
@@ -222,6 +222,15 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 			return err
 		case <-ctx.Done():
 		}
+		// Readiness fails first and live connections move, so that a load
+		// balancer sends nothing new here; then in-flight requests finish.
+		drain := cfg.ShutdownDrain
+		if _, set := os.LookupEnv("SHUTDOWN_DRAIN"); dev && !set {
+			drain = 0 // no load balancer in front of make run
+		}
+		log.Info("draining: readiness fails, live connections close", "drain", drain.String())
+		lc.Drain()
+		time.Sleep(drain)
 		log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 		return app.ShutdownWithTimeout(cfg.ShutdownTimeout)
 	})

@@ -97,14 +97,15 @@ func StartWith(t testing.TB, db *database.DB, configure func(*config.Config)) *S
 
 // serve starts a new app on ln.
 func (s *Server) serve(ln net.Listener) {
-	app, metrics, stop := handlers.New(s.cfg, s.DB, s.log)
+	app, metrics, lc := handlers.New(s.cfg, s.DB, s.log)
 	go app.Listener(ln)
 	s.App, s.Metrics = app, metrics
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
+			lc.Drain()
 			app.ShutdownWithTimeout(5 * time.Second)
-			stop()
+			lc.Stop()
 		})
 	}
 }
