@@ -455,15 +455,13 @@ func TestPseudonymiseKeepsEveryNumber(t *testing.T) {
 		t.Errorf("the instructor of another's statement: %d %s", r.Status, r.Body)
 	}
 
-	// Every number is the same; only the person's identity changed.
-	after := f.dashboards(t)
-	for k := range before {
-		if g, w := canonical(withoutPerson(after[k], pseudonym)), canonical(withoutPerson(before[k], name, email)); g != w {
-			t.Errorf("%s differs after pseudonymising:\n got %.1500s\nwant %.1500s", k, g, w)
-		}
-	}
+	// The dashboards show the pseudonym (views may lag the commit by up to
+	// the view cache's 1 s under a burst of commits; docs/DASHBOARDS.md).
 	var profileAfter map[string]any
-	getJSON(t, f.admin, fmt.Sprintf("/api/v1/dashboards/learner/profile?learner_id=%d", person), &profileAfter)
+	eventually(t, "the learner profile shows the pseudonym", func() bool {
+		getJSON(t, f.admin, fmt.Sprintf("/api/v1/dashboards/learner/profile?learner_id=%d", person), &profileAfter)
+		return profileAfter["data"].(map[string]any)["name"] == pseudonym
+	})
 	pb, pa := profileBefore["data"].(map[string]any), profileAfter["data"].(map[string]any)
 	for k, v := range pb {
 		if k == "name" || k == "email" || k == "employee_id" {
@@ -473,8 +471,24 @@ func TestPseudonymiseKeepsEveryNumber(t *testing.T) {
 			t.Errorf("the person's %s changed: %v → %v", k, v, pa[k])
 		}
 	}
-	if pa["name"] != pseudonym {
-		t.Errorf("the person is shown as %v, want %s", pa["name"], pseudonym)
+
+	// Every number is the same; only the person's identity changed (read
+	// again for up to 3 s while a view still lags).
+	var diffs []string
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		after := f.dashboards(t)
+		diffs = nil
+		for k := range before {
+			if g, w := canonical(withoutPerson(after[k], pseudonym)), canonical(withoutPerson(before[k], name, email)); g != w {
+				diffs = append(diffs, fmt.Sprintf("%s differs after pseudonymising:\n got %.1500s\nwant %.1500s", k, g, w))
+			}
+		}
+		if len(diffs) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, d := range diffs {
+		t.Error(d)
 	}
 	f.assertGoldEqualsRebuild(t, "after pseudonymising")
 
@@ -554,7 +568,15 @@ func TestEraseEqualsNeverSent(t *testing.T) {
 	}
 	a.assertGoldEqualsRebuild(t, "after erasing")
 	a.assertCountersRight(t, "after erasing")
-	compareDashboards(t, "erased vs never sent", a.dashboards(t), b.dashboards(t))
+	want := b.dashboards(t)
+	got := a.dashboards(t)
+	// A view may lag the erasure's commit by up to the view cache's 1 s
+	// under a burst of commits (docs/DASHBOARDS.md): read again meanwhile.
+	for deadline := time.Now().Add(3 * time.Second); canonical(got) != canonical(want) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		got = a.dashboards(t)
+	}
+	compareDashboards(t, "erased vs never sent", got, want)
 	if ga, gb := a.goldRows(t), b.goldRows(t); canonical(ga) != canonical(gb) {
 		t.Error("gold differs from the database that never had the person")
 	}
