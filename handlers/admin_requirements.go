@@ -304,16 +304,9 @@ func (h *Handlers) requirementSave(c *fiber.Ctx, id int64) error {
 	in := formRequirement(c)
 	f := admin.RequirementForm{ID: id, Values: admin.RequirementValues{CourseID: in.CourseID, Department: in.Department,
 		Location: in.Location, JobTitle: in.JobTitle, DueDays: in.DueDays, DueFrom: in.DueFrom, Recertify: in.Recertify}}
-	r, problem := in.check(ch)
-	if problem.status == 0 {
-		r.ID = id
-		r.ID, err = h.saveRequirement(c, r)
-		if err != nil {
-			var ok bool
-			if problem, ok = saveProblem(err); !ok {
-				return err
-			}
-		}
+	r, problem, err := h.checkAndSave(c, in, ch, id)
+	if err != nil {
+		return err
 	}
 	if problem.status != 0 {
 		f.Errors = problem.fields
@@ -439,6 +432,25 @@ func (h *Handlers) renderRequirementFormWith(c *fiber.Ctx, status int, f admin.R
 
 func requirementTarget(id int64) string { return "requirement:" + strconv.FormatInt(id, 10) }
 
+// checkAndSave checks in and saves it as requirement id (0: a new one),
+// for the form and the JSON resource alike: a problem to show, or the
+// saved requirement with its id.
+func (h *Handlers) checkAndSave(c *fiber.Ctx, in requirementInput, ch models.RequirementChoices, id int64) (pipeline.Requirement, requirementProblem, error) {
+	r, problem := in.check(ch)
+	if problem.status != 0 {
+		return r, problem, nil
+	}
+	r.ID = id
+	var err error
+	if r.ID, err = h.saveRequirement(c, r); err != nil {
+		if problem, ok := saveProblem(err); ok {
+			return r, problem, nil
+		}
+		return r, problem, err
+	}
+	return r, problem, nil
+}
+
 // ----- JSON resources -----
 
 // requirementOperations document the JSON resources in the OpenAPI
@@ -556,15 +568,9 @@ func (h *Handlers) requirementCreateJSON(c *fiber.Ctx) error {
 	if body.CourseID == 0 {
 		in.CourseID = ""
 	}
-	r, problem := in.check(ch)
-	if problem.status == 0 {
-		r.ID, err = h.saveRequirement(c, r)
-		if err != nil {
-			var ok bool
-			if problem, ok = saveProblem(err); !ok {
-				return err
-			}
-		}
+	r, problem, err := h.checkAndSave(c, in, ch, 0)
+	if err != nil {
+		return err
 	}
 	if problem.status != 0 {
 		return c.Status(problem.status).JSON(fiber.Map{"error": problem.message(), "status": problem.status, "fields": problem.fields})

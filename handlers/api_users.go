@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,24 +94,15 @@ func (h *Handlers) inviteJSON(c *fiber.Ctx) error {
 	if err := c.BodyParser(&in); err != nil {
 		return fiber.NewError(fiber.StatusBadRequest, "send a JSON object {\"email\": …, \"role\": …} or a form with email and role")
 	}
-	tenant, u := auth.Tenant(c), auth.User(c)
 	email := strings.ToLower(strings.TrimSpace(in.Email))
-	if msg := checkEmail(email); msg != "" {
-		return fiber.NewError(fiber.StatusUnprocessableEntity, "email: "+msg)
-	}
-	if !slices.Contains(models.TenantRoles, in.Role) {
-		return fiber.NewError(fiber.StatusUnprocessableEntity, "role: use one of "+strings.Join(models.TenantRoles, ", "))
-	}
-	token, l, err := h.links.Invite(c.UserContext(), tenant.ID, email, in.Role, models.Creator{ID: u.ID, Email: u.Email})
-	if errors.Is(err, models.ErrEmailTaken) {
-		return fiber.NewError(fiber.StatusConflict, email+" already has an account here or a pending invitation")
-	}
+	token, l, status, errs, err := h.createInvitation(c, email, in.Role)
 	if err != nil {
 		return err
 	}
-	if err := h.tenantAudit(c, models.AuditInvitationCreated, "invitation:"+strconv.FormatInt(l.ID, 10),
-		map[string]any{"email": email, "role": in.Role}); err != nil {
-		return err
+	for _, field := range []string{"email", "role"} {
+		if msg, ok := errs[field]; ok {
+			return fiber.NewError(status, field+": "+msg)
+		}
 	}
 	noReferrer(c)
 	c.Set(fiber.HeaderCacheControl, "no-store")

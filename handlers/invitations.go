@@ -39,26 +39,11 @@ func (h *Handlers) invitations(c *fiber.Ctx) (admin.Invitations, error) {
 
 // invite creates an invitation link for an email and role, shown once.
 func (h *Handlers) invite(c *fiber.Ctx) error {
-	tenant, u := auth.Tenant(c), auth.User(c)
+	tenant := auth.Tenant(c)
 	email, role := strings.ToLower(strings.TrimSpace(c.FormValue("email"))), c.FormValue("role")
-	errs := map[string]string{}
-	if msg := checkEmail(email); msg != "" {
-		errs["email"] = msg
-	}
-	if !slices.Contains(models.TenantRoles, role) {
-		errs["role"] = "Choose a role: learner, manager, analyst or tenant_admin."
-	}
-	status, token := fiber.StatusUnprocessableEntity, ""
-	var l models.OneTimeLink
-	if len(errs) == 0 {
-		var err error
-		token, l, err = h.links.Invite(c.UserContext(), tenant.ID, email, role, models.Creator{ID: u.ID, Email: u.Email})
-		switch {
-		case errors.Is(err, models.ErrEmailTaken):
-			status, errs["email"] = fiber.StatusConflict, email+" already has an account here or a pending invitation."
-		case err != nil:
-			return err
-		}
+	token, l, status, errs, err := h.createInvitation(c, email, role)
+	if err != nil {
+		return err
 	}
 	v, err := h.invitations(c)
 	if err != nil {
@@ -68,14 +53,39 @@ func (h *Handlers) invite(c *fiber.Ctx) error {
 		v.Email, v.Role, v.Errors = email, role, errs
 		return h.invitationsResponse(c, status, v)
 	}
-	if err := h.tenantAudit(c, models.AuditInvitationCreated, "invitation:"+strconv.FormatInt(l.ID, 10),
-		map[string]any{"email": email, "role": role}); err != nil {
-		return err
-	}
 	v.NewLink = &admin.OneTimeLink{What: "Send this invitation link to " + email + ".", URL: c.BaseURL() + "/invite/" + token,
 		Expires: l.ExpiresAt.In(tenantLocation(tenant)).Format("2 Jan 2006 15:04 MST")}
 	noReferrer(c)
 	return h.invitationsResponse(c, fiber.StatusCreated, v)
+}
+
+// createInvitation checks email (lower-cased already) and role, creates
+// the invitation and audits it: the Users page and POST /api/v1/users.
+// A refusal is errs by field, with status 422, or 409 for an email that
+// has an account or a pending invitation.
+func (h *Handlers) createInvitation(c *fiber.Ctx, email, role string) (token string, l models.OneTimeLink, status int, errs map[string]string, err error) {
+	errs = map[string]string{}
+	if msg := checkEmail(email); msg != "" {
+		errs["email"] = msg
+	}
+	if !slices.Contains(models.TenantRoles, role) {
+		errs["role"] = "Choose a role: learner, manager, analyst or tenant_admin."
+	}
+	if len(errs) > 0 {
+		return "", l, fiber.StatusUnprocessableEntity, errs, nil
+	}
+	u := auth.User(c)
+	token, l, err = h.links.Invite(c.UserContext(), auth.Tenant(c).ID, email, role, models.Creator{ID: u.ID, Email: u.Email})
+	if errors.Is(err, models.ErrEmailTaken) {
+		errs["email"] = email + " already has an account here or a pending invitation."
+		return "", l, fiber.StatusConflict, errs, nil
+	}
+	if err != nil {
+		return "", l, 0, nil, err
+	}
+	err = h.tenantAudit(c, models.AuditInvitationCreated, "invitation:"+strconv.FormatInt(l.ID, 10),
+		map[string]any{"email": email, "role": role})
+	return token, l, fiber.StatusCreated, nil, err
 }
 
 // invitationsResponse sends the invitations section: alone to htmx, or
