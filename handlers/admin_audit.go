@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/url"
@@ -181,36 +179,18 @@ func (h *Handlers) auditCSV(c *fiber.Ctx) error {
 	if err := h.tenantAudit(c, models.AuditExport, "audit_log", map[string]string{"format": "csv", "filters": q.values().Encode()}); err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="learnlens-audit-`+time.Now().In(loc).Format("20060102-1504")+`.csv"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	log, reqID, store, tenantID := h.log, requestID(c), h.audit, tenant.ID
-	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
-		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
-		defer cancel()
-		w := csv.NewWriter(bw)
-		_ = w.Write([]string{"at", "actor", "action", "target", "ip", "request_id", "details"})
-		n := 0
-		err := store.Each(ctx, tenantID, q.filter, func(e models.AuditEntry) error {
-			// Actors, targets and details hold text people typed (a
-			// failed sign-in's email): neutralised like every export's.
-			rec := []string{e.At.In(loc).Format(time.RFC3339), neutraliseFormula(e.ActorEmail), neutraliseFormula(e.Action),
-				neutraliseFormula(e.Target), neutraliseFormula(e.IP), neutraliseFormula(e.RequestID), neutraliseFormula(auditDetails(e))}
-			if err := w.Write(rec); err != nil {
+	store, tenantID := h.audit, tenant.ID
+	h.streamCSV(c, "learnlens-audit-"+time.Now().In(loc).Format("20060102-1504")+".csv", "audit export",
+		func(ctx context.Context, write func([]string) error) error {
+			if err := write([]string{"at", "actor", "action", "target", "ip", "request_id", "details"}); err != nil {
 				return err
 			}
-			if n++; n%1000 == 0 {
-				w.Flush()
-				return w.Error()
-			}
-			return nil
+			return store.Each(ctx, tenantID, q.filter, func(e models.AuditEntry) error {
+				// Actors, targets and details hold text people typed (a
+				// failed sign-in's email): neutralised like every export's.
+				return write([]string{e.At.In(loc).Format(time.RFC3339), neutraliseFormula(e.ActorEmail), neutraliseFormula(e.Action),
+					neutraliseFormula(e.Target), neutraliseFormula(e.IP), neutraliseFormula(e.RequestID), neutraliseFormula(auditDetails(e))})
+			})
 		})
-		w.Flush()
-		if err != nil {
-			_ = w.Write([]string{exportIncomplete(reqID)})
-			w.Flush()
-			log.Error("audit export failed", "request_id", reqID, "err", err)
-		}
-	})
 	return nil
 }

@@ -75,33 +75,51 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	h.streamCSV(c, h.exportName(c, "csv"), "export", func(ctx context.Context, write func([]string) error) error {
+		for _, m := range meta {
+			if err := write([]string{m}); err != nil {
+				return err
+			}
+		}
+		if err := write(nil); err != nil {
+			return err
+		}
+		var t analytics.Table
+		var shown []int
+		return run(ctx, func(head analytics.Table) error {
+			t, shown = head, visibleColumns(head.Columns)
+			header := make([]string, len(shown))
+			for i, j := range shown {
+				header[i] = columnLabel(t.ID, t.Columns[j].Key)
+			}
+			return write(header)
+		}, func(row []any) error {
+			rec := make([]string, len(shown))
+			for i, j := range shown {
+				rec[i] = csvCell(t.Columns[j], row[j], t.Loc)
+			}
+			return write(rec)
+		})
+	})
+	return nil
+}
+
+// streamCSV answers a CSV file named filename whose rows fill writes, from
+// a context of its own (exportTimeout), flushed every 1,000 rows. If fill
+// fails once headers are gone, the file says so in a last line rather than
+// end silently, but never with the error's text (a database error names
+// tables and values): the log has it, under what.
+func (h *Handlers) streamCSV(c *fiber.Ctx, filename, what string, fill func(ctx context.Context, write func([]string) error) error) {
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+h.exportName(c, "csv")+`"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	log, reqID := h.log, requestID(c)
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()
 		w := csv.NewWriter(bw)
-		for _, m := range meta {
-			_ = w.Write([]string{m})
-		}
-		_ = w.Write(nil)
-		var t analytics.Table
-		var shown []int
 		n := 0
-		err := run(ctx, func(head analytics.Table) error {
-			t, shown = head, visibleColumns(head.Columns)
-			header := make([]string, len(shown))
-			for i, j := range shown {
-				header[i] = columnLabel(t.ID, t.Columns[j].Key)
-			}
-			return w.Write(header)
-		}, func(row []any) error {
-			rec := make([]string, len(shown))
-			for i, j := range shown {
-				rec[i] = csvCell(t.Columns[j], row[j], t.Loc)
-			}
+		err := fill(ctx, func(rec []string) error {
 			if err := w.Write(rec); err != nil {
 				return err
 			}
@@ -113,15 +131,11 @@ func (h *Handlers) exportCSV(c *fiber.Ctx) error {
 		})
 		w.Flush()
 		if err != nil {
-			// Headers are gone; say so in the file rather than end
-			// silently, but never with the error's text (a database
-			// error names tables and values): the log has it.
 			_ = w.Write([]string{exportIncomplete(reqID)})
 			w.Flush()
-			log.Error("export failed", "request_id", reqID, "err", err)
+			log.Error(what+" failed", "request_id", reqID, "err", err)
 		}
 	})
-	return nil
 }
 
 // exportIncomplete is the last line of a CSV export that failed after its
