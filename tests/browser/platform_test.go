@@ -168,12 +168,18 @@ func supportAccess(t *testing.T, b *browser, srv *testserver.Server) {
 	}
 	fitsPhone(ctx, t, "dashboard under support access")
 	screenshot(t, b, "support-banner-390.png")
-	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid="support-end"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="support-ended"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="support-back"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="edit-tenant-page"]`)),
-	)
+	// Clicked from script: the live dashboard may swap nodes between
+	// chromedp's lookup of a node and its click ("Could not find node").
+	click := `(id => { document.querySelector('[data-testid="' + id + '"]').click(); return true; })`
+	err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="support-end"]`)))
+	if err == nil {
+		evalJS[bool](ctx, t, click+`("support-end")`)
+		err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="support-ended"]`)))
+	}
+	if err == nil {
+		evalJS[bool](ctx, t, click+`("support-back")`)
+		err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="edit-tenant-page"]`)))
+	}
 	if err != nil {
 		t.Fatalf("end support access: %v (console: %v)", err, b.consoleErrors())
 	}
