@@ -1,4 +1,6 @@
 -- +goose Up
+-- Pre-aggregates for the organisation-wide and managers' pages.
+--
 -- Per-subtree totals for the team tree (docs/DASHBOARDS.md, "Team"): for
 -- every person with reports (a manager in org_closure), the numbers of
 -- their part of the organisation — themselves and everyone under them,
@@ -30,10 +32,21 @@ CREATE TABLE gold_team_compliance (
     on_date date NOT NULL, people integer NOT NULL,
     PRIMARY KEY (tenant_id, node_id, grp, completed, on_date));
 
+
+-- Active days per person and month: days is a bitmap (bit d-1 for day d
+-- of the month), active_days their count. "Active over a range" and
+-- "inactive people" read one row per person and month instead of one per
+-- active day (daily_activity).
+CREATE TABLE gold_active_months (
+    tenant_id bigint NOT NULL, learner_id bigint NOT NULL, month date NOT NULL,
+    days integer NOT NULL, active_days integer NOT NULL,
+    PRIMARY KEY (tenant_id, learner_id, month));
+CREATE INDEX gold_active_months_month ON gold_active_months (tenant_id, month) INCLUDE (learner_id, days);
+
 SELECT isolate_tenant(t) FROM unnest(ARRAY['gold_team_people', 'gold_team_completion', 'gold_team_due',
-    'gold_team_compliance']::regclass[]) AS t;
-GRANT SELECT, INSERT, UPDATE, DELETE ON gold_team_people, gold_team_completion, gold_team_due, gold_team_compliance
-    TO learnlens_app;
+    'gold_team_compliance', 'gold_active_months']::regclass[]) AS t;
+GRANT SELECT, INSERT, UPDATE, DELETE ON gold_team_people, gold_team_completion, gold_team_due, gold_team_compliance,
+    gold_active_months TO learnlens_app;
 
 -- The same rows a gold rebuild computes (pipeline/preagg.go), for every tenant.
 SET LOCAL app.platform = 'on';
@@ -70,6 +83,9 @@ JOIN team_members tm ON tm.tenant_id = s.tenant_id AND tm.member = s.learner_id
 JOIN learners l ON l.tenant_id = s.tenant_id AND l.id = s.learner_id
 CROSS JOIN LATERAL (VALUES (''), ('d:' || l.department), ('l:' || l.location)) tg(grp)
 GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO gold_active_months
+SELECT tenant_id, learner_id, date_trunc('month', day)::date, sum(1 << (extract(day FROM day)::int - 1)), count(*)
+FROM daily_activity GROUP BY 1, 2, 3;
 
 -- +goose Down
-DROP TABLE gold_team_people, gold_team_completion, gold_team_due, gold_team_compliance;
+DROP TABLE gold_team_people, gold_team_completion, gold_team_due, gold_team_compliance, gold_active_months;

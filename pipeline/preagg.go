@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -75,6 +77,20 @@ var teamTables = []goldTable{
 	},
 }
 
+// activeMonths is active days per person and month: a bitmap (bit d-1
+// for day d of the month) and their count, so "active over a range" reads
+// one row per person and month instead of one per active day. A day is
+// in daily_activity once, so the bitmap is the sum of its days' bits and
+// signed deltas keep it exactly.
+var activeMonths = goldTable{
+	name:       "gold_active_months",
+	columns:    "learner_id, month, days, active_days",
+	keys:       []string{"d.learner_id", "date_trunc('month', d.day)::date"},
+	aggregates: "sum(1 << (extract(day FROM d.day)::int - 1)), count(*)",
+	from:       "daily_activity d",
+	where:      "d.tenant_id = $1",
+}
+
 // rebuildTeam recomputes the team tables of the tenant, after its
 // reporting lines changed outside a full gold rebuild.
 func rebuildTeam(ctx context.Context, tx pgx.Tx, tenantID int64) error {
@@ -137,10 +153,24 @@ func teamDeltaTable(table string, extra, extraTypes, values []string, countCol s
 	}
 }
 
-// teamDeltas turns the silver rows a batch changed (k) into changes of
-// the team tables. gold_team_people changes only with the reporting lines
-// and the roster, which rebuild it.
-func teamDeltas(k *keys) []*deltaTable {
+// preaggDeltas turns the silver rows a batch changed (k) into changes of
+// the pre-aggregates: the team tables and active months.
+// gold_team_people changes only with the reporting lines and the roster,
+// which rebuild it.
+func preaggDeltas(k *keys) []*deltaTable {
+	months := newDeltaTable("gold_active_months", "learner_id, month", []string{"bigint", "date"},
+		[]string{"days", "active_days"}, "active_days")
+	for _, s := range k.activity {
+		a, n := s.row, int64(s.sign)
+		if len(a.day) != len(time.DateOnly) {
+			panic("pipeline: activity day " + a.day)
+		}
+		day, err := strconv.Atoi(a.day[8:10])
+		if err != nil {
+			panic("pipeline: activity day " + a.day)
+		}
+		months.add([]any{a.learner, a.day[:8] + "01"}, n<<(day-1), n)
+	}
 	completion := teamDeltaTable("gold_team_completion", nil, nil, []string{"enrolled", "completed"}, "enrolled")
 	due := teamDeltaTable("gold_team_due", []string{"due_on"}, []string{"date"}, []string{"incomplete"}, "incomplete")
 	compliance := teamDeltaTable("gold_team_compliance", []string{"completed", "on_date"}, []string{"boolean", "date"},
@@ -156,5 +186,5 @@ func teamDeltas(k *keys) []*deltaTable {
 		a, n := s.row, int64(s.sign)
 		compliance.add([]any{a.learner, a.completed, a.statusDate()}, n)
 	}
-	return []*deltaTable{completion, due, compliance}
+	return []*deltaTable{months, completion, due, compliance}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"slices"
 	"testing"
@@ -20,13 +21,15 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 
-// TestTeamTotalsEqualSums checks that the team tree read from the
-// per-subtree totals (gold_team_*) equals the tree summed from grouped
-// gold and silver, for every node of a generated organisation with
-// dotted lines: the whole tenant, each manager's own tree, the filters the
-// totals carry (a department, a location), before and after an erasure
-// of a manager and a statement batch.
-func TestTeamTotalsEqualSums(t *testing.T) {
+// TestPreaggregatesEqualQueries checks that each pre-aggregated section
+// equals the query it replaced, on a generated organisation with dotted
+// lines, before and after an erasure of a manager: the team tree read
+// from the per-subtree totals (gold_team_*) equals the tree summed from
+// grouped gold and silver, for every node, the whole tenant's and each
+// manager's start, with the filters the totals carry (a department, a
+// location); the engagement tiles' active people and the inactive people
+// read from gold_active_months equal the same counted from daily_activity.
+func TestPreaggregatesEqualQueries(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
 	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "team", Name: "Team", TimeZone: "Europe/London"})
@@ -40,6 +43,7 @@ func TestTeamTotalsEqualSums(t *testing.T) {
 		t.Fatalf("populate: %v", err)
 	}
 	compareTeamTotals(t, db, ten.ID, "after populating")
+	compareActiveMonths(t, db, ten.ID, "after populating")
 
 	// Erase a manager with dotted-line reports or, failing that, any
 	// manager: the reporting lines change under the totals.
@@ -51,6 +55,86 @@ func TestTeamTotalsEqualSums(t *testing.T) {
 		t.Fatalf("erase %d: %v", manager, err)
 	}
 	compareTeamTotals(t, db, ten.ID, "after erasing a manager")
+	compareActiveMonths(t, db, ten.ID, "after erasing a manager")
+}
+
+// compareActiveMonths compares the engagement tiles' active people and the
+// inactive people read from gold_active_months with the same counted from
+// daily_activity, over ranges that start and end inside months, for the
+// whole tenant, a department, a location and a manager.
+func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step string) {
+	t.Helper()
+	var department, location string
+	var manager int64
+	readAll(t, db, tenant, `SELECT l.department, l.location, (SELECT manager_id FROM org_closure WHERE tenant_id = @tenant
+		GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) FROM learners l WHERE l.tenant_id = @tenant AND l.manager_id IS NOT NULL
+		ORDER BY l.id LIMIT 1`, nil, func(r pgx.Rows) error { return r.Scan(&department, &location, &manager) })
+	loc, _ := time.LoadLocation("Europe/London")
+	today := Today(loc)
+	store := NewStore(db)
+	admin := Viewer{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}
+	for _, rng := range [][2]time.Time{{today.AddDate(0, 0, -6), today}, {today.AddDate(0, 0, -29), today},
+		{today.AddDate(0, -2, -17), today.AddDate(0, 0, -3)}, {today.AddDate(0, -11, -1), today.AddDate(0, -1, 0)}} {
+		for _, org := range []url.Values{{}, {"department": {department}}, {"location": {location}},
+			{"manager": {fmt.Sprint(manager)}}} {
+			v := url.Values{"range": {"custom"}, "from": {rng[0].Format(time.DateOnly)}, "to": {rng[1].Format(time.DateOnly)}}
+			for k, x := range org {
+				v[k] = x
+			}
+			f, err := ParseFilters(v, today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			what := fmt.Sprintf("%s, %s", step, v.Encode())
+			err = store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Viewer: admin, Filters: f}, func(q *Q) error {
+				got, err := q.EngagementKPIs()
+				if err != nil {
+					return err
+				}
+				p := q.F.Previous()
+				d30 := q.F.To.AddDate(0, 0, -29)
+				first := p.From
+				if d30.Before(first) {
+					first = d30
+				}
+				a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
+					"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
+				var want EngagementKPIs
+				if err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
+						count(*) FILTER (WHERE d7), count(*) FILTER (WHERE d30)
+					FROM (SELECT bool_or(day >= @from) AS cur, bool_or(day BETWEEN @p0 AND @pto) AS prev, bool_or(day = @to) AS d1,
+						bool_or(day >= @d7) AS d7, bool_or(day >= @d30) AS d30
+						FROM daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id
+						WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
+						GROUP BY d.learner_id) p`, a, &want.Active, &want.ActivePrevious, &want.DAU, &want.WAU, &want.MAU); err != nil {
+					return err
+				}
+				g := []int64{got.Active, got.ActivePrevious, got.DAU, got.WAU, got.MAU}
+				w := []int64{want.Active, want.ActivePrevious, want.DAU, want.WAU, want.MAU}
+				if !slices.Equal(g, w) || want.Active == 0 {
+					t.Errorf("%s: active, previous, DAU, WAU, MAU = %v from the active months, %v from the active days", what, g, w)
+				}
+				page, err := q.TablePage("engagement/inactive", Params{})
+				if err != nil {
+					return err
+				}
+				var inactive int
+				if err := q.one(`SELECT count(*) FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered
+						AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
+						AND NOT EXISTS (SELECT FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id
+							AND d.day BETWEEN @from AND @to)`, a, &inactive); err != nil {
+					return err
+				}
+				if page.Total != inactive {
+					t.Errorf("%s: %d inactive people from the active months, %d from the active days", what, page.Total, inactive)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+	}
 }
 
 // compareTeamTotals compares both ways of computing the team tree.
