@@ -54,7 +54,8 @@ func activeIn(from, to string) string {
 
 // activeFlags are the KPIs' flags per person (columns cur, prev, d1, d7,
 // d30), one row per person: from the active months without a course
-// filter, else from the active days.
+// filter, else from the active days. Each month's masks are computed once
+// (mk), not per row.
 func (q *Q) activeFlags(a pgx.NamedArgs) string {
 	if q.F.Course != 0 || q.F.Category != "" {
 		return `SELECT bool_or(day >= @from) AS cur, bool_or(day BETWEEN @p0 AND @pto) AS prev, bool_or(day = @to) AS d1,
@@ -65,11 +66,14 @@ func (q *Q) activeFlags(a pgx.NamedArgs) string {
 	if q.Scope.Root != 0 || q.Scope.None || q.F.Department != "" || q.F.Location != "" {
 		people = ` JOIN learners l ON l.tenant_id = m.tenant_id AND l.id = m.learner_id AND ` + q.Scope.learnerCond("l") + q.F.cond("l", dims{}, a)
 	}
-	return `SELECT bool_or(` + activeIn("@from", "@to") + `) AS cur, bool_or(` + activeIn("@p0", "@pto") + `) AS prev,
-			bool_or(` + activeIn("@to", "@to") + `) AS d1, bool_or(` + activeIn("@d7", "@to") + `) AS d7,
-			bool_or(` + activeIn("@d30", "@to") + `) AS d30
-		FROM gold_active_months m` + people + `
-		WHERE m.tenant_id = @tenant AND m.month BETWEEN date_trunc('month', @pfrom::date)::date AND @to
+	const mo = "s.m::date"
+	return `WITH mk AS MATERIALIZED (SELECT ` + mo + ` AS month, ` + monthMask(mo, "@from", "@to") + `::int AS cur,
+			` + monthMask(mo, "@p0", "@pto") + `::int AS prev, ` + monthMask(mo, "@to", "@to") + `::int AS d1,
+			` + monthMask(mo, "@d7", "@to") + `::int AS d7, ` + monthMask(mo, "@d30", "@to") + `::int AS d30
+			FROM generate_series(date_trunc('month', @pfrom::date), @to::date, interval '1 month') s(m))
+		SELECT bool_or(m.days & mk.cur <> 0) AS cur, bool_or(m.days & mk.prev <> 0) AS prev, bool_or(m.days & mk.d1 <> 0) AS d1,
+			bool_or(m.days & mk.d7 <> 0) AS d7, bool_or(m.days & mk.d30 <> 0) AS d30
+		FROM mk JOIN gold_active_months m ON m.tenant_id = @tenant AND m.month = mk.month` + people + `
 		GROUP BY m.learner_id`
 }
 
