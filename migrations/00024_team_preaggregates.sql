@@ -25,8 +25,9 @@ CREATE TABLE gold_team_due (
     tenant_id bigint NOT NULL, node_id bigint NOT NULL, grp text NOT NULL, due_on date NOT NULL,
     incomplete integer NOT NULL,
     PRIMARY KEY (tenant_id, node_id, grp, due_on));
--- Compliance assignments keyed as gold_compliance is (completed, and the
--- one date the status turns on).
+-- Compliance assignments by completed and expiry ('infinity' when it never
+-- expires, and for every incomplete assignment: the tree shows assigned and
+-- compliant people only).
 CREATE TABLE gold_team_compliance (
     tenant_id bigint NOT NULL, node_id bigint NOT NULL, grp text NOT NULL, completed boolean NOT NULL,
     on_date date NOT NULL, people integer NOT NULL,
@@ -77,7 +78,7 @@ GROUP BY 1, 2, 3, 4;
 INSERT INTO gold_team_compliance
 SELECT l.tenant_id, tm.node, tg.grp, s.completed, s.on_date, sum(s.n)
 FROM (SELECT tenant_id, learner_id, completed_at IS NOT NULL AS completed,
-          CASE WHEN completed_at IS NOT NULL THEN coalesce(expires_on, 'infinity') ELSE due_on END AS on_date, count(*) AS n
+          CASE WHEN completed_at IS NOT NULL THEN coalesce(expires_on, 'infinity') ELSE 'infinity' END AS on_date, count(*) AS n
       FROM compliance_assignments GROUP BY 1, 2, 3, 4) s
 JOIN team_members tm ON tm.tenant_id = s.tenant_id AND tm.member = s.learner_id
 JOIN learners l ON l.tenant_id = s.tenant_id AND l.id = s.learner_id

@@ -71,7 +71,7 @@ var teamTables = []goldTable{
 		keys:       []string{"tm.node", "tg.grp", "s.completed", "s.on_date"},
 		aggregates: "sum(s.n)",
 		from: teamFrom(`SELECT learner_id, completed_at IS NOT NULL AS completed,
-			CASE WHEN completed_at IS NOT NULL THEN coalesce(expires_on, 'infinity') ELSE due_on END AS on_date, count(*) AS n
+			CASE WHEN completed_at IS NOT NULL THEN coalesce(expires_on, 'infinity') ELSE 'infinity' END AS on_date, count(*) AS n
 			FROM compliance_assignments WHERE tenant_id = $1 GROUP BY 1, 2, 3`),
 		where: "true",
 	},
@@ -89,6 +89,17 @@ var activeMonths = goldTable{
 	aggregates: "sum(1 << (extract(day FROM d.day)::int - 1)), count(*)",
 	from:       "daily_activity d",
 	where:      "d.tenant_id = $1",
+}
+
+// teamComplianceDate is gold_team_compliance.on_date: the expiry of a
+// completed assignment ('infinity' if it never expires), and 'infinity'
+// for every incomplete one — the tree counts assigned and compliant
+// people only, so their due dates would only multiply the rows.
+func teamComplianceDate(a assignmentRow) string {
+	if a.completed {
+		return a.expiresOn
+	}
+	return "infinity"
 }
 
 // rebuildTeam recomputes the team tables of the tenant, after its
@@ -184,7 +195,7 @@ func preaggDeltas(k *keys) []*deltaTable {
 	}
 	for _, s := range k.assignments {
 		a, n := s.row, int64(s.sign)
-		compliance.add([]any{a.learner, a.completed, a.statusDate()}, n)
+		compliance.add([]any{a.learner, a.completed, teamComplianceDate(a)}, n)
 	}
 	return []*deltaTable{months, completion, due, compliance}
 }
