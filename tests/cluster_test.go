@@ -424,6 +424,7 @@ type watcher struct {
 	jar      http.CookieJar
 	version  atomic.Int64
 	restarts atomic.Int64 // 1012s received
+	refused  atomic.Int64 // 1013s: a reconnection reached the draining instance
 	attempts atomic.Int64 // connections opened
 	mu       sync.Mutex
 	resyncs  []time.Duration // from a 1012 to the resync's first message
@@ -511,10 +512,16 @@ func (w *watcher) run(stop chan struct{}) {
 			return
 		case err := <-msgs:
 			conn.Close()
+			// 1012 closes the open page; a reconnection that reached the
+			// draining instance before haproxy's check moved away gets
+			// 1013 (try again later). The page retries after either.
 			var ce *websocket.CloseError
-			if !errors.As(err, &ce) || ce.Code != websocket.CloseServiceRestart {
+			switch {
+			case errors.As(err, &ce) && ce.Code == websocket.CloseTryAgainLater:
+				w.refused.Add(1)
+			case !errors.As(err, &ce) || ce.Code != websocket.CloseServiceRestart:
 				w.problem("live connection ended with %v, want 1012", err)
-			} else {
+			default:
 				w.restarts.Add(1)
 				if closedAt.IsZero() {
 					closedAt = time.Now()
@@ -711,11 +718,12 @@ func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, chang
 	time.Sleep(1500 * time.Millisecond)
 	l.finish()
 	close(stopWatch)
-	var restarts, attempts int64
+	var restarts, refused, attempts int64
 	var resyncs []time.Duration
 	for i, w := range watchers {
 		<-w.done
 		restarts += w.restarts.Load()
+		refused += w.refused.Load()
 		attempts += w.attempts.Load()
 		resyncs = append(resyncs, w.resyncs...)
 		for _, p := range w.problems {
@@ -730,7 +738,7 @@ func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, chang
 	t.Logf("%d requests through haproxy, %d failed; %d batches (%d statements) acknowledged and stored", l.requests.Load(), len(l.failures), l.batches, len(l.acked))
 	t.Logf("%s", figures)
 	if len(resyncs) > 0 {
-		t.Logf("live pages: %d closed with 1012, %d connections opened, resynced %v–%v after the 1012 (median %v)", restarts, attempts,
+		t.Logf("live pages: %d closed with 1012, %d connections opened (%d of them turned away with 1013 by the draining instance), resynced %v–%v after the 1012 (median %v)", restarts, attempts, refused,
 			slices.Min(resyncs).Round(time.Millisecond), slices.Max(resyncs).Round(time.Millisecond), median(resyncs).Round(time.Millisecond))
 	}
 }
