@@ -6,15 +6,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v haproxy >/dev/null 2>&1 || { echo "haproxy is not installed: make deps installs it" >&2; exit 1; }
-export DATA_DIR=${DATA_DIR:-.data}
+export DATA_DIR=$(realpath -m "${DATA_DIR:-.data}")
 bin=./bin/learnlens
 
 pids=()
+# (No `wait` in the trap: bash can hang in a wait inside a trap handler.)
 cleanup() {
   trap - EXIT INT TERM
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait "${pids[@]}" 2>/dev/null || true
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   "$bin" devdb stop --dir "$DATA_DIR/postgres" >/dev/null 2>&1 || true
+  exit 0
 }
 trap cleanup EXIT INT TERM
 
