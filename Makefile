@@ -55,12 +55,13 @@ css: ## Rebuild static/css/app.css with Tailwind
 vendor: ## Copy htmx and its WebSocket extension from node_modules into static/js
 	npm run vendor
 
-lint: ## gofmt, go vet and promtool on the alert rules
+lint: ## gofmt, go vet, promtool on the alert rules and haproxy -c on its configuration
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go vet -tags drills ./tests/
 	promtool check rules deploy/prometheus/alerts.yml
+	haproxy -c -q -f deploy/haproxy/haproxy.cfg
 
 clean: ## Remove build output and the dev database
 	rm -rf bin .data tests/artifacts
