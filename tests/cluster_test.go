@@ -213,7 +213,10 @@ func startHAProxy(t *testing.T, app1, app2 int) *balancer {
 }
 
 // state is haproxy's status of server ("UP", "DOWN", "UP 1/2"…).
-func (b *balancer) state(server string) string {
+func (b *balancer) state(server string) string { return b.stat(server, "status") }
+
+// stat is column of server's line in haproxy's CSV statistics.
+func (b *balancer) stat(server, column string) string {
 	c := http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/;csv", b.stats))
 	if err != nil {
@@ -224,13 +227,13 @@ func (b *balancer) state(server string) string {
 	if err != nil || len(rows) == 0 {
 		return fmt.Sprintf("stats: %v", err)
 	}
-	col := slices.Index(rows[0], "status")
+	col := slices.Index(rows[0], column)
 	for _, r := range rows[1:] {
-		if len(r) > col && r[0] == "instances" && r[1] == server {
+		if col >= 0 && len(r) > col && r[0] == "instances" && r[1] == server {
 			return r[col]
 		}
 	}
-	return "no server " + server
+	return "no " + column + " of " + server
 }
 
 // waitState waits until haproxy reports server in state and returns how
@@ -569,6 +572,13 @@ func TestClusterThroughHAProxy(t *testing.T) {
 	}
 	if r := c.Get(clusterHost, "/tables/completion/courses/export.csv"); !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
 		t.Errorf("export through haproxy: %d %s", r.Status, r.Header.Get("Content-Type"))
+	}
+	// haproxy spread them over both instances (its count of requests sent
+	// to each server).
+	for _, server := range []string{"app1", "app2"} {
+		if n, _ := strconv.Atoi(lb.stat(server, "stot")); n == 0 {
+			t.Errorf("haproxy sent no request to %s (stot %q)", server, lb.stat(server, "stot"))
+		}
 	}
 	// The session made through haproxy is good on each instance by itself:
 	// it lives in PostgreSQL, so haproxy needs no affinity.
