@@ -30,7 +30,18 @@ type replicaReads struct {
 	maxWait time.Duration
 
 	reads, fallbacks, waits atomic.Int64
+	// resting is until when (Unix ns) reads skip a replica that could
+	// not be reached, rather than each paying for the attempt.
+	resting atomic.Int64
 }
+
+// replicaRest is how long reads skip a replica that could not be
+// reached, and replicaProbe bounds the look at its replay position (an
+// unreachable host would otherwise hold the request until its deadline).
+const (
+	replicaRest  = time.Second
+	replicaProbe = time.Second
+)
 
 // errBehind means a replica's snapshot shows an older gold version than
 // the read must show.
@@ -65,6 +76,9 @@ func (s *Store) ReplicaStats() ReplicaStats {
 // primary instead; fn has not been called then. Once fn has been called,
 // its outcome is final (it may have sent rows), whatever it is.
 func (rr *replicaReads) run(ctx context.Context, s *Store, r Request, scope *Scope, fn func(q *Q) error) (done bool, err error) {
+	if time.Now().UnixNano() < rr.resting.Load() {
+		return rr.fallback(ctx)
+	}
 	need, lsn, err := rr.need(ctx, r.Tenant)
 	if err != nil {
 		return true, err
@@ -76,8 +90,11 @@ func (rr *replicaReads) run(ctx context.Context, s *Store, r Request, scope *Sco
 	// whose notification has not arrived; the snapshot's check below
 	// then does the waiting.
 	for lsn != 0 {
-		ok, err := s.db.ReplicaReplayed(ctx, lsn)
+		probe, cancel := context.WithTimeout(ctx, replicaProbe)
+		ok, err := s.db.ReplicaReplayed(probe, lsn)
+		cancel()
 		if err != nil { // unreachable: the primary answers instead
+			rr.rest(err)
 			return rr.fallback(ctx)
 		}
 		if ok {
@@ -107,6 +124,7 @@ func (rr *replicaReads) run(ctx context.Context, s *Store, r Request, scope *Sco
 			// recovery conflict) or the request (a scope out of reach).
 			// The primary answers either way, and says the request's
 			// fault again.
+			rr.rest(err)
 			return rr.fallback(ctx)
 		}
 		// The version's position is replayed but not yet its commit
@@ -124,6 +142,14 @@ func (rr *replicaReads) fallback(ctx context.Context) (bool, error) {
 	}
 	rr.fallbacks.Add(1)
 	return false, nil
+}
+
+// rest makes reads skip the replica for replicaRest if err says it could
+// not be reached.
+func (rr *replicaReads) rest(err error) {
+	if database.Unavailable(err) || errors.Is(err, context.DeadlineExceeded) {
+		rr.resting.Store(time.Now().Add(replicaRest).UnixNano())
+	}
 }
 
 // sleepUntil sleeps replicaPoll, and reports false if that would pass

@@ -161,8 +161,9 @@ func completedKPI(t *testing.T, c *testserver.Client, host, query string) (body 
 // TestReplicaReads: with DATABASE_READ_URL, dashboards read from a real
 // streaming replica; while its replay is paused, a change is shown at once
 // from the primary (the response claims the new version and has its
-// numbers, never the replica's old ones); and Row Level Security holds on
-// the replica as on the primary.
+// numbers, never the replica's old ones); Row Level Security holds on
+// the replica as on the primary; and with the replica gone, dashboards
+// answer from the primary.
 func TestReplicaReads(t *testing.T) {
 	t.Parallel()
 	rs := startReplica(t)
@@ -282,6 +283,22 @@ func TestReplicaReads(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// The replica gone: dashboards still answer, from the primary.
+	if err := rs.replica.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	fallbacks = value(sample(scrape(t, srv), "learnlens_replica_fallbacks_total", nil))
+	start = time.Now()
+	if _, v := completedKPI(t, admin, "acme.localhost", "?department=y"); v < v1 {
+		t.Errorf("with the replica down, version %d < %d", v, v1)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("with the replica down, a dashboard read took %v", took)
+	}
+	if got := value(sample(scrape(t, srv), "learnlens_replica_fallbacks_total", nil)); got <= fallbacks {
+		t.Errorf("with the replica down, learnlens_replica_fallbacks_total %v → %v", fallbacks, got)
 	}
 }
 
