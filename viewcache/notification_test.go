@@ -17,7 +17,7 @@ func TestParseNotification(t *testing.T) {
 		ok      bool
 	}{
 		{"7:12:1765000000123456:1/A0", 7, viewcache.Version{N: 12, At: at, LSN: database.LSN(1<<32 | 0xA0)}, true},
-		{"7:12:1765000000123456", 7, viewcache.Version{N: 12, At: at}, true},    // an instance that sends no position
+		{"7:12:1765000000123456", 7, viewcache.Version{N: 12, At: at}, true},      // an instance that sends no position
 		{"7:12:1765000000123456:junk", 7, viewcache.Version{N: 12, At: at}, true}, // a position it cannot read is unknown
 		{"7", 7, viewcache.Version{}, true},
 		{"x:12", 0, viewcache.Version{}, false},
