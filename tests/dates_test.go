@@ -1,0 +1,311 @@
+package tests
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/imports"
+	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/tests/testserver"
+)
+
+// These tests hold the compliance date rules of docs/DASHBOARDS.md
+// ("Compliance dates", issue 19 part 1) against a plain Go model of them:
+// random hire dates, requirements (in force from a random day, due from
+// hire or assignment, recertifying or not), completions, later hires and
+// corrected hire dates, each checked as the compliance export shows them.
+
+// dateModel is the rules, written out in Go.
+type dateModel struct {
+	today  time.Time // the tenant's local date
+	people map[string]*modelPerson
+	reqs   []*modelReq
+}
+
+type modelPerson struct {
+	emp, dept string
+	hire      time.Time // zero: unknown
+}
+
+type modelReq struct {
+	course, department string // department "": everyone
+	dueDays, recertify   int
+	fromHire             bool
+	inForce              time.Time
+	assigned             map[string]time.Time // by employee id
+	completed            map[string]time.Time // last completion's local date, by employee id
+}
+
+func (r *modelReq) appliesTo(p *modelPerson) bool { return r.department == "" || r.department == p.dept }
+
+// assignFirst is the requirement getting its people for the first time:
+// everyone on the roster is assigned on its in-force date, or their hire
+// date if later.
+func (m *dateModel) assignFirst(r *modelReq) {
+	for _, p := range m.people {
+		if r.appliesTo(p) {
+			r.assigned[p.emp] = later(r.inForce, p.hire)
+		}
+	}
+}
+
+// assignLater is someone coming under a requirement in force: assigned
+// today.
+func (m *dateModel) assignLater(p *modelPerson) {
+	for _, r := range m.reqs {
+		if _, ok := r.assigned[p.emp]; !ok && r.appliesTo(p) {
+			r.assigned[p.emp] = m.today
+		}
+	}
+}
+
+// due is the due date and status of p's assignment of r.
+func (m *dateModel) due(r *modelReq, p *modelPerson) (due time.Time, expires time.Time, status string) {
+	done, completed := r.completed[p.emp]
+	if completed && r.recertify > 0 {
+		expires = done.AddDate(0, r.recertify, 0)
+		due = expires
+	} else if r.fromHire && !p.hire.IsZero() && !p.hire.Before(r.inForce) {
+		due = p.hire.AddDate(0, 0, r.dueDays)
+	} else {
+		due = r.assigned[p.emp].AddDate(0, 0, r.dueDays)
+	}
+	switch {
+	case completed && !expires.IsZero() && expires.Before(m.today):
+		status = "expired"
+	case completed:
+		status = "compliant"
+	case due.Before(m.today):
+		status = "overdue"
+	case !due.After(m.today.AddDate(0, 0, analytics.DueSoonDays)):
+		status = "due soon"
+	default:
+		status = "not due"
+	}
+	return due, expires, status
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func TestComplianceDatesFollowTheRules(t *testing.T) {
+	srv := testserver.Start(t)
+	for i, host := range []string{acme, globex} {
+		slug := strings.TrimSuffix(host, ".localhost")
+		seed := uint64(time.Now().UnixNano())
+		t.Run(slug, func(t *testing.T) {
+			t.Logf("seed %d", seed)
+			testDateRules(t, srv, host, slug, rand.New(rand.NewPCG(seed, uint64(i))))
+		})
+	}
+}
+
+func testDateRules(t *testing.T, srv *testserver.Server, host, slug string, r *rand.Rand) {
+	ctx := context.Background()
+	tenant := tenantID(t, srv, slug)
+	var tz string
+	if err := srv.DB.Platform(ctx, func(tx *gormDB) error {
+		return tx.Raw(`SELECT time_zone FROM tenants WHERE id = ?`, tenant).Scan(&tz).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, mo, d := time.Now().In(loc).Date()
+	m := &dateModel{today: time.Date(y, mo, d, 0, 0, 0, 0, time.UTC), people: map[string]*modelPerson{}}
+	day := func(lo, hi int) time.Time { return m.today.AddDate(0, 0, lo+r.IntN(hi-lo+1)) }
+	p := pipeline.New(srv.DB)
+	load := func(kind imports.Kind, data string) {
+		t.Helper()
+		rep, err := p.Import(ctx, pipeline.ImportRequest{TenantID: tenant, Kind: kind, Filename: string(kind) + ".csv",
+			Data: []byte(data), Mode: pipeline.ModeAllOrNothing, UploadedBy: "test"})
+		if err != nil || rep.Outcome != "applied" || len(rep.Errors) > 0 {
+			t.Fatalf("import %s: %v %+v\n%s", kind, err, rep, data)
+		}
+	}
+	roster := func() string {
+		var b strings.Builder
+		b.WriteString("employee_id,email,name,department,hire_date,status\n")
+		for _, p := range m.people {
+			hire := ""
+			if !p.hire.IsZero() {
+				hire = p.hire.Format(time.DateOnly)
+			}
+			fmt.Fprintf(&b, "%s,%s@%s.test,Person %s,%s,%s,active\n", p.emp, strings.ToLower(p.emp), slug, p.emp, p.dept, hire)
+		}
+		return b.String()
+	}
+	newPerson := func(emp string, hire time.Time) *modelPerson {
+		p := &modelPerson{emp: emp, dept: []string{"Sales", "Support"}[r.IntN(2)], hire: hire}
+		m.people[emp] = p
+		return p
+	}
+
+	// Step 1: a roster hired over four years (a few without a hire date),
+	// a catalog, history from a previous LMS, then the requirements.
+	for i := range 30 {
+		hire := day(-4*365, 10)
+		if r.IntN(10) == 0 {
+			hire = time.Time{}
+		}
+		newPerson(fmt.Sprintf("E%02d", i), hire)
+	}
+	load(imports.KindRoster, roster())
+	var courses strings.Builder
+	courses.WriteString("code,title\n")
+	for i := range 6 {
+		fmt.Fprintf(&courses, "REQ%d,Required course %d\n", i, i)
+	}
+	load(imports.KindCourses, courses.String())
+	var reqs strings.Builder
+	reqs.WriteString("course,audience,due_within_days,due_from,recertify_months,in_force_from\n")
+	for i := range 6 {
+		q := &modelReq{course: fmt.Sprintf("REQ%d", i), dueDays: 1 + r.IntN(120), fromHire: r.IntN(3) > 0,
+			recertify: []int{0, 12, 24}[r.IntN(3)], assigned: map[string]time.Time{}, completed: map[string]time.Time{}}
+		audience := "All employees"
+		if i%3 == 2 {
+			q.department, audience = "Sales", "department=Sales"
+		}
+		from, inForce := "Assignment", ""
+		if q.fromHire {
+			from = "Hire date"
+		}
+		if i == 0 { // one created today, like one made on the requirements page
+			q.inForce = m.today
+		} else {
+			q.inForce = day(-3*365, 0)
+			inForce = q.inForce.Format(time.DateOnly)
+		}
+		fmt.Fprintf(&reqs, "%s,%s,%d,%s,%d,%s\n", q.course, audience, q.dueDays, from, q.recertify, inForce)
+		m.reqs = append(m.reqs, q)
+	}
+	var history strings.Builder
+	history.WriteString("employee_id,course,enrolled_at,completed_at\n")
+	complete := func(b *strings.Builder, n, lo int) {
+		for range n {
+			emp := fmt.Sprintf("E%02d", r.IntN(30))
+			q := m.reqs[r.IntN(len(m.reqs))]
+			p := m.people[emp]
+			done := day(lo, 0)
+			if !p.hire.IsZero() && done.Before(p.hire) {
+				continue
+			}
+			if prev, ok := q.completed[emp]; ok && (done.Before(prev) || done.Equal(prev)) {
+				continue // the last completion counts; keep one row per person and course a file
+			}
+			if strings.Contains(b.String(), "\n"+emp+","+q.course+",") {
+				continue
+			}
+			fmt.Fprintf(b, "%s,%s,%s,%s\n", emp, q.course, done.AddDate(0, 0, -3).Format(time.DateOnly), done.Format(time.DateOnly))
+			q.completed[emp] = done
+		}
+	}
+	complete(&history, 60, -3*365)
+	load(imports.KindEnrollments, history.String())
+	load(imports.KindRequirements, reqs.String())
+	for _, q := range m.reqs {
+		m.assignFirst(q)
+	}
+	checkDates(t, srv, host, slug, m, "after the requirements were imported")
+
+	// Step 2: new hires arrive on a later roster, and two hire dates are
+	// corrected.
+	for i := range 5 {
+		m.assignLater(newPerson(fmt.Sprintf("N%02d", i), day(-20, 5)))
+	}
+	for i := 0; i < 2; i++ {
+		p := m.people[fmt.Sprintf("E%02d", r.IntN(30))]
+		p.hire = day(-2*365, 0)
+	}
+	load(imports.KindRoster, roster())
+	checkDates(t, srv, host, slug, m, "after new hires and corrected hire dates")
+
+	// Step 3: more completions, some of them recertifications.
+	var more strings.Builder
+	more.WriteString("employee_id,course,enrolled_at,completed_at\n")
+	complete(&more, 40, -400)
+	load(imports.KindEnrollments, more.String())
+	checkDates(t, srv, host, slug, m, "after more completions")
+	assertGoldEqualsRebuild(t, srv.DB, slug)
+}
+
+// checkDates compares every assignment the compliance export lists with
+// the model: assigned and due dates, expiry and status.
+func checkDates(t *testing.T, srv *testserver.Server, host, slug string, m *dateModel, step string) {
+	t.Helper()
+	admin := srv.NewClient(t)
+	admin.Login(host, "admin@"+slug+".test")
+	res := admin.Get(host, "/tables/compliance/assignments/export.csv")
+	if res.Status != http.StatusOK {
+		t.Fatalf("%s: export: %d %s", step, res.Status, res.Body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(res.Body)).ReadAll()
+	if err != nil || len(rows) < 1 {
+		t.Fatalf("%s: export does not parse: %v", step, err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[strings.ReplaceAll(strings.ToLower(strings.TrimSpace(h)), " ", "_")] = i
+	}
+	for _, k := range []string{"email", "requirement", "status", "assigned_on", "due_on", "expires_on"} {
+		if _, ok := col[k]; !ok {
+			t.Fatalf("%s: export has no %s column: %v", step, k, rows[0])
+		}
+	}
+	want := 0
+	for _, q := range m.reqs {
+		want += len(q.assigned)
+	}
+	got := 0
+	for _, row := range rows[1:] {
+		if len(row) < len(rows[0]) {
+			continue // the export's closing note, if any
+		}
+		emp := strings.ToUpper(strings.TrimSuffix(row[col["email"]], "@"+slug+".test"))
+		p := m.people[emp]
+		var q *modelReq
+		for _, c := range m.reqs {
+			if strings.Contains(row[col["requirement"]], c.course) || strings.Contains(row[col["requirement"]], "Required course "+c.course[3:]) {
+				q = c
+			}
+		}
+		if p == nil || q == nil {
+			t.Errorf("%s: unexpected assignment %v", step, row)
+			continue
+		}
+		got++
+		assigned, ok := q.assigned[emp]
+		if !ok {
+			t.Errorf("%s: %s is assigned %s, which does not apply to them", step, emp, q.course)
+			continue
+		}
+		due, expires, status := m.due(q, p)
+		wantExp := ""
+		if !expires.IsZero() {
+			wantExp = expires.Format(time.DateOnly)
+		}
+		gotRow := [4]string{row[col["assigned_on"]], row[col["due_on"]], row[col["expires_on"]], row[col["status"]]}
+		wantRow := [4]string{assigned.Format(time.DateOnly), due.Format(time.DateOnly), wantExp, status}
+		if gotRow != wantRow {
+			t.Errorf("%s: %s %s (hired %s; in force %s, due %d days from hire %v, recertify %d, completed %s):\n got assigned, due, expires, status %v\nwant %v",
+				step, emp, q.course, p.hire.Format(time.DateOnly), q.inForce.Format(time.DateOnly), q.dueDays, q.fromHire, q.recertify,
+				q.completed[emp].Format(time.DateOnly), gotRow, wantRow)
+		}
+	}
+	if got != want {
+		t.Errorf("%s: the export lists %d assignments, the rules give %d", step, got, want)
+	}
+}
