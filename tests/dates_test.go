@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/imports"
 	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/tests/testserver"
@@ -36,14 +37,16 @@ type modelPerson struct {
 
 type modelReq struct {
 	course, department string // department "": everyone
-	dueDays, recertify   int
-	fromHire             bool
-	inForce              time.Time
-	assigned             map[string]time.Time // by employee id
-	completed            map[string]time.Time // last completion's local date, by employee id
+	dueDays, recertify int
+	fromHire           bool
+	inForce            time.Time
+	assigned           map[string]time.Time // by employee id
+	completed          map[string]time.Time // last completion's local date, by employee id
 }
 
-func (r *modelReq) appliesTo(p *modelPerson) bool { return r.department == "" || r.department == p.dept }
+func (r *modelReq) appliesTo(p *modelPerson) bool {
+	return r.department == "" || r.department == p.dept
+}
 
 // assignFirst is the requirement getting its people for the first time:
 // everyone on the roster is assigned on its in-force date, or their hire
@@ -307,5 +310,76 @@ func checkDates(t *testing.T, srv *testserver.Server, host, slug string, m *date
 	}
 	if got != want {
 		t.Errorf("%s: the export lists %d assignments, the rules give %d", step, got, want)
+	}
+}
+
+// TestDemoDataTellsABelievableStory loads the demo's generator (at the
+// size the dashboard tests use) and checks the story the compliance
+// officer would read: most people compliant, a few teams overdue, no one
+// due from before a requirement existed, days to complete in days or
+// weeks (not years), and activity this week.
+func TestDemoDataTellsABelievableStory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := testserver.Start(t)
+	tenant := tenantID(t, srv, "acme")
+	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
+	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements = 300, 4, 16, 4, 25_000
+	if _, err := generator.Populate(ctx, pipeline.New(srv.DB), tenant, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Assigned, Compliant, Overdue, Expired     int64
+		Teams, OverdueTeams, DueBeforeInForce     int64
+		MedianDaysRequired, MaxMedianDaysRequired float64
+		StatementsThisWeek                        int64
+	}
+	err := srv.DB.Platform(ctx, func(tx *gormDB) error {
+		return tx.Raw(`WITH today AS (SELECT (now() AT TIME ZONE 'Europe/London')::date AS d),
+			a AS (SELECT ca.*, l.manager_id, r.in_force_from,
+					CASE WHEN ca.completed_at IS NOT NULL AND ca.expires_on < d THEN 'expired'
+						 WHEN ca.completed_at IS NOT NULL THEN 'compliant'
+						 WHEN ca.due_on < d THEN 'overdue' ELSE 'open' END AS status
+				FROM compliance_assignments ca
+				JOIN learners l ON l.tenant_id = ca.tenant_id AND l.id = ca.learner_id
+				JOIN compliance_requirements r ON r.tenant_id = ca.tenant_id AND r.id = ca.requirement_id
+				CROSS JOIN today
+				WHERE ca.tenant_id = @t),
+			teams AS (SELECT manager_id, count(*) FILTER (WHERE status = 'overdue') AS overdue FROM a GROUP BY 1),
+			days AS (SELECT e.course_id, percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM e.completed_at - e.enrolled_at) / 86400) AS median
+				FROM enrollments e JOIN compliance_requirements r ON r.tenant_id = e.tenant_id AND r.course_id = e.course_id
+				WHERE e.tenant_id = @t AND e.completed_at IS NOT NULL GROUP BY 1)
+			SELECT (SELECT count(*) FROM a) AS assigned,
+				(SELECT count(*) FROM a WHERE status = 'compliant') AS compliant,
+				(SELECT count(*) FROM a WHERE status = 'overdue') AS overdue,
+				(SELECT count(*) FROM a WHERE status = 'expired') AS expired,
+				(SELECT count(*) FROM teams) AS teams,
+				(SELECT count(*) FROM teams WHERE overdue > 0) AS overdue_teams,
+				(SELECT count(*) FROM a WHERE completed_at IS NULL AND due_on <= in_force_from) AS due_before_in_force,
+				(SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY median) FROM days) AS median_days_required,
+				(SELECT max(median) FROM days) AS max_median_days_required,
+				(SELECT count(*) FROM learning_events WHERE tenant_id = @t AND ts > now() - interval '7 days') AS statements_this_week`,
+			map[string]any{"t": tenant}).Scan(&s).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate := float64(s.Compliant) / float64(s.Assigned) * 100
+	t.Logf("demo story: %d assignments, %.1f%% compliant, %d overdue, %d expired; %d of %d teams with someone overdue; median days to complete a required course %.1f (slowest course %.1f); %d statements in the last 7 days",
+		s.Assigned, rate, s.Overdue, s.Expired, s.OverdueTeams, s.Teams, s.MedianDaysRequired, s.MaxMedianDaysRequired, s.StatementsThisWeek)
+	if rate < 70 || rate > 95 {
+		t.Errorf("compliance %.1f%%, want 70–95%%", rate)
+	}
+	if s.Overdue == 0 || s.OverdueTeams == 0 || s.OverdueTeams*2 > s.Teams {
+		t.Errorf("%d of %d teams have someone overdue (%d people): want a few teams, not none or most", s.OverdueTeams, s.Teams, s.Overdue)
+	}
+	if s.DueBeforeInForce > 0 {
+		t.Errorf("%d open assignments are due on or before their requirement came into force", s.DueBeforeInForce)
+	}
+	if s.MaxMedianDaysRequired > 60 {
+		t.Errorf("a required course's median days to complete is %.0f: counted from hire, not assignment?", s.MaxMedianDaysRequired)
+	}
+	if s.StatementsThisWeek == 0 {
+		t.Error("no activity in the last 7 days")
 	}
 }
