@@ -795,7 +795,7 @@ func RequirementEditor(f RequirementForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, ">Hire date</option></select> <span class=\"mt-1 block text-xs text-gray-600\" data-testid=\"requirement-due-rule\">From hire applies to people hired from today on; existing staff get the days from today. Recertification moves the due date to the expiry of the last completion.</span>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, ">Hire date</option></select> <span class=\"mt-1 block text-xs text-gray-600\" data-testid=\"requirement-due-rule\">Hire date counts for people hired on or after the day the requirement comes into force (today, for a new one); everyone else gets the days from when it is assigned to them. Recertification moves the due date to the expiry of the last completion.</span>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
