@@ -60,6 +60,7 @@ func TestFilterBar(t *testing.T) {
 			today.AddDate(0, 0, -13).Format(time.DateOnly)))
 
 		// The picker: typed, chosen with the keyboard, shown as a chip.
+		ctx = b.step(t)
 		open(ctx, t, b, srv, "/dashboards/completion")
 		if err := chromedp.Do(ctx, chromedp.SendKeys(`[data-testid="manager-search"]`, "Max Man")); err != nil {
 			t.Fatal(err)
@@ -82,6 +83,7 @@ func TestFilterBar(t *testing.T) {
 			t.Errorf("manager chip %q", got)
 		}
 		// Reloaded, the chip comes from the server.
+		ctx = b.step(t)
 		if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`[data-testid="manager-chip"]`)); err != nil {
 			t.Fatal(err)
 		}
@@ -107,6 +109,8 @@ func TestFilterBar(t *testing.T) {
 		}
 		noOverflow(ctx, t, "completion with chips")
 		screenshot(t, b, "filters-chips-390.png")
+		noConsoleErrors(t, b, "chips at 390")
+		ctx = b.step(t)
 		click(ctx, t, `[data-testid="filters-toggle"]`)
 		waitJS(ctx, t, "filters shown", `getComputedStyle(document.querySelector('[data-testid="filters"]')).display !== 'none'
 			&& document.querySelector('[data-testid="filters-toggle"]').getAttribute('aria-expanded') === 'true'`)
@@ -116,6 +120,7 @@ func TestFilterBar(t *testing.T) {
 		waitJS(ctx, t, "picker options at 390", `document.querySelectorAll('[data-testid="picker-option"]').length > 0`)
 		noOverflow(ctx, t, "completion with the picker open")
 		screenshot(t, b, "filters-picker-390.png")
+		ctx = b.step(t)
 		click(ctx, t, `[data-testid="filters-toggle"]`)
 		// Removing a chip removes its filter.
 		click(ctx, t, `[data-testid="filter-chip"][data-param="department"] [data-clear-filter]`)
