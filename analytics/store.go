@@ -281,11 +281,11 @@ func (q *Q) PersonName(id int64) (string, error) {
 	return name, err
 }
 
-// Options are the values the filter bar offers.
+// Options are the values the filter bar offers. Managers are searched
+// (SearchManagers), not listed: a large organisation has hundreds.
 type Options struct {
 	Departments, Locations, Categories []string
 	Courses                            []Option
-	Managers                           []Option
 }
 
 // Option is an id with its label.
@@ -317,13 +317,6 @@ func (q *Q) FilterOptions() (Options, error) {
 			return o, r.Scan(&o.ID, &o.Label)
 		})
 	}
-	if o.Courses, err = collect(`SELECT id, coalesce(nullif(title, ''), activity_iri) FROM courses WHERE tenant_id = @tenant ORDER BY 2 LIMIT 500`); err != nil {
-		return o, err
-	}
-	// Managers: people with reports, inside the scope (and the root).
-	o.Managers, err = collect(`SELECT l.id, coalesce(nullif(l.name, ''), l.email) FROM learners l
-		WHERE l.tenant_id = @tenant AND EXISTS (SELECT 1 FROM learners r WHERE r.tenant_id = @tenant AND r.manager_id = l.id)
-		  AND (` + q.Scope.learnerCond("l") + ` OR l.id = @root)
-		ORDER BY 2 LIMIT 1000`)
+	o.Courses, err = collect(`SELECT id, coalesce(nullif(title, ''), activity_iri) FROM courses WHERE tenant_id = @tenant ORDER BY 2 LIMIT 500`)
 	return o, err
 }

@@ -69,7 +69,7 @@ func (g *gen) coursesCSV() []byte {
 }
 
 func (g *gen) requirementsCSV() []byte {
-	rows := [][]string{{"Course Code", "Audience", "Due Within Days", "Due From", "Recertify Months"}}
+	rows := [][]string{{"Course Code", "Audience", "Due Within Days", "Due From", "Recertify Months", "In Force From"}}
 	for _, c := range g.courses {
 		if !c.required {
 			continue
@@ -86,9 +86,19 @@ func (g *gen) requirementsCSV() []byte {
 		if c.req.recertify > 0 {
 			recert = strconv.Itoa(c.req.recertify)
 		}
-		rows = append(rows, []string{c.code, aud, strconv.Itoa(c.req.dueDays), from, recert})
+		rows = append(rows, []string{c.code, aud, strconv.Itoa(c.req.dueDays), from, recert, date(g.inForceFrom(c))})
 	}
 	return writeCSV(rows)
+}
+
+// inForceFrom is the day a required course's requirement applies from:
+// its first campaign in the history (the compliance team launched it
+// then), or the history's start when it has none.
+func (g *gen) inForceFrom(c *course) time.Time {
+	if ts := g.campaigns[c.idx]; len(ts) > 0 {
+		return dayOf(ts[0], g.loc)
+	}
+	return g.start
 }
 
 func (g *gen) enrollmentsCSV() []byte {

@@ -34,7 +34,10 @@
 //     activity IRIs https://lms.<domain>/courses/<slug>. The first
 //     Config.Required compliance courses are required: everyone (one for
 //     a single department), due 30–90 days after hire (one after
-//     assignment), recertified every 12 months (one every 24, one never).
+//     assignment), recertified every 12 months (one every 24, one never),
+//     each in force from its first campaign in the history (its In Force
+//     From column), so existing staff are due that many days after the
+//     campaign and people hired since after their hire date.
 //     Many courses end with an assessment; some send each answer as a
 //     cmi.interaction statement whose parent is the course.
 //   - Historical enrolments: for about one in ten people hired before the

@@ -57,7 +57,10 @@ func (g *gen) newPlan(p, c int, at time.Time, why reason) *plan {
 		pl.startDelay = days(lognormal(r, 0.4, 1.2))
 		pl.delay = days(lognormal(r, 2, 1.0))
 	default: // campaign, recertification
-		notStarted, abandon = 0.03, 0.03
+		notStarted, abandon = 0.01, 0.01
+		if g.lagging(per) {
+			notStarted, abandon = 0.1, 0.1
+		}
 		pl.startDelay = days(lognormal(r, 1.5, 1.5))
 		pl.delay = days(lognormal(r, 1, 1.0))
 	}
@@ -209,6 +212,13 @@ func deptIndex(name string) int {
 	return 0
 }
 
+// lagging says whether p's team is one of the few (about one in seven)
+// that fall behind on required training: their people skip campaigns and
+// leave them unfinished far more often.
+func (g *gen) lagging(p *person) bool {
+	return p.parent >= 0 && p.parent%7 == 3
+}
+
 // firstDay is a new hire's first morning: onboarding is assigned then.
 func (g *gen) firstDay(p *person) time.Time {
 	d := p.hire
@@ -265,7 +275,13 @@ func (g *gen) planMandatory() {
 					continue
 				}
 				need := last.IsZero() || c.req.recertify > 0 && last.Before(t.AddDate(0, 3-c.req.recertify, 0))
-				if !need || p.role != "learner" && r.Float64() >= 0.93 {
+				// Most teams take part; a few lagging ones often do not,
+				// so the overdue people cluster in those teams.
+				take := 0.985
+				if g.lagging(p) {
+					take = 0.6
+				}
+				if !need || p.role != "learner" && r.Float64() >= take {
 					continue
 				}
 				pl := g.newPlan(p.idx, c.idx, t.Add(time.Duration(r.IntN(900))*time.Second), reasonCampaign)

@@ -307,6 +307,7 @@ func (h *Handlers) routes(app *fiber.App) {
 	h.requirementRoutes(site)
 
 	h.dashboardRoutes(site)
+	h.peopleRoutes(site)
 	h.apiResourceRoutes(site)
 	h.liveRoutes(site)
 }

@@ -225,7 +225,7 @@ func (v *viewCtx) viewFilters(undated bool) analytics.Filters {
 // filter bar with the choices the viewer's scope offers.
 func (h *Handlers) frame(ctx context.Context, v *viewCtx, title, intro, path string) (dash.Frame, error) {
 	f := v.r.Filters
-	fr := dash.Frame{Title: title, Intro: intro, Path: path, ShowDates: true, ShowCourse: true, AsOf: asOfText(v.meta),
+	fr := dash.Frame{Title: title, Intro: intro, Path: path, ShowDates: true, ShowOrg: true, ShowCourse: true, AsOf: asOfText(v.meta),
 		Live: true, Version: v.meta.Version,
 		Filters: dash.FilterState{Range: f.Range, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly),
 			Department: f.Department, Location: f.Location, Manager: f.Manager, Course: f.Course, Category: f.Category}}
@@ -233,8 +233,17 @@ func (h *Handlers) frame(ctx context.Context, v *viewCtx, title, intro, path str
 	if err != nil {
 		return fr, err
 	}
+	if f.Manager != 0 {
+		// The scope is the manager's people (newView checked the viewer may
+		// see them), so the name is read in it.
+		if fr.Filters.ManagerName, _, err = compute(h, ctx, v, "person-name", analytics.Filters{}, func(q *analytics.Q) (string, error) {
+			return q.PersonName(f.Manager)
+		}); err != nil {
+			return fr, err
+		}
+	}
 	fr.Options = dash.FilterOptions{Departments: o.Departments, Locations: o.Locations, Categories: o.Categories,
-		Courses: options(o.Courses), Managers: options(o.Managers)}
+		Courses: options(o.Courses), DefaultRange: analytics.DefaultRange}
 	for _, r := range analytics.Ranges {
 		fr.Options.Ranges = append(fr.Options.Ranges, dash.Choice{Key: r.Key, Label: r.Label})
 	}

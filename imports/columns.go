@@ -39,6 +39,7 @@ const (
 	colDueWithinDays  = "due_within_days"
 	colDueFrom        = "due_from"
 	colRecertifyMonth = "recertify_months"
+	colInForceFrom    = "in_force_from"
 )
 
 // column is one column a kind understands: its canonical name and the header
@@ -120,6 +121,7 @@ var columnsByKind = map[Kind][]column{
 		{colDueWithinDays, []string{"due within days", "due within", "due in days", "due in", "due days", "days to complete", "days allowed", "deadline days", "within days", "days"}},
 		{colDueFrom, []string{"due from", "due relative to", "relative to", "due after", "counted from", "from", "anchor"}},
 		{colRecertifyMonth, []string{"recertify months", "recertify every months", "recertify every", "recertify", "recertification months", "recertification period", "recertification", "renew every months", "renew every", "renewal months", "validity months", "valid for months", "valid for", "expires after months", "refresh months", "retrain months", "frequency months"}},
+		{colInForceFrom, []string{"in force from", "in force since", "effective from", "applies from", "required from", "start date"}},
 	},
 }
 

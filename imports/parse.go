@@ -96,6 +96,9 @@ type RequirementRow struct {
 	DueFrom string
 	// RecertifyMonths is how often the course must be repeated; 0 = never.
 	RecertifyMonths int
+	// InForceFrom is the day the requirement applies from (people hired
+	// on or after it are new hires); zero: the day it is imported.
+	InForceFrom Date
 }
 
 // Result is what a file held: the valid rows of its kind and every error.
@@ -726,6 +729,7 @@ func (p *parser) requirement(r *rowCtx) {
 		}
 		row.RecertifyMonths = n
 	}
+	row.InForceFrom, _ = r.date(colInForceFrom)
 	if row.Course != "" && !r.bad[colAudience] && !r.bad[colDepartment] && !r.bad[colLocation] && !r.bad[colJobTitle] {
 		if first, dup := p.duplicate("requirement", row.Course+"\x00"+row.Audience.key(), r.line); dup {
 			r.fail("", "", fmt.Sprintf("duplicate requirement for course %s and audience %s: already on line %d", row.Course, row.Audience, first))

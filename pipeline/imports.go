@@ -366,14 +366,19 @@ func (a *applier) requirements(ctx context.Context, tx pgx.Tx, rows []imports.Re
 		if dueFrom == "" {
 			dueFrom = "assignment"
 		}
+		// A requirement put back in force is assigned afresh, from the
+		// file's in-force date or today, as a new one is.
 		tag, err := tx.Exec(ctx, `INSERT INTO compliance_requirements AS q (tenant_id, course_id, audience, audience_key, due_days,
-				due_from, recertify_months)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
+				due_from, recertify_months, in_force_from)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::date, (now() AT TIME ZONE $9)::date))
 			ON CONFLICT (tenant_id, course_id, audience_key) DO UPDATE SET due_days = excluded.due_days,
-				due_from = excluded.due_from, recertify_months = excluded.recertify_months, retired_at = NULL, updated_at = now()
-			WHERE (q.due_days, q.due_from, q.recertify_months, q.retired_at) IS DISTINCT FROM
-				(excluded.due_days, excluded.due_from, excluded.recertify_months, NULL::timestamptz)`,
-			a.tenantID, course, audience, key, r.DueWithinDays, dueFrom, r.RecertifyMonths)
+				due_from = excluded.due_from, recertify_months = excluded.recertify_months,
+				in_force_from = CASE WHEN q.retired_at IS NULL THEN coalesce($8::date, q.in_force_from) ELSE excluded.in_force_from END,
+				assigned_at = CASE WHEN q.retired_at IS NULL THEN q.assigned_at END,
+				retired_at = NULL, updated_at = now()
+			WHERE (q.due_days, q.due_from, q.recertify_months, q.retired_at, q.in_force_from) IS DISTINCT FROM
+				(excluded.due_days, excluded.due_from, excluded.recertify_months, NULL::timestamptz, coalesce($8::date, q.in_force_from))`,
+			a.tenantID, course, audience, key, r.DueWithinDays, dueFrom, r.RecertifyMonths, dateOrNil(r.InForceFrom), a.tz)
 		if err != nil {
 			return fmt.Errorf("import requirement line %d: %w", r.Line, err)
 		}

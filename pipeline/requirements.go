@@ -51,9 +51,9 @@ func (p *Pipeline) CreateRequirement(ctx context.Context, tenantID int64, r Requ
 		}
 		audience, key := audienceJSON(r.Audience)
 		if err := tx.QueryRow(ctx, `INSERT INTO compliance_requirements (tenant_id, course_id, audience, audience_key, due_days,
-				due_from, recertify_months)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			tenantID, r.CourseID, audience, key, r.DueDays, r.DueFrom, r.RecertifyMonths).Scan(&id); err != nil {
+				due_from, recertify_months, in_force_from)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, (now() AT TIME ZONE $8)::date) RETURNING id`,
+			tenantID, r.CourseID, audience, key, r.DueDays, r.DueFrom, r.RecertifyMonths, tz).Scan(&id); err != nil {
 			return fmt.Errorf("create requirement: %w", err)
 		}
 		return requirementsChanged(ctx, tx, tenantID, tz, &version)
@@ -68,7 +68,7 @@ func (p *Pipeline) CreateRequirement(ctx context.Context, tenantID int64, r Requ
 // UpdateRequirement changes requirement r.ID of the tenant, retired or not.
 // People it still applies to keep their assigned date, unless its course or
 // what the due date counts from changed: then everyone's clock restarts, as
-// for a new requirement (from hire, or from today).
+// for a new requirement in force from today.
 func (p *Pipeline) UpdateRequirement(ctx context.Context, tenantID int64, r Requirement) error {
 	var version int64
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
@@ -94,6 +94,10 @@ func (p *Pipeline) UpdateRequirement(ctx context.Context, tenantID int64, r Requ
 				tenantID, r.ID); err != nil {
 				return fmt.Errorf("restart requirement %d: %w", r.ID, err)
 			}
+			if _, err := tx.Exec(ctx, `UPDATE compliance_requirements SET in_force_from = (now() AT TIME ZONE $3)::date,
+					assigned_at = NULL WHERE tenant_id = $1 AND id = $2`, tenantID, r.ID, tz); err != nil {
+				return fmt.Errorf("restart requirement %d: %w", r.ID, err)
+			}
 		}
 		return requirementsChanged(ctx, tx, tenantID, tz, &version)
 	})
@@ -107,18 +111,19 @@ func (p *Pipeline) UpdateRequirement(ctx context.Context, tenantID int64, r Requ
 // RetireRequirement retires requirement id of the tenant (retire true) or
 // puts it back in force. A retired requirement is kept but applies to no
 // one: its assignments go, and with them its numbers on the compliance
-// dashboards. Restored, it is assigned afresh, as a new requirement is.
+// dashboards. Restored, it is assigned afresh, as a new requirement in
+// force from today is.
 // Retiring a retired requirement, or restoring one in force, is
 // ErrRequirementMissing.
 func (p *Pipeline) RetireRequirement(ctx context.Context, tenantID, id int64, retire bool) error {
 	var version int64
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
-		set, was := "now()", "IS NULL"
+		set, was, args := "retired_at = now()", "IS NULL", []any{tenantID, id}
 		if !retire {
-			set, was = "NULL", "IS NOT NULL"
+			set, was, args = "retired_at = NULL, in_force_from = (now() AT TIME ZONE $3)::date", "IS NOT NULL", append(args, tz)
 		}
-		tag, err := tx.Exec(ctx, `UPDATE compliance_requirements SET retired_at = `+set+`, updated_at = now()
-			WHERE tenant_id = $1 AND id = $2 AND retired_at `+was, tenantID, id)
+		tag, err := tx.Exec(ctx, `UPDATE compliance_requirements SET `+set+`, assigned_at = NULL, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND retired_at `+was, args...)
 		if err != nil {
 			return fmt.Errorf("retire requirement %d: %w", id, err)
 		}
@@ -200,15 +205,16 @@ type RequirementPreview struct {
 }
 
 // requirementPreview computes, from silver and without writing, what
-// complianceAssignmentsSync and complianceCompletionUpdate would make of a
-// requirement: $2 the course, $3 the audience, $4 due days, $5 due from,
-// $6 recertify months, $7 the tenant's time zone, $8 the requirement being
-// edited (0: none), whose assigned dates are kept when $9.
+// complianceAssignmentsSync, complianceDueSync and
+// complianceCompletionUpdate would make of a requirement: $2 the course,
+// $3 the audience, $4 due days, $5 due from, $6 recertify months, $7 the
+// tenant's time zone, $8 the requirement being edited (0: none), whose
+// assigned dates are kept when $9, $10 its in-force date (NULL: today).
 const requirementPreview = `
-WITH r AS (SELECT $3::jsonb AS audience), people AS (
-    SELECT l.id,
-        coalesce(CASE WHEN $9 THEN a.assigned_on END,
-            CASE WHEN $5 = 'hire' AND l.hire_date IS NOT NULL THEN l.hire_date ELSE (now() AT TIME ZONE $7)::date END) + $4::int AS due_on,
+WITH r AS (SELECT $3::jsonb AS audience, coalesce($10::date, (now() AT TIME ZONE $7)::date) AS in_force_from), people AS (
+    SELECT l.id, l.hire_date, r.in_force_from, $5::text AS due_from, $4::int AS due_days,
+        CASE WHEN $9 THEN coalesce(a.assigned_on, (now() AT TIME ZONE $7)::date)
+             ELSE greatest(r.in_force_from, l.hire_date) END AS assigned_on,
         greatest(
             (SELECT max(e.ts) FROM learning_events e
              WHERE e.tenant_id = $1 AND e.learner_id = l.id AND e.course_id = $2
@@ -220,7 +226,7 @@ WITH r AS (SELECT $3::jsonb AS audience), people AS (
     LEFT JOIN compliance_assignments a ON a.tenant_id = $1 AND a.requirement_id = $8 AND a.learner_id = l.id
     WHERE ` + audienceMatch + `
 ), status AS (
-    SELECT *, (now() AT TIME ZONE $7)::date AS today,
+    SELECT *, (now() AT TIME ZONE $7)::date AS today, ` + firstDue + ` AS due_on,
         CASE WHEN $6::int > 0 AND completed_at IS NOT NULL
             THEN ((completed_at AT TIME ZONE $7)::date + make_interval(months => $6::int))::date END AS expires_on
     FROM people
@@ -244,17 +250,24 @@ func (p *Pipeline) PreviewRequirement(ctx context.Context, tenantID int64, r Req
 		if err := tx.QueryRow(ctx, `SELECT time_zone FROM tenants WHERE id = $1`, tenantID).Scan(&tz); err != nil {
 			return err
 		}
+		// A requirement kept in force keeps its in-force date and its
+		// people's assigned dates; a new, restarted or restored one is in
+		// force from today.
 		keep := false
+		var inForce *string
 		if r.ID != 0 {
-			err := tx.QueryRow(ctx, `SELECT course_id = $3 AND due_from = $4 FROM compliance_requirements
-				WHERE tenant_id = $1 AND id = $2 AND retired_at IS NULL`, tenantID, r.ID, r.CourseID, r.DueFrom).Scan(&keep)
+			err := tx.QueryRow(ctx, `SELECT course_id = $3 AND due_from = $4, in_force_from::text FROM compliance_requirements
+				WHERE tenant_id = $1 AND id = $2 AND retired_at IS NULL`, tenantID, r.ID, r.CourseID, r.DueFrom).Scan(&keep, &inForce)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
 		}
+		if !keep {
+			inForce = nil
+		}
 		audience, _ := audienceJSON(r.Audience)
 		return tx.QueryRow(ctx, requirementPreview, tenantID, r.CourseID, audience, r.DueDays, r.DueFrom, r.RecertifyMonths,
-			tz, r.ID, keep).Scan(&pv.People, &pv.Compliant, &pv.Overdue, &pv.Expired)
+			tz, r.ID, keep, inForce).Scan(&pv.People, &pv.Compliant, &pv.Overdue, &pv.Expired)
 	})
 	if err != nil {
 		return RequirementPreview{}, fmt.Errorf("preview requirement: %w", err)

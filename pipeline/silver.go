@@ -235,6 +235,7 @@ ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET
     passed_at = greatest(en.passed_at, excluded.passed_at),
     best_scaled = greatest(en.best_scaled, excluded.best_scaled),
     attempts = en.attempts + excluded.attempts,
+    due_at = excluded.due_at, -- a completion rolls a recertifying requirement's due date forward
     last_activity_at = greatest(en.last_activity_at, excluded.last_activity_at)
 RETURNING ` + enrollmentColumns
 
@@ -299,13 +300,14 @@ func (m *mergeAggregates) add(e eventRow) {
 	}
 }
 
-// Compliance: each touched assignment's last completion (events or import)
-// and the expiry it gives when the requirement recertifies. The FROM list
+// Compliance: each touched assignment's last completion (events or import),
+// the expiry it gives when the requirement recertifies, and the due date
+// dueRule makes of them (rolled forward to the expiry). The FROM list
 // reads the rows before the update, so RETURNING gives both versions.
 const complianceCompletionUpdate = `
 WITH k AS (` + touchedPairs + `), last AS (
-    SELECT a.requirement_id, a.learner_id, r.recertify_months, a.due_on,
-        a.completed_at AS old_completed, a.expires_on AS old_expires,
+    SELECT a.requirement_id, a.learner_id, r.recertify_months, a.assigned_on, r.due_from, r.due_days, r.in_force_from, l.hire_date,
+        a.due_on AS old_due, a.completed_at AS old_completed, a.expires_on AS old_expires,
         greatest(
             (SELECT max(e.ts) FROM learning_events e
              WHERE e.tenant_id = $1 AND e.learner_id = a.learner_id AND e.course_id = r.course_id
@@ -315,16 +317,20 @@ WITH k AS (` + touchedPairs + `), last AS (
     FROM k
     JOIN compliance_requirements r ON r.tenant_id = $1 AND r.course_id = k.course_id
     JOIN compliance_assignments a ON a.tenant_id = $1 AND a.requirement_id = r.id AND a.learner_id = k.learner_id
-), due AS (
+    JOIN learners l ON l.tenant_id = $1 AND l.id = a.learner_id
+), expiry AS (
     SELECT *, CASE WHEN recertify_months > 0 AND completed_at IS NOT NULL
             THEN ((completed_at AT TIME ZONE $4)::date + make_interval(months => recertify_months))::date END AS expires_on
     FROM last
+), due AS (
+    SELECT *, coalesce(expires_on, ` + firstDue + `) AS due_on
+    FROM expiry
 )
-UPDATE compliance_assignments a SET completed_at = due.completed_at, expires_on = due.expires_on
+UPDATE compliance_assignments a SET completed_at = due.completed_at, expires_on = due.expires_on, due_on = due.due_on
 FROM due
 WHERE a.tenant_id = $1 AND a.requirement_id = due.requirement_id AND a.learner_id = due.learner_id
-  AND (a.completed_at, a.expires_on) IS DISTINCT FROM (due.completed_at, due.expires_on)
-RETURNING a.requirement_id, a.learner_id, a.due_on::text,
+  AND (a.completed_at, a.expires_on, a.due_on) IS DISTINCT FROM (due.completed_at, due.expires_on, due.due_on)
+RETURNING a.requirement_id, a.learner_id, due.old_due::text, a.due_on::text,
     coalesce(due.old_expires, 'infinity')::text, due.old_completed IS NOT NULL,
     coalesce(a.expires_on, 'infinity')::text, a.completed_at IS NOT NULL`
 
@@ -353,9 +359,9 @@ func refreshSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, k 
 		for start := 0; start < len(k.learners); start += recomputeChunk { // see recomputeChunk
 			end := min(start+recomputeChunk, len(k.learners))
 			b.Queue(complianceCompletionUpdate, tenantID, k.learners[start:end], k.courses[start:end], tz).Query(func(rows pgx.Rows) error {
-				_, err := pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &cur.dueOn, &old.expiresOn, &old.completed,
+				_, err := pgx.ForEachRow(rows, []any{&cur.requirement, &cur.learner, &old.dueOn, &cur.dueOn, &old.expiresOn, &old.completed,
 					&cur.expiresOn, &cur.completed}, func() error {
-					old.requirement, old.learner, old.dueOn = cur.requirement, cur.learner, cur.dueOn
+					old.requirement, old.learner = cur.requirement, cur.learner
 					k.assignments = append(k.assignments, signed[assignmentRow]{old, -1}, signed[assignmentRow]{cur, +1})
 					return nil
 				})

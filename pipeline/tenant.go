@@ -37,14 +37,17 @@ const audienceMatch = `(r.audience ? 'all' OR (
 // complianceAssignmentsSync makes compliance_assignments hold exactly the
 // active rostered learners the audience of each requirement in force (not
 // retired) names; a retired requirement's assignments go. An existing
-// assignment keeps its assigned date; a new one starts at hire (due_from
-// "hire", when known) or today.
+// assignment keeps its assigned date. A new one is assigned on the
+// requirement's in-force date (or the person's hire date, if later) when
+// the requirement is getting its people for the first time, and on today
+// when someone comes under it later (a new hire's roster upload, a move
+// into its audience). Its due date follows dueRule. The rules are written
+// out in docs/DASHBOARDS.md, "Compliance dates".
 const complianceAssignmentsSync = `
 WITH desired AS (
-    SELECT r.id AS requirement_id, l.id AS learner_id,
-        CASE WHEN r.due_from = 'hire' AND l.hire_date IS NOT NULL THEN l.hire_date
-             ELSE (now() AT TIME ZONE $2)::date END AS assigned_on,
-        r.due_days
+    SELECT r.id AS requirement_id, l.id AS learner_id, r.due_from, r.due_days, r.in_force_from, l.hire_date,
+        CASE WHEN r.assigned_at IS NULL THEN greatest(r.in_force_from, l.hire_date)
+             ELSE (now() AT TIME ZONE $2)::date END AS assigned_on
     FROM compliance_requirements r
     JOIN learners l ON l.tenant_id = r.tenant_id AND l.rostered AND l.status = 'active'
     WHERE r.tenant_id = $1 AND r.retired_at IS NULL AND ` + audienceMatch + `
@@ -52,12 +55,38 @@ WITH desired AS (
     DELETE FROM compliance_assignments a
     WHERE a.tenant_id = $1 AND NOT EXISTS (
         SELECT FROM desired d WHERE d.requirement_id = a.requirement_id AND d.learner_id = a.learner_id)
+), assigned AS (
+    UPDATE compliance_requirements SET assigned_at = now()
+    WHERE tenant_id = $1 AND retired_at IS NULL AND assigned_at IS NULL
 )
-INSERT INTO compliance_assignments AS a (tenant_id, requirement_id, learner_id, assigned_on, due_on)
-SELECT $1, requirement_id, learner_id, assigned_on, assigned_on + due_days FROM desired
-ON CONFLICT (tenant_id, requirement_id, learner_id) DO UPDATE
-    SET due_on = a.assigned_on + (excluded.due_on - excluded.assigned_on)
-    WHERE a.due_on IS DISTINCT FROM a.assigned_on + (excluded.due_on - excluded.assigned_on)`
+INSERT INTO compliance_assignments (tenant_id, requirement_id, learner_id, assigned_on, due_on)
+SELECT $1, requirement_id, learner_id, assigned_on, ` + firstDue + `
+FROM desired d
+ON CONFLICT (tenant_id, requirement_id, learner_id) DO NOTHING`
+
+// complianceDueSync gives every assignment of the tenant the due date
+// dueRule says, after the roster (hire dates) or a requirement (its due
+// days, in-force date) changed.
+const complianceDueSync = `
+UPDATE compliance_assignments a SET due_on = ` + dueRule + `
+FROM compliance_requirements r, learners l
+WHERE a.tenant_id = $1 AND r.tenant_id = $1 AND r.id = a.requirement_id AND l.tenant_id = $1 AND l.id = a.learner_id
+  AND a.due_on IS DISTINCT FROM ` + dueRule
+
+// dueRule is an assignment's due date (assignment a, with its
+// requirement's and learner's columns beside it): once completed, and
+// while the requirement recertifies, the expiry of the last completion
+// (the due date rolls forward with each completion); otherwise firstDue.
+const dueRule = `coalesce(a.expires_on, ` + firstDue + `)`
+
+// firstDue is the due date before any completion, from columns named as
+// in compliance_requirements (due_from, in_force_from, due_days),
+// learners (hire_date) and compliance_assignments (assigned_on): due days
+// after hire for a requirement due from hire and a person hired on or
+// after its in-force date (a new hire); due days after assignment for
+// everyone else (existing staff, and every requirement due from
+// assignment).
+const firstDue = `(CASE WHEN due_from = 'hire' AND hire_date >= in_force_from THEN hire_date ELSE assigned_on END + due_days)`
 
 // allEnrollmentKeys lists every (learner, course) that has or may need an
 // enrolment row.
@@ -84,6 +113,9 @@ func refreshTenant(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) er
 	}
 	if _, err := tx.Exec(ctx, complianceAssignmentsSync, tenantID, tz); err != nil {
 		return fmt.Errorf("sync compliance assignments: %w", err)
+	}
+	if _, err := tx.Exec(ctx, complianceDueSync, tenantID); err != nil {
+		return fmt.Errorf("sync compliance due dates: %w", err)
 	}
 	var learners, courses []int64
 	if err := tx.QueryRow(ctx, allEnrollmentKeys, tenantID).Scan(&learners, &courses); err != nil {

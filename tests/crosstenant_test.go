@@ -264,6 +264,7 @@ var routeIsolation = map[string]isolation{
 		form: func(*fixture) url.Values { return url.Values{"kind": {"roster"}} }},
 	"GET /api/v1/imports/:id":                                 {access: signedIn, hidden: true, params: acmeImportID},
 	"GET /dashboards/completion":                              {access: signedIn, query: acmeQuery, hidden: true},
+	"GET /people/search":                                      {access: signedIn, query: func(*fixture) string { return "?q=Max" }},
 	"GET /dashboards/engagement":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/compliance":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/assessments":                             {access: signedIn, query: acmeQuery, hidden: true},

@@ -23,7 +23,7 @@ import (
 
 // requirementWorld gives acme a roster, a catalog and some completions:
 //
-//	R1 Sales, London, hired 2020: no completion (overdue from hire)
+//	R1 Sales, London, hired 2020: no completion (existing staff: due after assignment)
 //	R2 Sales, Leeds, hired 2020: completed SAFE in January 2021
 //	R3 Sales, London, hired 10 days ago: not due yet
 //	R4 Support, London, hired 2019: completed SAFE 5 days ago
@@ -181,21 +181,25 @@ func TestRequirementsCreateEditRetireKeepGoldExact(t *testing.T) {
 	admin.Login(acme, "admin@acme.test")
 
 	// The preview, against a count written here from the rule: Sales'
-	// active people (R1, R2, R3, R6); due 30 days from hire, R1 is overdue,
-	// R2 completed; R3 and R6 (no hire date: from today) are not yet due.
+	// active people (R1, R2, R3, R6); due 30 days from hire for people
+	// hired on or after the day the requirement is created, else 30 days
+	// from assignment (today). Everyone was hired before today, so no one
+	// is overdue (R1, hired in 2020, is not overdue since 2020); R2
+	// completed.
 	form := requirementForm(w.safe, "Sales", "30", "hire", "0")
 	var direct struct{ People, Overdue int }
 	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
 		return tx.Raw(`SELECT count(*) AS people,
-				count(*) FILTER (WHERE l.hire_date + 30 < (now() AT TIME ZONE 'Europe/London')::date
+				count(*) FILTER (WHERE CASE WHEN l.hire_date >= (now() AT TIME ZONE 'Europe/London')::date THEN l.hire_date
+						ELSE (now() AT TIME ZONE 'Europe/London')::date END + 30 < (now() AT TIME ZONE 'Europe/London')::date
 					AND NOT EXISTS (SELECT FROM enrollment_imports i WHERE i.tenant_id = l.tenant_id AND i.learner_id = l.id
 						AND i.course_id = ? AND i.completed_at IS NOT NULL)) AS overdue
 			FROM learners l WHERE l.tenant_id = ? AND l.rostered AND l.status = 'active' AND l.department = 'Sales'`,
 			w.safe, w.tenant).Scan(&direct).Error
 	})
 	pv := preview(t, admin, form)
-	if pv["people"] != direct.People || pv["overdue"] != direct.Overdue || direct.People != 4 || direct.Overdue != 1 {
-		t.Fatalf("preview %v, direct count %+v (want 4 people, 1 overdue)", pv, direct)
+	if pv["people"] != direct.People || pv["overdue"] != direct.Overdue || direct.People != 4 || direct.Overdue != 0 {
+		t.Fatalf("preview %v, direct count %+v (want 4 people, 0 overdue)", pv, direct)
 	}
 	if pv["compliant"] != 1 || pv["expired"] != 0 {
 		t.Errorf("preview %v: R2 completed, nothing recertifies", pv)
@@ -215,9 +219,9 @@ func TestRequirementsCreateEditRetireKeepGoldExact(t *testing.T) {
 	assertGoldEqualsRebuild(t, srv.DB, "acme")
 	list := admin.Get(acme, "/admin/requirements")
 	mustContain(t, "list", list.Body, "Fire safety", "Department: Sales", "Within 30 days of hire",
-		`data-testid="requirement-people">4<`, `data-testid="requirement-overdue">1<`)
+		`data-testid="requirement-people">4<`, `data-testid="requirement-overdue">0<`)
 	kpis := admin.Get(acme, "/api/v1/dashboards/compliance/kpis")
-	mustContain(t, "compliance KPIs after the create", kpis.Body, `"assigned":4`, `"overdue":1`)
+	mustContain(t, "compliance KPIs after the create", kpis.Body, `"assigned":4`, `"overdue":0`)
 
 	// Edit: recertify every 12 months, so R2's 2021 completion has expired.
 	form.Set("recertify_months", "12")
