@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +26,8 @@ type BulkResult struct {
 var ErrNotEmpty = errors.New("bulk loading needs a tenant without statements")
 
 // bulkChunk is how many statements go to the database at a time.
-const bulkChunk = 10_000
+// (Smaller than the temporary tables' 8 MB of local buffers.)
+const bulkChunk = 2_000
 
 // BulkStore loads a large set of statements into a tenant that holds none
 // yet — benchmark data — much faster than StoreStatements can: each
@@ -34,10 +37,12 @@ const bulkChunk = 10_000
 // own, then inserted from them in chunks), and silver and gold are
 // derived once at the end by the tenant-wide rebuild (rebuildSilver,
 // rebuildGold), which the incremental path equals. each calls yield with
-// every statement's JSON. Everything happens in one transaction holding
+// every statement's JSON; progress, when not nil, is told how many are
+// stored every 30 s or so. Everything happens in one transaction holding
 // the tenant's pipeline lock: a failure leaves nothing behind. A duplicate
 // statement id is an error rather than a no-op.
-func (p *Pipeline) BulkStore(ctx context.Context, tenantID int64, authority xapi.Agent, each func(yield func(statement []byte) error) error) (BulkResult, error) {
+func (p *Pipeline) BulkStore(ctx context.Context, tenantID int64, authority xapi.Agent, each func(yield func(statement []byte) error) error,
+	progress func(statements int)) (BulkResult, error) {
 	var res BulkResult
 	var version int64
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
@@ -53,7 +58,7 @@ func (p *Pipeline) BulkStore(ctx context.Context, tenantID int64, authority xapi
 		if err != nil {
 			return err
 		}
-		if err := l.run(ctx, each); err != nil {
+		if err := l.run(ctx, each, progress); err != nil {
 			return err
 		}
 		if err := l.applyVoids(ctx); err != nil {
@@ -152,50 +157,81 @@ func newBulkLoader(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, au
 	return l, nil
 }
 
-// run parses the statements each gives while the previous chunk is
-// written, so generating and parsing overlap with the database's work.
-func (l *bulkLoader) run(ctx context.Context, each func(yield func([]byte) error) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan bulkBatch, 1)
-	written := make(chan error, 1)
-	go func() {
-		var err error
-		for c := range chunks {
-			if err == nil {
-				if err = l.write(ctx, c); err != nil {
-					cancel()
+// run parses the statements each gives on every core while earlier
+// chunks are written, so generating and parsing overlap with the
+// database's work. Chunks may be written in any order: a bulk load has
+// none.
+func (l *bulkLoader) run(ctx context.Context, each func(yield func([]byte) error) error, progress func(statements int)) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	raw := make(chan [][]byte, 1)
+	parsed := make(chan bulkBatch, 1)
+	var parsers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		parsers.Add(1)
+		go func() {
+			defer parsers.Done()
+			for js := range raw {
+				c := bulkBatch{ss: make([]xapi.Statement, len(js)), docs: make([][]byte, len(js))}
+				for i := range js {
+					s, err := xapi.ParseStatement(js[i])
+					if err == nil {
+						c.docs[i], err = s.Finalize(l.stored, l.authority)
+					}
+					if err != nil {
+						cancel(fmt.Errorf("statement %.200s: %w", js[i], err))
+						break
+					}
+					c.ss[i] = s
+				}
+				select {
+				case parsed <- c:
+				case <-ctx.Done():
 				}
 			}
+		}()
+	}
+	written := make(chan error, 1)
+	go func() {
+		last := time.Now()
+		for c := range parsed {
+			if ctx.Err() != nil {
+				continue
+			}
+			if err := l.write(ctx, c); err != nil {
+				cancel(err)
+				continue
+			}
+			if progress != nil && time.Since(last) >= 30*time.Second {
+				last = time.Now()
+				progress(l.statements)
+			}
 		}
-		written <- err
+		written <- nil
 	}()
-	cur, n := bulkBatch{}, 0
+	var cur [][]byte
 	produced := each(func(js []byte) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n++
-		s, err := xapi.ParseStatement(js)
-		if err != nil {
-			return fmt.Errorf("statement %d: %w", n, err)
-		}
-		doc, err := s.Finalize(l.stored, l.authority)
-		if err != nil {
-			return fmt.Errorf("finalize statement %s: %w", s.ID, err)
-		}
-		cur.ss, cur.docs = append(cur.ss, s), append(cur.docs, doc)
-		if len(cur.ss) == bulkChunk {
-			chunks <- cur
-			cur = bulkBatch{}
+		if cur = append(cur, js); len(cur) == bulkChunk {
+			select {
+			case raw <- cur:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+			cur = nil
 		}
 		return nil
 	})
-	if produced == nil && len(cur.ss) > 0 {
-		chunks <- cur
+	if produced == nil && len(cur) > 0 {
+		select {
+		case raw <- cur:
+		case <-ctx.Done():
+		}
 	}
-	close(chunks)
-	if err := <-written; err != nil {
+	close(raw)
+	parsers.Wait()
+	close(parsed)
+	<-written
+	if err := context.Cause(ctx); err != nil {
 		return err
 	}
 	return produced

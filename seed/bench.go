@@ -127,9 +127,12 @@ func benchTenant(ctx context.Context, tenants *models.TenantStore, p *pipeline.P
 		return fmt.Errorf("tenant %s: %w", slug, err)
 	}
 	imported := time.Since(start) - planned
+	loading := time.Now()
 	res, err := p.BulkStore(ctx, t.ID, ds.Authority(), func(yield func([]byte) error) error {
 		_, _, err := ds.Each(yield)
 		return err
+	}, func(n int) {
+		say("%d of about %d statements (%.0f/s)", n, ds.Summary.Statements, float64(n)/time.Since(loading).Seconds())
 	})
 	if err != nil {
 		return fmt.Errorf("tenant %s: %w", slug, err)
