@@ -17,7 +17,8 @@ import (
 	"github.com/learnlens/learnlens/pipeline"
 )
 
-// Run runs args ("credentials create …", "import …", "gold rebuild …").
+// Run runs args ("credentials create …", "import …", "gold rebuild …",
+// "silver rebuild …").
 func Run(ctx context.Context, db *database.DB, out io.Writer, args []string) error {
 	switch args[0] {
 	case "credentials":
@@ -27,11 +28,11 @@ func Run(ctx context.Context, db *database.DB, out io.Writer, args []string) err
 		return createCredential(ctx, db, out, args[2:])
 	case "import":
 		return importFile(ctx, db, out, args[1:])
-	case "gold":
+	case "gold", "silver":
 		if len(args) < 2 || args[1] != "rebuild" {
-			return errors.New("usage: learnlens gold rebuild --tenant SLUG")
+			return fmt.Errorf("usage: learnlens %s rebuild --tenant SLUG", args[0])
 		}
-		return rebuildGold(ctx, db, out, args[2:])
+		return rebuild(ctx, db, out, args[0] == "silver", args[2:])
 	case "tenant":
 		if len(args) < 2 || args[1] != "xapi-limits" {
 			return errors.New(xapiLimitsUsage)
@@ -120,8 +121,14 @@ func importFile(ctx context.Context, db *database.DB, out io.Writer, args []stri
 	return nil
 }
 
-func rebuildGold(ctx context.Context, db *database.DB, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("gold rebuild", flag.ContinueOnError)
+// rebuild recomputes a tenant's gold from silver, after silver's
+// aggregates from its learning events when silver is set.
+func rebuild(ctx context.Context, db *database.DB, out io.Writer, silver bool, args []string) error {
+	name := "gold rebuild"
+	if silver {
+		name = "silver rebuild"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	slug := tenantFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -130,10 +137,14 @@ func rebuildGold(ctx context.Context, db *database.DB, out io.Writer, args []str
 	if err != nil {
 		return err
 	}
-	if err := pipeline.New(db).RebuildGold(ctx, t.ID); err != nil {
+	times, err := pipeline.New(db).Rebuild(ctx, t.ID, silver)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "rebuilt gold for %s from silver\n", t.Name)
+	if silver {
+		fmt.Fprintf(out, "rebuilt silver for %s from its learning events in %.1f s\n", t.Name, times.Silver.Seconds())
+	}
+	fmt.Fprintf(out, "rebuilt gold for %s from silver in %.1f s\n", t.Name, times.Gold.Seconds())
 	return nil
 }
 

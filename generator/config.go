@@ -27,6 +27,11 @@ type Config struct {
 	// people; by default they come from the email ("ana.lopez@…" → "Ana
 	// Lopez", "manager@…" → a first name and "Manager").
 	ManagerName, LearnerName string
+	// Refreshers lets people retake an optional course they took before
+	// once everyone has run out of new ones, so that a large Statements
+	// is reached (each person otherwise takes each optional course at
+	// most once, which caps a tenant near 150 statements per person).
+	Refreshers bool
 	// Progress, when set, is called after each stored batch.
 	Progress func(sent, total int)
 }
@@ -43,6 +48,8 @@ type Summary struct {
 	ManagerEmail, LearnerEmail string
 	// EnrollmentRows is the number of rows of the historical enrolments file.
 	EnrollmentRows int
+	// Refreshers is how many enrolments retake a course (Config.Refreshers).
+	Refreshers int
 }
 
 // Acme is the recommended configuration of the large demo tenant: about

@@ -69,9 +69,14 @@
 //     reaching more than about 60% of people while others have room), so
 //     the total is within a few percent of Config.Statements. Each person
 //     takes an optional course at most once, so a tiny roster or catalog
-//     with a huge Statements gives fewer statements (see Summary).
+//     with a huge Statements gives fewer statements (see Summary) — unless
+//     Config.Refreshers lets them retake courses once everyone has taken
+//     what they would (seed --bench does, to reach the count asked for).
 //
 // The same Config (Seed and Now included) gives byte-identical files and
 // statements; statement ids come from the seed and Now, so running Populate
-// again for the same tenant only finds duplicates.
+// again for the same tenant only finds duplicates. GenerateStream plans the
+// same enrolments but renders their statements one enrolment at a time
+// (Stream.Each), in that order and without late arrivals, for bulk loads:
+// its memory does not grow with the statements.
 package generator

@@ -21,6 +21,7 @@ type gen struct {
 	lastDone          map[[2]int]time.Time // completions in the historical enrolments file
 	history           []historyRow
 	failCourse        int // the named learner's failed-then-passed course
+	refreshers        int // enrolments that retake a course (Config.Refreshers)
 	detail            float64
 	buf               []tev
 	lang, platform    string
@@ -500,7 +501,15 @@ func (g *gen) planElectives(total, budget int) int {
 	}
 	room := 0.6 * float64(len(people))
 	weight := func(c *course) float64 { return c.weight * max(0, 1-float64(filled[c.idx])/room) }
-	for fails := 0; total < budget && fails < 2000; {
+	retake := false
+	for fails := 0; total < budget; {
+		if fails >= 2000 {
+			if !g.cfg.Refreshers || retake {
+				break
+			}
+			// Everyone has taken what they would: on with refreshers.
+			retake, fails, room = true, 0, math.Inf(1)
+		}
 		sum := 0.0
 		for _, c := range opt {
 			sum += weight(c)
@@ -514,7 +523,7 @@ func (g *gen) planElectives(total, budget int) int {
 		for range 400 {
 			q := people[r.IntN(len(people))]
 			w := min(q.engagement, 4) * c.affinity(q) / (4 * maxAff[c.idx])
-			if r.Float64() < w && q.activeAt(t) && !g.taken[[2]int{q.idx, c.idx}] {
+			if r.Float64() < w && q.activeAt(t) && (retake || !g.taken[[2]int{q.idx, c.idx}]) {
 				p = q
 				break
 			}
@@ -531,6 +540,9 @@ func (g *gen) planElectives(total, budget int) int {
 		if !at.Before(p.until(g.now)) || at.Before(p.hire) {
 			fails++
 			continue
+		}
+		if g.taken[[2]int{p.idx, c.idx}] {
+			g.refreshers++
 		}
 		pl := g.newPlan(p.idx, c.idx, at, why)
 		pl.count = g.count(pl, g.detail)

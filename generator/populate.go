@@ -32,6 +32,19 @@ type Dataset struct {
 
 // Generate makes the data for cfg without touching a database.
 func Generate(cfg Config) (*Dataset, error) {
+	g, err := newGen(cfg)
+	if err != nil {
+		return nil, err
+	}
+	recs, voided := g.buildStatements()
+	ds := &Dataset{Config: g.cfg, g: g, recs: recs, Files: g.files(), Summary: g.summary()}
+	ds.Summary.Statements, ds.Summary.Voided = len(recs), voided
+	return ds, nil
+}
+
+// newGen draws the organisation, the catalog and every enrolment of cfg;
+// the statements follow from the plans alone.
+func newGen(cfg Config) (*gen, error) {
 	cfg, loc, err := cfg.normalize()
 	if err != nil {
 		return nil, err
@@ -78,29 +91,35 @@ func Generate(cfg Config) (*Dataset, error) {
 	budget := cfg.Statements - int(float64(cfg.Statements)*voidShare*1.7)
 	total := g.fitBudget(budget)
 	g.planElectives(total, budget)
-	recs, voided := g.buildStatements()
+	return g, nil
+}
 
-	ds := &Dataset{Config: cfg, g: g, recs: recs}
-	ds.Files = []File{
+// files are the import files, in import order.
+func (g *gen) files() []File {
+	return []File{
 		{imports.KindCourses, "course-catalog.csv", g.coursesCSV()},
 		{imports.KindRoster, "hr-roster-" + date(g.start) + ".csv", g.rosterCSV(false)},
 		{imports.KindRoster, "hr-roster-" + date(g.today) + ".csv", g.rosterCSV(true)},
 		{imports.KindRequirements, "compliance-requirements.csv", g.requirementsCSV()},
 		{imports.KindEnrollments, "lms-history.csv", g.enrollmentsCSV()},
 	}
+}
+
+// summary is what was generated, but for the statements.
+func (g *gen) summary() Summary {
+	learner := g.org.people[g.org.learner]
 	s := Summary{
-		Learners: len(g.org.people), Courses: len(g.courses), Required: cfg.Required,
-		Statements: len(recs), Voided: voided, ManagerSubtree: g.org.managerSubtree,
-		ManagerEmail: g.org.people[g.org.manager].email, LearnerEmail: learner.email,
-		EnrollmentRows: len(g.history),
+		Learners: len(g.org.people), Courses: len(g.courses), Required: g.cfg.Required,
+		ManagerSubtree: g.org.managerSubtree,
+		ManagerEmail:   g.org.people[g.org.manager].email, LearnerEmail: learner.email,
+		EnrollmentRows: len(g.history), Refreshers: g.refreshers,
 	}
 	for _, p := range g.org.people {
 		if p.manages() {
 			s.Managers++
 		}
 	}
-	ds.Summary = s
-	return ds, nil
+	return s
 }
 
 // Batches is the number of statement batches.
@@ -131,9 +150,11 @@ func (d *Dataset) Batch(i int) ([]byte, error) {
 
 // Authority is the agent the statements are stored under: the LMS's
 // connector.
-func (d *Dataset) Authority() xapi.Agent {
+func (d *Dataset) Authority() xapi.Agent { return authority(d.Config.EmailDomain) }
+
+func authority(domain string) xapi.Agent {
 	return xapi.Agent{ObjectType: "Agent", Name: "LMS connector",
-		AccountHomePage: "https://lms." + d.Config.EmailDomain, AccountName: "lms-connector"}
+		AccountHomePage: "https://lms." + domain, AccountName: "lms-connector"}
 }
 
 // Populate generates the roster, catalog, compliance requirements and historical enrolments (as CSV files fed to
@@ -149,19 +170,8 @@ func Populate(ctx context.Context, p *pipeline.Pipeline, tenantID int64, cfg Con
 
 // Send imports the files and stores the statements of d for tenantID.
 func (d *Dataset) Send(ctx context.Context, p *pipeline.Pipeline, tenantID int64) error {
-	for _, f := range d.Files {
-		rep, err := p.Import(ctx, pipeline.ImportRequest{TenantID: tenantID, Kind: f.Kind, Filename: f.Name, Data: f.Data,
-			Mode: pipeline.ModeAllOrNothing, UploadedBy: "generator"})
-		if err != nil {
-			return fmt.Errorf("generator: import %s: %w", f.Name, err)
-		}
-		if rep.Outcome != "applied" || len(rep.Errors) > 0 {
-			msg := rep.Summary()
-			if len(rep.Errors) > 0 {
-				msg += ": " + rep.Errors[0].Error()
-			}
-			return fmt.Errorf("generator: import %s: %s", f.Name, msg)
-		}
+	if err := ImportFiles(ctx, p, tenantID, d.Files); err != nil {
+		return err
 	}
 	auth := d.Authority()
 	for i := range d.Batches() {
@@ -181,6 +191,26 @@ func (d *Dataset) Send(ctx context.Context, p *pipeline.Pipeline, tenantID int64
 		}
 		if d.Config.Progress != nil {
 			d.Config.Progress(min(len(d.recs), (i+1)*d.Config.BatchSize), len(d.recs))
+		}
+	}
+	return nil
+}
+
+// ImportFiles feeds the generated import files to pipeline.Import for
+// tenantID, all or nothing each, as an admin's uploads would be.
+func ImportFiles(ctx context.Context, p *pipeline.Pipeline, tenantID int64, files []File) error {
+	for _, f := range files {
+		rep, err := p.Import(ctx, pipeline.ImportRequest{TenantID: tenantID, Kind: f.Kind, Filename: f.Name, Data: f.Data,
+			Mode: pipeline.ModeAllOrNothing, UploadedBy: "generator"})
+		if err != nil {
+			return fmt.Errorf("generator: import %s: %w", f.Name, err)
+		}
+		if rep.Outcome != "applied" || len(rep.Errors) > 0 {
+			msg := rep.Summary()
+			if len(rep.Errors) > 0 {
+				msg += ": " + rep.Errors[0].Error()
+			}
+			return fmt.Errorf("generator: import %s: %s", f.Name, msg)
 		}
 	}
 	return nil

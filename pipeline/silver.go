@@ -129,16 +129,7 @@ WITH k AS (` + touchedPairs + `), ev AS (
     -- One index lookup per touched key, whatever the table's statistics say.
     SELECT k.learner_id, k.course_id, x.*
     FROM k CROSS JOIN LATERAL (
-        SELECT
-            min(e.ts) AS first_ts,
-            min(e.ts) FILTER (WHERE e.kind <> 'enroll') AS started,
-            min(e.ts) FILTER (WHERE e.kind IN ('complete', 'pass')) AS completed,
-            (array_agg(e.kind = 'pass' ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed,
-            (array_agg(e.ts ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed_at,
-            (array_agg(e.statement_id ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed_statement,
-            max(e.scaled) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS best,
-            count(*) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS attempts,
-            max(e.ts) AS last_ts
+        SELECT ` + enrollmentEventAggregates + `
         FROM learning_events e
         WHERE e.tenant_id = $1 AND e.learner_id = k.learner_id AND e.course_id = k.course_id AND NOT e.voided
     ) x
@@ -150,15 +141,7 @@ WITH k AS (` + touchedPairs + `), ev AS (
     WHERE a.tenant_id = $1
     GROUP BY 1, 2
 ), merged AS (
-    SELECT k.learner_id, k.course_id,
-        least(ev.first_ts, i.enrolled_at, i.started_at, i.completed_at, ca.assigned_on::timestamptz) AS enrolled_at,
-        least(ev.started, i.started_at, i.completed_at) AS started_at,
-        least(ev.completed, i.completed_at) AS completed_at,
-        coalesce(ev.passed, i.passed) AS passed, ev.passed_at, ev.passed_statement,
-        greatest(ev.best, i.scaled) AS best,
-        coalesce(ev.attempts, 0) AS attempts,
-        coalesce(i.due_at, ca.due_on) AS due_at,
-        greatest(ev.last_ts, i.completed_at, i.started_at, i.enrolled_at, ca.assigned_on::timestamptz) AS last_ts
+    SELECT k.learner_id, k.course_id, ` + enrollmentMerged + `
     FROM k
     LEFT JOIN ev USING (learner_id, course_id)
     LEFT JOIN LATERAL (
@@ -168,12 +151,7 @@ WITH k AS (` + touchedPairs + `), ev AS (
     ) i ON true
     LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
 )
-INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
-    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at)
-SELECT $1, course_id, learner_id,
-    CASE WHEN completed_at IS NOT NULL THEN 'completed' WHEN started_at IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
-    enrolled_at, started_at, completed_at, passed, passed_at, passed_statement, best, attempts, due_at, last_ts
-FROM merged WHERE enrolled_at IS NOT NULL
+` + enrollmentsFromMerged + `
 ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET status = excluded.status, enrolled_at = excluded.enrolled_at,
     started_at = excluded.started_at, completed_at = excluded.completed_at, passed = excluded.passed,
     passed_at = excluded.passed_at, passed_statement = excluded.passed_statement,

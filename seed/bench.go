@@ -16,19 +16,26 @@ import (
 
 // BenchOptions say what `learnlens seed --bench` makes: Tenants tenants
 // named <Prefix>001…, each with Learners people and about Statements
-// statements, loaded Parallel tenants at a time.
+// statements, loaded Parallel tenants at a time. Ingest sends the
+// statements through the ingest path (pipeline.StoreStatements, in
+// batches of 1,000) instead of the bulk load.
 type BenchOptions struct {
 	Tenants, Learners, Statements int
 	Prefix                        string
 	Parallel                      int
+	Ingest                        bool
 }
 
-// Bench creates large data sets for benchmarks through the real ingest
-// path (imports, then xAPI statement batches), so the rows are exactly
-// what production ingest produces. A tenant that already exists is left as
-// it is, so an interrupted run can be resumed. Rough cost on 2 cores: one
-// tenant of 10M statements takes about half an hour; 500 tenants of 2,000
-// statements about five minutes.
+// Bench creates large data sets for benchmarks: the imports (roster,
+// catalog, requirements, historical enrolments) through pipeline.Import as
+// an admin's uploads, then the statements by pipeline.BulkStore — bronze
+// and learning events by COPY, silver and gold by the tenant-wide rebuild,
+// which gives the rows the ingest path would (seed's tests compare them)
+// — or, with Ingest, through the ingest path itself. People retake
+// courses (refreshers) when that is what reaching Statements takes. A
+// tenant that already exists is left as it is, so an interrupted run can
+// be resumed. Rough cost on 2 cores: see docs/PERFORMANCE.md, "Large
+// tenants".
 func Bench(ctx context.Context, db *database.DB, out io.Writer, o BenchOptions) error {
 	if o.Tenants < 1 || o.Learners < 10 || o.Statements < 1 {
 		return errors.New("seed --bench needs --tenants ≥ 1, --learners ≥ 10 and --statements ≥ 1")
@@ -83,29 +90,62 @@ func benchTenant(ctx context.Context, tenants *models.TenantStore, p *pipeline.P
 	if o.Learners < 200 {
 		depth = 3
 	}
-	start, last := time.Now(), time.Now()
-	sum, err := generator.Populate(ctx, p, t.ID, generator.Config{
+	cfg := generator.Config{
 		Seed: uint64(i), Learners: o.Learners, Depth: depth, Courses: 40, Required: 6, Statements: o.Statements,
-		Months: 12, EmailDomain: domain, TimeZone: "Europe/London", Now: now, BatchSize: 1000,
-		Progress: func(sent, total int) {
+		Months: 12, EmailDomain: domain, TimeZone: "Europe/London", Now: now, BatchSize: 1000, Refreshers: true,
+	}
+	start := time.Now()
+	say := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, slug+": "+format+"\n", args...)
+	}
+	if o.Ingest {
+		last := time.Now()
+		cfg.Progress = func(sent, total int) {
 			// Only large tenants take long enough to need a progress line.
-			if time.Since(last) < 30*time.Second {
-				return
+			if time.Since(last) >= 30*time.Second {
+				last = time.Now()
+				say("%d of %d statements (%.0f/s)", sent, total, float64(sent)/time.Since(start).Seconds())
 			}
-			last = time.Now()
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(out, "%s: %d of %d statements (%.0f/s)\n", slug, sent, total, float64(sent)/time.Since(start).Seconds())
-		},
+		}
+		sum, err := generator.Populate(ctx, p, t.ID, cfg)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", slug, err)
+		}
+		secs := time.Since(start).Seconds()
+		say("%d people, %d statements through the ingest path in %.0f s (%.0f statements/s)",
+			sum.Learners, sum.Statements, secs, float64(sum.Statements)/secs)
+		return nil
+	}
+	ds, err := generator.GenerateStream(cfg)
+	if err != nil {
+		return fmt.Errorf("tenant %s: %w", slug, err)
+	}
+	planned := time.Since(start)
+	if err := generator.ImportFiles(ctx, p, t.ID, ds.Files); err != nil {
+		return fmt.Errorf("tenant %s: %w", slug, err)
+	}
+	imported := time.Since(start) - planned
+	loading := time.Now()
+	res, err := p.BulkStore(ctx, t.ID, ds.Authority(), func(yield func([]byte) error) error {
+		_, _, err := ds.Each(yield)
+		return err
+	}, func(n int) {
+		say("%d of about %d statements (%.0f/s)", n, ds.Summary.Statements, float64(n)/time.Since(loading).Seconds())
 	})
 	if err != nil {
 		return fmt.Errorf("tenant %s: %w", slug, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	secs := time.Since(start).Seconds()
-	fmt.Fprintf(out, "%s: %d people, %d statements in %.0f s (%.0f statements/s)\n",
-		slug, sum.Learners, sum.Statements, secs, float64(sum.Statements)/secs)
+	refreshers := ""
+	if ds.Summary.Refreshers > 0 {
+		refreshers = fmt.Sprintf(" (%d enrolments are refreshers, people retaking a course, to reach the statements asked for)", ds.Summary.Refreshers)
+	}
+	say("%d people, %d statements (%d asked) in %.0f s (%.0f statements/s): plan %.1f s, imports %.1f s, "+
+		"bronze and events %.1f s, silver %.1f s, gold %.1f s%s",
+		ds.Summary.Learners, res.Statements, o.Statements, secs, float64(res.Statements)/secs, planned.Seconds(), imported.Seconds(),
+		res.Load.Seconds(), res.Silver.Seconds(), res.Gold.Seconds(), refreshers)
 	return nil
 }
 

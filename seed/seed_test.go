@@ -13,12 +13,15 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 
-func TestBenchMakesTenantsThroughTheIngestPath(t *testing.T) {
+func TestBenchMakesTenantsByBulkLoadOrThroughTheIngestPath(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	o := BenchOptions{Tenants: 3, Learners: 30, Statements: 600, Prefix: "b"}
+	o := BenchOptions{Tenants: 2, Learners: 30, Statements: 600, Prefix: "b"}
 	if err := Bench(ctx, db, io.Discard, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := Bench(ctx, db, io.Discard, BenchOptions{Tenants: 1, Learners: 30, Statements: 600, Prefix: "bi", Ingest: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Running again leaves the existing tenants alone.

@@ -49,8 +49,9 @@ commands:
   serve [--dev]            start the web server (--dev: apply migrations and load demo data into an empty database)
   migrate up|down|status   apply, roll back or list schema migrations
   seed --demo              create the demo tenants, users and learning data (through the ingest pipeline)
-  seed --bench --tenants T --learners N --statements M [--prefix P]
-                           create benchmark tenants P001… through the ingest pipeline
+  seed --bench --tenants T --learners N --statements M [--prefix P] [--ingest]
+                           create benchmark tenants P001…: imports, then the statements by bulk load
+                           (COPY, then the set-based rebuild), or through the ingest path with --ingest
   version                  print the version
   credentials create --tenant SLUG --name NAME
                            make an xAPI key and secret for a tenant (the secret is shown once)
@@ -58,6 +59,9 @@ commands:
                            import a CSV or XLSX file
   gold rebuild --tenant SLUG
                            recompute a tenant's gold tables from silver
+  silver rebuild --tenant SLUG
+                           recompute a tenant's daily activity, enrolments and compliance completions
+                           from its learning events and imports, then its gold
   tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]
                            a tenant's own limits per xAPI credential (left out: the deployment's; 0: none)
   devdb start|stop --dir D start (printing a superuser URL) or stop a private PostgreSQL cluster
@@ -109,12 +113,13 @@ func run(args []string) error {
 	case "seed":
 		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 		demo := fs.Bool("demo", false, "create the demo tenants, users and learning data")
-		bench := fs.Bool("bench", false, "create benchmark tenants through the ingest pipeline")
+		bench := fs.Bool("bench", false, "create benchmark tenants (imports, then a bulk load of the statements)")
 		var o seed.BenchOptions
 		fs.IntVar(&o.Tenants, "tenants", 1, "with --bench: how many tenants")
 		fs.IntVar(&o.Learners, "learners", 1000, "with --bench: people per tenant")
 		fs.IntVar(&o.Statements, "statements", 100000, "with --bench: statements per tenant")
 		fs.StringVar(&o.Prefix, "prefix", "bench", "with --bench: tenant slug prefix")
+		fs.BoolVar(&o.Ingest, "ingest", false, "with --bench: send the statements through the ingest path instead of the bulk load")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -148,7 +153,7 @@ func run(args []string) error {
 			defer db.Close()
 			return cli.Keys(ctx, db, key, os.Stdout, args[1:])
 		})
-	case "credentials", "import", "gold", "tenant":
+	case "credentials", "import", "gold", "silver", "tenant":
 		return withDatabaseURL(ctx, cfg, func(urls databaseURLs) error {
 			db, err := urls.open(ctx)
 			if err != nil {

@@ -1,0 +1,170 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// enrollmentEventAggregates are what an enrolment takes from its
+// learning events (e, the non-voided ones of one learner and course).
+const enrollmentEventAggregates = `
+            min(e.ts) AS first_ts,
+            min(e.ts) FILTER (WHERE e.kind <> 'enroll') AS started,
+            min(e.ts) FILTER (WHERE e.kind IN ('complete', 'pass')) AS completed,
+            (array_agg(e.kind = 'pass' ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed,
+            (array_agg(e.ts ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed_at,
+            (array_agg(e.statement_id ORDER BY e.ts DESC, e.statement_id DESC) FILTER (WHERE e.kind IN ('pass', 'fail')))[1] AS passed_statement,
+            max(e.scaled) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS best,
+            count(*) FILTER (WHERE e.kind IN ('pass', 'fail', 'score')) AS attempts,
+            max(e.ts) AS last_ts`
+
+// enrollmentMerged merges a key's event aggregates (ev), its import row
+// (i) and its compliance assignments (ca) into the enrolment's values.
+const enrollmentMerged = `
+        least(ev.first_ts, i.enrolled_at, i.started_at, i.completed_at, ca.assigned_on::timestamptz) AS enrolled_at,
+        least(ev.started, i.started_at, i.completed_at) AS started_at,
+        least(ev.completed, i.completed_at) AS completed_at,
+        coalesce(ev.passed, i.passed) AS passed, ev.passed_at, ev.passed_statement,
+        greatest(ev.best, i.scaled) AS best,
+        coalesce(ev.attempts, 0) AS attempts,
+        coalesce(i.due_at, ca.due_on) AS due_at,
+        greatest(ev.last_ts, i.completed_at, i.started_at, i.enrolled_at, ca.assigned_on::timestamptz) AS last_ts`
+
+// enrollmentsFromMerged writes the merged rows that have anything behind
+// them as enrolments.
+const enrollmentsFromMerged = `
+INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
+    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at)
+SELECT $1, course_id, learner_id,
+    CASE WHEN completed_at IS NOT NULL THEN 'completed' WHEN started_at IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
+    enrolled_at, started_at, completed_at, passed, passed_at, passed_statement, best, attempts, due_at, last_ts
+FROM merged WHERE enrolled_at IS NOT NULL`
+
+// The tenant-wide rebuild of silver computes what the incremental path
+// keeps up to date key by key, from the same definitions, in one
+// statement per table: each reads the tenant's rows once (hash joins and
+// aggregates) instead of an index lookup per key.
+const (
+	dailyActivityRebuild = `
+INSERT INTO daily_activity (tenant_id, learner_id, day, statements, duration_ms)
+SELECT $1, learner_id, day, count(*), sum(duration_ms) FROM learning_events
+WHERE tenant_id = $1 AND NOT voided
+GROUP BY learner_id, day`
+
+	enrollmentsRebuild = `
+WITH ev AS (
+    SELECT e.learner_id, e.course_id, ` + enrollmentEventAggregates + `
+    FROM learning_events e
+    WHERE e.tenant_id = $1 AND NOT e.voided
+    GROUP BY e.learner_id, e.course_id
+), ca AS (
+    SELECT a.learner_id, r.course_id, min(a.assigned_on) AS assigned_on, min(a.due_on) AS due_on
+    FROM compliance_assignments a
+    JOIN compliance_requirements r ON r.tenant_id = a.tenant_id AND r.id = a.requirement_id
+    WHERE a.tenant_id = $1
+    GROUP BY 1, 2
+), i AS (
+    SELECT * FROM enrollment_imports WHERE tenant_id = $1
+), k AS (
+    SELECT learner_id, course_id FROM ev
+    UNION SELECT learner_id, course_id FROM i
+    UNION SELECT learner_id, course_id FROM ca
+), merged AS (
+    SELECT k.learner_id, k.course_id, ` + enrollmentMerged + `
+    FROM k
+    LEFT JOIN ev ON ev.learner_id = k.learner_id AND ev.course_id = k.course_id
+    LEFT JOIN i ON i.learner_id = k.learner_id AND i.course_id = k.course_id
+    LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
+)` + enrollmentsFromMerged
+
+	// complianceCompletionsRebuild is complianceCompletionUpdate for every
+	// assignment of the tenant.
+	complianceCompletionsRebuild = `
+WITH done AS (
+    SELECT e.learner_id, e.course_id, max(e.ts) AS ts FROM learning_events e
+    WHERE e.tenant_id = $1 AND e.kind IN ('complete', 'pass') AND NOT e.voided
+    GROUP BY 1, 2
+), last AS (
+    SELECT a.requirement_id, a.learner_id, r.recertify_months, greatest(d.ts, i.completed_at) AS completed_at
+    FROM compliance_assignments a
+    JOIN compliance_requirements r ON r.tenant_id = a.tenant_id AND r.id = a.requirement_id
+    LEFT JOIN done d ON d.learner_id = a.learner_id AND d.course_id = r.course_id
+    LEFT JOIN enrollment_imports i ON i.tenant_id = a.tenant_id AND i.learner_id = a.learner_id AND i.course_id = r.course_id
+    WHERE a.tenant_id = $1
+), due AS (
+    SELECT *, CASE WHEN recertify_months > 0 AND completed_at IS NOT NULL
+            THEN ((completed_at AT TIME ZONE $2)::date + make_interval(months => recertify_months))::date END AS expires_on
+    FROM last
+)
+UPDATE compliance_assignments a SET completed_at = due.completed_at, expires_on = due.expires_on
+FROM due
+WHERE a.tenant_id = $1 AND a.requirement_id = due.requirement_id AND a.learner_id = due.learner_id
+  AND (a.completed_at, a.expires_on) IS DISTINCT FROM (due.completed_at, due.expires_on)`
+)
+
+// rebuildMemory is the work_mem of a rebuild's transaction: its
+// aggregates and hash joins over a large tenant's rows then stay in
+// memory rather than spilling to disk in batches.
+const rebuildMemory = `SET LOCAL work_mem = '256MB'`
+
+// rebuildSilver recomputes the tenant's daily activity, enrolments and
+// compliance completions from its learning events, enrolment imports and
+// compliance assignments, tenant-wide and set-based. Gold must be rebuilt
+// after it.
+func rebuildSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) error {
+	if _, err := tx.Exec(ctx, rebuildMemory); err != nil {
+		return err
+	}
+	for _, step := range []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		{"clear daily activity", `DELETE FROM daily_activity WHERE tenant_id = $1`, nil},
+		{"rebuild daily activity", dailyActivityRebuild, nil},
+		{"clear enrolments", `DELETE FROM enrollments WHERE tenant_id = $1`, nil},
+		{"rebuild enrolments", enrollmentsRebuild, nil},
+		{"rebuild compliance completions", complianceCompletionsRebuild, []any{tz}},
+	} {
+		if _, err := tx.Exec(ctx, step.sql, append([]any{tenantID}, step.args...)...); err != nil {
+			return fmt.Errorf("%s: %w", step.what, err)
+		}
+	}
+	return nil
+}
+
+// RebuildTimes are how long the steps of a rebuild took.
+type RebuildTimes struct {
+	Silver, Gold time.Duration
+}
+
+// Rebuild recomputes the tenant's silver aggregates (daily activity,
+// enrolments, compliance completions) from its learning events when silver
+// is set, then every gold row from silver, as one new gold version.
+func (p *Pipeline) Rebuild(ctx context.Context, tenantID int64, silver bool) (RebuildTimes, error) {
+	var times RebuildTimes
+	var version int64
+	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
+		start := time.Now()
+		if silver {
+			if err := rebuildSilver(ctx, tx, tenantID, tz); err != nil {
+				return err
+			}
+			times.Silver = time.Since(start)
+			start = time.Now()
+		}
+		if err := rebuildGold(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		times.Gold = time.Since(start)
+		return newVersion(ctx, tx, tenantID, &version)
+	})
+	if err != nil {
+		return RebuildTimes{}, err
+	}
+	p.committed(tenantID, version)
+	return times, nil
+}
