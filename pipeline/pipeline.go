@@ -35,6 +35,8 @@ type Pipeline struct {
 
 	mu       sync.Mutex
 	onCommit []func(tenant, version int64)
+
+	groups groups // statement batches waiting to be stored (group.go)
 }
 
 // New returns a Pipeline on db.
