@@ -224,8 +224,9 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
-// statements of a batch. The learning events go in before the tenant's
-// pipeline lock where they can (see eventInsert); the rest runs under it.
+// statements of a batch. The learning events whose learner and course are
+// known go in before the tenant's pipeline lock (see eventInsert); those
+// that create a learner or a course, and the rest, run under it.
 func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, version *int64, times *batchTimes) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
@@ -234,12 +235,16 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 		return err
 	}
 	events := newEventInsert(b.TenantID, b.Statements, fresh)
+	var late *eventInsert // events that create learners or courses
 	early := false
 	if len(events.evs) > 0 {
 		if err := events.lookup(ctx, tx, true); err != nil {
 			return err
 		}
-		if events.known() {
+		if !events.known() {
+			events, late = events.split()
+		}
+		if len(events.evs) > 0 {
 			if err := events.store(ctx, tx, events.tz); err != nil {
 				return err
 			}
@@ -275,11 +280,22 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 			return err
 		}
 	}
+	if late != nil {
+		if err := late.lookup(ctx, tx, false); err != nil {
+			return err
+		}
+		if err := late.store(ctx, tx, tz); err != nil {
+			return err
+		}
+	}
 	k := newKeys()
 	if err := applyVoids(ctx, tx, b.TenantID, b.Statements, fresh, k); err != nil {
 		return err
 	}
 	events.collect(k)
+	if late != nil {
+		late.collect(k)
+	}
 	// Even a batch that changes no number moves "data as of", and so
 	// gives a new version. It goes with the gold deltas, in their round trip.
 	var final pgx.Batch
