@@ -188,12 +188,14 @@ func prefill(ctx context.Context, db *database.DB, tenantID int64, g *customerGe
 
 // goldStatements is what the dashboards count for the tenants: learning
 // events in the course activity gold.
-func goldStatements(ctx context.Context, db *database.DB, tenants []int64) int64 {
+func goldStatements(b *testing.B, ctx context.Context, db *database.DB, tenants []int64) int64 {
 	var n int64
-	db.Platform(ctx, func(tx *gorm.DB) error {
+	if err := db.Platform(ctx, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT coalesce(sum(statements), 0) FROM `+pipeline.RollupOf("gold_course_activity_daily")+`
-			WHERE tenant_id = ANY(?)`, tenants).Scan(&n).Error
-	})
+			WHERE tenant_id IN ?`, tenants).Scan(&n).Error
+	}); err != nil {
+		b.Fatalf("count gold: %v", err)
+	}
 	return n
 }
 
@@ -307,12 +309,12 @@ func BenchmarkIngestCustomer(b *testing.B) {
 		cost := startMixCost(b, url)
 		cost.top = envInt("BENCH_CUSTOMER_TOP", 0)
 		self, pg := cpuOf(os.Getpid()), clusterCPU(cost.postmaster)
-		before := goldStatements(ctx, srv.DB, ids)
+		before := goldStatements(b, ctx, srv.DB, ids)
 		began := time.Now()
 		sent := postBodies(b, srv, r.clients, bodies)
 		acked := time.Now()
 		want := before + int64(sent)
-		for goldStatements(ctx, srv.DB, ids) < want {
+		for goldStatements(b, ctx, srv.DB, ids) < want {
 			if time.Since(acked) > 60*time.Second {
 				b.Fatalf("%s: gold did not reach %d statements within 60 s of the last 200", r.name, want)
 			}
