@@ -24,7 +24,7 @@ const maxGroupsInFlight = 2
 
 // maxGroupStatements bounds a group: beyond it a batch waits for the next
 // one. A group's transaction then stays well within MaxIngestDuration.
-const maxGroupStatements = 10000
+const maxGroupStatements = 5000
 
 // request is a batch waiting to be stored, and then its result.
 type request struct {
