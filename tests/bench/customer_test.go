@@ -19,6 +19,7 @@ import (
 	"github.com/learnlens/learnlens/imports"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 	"github.com/learnlens/learnlens/xapi"
 )
@@ -222,7 +223,13 @@ func BenchmarkIngestCustomer(b *testing.B) {
 	people := envInt("BENCH_CUSTOMER_PEOPLE", 5000)
 	ctx := context.Background()
 	url := testdb.NewURL(b)
-	srv := testserver.Start(b)
+	// One database for the server, the COPY baseline and the statistics
+	// (pg_stat_statements is read for the current database).
+	db := testdb.Open(b, url)
+	if _, err := seed.Demo(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	srv := testserver.StartOn(b, db)
 	tenants := models.NewTenantStore(srv.DB)
 	creds := models.NewCredentialStore(srv.DB)
 	var ids []int64
