@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -93,11 +94,26 @@ func (p *Pipeline) storeGroups(tenantID int64) {
 		}
 		// The group runs for all its requests: the first one's context
 		// gives its values, not its cancellation.
-		p.storeGroup(context.WithoutCancel(g[0].ctx), g)
+		p.storeGroupOrFail(context.WithoutCancel(g[0].ctx), g)
 		for _, r := range g {
 			close(r.done)
 		}
 	}
+}
+
+// storeGroupOrFail is storeGroup that turns a panic into every request's
+// error, as a handler's panic would be for its own request: this
+// goroutine serves no single request, and must not take the process down.
+func (p *Pipeline) storeGroupOrFail(ctx context.Context, g []*request) {
+	defer func() {
+		if v := recover(); v != nil {
+			err := fmt.Errorf("store statements: panic: %v", v)
+			for _, r := range g {
+				r.res, r.err = StoreResult{}, err
+			}
+		}
+	}()
+	p.storeGroup(ctx, g)
 }
 
 // nextGroup takes the tenant's next group off its queue: the waiting
