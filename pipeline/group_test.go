@@ -187,6 +187,18 @@ func TestGroupedBatchesKeepTheirOwnResults(t *testing.T) {
 			t.Errorf("credential %d: %d statements received, want %d", c, n, wantStored[c])
 		}
 	}
+	// The usage page's counters count what bronze holds (the pipeline
+	// counts its groups under the lock, migration 00023).
+	var bronze, counted, hours int
+	if err := f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM xapi_statements),
+			(SELECT statements FROM tenant_statement_counts), (SELECT sum(statements) FROM tenant_statement_hours)`).Scan(&bronze, &counted, &hours)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if counted != bronze || hours != bronze {
+		t.Errorf("statement counters: %d in all, %d by hour; bronze holds %d", counted, hours, bronze)
+	}
 	f.assertGoldEqualsRebuild("after grouped batches")
 }
 

@@ -158,7 +158,8 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version
 	tenantID := g[0].TenantID
 	if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
 		SET LOCAL enable_seqscan = off; SET LOCAL jit = off; `+customPlans+`;
-		SET LOCAL application_name = '`+IngestApplicationName(tenantID)+`'`); err != nil {
+		SET LOCAL application_name = '`+IngestApplicationName(tenantID)+`';
+		SET LOCAL learnlens.pipeline_counts = on`); err != nil {
 		return nil, err
 	}
 	stored := time.Now().UTC().Truncate(time.Microsecond)
@@ -301,6 +302,7 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 	var final pgx.Batch
 	queueNewVersion(&final, b.TenantID, &stored, version)
 	queueCredentialUse(&final, b.TenantID, uses, stored)
+	queueStatementCounts(&final, b.TenantID, len(fresh), stored)
 	if k.empty() {
 		return tx.SendBatch(ctx, &final).Close()
 	}
@@ -325,6 +327,23 @@ func queueCredentialUse(b *pgx.Batch, tenantID int64, uses []credentialUse, stor
 		b.Queue(`UPDATE xapi_credentials SET last_used_at = $3, statements_received = statements_received + $4
 			WHERE tenant_id = $1 AND id = $2`, tenantID, u.id, stored, u.n)
 	}
+}
+
+// queueStatementCounts queues on b the count of n statements stored at
+// stored, for the platform's usage page (migrations/00011 and 00023). The
+// trigger that counts other inserts leaves the pipeline's batches to it:
+// counted in the bronze INSERT, they held the tenant's counter row locked
+// from then to the commit, and the tenant's next batch waited for it at
+// its own bronze INSERT. Under the pipeline lock the row is never
+// contended.
+func queueStatementCounts(b *pgx.Batch, tenantID int64, n int, stored time.Time) {
+	b.Queue(`INSERT INTO tenant_statement_counts AS c (tenant_id, statements, last_stored) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id) DO UPDATE
+			SET statements = c.statements + excluded.statements, last_stored = greatest(c.last_stored, excluded.last_stored)`,
+		tenantID, n, stored)
+	b.Queue(`INSERT INTO tenant_statement_hours AS h (tenant_id, hour, statements) VALUES ($1, date_trunc('hour', $3::timestamptz), $2)
+		ON CONFLICT (tenant_id, hour) DO UPDATE SET statements = h.statements + excluded.statements`, tenantID, n, stored)
+	b.Queue(`DELETE FROM tenant_statement_hours WHERE tenant_id = $1 AND hour < now() - interval '2 days'`, tenantID)
 }
 
 // checkDuplicates checks the statements of a batch that bronze already held
