@@ -85,8 +85,8 @@ func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (Store
 // sets each request's result. If that fails for a group of several, each
 // batch is stored alone, so that an error (a conflict, an invalid void) is
 // its batch's own and the others are stored as they would have been.
-func (p *Pipeline) storeGroup(ctx context.Context, g []*request) {
-	ctx, cancel := context.WithTimeout(ctx, MaxIngestDuration)
+func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
+	ctx, cancel := context.WithTimeout(parent, MaxIngestDuration)
 	defer cancel()
 	batches := make([]StatementBatch, len(g))
 	for i, r := range g {
@@ -101,8 +101,10 @@ func (p *Pipeline) storeGroup(ctx context.Context, g []*request) {
 		return err
 	})
 	if err != nil && len(g) > 1 {
+		// Each alone has its own MaxIngestDuration (the group's may be
+		// what ran out).
 		for _, r := range g {
-			p.storeGroup(ctx, []*request{r})
+			p.storeGroup(parent, []*request{r})
 		}
 		return
 	}
