@@ -144,9 +144,14 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, r Request, scope *Scope, ne
 	// No parallel workers: each is a fresh process that maps every
 	// buffer it reads anew, which made a 1M-statement tenant's scans
 	// 2–4 times slower than one warm backend alone, and under load the
-	// cores are busy with other computations anyway.
+	// cores are busy with other computations anyway. No JIT: the
+	// planner's row estimates for the team tree's and engagement's
+	// per-node and per-person subqueries are far above the rows read,
+	// which took them past jit_above_cost, and compiling took 0.25–5.4 s
+	// for queries that run in milliseconds (docs/PERFORMANCE.md,
+	// "Pre-aggregates").
 	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB';
-		SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+		SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off`); err != nil {
 		return err
 	}
 	if scope == nil {
