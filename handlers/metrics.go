@@ -31,6 +31,10 @@ func (h *Handlers) measure(l *realtime.Listener) {
 		cache(func(s viewcache.Stats) int64 { return s.Evictions }))
 	m.Gauge("view_cache_bytes", "Bytes of results the view cache holds (as estimated when stored).",
 		cache(func(s viewcache.Stats) int64 { return s.Bytes }))
+	m.Counter("ingest_groups_total", "Groups of statement batches stored, each in one transaction (group commit: one tenant's batches that arrive while its earlier ones are stored go together).",
+		func() float64 { g, _ := h.pipeline.GroupStats(); return float64(g) })
+	m.Counter("ingest_grouped_batches_total", "Statement batches stored in those groups (divided by ingest_groups_total: the mean group size).",
+		func() float64 { _, b := h.pipeline.GroupStats(); return float64(b) })
 	m.Gauge("live_connections", "Open live-dashboard WebSocket connections on this instance.",
 		func() float64 { return float64(h.hub.Connections()) })
 	m.Gauge("live_connections_limit", "LIVE_MAX_CONNECTIONS: the live connections this instance accepts.",

@@ -55,7 +55,7 @@ func New() *Set {
 	s.statementsRefused = s.counterVec("xapi_requests_refused_total",
 		"Statement requests refused, by HTTP status (400 invalid, 401 credentials, 409 conflict, 413 too large, 429 limits, 503 unavailable).", "status")
 	s.ingestBatch = s.histogram("ingest_batch_seconds",
-		"Time to store a batch of statements with its silver and gold, from the start of its transaction to the commit.", latencyBuckets)
+		"Time to store a batch of statements with its silver and gold, from its arrival in the pipeline to its group's commit (the wait for a group included).", latencyBuckets)
 	s.lockWait = s.histogram("pipeline_lock_wait_seconds",
 		"Time a batch waited for its tenant's pipeline lock (one tenant's batches derive silver and gold one at a time).", latencyBuckets)
 	s.goldApply = s.histogram("gold_apply_seconds",

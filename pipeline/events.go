@@ -221,6 +221,30 @@ func (e *eventInsert) known() bool {
 	return true
 }
 
+// split divides the looked-up events into those whose learner and course
+// are known, which may be stored before the lock (known's lookups are
+// e's), and the rest, which create learners or courses and are looked up
+// and stored under it (late). A customer's batch names a few new people
+// among many known ones: most of its events still go in before the lock.
+func (e *eventInsert) split() (known, late *eventInsert) {
+	known = &eventInsert{tenantID: e.tenantID, voided: e.voided, tz: e.tz, importID: e.importID,
+		learners: &learnerLookup{tenantID: e.tenantID, byKey: map[string]event{}, ids: e.learners.ids}}
+	late = &eventInsert{tenantID: e.tenantID}
+	for j, ev := range e.evs {
+		if _, ok := e.learners.ids[ev.actorKey]; ok && e.courses.knowsOneOf(ev) {
+			known.evs, known.sids = append(known.evs, ev), append(known.sids, e.sids[j])
+			if _, ok := known.learners.byKey[ev.actorKey]; !ok {
+				known.learners.byKey[ev.actorKey] = ev
+				known.learners.keys = append(known.learners.keys, ev.actorKey)
+			}
+		} else {
+			late.evs, late.sids = append(late.evs, ev), append(late.sids, e.sids[j])
+		}
+	}
+	known.courses = &courseLookup{tenantID: e.tenantID, evs: known.evs, known: e.courses.known}
+	return known, late
+}
+
 // store creates what is missing and stores the events in time zone tz.
 func (e *eventInsert) store(ctx context.Context, tx pgx.Tx, tz string) error {
 	if err := e.learners.createMissing(ctx, tx); err != nil {

@@ -54,32 +54,72 @@ func (e *VoidingError) Error() string {
 // date, all in one transaction: when it returns nil the statements are
 // committed and every dashboard number includes them.
 //
+// Batches of one tenant that arrive while its earlier ones are being
+// stored are stored together, in one transaction (group commit, see
+// group.go): each still gets its own result, as if stored alone.
+//
 // Bronze is written before the tenant's pipeline lock is taken, so the
-// next batch's validation, documents and bronze rows overlap with this
+// next group's validation, documents and bronze rows overlap with this
 // one's silver and gold work. Two batches racing with the same new id meet
 // at bronze's primary key: the second waits for the first to commit and
 // then finds the statement stored.
 func (p *Pipeline) StoreStatements(ctx context.Context, b StatementBatch) (StoreResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, MaxIngestDuration)
+	start := time.Now()
+	var r *request
+	if len(b.Attachments) > 0 {
+		// Stored alone: its attachments' rows are keyed by its own statements.
+		r = &request{batch: b}
+		p.storeGroup(ctx, []*request{r})
+	} else {
+		r = p.enqueue(ctx, b)
+		<-r.done
+	}
+	if r.err != nil {
+		return StoreResult{}, r.err
+	}
+	p.Metrics.Batch(time.Since(start), r.times.lockWait, r.times.underLock)
+	return r.res, nil
+}
+
+// storeGroup stores the batches of g (one tenant's) in one transaction and
+// sets each request's result. If that fails for a group of several, each
+// batch is stored alone, so that an error (a conflict, an invalid void) is
+// its batch's own and the others are stored as they would have been.
+func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
+	ctx, cancel := context.WithTimeout(parent, MaxIngestDuration)
 	defer cancel()
-	var res StoreResult
+	batches := make([]StatementBatch, len(g))
+	for i, r := range g {
+		batches[i] = r.batch
+	}
+	var res []StoreResult
 	var version int64
 	var times batchTimes
-	start := time.Now()
-	err := p.db.TenantTx(ctx, b.TenantID, func(tx pgx.Tx) error {
+	err := p.db.TenantTx(ctx, batches[0].TenantID, func(tx pgx.Tx) error {
 		var err error
-		res, err = storeStatements(ctx, tx, b, &version, &times)
+		res, err = storeStatements(ctx, tx, batches, &version, &times)
 		return err
 	})
-	if err != nil {
-		return StoreResult{}, err
+	if err != nil && len(g) > 1 {
+		// Each alone has its own MaxIngestDuration (the group's may be
+		// what ran out).
+		for _, r := range g {
+			p.storeGroup(parent, []*request{r})
+		}
+		return
 	}
-	p.committed(b.TenantID, version)
-	if !times.locked.IsZero() {
-		times.underLock = time.Since(times.locked)
+	if err == nil {
+		p.committed(batches[0].TenantID, version)
+		if !times.locked.IsZero() {
+			times.underLock = time.Since(times.locked)
+		}
 	}
-	p.Metrics.Batch(time.Since(start), times.lockWait, times.underLock)
-	return res, nil
+	for i, r := range g {
+		r.err, r.times = err, times
+		if err == nil {
+			r.res = res[i]
+		}
+	}
 }
 
 // batchTimes are where a statement batch spent its time, for metrics.
@@ -99,10 +139,11 @@ func IngestApplicationName(tenant int64) string {
 // that waits longer gets an error rather than a hang.
 const MaxIngestDuration = 30 * time.Second
 
-// storeStatements is StoreStatements inside its transaction. It sets
-// *version to the tenant's new gold version, or leaves it when the batch
-// stored nothing new.
-func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *int64, times *batchTimes) (StoreResult, error) {
+// storeStatements is StoreStatements inside its transaction, for a group
+// of one tenant's batches, stored as one: it returns each batch's result.
+// It sets *version to the tenant's new gold version, or leaves it when the
+// group stored nothing new.
+func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version *int64, times *batchTimes) ([]StoreResult, error) {
 	// Every statement below is driven by the batch's keys; nested loops
 	// over the key indexes keep its cost proportional to the batch, not to
 	// the tenant's data, whatever the statistics say, and a fresh table
@@ -116,46 +157,80 @@ func storeStatements(ctx context.Context, tx pgx.Tx, b StatementBatch, version *
 	// batch of this tenant is committing since its transaction began
 	// (models.StatementStore.ConsistentThrough); its statements' stored
 	// time is taken after that.
+	tenantID := g[0].TenantID
 	if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
 		SET LOCAL enable_seqscan = off; SET LOCAL jit = off; `+customPlans+`;
-		SET LOCAL application_name = '`+IngestApplicationName(b.TenantID)+`'`); err != nil {
-		return StoreResult{}, err
+		SET LOCAL application_name = '`+IngestApplicationName(tenantID)+`';
+		SET LOCAL learnlens.pipeline_counts = on`); err != nil {
+		return nil, err
 	}
 	stored := time.Now().UTC().Truncate(time.Microsecond)
-	res := StoreResult{IDs: make([]string, len(b.Statements))}
-	docs := make([][]byte, len(b.Statements))
-	clientTimestamp := make([]bool, len(b.Statements))
-	for i := range b.Statements {
-		clientTimestamp[i] = !b.Statements[i].Timestamp.IsZero()
-		doc, err := b.Statements[i].Finalize(stored, b.Authority)
+	// The group as one batch; owner says whose each statement is.
+	all := StatementBatch{TenantID: tenantID}
+	var owner []int
+	var creds []*int64
+	for bi := range g {
+		all.Statements = append(all.Statements, g[bi].Statements...)
+		all.Attachments = append(all.Attachments, g[bi].Attachments...)
+		for range g[bi].Statements {
+			owner = append(owner, bi)
+			if g[bi].CredentialID != 0 {
+				creds = append(creds, &g[bi].CredentialID)
+			} else {
+				creds = append(creds, nil)
+			}
+		}
+	}
+	docs := make([][]byte, len(all.Statements))
+	clientTimestamp := make([]bool, len(all.Statements))
+	for i := range all.Statements {
+		clientTimestamp[i] = !all.Statements[i].Timestamp.IsZero()
+		doc, err := all.Statements[i].Finalize(stored, g[owner[i]].Authority)
 		if err != nil {
-			return StoreResult{}, fmt.Errorf("finalize statement %d: %w", i, err)
+			// (A group that fails is stored again batch by batch: i is then the batch's own index.)
+			return nil, fmt.Errorf("finalize statement %d: %w", i, err)
 		}
 		docs[i] = doc
-		res.IDs[i] = b.Statements[i].ID
 	}
-	fresh, err := insertBronze(ctx, tx, b, docs, stored)
+	fresh, err := insertBronze(ctx, tx, all, creds, docs, stored)
 	if err != nil {
-		return StoreResult{}, err
+		return nil, err
 	}
-	if err := checkDuplicates(ctx, tx, b.TenantID, b.Statements, docs, clientTimestamp, fresh); err != nil {
-		return StoreResult{}, err
+	if err := checkDuplicates(ctx, tx, tenantID, all.Statements, docs, clientTimestamp, fresh); err != nil {
+		return nil, err
 	}
-	res.Duplicates = len(b.Statements) - len(fresh)
-	res.Stored = len(fresh)
+	res := make([]StoreResult, len(g))
+	for bi := range g {
+		res[bi].IDs = make([]string, 0, len(g[bi].Statements))
+	}
+	for i, bi := range owner {
+		res[bi].IDs = append(res[bi].IDs, all.Statements[i].ID) // Finalize gave an id to those without
+		res[bi].Duplicates++
+	}
+	for _, i := range fresh {
+		res[owner[i]].Stored++
+		res[owner[i]].Duplicates--
+	}
 	if len(fresh) == 0 {
 		return res, nil
 	}
-	if err := storeAttachments(ctx, tx, b, fresh); err != nil {
-		return StoreResult{}, err
+	if err := storeAttachments(ctx, tx, all, fresh); err != nil {
+		return nil, err
 	}
-	return res, deriveSilverAndGold(ctx, tx, b, fresh, stored, version, times)
+	var uses []credentialUse
+	for bi, b := range g {
+		if b.CredentialID != 0 && res[bi].Stored > 0 {
+			uses = append(uses, credentialUse{b.CredentialID, res[bi].Stored})
+		}
+	}
+	return res, deriveSilverAndGold(ctx, tx, all, uses, fresh, stored, version, times)
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
-// statements of a batch. The learning events go in before the tenant's
-// pipeline lock where they can (see eventInsert); the rest runs under it.
-func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh []int, stored time.Time, version *int64, times *batchTimes) error {
+// statements of a batch. The learning events whose learner and course are
+// known go in before the tenant's pipeline lock (see eventInsert); those
+// that create a learner or a course, and the rest, run under it.
+func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, version *int64, times *batchTimes) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}
@@ -163,12 +238,16 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh
 		return err
 	}
 	events := newEventInsert(b.TenantID, b.Statements, fresh)
+	var late *eventInsert // events that create learners or courses
 	early := false
 	if len(events.evs) > 0 {
 		if err := events.lookup(ctx, tx, true); err != nil {
 			return err
 		}
-		if events.known() {
+		if !events.known() {
+			events, late = events.split()
+		}
+		if len(events.evs) > 0 {
 			if err := events.store(ctx, tx, events.tz); err != nil {
 				return err
 			}
@@ -204,16 +283,28 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh
 			return err
 		}
 	}
+	if late != nil {
+		if err := late.lookup(ctx, tx, false); err != nil {
+			return err
+		}
+		if err := late.store(ctx, tx, tz); err != nil {
+			return err
+		}
+	}
 	k := newKeys()
 	if err := applyVoids(ctx, tx, b.TenantID, b.Statements, fresh, k); err != nil {
 		return err
 	}
 	events.collect(k)
+	if late != nil {
+		late.collect(k)
+	}
 	// Even a batch that changes no number moves "data as of", and so
 	// gives a new version. It goes with the gold deltas, in their round trip.
 	var final pgx.Batch
 	queueNewVersion(&final, b.TenantID, &stored, version)
-	queueCredentialUse(&final, b, len(fresh), stored)
+	queueCredentialUse(&final, b.TenantID, uses, stored)
+	queueStatementCounts(&final, b.TenantID, len(fresh), stored)
 	if k.empty() {
 		return tx.SendBatch(ctx, &final).Close()
 	}
@@ -223,16 +314,38 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, fresh
 	return applyGoldDeltas(ctx, tx, b.TenantID, tz, k, &final)
 }
 
-// queueCredentialUse queues on b the note that the batch's credential
-// stored n statements at stored, for the credentials page. Under the
-// tenant's pipeline lock the row is never contended, and in the batch's
-// last round trip it costs no extra one.
-func queueCredentialUse(b *pgx.Batch, batch StatementBatch, n int, stored time.Time) {
-	if batch.CredentialID == 0 {
-		return
+// credentialUse is how many statements a credential stored.
+type credentialUse struct {
+	id int64
+	n  int
+}
+
+// queueCredentialUse queues on b the notes that the credentials stored
+// their statements at stored, for the credentials page. Under the
+// tenant's pipeline lock the rows are never contended, and in the batch's
+// last round trip they cost no extra one.
+func queueCredentialUse(b *pgx.Batch, tenantID int64, uses []credentialUse, stored time.Time) {
+	for _, u := range uses {
+		b.Queue(`UPDATE xapi_credentials SET last_used_at = $3, statements_received = statements_received + $4
+			WHERE tenant_id = $1 AND id = $2`, tenantID, u.id, stored, u.n)
 	}
-	b.Queue(`UPDATE xapi_credentials SET last_used_at = $3, statements_received = statements_received + $4
-		WHERE tenant_id = $1 AND id = $2`, batch.TenantID, batch.CredentialID, stored, n)
+}
+
+// queueStatementCounts queues on b the count of n statements stored at
+// stored, for the platform's usage page (migrations/00011 and 00023). The
+// trigger that counts other inserts leaves the pipeline's batches to it:
+// counted in the bronze INSERT, they held the tenant's counter row locked
+// from then to the commit, and the tenant's next batch waited for it at
+// its own bronze INSERT. Under the pipeline lock the row is never
+// contended.
+func queueStatementCounts(b *pgx.Batch, tenantID int64, n int, stored time.Time) {
+	b.Queue(`INSERT INTO tenant_statement_counts AS c (tenant_id, statements, last_stored) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id) DO UPDATE
+			SET statements = c.statements + excluded.statements, last_stored = greatest(c.last_stored, excluded.last_stored)`,
+		tenantID, n, stored)
+	b.Queue(`INSERT INTO tenant_statement_hours AS h (tenant_id, hour, statements) VALUES ($1, date_trunc('hour', $3::timestamptz), $2)
+		ON CONFLICT (tenant_id, hour) DO UPDATE SET statements = h.statements + excluded.statements`, tenantID, n, stored)
+	b.Queue(`DELETE FROM tenant_statement_hours WHERE tenant_id = $1 AND hour < now() - interval '2 days'`, tenantID)
 }
 
 // checkDuplicates checks the statements of a batch that bronze already held
@@ -337,7 +450,7 @@ func checkVoiding(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Stat
 // table and inserting from it cost bronze about a fifth more.) The
 // per-statement key lists are passed as array literals, since PostgreSQL
 // arrays cannot be ragged.
-func insertBronze(ctx context.Context, tx pgx.Tx, b StatementBatch, docs [][]byte, stored time.Time) ([]int, error) {
+func insertBronze(ctx context.Context, tx pgx.Tx, b StatementBatch, creds []*int64, docs [][]byte, stored time.Time) ([]int, error) {
 	n := len(b.Statements)
 	ids, regs, voids := make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n)
 	ts := make([]time.Time, n)
@@ -362,11 +475,7 @@ func insertBronze(ctx context.Context, tx pgx.Tx, b StatementBatch, docs [][]byt
 		relatedActivities[i] = arrayLiteral(s.ActivityIDs(true))
 		statements[i] = string(docs[i])
 	}
-	var cred *int64
-	if b.CredentialID != 0 {
-		cred = &b.CredentialID
-	}
-	rows, err := tx.Query(ctx, insertBronzeSQL, b.TenantID, stored, cred, ids, ts, verbs, actors, agents, relatedAgents,
+	rows, err := tx.Query(ctx, insertBronzeSQL, b.TenantID, stored, creds, ids, ts, verbs, actors, agents, relatedAgents,
 		activities, relatedActivities, regs, voids, statements)
 	if err != nil {
 		return nil, fmt.Errorf("store statements: %w", err)
@@ -386,10 +495,11 @@ func insertBronze(ctx context.Context, tx pgx.Tx, b StatementBatch, docs [][]byt
 const insertBronzeSQL = `
 INSERT INTO xapi_statements (tenant_id, id, stored, ts, credential_id, verb_id, actor_key, agent_keys,
     related_agent_keys, activity_id, related_activity_ids, registration, voids, statement)
-SELECT $1, u.id, $2, u.ts, $3, u.verb, u.actor, u.agents::text[], u.related_agents::text[], u.activity,
+SELECT $1, u.id, $2, u.ts, u.cred, u.verb, u.actor, u.agents::text[], u.related_agents::text[], u.activity,
     u.related_activities::text[], u.reg, u.voids, u.doc::jsonb
 FROM unnest($4::uuid[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-    $12::uuid[], $13::uuid[], $14::text[]) AS u(id, ts, verb, actor, agents, related_agents, activity, related_activities, reg, voids, doc)
+    $12::uuid[], $13::uuid[], $14::text[], $3::bigint[])
+    AS u(id, ts, verb, actor, agents, related_agents, activity, related_activities, reg, voids, doc, cred)
 ON CONFLICT (tenant_id, id) DO NOTHING
 RETURNING id::text`
 

@@ -4,7 +4,8 @@
 // compliance assignments) → gold (per-tenant aggregates).
 //
 // Every write for a tenant runs in one transaction, so a batch is wholly in
-// or wholly out; silver and gold are derived under the tenant's pipeline
+// or wholly out (a tenant's statement batches that arrive together share
+// one, see group.go, and each is still wholly in or out); silver and gold are derived under the tenant's pipeline
 // lock, so each batch sees the others' results complete (a statement batch
 // writes bronze, and where it can its learning events, before taking it).
 // Gold is updated in the same transaction for exactly the rows the batch
@@ -35,6 +36,8 @@ type Pipeline struct {
 
 	mu       sync.Mutex
 	onCommit []func(tenant, version int64)
+
+	groups groups // statement batches waiting to be stored (group.go)
 }
 
 // New returns a Pipeline on db.

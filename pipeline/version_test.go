@@ -196,14 +196,16 @@ func TestGoldVersionIncreasesWithEveryChange(t *testing.T) {
 }
 
 // TestConcurrentBatchesCommitVersionsInOrder: batches racing for one
-// tenant each get their own version, and the notifications, sent at
-// commit, arrive in increasing order.
+// tenant are stored in groups (group.go); each group gets its own
+// version, and the notifications, sent at commit, arrive in increasing
+// order.
 func TestConcurrentBatchesCommitVersionsInOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 6)
 	w := watchVersions(f)
 	w.notifications(200 * time.Millisecond)
 	start := w.version()
+	groupsBefore, _ := f.p.GroupStats()
 	base := time.Now().UTC().Truncate(time.Second)
 	const workers, batches = 4, 5
 	var wg sync.WaitGroup
@@ -219,9 +221,11 @@ func TestConcurrentBatchesCommitVersionsInOrder(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	groupsAfter, _ := f.p.GroupStats()
+	groups := groupsAfter - groupsBefore
 	payloads := w.notifications(time.Second)
-	if len(payloads) != workers*batches {
-		t.Fatalf("%d notifications, want %d", len(payloads), workers*batches)
+	if int64(len(payloads)) != groups || groups == 0 || groups > workers*batches {
+		t.Fatalf("%d notifications for %d groups of %d batches, want one per group", len(payloads), groups, workers*batches)
 	}
 	for i, p := range payloads {
 		if want := fmt.Sprintf("%d:%d:", f.tenantID, start+int64(i)+1); !strings.HasPrefix(p, want) {
@@ -230,13 +234,13 @@ func TestConcurrentBatchesCommitVersionsInOrder(t *testing.T) {
 	}
 	seen := map[int64]bool{}
 	for _, h := range w.takeHooks() {
-		if seen[h.version] || h.version <= start || h.version > start+workers*batches || h.visible < h.version {
+		if seen[h.version] || h.version <= start || h.version > start+groups || h.visible < h.version {
 			t.Errorf("hook call %v: versions must be new, distinct and committed", h)
 		}
 		seen[h.version] = true
 	}
-	if len(seen) != workers*batches {
-		t.Errorf("hook called for %d versions, want %d", len(seen), workers*batches)
+	if int64(len(seen)) != groups {
+		t.Errorf("hook called for %d versions, want %d", len(seen), groups)
 	}
 }
 

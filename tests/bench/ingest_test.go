@@ -6,6 +6,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -66,24 +67,50 @@ func makeStatements(n int, seed uint64, domain string, spread time.Duration) []s
 // each with its own credential, and returns statements per second.
 func post(b *testing.B, srv *testserver.Server, creds [][2]string, stmts []string, size int) float64 {
 	b.Helper()
-	batches := make(chan string, len(stmts)/size+1)
-	for i := 0; i+size <= len(stmts); i += size {
-		batches <- "[" + strings.Join(stmts[i:i+size], ",") + "]"
+	bodies := map[[2]string][]body{}
+	for i, k := 0, 0; i+size <= len(stmts); i, k = i+size, k+1 {
+		c := creds[k%len(creds)]
+		bodies[c] = append(bodies[c], body{"[" + strings.Join(stmts[i:i+size], ",") + "]", size})
 	}
-	close(batches)
-	sent := (len(stmts) / size) * size
+	start := time.Now()
+	sent := postBodies(b, srv, creds, bodies)
+	return float64(sent) / time.Since(start).Seconds()
+}
+
+// body is a request's JSON array of n statements.
+type body struct {
+	json string
+	n    int
+}
+
+// postBodies sends, with one concurrent client per entry of creds, the
+// requests in bodies (by credential; clients with the same credential
+// share its list) and returns the statements sent. Every request must get
+// a 200.
+func postBodies(b *testing.B, srv *testserver.Server, creds [][2]string, bodies map[[2]string][]body) int {
+	b.Helper()
+	queues := map[[2]string]chan string{}
+	sent := 0
+	for c, list := range bodies {
+		q := make(chan string, len(list))
+		for _, bd := range list {
+			q <- bd.json
+			sent += bd.n
+		}
+		close(q)
+		queues[c] = q
+	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+strconv.Itoa(srv.Port))
 	}}
 	client := &http.Client{Transport: tr, Timeout: 120 * time.Second}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(creds))
-	start := time.Now()
 	for _, cred := range creds {
 		wg.Add(1)
 		go func(cred [2]string) {
 			defer wg.Done()
-			for body := range batches {
+			for body := range queues[cred] {
 				req, _ := http.NewRequest(http.MethodPost, "http://localhost/xapi/statements", strings.NewReader(body))
 				req.SetBasicAuth(cred[0], cred[1])
 				req.Header.Set("X-Experience-API-Version", "1.0.3")
@@ -93,21 +120,21 @@ func post(b *testing.B, srv *testserver.Server, creds [][2]string, stmts []strin
 					errs <- err
 					return
 				}
+				msg, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
-					errs <- fmt.Errorf("status %d", resp.StatusCode)
+					errs <- fmt.Errorf("status %d: %s", resp.StatusCode, msg)
 					return
 				}
 			}
 		}(cred)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
 	}
-	return float64(sent) / elapsed.Seconds()
+	return sent
 }
 
 // copyBaseline copies the same statements into a plain table with one
