@@ -37,7 +37,7 @@ drills: ## Fault drills, long form: 20 kill -9s under 4 posting clients, the dat
 fuzz: ## Run each fuzz target longer (FUZZTIME=5m each by default; crashes land in testdata/fuzz/ as regression cases)
 	FUZZTIME=$${FUZZTIME:-5m} ./scripts/fuzz.sh
 
-deps: ## Install Chromium, PostgreSQL, npm packages and Go modules where missing
+deps: ## Install Chromium, Firefox ESR, WebKitWebDriver (+ Xvfb), PostgreSQL, npm packages and Go modules where missing
 	./scripts/install-deps.sh
 
 check-generated: ## Fail when committed generated files (templ, CSS, vendored JS) are stale
