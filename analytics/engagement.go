@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -27,20 +28,53 @@ const (
 	hourlyCols         = "day, hour, manager_id, department, location, statements"
 )
 
-// activeLearners is the people in scope active on days from..to: by any
-// learning (daily_activity), or with a course filter, on those courses.
-func (q *Q) activeLearners(a pgx.NamedArgs) string {
+// activeOnCourses is the people in scope active on days pfrom..to on the
+// courses the course or category filter names (only learning_events knows
+// that).
+func (q *Q) activeOnCourses(a pgx.NamedArgs) string {
+	return `SELECT e.learner_id, e.day FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+		WHERE e.tenant_id = @tenant AND NOT e.voided AND e.day BETWEEN @pfrom AND @to AND ` + q.Scope.learnerCond("l") +
+		q.F.orgCond("l", a) + q.F.courseCond("e", a)
+}
+
+// monthMask is the bitmap of the days of month (a first of the month)
+// from..to (dates), as gold_active_months.days holds them: 0 when they do
+// not meet.
+func monthMask(month, from, to string) string {
+	lo := fmt.Sprintf("greatest(%s::date, %s)", from, month)
+	hi := fmt.Sprintf("least(%s::date, (%s + interval '1 month')::date - 1)", to, month)
+	return fmt.Sprintf(`CASE WHEN %[2]s < %[1]s THEN 0 ELSE ((1::bigint << (%[2]s - %[1]s + 1)) - 1) << (extract(day FROM %[1]s)::int - 1) END`, lo, hi)
+}
+
+// activeIn is true when a gold_active_months row m has an active day
+// from..to.
+func activeIn(from, to string) string {
+	return fmt.Sprintf("m.days::bigint & (%s) <> 0", monthMask("m.month", from, to))
+}
+
+// activeFlags are the KPIs' flags per person (columns cur, prev, d1, d7,
+// d30), one row per person: from the active months without a course
+// filter, else from the active days. Each month's masks are computed once
+// (mk), not per row.
+func (q *Q) activeFlags(a pgx.NamedArgs) string {
 	if q.F.Course != 0 || q.F.Category != "" {
-		return `SELECT e.learner_id, e.day FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
-			WHERE e.tenant_id = @tenant AND NOT e.voided AND e.day BETWEEN @pfrom AND @to AND ` + q.Scope.learnerCond("l") +
-			q.F.orgCond("l", a) + q.F.courseCond("e", a)
+		return `SELECT bool_or(day >= @from) AS cur, bool_or(day BETWEEN @p0 AND @pto) AS prev, bool_or(day = @to) AS d1,
+				bool_or(day >= @d7) AS d7, bool_or(day >= @d30) AS d30
+			FROM (` + q.activeOnCourses(a) + `) x GROUP BY learner_id`
 	}
-	if q.Scope.Root == 0 && !q.Scope.None && q.F.Department == "" && q.F.Location == "" {
-		// The whole organisation: no need to look at the people.
-		return `SELECT d.learner_id, d.day FROM daily_activity d WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to`
+	people := ""
+	if q.Scope.Root != 0 || q.Scope.None || q.F.Department != "" || q.F.Location != "" {
+		people = ` JOIN learners l ON l.tenant_id = m.tenant_id AND l.id = m.learner_id AND ` + q.Scope.learnerCond("l") + q.F.cond("l", dims{}, a)
 	}
-	return `SELECT d.learner_id, d.day FROM daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id
-		WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to AND ` + q.Scope.learnerCond("l") + q.F.cond("l", dims{}, a)
+	const mo = "s.m::date"
+	return `WITH mk AS MATERIALIZED (SELECT ` + mo + ` AS month, ` + monthMask(mo, "@from", "@to") + `::int AS cur,
+			` + monthMask(mo, "@p0", "@pto") + `::int AS prev, ` + monthMask(mo, "@to", "@to") + `::int AS d1,
+			` + monthMask(mo, "@d7", "@to") + `::int AS d7, ` + monthMask(mo, "@d30", "@to") + `::int AS d30
+			FROM generate_series(date_trunc('month', @pfrom::date), @to::date, interval '1 month') s(m))
+		SELECT bool_or(m.days & mk.cur <> 0) AS cur, bool_or(m.days & mk.prev <> 0) AS prev, bool_or(m.days & mk.d1 <> 0) AS d1,
+			bool_or(m.days & mk.d7 <> 0) AS d7, bool_or(m.days & mk.d30 <> 0) AS d30
+		FROM mk JOIN gold_active_months m ON m.tenant_id = @tenant AND m.month = mk.month` + people + `
+		GROUP BY m.learner_id`
 }
 
 // EngagementKPIs computes the tiles.
@@ -57,9 +91,7 @@ func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
 	// One pass over the people's active days, one row per person.
 	err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
 			count(*) FILTER (WHERE d7), count(*) FILTER (WHERE d30)
-		FROM (SELECT bool_or(day >= @from) AS cur, bool_or(day BETWEEN @p0 AND @pto) AS prev, bool_or(day = @to) AS d1,
-				bool_or(day >= @d7) AS d7, bool_or(day >= @d30) AS d30
-			FROM (`+q.activeLearners(a)+`) x GROUP BY learner_id) p`, a, &k.Active, &k.ActivePrevious, &k.DAU, &k.WAU, &k.MAU)
+		FROM (`+q.activeFlags(a)+`) p`, a, &k.Active, &k.ActivePrevious, &k.DAU, &k.WAU, &k.MAU)
 	if err != nil {
 		return k, err
 	}
@@ -194,7 +226,8 @@ func init() {
 				(SELECT max(d.day) FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day <= @to) AS last_active
 				FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered AND ` + q.Scope.learnerCond("l") +
 				q.F.cond("l", dims{}, a) + `
-				AND NOT EXISTS (SELECT 1 FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day BETWEEN @from AND @to)`,
+				AND NOT EXISTS (SELECT 1 FROM gold_active_months m WHERE m.tenant_id = @tenant AND m.learner_id = l.id
+					AND m.month BETWEEN date_trunc('month', @from::date)::date AND @to AND ` + activeIn("@from", "@to") + `)`,
 			args: a, defaultSort: "last_active", search: "t.learner || ' ' || t.email",
 		}, nil
 	}

@@ -41,9 +41,16 @@ func (q *Q) TeamStart() ([]TeamNode, error) {
 	if q.Scope.Root != 0 {
 		return q.teamNodes(`SELECT @root::bigint AS id, false AS dotted`, q.args())
 	}
-	return q.teamNodes(`SELECT l.id, false AS dotted FROM learners l WHERE l.tenant_id = @tenant AND l.manager_id IS NULL
-		AND EXISTS (SELECT 1 FROM learners r WHERE r.tenant_id = @tenant AND r.manager_id = l.id)`, q.args())
+	return q.teamNodes(teamTops, q.args())
 }
+
+// teamTops are the start nodes of the whole tenant's tree; teamReports are
+// the direct reports of @node.
+const (
+	teamTops = `SELECT l.id, false AS dotted FROM learners l WHERE l.tenant_id = @tenant AND l.manager_id IS NULL
+		AND EXISTS (SELECT 1 FROM learners r WHERE r.tenant_id = @tenant AND r.manager_id = l.id)`
+	teamReports = `SELECT learner_id AS id, dotted FROM org_closure WHERE tenant_id = @tenant AND manager_id = @node AND depth = 1`
+)
 
 // TeamChildren are the direct reports (solid and dotted) of node, which
 // must be in the scope.
@@ -54,12 +61,84 @@ func (q *Q) TeamChildren(node int64) ([]TeamNode, error) {
 			return nil, err
 		}
 	}
-	return q.teamNodes(`SELECT learner_id AS id, dotted FROM org_closure WHERE tenant_id = @tenant AND manager_id = @node AND depth = 1`, a)
+	return q.teamNodes(teamReports, a)
+}
+
+// teamGroup is the group of the per-subtree totals (gold_team_*,
+// migrations/00024) that answers the filters, or false when they need the
+// grouped gold and silver: a course or category, or both a department and
+// a location.
+func (f Filters) teamGroup() (string, bool) {
+	switch {
+	case f.Course != 0 || f.Category != "" || (f.Department != "" && f.Location != ""):
+		return "", false
+	case f.Department != "":
+		return "d:" + f.Department, true
+	case f.Location != "":
+		return "l:" + f.Location, true
+	}
+	return "", true
 }
 
 // teamNodes computes the nodes listed by sql (columns id, dotted).
 func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	a = with(a, "soon", q.Today.AddDate(0, 0, DueSoonDays))
+	if grp, ok := q.F.teamGroup(); ok {
+		return q.teamTotals(sql, with(a, "grp", grp))
+	}
+	return q.teamSums(sql, a)
+}
+
+// teamTotals reads the nodes' numbers from the per-subtree totals: one
+// row per node and group, plus the due dates and compliance dates of the
+// part. A node without reports has none; their own silver rows are their
+// numbers.
+func (q *Q) teamTotals(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
+	lc := q.F.orgCond("l", a)
+	rows, err := q.tx.Query(q.ctx, `WITH nodes AS (`+sql+`),
+		n AS MATERIALIZED (SELECT nodes.id, nodes.dotted,
+			EXISTS (SELECT FROM org_closure c WHERE c.tenant_id = @tenant AND c.manager_id = nodes.id) AS mgr FROM nodes)
+		SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id, ''), l.job_title, l.department, l.location, n.dotted,
+			(SELECT count(*) FROM org_closure r WHERE r.tenant_id = @tenant AND r.manager_id = l.id AND r.depth = 1),
+			CASE WHEN n.mgr THEN coalesce((SELECT p.people FROM gold_team_people p
+					WHERE p.tenant_id = @tenant AND p.node_id = l.id AND p.grp = @grp), 0)
+				ELSE (SELECT count(*) WHERE true`+lc+`) END,
+			coalesce(ec.e, 0), coalesce(ec.c, 0), coalesce(od.n, 0), coalesce(cq.a, 0), coalesce(cq.ok, 0)
+		FROM n JOIN learners l ON l.tenant_id = @tenant AND l.id = n.id
+		CROSS JOIN LATERAL (SELECT sum(x.e)::bigint AS e, sum(x.c)::bigint AS c FROM (
+				SELECT g.enrolled AS e, g.completed AS c FROM gold_team_completion g
+				WHERE n.mgr AND g.tenant_id = @tenant AND g.node_id = l.id AND g.grp = @grp
+				UNION ALL SELECT count(*), count(*) FILTER (WHERE en.status = 'completed') FROM enrollments en
+				WHERE NOT n.mgr AND en.tenant_id = @tenant AND en.learner_id = l.id`+lc+`) x) ec
+		CROSS JOIN LATERAL (SELECT sum(x.n)::bigint AS n FROM (
+				SELECT g.incomplete AS n FROM gold_team_due g
+				WHERE n.mgr AND g.tenant_id = @tenant AND g.node_id = l.id AND g.grp = @grp AND g.due_on < @today
+				UNION ALL SELECT count(*) FROM enrollments en
+				WHERE NOT n.mgr AND en.tenant_id = @tenant AND en.learner_id = l.id AND en.status <> 'completed' AND en.due_at < @today`+lc+`) x) od
+		CROSS JOIN LATERAL (SELECT sum(x.a)::bigint AS a, sum(x.ok)::bigint AS ok FROM (
+				SELECT g.people AS a, CASE WHEN `+complianceStatus("g.on_date", "g.on_date", "g.completed")+` = 'compliant' THEN g.people ELSE 0 END AS ok
+				FROM gold_team_compliance g
+				WHERE n.mgr AND g.tenant_id = @tenant AND g.node_id = l.id AND g.grp = @grp
+				UNION ALL SELECT count(*), count(*) FILTER (WHERE `+
+		complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL")+` = 'compliant')
+				FROM compliance_assignments ca
+				WHERE NOT n.mgr AND ca.tenant_id = @tenant AND ca.learner_id = l.id`+lc+`) x) cq
+		ORDER BY 2, 1`, a)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TeamNode, error) {
+		var n TeamNode
+		err := r.Scan(&n.ID, &n.Name, &n.JobTitle, &n.Department, &n.Location, &n.Dotted, &n.Reports, &n.People,
+			&n.Enrolled, &n.Completed, &n.Overdue, &n.Assigned, &n.Compliant)
+		n.CompletionRate, n.ComplianceRate = pct(n.Completed, n.Enrolled), pct(n.Compliant, n.Assigned)
+		return n, err
+	})
+}
+
+// teamSums computes the nodes' numbers from the grouped gold and silver of
+// their parts, for the filters the per-subtree totals do not carry.
+func (q *Q) teamSums(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	mem := `WITH nodes AS (` + sql + `),
 		mem AS (SELECT id AS n, id AS m FROM nodes
 			UNION ALL SELECT nodes.id, c.learner_id FROM nodes JOIN org_closure c ON c.tenant_id = @tenant AND c.manager_id = nodes.id)`

@@ -131,6 +131,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		metrics:       m,
 	}
 	h.measure(listener)
+	h.useReplica(versions)
 	h.api = h.newAPI(listener)
 	h.proxies = trustedProxies(cfg.TrustedProxies)
 	h.requirements = models.NewRequirementStore(db)

@@ -404,7 +404,7 @@ func (p *Pipeline) Erase(ctx context.Context, tenantID, learnerID int64) (EraseR
 			return err
 		}
 		var courses, reports []int64
-		var managed bool
+		var managed, underSomeone bool
 		var b pgx.Batch
 		b.Queue(personCourses, tenantID, learnerID).QueryRow(func(row pgx.Row) error { return row.Scan(&courses) })
 		b.Queue(`SELECT coalesce(array_agg(id), '{}') FROM learners WHERE tenant_id = $1 AND manager_id = $2`, tenantID, learnerID).
@@ -413,6 +413,8 @@ func (p *Pipeline) Erase(ctx context.Context, tenantID, learnerID int64) (EraseR
 		// do history, events' org data and reporting lines name them.
 		b.Queue(`SELECT EXISTS (SELECT FROM learner_history WHERE tenant_id = $1 AND (manager_id = $2 OR $2 = ANY(dotted_manager_ids)))`,
 			tenantID, learnerID).QueryRow(func(row pgx.Row) error { return row.Scan(&managed) })
+		b.Queue(`SELECT EXISTS (SELECT FROM org_closure WHERE tenant_id = $1 AND learner_id = $2)`, tenantID, learnerID).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&underSomeone) })
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return fmt.Errorf("read the person: %w", err)
 		}
@@ -480,7 +482,15 @@ func (p *Pipeline) Erase(ctx context.Context, tenantID, learnerID int64) (EraseR
 		}
 		var final pgx.Batch
 		queueNewVersion(&final, tenantID, nil, &version)
-		return applyGoldDeltas(ctx, tx, tenantID, tz, arriving, &final)
+		if err := applyGoldDeltas(ctx, tx, tenantID, tz, arriving, &final); err != nil {
+			return err
+		}
+		// The team tree's per-subtree totals count people by their place
+		// in the reporting lines, which the erasure changed.
+		if managed || underSomeone || len(reports) > 0 {
+			return rebuildTeam(ctx, tx, tenantID)
+		}
+		return nil
 	})
 	if err != nil {
 		return EraseResult{}, err

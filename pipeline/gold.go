@@ -36,7 +36,7 @@ type goldTable struct {
 	where      string
 }
 
-var goldTables = withRollups([]goldTable{
+var goldTables = append(withRollups([]goldTable{
 	{
 		name:    "gold_course_completion",
 		columns: "course_id, manager_id, department, location, enrolled, in_progress, completed, passed, failed, seconds_to_complete",
@@ -108,7 +108,7 @@ var goldTables = withRollups([]goldTable{
 		from:       "daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id",
 		where:      "d.tenant_id = $1",
 	},
-})
+}), append(teamTables, activeMonths)...)
 
 // rollups are the gold tables that also have a tenant-wide roll-up,
 // <name>_tenant: the same rows summed over the learner's group, for the
@@ -499,7 +499,8 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	err = applyDeltas(ctx, tx, tenantID, []*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, then)
+	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, preaggDeltas(k)...)
+	err = applyDeltas(ctx, tx, tenantID, tables, then)
 	if err != nil {
 		return fmt.Errorf("apply gold deltas: %w", err)
 	}

@@ -339,7 +339,7 @@ func withDatabaseURL(ctx context.Context, cfg config.Config, fn func(urls databa
 func withDatabase(ctx context.Context, cfg config.Config, migrateFirst bool, fn func(urls databaseURLs) error) error {
 	if !cfg.PrivateDatabase() {
 		return fn(databaseURLs{
-			Logins: database.Logins{App: cfg.DatabaseURL, Platform: cfg.DatabasePlatformURL},
+			Logins: database.Logins{App: cfg.DatabaseURL, Platform: cfg.DatabasePlatformURL, Read: cfg.DatabaseReadURL},
 			Owner:  cfg.DatabaseOwnerURL,
 		})
 	}

@@ -1,0 +1,283 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/database/testdb"
+	"github.com/learnlens/learnlens/generator"
+	"github.com/learnlens/learnlens/models"
+	"github.com/learnlens/learnlens/pipeline"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+// TestPreaggregatesEqualQueries checks that each pre-aggregated section
+// equals the query it replaced, on a generated organisation with dotted
+// lines, before and after an erasure of a manager: the team tree read
+// from the per-subtree totals (gold_team_*) equals the tree summed from
+// grouped gold and silver, for every node, the whole tenant's and each
+// manager's start, with the filters the totals carry (a department, a
+// location); the engagement tiles' active people and the inactive people
+// read from gold_active_months equal the same counted from daily_activity.
+func TestPreaggregatesEqualQueries(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.New(t)
+	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "team", Name: "Team", TimeZone: "Europe/London"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.New(db)
+	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
+	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements = 250, 4, 12, 3, 6_000
+	if _, err := generator.Populate(ctx, p, ten.ID, cfg); err != nil {
+		t.Fatalf("populate: %v", err)
+	}
+	compareTeamTotals(t, db, ten.ID, "after populating")
+	compareActiveMonths(t, db, ten.ID, "after populating")
+
+	// Erase a manager with dotted-line reports or, failing that, any
+	// manager: the reporting lines change under the totals.
+	var manager int64
+	readAll(t, db, ten.ID, `SELECT coalesce((SELECT manager_id FROM org_closure WHERE tenant_id = @tenant AND dotted AND depth = 1
+		ORDER BY manager_id LIMIT 1), (SELECT manager_id FROM org_closure WHERE tenant_id = @tenant AND depth = 1
+		ORDER BY manager_id LIMIT 1))`, nil, func(r pgx.Rows) error { return r.Scan(&manager) })
+	if _, err := p.Erase(ctx, ten.ID, manager); err != nil {
+		t.Fatalf("erase %d: %v", manager, err)
+	}
+	compareTeamTotals(t, db, ten.ID, "after erasing a manager")
+	compareActiveMonths(t, db, ten.ID, "after erasing a manager")
+}
+
+// compareActiveMonths compares the engagement tiles' active people and the
+// inactive people read from gold_active_months with the same counted from
+// daily_activity, over ranges that start and end inside months, for the
+// whole tenant, a department, a location and a manager.
+func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step string) {
+	t.Helper()
+	var department, location string
+	var manager int64
+	readAll(t, db, tenant, `SELECT l.department, l.location, (SELECT manager_id FROM org_closure WHERE tenant_id = @tenant
+		GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) FROM learners l WHERE l.tenant_id = @tenant AND l.manager_id IS NOT NULL
+		ORDER BY l.id LIMIT 1`, nil, func(r pgx.Rows) error { return r.Scan(&department, &location, &manager) })
+	loc, _ := time.LoadLocation("Europe/London")
+	today := Today(loc)
+	store := NewStore(db)
+	admin := Viewer{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}
+	for _, rng := range [][2]time.Time{{today.AddDate(0, 0, -6), today}, {today.AddDate(0, 0, -29), today},
+		{today.AddDate(0, -2, -17), today.AddDate(0, 0, -3)}, {today.AddDate(0, -11, -1), today.AddDate(0, -1, 0)}} {
+		for _, org := range []url.Values{{}, {"department": {department}}, {"location": {location}},
+			{"manager": {fmt.Sprint(manager)}}} {
+			v := url.Values{"range": {"custom"}, "from": {rng[0].Format(time.DateOnly)}, "to": {rng[1].Format(time.DateOnly)}}
+			for k, x := range org {
+				v[k] = x
+			}
+			f, err := ParseFilters(v, today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			what := fmt.Sprintf("%s, %s", step, v.Encode())
+			err = store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Viewer: admin, Filters: f}, func(q *Q) error {
+				got, err := q.EngagementKPIs()
+				if err != nil {
+					return err
+				}
+				p := q.F.Previous()
+				d30 := q.F.To.AddDate(0, 0, -29)
+				first := p.From
+				if d30.Before(first) {
+					first = d30
+				}
+				a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
+					"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
+				var want EngagementKPIs
+				if err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
+						count(*) FILTER (WHERE d7), count(*) FILTER (WHERE d30)
+					FROM (SELECT bool_or(day >= @from) AS cur, bool_or(day BETWEEN @p0 AND @pto) AS prev, bool_or(day = @to) AS d1,
+						bool_or(day >= @d7) AS d7, bool_or(day >= @d30) AS d30
+						FROM daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id
+						WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
+						GROUP BY d.learner_id) p`, a, &want.Active, &want.ActivePrevious, &want.DAU, &want.WAU, &want.MAU); err != nil {
+					return err
+				}
+				g := []int64{got.Active, got.ActivePrevious, got.DAU, got.WAU, got.MAU}
+				w := []int64{want.Active, want.ActivePrevious, want.DAU, want.WAU, want.MAU}
+				if !slices.Equal(g, w) || want.Active == 0 {
+					t.Errorf("%s: active, previous, DAU, WAU, MAU = %v from the active months, %v from the active days", what, g, w)
+				}
+				page, err := q.TablePage("engagement/inactive", Params{})
+				if err != nil {
+					return err
+				}
+				var inactive int
+				if err := q.one(`SELECT count(*) FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered
+						AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
+						AND NOT EXISTS (SELECT FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id
+							AND d.day BETWEEN @from AND @to)`, a, &inactive); err != nil {
+					return err
+				}
+				if page.Total != inactive {
+					t.Errorf("%s: %d inactive people from the active months, %d from the active days", what, page.Total, inactive)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+	}
+}
+
+// compareTeamTotals compares both ways of computing the team tree.
+func compareTeamTotals(t *testing.T, db *database.DB, tenant int64, step string) {
+	t.Helper()
+	var nodes, managers []int64
+	var departments, locations []string
+	var dottedManager int64
+	readAll(t, db, tenant, `SELECT array_agg(DISTINCT id), array_agg(DISTINCT l.department), array_agg(DISTINCT l.location)
+		FROM learners l WHERE l.tenant_id = @tenant`, nil, func(r pgx.Rows) error { return r.Scan(&nodes, &departments, &locations) })
+	readAll(t, db, tenant, `SELECT coalesce(array_agg(DISTINCT manager_id), '{}') FROM org_closure WHERE tenant_id = @tenant`, nil,
+		func(r pgx.Rows) error { return r.Scan(&managers) })
+	readAll(t, db, tenant, `SELECT coalesce(min(manager_id), 0) FROM org_closure WHERE tenant_id = @tenant AND dotted AND depth = 1`, nil,
+		func(r pgx.Rows) error { return r.Scan(&dottedManager) })
+	if len(managers) < 10 || dottedManager == 0 {
+		t.Fatalf("%s: %d managers, dotted-line manager %d: the organisation is too flat to test", step, len(managers), dottedManager)
+	}
+	filters := []Filters{{}, {Department: departments[0]}, {Department: departments[len(departments)-1]},
+		{Location: locations[0]}, {Location: locations[len(locations)-1]}}
+	store := NewStore(db)
+	loc, _ := time.LoadLocation("Europe/London")
+	admin := Viewer{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}
+	for _, f := range filters {
+		if _, ok := f.teamGroup(); !ok {
+			t.Fatalf("filters %+v are not read from the totals", f)
+		}
+		err := store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Viewer: admin, Filters: f}, func(q *Q) error {
+			all := `SELECT unnest(@ids::bigint[]) AS id, false AS dotted`
+			a := with(q.args(), "ids", nodes)
+			a = with(a, "soon", q.Today.AddDate(0, 0, DueSoonDays))
+			got, err := q.teamTotals(all, with(a, "grp", mustGroup(f)))
+			if err != nil {
+				return err
+			}
+			want, err := q.teamSums(all, a)
+			if err != nil {
+				return err
+			}
+			sameNodes(t, fmt.Sprintf("%s, every node, filters %+v", step, f), got, want)
+			// The tree's own entry points, both ways.
+			for _, c := range []struct {
+				what, sql string
+				node      int64
+			}{{"start", teamTops, 0}, {"children of a dotted-line manager", teamReports, dottedManager},
+				{"children of the first manager", teamReports, managers[0]}} {
+				a := with(q.args(), "node", c.node)
+				a = with(a, "soon", q.Today.AddDate(0, 0, DueSoonDays))
+				want, err := q.teamSums(c.sql, a)
+				if err != nil {
+					return err
+				}
+				got, err := q.teamTotals(c.sql, with(a, "grp", mustGroup(f)))
+				if err != nil {
+					return err
+				}
+				sameNodes(t, fmt.Sprintf("%s, %s, filters %+v", step, c.what, f), got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	// A manager's own tree.
+	for _, m := range managers[:5] {
+		var email string
+		readAll(t, db, tenant, `SELECT coalesce(email, '') FROM learners WHERE tenant_id = @tenant AND id = @id`, pgx.NamedArgs{"id": m},
+			func(r pgx.Rows) error { return r.Scan(&email) })
+		v := Viewer{Role: models.RoleManager, Email: email, Learner: m}
+		err := store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Viewer: v}, func(q *Q) error {
+			got, err := q.TeamStart()
+			if err != nil {
+				return err
+			}
+			if len(got) != 1 || got[0].ID != m {
+				t.Errorf("%s: manager %d's tree starts with %+v", step, m, got)
+			}
+			a := with(q.args(), "soon", q.Today.AddDate(0, 0, DueSoonDays))
+			want, err := q.teamSums(`SELECT @root::bigint AS id, false AS dotted`, a)
+			if err != nil {
+				return err
+			}
+			sameNodes(t, fmt.Sprintf("%s, manager %d's own tree", step, m), got, want)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: manager %d: %v", step, m, err)
+		}
+	}
+}
+
+func mustGroup(f Filters) string {
+	g, _ := f.teamGroup()
+	return g
+}
+
+func sameNodes(t *testing.T, what string, got, want []TeamNode) {
+	t.Helper()
+	if len(got) == 0 {
+		t.Errorf("%s: no nodes", what)
+	}
+	// Rates of nobody are NaN, which equals nothing: compare their bits.
+	same := func(a, b TeamNode) bool {
+		if math.Float64bits(a.CompletionRate) != math.Float64bits(b.CompletionRate) ||
+			math.Float64bits(a.ComplianceRate) != math.Float64bits(b.ComplianceRate) {
+			return false
+		}
+		a.CompletionRate, a.ComplianceRate, b.CompletionRate, b.ComplianceRate = 0, 0, 0, 0
+		return a == b
+	}
+	if !slices.EqualFunc(got, want, same) {
+		for i := range min(len(got), len(want)) {
+			if !same(got[i], want[i]) {
+				t.Errorf("%s: node %d from the totals\n%+v\nsummed\n%+v", what, got[i].ID, got[i], want[i])
+				return
+			}
+		}
+		t.Errorf("%s: %d nodes from the totals, %d summed", what, len(got), len(want))
+	}
+}
+
+// readAll runs sql in platform mode with @tenant and args, calling scan
+// for each row.
+func readAll(t *testing.T, db *database.DB, tenant int64, sql string, args pgx.NamedArgs, scan func(pgx.Rows) error) {
+	t.Helper()
+	err := db.PlatformTx(context.Background(), func(tx pgx.Tx) error {
+		a := pgx.NamedArgs{"tenant": tenant}
+		for k, v := range args {
+			a[k] = v
+		}
+		rows, err := tx.Query(context.Background(), sql, a)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, sql)
+	}
+}

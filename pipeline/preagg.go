@@ -1,0 +1,201 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Per-subtree totals for the team tree (migrations/00024): for every
+// person with reports, the numbers of their part of the organisation —
+// themselves and everyone under them, solid or dotted line, at any depth,
+// as org_closure lists them. Each person counts in three groups (grp): ''
+// (everyone), 'd:<department>' and 'l:<location>', the filters the tree
+// reads from here.
+//
+// Statement batches apply a learner's changes to each node above them
+// (teamDeltas); anything that changes the reporting lines rebuilds the
+// tables with the rest of gold (refreshTenant), or alone (Erase).
+
+// teamMembers is every (node, member) pair: a manager and each person
+// under them, and the manager themselves.
+const teamMembers = `(SELECT c.manager_id AS node, c.learner_id AS member FROM org_closure c WHERE c.tenant_id = $1
+	UNION ALL SELECT DISTINCT c.manager_id, c.manager_id FROM org_closure c WHERE c.tenant_id = $1) tm`
+
+// teamGroups fans a learners row l out to its three groups.
+const teamGroups = `CROSS JOIN LATERAL (VALUES (''), ('d:' || l.department), ('l:' || l.location)) tg(grp)`
+
+// teamFrom is the FROM of a team table's rebuild: per-learner sums s
+// (learner_id, …) fanned out to the nodes above the learner and to their
+// groups. Summing per learner first keeps the fan-out to one row per
+// learner, node and group.
+func teamFrom(perLearner string) string {
+	return `(` + perLearner + `) s JOIN ` + teamMembers + ` ON tm.member = s.learner_id
+		JOIN learners l ON l.tenant_id = $1 AND l.id = s.learner_id ` + teamGroups
+}
+
+var teamTables = []goldTable{
+	{
+		name:       "gold_team_people",
+		columns:    "node_id, grp, people",
+		keys:       []string{"tm.node", "tg.grp"},
+		aggregates: "count(*)",
+		from:       teamMembers + ` JOIN learners l ON l.tenant_id = $1 AND l.id = tm.member ` + teamGroups,
+		where:      "l.tenant_id = $1",
+	},
+	{
+		name:       "gold_team_completion",
+		columns:    "node_id, grp, enrolled, completed",
+		keys:       []string{"tm.node", "tg.grp"},
+		aggregates: "sum(s.enrolled), sum(s.completed)",
+		from: teamFrom(`SELECT learner_id, count(*) AS enrolled, count(*) FILTER (WHERE status = 'completed') AS completed
+			FROM enrollments WHERE tenant_id = $1 GROUP BY 1`),
+		where: "true",
+	},
+	{
+		name:       "gold_team_due",
+		columns:    "node_id, grp, due_on, incomplete",
+		keys:       []string{"tm.node", "tg.grp", "s.due_at"},
+		aggregates: "sum(s.n)",
+		from: teamFrom(`SELECT learner_id, due_at, count(*) AS n FROM enrollments
+			WHERE tenant_id = $1 AND status <> 'completed' AND due_at IS NOT NULL GROUP BY 1, 2`),
+		where: "true",
+	},
+	{
+		name:       "gold_team_compliance",
+		columns:    "node_id, grp, completed, on_date, people",
+		keys:       []string{"tm.node", "tg.grp", "s.completed", "s.on_date"},
+		aggregates: "sum(s.n)",
+		from: teamFrom(`SELECT learner_id, completed_at IS NOT NULL AS completed,
+			CASE WHEN completed_at IS NOT NULL THEN coalesce(expires_on, 'infinity') ELSE 'infinity' END AS on_date, count(*) AS n
+			FROM compliance_assignments WHERE tenant_id = $1 GROUP BY 1, 2, 3`),
+		where: "true",
+	},
+}
+
+// activeMonths is active days per person and month: a bitmap (bit d-1
+// for day d of the month) and their count, so "active over a range" reads
+// one row per person and month instead of one per active day. A day is
+// in daily_activity once, so the bitmap is the sum of its days' bits and
+// signed deltas keep it exactly.
+var activeMonths = goldTable{
+	name:       "gold_active_months",
+	columns:    "learner_id, month, days, active_days",
+	keys:       []string{"d.learner_id", "date_trunc('month', d.day)::date"},
+	aggregates: "sum(1 << (extract(day FROM d.day)::int - 1)), count(*)",
+	from:       "daily_activity d",
+	where:      "d.tenant_id = $1",
+}
+
+// teamComplianceDate is gold_team_compliance.on_date: the expiry of a
+// completed assignment ('infinity' if it never expires), and 'infinity'
+// for every incomplete one — the tree counts assigned and compliant
+// people only, so their due dates would only multiply the rows.
+func teamComplianceDate(a assignmentRow) string {
+	if a.completed {
+		return a.expiresOn
+	}
+	return "infinity"
+}
+
+// rebuildTeam recomputes the team tables of the tenant, after its
+// reporting lines changed outside a full gold rebuild.
+func rebuildTeam(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+	for _, g := range teamTables {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+g.name+` WHERE tenant_id = $1`, tenantID); err != nil {
+			return fmt.Errorf("rebuild %s: %w", g.name, err)
+		}
+		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
+			return fmt.Errorf("rebuild %s: %w", g.name, err)
+		}
+	}
+	return nil
+}
+
+// teamDeltaTable accumulates per-learner changes (keys: learner, then
+// extra) to a team table. Its upsert fans each learner's change out in SQL
+// to the nodes above them and to their three groups, so a batch costs no
+// extra round trip; the rows whose count reached zero are pruned as gold's
+// are (applyDeltas).
+func teamDeltaTable(table string, extra, extraTypes, values []string, countCol string) *deltaTable {
+	params := []string{"$2::bigint[]"}
+	n := 3
+	for _, t := range extraTypes {
+		params = append(params, fmt.Sprintf("$%d::%s[]", n, t))
+		n++
+	}
+	var sums, sets []string
+	for _, v := range values {
+		params = append(params, fmt.Sprintf("$%d::bigint[]", n))
+		sums = append(sums, "sum(u."+v+")")
+		sets = append(sets, fmt.Sprintf("%s = g.%s + excluded.%s", v, v, v))
+		n++
+	}
+	keyCols := strings.Join(append([]string{"node_id", "grp"}, extra...), ", ")
+	var uExtra, match []string
+	for i, e := range extra {
+		uExtra = append(uExtra, "u."+e)
+		match = append(match, fmt.Sprintf("%s = $%d", e, i+4))
+	}
+	group := strings.Join(append([]string{"a.node", "tg.grp"}, uExtra...), ", ")
+	return &deltaTable{
+		upsert: fmt.Sprintf(`WITH up AS (
+			INSERT INTO %[1]s AS g (tenant_id, %[2]s, %[3]s)
+			SELECT $1, %[4]s, %[5]s
+			FROM unnest(%[6]s) AS u(learner, %[7]s)
+			JOIN learners l ON l.tenant_id = $1 AND l.id = u.learner
+			CROSS JOIN LATERAL (SELECT c.manager_id AS node FROM org_closure c WHERE c.tenant_id = $1 AND c.learner_id = u.learner
+				UNION ALL SELECT u.learner WHERE EXISTS (SELECT FROM org_closure c WHERE c.tenant_id = $1 AND c.manager_id = u.learner)) a
+			%[8]s
+			GROUP BY %[4]s
+			ON CONFLICT (tenant_id, %[2]s) DO UPDATE SET %[9]s
+			RETURNING %[2]s, %[10]s = 0 AS zero)
+			SELECT %[2]s FROM up WHERE zero`,
+			table, keyCols, strings.Join(values, ", "), group, strings.Join(sums, ", "), strings.Join(params, ", "),
+			strings.Join(append(append([]string{}, extra...), values...), ", "), teamGroups, strings.Join(sets, ", "), countCol),
+		prune: fmt.Sprintf(`DELETE FROM %s WHERE tenant_id = $1 AND node_id = $2 AND grp = $3%s AND %s = 0`,
+			table, strings.Join(append([]string{""}, match...), " AND "), countCol),
+		keyLen: 1 + len(extra),
+		rows:   map[string]*deltaRow{},
+	}
+}
+
+// preaggDeltas turns the silver rows a batch changed (k) into changes of
+// the pre-aggregates: the team tables and active months.
+// gold_team_people changes only with the reporting lines and the roster,
+// which rebuild it.
+func preaggDeltas(k *keys) []*deltaTable {
+	months := newDeltaTable("gold_active_months", "learner_id, month", []string{"bigint", "date"},
+		[]string{"days", "active_days"}, "active_days")
+	for _, s := range k.activity {
+		a, n := s.row, int64(s.sign)
+		if len(a.day) != len(time.DateOnly) {
+			panic("pipeline: activity day " + a.day)
+		}
+		day, err := strconv.Atoi(a.day[8:10])
+		if err != nil {
+			panic("pipeline: activity day " + a.day)
+		}
+		months.add([]any{a.learner, a.day[:8] + "01"}, n<<(day-1), n)
+	}
+	completion := teamDeltaTable("gold_team_completion", nil, nil, []string{"enrolled", "completed"}, "enrolled")
+	due := teamDeltaTable("gold_team_due", []string{"due_on"}, []string{"date"}, []string{"incomplete"}, "incomplete")
+	compliance := teamDeltaTable("gold_team_compliance", []string{"completed", "on_date"}, []string{"boolean", "date"},
+		[]string{"people"}, "people")
+	for _, s := range k.enrollments {
+		e, n := s.row, int64(s.sign)
+		completion.add([]any{e.learner}, n, n*b2i(e.status == "completed"))
+		if e.status != "completed" && e.dueOn != nil {
+			due.add([]any{e.learner, *e.dueOn}, n)
+		}
+	}
+	for _, s := range k.assignments {
+		a, n := s.row, int64(s.sign)
+		compliance.add([]any{a.learner, a.completed, teamComplianceDate(a)}, n)
+	}
+	return []*deltaTable{months, completion, due, compliance}
+}
