@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build cluster test drills fuzz bench bench-ingest bench-dashboards bench-live deps check-generated generate css vendor lint clean
+.PHONY: help run build cluster test cover drills fuzz bench bench-ingest bench-dashboards bench-live deps check-generated generate css vendor lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,6 +20,9 @@ build: ## Build bin/learnlens
 test: deps check-generated lint ## Run every test (installs what is missing, starts its own PostgreSQL), then each fuzz target for 5 s
 	./scripts/test.sh
 	./scripts/fuzz.sh
+
+cover: deps ## Run the whole suite with -coverpkg=./... and print statement coverage per package and in total (profile in tests/artifacts/cover/)
+	./scripts/cover.sh
 
 bench: bench-ingest bench-dashboards bench-live ## Run every benchmark (figures with same-run baselines; see docs/PERFORMANCE.md)
 
@@ -40,7 +43,7 @@ drills: ## Fault drills, long form: 20 kill -9s under 4 posting clients, the dat
 fuzz: ## Run each fuzz target longer (FUZZTIME=5m each by default; crashes land in testdata/fuzz/ as regression cases)
 	FUZZTIME=$${FUZZTIME:-5m} ./scripts/fuzz.sh
 
-deps: ## Install Chromium, PostgreSQL, haproxy, npm packages and Go modules where missing
+deps: ## Install Chromium, Firefox ESR, WebKitWebDriver (+ Xvfb), PostgreSQL, haproxy, npm packages and Go modules where missing
 	./scripts/install-deps.sh
 
 check-generated: ## Fail when committed generated files (templ, CSS, vendored JS) are stale

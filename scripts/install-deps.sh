@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs what make test needs on a fresh Debian machine: PostgreSQL server
-# binaries, Chromium, Prometheus (its promtool checks the alert rules, and
-# a test fires one) and haproxy (the cluster tests and make cluster; all via
-# apt-get, when root), the npm packages (Tailwind,
-# htmx) and the Go modules and tools pinned in go.mod.
+# binaries, the browsers (Chromium; Firefox ESR, driven over WebDriver BiDi;
+# WebKitGTK's WebKitWebDriver with Xvfb for its window), Prometheus (its
+# promtool checks the alert rules, and a test fires one) and haproxy (the
+# cluster tests and make cluster; all via apt-get, when root), the npm
+# packages (Tailwind, htmx) and the Go modules and tools pinned in go.mod.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
+if ! command -v firefox-esr >/dev/null 2>&1; then need+=(firefox-esr); fi
+if ! command -v WebKitWebDriver >/dev/null 2>&1; then need+=(webkit2gtk-driver); fi
+if ! command -v Xvfb >/dev/null 2>&1; then need+=(xvfb); fi
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
 if ! command -v npm >/dev/null 2>&1; then need+=(nodejs npm); fi
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then need+=(prometheus); fi
@@ -23,7 +27,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a symlink (a git worktree sharing another
+# checkout's) is left alone: npm ci would empty the directory it points to.
+if [ ! -d node_modules ] || { [ ! -L node_modules ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 go mod download
