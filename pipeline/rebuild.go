@@ -81,28 +81,34 @@ WITH ev AS (
 )` + enrollmentsFromMerged
 
 	// complianceCompletionsRebuild is complianceCompletionUpdate for every
-	// assignment of the tenant.
+	// assignment of the tenant (completion, expiry, and the due date that
+	// rolls forward with them).
 	complianceCompletionsRebuild = `
 WITH done AS (
     SELECT e.learner_id, e.course_id, max(e.ts) AS ts FROM learning_events e
     WHERE e.tenant_id = $1 AND e.kind IN ('complete', 'pass') AND NOT e.voided
     GROUP BY 1, 2
 ), last AS (
-    SELECT a.requirement_id, a.learner_id, r.recertify_months, greatest(d.ts, i.completed_at) AS completed_at
+    SELECT a.requirement_id, a.learner_id, r.recertify_months, a.assigned_on, r.due_from, r.due_days, r.in_force_from,
+        l.hire_date, greatest(d.ts, i.completed_at) AS completed_at
     FROM compliance_assignments a
     JOIN compliance_requirements r ON r.tenant_id = a.tenant_id AND r.id = a.requirement_id
+    JOIN learners l ON l.tenant_id = a.tenant_id AND l.id = a.learner_id
     LEFT JOIN done d ON d.learner_id = a.learner_id AND d.course_id = r.course_id
     LEFT JOIN enrollment_imports i ON i.tenant_id = a.tenant_id AND i.learner_id = a.learner_id AND i.course_id = r.course_id
     WHERE a.tenant_id = $1
-), due AS (
+), expiry AS (
     SELECT *, CASE WHEN recertify_months > 0 AND completed_at IS NOT NULL
             THEN ((completed_at AT TIME ZONE $2)::date + make_interval(months => recertify_months))::date END AS expires_on
     FROM last
+), due AS (
+    SELECT *, coalesce(expires_on, ` + firstDue + `) AS due_on
+    FROM expiry
 )
-UPDATE compliance_assignments a SET completed_at = due.completed_at, expires_on = due.expires_on
+UPDATE compliance_assignments a SET completed_at = due.completed_at, expires_on = due.expires_on, due_on = due.due_on
 FROM due
 WHERE a.tenant_id = $1 AND a.requirement_id = due.requirement_id AND a.learner_id = due.learner_id
-  AND (a.completed_at, a.expires_on) IS DISTINCT FROM (due.completed_at, due.expires_on)`
+  AND (a.completed_at, a.expires_on, a.due_on) IS DISTINCT FROM (due.completed_at, due.expires_on, due.due_on)`
 )
 
 // rebuildMemory is the work_mem of a rebuild's transaction: its
@@ -125,9 +131,11 @@ func rebuildSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) er
 	}{
 		{"clear daily activity", `DELETE FROM daily_activity WHERE tenant_id = $1`, nil},
 		{"rebuild daily activity", dailyActivityRebuild, nil},
+		// Completions first: they roll due dates forward, and enrolments
+		// take their due date from the assignment.
+		{"rebuild compliance completions", complianceCompletionsRebuild, []any{tz}},
 		{"clear enrolments", `DELETE FROM enrollments WHERE tenant_id = $1`, nil},
 		{"rebuild enrolments", enrollmentsRebuild, nil},
-		{"rebuild compliance completions", complianceCompletionsRebuild, []any{tz}},
 	} {
 		if _, err := tx.Exec(ctx, step.sql, append([]any{tenantID}, step.args...)...); err != nil {
 			return fmt.Errorf("%s: %w", step.what, err)

@@ -36,6 +36,7 @@ func portableSnapshot(t *testing.T, db *database.DB, tenantID int64) map[string]
 	}
 	rewrite := map[string]string{
 		"learner_id": person("learner_id"), "manager_id": person("manager_id"), "manager_at": person("manager_at"),
+		"node_id":        person("node_id"),
 		"course_id":      `(SELECT c.activity_iri FROM courses c WHERE c.tenant_id = g.tenant_id AND c.id = g.course_id)`,
 		"requirement_id": `(SELECT c.activity_iri || ' ' || r.audience_key FROM compliance_requirements r JOIN courses c ON c.tenant_id = r.tenant_id AND c.id = r.course_id WHERE r.tenant_id = g.tenant_id AND r.id = g.requirement_id)`,
 		"statement":      `g.statement - 'stored'`,
