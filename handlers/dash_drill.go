@@ -116,13 +116,16 @@ func (d drill) glance(v *viewCtx, dv analytics.DrillView, people bool) dash.Dril
 			upIsBad(kpi(v, "drill-expired", "Expired", float64(s.Sums["expired"]), "")),
 			kpi(v, "drill-rate", rateLabel, s.Rate("compliant", "assigned"), "%"))
 	}
-	bars := charts.BarChart{ID: "drill-teams", Title: rateLabel + " by team", Unit: "%", Category: "Team", Horizontal: true, Max: 100,
-		Description: rateLabel + " of each team on this page of the table", Color: charts.Emerald}
+	bars := charts.BarChart{ID: "drill-teams", Title: rateLabel + " of the first teams", Unit: "%", Category: "Team", Horizontal: true, Max: 100,
+		Description: rateLabel + " of the first teams of the table, in its order", Color: charts.Emerald}
 	col := map[string]int{}
 	for i, c := range dv.Table.Columns {
 		col[c.Key] = i
 	}
-	for _, r := range dv.Table.Rows {
+	for i, r := range dv.Table.Rows {
+		if i == drillBars {
+			break
+		}
 		name, _ := r[col["team"]].(string)
 		val, ok := r[col[rate]].(float64)
 		if !ok {
@@ -133,6 +136,9 @@ func (d drill) glance(v *viewCtx, dv analytics.DrillView, people bool) dash.Dril
 	out.Bars = &bars
 	return out
 }
+
+// drillBars is how many teams a drill level's chart shows.
+const drillBars = 10
 
 // statusColor is a status's colour, as on the dashboards' charts: the
 // completion stack's completed, in progress and not started, compliance's

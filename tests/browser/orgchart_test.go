@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -92,6 +93,56 @@ func TestOrgChart(t *testing.T) {
 			}
 		}
 
+		ctx = b.step(t)
+		// Drill-downs: tiles of the whole level and a chart, at both levels.
+		click(ctx, t, `[data-testid="table-completion/courses"] [data-testid="drill"]`)
+		waitJS(ctx, t, "course level tiles and chart", `!!document.querySelector('[data-testid="kpi-drill-rate"]')
+			&& document.querySelectorAll('[data-testid="chart-drill-teams"] [data-value]').length > 0`)
+		if rate := text(ctx, t, `[data-testid="kpi-drill-rate-value"]`); !isPercent(rate) {
+			t.Errorf("course level: rate tile reads %q", rate)
+		}
+		screenshot(t, b, "orgchart-drill-course-1280.png")
+		click(ctx, t, `[data-testid="table-completion/teams"] [data-testid="drill"]`)
+		waitJS(ctx, t, "team level tiles and chart", `!!document.querySelector('[data-testid="kpi-drill-rows"]')
+			&& !!document.querySelector('[data-testid="chart-drill-status"]')`)
+		if n, rows := numberAt(ctx, t, `[data-testid="kpi-drill-rows-value"]`), evalJS[int](ctx, t, `document.querySelectorAll('[data-testid="table-completion/learners"] [data-testid="row"]').length`); n < float64(rows) || rows == 0 {
+			t.Errorf("team level: %v learners on the tile, %d rows in the table", n, rows)
+		}
+
+		ctx = b.step(t)
+		// Question results name the question, not its IRI.
+		course := acmeValue[int64](t, srv, `SELECT e.course_id FROM learning_events e, acme WHERE e.tenant_id = acme.id AND e.kind = 'interaction' LIMIT 1`)
+		open(ctx, t, b, srv, fmt.Sprintf("/dashboards/assessments/courses/%d?range=12m", course))
+		questions := evalJS[[]string](ctx, t, `[...document.querySelectorAll('[data-testid="table-assessments/questions"] [data-testid="row"] > :first-child')].map(c => c.textContent.trim())`)
+		if len(questions) == 0 {
+			t.Errorf("no question results for course %d", course)
+		}
+		for _, q := range questions {
+			if strings.Contains(q, "://") {
+				t.Errorf("question shown as %q, not by its name", q)
+			}
+		}
+
+		ctx = b.step(t)
+		// A search typed offline says it needs a connection.
+		open(ctx, t, b, srv, "/dashboards/completion")
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`[data-testid="table-completion/courses"] [data-testid="table-search"]`), "zz"+kb.Enter)); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(ctx, t, "offline notice", `(document.querySelector('[data-testid="offline-notice"]')?.textContent || '').includes('Searching needs a connection')`)
+		screenshot(t, b, "orgchart-offline-search-1280.png")
+		if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+			t.Fatal(err)
+		}
+		takeConsoleErrors(b)
+
+		ctx = b.step(t)
 		// The tree: one tab stop, the first level open, bands coloured.
 		open(ctx, t, b, srv, "/dashboards/team")
 		waitJS(ctx, t, "tree", `!!document.querySelector('[role="tree"] > [role="treeitem"][tabindex="0"][aria-expanded="true"]')`)
@@ -106,6 +157,7 @@ func TestOrgChart(t *testing.T) {
 		checkBands(ctx, t, "compliance")
 		screenshot(t, b, "orgchart-tree-compliance-1280.png")
 
+		ctx = b.step(t)
 		// Keyboard: down to the first report, left back up, left closes,
 		// right opens, and right on a report that has people loads them.
 		evalJS[bool](ctx, t, `(document.querySelector('[role="tree"] > [role="treeitem"]').focus(), true)`)
@@ -130,6 +182,7 @@ func TestOrgChart(t *testing.T) {
 		}
 		noConsoleErrors(t, b, "team tree by keyboard")
 
+		ctx = b.step(t)
 		// A click on a name drills down: the tree starts at that person.
 		click(ctx, t, `[data-node="`+sub+`"] > .tree-row [data-testid="node-drill"]`)
 		waitJS(ctx, t, "drilled", `new URLSearchParams(location.search).get('manager') === '`+sub+`'
@@ -141,6 +194,7 @@ func TestOrgChart(t *testing.T) {
 			t.Errorf("table fallback shows completion %q, the tree %q", got, want)
 		}
 
+		ctx = b.step(t)
 		// Printing: no chrome or filters, the tree kept; a PDF to look at.
 		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
 			t.Fatal(err)
@@ -158,6 +212,7 @@ func TestOrgChart(t *testing.T) {
 			printPDF(ctx, t, "orgchart-print-"+filepath.Base(p))
 		}
 
+		ctx = b.step(t)
 		// As of a past day: not live, said once, and another tenant's or an
 		// unknown node is a 404.
 		open(ctx, t, b, srv, "/dashboards/team?as_of="+past)
@@ -195,6 +250,7 @@ func TestOrgChart(t *testing.T) {
 		if contains(today, fmt.Sprint(mover)) {
 			t.Errorf("today's tree still lists %d, who moved to another manager", mover)
 		}
+		ctx = b.step(t)
 		open(ctx, t, b, srv, "/dashboards/team?as_of="+past)
 		waitJS(ctx, t, "as-of tree", `!!document.querySelector('[data-testid="tree-asof-note"]')`)
 		then := evalJS[[]string](ctx, t, `[...document.querySelectorAll('[data-testid="tree-node"]')].map(n => n.dataset.node)`)
