@@ -49,6 +49,13 @@
     var lists = tree ? [tree] : root.querySelectorAll('[role="tree"]');
     Array.prototype.forEach.call(lists, function (t) {
       t.querySelectorAll('[role="treeitem"]').forEach(function (li) {
+        // A live push replaces a node's numbers (their dl carries the
+        // bands): the node takes the new bands.
+        var dl = li.querySelector(':scope > .tree-row [data-testid="node-numbers"]');
+        if (dl) {
+          li.setAttribute('data-completion-band', dl.getAttribute('data-completion-band'));
+          li.setAttribute('data-compliance-band', dl.getAttribute('data-compliance-band'));
+        }
         var level = 1, p = li.parentElement;
         while (p && p !== t) {
           if (p.getAttribute('role') === 'treeitem') { level++; }
