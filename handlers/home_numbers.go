@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,29 +30,40 @@ func (h *Handlers) homeNumbers(c *fiber.Ctx) (home.Numbers, error) {
 	if u.Role == models.RoleLearner {
 		return h.dueNext(c, v)
 	}
-	read := func(id string, undated bool) (any, error) {
-		f := v.pageFilters()
-		if undated {
-			f = f.Undated()
+	// The three sections are independent views: read them at once, so a
+	// cold cache costs the slowest of them, not their sum.
+	sections := []struct {
+		id      string
+		undated bool
+	}{{"completion/kpis", false}, {"compliance/kpis", true}, {"engagement/kpis", false}}
+	data := make([]any, len(sections))
+	metas := make([]analytics.Meta, len(sections))
+	errs := make([]error, len(sections))
+	var wg sync.WaitGroup
+	for i, sec := range sections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := v.pageFilters()
+			if sec.undated {
+				f = f.Undated()
+			}
+			var p analytics.Params
+			data[i], metas[i], errs[i] = compute(h, c.UserContext(), v, "section:"+sectionViewName(v, sec.id, p), f,
+				func(q *analytics.Q) (any, error) { return jsonSections[sec.id].compute(q, p) })
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return out, err
+	}
+	var asOf time.Time
+	for _, m := range metas {
+		if m.AsOf.After(asOf) {
+			asOf = m.AsOf
 		}
-		var p analytics.Params
-		data, err := computePage(h, c.UserContext(), v, "section:"+sectionViewName(v, id, p), f,
-			func(q *analytics.Q) (any, error) { return jsonSections[id].compute(q, p) })
-		return data, err
 	}
-	cd, err := read("completion/kpis", false)
-	if err != nil {
-		return out, err
-	}
-	asOf := v.meta.AsOf
-	qd, err := read("compliance/kpis", true)
-	if err != nil {
-		return out, err
-	}
-	ed, err := read("engagement/kpis", false)
-	if err != nil {
-		return out, err
-	}
+	cd, qd, ed := data[0], data[1], data[2]
 	ck, qk, ek := cd.(analytics.CompletionKPIs), qd.(analytics.ComplianceKPIs), ed.(analytics.EngagementKPIs)
 	days := v.r.Filters.Days()
 	out.Tiles = []charts.KPI{
@@ -58,9 +71,6 @@ func (h *Handlers) homeNumbers(c *fiber.Ctx) (home.Numbers, error) {
 		{ID: "home-overdue", Label: "Overdue enrolments", Value: float64(ck.Overdue), Href: "/dashboards/completion", UpIsBad: true},
 		{ID: "home-compliance", Label: "Compliance rate", Value: qk.Rate, Unit: "%", Href: "/dashboards/compliance"},
 		{ID: "home-active", Label: fmt.Sprintf("Active learners, last %d days", days), Value: float64(ek.Active), Href: "/dashboards/engagement"},
-	}
-	if v.meta.AsOf.After(asOf) {
-		asOf = v.meta.AsOf
 	}
 	out.AsOf = asOfText(analytics.Meta{AsOf: asOf})
 	if u.Role == models.RoleManager {
