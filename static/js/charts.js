@@ -26,6 +26,17 @@
     });
   }
 
+  // htmx keeps the page's HTML for the back button, and restoring it would
+  // parse the property as an inline style, which the CSP refuses: take it
+  // off before the snapshot and put it back once the page has settled.
+  document.addEventListener('htmx:beforeHistorySave', function () {
+    document.querySelectorAll('svg[data-chart]').forEach(function (svg) {
+      svg.style.removeProperty('--chart-k');
+      if (svg.getAttribute('style') === '') { svg.removeAttribute('style'); }
+    });
+  });
+  document.addEventListener('htmx:afterSettle', function () { watch(document); });
+  document.addEventListener('htmx:historyRestore', function () { watch(document); });
   document.addEventListener('DOMContentLoaded', function () { watch(document); });
   document.addEventListener('htmx:load', function (evt) { watch(evt.detail.elt); });
   window.addEventListener('beforeprint', function () { watch(document); });
