@@ -13,8 +13,13 @@ import (
 	"github.com/learnlens/learnlens/database"
 )
 
-// Store runs dashboard queries in tenant transactions.
-type Store struct{ db *database.DB }
+// Store runs dashboard queries in tenant transactions: on the primary,
+// or on the read replica when one is configured and has replayed the
+// version the read must show (see UseReplica).
+type Store struct {
+	db      *database.DB
+	replica *replicaReads // nil: every read on the primary
+}
 
 // NewStore returns a Store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
@@ -111,39 +116,55 @@ func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, versi
 }
 
 func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) error) error {
-	return s.db.TenantSnapshot(ctx, r.Tenant, func(tx pgx.Tx) error {
-		// Plans are made for this tenant's values each time: a cached
-		// generic plan assumes an average tenant, which a large one is not.
-		// No parallel workers: each is a fresh process that maps every
-		// buffer it reads anew, which made a 1M-statement tenant's scans
-		// 2–4 times slower than one warm backend alone, and under load the
-		// cores are busy with other computations anyway.
-		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB';
-			SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+	if s.replica != nil {
+		if done, err := s.replica.run(ctx, s, r, scope, fn); done {
 			return err
 		}
-		if scope == nil {
-			sc, err := ResolveScope(ctx, tx, r.Tenant, r.Viewer, r.Filters.Manager)
-			if err != nil {
-				return err
-			}
-			scope = &sc
+	}
+	return s.db.TenantSnapshot(ctx, r.Tenant, func(tx pgx.Tx) error { return s.read(ctx, tx, r, scope, 0, fn) })
+}
+
+// read opens q on tx, a read-only snapshot scoped to r.Tenant, and calls
+// fn, unless the snapshot shows a gold version older than need: then it
+// returns errBehind without calling fn.
+func (s *Store) read(ctx context.Context, tx pgx.Tx, r Request, scope *Scope, need int64, fn func(q *Q) error) error {
+	// The version first: a replica's snapshot that is behind is given up
+	// before anything else is read.
+	var asOf *time.Time
+	var version int64
+	err := tx.QueryRow(ctx, `SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf, &version)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("read freshness: %w", err)
+	}
+	if version < need {
+		return errBehind
+	}
+	// Plans are made for this tenant's values each time: a cached
+	// generic plan assumes an average tenant, which a large one is not.
+	// No parallel workers: each is a fresh process that maps every
+	// buffer it reads anew, which made a 1M-statement tenant's scans
+	// 2–4 times slower than one warm backend alone, and under load the
+	// cores are busy with other computations anyway.
+	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB';
+		SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+		return err
+	}
+	if scope == nil {
+		sc, err := ResolveScope(ctx, tx, r.Tenant, r.Viewer, r.Filters.Manager)
+		if err != nil {
+			return err
 		}
-		today := r.Today
-		if today.IsZero() {
-			today = Today(r.Loc)
-		}
-		q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: today}
-		var asOf *time.Time
-		err := tx.QueryRow(ctx, `SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf, &q.Version)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("read freshness: %w", err)
-		}
-		if asOf != nil {
-			q.AsOf = asOf.In(r.Loc)
-		}
-		return fn(q)
-	})
+		scope = &sc
+	}
+	today := r.Today
+	if today.IsZero() {
+		today = Today(r.Loc)
+	}
+	q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: today, Version: version}
+	if asOf != nil {
+		q.AsOf = asOf.In(r.Loc)
+	}
+	return fn(q)
 }
 
 // args are the scope's arguments plus today's date.

@@ -41,8 +41,10 @@ type Config struct {
 	// The database's other two logins (docs/SECURITY.md). With these and
 	// DATABASE_URL unset, every command uses a private cluster under
 	// DataDir.
-	DatabasePlatformURL string // DATABASE_PLATFORM_URL, "": the app's platform login (role learnlens_platform)
-	DatabaseOwnerURL    string // DATABASE_OWNER_URL, "": the schema's owner, for migrate, seed --demo and serve --dev only
+	DatabasePlatformURL string        // DATABASE_PLATFORM_URL, "": the app's platform login (role learnlens_platform)
+	DatabaseOwnerURL    string        // DATABASE_OWNER_URL, "": the schema's owner, for migrate, seed --demo and serve --dev only
+	DatabaseReadURL     string        // DATABASE_READ_URL, "": learnlens_app on a streaming replica, for dashboard reads
+	ReplicaMaxWait      time.Duration // REPLICA_MAX_WAIT: how long a read waits for the replica to catch up before using the primary
 
 	// Limits of one xAPI credential on one instance (0 turns a limit
 	// off): requests in flight, requests per second and the burst above
@@ -101,6 +103,8 @@ func parse(getenv func(string) string) (Config, error) {
 
 		DatabasePlatformURL: p.str("DATABASE_PLATFORM_URL", ""),
 		DatabaseOwnerURL:    p.str("DATABASE_OWNER_URL", ""),
+		DatabaseReadURL:     p.str("DATABASE_READ_URL", ""),
+		ReplicaMaxWait:      p.duration("REPLICA_MAX_WAIT", 50*time.Millisecond),
 
 		XAPICredentialConcurrency: p.int("XAPI_CREDENTIAL_CONCURRENCY", 8),
 		XAPICredentialRate:        float64(p.int("XAPI_CREDENTIAL_RATE", 200)),
@@ -123,6 +127,9 @@ func parse(getenv func(string) string) (Config, error) {
 	}
 	if (c.DatabaseURL == "") != (c.DatabasePlatformURL == "") && p.err == nil {
 		p.err = errors.New("set DATABASE_URL and DATABASE_PLATFORM_URL together: the app logs in as learnlens_app and as learnlens_platform (docs/SECURITY.md)")
+	}
+	if c.DatabaseReadURL != "" && c.DatabaseURL == "" && p.err == nil {
+		p.err = errors.New("DATABASE_READ_URL needs DATABASE_URL: it names a replica of the database DATABASE_URL names")
 	}
 	return c, p.err
 }

@@ -34,6 +34,13 @@ func TestParse(t *testing.T) {
 			func(c Config) bool {
 				return !c.PrivateDatabase() && c.DatabaseOwnerURL == "postgres://learnlens_owner@db/ll"
 			}, ""},
+		{"read replica", map[string]string{"DATABASE_URL": "postgres://learnlens_app@db/ll", "DATABASE_PLATFORM_URL": "postgres://learnlens_platform@db/ll",
+			"DATABASE_READ_URL": "postgres://learnlens_app@replica/ll", "REPLICA_MAX_WAIT": "20ms"},
+			func(c Config) bool {
+				return c.DatabaseReadURL == "postgres://learnlens_app@replica/ll" && c.ReplicaMaxWait == 20*time.Millisecond
+			}, ""},
+		{"read replica without a primary", map[string]string{"DATABASE_READ_URL": "postgres://learnlens_app@replica/ll"}, nil,
+			"DATABASE_READ_URL needs DATABASE_URL"},
 		{"app login without the platform's", map[string]string{"DATABASE_URL": "postgres://learnlens_app@db/ll"}, nil,
 			"set DATABASE_URL and DATABASE_PLATFORM_URL together"},
 		{"bad port", map[string]string{"PORT": "eighty"}, nil, `PORT="eighty" is not a whole number`},

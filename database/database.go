@@ -33,10 +33,14 @@ const AppRole = "learnlens_app"
 // is a member of AppRole, so it has the app's table privileges.
 const PlatformRole = "learnlens_platform"
 
-// Logins are the connection URLs of the app's two PostgreSQL logins.
+// Logins are the connection URLs of the app's two PostgreSQL logins, and
+// optionally of the app login on a streaming replica.
 type Logins struct {
 	App      string // logs in as AppRole: tenant requests, sessions, LISTEN
 	Platform string // logs in as PlatformRole: Platform and PlatformTx only
+	// Read logs in as AppRole on a streaming replica of App's database
+	// (DATABASE_READ_URL), for ReplicaSnapshot; "" when there is none.
+	Read string
 }
 
 // DB is the application's connections: a pool logged in as AppRole, whose
@@ -47,6 +51,7 @@ type Logins struct {
 // each pgx pool, which bulk work (COPY) uses directly.
 type DB struct {
 	app, platform conns
+	read          *conns // the replica's AppRole pool; nil without a replica
 }
 
 // conns is one login's pgx pool with GORM and database/sql on top of it.
@@ -70,7 +75,16 @@ func Open(ctx context.Context, logins Logins) (*DB, error) {
 		app.close()
 		return nil, fmt.Errorf("platform login: %w", err)
 	}
-	return &DB{app: app, platform: platform}, nil
+	db := &DB{app: app, platform: platform}
+	if logins.Read != "" {
+		read, err := connect(ctx, logins.Read, checkAppLogin)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("read login (DATABASE_READ_URL): %w", err)
+		}
+		db.read = &read
+	}
+	return db, nil
 }
 
 // checkAppLogin fails unless the login is confined to one tenant's rows.
@@ -149,11 +163,16 @@ func (db *DB) Ping(ctx context.Context) error {
 // many acquisitions have had to wait for one so far.
 func (db *DB) PoolStat() *pgxpool.Stat { return db.app.pool.Stat() }
 
-// Close closes both pools.
+// Close closes the pools.
 func (db *DB) Close() error {
 	err := db.app.close()
 	if perr := db.platform.close(); err == nil {
 		err = perr
+	}
+	if db.read != nil {
+		if rerr := db.read.close(); err == nil {
+			err = rerr
+		}
 	}
 	return err
 }
@@ -172,7 +191,13 @@ func (db *DB) TenantTx(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) e
 // TenantSnapshot is TenantTx for reading: a READ ONLY, REPEATABLE READ
 // transaction, so every query of fn sees the same snapshot.
 func (db *DB) TenantSnapshot(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, db.app.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	return snapshot(ctx, db.app.pool, tenantID, fn)
+}
+
+// snapshot runs fn in a READ ONLY, REPEATABLE READ transaction of pool
+// scoped to tenantID.
+func snapshot(ctx context.Context, pool *pgxpool.Pool, tenantID int64, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
 			return fmt.Errorf("set tenant: %w", err)
 		}

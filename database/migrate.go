@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/learnlens/learnlens/migrations"
 )
@@ -21,7 +22,14 @@ func Migrate(ctx context.Context, url, command string, out io.Writer) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+	// Two instances started with --dev, or two operators, may migrate at
+	// once: goose holds a PostgreSQL advisory lock for the duration, and
+	// the second finds nothing left to do.
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}

@@ -131,6 +131,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		metrics:       m,
 	}
 	h.measure(listener)
+	h.useReplica(versions)
 	h.api = h.newAPI(listener)
 	h.proxies = trustedProxies(cfg.TrustedProxies)
 	h.requirements = models.NewRequirementStore(db)
@@ -184,6 +185,18 @@ type Lifecycle struct {
 	Drain, Stop func()
 }
 
+// closeWhenDraining answers with Connection: close while the instance
+// drains, so that the keep-alive connections of the load balancer and of
+// clients end after a finished response, each at its own next request,
+// rather than all at once at the HTTP shutdown. (A WebSocket upgrade is
+// left alone: the hub turns it away with 1012.)
+func (h *Handlers) closeWhenDraining(c *fiber.Ctx) error {
+	if h.draining.Load() && c.Get(fiber.HeaderUpgrade) == "" {
+		c.Context().SetConnectionClose()
+	}
+	return c.Next()
+}
+
 // liveSweepInterval is how often every open live view is rendered again
 // without a change of gold, so that a new day (the tenant's midnight)
 // reaches open pages within it.
@@ -211,6 +224,7 @@ func (h *Handlers) deleteExpiredSessions(ctx context.Context) {
 }
 
 func (h *Handlers) routes(app *fiber.App) {
+	app.Use(h.closeWhenDraining)
 	app.Use(h.requestLog)
 	app.Use(securityHeaders(h.cfg.SecureCookies))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true}))

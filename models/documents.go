@@ -71,8 +71,10 @@ type DocumentWrite struct {
 	Condition Condition
 }
 
-// documentKey is the WHERE clause naming one document (five arguments).
-const documentKey = `resource = ? AND activity_id = ? AND agent_key = ? AND registration = ? AND document_id = ?`
+// documentKey is the WHERE clause naming one document (six arguments:
+// the tenant, then keyArgs). Every query names its tenant, as well as
+// running under its Row Level Security (docs/SCALING.md).
+const documentKey = `tenant_id = ? AND resource = ? AND activity_id = ? AND agent_key = ? AND registration = ? AND document_id = ?`
 
 func keyArgs(q xapi.DocumentQuery) []any {
 	return []any{string(q.Resource), q.ActivityID, q.AgentKey, q.Registration, q.DocumentID}
@@ -83,7 +85,7 @@ func (s *DocumentStore) Get(ctx context.Context, tenantID int64, q xapi.Document
 	var doc *Document
 	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
 		var err error
-		doc, err = stored(tx, q)
+		doc, err = stored(tx, tenantID, q)
 		return err
 	})
 	if err == nil && doc == nil {
@@ -96,9 +98,9 @@ func (s *DocumentStore) Get(ctx context.Context, tenantID int64, q xapi.Document
 }
 
 // stored reads the document q names, nil when there is none.
-func stored(tx *gorm.DB, q xapi.DocumentQuery) (*Document, error) {
+func stored(tx *gorm.DB, tenantID int64, q xapi.DocumentQuery) (*Document, error) {
 	var docs []Document
-	err := tx.Raw(`SELECT content_type, content, etag, updated FROM xapi_documents WHERE `+documentKey, keyArgs(q)...).
+	err := tx.Raw(`SELECT content_type, content, etag, updated FROM xapi_documents WHERE `+documentKey, append([]any{tenantID}, keyArgs(q)...)...).
 		Scan(&docs).Error
 	if err != nil || len(docs) == 0 {
 		return nil, err
@@ -115,7 +117,7 @@ type DocumentIDs struct {
 // IDs lists the ids of the documents of q's scope (its activity and agent,
 // and its registration when set), updated after q.Since when set.
 func (s *DocumentStore) IDs(ctx context.Context, tenantID int64, q xapi.DocumentQuery) (DocumentIDs, error) {
-	where, args := scope(q)
+	where, args := scope(tenantID, q)
 	if !q.Since.IsZero() {
 		where += ` AND updated > ?`
 		args = append(args, q.Since)
@@ -125,7 +127,7 @@ func (s *DocumentStore) IDs(ctx context.Context, tenantID int64, q xapi.Document
 		Updated    time.Time
 	}
 	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT document_id, max(updated) AS updated FROM xapi_documents WHERE `+where+`
+		return tx.Raw(`SELECT document_id, max(updated) AS updated FROM xapi_documents WHERE tenant_id = ? AND `+where+`
 			GROUP BY document_id ORDER BY document_id`, args...).Scan(&rows).Error
 	})
 	out := DocumentIDs{IDs: make([]string, len(rows))}
@@ -138,10 +140,11 @@ func (s *DocumentStore) IDs(ctx context.Context, tenantID int64, q xapi.Document
 	return out, err
 }
 
-// scope is the WHERE clause of q's scope, whatever its document id.
-func scope(q xapi.DocumentQuery) (string, []any) {
+// scope is the WHERE clause of q's scope, whatever its document id, to
+// follow "tenant_id = ? AND ", and its arguments, the tenant's first.
+func scope(tenantID int64, q xapi.DocumentQuery) (string, []any) {
 	where := []string{`resource = ?`, `activity_id = ?`, `agent_key = ?`}
-	args := []any{string(q.Resource), q.ActivityID, q.AgentKey}
+	args := []any{tenantID, string(q.Resource), q.ActivityID, q.AgentKey}
 	if q.Registration != "" {
 		where = append(where, `registration = ?`)
 		args = append(args, q.Registration)
@@ -195,16 +198,16 @@ func (s *DocumentStore) Delete(ctx context.Context, tenantID int64, q xapi.Docum
 		if err := cond.check(old); err != nil {
 			return err
 		}
-		return tx.Exec(`DELETE FROM xapi_documents WHERE `+documentKey, keyArgs(q)...).Error
+		return tx.Exec(`DELETE FROM xapi_documents WHERE `+documentKey, append([]any{tenantID}, keyArgs(q)...)...).Error
 	})
 }
 
 // DeleteAll removes every document of q's scope (the State resource's
 // DELETE without stateId).
 func (s *DocumentStore) DeleteAll(ctx context.Context, tenantID int64, q xapi.DocumentQuery) error {
-	where, args := scope(q)
+	where, args := scope(tenantID, q)
 	return s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
-		return tx.Exec(`DELETE FROM xapi_documents WHERE `+where, args...).Error
+		return tx.Exec(`DELETE FROM xapi_documents WHERE tenant_id = ? AND `+where, args...).Error
 	})
 }
 
@@ -216,5 +219,5 @@ func lockDocument(tx *gorm.DB, tenantID int64, q xapi.DocumentQuery) (*Document,
 	if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, int64(binary.BigEndian.Uint64(sum[:8]))).Error; err != nil {
 		return nil, err
 	}
-	return stored(tx, q)
+	return stored(tx, tenantID, q)
 }

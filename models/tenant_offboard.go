@@ -93,7 +93,8 @@ type ArchiveInfo struct {
 // archivePart is one table file of a tenant's archive: a CSV with a header
 // of the query's column names, or NDJSON with one JSON value (the query's
 // only column, as text) a line. Queries run under the tenant's Row Level
-// Security, so they need not name the tenant; every value is text.
+// Security and name the tenant too ($1), as every query does
+// (docs/SCALING.md); every value is text.
 type archivePart struct {
 	name, query string
 }
@@ -103,34 +104,34 @@ var archiveParts = []archivePart{
 	{"people.csv", `SELECT l.id::text, l.employee_id, l.email, l.name, l.department, l.location, l.job_title,
 		l.manager_id::text, m.employee_id AS manager_employee_id, m.email AS manager_email, l.hire_date::text,
 		l.status, l.rostered::text, l.created_at::text, l.updated_at::text
-		FROM learners l LEFT JOIN learners m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id ORDER BY l.id`},
-	{"people_identities.csv", `SELECT learner_id::text, actor_key FROM learner_identities ORDER BY learner_id, actor_key`},
+		FROM learners l LEFT JOIN learners m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id WHERE l.tenant_id = $1 ORDER BY l.id`},
+	{"people_identities.csv", `SELECT learner_id::text, actor_key FROM learner_identities WHERE tenant_id = $1 ORDER BY learner_id, actor_key`},
 	{"users.csv", `SELECT id::text, email, name, role, status, learner_id::text, (totp_enabled_at IS NOT NULL)::text AS mfa_enabled,
-		last_login_at::text, created_at::text FROM users ORDER BY id`},
+		last_login_at::text, created_at::text FROM users WHERE tenant_id = $1 ORDER BY id`},
 	{"courses.csv", `SELECT id::text, activity_iri, code, title, category, duration_minutes::text, required::text,
-		catalogued::text, created_at::text, updated_at::text FROM courses ORDER BY id`},
+		catalogued::text, created_at::text, updated_at::text FROM courses WHERE tenant_id = $1 ORDER BY id`},
 	{"enrolments.csv", `SELECT course_id::text, learner_id::text, status, enrolled_at::text, started_at::text,
 		completed_at::text, passed::text, passed_at::text, best_scaled::text, attempts::text, due_at::text,
-		last_activity_at::text FROM enrollments ORDER BY course_id, learner_id`},
+		last_activity_at::text FROM enrollments WHERE tenant_id = $1 ORDER BY course_id, learner_id`},
 	{"compliance_requirements.csv", `SELECT id::text, course_id::text, audience::text, due_days::text, due_from,
-		recertify_months::text, created_at::text FROM compliance_requirements ORDER BY id`},
+		recertify_months::text, created_at::text FROM compliance_requirements WHERE tenant_id = $1 ORDER BY id`},
 	{"compliance_assignments.csv", `SELECT requirement_id::text, learner_id::text, assigned_on::text, due_on::text,
-		completed_at::text, expires_on::text FROM compliance_assignments ORDER BY requirement_id, learner_id`},
-	{"statements.ndjson", `SELECT statement::text FROM xapi_statements ORDER BY stored, seq`},
-	{"voided_statements.csv", `SELECT statement_id::text, voided_by::text FROM xapi_voided ORDER BY statement_id`},
+		completed_at::text, expires_on::text FROM compliance_assignments WHERE tenant_id = $1 ORDER BY requirement_id, learner_id`},
+	{"statements.ndjson", `SELECT statement::text FROM xapi_statements WHERE tenant_id = $1 ORDER BY stored, seq`},
+	{"voided_statements.csv", `SELECT statement_id::text, voided_by::text FROM xapi_voided WHERE tenant_id = $1 ORDER BY statement_id`},
 	{"xapi_documents.ndjson", `SELECT json_build_object('resource', resource, 'activity_id', activity_id,
 		'agent_key', agent_key, 'registration', registration, 'document_id', document_id, 'content_type', content_type,
 		'etag', etag, 'updated', updated, 'content_base64', encode(content, 'base64'))::text
-		FROM xapi_documents ORDER BY resource, activity_id, agent_key, registration, document_id`},
+		FROM xapi_documents WHERE tenant_id = $1 ORDER BY resource, activity_id, agent_key, registration, document_id`},
 	{"xapi_attachments.ndjson", `SELECT json_build_object('sha2', sha2, 'content_type', content_type, 'length', length,
-		'stored', stored, 'content_base64', encode(content, 'base64'))::text FROM xapi_attachments ORDER BY sha2`},
+		'stored', stored, 'content_base64', encode(content, 'base64'))::text FROM xapi_attachments WHERE tenant_id = $1 ORDER BY sha2`},
 	{"import_files.csv", `SELECT id::text, kind, filename, encode(sha256, 'hex') AS sha256, length(content)::text AS bytes,
 		uploaded_at::text, uploaded_by, mode, outcome, rows_total::text, rows_applied::text
-		FROM import_files ORDER BY id`},
+		FROM import_files WHERE tenant_id = $1 ORDER BY id`},
 	{"import_jobs.csv", `SELECT id::text, kind, filename, mode, state, created_at::text, created_by, rows_total::text,
-		rows_done::text, finished_at::text, import_file_id::text, error FROM import_jobs ORDER BY id`},
+		rows_done::text, finished_at::text, import_file_id::text, error FROM import_jobs WHERE tenant_id = $1 ORDER BY id`},
 	{"audit_log.csv", `SELECT id::text, at::text, actor_user_id::text, actor_email, action, target, ip, request_id,
-		details::text FROM audit_log ORDER BY at, id`},
+		details::text FROM audit_log WHERE tenant_id = $1 ORDER BY at, id`},
 }
 
 // ArchiveManifest is an archive's last file, manifest.json: what each file
@@ -154,9 +155,9 @@ func (s *TenantStore) WriteArchive(ctx context.Context, info ArchiveInfo, w Arch
 	m := ArchiveManifest{Format: ArchiveFormat, Rows: map[string]int64{}}
 	err := s.db.TenantSnapshot(ctx, info.ID, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT
-			coalesce((SELECT array_agg(domain ORDER BY domain) FROM tenant_domains WHERE kind = 'email'), '{}'),
-			coalesce((SELECT array_agg(domain ORDER BY domain) FROM tenant_domains WHERE kind = 'host'), '{}'),
-			EXISTS (SELECT FROM tenant_logos)`).Scan(&info.EmailDomains, &info.Hosts, &info.HasLogo)
+			coalesce((SELECT array_agg(domain ORDER BY domain) FROM tenant_domains WHERE tenant_id = $1 AND kind = 'email'), '{}'),
+			coalesce((SELECT array_agg(domain ORDER BY domain) FROM tenant_domains WHERE tenant_id = $1 AND kind = 'host'), '{}'),
+			EXISTS (SELECT FROM tenant_logos WHERE tenant_id = $1)`, info.ID).Scan(&info.EmailDomains, &info.Hosts, &info.HasLogo)
 		if err != nil {
 			return fmt.Errorf("read tenant domains: %w", err)
 		}
@@ -170,7 +171,7 @@ func (s *TenantStore) WriteArchive(ctx context.Context, info ArchiveInfo, w Arch
 			return err
 		}
 		for _, p := range archiveParts {
-			n, err := writePart(ctx, tx, p, w, text)
+			n, err := writePart(ctx, tx, info.ID, p, w, text)
 			if err != nil {
 				return fmt.Errorf("archive %s: %w", p.name, err)
 			}
@@ -192,12 +193,12 @@ func (s *TenantStore) WriteArchive(ctx context.Context, info ArchiveInfo, w Arch
 }
 
 // writePart writes one table file, returning its number of rows.
-func writePart(ctx context.Context, tx pgx.Tx, p archivePart, w ArchiveWriter, text func(string) string) (int64, error) {
+func writePart(ctx context.Context, tx pgx.Tx, tenantID int64, p archivePart, w ArchiveWriter, text func(string) string) (int64, error) {
 	f, err := w.Create(p.name)
 	if err != nil {
 		return 0, err
 	}
-	rows, err := tx.Query(ctx, p.query)
+	rows, err := tx.Query(ctx, p.query, tenantID)
 	if err != nil {
 		return 0, err
 	}

@@ -125,10 +125,12 @@ func lockTenantAnd(ctx context.Context, then *pgx.Batch, tx pgx.Tx, tenantID int
 	return tz, nil
 }
 
-// notifyChannel carries "<tenant id>:<gold version>:<committed>" after
-// each commit that gave a tenant's gold a new version, for caches and live
-// dashboards on every instance; committed is gold_freshness.committed in
-// microseconds since 1970.
+// notifyChannel carries "<tenant id>:<gold version>:<committed>:<lsn>"
+// after each commit that gave a tenant's gold a new version, for caches
+// and live dashboards on every instance; committed is
+// gold_freshness.committed in microseconds since 1970, lsn is
+// gold_freshness.lsn (the version's WAL position, which reads from a
+// replica wait for) in PostgreSQL's text form.
 const notifyChannel = "learnlens_gold"
 
 // newVersionSQL gives the tenant's gold its next version, stamped with the
@@ -143,9 +145,9 @@ WITH v AS (
     VALUES ($1::bigint, $2::timestamptz, now(), 1, clock_timestamp())
     ON CONFLICT (tenant_id) DO UPDATE SET as_of = greatest(f.as_of, excluded.as_of), refreshed = now(),
         version = f.version + 1, committed = excluded.committed
-    RETURNING tenant_id, version, committed)
+    RETURNING tenant_id, version, committed, lsn)
 SELECT version, pg_notify($3, tenant_id::text || ':' || version::text || ':' ||
-    (extract(epoch FROM committed) * 1000000)::bigint::text) FROM v`
+    (extract(epoch FROM committed) * 1000000)::bigint::text || ':' || lsn::text) FROM v`
 
 // queueNewVersion queues newVersionSQL on b; the new version is written to
 // *version when b's results are read. asOf is nil for a change that

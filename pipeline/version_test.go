@@ -76,6 +76,19 @@ func (w *versionWatch) committed() time.Time {
 	return at
 }
 
+// lsn is the WAL position recorded with the tenant's current version.
+func (w *versionWatch) lsn() string {
+	ctx := context.Background()
+	var lsn string
+	err := w.f.db.TenantTx(ctx, w.f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT lsn::text FROM gold_freshness`).Scan(&lsn)
+	})
+	if err != nil {
+		w.f.t.Fatal(err)
+	}
+	return lsn
+}
+
 // takeHooks returns and forgets the hook calls so far.
 func (w *versionWatch) takeHooks() []hookCall {
 	w.mu.Lock()
@@ -176,7 +189,7 @@ func TestGoldVersionIncreasesWithEveryChange(t *testing.T) {
 		if want := []hookCall{{f.tenantID, got, got}}; fmt.Sprint(hooks) != fmt.Sprint(want) {
 			t.Errorf("%s: hook calls %v, want %v (tenant, version, version visible when called)", s.name, hooks, want)
 		}
-		if want := fmt.Sprintf("%d:%d:%d", f.tenantID, got, w.committed().UnixMicro()); len(payloads) != 1 || payloads[0] != want {
+		if want := fmt.Sprintf("%d:%d:%d:%s", f.tenantID, got, w.committed().UnixMicro(), w.lsn()); len(payloads) != 1 || payloads[0] != want {
 			t.Errorf("%s: notifications %q, want [%q]", s.name, payloads, want)
 		}
 	}

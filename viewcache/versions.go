@@ -27,7 +27,7 @@ import (
 )
 
 // GoldChannel is the channel on which the pipeline announces
-// "<tenant>:<version>:<committed>" at each commit.
+// "<tenant>:<version>:<committed>:<lsn>" at each commit.
 const GoldChannel = "learnlens_gold"
 
 // Version is a tenant's gold version and when it was committed. At is the
@@ -38,10 +38,13 @@ const GoldChannel = "learnlens_gold"
 // notification a few milliseconds later: the freshness rule also dates a
 // result by when the version after it committed, which must not look
 // later than it was. A version that was never committed (N = 0) has a
-// zero At.
+// zero At. LSN is the version's WAL position (gold_freshness.lsn), which a
+// read from a replica waits for; 0 while unknown (a version learnt from
+// this instance's own commit hook, until its notification arrives).
 type Version struct {
-	N  int64
-	At time.Time
+	N   int64
+	At  time.Time
+	LSN database.LSN
 }
 
 // Versions knows each tenant's current gold version on this instance.
@@ -162,6 +165,9 @@ func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
 		if k.v.N == ver.N && ver.At.Before(k.v.At) {
 			k.v.At = ver.At
 		}
+		if k.v.N == ver.N && k.v.LSN == 0 {
+			k.v.LSN = ver.LSN
+		}
 	}
 	if trustGen != 0 && trustGen == v.listener.Generation() {
 		k.trusted = true
@@ -178,7 +184,7 @@ func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
 }
 
 // notified handles a learnlens_gold notification,
-// "<tenant>:<version>:<committed, µs since 1970>". It runs on the
+// "<tenant>:<version>:<committed, µs since 1970>:<lsn>". It runs on the
 // listener's goroutine, so the current generation is the one that
 // delivered it.
 func (v *Versions) notified(payload string) {
@@ -201,9 +207,9 @@ func (v *Versions) notified(payload string) {
 }
 
 // ParseNotification reads a learnlens_gold payload: the tenant, and the
-// version with its commit time (N = 0 when the sender gave no version; At
-// is now when it gave no time). ok is false for a payload without a
-// tenant.
+// version with its commit time and WAL position (N = 0 when the sender
+// gave no version; At is now when it gave no time; LSN is 0 when it gave
+// none). ok is false for a payload without a tenant.
 func ParseNotification(payload string) (tenant int64, ver Version, ok bool) {
 	parts := strings.Split(payload, ":")
 	tenant, err := strconv.ParseInt(parts[0], 10, 64)
@@ -220,6 +226,11 @@ func ParseNotification(payload string) (tenant int64, ver Version, ok bool) {
 	if len(parts) > 2 {
 		if us, err := strconv.ParseInt(parts[2], 10, 64); err == nil {
 			ver.At = time.UnixMicro(us)
+		}
+	}
+	if len(parts) > 3 {
+		if lsn, err := database.ParseLSN(parts[3]); err == nil {
+			ver.LSN = lsn
 		}
 	}
 	return tenant, ver, true
@@ -242,14 +253,23 @@ func (v *Versions) read(ctx context.Context, tenant int64) (Version, error) {
 	var ver Version
 	err := v.db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
 		var at *time.Time
-		err := tx.QueryRow(ctx, `SELECT version, committed FROM gold_freshness WHERE tenant_id = $1`, tenant).Scan(&ver.N, &at)
+		var lsn *string
+		err := tx.QueryRow(ctx, `SELECT version, committed, lsn::text FROM gold_freshness WHERE tenant_id = $1`, tenant).Scan(&ver.N, &at, &lsn)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
+		}
+		if err != nil {
+			return err
 		}
 		if at != nil {
 			ver.At = *at
 		}
-		return err
+		if lsn != nil {
+			if ver.LSN, err = database.ParseLSN(*lsn); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return Version{}, fmt.Errorf("read gold version of tenant %d: %w", tenant, err)

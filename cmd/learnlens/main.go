@@ -104,7 +104,7 @@ func run(args []string) error {
 			if err != nil {
 				return err
 			}
-			return database.Migrate(ctx, owner, args[1], os.Stdout)
+			return migrate(ctx, owner, args[1], os.Stdout)
 		})
 	case "seed":
 		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
@@ -180,7 +180,7 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 				if err != nil {
 					return err
 				}
-				if err := database.Migrate(ctx, owner, "up", os.Stdout); err != nil {
+				if err := migrate(ctx, owner, "up", os.Stdout); err != nil {
 					return err
 				}
 			}
@@ -193,8 +193,15 @@ func serve(ctx context.Context, cfg config.Config, dev bool) error {
 			return err
 		}
 		defer db.Close()
+		if err := checkSchema(ctx, db, log); err != nil {
+			return err
+		}
 		app, metricsHandler, lc := handlers.New(cfg, db, log)
 		defer lc.Stop()
+		reportCtx, endReport := context.WithCancel(context.Background())
+		reported := make(chan struct{})
+		go func() { reportInstance(reportCtx, db, log, cfg.Port); close(reported) }()
+		defer func() { endReport(); <-reported }()
 
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 		if err != nil {
@@ -329,10 +336,10 @@ func withDatabaseURL(ctx context.Context, cfg config.Config, fn func(urls databa
 	return withDatabase(ctx, cfg, true, fn)
 }
 
-func withDatabase(ctx context.Context, cfg config.Config, migrate bool, fn func(urls databaseURLs) error) error {
+func withDatabase(ctx context.Context, cfg config.Config, migrateFirst bool, fn func(urls databaseURLs) error) error {
 	if !cfg.PrivateDatabase() {
 		return fn(databaseURLs{
-			Logins: database.Logins{App: cfg.DatabaseURL, Platform: cfg.DatabasePlatformURL},
+			Logins: database.Logins{App: cfg.DatabaseURL, Platform: cfg.DatabasePlatformURL, Read: cfg.DatabaseReadURL},
 			Owner:  cfg.DatabaseOwnerURL,
 		})
 	}
@@ -349,8 +356,8 @@ func withDatabase(ctx context.Context, cfg config.Config, migrate bool, fn func(
 		Logins: database.Logins{App: cluster.URLAs(database.AppRole, "learnlens"), Platform: cluster.URLAs(database.PlatformRole, "learnlens")},
 		Owner:  cluster.URL("learnlens"),
 	}
-	if migrate {
-		if err := database.Migrate(ctx, urls.Owner, "up", os.Stdout); err != nil {
+	if migrateFirst {
+		if err := migrate(ctx, urls.Owner, "up", os.Stdout); err != nil {
 			return err
 		}
 	}
