@@ -18,7 +18,7 @@ module.exports = {
   safelist: [
     'btn', 'btn-primary', 'btn-secondary', 'btn-danger',
     'input', 'label', 'field-error', 'input-error',
-    'card', 'badge', 'badge-green', 'badge-red', 'badge-gray', 'badge-yellow',
+    'card', 'badge', 'badge-green', 'badge-red', 'badge-gray', 'badge-yellow', 'badge-violet',
     'table', 'nav-link', 'nav-link-active',
     'alert', 'alert-error', 'alert-info',
     'skip-link',

@@ -171,10 +171,18 @@ func init() {
 				{Key: "answers", Kind: Int}, {Key: "correct", Kind: Int},
 				{Key: "correct_rate", Kind: Percent},
 				{Key: "top_response"}},
-			sql: `SELECT e.interaction_id AS question, count(*) AS answers, count(*) FILTER (WHERE e.success) AS correct,
+			// The question is shown by the name its statements define
+			// (object.definition.name, the newest statement that has one,
+			// in English when it is there); its IRI when none does.
+			sql: `SELECT coalesce((SELECT coalesce(d->>'en-US', d->>'en', d->>'en-GB', (SELECT min(v) FROM jsonb_each_text(d) x(k, v)))
+					FROM xapi_statements s, LATERAL (SELECT s.statement->'object'->'definition'->'name' AS d) n
+					WHERE s.tenant_id = @tenant AND s.activity_id = g.question_iri AND jsonb_typeof(d) = 'object'
+					ORDER BY s.stored DESC LIMIT 1), g.question_iri) AS question,
+				g.answers, g.correct, g.correct_rate, g.top_response
+				FROM (SELECT e.interaction_id AS question_iri, count(*) AS answers, count(*) FILTER (WHERE e.success) AS correct,
 				round(100.0 * count(*) FILTER (WHERE e.success) / nullif(count(*) FILTER (WHERE e.success IS NOT NULL), 0), 1)::float8 AS correct_rate,
 				coalesce(mode() WITHIN GROUP (ORDER BY e.response), '') AS top_response
-				FROM ` + q.courseEvents("'interaction'", a) + ` AND e.interaction_id IS NOT NULL GROUP BY e.interaction_id`,
+				FROM ` + q.courseEvents("'interaction'", a) + ` AND e.interaction_id IS NOT NULL GROUP BY e.interaction_id) g`,
 			args: a, defaultSort: "correct_rate", search: "t.question",
 		}, nil
 	}

@@ -184,9 +184,10 @@ func (q *Q) AssessmentCourseView(course int64) (v AssessmentCourseView, err erro
 // DrillView is one level of a drill-down: the object's title (a course,
 // a requirement), the team's manager at the people level, and the table.
 type DrillView struct {
-	Title   string `json:"title"`
-	Manager string `json:"manager,omitempty"`
-	Table   Table  `json:"table"`
+	Title   string       `json:"title"`
+	Manager string       `json:"manager,omitempty"`
+	Table   Table        `json:"table"`
+	Summary TableSummary `json:"summary"` // every row of Table, for tiles and a chart
 }
 
 // DrillView computes the drill level showing table for p; titleOf names
@@ -197,6 +198,9 @@ func (q *Q) DrillView(table string, p Params, object int64, titleOf func(int64) 
 		return v, err
 	}
 	if v.Table, err = q.pageTable(table, p); err != nil {
+		return v, err
+	}
+	if v.Summary, err = q.TableSummary(table, p); err != nil {
 		return v, err
 	}
 	if team {

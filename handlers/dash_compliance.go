@@ -37,7 +37,7 @@ func complianceStack(status []analytics.RequirementStatus) charts.StackedBarChar
 	sc := charts.StackedBarChart{ID: "compliance-status", Title: "Status by requirement", Unit: "people", Category: "Requirement", Horizontal: true,
 		Description: "Assignments of each requirement on this page of the table by status today"}
 	sc.Series = []charts.Series{{Name: "Compliant", Color: charts.Emerald}, {Name: "Not yet due", Color: charts.Slate},
-		{Name: "Due soon", Color: charts.Amber}, {Name: "Overdue", Color: charts.Rose}, {Name: "Expired", Color: charts.Rose}}
+		{Name: "Due soon", Color: charts.Amber}, {Name: "Overdue", Color: charts.Rose}, {Name: "Expired", Color: charts.Violet}}
 	for _, s := range status {
 		sc.Categories = append(sc.Categories, s.Requirement)
 		for i, n := range []int64{s.Compliant, s.NotDue, s.DueSoon, s.Overdue, s.Expired} {

@@ -3,12 +3,14 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/views/components/charts"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
@@ -65,16 +67,110 @@ func (h *Handlers) drillPage(c *fiber.Ctx, d drill, id, team int64) error {
 		}
 		title, intro := dv.Title, d.teamsIntro
 		crumbs := []dash.Crumb{{Label: d.dashTitle, Href: "/dashboards/" + d.dash + v.r.Filters.Query()}}
-		body := dash.TableOnly("Teams", "section-teams", pageTable(dv.Table, v.r, p, d.teamsEmpty))
+		body := d.glance(v, dv, false)
+		body.Title, body.TestID, body.Table = "Teams", "section-teams", pageTable(dv.Table, v.r, p, d.teamsEmpty)
 		if team >= 0 {
 			title, intro = dv.Title+" · team of "+dv.Manager, d.peopleIntro
 			crumbs = append(crumbs, dash.Crumb{Label: dv.Title, Href: d.path(id) + v.r.Filters.Query()})
-			body = dash.TableOnly(d.peopleSection, "section-"+strings.ToLower(d.peopleSection), pageTable(dv.Table, v.r, p, ""))
+			body = d.glance(v, dv, true)
+			body.Title, body.TestID, body.Table = d.peopleSection, "section-"+strings.ToLower(d.peopleSection), pageTable(dv.Table, v.r, p, "")
 		}
 		f, err := h.frame(ctx, v, title, intro, v.path)
 		f.ShowDates, f.ShowCourse, f.Crumbs = d.showDates, false, crumbs
-		return f, body, err
+		return f, dash.DrillBody(body), err
 	})
+}
+
+// glance is a drill level's tiles and chart, from the totals of all its
+// rows: for the teams level the totals and each team's rate (the teams of
+// the table's page), for a team's people how many have each status.
+func (d drill) glance(v *viewCtx, dv analytics.DrillView, people bool) dash.Drill {
+	s := dv.Summary
+	var out dash.Drill
+	if people {
+		label := "People"
+		if d.dash == "completion" {
+			label = "Learners"
+		}
+		out.KPIs = []charts.KPI{kpi(v, "drill-rows", label, float64(s.Rows), "")}
+		st := charts.StackedBarChart{ID: "drill-status", Title: label + " by status", Unit: "people", Category: "Team", Horizontal: true,
+			Description: "How many of the team's " + strings.ToLower(label) + " have each status", Categories: []string{dv.Manager}}
+		for _, c := range s.Statuses {
+			out.KPIs = append(out.KPIs, kpi(v, "drill-"+strings.ReplaceAll(c.Status, " ", "-"), capital(c.Status), float64(c.Rows), ""))
+			st.Series = append(st.Series, charts.Series{Name: capital(c.Status), Values: []float64{float64(c.Rows)}, Color: statusColor(c.Status)})
+		}
+		out.Stack = &st
+		return out
+	}
+	rate, rateLabel := "completion_rate", "Completion rate"
+	out.KPIs = []charts.KPI{kpi(v, "drill-rows", "Teams", float64(s.Rows), "")}
+	if d.dash == "completion" {
+		out.KPIs = append(out.KPIs, kpi(v, "drill-enrolled", "Enrolled", float64(s.Sums["enrolled"]), ""),
+			kpi(v, "drill-completed", "Completed", float64(s.Sums["completed"]), ""),
+			upIsBad(kpi(v, "drill-overdue", "Overdue", float64(s.Sums["overdue"]), "")),
+			kpi(v, "drill-rate", rateLabel, s.Rate("completed", "enrolled"), "%"))
+	} else {
+		rate, rateLabel = "compliance_rate", "Compliance rate"
+		out.KPIs = append(out.KPIs, kpi(v, "drill-assigned", "Assigned", float64(s.Sums["assigned"]), ""),
+			upIsBad(kpi(v, "drill-overdue", "Overdue", float64(s.Sums["overdue"]), "")),
+			upIsBad(kpi(v, "drill-expired", "Expired", float64(s.Sums["expired"]), "")),
+			kpi(v, "drill-rate", rateLabel, s.Rate("compliant", "assigned"), "%"))
+	}
+	bars := charts.BarChart{ID: "drill-teams", Title: rateLabel + " of the first teams", Unit: "%", Category: "Team", Horizontal: true, Max: 100,
+		Description: rateLabel + " of the first teams of the table, in its order", Color: charts.Emerald}
+	col := map[string]int{}
+	for i, c := range dv.Table.Columns {
+		col[c.Key] = i
+	}
+	for i, r := range dv.Table.Rows {
+		if i == drillBars {
+			break
+		}
+		name, _ := r[col["team"]].(string)
+		val, ok := r[col[rate]].(float64)
+		if !ok {
+			val = math.NaN()
+		}
+		bars.Bars = append(bars.Bars, charts.Bar{Label: name, Value: val})
+	}
+	out.Bars = &bars
+	return out
+}
+
+// drillBars is how many teams a drill level's chart shows.
+const drillBars = 10
+
+// statusColor is a status's colour, as on the dashboards' charts: the
+// completion stack's completed, in progress and not started, compliance's
+// five statuses (see charts.Hex).
+func statusColor(status string) charts.Color {
+	switch status {
+	case "completed":
+		return charts.Brand
+	case "in progress", "compliant":
+		return charts.Emerald
+	case "enrolled", "due soon":
+		return charts.Amber
+	case "overdue":
+		return charts.Rose
+	case "expired":
+		return charts.Violet
+	case "not due":
+		return charts.Slate
+	}
+	return charts.Sky
+}
+
+// capital is a status as a label: "enrolled" (no progress yet) reads
+// "Not started" as on the completion dashboard.
+func capital(s string) string {
+	switch s {
+	case "":
+		return s
+	case "enrolled":
+		return "Not started"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (h *Handlers) drillTeams(d drill) fiber.Handler {

@@ -36,7 +36,7 @@ func (h *Handlers) dashboardRoutes(site fiber.Router) {
 	d.Get("/compliance/requirements/:id/teams/:team", h.drillPeople(complianceDrill))
 	d.Get("/assessments", assessmentsDashboard.handler(h))
 	d.Get("/assessments/courses/:course", h.assessmentCoursePage)
-	d.Get("/team", teamDashboard.handler(h))
+	d.Get("/team", h.teamPage)
 	d.Get("/team/nodes/:node", h.teamNodes)
 
 	site.Get("/me", auth.RequireLogin, h.myLearning)
@@ -361,9 +361,10 @@ func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBui
 	}))
 }
 
-// kpi is a tile of the view's data, with its "data as of".
+// kpi is a tile of the view's data. The page says "data as of" once, so
+// tiles do not repeat it.
 func kpi(v *viewCtx, id, label string, value float64, unit string) charts.KPI {
-	return charts.KPI{ID: id, Label: label, Value: value, Unit: unit, AsOf: v.meta.AsOf}
+	return charts.KPI{ID: id, Label: label, Value: value, Unit: unit}
 }
 
 // upIsBad colours a rise red (overdue, failed).

@@ -44,5 +44,10 @@ func (h *Handlers) home(c *fiber.Ctx) error {
 		v.Intro = "Your own learning: progress, due training and certificates."
 		v.Cards = []home.Card{{Title: "My learning", Text: "Your courses, required training, certificates and attempts.", Href: "/me", TestID: "card-me"}}
 	}
+	numbers, err := h.homeNumbers(c)
+	if err != nil {
+		return err
+	}
+	v.Numbers = numbers
 	return h.page(c, fiber.StatusOK, "Home", home.Page(v))
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -119,6 +120,16 @@ func acmeDrill(f *fixture) map[string]string {
 func acmeQuery(f *fixture) string {
 	return "?manager=" + f.id(f.acmePerson) + "&learner_id=" + f.id(f.acmePerson)
 }
+
+// acmeAsOf is a past day for the point-in-time team view. The team page
+// and its nodes are probed as of it (the as-of tree reads the roster's
+// history, not today's closure); today's nodes are the same scope check as
+// GET /api/v1/team/nodes/:node.
+func acmeAsOf(*fixture) string {
+	return "?as_of=" + time.Now().UTC().AddDate(0, 0, -7).Format(time.DateOnly)
+}
+
+func acmeAsOfQuery(f *fixture) string { return acmeQuery(f) + "&" + acmeAsOf(f)[1:] }
 
 func acmeLearnerQuery(f *fixture) string { return "?learner_id=" + f.id(f.acmePerson) }
 
@@ -268,13 +279,13 @@ var routeIsolation = map[string]isolation{
 	"GET /dashboards/engagement":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/compliance":                              {access: signedIn, query: acmeQuery, hidden: true},
 	"GET /dashboards/assessments":                             {access: signedIn, query: acmeQuery, hidden: true},
-	"GET /dashboards/team":                                    {access: signedIn, query: acmeQuery, hidden: true},
+	"GET /dashboards/team":                                    {access: signedIn, query: acmeAsOfQuery, hidden: true},
 	"GET /dashboards/completion/courses/:id":                  {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /dashboards/completion/courses/:id/teams/:team":      {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /dashboards/compliance/requirements/:id":             {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /dashboards/compliance/requirements/:id/teams/:team": {access: signedIn, params: acmeDrill, hidden: true},
 	"GET /dashboards/assessments/courses/:course":             {access: signedIn, params: acmeDrill, hidden: true},
-	"GET /dashboards/team/nodes/:node":                        {access: signedIn, params: acmeDrill, hidden: true},
+	"GET /dashboards/team/nodes/:node":                        {access: signedIn, params: acmeDrill, query: acmeAsOf, hidden: true},
 	"GET /me":                                                 {access: signedIn},
 	"GET /ws":                                                 {access: signedIn, websocket: true},
 	"GET /learners/:learner":                                  {access: signedIn, params: acmeDrill, hidden: true},

@@ -143,7 +143,9 @@ func TestLiveActivityTreeAndMyLearning(t *testing.T) {
 		reportID := acmeValue[int64](t, srv, `SELECT l.id FROM learners l, acme WHERE l.tenant_id = acme.id AND l.email = ?`, report)
 		tree := openLive(t, "manager's tree", manager, long(t, manager), srv.URL("acme.localhost", "/dashboards/team"))
 		err := chromedp.Do(tree.ctx,
-			chromedp.Click(chromedp.CSS(fmt.Sprintf(`li[data-node="%d"] [data-testid="node-expand"]`, root))),
+			// The tree opens with the manager's first level shown; open it
+			// if it is not.
+			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(li => li.getAttribute('aria-expanded') === 'true' || li.querySelector('[data-testid="node-expand"]').click())(document.querySelector('li[data-node="%d"]'))`, root)),
 			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#children-%d li[data-node="%d"]`, root, reportID))),
 		)
 		if err != nil {

@@ -452,7 +452,7 @@ func testManagerDashboards(t *testing.T, srv *testserver.Server, data acmeData) 
 	ctx := b.step(t)
 
 	open(ctx, t, b, srv, "/dashboards/team")
-	nodes := evalJS[[]string](ctx, t, `[...document.querySelectorAll('[data-testid="tree-node"]')].map(n => n.dataset.node)`)
+	nodes := evalJS[[]string](ctx, t, `[...document.querySelectorAll('[role="tree"] > [data-testid="tree-node"]')].map(n => n.dataset.node)`)
 	if len(nodes) != 1 || nodes[0] != strconv.FormatInt(data.manager, 10) {
 		t.Errorf("manager's team view starts at nodes %v, want only their own (%d)", nodes, data.manager)
 	}

@@ -22,9 +22,18 @@ const (
 	Sky
 	// Slate is slate-500, e.g. for "not started" or a comparison period.
 	Slate
+	// Violet is violet-700, e.g. for "expired": a certificate that lapsed
+	// is not the same news as training never done ("overdue", Rose).
+	Violet
 )
 
-// palette is the order in which Auto colours are handed out.
+// Hex is each colour's sRGB value (Brand: the default indigo-600), for the
+// colour-blind check in palette_test.go and for docs/DASHBOARDS.md.
+var Hex = map[Color]string{Brand: "#4f46e5", Emerald: "#059669", Amber: "#d97706", Rose: "#e11d48",
+	Sky: "#0284c7", Slate: "#64748b", Violet: "#6d28d9"}
+
+// palette is the order in which Auto colours are handed out (Violet is
+// kept for "expired").
 var palette = [...]Color{Brand, Emerald, Amber, Rose, Sky, Slate}
 
 // autoColors resolves Auto colours: the n-th Auto series gets the n-th
@@ -70,6 +79,8 @@ func (c Color) fill() string {
 		return "fill-sky-600"
 	case Slate:
 		return "fill-slate-500"
+	case Violet:
+		return "fill-violet-700"
 	default:
 		return "fill-brand"
 	}
@@ -87,6 +98,8 @@ func (c Color) stroke() string {
 		return "stroke-sky-600"
 	case Slate:
 		return "stroke-slate-500"
+	case Violet:
+		return "stroke-violet-700"
 	default:
 		return "stroke-brand"
 	}
@@ -105,6 +118,8 @@ func (c Color) swatch() string {
 		return "bg-sky-600"
 	case Slate:
 		return "bg-slate-500"
+	case Violet:
+		return "bg-violet-700"
 	default:
 		return "bg-brand"
 	}

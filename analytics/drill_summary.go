@@ -1,0 +1,74 @@
+package analytics
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TableSummary is a drill-down level at a glance: the totals of every
+// row of its table (not only the page shown), for its tiles and chart.
+type TableSummary struct {
+	Rows int64 `json:"rows"`
+	// Sums are the totals of the table's count columns by key (enrolled,
+	// completed, overdue, assigned, compliant, …).
+	Sums map[string]int64 `json:"sums"`
+	// Statuses counts the rows by their status column, most first; empty
+	// when the table has none.
+	Statuses []StatusCount `json:"statuses"`
+}
+
+// StatusCount is how many rows have one status.
+type StatusCount struct {
+	Status string `json:"status"`
+	Rows   int64  `json:"rows"`
+}
+
+// Rate is part of whole in percent, NaN without a whole.
+func (s TableSummary) Rate(part, whole string) float64 { return pct(s.Sums[part], s.Sums[whole]) }
+
+// TableSummary sums every row of table id for p, whatever the page,
+// sort or search.
+func (q *Q) TableSummary(id string, p Params) (TableSummary, error) {
+	out := TableSummary{Sums: map[string]int64{}}
+	tq, err := q.table(id, p)
+	if err != nil {
+		return out, err
+	}
+	sel := []string{"count(*)"}
+	var keys []string
+	status := false
+	for _, c := range tq.columns {
+		switch {
+		case c.Kind == Int:
+			keys = append(keys, c.Key)
+			sel = append(sel, fmt.Sprintf("coalesce(sum(t.%s), 0)::bigint", pgx.Identifier{c.Key}.Sanitize()))
+		case c.Key == "status":
+			status = true
+		}
+	}
+	vals := make([]int64, len(keys))
+	dest := []any{&out.Rows}
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
+	if err := q.one(`SELECT `+strings.Join(sel, ", ")+` FROM (`+tq.sql+`) t`, tq.args, dest...); err != nil {
+		return out, fmt.Errorf("summarise %s: %w", id, err)
+	}
+	for i, k := range keys {
+		out.Sums[k] = vals[i]
+	}
+	if !status {
+		return out, nil
+	}
+	rows, err := q.tx.Query(q.ctx, `SELECT t.status, count(*) FROM (`+tq.sql+`) t GROUP BY 1 ORDER BY 2 DESC, 1`, tq.args)
+	if err != nil {
+		return out, fmt.Errorf("summarise %s by status: %w", id, err)
+	}
+	out.Statuses, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (StatusCount, error) {
+		var s StatusCount
+		return s, r.Scan(&s.Status, &s.Rows)
+	})
+	return out, err
+}
