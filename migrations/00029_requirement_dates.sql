@@ -19,6 +19,9 @@ UPDATE compliance_requirements r SET in_force_from = (r.created_at AT TIME ZONE 
     assigned_at = r.created_at
 FROM tenants t WHERE t.id = r.tenant_id;
 ALTER TABLE compliance_requirements ALTER COLUMN in_force_from SET NOT NULL;
+-- A default keeps the previous release's inserts working during a rolling
+-- upgrade (docs/OPERATIONS.md); this release always sets the column.
+ALTER TABLE compliance_requirements ALTER COLUMN in_force_from SET DEFAULT current_date;
 
 -- Existing staff of a requirement due from hire were assigned (and due)
 -- from their hire date, years before the requirement existed: assign them
