@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build cluster test cover drills fuzz bench bench-ingest bench-dashboards bench-live deps check-generated generate css vendor lint clean
+.PHONY: help run build cluster test cover drills fuzz bench bench-ingest bench-dashboards bench-large bench-live deps check-generated generate css vendor lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ bench-ingest: ## Statements/s through the real xAPI endpoint vs a raw COPY: the 
 bench-dashboards: ## Dashboards under 50 signed-in clients (one view, a customer mix, the mix under 2,000 statements/s), demo + 1M-statement tenant, vs /healthz (BENCH_DASH_* in docs/PERFORMANCE.md)
 	./scripts/hugepages.sh
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Dashboards -benchtime 1x -timeout 60m ./tests/bench/
+
+bench-large: ## Every dashboard route of a big tenant already loaded by `learnlens seed --bench`, one request at a time with the result cache off (BENCH_LARGE_URL=<superuser URL>, BENCH_LARGE_TENANT=huge001)
+	go test -count=1 -run '^$$' -bench LargeTenant -benchtime 1x -timeout 30m ./tests/bench/
 
 bench-live: ## Live dashboards: 1,000 WebSocket clients over 10 tenants and 50 views; commit → changed tile p95, stray messages, memory per connection, CPU per push (BENCH_LIVE_CLIENTS, BENCH_LIVE_TENANTS, BENCH_LIVE_ROUNDS)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Live -benchtime 1x -timeout 30m ./tests/bench/
