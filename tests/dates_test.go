@@ -73,7 +73,7 @@ func (m *dateModel) assignLater(p *modelPerson) {
 func (m *dateModel) due(r *modelReq, p *modelPerson) (due time.Time, expires time.Time, status string) {
 	done, completed := r.completed[p.emp]
 	if completed && r.recertify > 0 {
-		expires = done.AddDate(0, r.recertify, 0)
+		expires = addMonths(done, r.recertify)
 		due = expires
 	} else if r.fromHire && !p.hire.IsZero() && !p.hire.Before(r.inForce) {
 		due = p.hire.AddDate(0, 0, r.dueDays)
@@ -396,4 +396,14 @@ func TestDemoDataTellsABelievableStory(t *testing.T) {
 	if s.StatementsThisWeek == 0 {
 		t.Error("no activity in the last 7 days")
 	}
+}
+
+// addMonths adds n months to a date as PostgreSQL's date + interval does:
+// a day past the end of the target month becomes its last day
+// (2024-02-29 + 12 months = 2025-02-28), where Go's AddDate would roll
+// over into the next month.
+func addMonths(d time.Time, n int) time.Time {
+	first := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, d.Location()).AddDate(0, n, 0)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d.Day(), last)-1)
 }
