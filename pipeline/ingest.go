@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/learnlens/learnlens/xapi"
@@ -95,11 +97,22 @@ func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
 	var res []StoreResult
 	var version int64
 	var times batchTimes
-	err := p.db.TenantTx(ctx, batches[0].TenantID, func(tx pgx.Tx) error {
-		var err error
-		res, err = storeStatements(ctx, tx, batches, &version, &times)
-		return err
-	})
+	var err error
+	for attempt := 1; ; attempt++ {
+		version, times = 0, batchTimes{}
+		err = p.db.TenantTx(ctx, batches[0].TenantID, func(tx pgx.Tx) error {
+			var err error
+			res, err = storeStatements(ctx, tx, batches, &version, &times)
+			return err
+		})
+		// A deadlock rolled the whole transaction back, so it can run
+		// again. They happen while a previous release, whose usage trigger
+		// locks the tenant's counter row before the pipeline lock, ingests
+		// beside this one during a rolling upgrade (migration 00023).
+		if attempt == 3 || !isDeadlock(err) || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil && len(g) > 1 {
 		// Each alone has its own MaxIngestDuration (the group's may be
 		// what ran out).
@@ -584,4 +597,10 @@ func pgUUID(s string) pgtype.UUID {
 		return pgtype.UUID{}
 	}
 	return pgtype.UUID{Bytes: u, Valid: true}
+}
+
+// isDeadlock says whether err is PostgreSQL's deadlock_detected.
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
 }
