@@ -111,7 +111,9 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 				}
 				g := []int64{got.Active, got.ActivePrevious, got.DAU, got.WAU, got.MAU}
 				w := []int64{want.Active, want.ActivePrevious, want.DAU, want.WAU, want.MAU}
-				if !slices.Equal(g, w) || want.Active == 0 {
+				// The range may hold no activity for a filter (a week's
+				// start early in a day), but the month before it must.
+				if !slices.Equal(g, w) || (want.Active == 0 && want.MAU == 0) {
 					t.Errorf("%s: active, previous, DAU, WAU, MAU = %v from the active months, %v from the active days", what, g, w)
 				}
 				page, err := q.TablePage("engagement/inactive", Params{})
