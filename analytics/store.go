@@ -214,9 +214,13 @@ func (q *Q) CheckTable(id string, p Params) error {
 }
 
 // Params are the ids of a drill-down path, e.g. the course of a course's
-// teams.
+// teams, and for a point-in-time section (the team tree) the day it is
+// for.
 type Params struct {
 	Course, Team, Requirement, Learner int64
+	// AsOf is the past day the team tree is read as of (ParseAsOf); zero
+	// is today.
+	AsOf time.Time
 }
 
 // tables builds each table of the dashboards by id.

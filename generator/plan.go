@@ -55,13 +55,13 @@ func (g *gen) newPlan(p, c int, at time.Time, why reason) *plan {
 		pl.delay = days(lognormal(r, 1+float64(co.spec.minutes)/30, 1.0))
 	case reasonOnboarding:
 		notStarted, abandon = 0.02, 0.03
+		if co.required {
+			notStarted, abandon = g.mandatoryMisses(per)
+		}
 		pl.startDelay = days(lognormal(r, 0.4, 1.2))
 		pl.delay = days(lognormal(r, 2, 1.0))
 	default: // campaign, recertification
-		notStarted, abandon = 0.01, 0.01
-		if g.lagging(per) {
-			notStarted, abandon = 0.1, 0.1
-		}
+		notStarted, abandon = g.mandatoryMisses(per)
 		pl.startDelay = days(lognormal(r, 1.5, 1.5))
 		pl.delay = days(lognormal(r, 1, 1.0))
 	}
@@ -220,6 +220,27 @@ func (g *gen) lagging(p *person) bool {
 	return p.parent >= 0 && p.parent%7 == 3
 }
 
+// mandatoryMisses are the chances that p never starts, or starts and
+// abandons, a required course they were assigned. They are small outside
+// the lagging teams, so the overdue people cluster in those few teams
+// (the story a compliance officer expects) rather than one or two in
+// most teams.
+func (g *gen) mandatoryMisses(p *person) (notStarted, abandon float64) {
+	if g.lagging(p) {
+		return 0.15, 0.1
+	}
+	return 0.002, 0.002
+}
+
+// campaignUptake is the share of p's team that takes part in a compliance
+// campaign.
+func (g *gen) campaignUptake(p *person) float64 {
+	if g.lagging(p) {
+		return 0.55
+	}
+	return 0.998
+}
+
 // firstDay is a new hire's first morning: onboarding is assigned then.
 func (g *gen) firstDay(p *person) time.Time {
 	d := p.hire
@@ -278,11 +299,7 @@ func (g *gen) planMandatory() {
 				need := last.IsZero() || c.req.recertify > 0 && last.Before(t.AddDate(0, 3-c.req.recertify, 0))
 				// Most teams take part; a few lagging ones often do not,
 				// so the overdue people cluster in those teams.
-				take := 0.985
-				if g.lagging(p) {
-					take = 0.6
-				}
-				if !need || p.role != "learner" && r.Float64() >= take {
+				if !need || p.role != "learner" && r.Float64() >= g.campaignUptake(p) {
 					continue
 				}
 				pl := g.newPlan(p.idx, c.idx, t.Add(time.Duration(r.IntN(900))*time.Second), reasonCampaign)

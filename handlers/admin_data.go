@@ -16,6 +16,7 @@ import (
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/views/format"
 	"github.com/learnlens/learnlens/views/pages/admin"
 )
 
@@ -353,13 +354,12 @@ func (h *Handlers) purgeFormError(c *fiber.Ctx, page admin.DataPage, err error) 
 }
 
 func purgeView(r pipeline.PurgeReport) *admin.PurgeView {
-	n := func(v int64) string { return strconv.FormatInt(v, 10) }
-	pct := func(hl pipeline.Headline) string {
-		return strconv.FormatFloat(hl.CompliancePercent(), 'f', 1, 64) + " %"
-	}
-	return &admin.PurgeView{Before: r.Before, DryRun: r.DryRun, Statements: strconv.Itoa(r.Statements),
-		People: strconv.Itoa(r.People), RemovedPeople: strconv.Itoa(r.RemovedPeople), Courses: strconv.Itoa(r.Courses),
-		Documents: strconv.Itoa(r.Documents), Rows: []admin.PurgeRow{
+	n := format.Int
+	pct := func(hl pipeline.Headline) string { return format.Percent(hl.CompliancePercent()) }
+	i := func(v int) string { return format.Int(int64(v)) }
+	return &admin.PurgeView{Before: r.Before, DryRun: r.DryRun, Statements: i(r.Statements),
+		People: i(r.People), RemovedPeople: i(r.RemovedPeople), Courses: i(r.Courses),
+		Documents: i(r.Documents), Rows: []admin.PurgeRow{
 			{Label: "Stored statements", Before: n(r.Then.Statements), After: n(r.Now.Statements)},
 			{Label: "People with learning activity", Before: n(r.Then.People), After: n(r.Now.People)},
 			{Label: "Active in the last 365 days", Before: n(r.Then.ActiveLastYear), After: n(r.Now.ActiveLastYear)},

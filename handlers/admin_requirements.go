@@ -18,6 +18,7 @@ import (
 	"github.com/learnlens/learnlens/imports"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/pipeline"
+	"github.com/learnlens/learnlens/views/format"
 	"github.com/learnlens/learnlens/views/pages/admin"
 )
 
@@ -195,7 +196,7 @@ func (h *Handlers) requirementList(c *fiber.Ctx) error {
 func requirementRow(r models.ComplianceRequirement, loc *time.Location) admin.RequirementRow {
 	row := admin.RequirementRow{ID: r.ID, Course: r.CourseTitle, Code: r.CourseCode, Audience: audienceLabel(r.Audience),
 		Due: dueLabel(r.DueDays, r.DueFrom), Recertify: recertifyLabel(r.RecertifyMonths),
-		People: strconv.FormatInt(r.People, 10), Overdue: strconv.FormatInt(r.Overdue, 10)}
+		People: format.Int(r.People), Overdue: format.Int(r.Overdue)}
 	if r.RetiredAt != nil {
 		row.Retired = r.RetiredAt.In(loc).Format("2 Jan 2006")
 	}

@@ -165,6 +165,13 @@ func (h *Handlers) usageCSV(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	bw := bufio.NewWriter(c.Response().BodyWriter())
 	w := csv.NewWriter(bw)
+	// The lines every export starts with (exportMeta): the counts are
+	// read now, so the data is as of now.
+	t := auth.Tenant(c)
+	for _, m := range exportMeta(t.Name+" · usage", time.Now(), "Range: "+from+" to "+to, tenantLocation(t)) {
+		_ = w.Write([]string{m})
+	}
+	_ = w.Write(nil)
 	_ = w.Write([]string{"date", "statements", "active_learners", "signed_in_users", "sign_ins", "failed_sign_ins", "exports"})
 	for _, d := range r.Days {
 		_ = w.Write([]string{d.Day.Format(time.DateOnly), strconv.FormatInt(d.Statements, 10), strconv.FormatInt(d.ActiveLearners, 10),

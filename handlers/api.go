@@ -247,13 +247,16 @@ func (h *Handlers) teamJSON(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	day, err := parseAsOf(c, v, "team/nodes")
+	if err != nil {
+		return err
+	}
 	f := v.viewFilters(true)
 	var nodes []analytics.TeamNode
 	if node == 0 {
-		nodes, err = computePage(h, c.UserContext(), v, "team", f, func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamStart() })
+		nodes, err = h.teamStart(c.UserContext(), v, day)
 	} else {
-		nodes, err = computePage(h, c.UserContext(), v, "team-node:"+strconv.FormatInt(node, 10), f,
-			func(q *analytics.Q) ([]analytics.TeamNode, error) { return q.TeamChildren(node) })
+		nodes, err = h.teamChildren(c.UserContext(), v, node, day)
 	}
 	if err != nil {
 		return err
@@ -261,7 +264,7 @@ func (h *Handlers) teamJSON(c *fiber.Ctx) error {
 	if nodes == nil {
 		nodes = []analytics.TeamNode{}
 	}
-	return h.sendSection(c, v, "team", "nodes", f, nodes)
+	return h.sendSection(c, v, "team", "nodes", f, nodes, day)
 }
 
 // labelled is a table page as JSON with its columns' labels.
@@ -275,8 +278,9 @@ func labelled(t analytics.Table) analytics.TableJSON {
 	return out
 }
 
-// sendSection answers data in the section envelope (SectionJSON).
-func (h *Handlers) sendSection(c *fiber.Ctx, v *viewCtx, d, section string, f analytics.Filters, data any) error {
+// sendSection answers data in the section envelope (SectionJSON); asOf,
+// when given and not zero, is the past day the data is for.
+func (h *Handlers) sendSection(c *fiber.Ctx, v *viewCtx, d, section string, f analytics.Filters, data any, asOf ...time.Time) error {
 	out := SectionJSON{Dashboard: d, Section: section, Version: v.meta.Version, Date: v.meta.Date.Format(time.DateOnly),
 		Filters: f.Values(), Data: jsonSafe(data)}
 	if out.Filters == nil {
@@ -285,6 +289,9 @@ func (h *Handlers) sendSection(c *fiber.Ctx, v *viewCtx, d, section string, f an
 	if !v.meta.AsOf.IsZero() {
 		s := v.meta.AsOf.Format(time.RFC3339)
 		out.AsOf = &s
+	}
+	for _, day := range asOf {
+		asOfEnvelope(&out, day)
 	}
 	showsVersion(c, v.meta)
 	return c.JSON(out)

@@ -76,9 +76,14 @@ var jsonSections = map[string]jsonSection{
 		}
 		return q.CourseAttemptsToPass(p.Course)
 	}, "course_id"),
-	"team/nodes": section("The organisation tree: the viewer's top nodes, or the children of learner_id", func(q *analytics.Q, p analytics.Params) ([]analytics.TeamNode, error) {
-		if p.Learner != 0 {
+	"team/nodes": section("The organisation tree: the viewer's top nodes, or the children of learner_id; today or as_of a past day", func(q *analytics.Q, p analytics.Params) ([]analytics.TeamNode, error) {
+		switch {
+		case p.Learner != 0 && !p.AsOf.IsZero():
+			return q.TeamChildrenAsOf(p.Learner, p.AsOf)
+		case p.Learner != 0:
 			return q.TeamChildren(p.Learner)
+		case !p.AsOf.IsZero():
+			return q.TeamStartAsOf(p.AsOf)
 		}
 		return q.TeamStart()
 	}, "learner_id?"),
@@ -94,6 +99,37 @@ const activitySection = "engagement/activity"
 // undatedSections show everything as of today whatever the range: viewers
 // of every range share them.
 var undatedSections = map[string]bool{"compliance/kpis": true, "team/nodes": true}
+
+// asOfSections may be read as they stood at the end of a past day
+// (as_of=YYYY-MM-DD, analytics.ParseAsOf): the team tree, from the dated
+// roster. Other sections refuse as_of rather than answer for today.
+var asOfSections = map[string]bool{"team/nodes": true}
+
+// parseAsOf reads the as_of parameter of section id: a past day, or zero
+// for today (as_of absent or today). A date that is not one, in the
+// future or over analytics.AsOfYears back is a 400, as on the team page;
+// so is as_of on a section that cannot go back in time.
+func parseAsOf(c *fiber.Ctx, v *viewCtx, id string) (time.Time, error) {
+	s := c.Query("as_of")
+	if s != "" && !asOfSections[id] {
+		return time.Time{}, fiber.NewError(fiber.StatusBadRequest, "as_of: only the team tree (team/nodes) can be read as of a past day")
+	}
+	day, err := analytics.ParseAsOf(s, v.r.Today)
+	return day, analyticsError(err)
+}
+
+// asOfEnvelope makes a past day's answer say so: its date is that day and
+// its filters carry as_of.
+func asOfEnvelope(out *SectionJSON, day time.Time) {
+	if day.IsZero() {
+		return
+	}
+	out.Date = day.Format(time.DateOnly)
+	if out.Filters == nil {
+		out.Filters = url.Values{}
+	}
+	out.Filters.Set("as_of", out.Date)
+}
 
 // dashboardJSON is GET /api/v1/dashboards/:dash/:section.
 func (h *Handlers) dashboardJSON(c *fiber.Ctx) error {
@@ -116,6 +152,9 @@ func (h *Handlers) sectionJSON(c *fiber.Ctx, d, section string) error {
 	}
 	if d == "learner" && p.Learner == 0 {
 		p.Learner = v.scope.Self
+	}
+	if p.AsOf, err = parseAsOf(c, v, id); err != nil {
+		return err
 	}
 	var data any
 	f := v.r.Filters
@@ -152,6 +191,7 @@ func (h *Handlers) sectionJSON(c *fiber.Ctx, d, section string) error {
 		s := v.meta.AsOf.Format(time.RFC3339)
 		out.AsOf = &s
 	}
+	asOfEnvelope(&out, p.AsOf)
 	showsVersion(c, v.meta)
 	return c.JSON(out)
 }

@@ -104,6 +104,13 @@ var filterParams = []apiParam{
 	query("course", "Only this course id.", idSchema),
 }
 
+// asOfParam reads the team tree as it stood at the end of a past day
+// (analytics.ParseAsOf, the team page's as_of).
+var asOfParam = query("as_of",
+	fmt.Sprintf("A past day (tenant-local, YYYY-MM-DD, within the last %d years): the tree and its numbers as they stood at its end, from the dated roster; "+
+		"a manager sees the part of the tree they managed then. Absent or today: today. A day after today, or not a date, is a 400. "+
+		"The answer's date is that day and its filters carry as_of.", analytics.AsOfYears), dateSchema)
+
 // tableParams sort, page and search a table.
 var tableParams = []apiParam{
 	query("sort", "A column key to sort by (the table's default sort when absent).", stringSchema),
@@ -164,7 +171,11 @@ func dashboardOperations() []apiOperation {
 		if undatedSections[id] {
 			params = filterParams[3:] // no range: as of today
 		}
-		add("/api/v1/dashboards/", id, s.summary, "", s.typ, append(slices.Clone(params), drillParamsOf(s.ids)...))
+		params = append(slices.Clone(params), drillParamsOf(s.ids)...)
+		if asOfSections[id] {
+			params = append(params, asOfParam)
+		}
+		add("/api/v1/dashboards/", id, s.summary, "", s.typ, params)
 	}
 	add("/api/v1/dashboards/", activitySection, "Activity now: people active in the last 15 minutes and the latest completions",
 		"Wall-clock windows, not the date range; see docs/DASHBOARDS.md.", reflect.TypeFor[analytics.Activity](), filterParams[3:])
@@ -216,10 +227,10 @@ var apiOperations = []apiOperation{
 		response: jsonOf[LearnerJSON]()},
 	{method: http.MethodGet, path: "/api/v1/team/nodes", id: "team.nodes", tag: "Organisation", scope: models.ScopeDashboardsRead,
 		summary: "The organisation tree: the top nodes the caller may see, with their numbers", envelope: true,
-		params: filterParams[3:], response: jsonOf[[]analytics.TeamNode]()},
+		params: append(slices.Clone(filterParams[3:]), asOfParam), response: jsonOf[[]analytics.TeamNode]()},
 	{method: http.MethodGet, path: "/api/v1/team/nodes/{node}", id: "team.children", tag: "Organisation", scope: models.ScopeDashboardsRead,
 		summary: "The people reporting to a node (solid and dotted lines), with their numbers", envelope: true,
-		params:   slices.Concat([]apiParam{pathParam("node", "A learner id in the tree.", idSchema)}, filterParams[3:]),
+		params:   slices.Concat([]apiParam{pathParam("node", "A learner id in the tree.", idSchema)}, filterParams[3:], []apiParam{asOfParam}),
 		response: jsonOf[[]analytics.TeamNode]()},
 	{method: http.MethodGet, path: "/api/v1/users", id: "users.list", tag: "Users", scope: models.ScopeUsersManage,
 		summary: "The organisation's users", response: jsonOf[UsersJSON]()},

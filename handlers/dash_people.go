@@ -12,6 +12,7 @@ import (
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/views/components/charts"
+	"github.com/learnlens/learnlens/views/format"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
@@ -75,7 +76,7 @@ func (h *Handlers) learner(c *fiber.Ctx, v *viewCtx, id int64, title string) err
 				kpi(v, "in-progress", "In progress", float64(p.InProgress), ""),
 				kpi(v, "completed", "Completed", float64(p.Completed), ""),
 				upIsBad(kpi(v, "overdue", "Overdue", float64(p.Overdue), "")),
-				kpi(v, "compliant", "Required training done", float64(p.Compliant), "of "+strconv.FormatInt(p.Assigned, 10)),
+				kpi(v, "compliant", "Required training done", float64(p.Compliant), "of "+format.Int(p.Assigned)),
 			},
 		}
 		if p.LastActive != nil {

@@ -27,7 +27,8 @@ func tableID(c *fiber.Ctx) (string, error) {
 // search, are the key's own. A learner's sections also depend on whether
 // the viewer is that learner.
 func sectionViewName(v *viewCtx, id string, p analytics.Params) string {
-	return fmt.Sprintf("%s:%d:%d:%d:%d:self=%t", id, p.Course, p.Team, p.Requirement, p.Learner, p.Learner != 0 && p.Learner == v.scope.Self)
+	return fmt.Sprintf("%s:%d:%d:%d:%d:self=%t", id, p.Course, p.Team, p.Requirement, p.Learner, p.Learner != 0 && p.Learner == v.scope.Self) +
+		asOfName(p.AsOf)
 }
 
 // tablePage is a page of table id for the request's filters and drill

@@ -36,12 +36,7 @@ func (h *Handlers) teamPage(c *fiber.Ctx) error {
 	}
 	name := asOfName(day)
 	return h.showView(c, v, name, func(ctx context.Context) (dash.Frame, templ.Component, error) {
-		nodes, err := computePage(h, ctx, v, "team"+name, v.viewFilters(true), func(q *analytics.Q) ([]analytics.TeamNode, error) {
-			if day.IsZero() {
-				return q.TeamStart()
-			}
-			return q.TeamStartAsOf(day)
-		})
+		nodes, err := h.teamStart(ctx, v, day)
 		if err != nil {
 			return dash.Frame{}, nil, err
 		}
@@ -90,8 +85,19 @@ func asOfName(day time.Time) string {
 	return "@" + day.Format(time.DateOnly)
 }
 
+// teamStart is the tree's starting nodes, today or on day: one view
+// shared by the page and GET /api/v1/team/nodes.
+func (h *Handlers) teamStart(ctx context.Context, v *viewCtx, day time.Time) ([]analytics.TeamNode, error) {
+	return computePage(h, ctx, v, "team"+asOfName(day), v.viewFilters(true), func(q *analytics.Q) ([]analytics.TeamNode, error) {
+		if day.IsZero() {
+			return q.TeamStart()
+		}
+		return q.TeamStartAsOf(day)
+	})
+}
+
 // teamChildren are node's direct reports, today or on day: one view per
-// node, shared by the page and the node's fragment.
+// node, shared by the page, the node's fragment and the API.
 func (h *Handlers) teamChildren(ctx context.Context, v *viewCtx, node int64, day time.Time) ([]analytics.TeamNode, error) {
 	return computePage(h, ctx, v, "team-node:"+strconv.FormatInt(node, 10)+asOfName(day), v.viewFilters(true),
 		func(q *analytics.Q) ([]analytics.TeamNode, error) {

@@ -44,12 +44,7 @@ func (h *Handlers) export(c *fiber.Ctx, format string) (func(ctx context.Context
 		if err := q.CheckTable(id, p); err != nil {
 			return err
 		}
-		asOf := "no data yet"
-		if !q.AsOf.IsZero() {
-			asOf = q.AsOf.Format("2006-01-02 15:04 MST")
-		}
-		meta = []string{"LearnLens export: " + auth.Tenant(c).Name + " · " + id, "Data as of: " + asOf,
-			"Filters: " + q.F.Values().Encode(), "Exported: " + time.Now().In(r.Loc).Format("2006-01-02 15:04 MST")}
+		meta = exportMeta(auth.Tenant(c).Name+" · "+id, q.AsOf, "Filters: "+q.F.Values().Encode(), r.Loc)
 		return nil
 	}))
 	if err != nil {
@@ -65,6 +60,20 @@ func (h *Handlers) export(c *fiber.Ctx, format string) (func(ctx context.Context
 		return h.analytics.Run(ctx, r, func(q *analytics.Q) error { return q.TableStream(id, p, head, emit) })
 	}
 	return run, meta, nil
+}
+
+// exportMeta are the lines every export of data starts with: what it is,
+// when its data is from (asOf, zero with no data yet), what it was
+// filtered by, and when it was made, in the tenant's zone loc. A CSV
+// has them as one-cell lines, then an empty line; an XLSX as the first
+// rows of its sheet and its document's description.
+func exportMeta(what string, asOf time.Time, filters string, loc *time.Location) []string {
+	dataAsOf := "no data yet"
+	if !asOf.IsZero() {
+		dataAsOf = asOf.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	return []string{"LearnLens export: " + what, "Data as of: " + dataAsOf, filters,
+		"Exported: " + time.Now().In(loc).Format("2006-01-02 15:04 MST")}
 }
 
 // exportCSV streams a table as CSV: a few "key: value" lines (what, data
@@ -178,6 +187,12 @@ func (h *Handlers) exportXLSX(c *fiber.Ctx) error {
 	}
 	f := excelize.NewFile()
 	defer f.Close()
+	// The lines above the table also describe the file, so "data as of"
+	// shows in the spreadsheet's properties too.
+	if err := f.SetDocProps(&excelize.DocProperties{Title: strings.TrimPrefix(meta[0], "LearnLens export: "),
+		Description: strings.Join(meta[1:], "\n"), Creator: "LearnLens"}); err != nil {
+		return err
+	}
 	sheet := "Export"
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err

@@ -72,6 +72,11 @@ func (h *Handlers) homeNumbers(c *fiber.Ctx) (home.Numbers, error) {
 		{ID: "home-compliance", Label: "Compliance rate", Value: qk.Rate, Unit: "%", Href: "/dashboards/compliance"},
 		{ID: "home-active", Label: fmt.Sprintf("Active learners, last %d days", days), Value: float64(ek.Active), Href: "/dashboards/engagement"},
 	}
+	// The page says when its newest numbers are from; a tile whose view
+	// is older says so itself.
+	for i, sec := range []int{0, 0, 1, 2} {
+		out.Tiles[i].AsOf = olderAsOf(metas[sec].AsOf, asOf, v.r.Loc)
+	}
 	out.AsOf = asOfText(analytics.Meta{AsOf: asOf})
 	if u.Role == models.RoleManager {
 		out.Scope = "Everyone who reports to you, solid or dotted line"
@@ -122,4 +127,16 @@ func dueText(v any) string {
 		return format.Date(t)
 	}
 	return ""
+}
+
+// olderAsOf is when a section's data is from, in loc, if that is before
+// the page's (then the section shows it); zero otherwise.
+func olderAsOf(section, page time.Time, loc *time.Location) time.Time {
+	if section.IsZero() || !section.Before(page) {
+		return time.Time{}
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return section.In(loc)
 }

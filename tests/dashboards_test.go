@@ -50,6 +50,7 @@ func TestDashboards(t *testing.T) {
 	t.Logf("fixture ready in %v", time.Since(start).Round(time.Millisecond))
 	t.Run("NumbersMatchSilver", func(t *testing.T) { testDashboardNumbers(t, f) })
 	t.Run("TeamView", func(t *testing.T) { testDashboardTeamView(t, f) })
+	t.Run("TeamAsOfAPI", func(t *testing.T) { testTeamAsOfAPI(t, f) })
 	t.Run("Scoping", func(t *testing.T) { testDashboardScoping(t, f) })
 	t.Run("Exports", func(t *testing.T) { testDashboardExports(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testDashboardBadInput(t, f) })
@@ -571,15 +572,18 @@ func pageKPIs(t *testing.T, c *testserver.Client, path string) map[string]string
 	return out
 }
 
-// tileText is how a tile shows a value: one decimal at most, thousands
-// separated, "%" for rates, "—" for nothing.
+// tileText is how a tile shows a value: thousands separated, "%" and
+// always one decimal for rates, one decimal at most otherwise, "—" for
+// nothing.
 func tileText(v *float64, percent bool) string {
 	if v == nil {
 		return "—"
 	}
 	r := math.Round(*v*10) / 10
 	s := strconv.FormatFloat(math.Abs(r), 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
+	if !percent {
+		s = strings.TrimSuffix(s, ".0")
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
 	for i, c := range whole {
@@ -764,6 +768,7 @@ type teamNode struct {
 	ID                                   int64
 	Name                                 string
 	Dotted                               bool
+	Reports                              int64
 	People, Enrolled, Completed, Overdue int64
 	Assigned, Compliant                  int64
 }
@@ -1190,6 +1195,10 @@ func checkXLSX(t *testing.T, f *dashFixture, c *testserver.Client, table string,
 		t.Fatalf("%s: %v", path, err)
 	}
 	defer wb.Close()
+	// The file's properties say when its data is from, too.
+	if props, err := wb.GetDocProps(); err != nil || !strings.HasPrefix(props.Description, "Data as of: ") || !strings.HasPrefix(props.Title, "Acme") {
+		t.Errorf("%s: document properties %+v, %v; want the title and a description starting with the data's as-of", path, props, err)
+	}
 	rows, err := wb.GetRows("Export", excelize.Options{RawCellValue: true})
 	if err != nil {
 		t.Fatalf("%s: sheet Export: %v", path, err)

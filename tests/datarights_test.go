@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/tests/testserver"
+	"github.com/learnlens/learnlens/views/format"
 )
 
 // drFixture is acme with generated learning data, for the data-rights
@@ -700,7 +700,7 @@ func TestPurgeBeforeADate(t *testing.T) {
 	}
 	// The page shows the same dry run, and a purge needs the date typed.
 	page := post(f.admin, "/admin/data/purge", url.Values{"before": {before}, "dry_run": {"1"}})
-	if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-testid="purge-statements">`+strconv.Itoa(dry.Statements)+`<`) {
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-testid="purge-statements">`+format.Int(int64(dry.Statements))+`<`) {
 		t.Errorf("the page's dry run: %d", page.Status)
 	}
 	if r := post(f.admin, "/admin/data/purge", url.Values{"before": {before}, "confirm": {"2000-01-01"}}); r.Status != http.StatusBadRequest {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -329,9 +330,10 @@ func checkDates(t *testing.T, srv *testserver.Server, host, slug string, m *date
 
 // TestDemoDataTellsABelievableStory loads the demo's generator (at the
 // size the dashboard tests use) and checks the story the compliance
-// officer would read: most people compliant, some teams overdue, no one
-// due from before a requirement existed, days to complete in days or
-// weeks (not years), and activity this week.
+// officer would read: most people compliant, the overdue people
+// concentrated in a few lagging teams (about one in seven) while most
+// teams are on time, no one due from before a requirement existed, days
+// to complete in days or weeks (not years), and activity this week.
 func TestDemoDataTellsABelievableStory(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -343,8 +345,12 @@ func TestDemoDataTellsABelievableStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	var s struct {
-		Assigned, Compliant, Overdue, Expired     int64
-		Teams, OverdueTeams, DueBeforeInForce     int64
+		Assigned, Compliant, Overdue, Expired int64
+		Teams, OverdueTeams, DueBeforeInForce int64
+		OverduePeople                         int64
+		// OverdueByTeam is the number of overdue people of each team
+		// with any, most first, comma-separated.
+		OverdueByTeam                             string
 		MedianDaysRequired, MaxMedianDaysRequired float64
 		StatementsThisWeek                        int64
 	}
@@ -359,7 +365,8 @@ func TestDemoDataTellsABelievableStory(t *testing.T) {
 				JOIN compliance_requirements r ON r.tenant_id = ca.tenant_id AND r.id = ca.requirement_id
 				CROSS JOIN today
 				WHERE ca.tenant_id = @t),
-			teams AS (SELECT manager_id, count(*) FILTER (WHERE status = 'overdue') AS overdue FROM a GROUP BY 1),
+			teams AS (SELECT manager_id, count(*) FILTER (WHERE status = 'overdue') AS overdue,
+					count(DISTINCT learner_id) FILTER (WHERE status = 'overdue') AS overdue_people FROM a GROUP BY 1),
 			days AS (SELECT e.course_id, percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM e.completed_at - e.enrolled_at) / 86400) AS median
 				FROM enrollments e JOIN compliance_requirements r ON r.tenant_id = e.tenant_id AND r.course_id = e.course_id
 				WHERE e.tenant_id = @t AND e.completed_at IS NOT NULL GROUP BY 1)
@@ -369,6 +376,8 @@ func TestDemoDataTellsABelievableStory(t *testing.T) {
 				(SELECT count(*) FROM a WHERE status = 'expired') AS expired,
 				(SELECT count(*) FROM teams) AS teams,
 				(SELECT count(*) FROM teams WHERE overdue > 0) AS overdue_teams,
+				(SELECT count(DISTINCT learner_id) FROM a WHERE status = 'overdue') AS overdue_people,
+				(SELECT coalesce(string_agg(overdue_people::text, ',' ORDER BY overdue_people DESC), '') FROM teams WHERE overdue_people > 0) AS overdue_by_team,
 				(SELECT count(*) FROM a WHERE completed_at IS NULL AND due_on <= in_force_from) AS due_before_in_force,
 				(SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY median) FROM days) AS median_days_required,
 				(SELECT max(median) FROM days) AS max_median_days_required,
@@ -386,6 +395,24 @@ func TestDemoDataTellsABelievableStory(t *testing.T) {
 	}
 	if s.Overdue == 0 || s.OverdueTeams == 0 || s.OverdueTeams == s.Teams {
 		t.Errorf("%d of %d teams have someone overdue (%d people): want some teams, not none or all", s.OverdueTeams, s.Teams, s.Overdue)
+	}
+	// A few lagging teams hold most of the overdue people: the most
+	// overdue seventh of the teams (rounded up) holds at least 60% of
+	// them, and most teams (at least 60%) have no one overdue.
+	lagging := int((s.Teams + 6) / 7)
+	var inLagging int64
+	for i, f := range strings.Split(s.OverdueByTeam, ",") {
+		if n, err := strconv.ParseInt(f, 10, 64); err == nil && i < lagging {
+			inLagging += n
+		}
+	}
+	t.Logf("overdue people: %d; the %d most overdue teams hold %d; overdue people by team: %v", s.OverduePeople, lagging, inLagging, s.OverdueByTeam)
+	if s.OverduePeople == 0 || float64(inLagging) < 0.6*float64(s.OverduePeople) {
+		t.Errorf("the %d most overdue of %d teams hold %d of %d overdue people: want at least 60%% (overdue concentrated in a few lagging teams)",
+			lagging, s.Teams, inLagging, s.OverduePeople)
+	}
+	if float64(s.OverdueTeams) > 0.4*float64(s.Teams) {
+		t.Errorf("%d of %d teams have someone overdue: want most teams on time (at most 40%% with anyone overdue)", s.OverdueTeams, s.Teams)
 	}
 	if s.DueBeforeInForce > 0 {
 		t.Errorf("%d open assignments are due on or before their requirement came into force", s.DueBeforeInForce)

@@ -85,10 +85,22 @@ func TestTenantUsageForItsAdmins(t *testing.T) {
 	}
 
 	// The CSV download, audited as an export, and counted next time.
+	// It starts, like every export, with what it is and when its data is
+	// from.
 	r = a.Get(acme, "/admin/usage.csv?from="+from+"&to="+today)
-	recs, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
-	if r.Status != http.StatusOK || err != nil || len(recs) != 91 || recs[0][1] != "statements" || recs[90][0] != today {
+	cr := csv.NewReader(strings.NewReader(r.Body))
+	cr.FieldsPerRecord = -1
+	recs, err := cr.ReadAll()
+	if r.Status != http.StatusOK || err != nil || len(recs) != 95 {
 		t.Fatalf("CSV: %d %v %d rows", r.Status, err, len(recs))
+	}
+	for i, prefix := range []string{"LearnLens export: ", "Data as of: ", "Range: " + from + " to " + today, "Exported: "} {
+		if len(recs[i]) != 1 || !strings.HasPrefix(recs[i][0], prefix) {
+			t.Errorf("CSV line %d is %q, want %q…", i+1, recs[i], prefix)
+		}
+	}
+	if recs = recs[4:]; recs[0][1] != "statements" || recs[90][0] != today {
+		t.Fatalf("CSV: header %v, last day %v", recs[0], recs[90])
 	}
 	if got := auditActions(t, srv, "acme")[models.AuditExport]; got != 1 {
 		t.Errorf("exports in acme's log: %d, want the CSV's 1", got)

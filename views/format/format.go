@@ -1,8 +1,17 @@
 // Package format is the one way LearnLens writes numbers for people: on
-// pages, in tables, in charts and on tiles. Thousands separators, one
-// decimal where useful, % on rates and one sign for a missing value. CSV
-// and JSON keep raw numbers; XLSX cells carry the same rules as number
-// formats (see XLSX*).
+// pages, in tables, in charts and on tiles. The rules:
+//
+//   - counts are whole numbers with thousands separators (Int): "1,234";
+//   - rates and every other percentage always carry one decimal and %
+//     (Percent), so "81.0%" stands next to "84.7%", never "81%";
+//     differences of rates are percentage points with one decimal
+//     (Points): "2.5 pp";
+//   - other measures (minutes, days, scores) are rounded to one decimal,
+//     shown only when it is not zero (Number): a median of 8 or 8.5 days;
+//   - a value that cannot be computed is one sign (Missing).
+//
+// CSV and JSON keep raw numbers; XLSX cells carry the same rules as
+// number formats (see XLSX*).
 package format
 
 import (
@@ -85,8 +94,8 @@ func Number(v float64) string {
 	return Fixed(r, 1)
 }
 
-// Percent writes p (already in percent, 12.5 for 12.5%) with one
-// decimal where useful: 12.5 → "12.5%", 12.04 → "12%", 0.02 → "<0.1%".
+// Percent writes p (already in percent, 12.5 for 12.5%) with always one
+// decimal: 12.5 → "12.5%", 81 → "81.0%", 0.02 → "<0.1%".
 func Percent(p float64) string {
 	if !Finite(p) {
 		return Missing
@@ -97,8 +106,21 @@ func Percent(p float64) string {
 		}
 		return "<0.1%"
 	}
-	return Number(p) + "%"
+	return oneDecimal(p) + "%"
 }
+
+// Points writes a difference of two rates in percentage points with
+// always one decimal: 2.54 → "2.5 pp", 3 → "3.0 pp".
+func Points(d float64) string {
+	if !Finite(d) {
+		return Missing
+	}
+	return oneDecimal(d) + " pp"
+}
+
+// oneDecimal rounds half away from zero (as Number does) and always
+// writes the decimal.
+func oneDecimal(v float64) string { return Fixed(math.Round(v*10)/10, 1) }
 
 // Value writes v followed by its unit: "42 completed", "72.5%", "42".
 func Value(v float64, unit string) string {

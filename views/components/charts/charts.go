@@ -146,7 +146,8 @@ type HistogramChart struct {
 	// PassMark draws a dashed vertical line at that score (in the bins'
 	// From/To units, e.g. 70 for 70%); 0 means no line.
 	PassMark float64
-	// PassLabel labels the line; empty means "Pass mark <PassMark>%".
+	// PassLabel labels the line; empty means "Pass mark <PassMark>" (a
+	// percentage, as format.Percent writes it).
 	PassLabel string
 }
 

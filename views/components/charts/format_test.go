@@ -81,11 +81,13 @@ func TestFormatPercent(t *testing.T) {
 		in   float64
 		want string
 	}{
-		{0, "0%"},
+		{0, "0.0%"},
 		{12.5, "12.5%"},
-		{12.04, "12%"},
-		{99.96, "100%"},
-		{100, "100%"},
+		{12.04, "12.0%"},
+		{81, "81.0%"},
+		{84.66, "84.7%"},
+		{99.96, "100.0%"},
+		{100, "100.0%"},
 		{0.02, "<0.1%"},
 		{-0.02, ">-0.1%"},
 		{0.05, "0.1%"},
@@ -100,6 +102,24 @@ func TestFormatPercent(t *testing.T) {
 	}
 }
 
+func TestFormatPoints(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0.0 pp"},
+		{3, "3.0 pp"},
+		{2.54, "2.5 pp"},
+		{2.55, "2.6 pp"},
+		{math.Inf(-1), format.Missing},
+	}
+	for _, tt := range tests {
+		if got := format.Points(tt.in); got != tt.want {
+			t.Errorf("format.Points(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestFormatValue(t *testing.T) {
 	tests := []struct {
 		v    float64
@@ -109,6 +129,7 @@ func TestFormatValue(t *testing.T) {
 		{42, "completed", "42 completed"},
 		{1234, "learners", "1,234 learners"},
 		{72.45, "%", "72.5%"},
+		{72, "%", "72.0%"},
 		{42, "", "42"},
 		{math.NaN(), "learners", format.Missing},
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/learnlens/learnlens/views/format"
 
 	"math"
+	"strings"
 	"time"
 )
 
@@ -63,8 +64,8 @@ func kpiChange(k KPI) change {
 	var text, spoken string
 	switch {
 	case k.Unit == "%":
-		text = format.Number(math.Abs(diff)) + " pp"
-		spoken = format.Number(math.Abs(diff)) + " percentage points"
+		text = format.Points(math.Abs(diff))
+		spoken = strings.TrimSuffix(text, " pp") + " percentage points"
 	case k.Previous == 0:
 		text = format.Number(math.Abs(diff))
 	default:
@@ -74,7 +75,7 @@ func kpiChange(k KPI) change {
 		spoken = text
 	}
 	// A change that rounds to nothing is no change.
-	if text == "0" || text == "0%" || text == "0 pp" {
+	if text == "0" || text == "0.0%" || text == "0.0 pp" {
 		diff = 0
 	}
 	switch {

@@ -848,7 +848,7 @@ func layoutHistogram(c HistogramChart) histogramLayout {
 			}
 		}
 	}
-	passLabel := orDefault(c.PassLabel, "Pass mark "+format.Number(c.PassMark)+"%")
+	passLabel := orDefault(c.PassLabel, "Pass mark "+format.Percent(c.PassMark))
 	summary := ""
 	if total > 0 {
 		summary = fmt.Sprintf("%s in %d bins. Most common: %s, %s.", format.Value(total, c.Unit), len(c.Bins),

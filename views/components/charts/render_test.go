@@ -829,7 +829,7 @@ func TestHistogram(t *testing.T) {
 	if l7 := floatAttr(t, ms[7], "x"); x > l7 {
 		t.Errorf("pass mark at %v, right of the 70–80%% bar's start %v", x, l7)
 	}
-	if !strings.Contains(out, ">Pass mark 70%<") {
+	if !strings.Contains(out, ">Pass mark 70.0%<") {
 		t.Error("pass-mark label format.Missing")
 	}
 	desc := text(byID(root, "chart-"+c.ID+"-desc"))
