@@ -47,9 +47,12 @@
 //     waves after each hire; a compliance calendar with one annual
 //     campaign per required course (spread from about nine months to about
 //     two months before now, repeated yearly in longer histories, rolled
-//     out department by department over three weeks, skipped by a few
-//     percent of people) and recertification reminders as completions near
-//     expiry; and optional
+//     out department by department over three weeks) and recertification
+//     reminders as completions near expiry. About one team in seven lags
+//     (its manager's index is 3 modulo 7): its people skip about 45% of
+//     campaigns and leave a quarter of their required courses unstarted or
+//     unfinished, where other teams take part and finish all but a few in
+//     a thousand, so the overdue people cluster in a few teams; and optional
 //     courses chosen by department, role and personal engagement, with a
 //     launch wave for new courses and quieter holidays. Each enrolment
 //     goes registered → launched → experienced/progressed per module (with

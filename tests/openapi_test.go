@@ -258,7 +258,9 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	admin := srv.NewClient(t)
 	admin.Login(acme, "admin@acme.test")
 	for _, path := range []string{"/api/v1/dashboards/completion/kpis", "/api/v1/tables/engagement/courses?page=1&sort=course",
-		"/api/v1/learners/" + ids["learner"], "/api/v1/team/nodes", "/api/v1/users"} {
+		"/api/v1/learners/" + ids["learner"], "/api/v1/team/nodes", "/api/v1/users",
+		"/api/v1/team/nodes?as_of=" + time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly),
+		"/api/v1/dashboards/team/nodes?as_of=" + time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly)} {
 		if r := d.check(t, admin, apiCall{method: http.MethodGet, path: path}); r.Status != http.StatusOK {
 			t.Errorf("%s as the admin: %d", path, r.Status)
 		}
@@ -271,6 +273,7 @@ func TestOpenAPIDescribesEveryResponse(t *testing.T) {
 	}{
 		{apiCall{method: http.MethodGet, path: "/api/v1/dashboards/completion/kpis?range=fortnight", token: token}, http.StatusBadRequest},
 		{apiCall{method: http.MethodGet, path: "/api/v1/tables/completion/teams?course_id=999999999", token: token}, http.StatusNotFound},
+		{apiCall{method: http.MethodGet, path: "/api/v1/team/nodes?as_of=" + time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly), token: token}, http.StatusBadRequest},
 		{apiCall{method: http.MethodGet, path: "/api/v1/users", token: "not-a-token"}, http.StatusUnauthorized},
 		{apiCall{method: http.MethodPost, path: "/api/v1/oauth/token", body: "grant_type=client_credentials&client_id=" + seed.DemoAPIClientID +
 			"&client_secret=wrong", contentType: "application/x-www-form-urlencoded"}, http.StatusUnauthorized},
