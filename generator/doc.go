@@ -50,9 +50,10 @@
 //     out department by department over three weeks) and recertification
 //     reminders as completions near expiry. About one team in seven lags
 //     (its manager's index is 3 modulo 7): its people skip about 45% of
-//     campaigns and leave a quarter of their required courses unstarted or
-//     unfinished, where other teams take part and finish all but a few in
-//     a thousand, so the overdue people cluster in a few teams; and optional
+//     campaigns, leave a quarter of their required courses unstarted or
+//     unfinished and start late, where other teams take part, finish all
+//     but a few in a thousand and do so within about three weeks (before
+//     it is due), so the overdue people cluster in a few teams; and optional
 //     courses chosen by department, role and personal engagement, with a
 //     launch wave for new courses and quieter holidays. Each enrolment
 //     goes registered → launched → experienced/progressed per module (with

@@ -65,6 +65,12 @@ func (g *gen) newPlan(p, c int, at time.Time, why reason) *plan {
 		pl.startDelay = days(lognormal(r, 1.5, 1.5))
 		pl.delay = days(lognormal(r, 1, 1.0))
 	}
+	if co.required && !g.lagging(per) {
+		// Teams that keep up finish required training within a few
+		// weeks, before it is due (30 days at the soonest); the long
+		// tail of late starters is the lagging teams'.
+		pl.startDelay, pl.delay = min(pl.startDelay, days(14)), min(pl.delay, days(10))
+	}
 	pl.startDelay = min(pl.startDelay, days(240))
 	pl.delay = min(pl.delay, days(240))
 	switch {

@@ -116,7 +116,7 @@ func cellText(c analytics.Column, v any, loc *time.Location) string {
 		}
 	case analytics.Number:
 		if x, ok := v.(float64); ok {
-			return format.Number(x)
+			return format.Measure(x)
 		}
 	}
 	return analytics.Format(c, v, loc)
@@ -135,7 +135,8 @@ func tableView(t analytics.Table, loc *time.Location, query url.Values, linkQuer
 	shown := visibleColumns(t.Columns)
 	for _, i := range shown {
 		c := t.Columns[i]
-		v.Columns = append(v.Columns, dash.Column{Key: c.Key, Label: columnLabel(t.ID, c.Key), Numeric: c.Numeric()})
+		v.Columns = append(v.Columns, dash.Column{Key: c.Key, Label: columnLabel(t.ID, c.Key), Numeric: c.Numeric(),
+			NoWrap: c.Kind == analytics.Date || c.Kind == analytics.Time})
 	}
 	for _, row := range t.Rows {
 		cells := make([]dash.Cell, len(shown))

@@ -20,12 +20,12 @@ type teamEnvelope struct {
 	Data    []teamNode `json:"data"`
 }
 
-// testTeamAsOfAPI reads the team tree through the JSON API as it stood a
-// year ago: the numbers are the dated roster's (not today's), the three
+// testTeamAsOfAPI reads the team tree through the JSON API as it stood 90
+// days ago: the numbers are the dated roster's (not today's), the three
 // addresses of the tree agree, a manager sees only their part as it stood,
 // and bad days are refused with a message.
 func testTeamAsOfAPI(t *testing.T, f *dashFixture) {
-	day := f.today.AddDate(-1, 0, 0)
+	day := f.today.AddDate(0, 0, -90)
 	asOf := "as_of=" + day.Format(time.DateOnly)
 	get := func(c *testserver.Client, path string) teamEnvelope {
 		t.Helper()
@@ -41,7 +41,7 @@ func testTeamAsOfAPI(t *testing.T, f *dashFixture) {
 		t.Errorf("as of %s: the answer says date %q, filters %v", day.Format(time.DateOnly), then.Date, then.Filters)
 	}
 	if len(then.Data) == 0 {
-		t.Fatal("no tree a year ago")
+		t.Fatal("no tree 90 days ago")
 	}
 	// Each top node holds the people reporting to it that day (solid or
 	// dotted, once each), from the roster's history.
@@ -51,21 +51,23 @@ func testTeamAsOfAPI(t *testing.T, f *dashFixture) {
 		}
 	}
 	// Today's tree is another view (the as-of day is part of the cache
-	// key): read after the past day, it still has today's people.
+	// key): read after the past day, it has today's numbers, with the
+	// completions of the last 90 days.
 	now := get(f.admin, "/api/v1/dashboards/team/nodes")
 	if now.Date != f.today.Format(time.DateOnly) || now.Filters.Has("as_of") {
 		t.Errorf("today: the answer says date %q, filters %v", now.Date, now.Filters)
 	}
-	if people(now.Data) == people(then.Data) {
-		t.Errorf("the tree has %d people today and a year ago: the fixture should have hired or lost someone since", people(now.Data))
+	if sum(now.Data, completed) <= sum(then.Data, completed) {
+		t.Errorf("the tree has %d completions today and %d 90 days ago: want more today (the past day's view answered for today, or the reverse?)",
+			sum(now.Data, completed), sum(then.Data, completed))
 	}
 	for _, n := range now.Data {
 		if want := f.peopleUnderOn(t, n.ID, f.today); n.People != want {
 			t.Errorf("%s (%d) today: %d people, the roster says %d", n.Name, n.ID, n.People, want)
 		}
 	}
-	if today := get(f.admin, "/api/v1/dashboards/team/nodes?as_of="+f.today.Format(time.DateOnly)); people(today.Data) != people(now.Data) || today.Filters.Has("as_of") {
-		t.Errorf("as_of today is not today's tree: %d people, filters %v", people(today.Data), today.Filters)
+	if today := get(f.admin, "/api/v1/dashboards/team/nodes?as_of="+f.today.Format(time.DateOnly)); !sameNodes(today.Data, now.Data) || today.Filters.Has("as_of") {
+		t.Errorf("as_of today is not today's tree: filters %v", today.Filters)
 	}
 
 	// GET /api/v1/team/nodes and the children of a node agree with the
@@ -76,19 +78,23 @@ func testTeamAsOfAPI(t *testing.T, f *dashFixture) {
 	top := then.Data[0]
 	kids := get(f.admin, "/api/v1/dashboards/team/nodes?learner_id="+strconv.FormatInt(top.ID, 10)+"&"+asOf)
 	if int64(len(kids.Data)) != top.Reports || len(kids.Data) == 0 {
-		t.Errorf("%s had %d reports a year ago; their children are %d nodes", top.Name, top.Reports, len(kids.Data))
+		t.Errorf("%s had %d reports 90 days ago; their children are %d nodes", top.Name, top.Reports, len(kids.Data))
 	}
 	if other := get(f.admin, "/api/v1/team/nodes/"+strconv.FormatInt(top.ID, 10)+"?"+asOf); !sameNodes(other.Data, kids.Data) {
 		t.Errorf("/api/v1/team/nodes/%d as of the day differs from the section", top.ID)
 	}
 
 	// The manager sees their own part as it stood, and nothing above it.
+	// (The tree's first node is the tenant's top person.)
 	mine := get(f.mgr, "/api/v1/dashboards/team/nodes?"+asOf)
+	if len(mine.Data) != 1 {
+		t.Errorf("the manager's tree 90 days ago starts with %d nodes, want them alone", len(mine.Data))
+	}
 	for _, n := range mine.Data {
 		if n.ID != f.manager {
-			t.Errorf("the manager's tree a year ago starts at %s (%d), not at them", n.Name, n.ID)
+			t.Errorf("the manager's tree 90 days ago starts at %s (%d), not at them", n.Name, n.ID)
 		} else if want := f.peopleUnderOn(t, n.ID, day); n.People != want {
-			t.Errorf("the manager's tree a year ago has %d people, the roster then says %d", n.People, want)
+			t.Errorf("the manager's tree 90 days ago has %d people, the roster then says %d", n.People, want)
 		}
 	}
 	if top.ID != f.manager {
@@ -132,10 +138,12 @@ func (f *dashFixture) peopleUnderOn(t *testing.T, root int64, day time.Time) int
 	return n
 }
 
-func people(nodes []teamNode) int64 {
+func completed(n teamNode) int64 { return n.Completed }
+
+func sum(nodes []teamNode, of func(teamNode) int64) int64 {
 	var n int64
 	for _, x := range nodes {
-		n += x.People
+		n += of(x)
 	}
 	return n
 }

@@ -8,6 +8,8 @@
 //     (Points): "2.5 pp";
 //   - other measures (minutes, days, scores) are rounded to one decimal,
 //     shown only when it is not zero (Number): a median of 8 or 8.5 days;
+//     in a table column of measures always shown (Measure), so the column
+//     reads "1,068.0" above "7,891.9", as the XLSX number format does;
 //   - a value that cannot be computed is one sign (Missing).
 //
 // CSV and JSON keep raw numbers; XLSX cells carry the same rules as
@@ -92,6 +94,15 @@ func Number(v float64) string {
 		return Fixed(r, 0)
 	}
 	return Fixed(r, 1)
+}
+
+// Measure writes v rounded to one decimal, always shown: 1068 →
+// "1,068.0", 7891.94 → "7,891.9". Tables use it for columns of measures.
+func Measure(v float64) string {
+	if !Finite(v) {
+		return Missing
+	}
+	return oneDecimal(v)
 }
 
 // Percent writes p (already in percent, 12.5 for 12.5%) with always one

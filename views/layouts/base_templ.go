@@ -256,7 +256,7 @@ func header(s Shell) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<header class=\"border-b border-gray-200 bg-white\" data-testid=\"app-header\"><div class=\"mx-auto flex max-w-7xl items-center justify-between gap-4 px-4 py-2 sm:px-6 lg:px-8\"><a href=\"/\" class=\"flex min-h-[44px] items-center gap-2 font-semibold text-gray-900\" data-testid=\"org-name\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<header class=\"border-b border-gray-200 bg-white\" data-testid=\"app-header\"><div class=\"mx-auto flex max-w-7xl items-center justify-between gap-4 px-4 py-2 sm:px-6 lg:px-8\"><a href=\"/\" class=\"flex min-h-[44px] items-center gap-2 font-semibold text-gray-900 xl:shrink-0 xl:whitespace-nowrap\" data-testid=\"org-name\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -102,6 +102,14 @@ func TestFormatPercent(t *testing.T) {
 	}
 }
 
+func TestFormatMeasure(t *testing.T) {
+	for in, want := range map[float64]string{0: "0.0", 1068: "1,068.0", 7891.94: "7,891.9", -2.25: "-2.3", math.NaN(): format.Missing} {
+		if got := format.Measure(in); got != want {
+			t.Errorf("format.Measure(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestFormatPoints(t *testing.T) {
 	tests := []struct {
 		in   float64

@@ -23,11 +23,15 @@ const (
 
 // frame is what every chart's wrapper needs.
 type frame struct {
-	ID     string // safe for element ids
-	Title  string
-	Desc   string // Description plus a generated summary
-	Empty  bool
-	W, H   float64
+	ID    string // safe for element ids
+	Title string
+	Desc  string // Description plus a generated summary
+	Empty bool
+	W, H  float64
+	// Rows is a horizontal chart (a bar per row): it is kept at most 42rem
+	// wide, so on a full-width card its bars stay bars (18 units scaled
+	// with the width became 40 px blocks 120 px apart at 1280 px).
+	Rows   bool
 	Legend []legendItem
 	Table  table
 }
@@ -265,6 +269,7 @@ func fitValues(values []axisLabel, bandW float64) []axisLabel {
 // above a light track, the bar (or stack) on the track and the value after
 // it. totals are the bar lengths; the caller fills in marks' details.
 func (l *barsLayout) layoutRows(labels []string, n int, max float64, totals []float64, unit string) {
+	l.Rows = true
 	texts := make([]string, n)
 	valueW := 0.0
 	for i := range texts {
