@@ -46,6 +46,13 @@ func (q *Q) complianceArgs() pgx.NamedArgs {
 
 // statusCounts sums people by status per key from the scope's gold.
 func (q *Q) statusCounts(key, extra string, a pgx.NamedArgs) string {
+	src := q.gold("gold_compliance", complianceCols, "g")
+	if key == "manager_id" {
+		// The tenant-wide roll-up has no managers (its manager_id is 0):
+		// grouped by team, an admin's whole-tenant view read one team,
+		// "No manager", holding everyone.
+		src = q.Scope.gold("gold_compliance", complianceCols, "g")
+	}
 	return fmt.Sprintf(`SELECT %[1]s AS k, sum(people)::bigint AS assigned,
 			coalesce(sum(people) FILTER (WHERE st = 'compliant'), 0)::bigint AS compliant,
 			coalesce(sum(people) FILTER (WHERE st = 'due_soon'), 0)::bigint AS due_soon,
@@ -53,7 +60,7 @@ func (q *Q) statusCounts(key, extra string, a pgx.NamedArgs) string {
 			coalesce(sum(people) FILTER (WHERE st = 'expired'), 0)::bigint AS expired,
 			coalesce(sum(people) FILTER (WHERE st = 'not_due'), 0)::bigint AS not_due
 		FROM (SELECT g.*, %[2]s AS st FROM %[3]s WHERE true%[4]s%[5]s) s GROUP BY 1`,
-		key, complianceStatus("g.on_date", "g.on_date", "g.completed"), q.gold("gold_compliance", complianceCols, "g"),
+		key, complianceStatus("g.on_date", "g.on_date", "g.completed"), src,
 		q.F.orgCond("g", a)+q.F.requirementCond("g", a), extra)
 }
 

@@ -97,6 +97,13 @@ func TestNumbersReadTheSameEverywhere(t *testing.T) {
 				if width == 390 {
 					noOverflow(ctx, t, p.path)
 				}
+				// A drill-down's first level is the teams, one per manager
+				// (the tenant-wide roll-up once made it one "No manager").
+				if p.name == "course" || p.name == "requirement" {
+					if n := kpi(ctx, t, "drill-rows"); n < 2 {
+						t.Errorf("%s at %d px: %v teams, want one per manager", p.path, width, n)
+					}
+				}
 				screenshot(t, b, fmt.Sprintf("numbers-%s-%d.png", p.name, width))
 				noConsoleErrors(t, b, p.path)
 			}
