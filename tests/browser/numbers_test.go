@@ -43,6 +43,25 @@ const numbersShownScript = `(() => {
 	return JSON.stringify({seen, bad: bad.slice(0, 12)});
 })()`
 
+// tilesOutOfLineScript names the tiles whose value is not on the same
+// line as the values of the tiles beside them.
+const tilesOutOfLineScript = `(() => {
+	const rows = new Map();
+	for (const v of document.querySelectorAll('[data-testid="kpi-grid"] [data-testid^="kpi-"][data-testid$="-value"]')) {
+		const tile = v.closest('[data-live]').getBoundingClientRect();
+		const key = Math.round(tile.top);
+		if (!rows.has(key)) rows.set(key, []);
+		rows.get(key).push([v.dataset.testid, v.getBoundingClientRect().top]);
+	}
+	const off = [];
+	for (const vs of rows.values()) {
+		for (const [id, top] of vs) {
+			if (Math.abs(top - vs[0][1]) > 1) off.push(id + ' ' + Math.round(top) + ' px, ' + vs[0][0] + ' ' + Math.round(vs[0][1]) + ' px');
+		}
+	}
+	return off.join('; ');
+})()`
+
 // TestNumbersReadTheSameEverywhere is an L&D admin showing the CEO every
 // dashboard, the home page, drill-downs and a learner at 1280 and 390 px:
 // rates always with one decimal and %, counts with thousands separators,
@@ -96,6 +115,11 @@ func TestNumbersReadTheSameEverywhere(t *testing.T) {
 				}
 				if width == 390 {
 					noOverflow(ctx, t, p.path)
+				}
+				// Tiles side by side show their values on one line, however
+				// many lines their labels take.
+				if off := evalJS[string](ctx, t, tilesOutOfLineScript); off != "" {
+					t.Errorf("%s at %d px: values of tiles side by side are not aligned: %s", p.path, width, off)
 				}
 				// A drill-down's first level is the teams, one per manager
 				// (the tenant-wide roll-up once made it one "No manager").
