@@ -53,7 +53,8 @@
 //     campaigns, leave a quarter of their required courses unstarted or
 //     unfinished and start late, where other teams take part, finish all
 //     but a few in a thousand and do so within about three weeks (before
-//     it is due), so the overdue people cluster in a few teams; and optional
+//     it is due, retaking a failed assessment until they pass), so the
+//     overdue people cluster in a few teams; and optional
 //     courses chosen by department, role and personal engagement, with a
 //     launch wave for new courses and quieter holidays. Each enrolment
 //     goes registered → launched → experienced/progressed per module (with

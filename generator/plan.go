@@ -67,9 +67,11 @@ func (g *gen) newPlan(p, c int, at time.Time, why reason) *plan {
 	}
 	if co.required && !g.lagging(per) {
 		// Teams that keep up finish required training within a few
-		// weeks, before it is due (30 days at the soonest); the long
-		// tail of late starters is the lagging teams'.
+		// weeks, before it is due (30 days at the soonest), retaking a
+		// failed assessment until they pass; the long tail of late
+		// starters and of people who give up is the lagging teams'.
 		pl.startDelay, pl.delay = min(pl.startDelay, days(14)), min(pl.delay, days(10))
+		pl.persist = true
 	}
 	pl.startDelay = min(pl.startDelay, days(240))
 	pl.delay = min(pl.delay, days(240))

@@ -40,6 +40,7 @@ type plan struct {
 	delay      time.Duration // first launch to last session
 	failFirst  bool          // the first assessment attempt fails, the second passes
 	keep       bool          // never thinned out
+	persist    bool          // retakes a failed assessment until passed (required training in a team that keeps up)
 	seed       uint64
 	count      int // statements at the chosen detail
 }
@@ -239,7 +240,7 @@ func (g *gen) timeline(pl *plan, evs []tev) ([]tev, time.Time) {
 			} else {
 				score = min(1, max(0.3, ability-0.04+0.08*r.NormFloat64()))
 			}
-			if pl.keep && !pl.failFirst && attempt >= 3 && score < c.spec.passMark {
+			if (pl.keep || pl.persist) && !pl.failFirst && attempt >= 3 && score < c.spec.passMark {
 				score = c.spec.passMark // a curated story passes in the end
 				if nQ > 0 {
 					score = 1
@@ -308,7 +309,7 @@ func (g *gen) timeline(pl *plan, evs []tev) ([]tev, time.Time) {
 			if passed {
 				break
 			}
-			persist := pl.failFirst || pl.keep
+			persist := pl.failFirst || pl.keep || pl.persist
 			if !persist && (attempt >= 3 || r.Float64() > 0.8) {
 				return cut(time.Time{}) // gave up
 			}
