@@ -5,6 +5,11 @@
 # LEARNLENS_COVERDIR is set) and prints statement coverage per package and
 # in total. The merged profile is tests/artifacts/cover/cover.out (`go tool
 # cover -html` shows it). Extra arguments go to `go test`.
+#
+# A test binary that times out writes no coverage at all, so the timeout
+# is generous (COVER_TIMEOUT, 60m): with -coverpkg the tests run slower
+# than under make test, and on a shared, loaded machine the tests package
+# alone took 25 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=tests/artifacts/cover
@@ -13,7 +18,7 @@ mkdir -p "$out/data"
 LEARNLENS_COVERDIR=$(cd "$out/data" && pwd)
 export LEARNLENS_COVERDIR
 status=0
-./scripts/with-test-db.sh go test -count=1 -p 2 -timeout 25m -cover -coverpkg=./... "$@" ./... \
+./scripts/with-test-db.sh go test -count=1 -p 2 -timeout "${COVER_TIMEOUT:-60m}" -cover -coverpkg=./... "$@" ./... \
   -args -test.gocoverdir="$LEARNLENS_COVERDIR" >"$out/test.log" 2>&1 || status=$?
 grep -E '^(ok|FAIL|---|panic)' "$out/test.log" | grep -v '^--- PASS' || true
 go tool covdata textfmt -i="$LEARNLENS_COVERDIR" -o "$out/cover.out"
