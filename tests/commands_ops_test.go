@@ -101,7 +101,8 @@ func TestImportFromTheCommandLine(t *testing.T) {
 
 // TestMakeRunOnAPrivateCluster is a developer's `make run` on a machine
 // with no database set up: with DATABASE_URL unset every command uses a
-// private cluster under DATA_DIR. migrate status, up and down work on it;
+// private cluster under DATA_DIR (PostgreSQL found where Debian puts it).
+// migrate status, up and down work on it;
 // `serve --dev` on demo tenants that already have statements (a second
 // make run) keeps them, makes a TOKEN_KEY under DATA_DIR, prints the demo
 // logins and answers; `keys list` afterwards opens the keys with that
@@ -119,7 +120,12 @@ func TestMakeRunOnAPrivateCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	devPort := freePort(t)
-	env := []string{"DATA_DIR=" + dataDir, "DEV_DB_PORT=" + strconv.Itoa(devPort)}
+	// PostgreSQL's server binaries are not on a Debian user's PATH: the
+	// commands find them under /usr/lib/postgresql/*/bin.
+	env := []string{"DATA_DIR=" + dataDir, "DEV_DB_PORT=" + strconv.Itoa(devPort), "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if _, err := os.Stat("/usr/lib/postgresql"); err != nil {
+		t.Fatalf("this test runs PostgreSQL from /usr/lib/postgresql/*/bin, as Debian installs it: %v", err)
+	}
 	// The cluster is stopped at the end of each command; a failed test
 	// may leave one running.
 	t.Cleanup(func() { learnlens(t, nil, "devdb", "stop", "--dir", filepath.Join(dataDir, "postgres")) })
