@@ -18,8 +18,9 @@ import (
 // reads from here.
 //
 // Statement batches apply a learner's changes to each node above them
-// (teamDeltas); anything that changes the reporting lines rebuilds the
-// tables with the rest of gold (refreshTenant), or alone (Erase).
+// (teamDelta: fanned out in Go, to the nodes learnerGroups reads);
+// anything that changes the reporting lines rebuilds the tables with the
+// rest of gold (refreshTenant), or alone (Erase).
 
 // teamMembers is every (node, member) pair: a manager and each person
 // under them, and the manager themselves.
