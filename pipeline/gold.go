@@ -242,6 +242,10 @@ type group struct {
 	manager    int64
 	department string
 	location   string
+	// teams are the nodes of the team tables the learner counts in
+	// (preagg.go): every manager above them in org_closure, and themselves
+	// when someone is under them.
+	teams []int64
 }
 
 // deltaTable accumulates signed changes to one gold table's rows, keyed by
@@ -508,7 +512,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, preaggDeltas(k)...)
+	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, preaggDeltas(k, groups)...)
 	err = applyDeltas(ctx, tx, tenantID, tables, then)
 	if err != nil {
 		return fmt.Errorf("apply gold deltas: %w", err)
@@ -535,20 +539,29 @@ func learnerGroups(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (map
 	for _, a := range k.assignments {
 		add(a.row.learner)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, coalesce(manager_id, 0), department, location FROM learners
-		WHERE tenant_id = $1 AND id = ANY($2)`, tenantID, ids)
+	rows, err := tx.Query(ctx, learnerGroupsSQL, tenantID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read learner groups: %w", err)
 	}
 	out := make(map[int64]group, len(ids))
 	var id int64
 	var g group
-	_, err = pgx.ForEachRow(rows, []any{&id, &g.manager, &g.department, &g.location}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &g.manager, &g.department, &g.location, &g.teams}, func() error {
 		out[id] = g
+		g.teams = nil // the next scan must not reuse this learner's slice
 		return nil
 	})
 	return out, err
 }
+
+// learnerGroupsSQL reads learners' gold groups and team nodes (see
+// group.teams; the team tables' rebuild reads the same org_closure rows).
+const learnerGroupsSQL = `
+SELECT l.id, coalesce(l.manager_id, 0), l.department, l.location,
+    array(SELECT c.manager_id FROM org_closure c WHERE c.tenant_id = $1 AND c.learner_id = l.id
+          UNION ALL SELECT l.id WHERE EXISTS (SELECT FROM org_closure c WHERE c.tenant_id = $1 AND c.manager_id = l.id))
+FROM learners l
+WHERE l.tenant_id = $1 AND l.id = ANY($2)`
 
 // scoreBucket is the tenth of the scaled score an attempt falls in (0–9),
 // or 10 without a score; the same as the SQL in gold_assessment's keys.
