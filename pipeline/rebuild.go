@@ -144,9 +144,11 @@ func rebuildSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) er
 	return nil
 }
 
-// RebuildTimes are how long the steps of a rebuild took.
+// RebuildTimes are how long the steps of a rebuild took: silver and gold,
+// and each step of them.
 type RebuildTimes struct {
 	Silver, Gold time.Duration
+	Steps        []RebuildStep
 }
 
 // Rebuild recomputes the tenant's silver aggregates (daily activity,
@@ -164,7 +166,7 @@ func (p *Pipeline) Rebuild(ctx context.Context, tenantID int64, silver bool) (Re
 			times.Silver = time.Since(start)
 			start = time.Now()
 		}
-		if err := rebuildGold(ctx, tx, tenantID); err != nil {
+		if err := rebuildGoldSteps(ctx, tx, tenantID, &times.Steps); err != nil {
 			return err
 		}
 		times.Gold = time.Since(start)
