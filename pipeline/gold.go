@@ -213,25 +213,31 @@ func (g goldTable) rowsSQL() string {
 		strings.Join(keys, ", "), aggregates, from, where, strings.Join(nums, ", "), g.columns)
 }
 
-// rebuildSQL makes the tenant's rows of the table those of rowsSQL, in one
-// statement that writes only the differences. One hash join of the fresh
-// rows with the stored ones (by key) finds them: the stored rows no longer
-// there are deleted, those whose values changed are updated (both by row
-// address) and the new ones inserted. Gold that was right (what the
-// incremental path keeps) is then read, not rewritten: deleting and
-// inserting every row cost more than computing them, as each insert
-// checked the unique index past the deleted versions of its key, and left
-// as many dead rows behind for vacuum.
+// rebuildSQL makes the tenant's rows of the table those of rowsSQL
+// (replaceRowsSQL).
 func (g goldTable) rebuildSQL() string {
-	cols := strings.Split(g.columns, ", ")
-	keys, values := cols[:len(g.keys)], cols[len(g.keys):]
+	return replaceRowsSQL(g.name, strings.Split(g.columns, ", "), len(g.keys), g.rowsSQL())
+}
+
+// replaceRowsSQL is a statement that makes the rows of tenant $1 in table
+// those of rows (a relation with the columns cols after tenant_id, the
+// first keys of them its key), writing only the differences. One hash
+// join of the fresh rows with the stored ones (by key) finds them: the
+// stored rows no longer there are deleted, those whose values changed are
+// updated (both by row address) and the new ones inserted. Rows that were
+// right (what the incremental path keeps) are then read, not rewritten:
+// deleting and inserting every row cost more than computing them, as each
+// insert checked the unique index past the deleted versions of its key,
+// and left as many dead rows behind for vacuum.
+func replaceRowsSQL(table string, cols []string, keys int, rows string) string {
+	values := cols[keys:]
 	sets := make([]string, len(values))
 	for i, v := range values {
 		sets[i] = v + " = d." + v
 	}
 	return fmt.Sprintf(`WITH diff AS MATERIALIZED (
     SELECT s.stored, f.fresh, %[3]s
-    FROM (SELECT true AS fresh, * FROM (%[2]s) r) f
+    FROM (SELECT true AS fresh, * FROM (%[2]s) AS r(%[4]s)) f
     FULL JOIN (SELECT ctid AS stored, %[4]s FROM %[1]s WHERE tenant_id = $1) s ON (%[5]s) = (%[6]s)
     WHERE s.stored IS NULL OR f.fresh IS NULL OR (%[7]s) IS DISTINCT FROM (%[8]s)
 ), gone AS (
@@ -241,7 +247,7 @@ func (g goldTable) rebuildSQL() string {
     WHERE g.tenant_id = $1 AND g.ctid = ANY (ARRAY(SELECT stored FROM diff WHERE fresh AND stored IS NOT NULL)) AND g.ctid = d.stored
 )
 INSERT INTO %[1]s (tenant_id, %[4]s) SELECT $1, %[4]s FROM diff WHERE stored IS NULL`,
-		g.name, g.rowsSQL(), qualified("f", cols), g.columns, qualified("f", keys), qualified("s", keys),
+		table, rows, qualified("f", cols), strings.Join(cols, ", "), qualified("f", cols[:keys]), qualified("s", cols[:keys]),
 		qualified("f", values), qualified("s", values), strings.Join(sets, ", "))
 }
 

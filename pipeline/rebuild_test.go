@@ -97,11 +97,12 @@ func TestTenantWideSilverRebuildEqualsIncremental(t *testing.T) {
 	}
 }
 
-// TestGoldRebuildWritesOnlyDifferences checks the rebuild that writes only
-// what differs (rebuildSQL): on gold that is right it changes no row, and
-// on gold that is wrong in every way (rows missing, rows extra, values off,
-// learners moved to other groups) it leaves exactly the rows a rebuild
-// into empty tables gives.
+// TestGoldRebuildWritesOnlyDifferences checks the rebuilds that write only
+// what differs (replaceRowsSQL): on gold that is right it changes no row,
+// and on gold that is wrong in every way (rows missing, rows extra, values
+// off, learners moved to other groups) it leaves exactly the rows a
+// rebuild into empty tables gives; so does silver's over stale daily
+// activity and enrolments.
 func TestGoldRebuildWritesOnlyDifferences(t *testing.T) {
 	t.Parallel()
 	const learners = 20
@@ -192,6 +193,39 @@ func TestGoldRebuildWritesOnlyDifferences(t *testing.T) {
 		// anything (gold_team_people, for one, counts people only).
 		if differed < len(GoldTables())/2 {
 			t.Errorf("only %d of %d gold tables were stale", differed, len(GoldTables()))
+		}
+		// Silver's rebuild writes by differences too: over the stale
+		// daily activity and enrolments it leaves what it leaves in empty
+		// tables.
+		silver := []string{"daily_activity", "enrollments"}
+		if _, err := tx.Exec(ctx, `SAVEPOINT empty_silver; DELETE FROM daily_activity; DELETE FROM enrollments`); err != nil {
+			return err
+		}
+		if err := rebuildSilver(ctx, tx, f.tenantID, "Europe/London"); err != nil {
+			return err
+		}
+		if want, err = snapshot(ctx, tx, f.tenantID, silver); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT empty_silver`); err != nil {
+			return err
+		}
+		if stale, err = snapshot(ctx, tx, f.tenantID, silver); err != nil {
+			return err
+		}
+		if err := rebuildSilver(ctx, tx, f.tenantID, "Europe/London"); err != nil {
+			return err
+		}
+		if got, err = snapshot(ctx, tx, f.tenantID, silver); err != nil {
+			return err
+		}
+		for _, table := range silver {
+			if strings.Join(stale[table], "\n") == strings.Join(want[table], "\n") {
+				t.Errorf("%s was not stale", table)
+			}
+			if g, w := strings.Join(got[table], "\n"), strings.Join(want[table], "\n"); g != w {
+				t.Errorf("%s: rebuilt over stale rows\n%s\nrebuilt into an empty table\n%s", table, g, w)
+			}
 		}
 		return errRollback
 	})
