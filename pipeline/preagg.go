@@ -107,9 +107,6 @@ func teamComplianceDate(a assignmentRow) string {
 // reporting lines changed outside a full gold rebuild.
 func rebuildTeam(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 	for _, g := range teamTables {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+g.name+` WHERE tenant_id = $1`, tenantID); err != nil {
-			return fmt.Errorf("rebuild %s: %w", g.name, err)
-		}
 		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
 			return fmt.Errorf("rebuild %s: %w", g.name, err)
 		}
