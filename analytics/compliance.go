@@ -61,24 +61,31 @@ func (q *Q) statusCounts(key, extra string, a pgx.NamedArgs) string {
 // complianceGold is a FROM item g of compliance counts (complianceCols)
 // for the scope and filters, and the conditions on it that the
 // department and location filters still need. By team (key manager_id)
-// it is the grouped gold of the scope; for the whole organisation the
-// tenant-wide roll-up, or the counts of one department or one location
-// (gold_compliance_groups, migrations/00030); for a manager's people
-// the grouped gold of their subtree.
+// it is the grouped gold of the scope. Otherwise one index range of the
+// counts kept for the page's scopes (migrations/00030): the tenant-wide
+// roll-up, one department's or one location's counts
+// (gold_compliance_groups), or a manager's people's
+// (gold_compliance_nodes); a manager's people in one department or
+// location read the grouped gold of the subtree.
 func (q *Q) complianceGold(key string, a pgx.NamedArgs) (from, cond string) {
+	const counts = `(SELECT requirement_id, 0::bigint AS manager_id, ''::text AS department, ''::text AS location,
+		completed, on_date, people FROM %s WHERE tenant_id = @tenant AND %s) g`
 	dept, loc := q.F.Department != "", q.F.Location != ""
-	if key == "manager_id" {
+	switch {
+	case key == "manager_id" || q.Scope.None || (q.Scope.Root != 0 && (dept || loc)):
 		return q.Scope.gold("gold_compliance", complianceCols, "g"), q.F.orgCond("g", a)
-	}
-	if q.Scope.Root == 0 && !q.Scope.None && dept != loc {
+	case q.Scope.Root != 0:
+		return fmt.Sprintf(counts, "gold_compliance_nodes", "node_id = @root"), ""
+	case dept && loc:
+		return q.gold("gold_compliance", complianceCols, "g"), q.F.orgCond("g", a)
+	case dept:
 		a["grp"] = "d:" + q.F.Department
-		if loc {
-			a["grp"] = "l:" + q.F.Location
-		}
-		return `(SELECT requirement_id, 0::bigint AS manager_id, ''::text AS department, ''::text AS location, completed, on_date, people
-			FROM gold_compliance_groups WHERE tenant_id = @tenant AND grp = @grp) g`, ""
+	case loc:
+		a["grp"] = "l:" + q.F.Location
+	default:
+		return q.gold("gold_compliance", complianceCols, "g"), ""
 	}
-	return q.gold("gold_compliance", complianceCols, "g"), q.F.orgCond("g", a)
+	return fmt.Sprintf(counts, "gold_compliance_groups", "grp = @grp"), ""
 }
 
 // ComplianceKPIs computes the tiles. The at-risk and assignments tables

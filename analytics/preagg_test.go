@@ -268,7 +268,7 @@ func sameNodes(t *testing.T, what string, got, want []TeamNode) {
 
 // readAll runs sql in platform mode with @tenant and args, calling scan
 // for each row.
-func readAll(t *testing.T, db *database.DB, tenant int64, sql string, args pgx.NamedArgs, scan func(pgx.Rows) error) {
+func readAll(t testing.TB, db *database.DB, tenant int64, sql string, args pgx.NamedArgs, scan func(pgx.Rows) error) {
 	t.Helper()
 	err := db.PlatformTx(context.Background(), func(tx pgx.Tx) error {
 		a := pgx.NamedArgs{"tenant": tenant}
