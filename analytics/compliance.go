@@ -171,11 +171,15 @@ func (q *Q) assignmentsTable(id string, a pgx.NamedArgs, extra string) tableQuer
 func (q *Q) indexedAssignments(t tableQuery, cond string, count func(ComplianceKPIs) int64) tableQuery {
 	a := t.args
 	learners := ""
-	if q.Scope.Root != 0 || q.F.Department != "" || q.F.Location != "" {
+	if q.F.Department != "" || q.F.Location != "" {
 		learners = ` JOIN learners l ON l.tenant_id = ca.tenant_id AND l.id = ca.learner_id`
 	}
-	// learnerCond names l only for a manager's people.
+	// A manager's people are tested on the assignment, with no person
+	// to read for each index entry.
 	where := q.Scope.learnerCond("l")
+	if q.Scope.Root != 0 {
+		where = "ca.learner_id IN (SELECT learner_id FROM org_closure WHERE tenant_id = @tenant AND manager_id = @root)"
+	}
 	t.indexed = &indexedPage{
 		sql: `WITH pg AS MATERIALIZED (
 				SELECT ca.learner_id, ca.requirement_id, ca.due_on FROM compliance_assignments ca` + learners + `
