@@ -106,9 +106,10 @@ func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
 			return err
 		})
 		// A deadlock rolled the whole transaction back, so it can run
-		// again. They happen while a previous release, whose usage trigger
-		// locks the tenant's counter row before the pipeline lock, ingests
-		// beside this one during a rolling upgrade (migration 00023).
+		// again. lockTenantAnd takes its locks in the order every release
+		// does, so none is expected; a tenant's very first batches during
+		// a rolling upgrade across migrations/00023 are the exception (no
+		// counter row to lock yet).
 		if attempt == 3 || !isDeadlock(err) || ctx.Err() != nil {
 			break
 		}

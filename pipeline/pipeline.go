@@ -111,7 +111,17 @@ func lockTenant(ctx context.Context, tx pgx.Tx, tenantID int64) (string, error) 
 func lockTenantAnd(ctx context.Context, then *pgx.Batch, tx pgx.Tx, tenantID int64) (string, error) {
 	// The time zone is read by a statement that starts once the lock is
 	// held, in the same round trip.
+	//
+	// The tenant's statement counter row is locked first. Whatever counts
+	// statements under the pipeline lock (the pipeline's own counting,
+	// the triggers of bulk loads and erasures) then takes the two in the
+	// order a release before migrations/00023 takes them in its bronze
+	// INSERT (the counter, by its trigger) and then the pipeline lock: two
+	// releases side by side during a rolling upgrade cannot deadlock. The
+	// row is held to the commit, as the pipeline lock is, so it adds no
+	// wait. A tenant that has never stored a statement has no row yet.
 	var b pgx.Batch
+	b.Queue(`SELECT FROM tenant_statement_counts WHERE tenant_id = $1 FOR UPDATE`, tenantID)
 	b.Queue(`SELECT pg_advisory_xact_lock($1, $2::int)`, lockKey, tenantID)
 	var tz string
 	b.Queue(`SELECT time_zone FROM tenants WHERE id = $1`, tenantID).QueryRow(func(row pgx.Row) error {

@@ -2,7 +2,9 @@
 # make cluster: two LearnLens instances (ports 8081 and 8082) on the
 # embedded PostgreSQL under $DATA_DIR (.data, as make run makes it, with the
 # demo data), and haproxy on 8088 in front with deploy/haproxy/haproxy.cfg
-# (its stats page on 127.0.0.1:8089). Ctrl-C stops everything.
+# (its stats page on 127.0.0.1:8089). The instances read dashboards from a
+# streaming replica of that PostgreSQL (under $DATA_DIR/replica, made afresh
+# each time; REPLICA=0 leaves it out). Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v haproxy >/dev/null 2>&1 || { echo "haproxy is not installed: make deps installs it" >&2; exit 1; }
@@ -10,6 +12,8 @@ export DATA_DIR=$(realpath -m "${DATA_DIR:-.data}")
 bin=./bin/learnlens
 
 pids=()
+replica_args=()
+if [ "${REPLICA:-1}" != 0 ]; then replica_args=(--replica-dir "$DATA_DIR/replica"); fi
 # (No `wait` in the trap: bash can hang in a wait inside a trap handler.)
 cleanup() {
   trap - EXIT INT TERM
@@ -17,14 +21,15 @@ cleanup() {
   for pid in "${pids[@]}"; do
     for _ in $(seq 400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
-  "$bin" devdb stop --dir "$DATA_DIR/postgres" >/dev/null 2>&1 || true
+  "$bin" devdb stop --dir "$DATA_DIR/postgres" ${replica_args[@]+"${replica_args[@]}"} >/dev/null 2>&1 || true
   exit 0
 }
 trap cleanup EXIT INT TERM
 
 # One PostgreSQL for both instances; the URL is the superuser's, over a
 # private socket.
-super=$("$bin" devdb start --dir "$DATA_DIR/postgres")
+urls=$("$bin" devdb start --dir "$DATA_DIR/postgres" ${replica_args[@]+"${replica_args[@]}"})
+super=$(sed -n 1p <<<"$urls")
 base=${super%%\?*}   # postgres://postgres@/postgres
 query=${super#*\?}
 if ! psql "$super" -tAc "SELECT 1 FROM pg_database WHERE datname = 'learnlens'" | grep -q 1; then
@@ -33,6 +38,12 @@ fi
 export DATABASE_OWNER_URL="${base%/postgres}/learnlens?$query"
 export DATABASE_URL="postgres://learnlens_app@/learnlens?$query"
 export DATABASE_PLATFORM_URL="postgres://learnlens_platform@/learnlens?$query"
+# The replica's URL (second line) names its own socket and port; the app
+# login reads there (DATABASE_READ_URL, docs/SCALING.md).
+if [ ${#replica_args[@]} -gt 0 ]; then
+  replica=$(sed -n 2p <<<"$urls")
+  export DATABASE_READ_URL="postgres://learnlens_app@/learnlens?${replica#*\?}"
+fi
 # haproxy, on this machine, is the proxy whose X-Forwarded-For counts.
 export TRUSTED_PROXIES=127.0.0.1 SHUTDOWN_DRAIN=${SHUTDOWN_DRAIN:-5s}
 
@@ -55,5 +66,5 @@ pids+=($!)
 wait_ready 8082
 haproxy -db -f deploy/haproxy/haproxy.cfg &
 pids+=($!)
-echo "LearnLens on http://acme.localhost:8088 through haproxy (instances on 8081 and 8082; haproxy's stats on http://127.0.0.1:8089/). Ctrl-C stops all."
+echo "LearnLens on http://acme.localhost:8088 through haproxy (instances on 8081 and 8082; haproxy's stats on http://127.0.0.1:8089/${DATABASE_READ_URL:+; dashboards read from the replica under $DATA_DIR/replica}). Ctrl-C stops all."
 wait -n "${pids[@]}"

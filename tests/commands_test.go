@@ -258,6 +258,46 @@ func TestDevDBStartStop(t *testing.T) {
 	if err := query(u); err == nil {
 		t.Errorf("the cluster at %s still takes connections after devdb stop", u)
 	}
+
+	// make cluster's replica: a second URL, a hot standby that follows
+	// what the primary writes and refuses writes itself; stop stops both.
+	replicaDir := filepath.Join(parent, "replica")
+	r = learnlens(t, nil, "devdb", "start", "--dir", dir, "--replica-dir", replicaDir)
+	r.want(t, "devdb start with a replica", 0, "postgres://")
+	urls := strings.Fields(r.stdout)
+	if len(urls) != 2 || urls[0] == urls[1] {
+		t.Fatalf("devdb start --replica-dir printed %q, want the primary's URL and the replica's", r.stdout)
+	}
+	exec := func(u, q string) error {
+		db, err := sql.Open("pgx", u)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err = db.ExecContext(ctx, q)
+		return err
+	}
+	if err := exec(urls[0], `CREATE TABLE replicated AS SELECT 42 AS answer`); err != nil {
+		t.Fatalf("write to the primary: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for exec(urls[1], `SELECT answer FROM replicated`) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica did not show the primary's new table within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := exec(urls[1], `CREATE TABLE on_replica (x int)`); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("a write to the replica: %v, want a read-only transaction error", err)
+	}
+	learnlens(t, nil, "devdb", "stop", "--dir", dir, "--replica-dir", replicaDir).want(t, "devdb stop with a replica", 0, "")
+	for _, u := range urls {
+		if err := query(u); err == nil {
+			t.Errorf("%s still takes connections after devdb stop --replica-dir", u)
+		}
+	}
 }
 
 // TestServeStartsAndStopsOnSIGTERM: serve answers on PORT and, on SIGTERM,

@@ -9,7 +9,7 @@
 //	learnlens import --tenant SLUG --kind KIND [--all-or-nothing] [--dry-run] FILE
 //	learnlens gold rebuild --tenant SLUG   recompute a tenant's gold tables from silver
 //	learnlens tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]   a tenant's own xAPI limits
-//	learnlens devdb start|stop --dir D start (printing its URL) or stop a private cluster, for make test
+//	learnlens devdb start|stop --dir D [--replica-dir R] start (printing its URL, and its replica's) or stop a private cluster, for make test and make cluster
 //	learnlens keys rotate|list         rotate or list the keys that sign API access tokens (TOKEN_KEY)
 //
 // With DATABASE_URL, DATABASE_PLATFORM_URL and DATABASE_OWNER_URL unset,
@@ -64,7 +64,9 @@ commands:
                            from its learning events and imports, then its gold
   tenant xapi-limits --tenant SLUG [--rate N] [--burst N] [--concurrency N]
                            a tenant's own limits per xAPI credential (left out: the deployment's; 0: none)
-  devdb start|stop --dir D start (printing a superuser URL) or stop a private PostgreSQL cluster
+  devdb start|stop --dir D [--replica-dir R]
+                           start (printing a superuser URL) or stop a private PostgreSQL cluster;
+                           with --replica-dir, also a streaming replica of it made afresh (its URL on a second line)
   keys rotate|list         rotate or list the keys that sign API access tokens (TOKEN_KEY)
 `
 
@@ -381,10 +383,11 @@ func newLogger(level string) *slog.Logger {
 // make test can share one cluster between all test binaries.
 func devDB(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: learnlens devdb start|stop --dir DIR")
+		return errors.New("usage: learnlens devdb start|stop --dir DIR [--replica-dir DIR]")
 	}
 	fs := flag.NewFlagSet("devdb", flag.ContinueOnError)
 	dir := fs.String("dir", "", "data directory of the cluster")
+	replicaDir := fs.String("replica-dir", "", "start: also a streaming replica of the cluster in this directory, made afresh (its URL is printed on a second line); stop: stop it too")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -398,9 +401,27 @@ func devDB(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Println(c.URL("postgres"))
+		if *replicaDir == "" {
+			return nil
+		}
+		// A replica is a copy of the primary as it is now: the one left
+		// from an earlier run is dropped, not caught up.
+		_ = devdb.StopDir(*replicaDir)
+		if err := os.RemoveAll(*replicaDir); err != nil {
+			return err
+		}
+		r, err := devdb.StartReplica(ctx, c, devdb.Options{Dir: *replicaDir})
+		if err != nil {
+			return err
+		}
+		fmt.Println(r.URL("postgres"))
 		return nil
 	case "stop":
-		return devdb.StopDir(*dir)
+		var replicaErr error
+		if *replicaDir != "" {
+			replicaErr = devdb.StopDir(*replicaDir)
+		}
+		return errors.Join(replicaErr, devdb.StopDir(*dir))
 	}
 	return fmt.Errorf("devdb: unknown action %q: use start or stop", args[0])
 }
