@@ -1,3 +1,4 @@
+-- +goose NO TRANSACTION
 -- +goose Up
 -- An assessed course's page reads the course's pass, fail and score
 -- events twice: its attempts to pass (analytics.CourseAttemptsToPass, each
@@ -13,10 +14,12 @@
 --
 -- The pipeline's lookups by learner and course name all three leading
 -- columns, never a prefix of them only (see docs/DATA-MODEL.md, "Check new
--- indexes of these tables").
-CREATE INDEX learning_events_attempts ON learning_events (tenant_id, course_id, learner_id, ts)
+-- indexes of these tables"). CONCURRENTLY, in a migration of its own: ingest
+-- goes on while it is built (docs/OPERATIONS.md, "Migrations during a
+-- rolling upgrade").
+CREATE INDEX CONCURRENTLY IF NOT EXISTS learning_events_attempts ON learning_events (tenant_id, course_id, learner_id, ts)
     INCLUDE (day, kind, scaled, success)
     WHERE kind IN ('pass', 'fail', 'score') AND NOT voided;
 
 -- +goose Down
-DROP INDEX learning_events_attempts;
+DROP INDEX CONCURRENTLY IF EXISTS learning_events_attempts;

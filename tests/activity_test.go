@@ -368,6 +368,16 @@ func TestActivityNowCatchesUpWithoutNewData(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"as_of":"`) {
 		t.Errorf("the JSON section does not say how old it is: %d %.300s", r.Status, r.Body)
 	}
+	// Once caught up (the tenant is quiet now), it shows the version the
+	// rest of the dashboard shows.
+	var activity, kpis struct {
+		Version int64 `json:"version"`
+	}
+	getJSON(t, admin, "/api/v1/dashboards/engagement/activity", &activity)
+	getJSON(t, admin, "/api/v1/dashboards/engagement/kpis", &kpis)
+	if activity.Version != kpis.Version || activity.Version == 0 {
+		t.Errorf("quiet, Activity now shows version %d, the engagement tiles %d", activity.Version, kpis.Version)
+	}
 }
 
 // activityRefreshForTests is how far "Activity now" may lag the newest
