@@ -252,7 +252,7 @@ func (c *Client) Subscribe(key string, render Render, now Snapshot, shown int64)
 	if shown != v.shown.Version {
 		c.deliver(resync(v.shown.Sections))
 	}
-	behind := v.shown.Version < latest
+	behind := v.shown.Version < latest || v.shown.Lagging
 	v.mu.Unlock()
 	if behind {
 		v.poke()
