@@ -26,9 +26,9 @@ cover: deps ## Run the whole suite with -coverpkg=./... and print statement cove
 
 bench: bench-ingest bench-dashboards bench-live ## Run every benchmark (figures with same-run baselines; see docs/PERFORMANCE.md)
 
-bench-ingest: ## Statements/s through the real xAPI endpoint vs a raw COPY: the kind shape, then customers' (BENCH_STATEMENTS=40000, BENCH_CUSTOMER_*)
+bench-ingest: ## Statements/s through the real xAPI endpoint vs a raw COPY: the kind shape, then customers', then where a statement's CPU goes (BENCH_STATEMENTS=40000, BENCH_CUSTOMER_*, BENCH_COST_*)
 	./scripts/hugepages.sh
-	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Ingest -benchtime 1x -timeout 60m ./tests/bench/
+	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench 'Ingest|StatementCost' -benchtime 1x -timeout 60m ./tests/bench/
 
 bench-dashboards: ## Dashboards under 50 signed-in clients (one view, a customer mix, the mix under 2,000 statements/s), demo + 1M-statement tenant, vs /healthz (BENCH_DASH_* in docs/PERFORMANCE.md)
 	./scripts/hugepages.sh

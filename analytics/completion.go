@@ -341,6 +341,30 @@ func init() {
 			args: a, defaultSort: "learner", search: "t.learner || ' ' || t.email",
 		}, nil
 	}
+	// Every enrolment in the viewer's scope and filters, one row per
+	// person and course: the whole-tenant export of completion (about 1M
+	// rows for a 10M-statement tenant, streamed; see docs/PERFORMANCE.md).
+	tables["completion/enrolments"] = func(q *Q, _ Params) (tableQuery, error) {
+		a := q.args()
+		return tableQuery{
+			id: "completion/enrolments",
+			columns: []Column{{Key: "learner_id", Kind: ID}, {Key: "course_id", Kind: ID},
+				{Key: "learner"}, {Key: "email"}, {Key: "department"}, {Key: "course"},
+				{Key: "status"}, {Key: "enrolled_at", Kind: Time},
+				{Key: "completed_at", Kind: Time}, {Key: "due_on", Kind: Date},
+				{Key: "overdue", Kind: Bool}, {Key: "best_score", Kind: Percent},
+				{Key: "attempts", Kind: Int}},
+			sql: `SELECT l.id AS learner_id, c.id AS course_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner,
+				coalesce(l.email, '') AS email, l.department, coalesce(nullif(c.title, ''), c.activity_iri) AS course,
+				replace(en.status, '_', ' ') AS status, en.enrolled_at, en.completed_at, en.due_at AS due_on,
+				(en.status <> 'completed' AND en.due_at < @today) AS overdue, round((en.best_scaled * 100)::numeric, 1)::float8 AS best_score,
+				en.attempts::bigint AS attempts
+				FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+				JOIN courses c ON c.tenant_id = en.tenant_id AND c.id = en.course_id
+				WHERE en.tenant_id = @tenant AND ` + q.Scope.learnerCond("l") + q.F.cond("l", dims{}, a) + q.F.courseCond("en", a),
+			args: a, defaultSort: "learner", search: "t.learner || ' ' || t.email || ' ' || t.course",
+		}, nil
+	}
 }
 
 var nan = math.NaN()

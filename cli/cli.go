@@ -145,6 +145,9 @@ func rebuild(ctx context.Context, db *database.DB, out io.Writer, silver bool, a
 		fmt.Fprintf(out, "rebuilt silver for %s from its learning events in %.1f s\n", t.Name, times.Silver.Seconds())
 	}
 	fmt.Fprintf(out, "rebuilt gold for %s from silver in %.1f s\n", t.Name, times.Gold.Seconds())
+	for _, s := range times.Steps {
+		fmt.Fprintf(out, "  %-36s %6.2f s\n", s.What, s.Took.Seconds())
+	}
 	return nil
 }
 

@@ -29,8 +29,10 @@ var completionDashboard = dashboard[analytics.CompletionView]{name: "completion"
 			},
 			Trend: trendChart("completion-trend", "Completions", "Completions per "+d.Trend.Unit+" in "+v.r.Filters.RangeLabel()+
 				", with the previous period dashed", "completions", d.Trend),
-			Table:   pageTable(d.Courses, v.r, analytics.Params{}, "No enrolments match these filters."),
-			Courses: completionStack(d.Status),
+			Table:          pageTable(d.Courses, v.r, analytics.Params{}, "No enrolments match these filters."),
+			EnrolmentsCSV:  "/tables/completion/enrolments/export.csv" + v.pageFilters().Query(),
+			EnrolmentsXLSX: "/tables/completion/enrolments/export.xlsx" + v.pageFilters().Query(),
+			Courses:        completionStack(d.Status),
 		})
 	},
 }

@@ -1,12 +1,15 @@
 package handlers
 
 import (
+	"archive/zip"
 	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"reflect"
 	"strings"
 	"time"
@@ -113,11 +116,11 @@ func (h *Handlers) streamCSV(c *fiber.Ctx, filename, what string, fill func(ctx 
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	log, reqID := h.log, requestID(c)
+	log, reqID, conn := h.log, requestID(c), c.Context().Conn()
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()
-		w := csv.NewWriter(bw)
+		w := csv.NewWriter(keepWriting{bw, conn})
 		n := 0
 		err := fill(ctx, func(rec []string) error {
 			if err := w.Write(rec); err != nil {
@@ -169,15 +172,23 @@ func neutraliseFormula(s string) string {
 	return s
 }
 
-// exportXLSX writes a table as an XLSX workbook, rows streamed into the
-// sheet (excelize's stream writer keeps memory flat).
+// exportXLSX writes a table as an XLSX workbook in flat memory: the rows
+// are read into excelize's stream writer (which keeps them in a temporary
+// file past 16 MB), then the workbook's parts go to the connection as
+// they are compressed. A failed query still answers with an error page,
+// since nothing is sent before the last row is read.
 func (h *Handlers) exportXLSX(c *fiber.Ctx) error {
 	run, meta, err := h.export(c, "xlsx")
 	if err != nil {
 		return err
 	}
 	f := excelize.NewFile()
-	defer f.Close()
+	sending := false
+	defer func() {
+		if !sending {
+			f.Close()
+		}
+	}()
 	sheet := "Export"
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err
@@ -227,7 +238,40 @@ func (h *Handlers) exportXLSX(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+h.exportName(c, "xlsx")+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return f.Write(c.Response().BodyWriter())
+	sending = true
+	log, reqID, conn := h.log, requestID(c), c.Context().Conn()
+	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
+		defer f.Close()
+		// excelize's Write compresses the whole workbook into memory
+		// before writing it; its zip writer, given the connection, sends
+		// each part as it is compressed and leaves that buffer empty.
+		f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(keepWriting{bw, conn}) })
+		if err := f.Write(io.Discard); err != nil {
+			log.Error("xlsx export failed", "request_id", reqID, "err", err)
+		}
+	})
+	return nil
+}
+
+// exportStall is how long an export's client may take to accept more
+// bytes. The server's WriteTimeout (60 s) otherwise bounds the whole
+// response, which a large export outlasts.
+const exportStall = 60 * time.Second
+
+// keepWriting is w that moves conn's write deadline exportStall ahead
+// before each write.
+type keepWriting struct {
+	w    io.Writer
+	conn net.Conn
+}
+
+func (k keepWriting) Write(p []byte) (int, error) {
+	if k.conn != nil {
+		if err := k.conn.SetWriteDeadline(time.Now().Add(exportStall)); err != nil {
+			return 0, err
+		}
+	}
+	return k.w.Write(p)
 }
 
 // visibleColumns is the indexes of the columns an export shows (not ids).

@@ -47,6 +47,8 @@ var tableLayouts = map[string]tableLayout{
 	"completion/courses":  {title: "Courses", links: map[string]string{"course": "/dashboards/completion/courses/{course_id}"}},
 	"completion/teams":    {title: "Teams", links: map[string]string{"team": "/dashboards/completion/courses/{course_id}/teams/{manager_id}"}},
 	"completion/learners": {title: "Learners", links: map[string]string{"learner": learnerLink}},
+	"completion/enrolments": {title: "All enrolments", links: map[string]string{"learner": learnerLink,
+		"course": "/dashboards/completion/courses/{course_id}"}},
 	"engagement/courses":  {title: "Course activity", links: map[string]string{"course": "/dashboards/completion/courses/{course_id}"}},
 	"engagement/inactive": {title: "Inactive learners", links: map[string]string{"learner": learnerLink}},
 	"compliance/requirements": {title: "Requirements",

@@ -36,6 +36,18 @@ type goldTable struct {
 	where      string
 	// rollupOf, for a tenant-wide roll-up, is the grouped table it sums.
 	rollupOf string
+	// fromEvents, for a table of learning events, is the same definition
+	// over rebuildEvents (alias e), which the rebuild reads instead: the
+	// tenant's events are then scanned once for all such tables.
+	fromEvents *eventsSource
+}
+
+// eventsSource is a gold table's keys, aggregates and filter over
+// rebuildEvents.
+type eventsSource struct {
+	keys       []string
+	aggregates string
+	where      string
 }
 
 var goldTables = append(withRollups([]goldTable{
@@ -58,14 +70,14 @@ var goldTables = append(withRollups([]goldTable{
 		where:      "en.tenant_id = $1 AND en.status <> 'completed' AND en.due_at IS NOT NULL",
 	},
 	{
-		name:    "gold_assessment",
-		columns: "course_id, manager_id, department, location, bucket, day, attempts, passed, failed",
-		keys:    keyList("e.course_id", "CASE WHEN e.scaled IS NULL THEN 10 ELSE least(9, greatest(0, floor(e.scaled * 10)))::int END", "e.day"),
-		aggregates: `count(*),
-			count(*) FILTER (WHERE e.kind = 'pass' OR (e.kind = 'score' AND e.success)),
-			count(*) FILTER (WHERE e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success))`,
-		from:  "learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id",
-		where: "e.tenant_id = $1 AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')",
+		name:       "gold_assessment",
+		columns:    "course_id, manager_id, department, location, bucket, day, attempts, passed, failed",
+		keys:       keyList("e.course_id", scoreBucketSQL, "e.day"),
+		aggregates: "count(*), count(*) FILTER (WHERE " + attemptPassed + "), count(*) FILTER (WHERE " + attemptFailed + ")",
+		from:       "learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id",
+		where:      "e.tenant_id = $1 AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')",
+		fromEvents: &eventsSource{keys: keyList("e.course_id", "e.bucket", "e.day"),
+			aggregates: "sum(e.statements), sum(e.passed), sum(e.failed)", where: "e.bucket IS NOT NULL"},
 	},
 	{
 		name:    "gold_compliance",
@@ -92,21 +104,25 @@ var goldTables = append(withRollups([]goldTable{
 		aggregates: "count(*), sum(e.duration_ms)",
 		from:       "learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id",
 		where:      "e.tenant_id = $1 AND NOT e.voided",
+		fromEvents: &eventsSource{keys: keyList("e.course_id", "e.day"), aggregates: "sum(e.statements), sum(e.duration_ms)", where: "true"},
 	},
 	{
 		name:       "gold_activity_hourly",
 		columns:    "day, manager_id, department, location, hour, statements",
-		keys:       keyList("e.day", "extract(hour FROM e.ts AT TIME ZONE t.time_zone)::int"),
+		keys:       keyList("e.day", localHour),
 		aggregates: "count(*)",
 		from: `learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
 			JOIN tenants t ON t.id = e.tenant_id`,
-		where: "e.tenant_id = $1 AND NOT e.voided",
+		where:      "e.tenant_id = $1 AND NOT e.voided",
+		fromEvents: &eventsSource{keys: keyList("e.day", "e.hour"), aggregates: "sum(e.statements)", where: "true"},
 	},
 	{
-		name:       "gold_engagement_daily",
-		columns:    "day, manager_id, department, location, active_learners, statements, duration_ms",
-		keys:       keyList("d.day"),
-		aggregates: "count(DISTINCT d.learner_id), sum(d.statements), sum(d.duration_ms)",
+		name:    "gold_engagement_daily",
+		columns: "day, manager_id, department, location, active_learners, statements, duration_ms",
+		keys:    keyList("d.day"),
+		// A learner has one daily_activity row per day and one group, so
+		// count(*) is the day's distinct learners, without a sort per group.
+		aggregates: "count(*), sum(d.statements), sum(d.duration_ms)",
 		from:       "daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id",
 		where:      "d.tenant_id = $1",
 	},
@@ -155,30 +171,93 @@ func withRollups(ts []goldTable) []goldTable {
 	return out
 }
 
+// Expressions over a learning event e (and its tenant t) that gold keys
+// and counts: the tenth of the scaled score an attempt falls in (10: no
+// score; scoreBucket in Go), the hour of the tenant's local time, and
+// whether an attempt passed or failed.
+const (
+	scoreBucketSQL = "CASE WHEN e.scaled IS NULL THEN 10 ELSE least(9, greatest(0, floor(e.scaled * 10)))::int END"
+	localHour      = "extract(hour FROM e.ts AT TIME ZONE t.time_zone)::int"
+	attemptPassed  = "e.kind = 'pass' OR (e.kind = 'score' AND e.success)"
+	attemptFailed  = "e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success)"
+)
+
 // completionDays is whole days from enrolment to completion, from the same
 // rounded seconds as gold_course_completion.seconds_to_complete.
 const completionDays = "floor(round(extract(epoch FROM en.completed_at - en.enrolled_at)) / 86400)::int"
 
-// rebuildSQL computes the table's rows of tenant $1 from silver; a
-// roll-up's from its grouped table, whose rows it sums by definition (and
-// which is rebuilt before it), at a fraction of the cost.
-func (g goldTable) rebuildSQL() string {
-	if g.rollupOf != "" {
+// rowsSQL is a query of the table's rows of tenant $1, a relation with the
+// table's columns after tenant_id: computed from silver, from
+// rebuild_events for a table of events, or, for a roll-up, from its
+// grouped table, whose rows it sums by definition (and which is rebuilt
+// before it) at a fraction of the cost.
+func (g goldTable) rowsSQL() string {
+	keys, aggregates, from, where := g.keys, g.aggregates, g.from, g.where
+	switch {
+	case g.rollupOf != "":
 		cols := strings.Split(g.columns, ", ")
-		keys, values := cols[:len(g.keys)], cols[len(g.keys):]
-		sums := make([]string, len(values))
-		for i, v := range values {
-			sums[i] = "sum(" + v + ")"
+		sums := make([]string, 0, len(cols)-len(g.keys))
+		for _, v := range cols[len(g.keys):] {
+			sums = append(sums, "sum("+v+")")
 		}
-		return fmt.Sprintf(`INSERT INTO %s (tenant_id, %s) SELECT $1, %s, %s FROM %s WHERE tenant_id = $1 GROUP BY %s`,
-			g.name, g.columns, strings.Join(keys, ", "), strings.Join(sums, ", "), g.rollupOf, strings.Join(keys, ", "))
+		keys, aggregates, from, where = cols[:len(g.keys)], strings.Join(sums, ", "), g.rollupOf, "tenant_id = $1"
+	case g.fromEvents != nil:
+		keys, aggregates, where = g.fromEvents.keys, g.fromEvents.aggregates, g.fromEvents.where
+		from = "rebuild_events e JOIN learners l ON l.tenant_id = $1 AND l.id = e.learner_id"
 	}
-	nums := make([]string, len(g.keys))
-	for i := range g.keys {
-		nums[i] = strconv.Itoa(i + 2)
+	nums := make([]string, len(keys))
+	for i := range keys {
+		nums[i] = strconv.Itoa(i + 1)
 	}
-	return fmt.Sprintf(`INSERT INTO %s (tenant_id, %s) SELECT $1, %s, %s FROM %s WHERE %s GROUP BY %s`,
-		g.name, g.columns, strings.Join(g.keys, ", "), g.aggregates, g.from, g.where, strings.Join(nums, ", "))
+	return fmt.Sprintf(`SELECT * FROM (SELECT %s, %s FROM %s WHERE %s GROUP BY %s) AS v(%s)`,
+		strings.Join(keys, ", "), aggregates, from, where, strings.Join(nums, ", "), g.columns)
+}
+
+// rebuildSQL makes the tenant's rows of the table those of rowsSQL
+// (replaceRowsSQL).
+func (g goldTable) rebuildSQL() string {
+	return replaceRowsSQL(g.name, strings.Split(g.columns, ", "), len(g.keys), g.rowsSQL())
+}
+
+// replaceRowsSQL is a statement that makes the rows of tenant $1 in table
+// those of rows (a relation with the columns cols after tenant_id, the
+// first keys of them its key), writing only the differences. One hash
+// join of the fresh rows with the stored ones (by key) finds them: the
+// stored rows no longer there are deleted, those whose values changed are
+// updated (both by row address) and the new ones inserted. Rows that were
+// right (what the incremental path keeps) are then read, not rewritten:
+// deleting and inserting every row cost more than computing them, as each
+// insert checked the unique index past the deleted versions of its key,
+// and left as many dead rows behind for vacuum.
+func replaceRowsSQL(table string, cols []string, keys int, rows string) string {
+	values := cols[keys:]
+	sets := make([]string, len(values))
+	for i, v := range values {
+		sets[i] = v + " = d." + v
+	}
+	return fmt.Sprintf(`WITH diff AS MATERIALIZED (
+    SELECT s.stored, f.fresh, %[3]s
+    FROM (SELECT true AS fresh, * FROM (%[2]s) AS r(%[4]s)) f
+    FULL JOIN (SELECT ctid AS stored, %[4]s FROM %[1]s WHERE tenant_id = $1) s ON (%[5]s) = (%[6]s)
+    WHERE s.stored IS NULL OR f.fresh IS NULL OR (%[7]s) IS DISTINCT FROM (%[8]s)
+), gone AS (
+    DELETE FROM %[1]s g WHERE g.tenant_id = $1 AND g.ctid = ANY (ARRAY(SELECT stored FROM diff WHERE fresh IS NULL))
+), changed AS (
+    UPDATE %[1]s g SET %[9]s FROM diff d
+    WHERE g.tenant_id = $1 AND g.ctid = ANY (ARRAY(SELECT stored FROM diff WHERE fresh AND stored IS NOT NULL)) AND g.ctid = d.stored
+)
+INSERT INTO %[1]s (tenant_id, %[4]s) SELECT $1, %[4]s FROM diff WHERE stored IS NULL`,
+		table, rows, qualified("f", cols), strings.Join(cols, ", "), qualified("f", cols[:keys]), qualified("s", cols[:keys]),
+		qualified("f", values), qualified("s", values), strings.Join(sets, ", "))
+}
+
+// qualified is the columns cols of alias a, as a list.
+func qualified(a string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = a + "." + c
+	}
+	return strings.Join(out, ", ")
 }
 
 // GoldRowsFor returns a query computing table's rows from silver for just
@@ -200,23 +279,68 @@ func GoldRowsFor(table string) string {
 	panic("pipeline: no gold table " + table)
 }
 
+// rebuildEvents sums the tenant's learning events per learner, course,
+// local day and hour and, for assessments, score bucket (NULL for other
+// events): the gold tables of events are sums over it (fromEvents), so a
+// rebuild scans the events once instead of once per table, and joins the
+// learners to fewer rows. CREATE TABLE AS may read in parallel, which an
+// INSERT … SELECT may not.
+const rebuildEvents = `CREATE TEMPORARY TABLE rebuild_events ON COMMIT DROP AS
+SELECT e.learner_id, e.course_id, e.day, ` + localHour + ` AS hour,
+    CASE WHEN e.kind IN ('pass', 'fail', 'score') THEN ` + scoreBucketSQL + ` END AS bucket,
+    count(*) AS statements, sum(e.duration_ms)::bigint AS duration_ms,
+    count(*) FILTER (WHERE ` + attemptPassed + `) AS passed, count(*) FILTER (WHERE ` + attemptFailed + `) AS failed
+FROM learning_events e JOIN tenants t ON t.id = e.tenant_id
+WHERE e.tenant_id = $1 AND NOT e.voided
+GROUP BY 1, 2, 3, 4, 5`
+
+// RebuildStep is how long one step of a rebuild took.
+type RebuildStep struct {
+	What string
+	Took time.Duration
+}
+
 // rebuildGold recomputes every gold row of the tenant from silver, one
-// INSERT … SELECT per table.
+// statement per table writing only what differs (rebuildSQL).
 func rebuildGold(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+	return rebuildGoldSteps(ctx, tx, tenantID, nil)
+}
+
+// rebuildGoldSteps is rebuildGold, appending each step's time to steps
+// when it is not nil.
+func rebuildGoldSteps(ctx context.Context, tx pgx.Tx, tenantID int64, steps *[]RebuildStep) error {
+	start := time.Now()
+	step := func(what string) {
+		if steps != nil {
+			*steps = append(*steps, RebuildStep{what, time.Since(start)})
+		}
+		start = time.Now()
+	}
 	if _, err := tx.Exec(ctx, rebuildMemory); err != nil {
 		return err
 	}
+	// A utility statement takes no parameters: the simple protocol sends
+	// the tenant's id as a literal.
+	if _, err := tx.Exec(ctx, rebuildEvents, pgx.QueryExecModeSimpleProtocol, tenantID); err != nil {
+		return fmt.Errorf("sum learning events: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE rebuild_events`); err != nil {
+		return fmt.Errorf("sum learning events: %w", err)
+	}
+	step("learning events summed")
 	for _, g := range goldTables {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+g.name+` WHERE tenant_id = $1`, tenantID); err != nil {
-			return fmt.Errorf("rebuild %s: %w", g.name, err)
-		}
 		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
 			return fmt.Errorf("rebuild %s: %w", g.name, err)
 		}
+		step(g.name)
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE rebuild_events`); err != nil {
+		return err
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO gold_freshness (tenant_id, as_of, refreshed)
 		VALUES ($1, (SELECT max(stored) FROM xapi_statements WHERE tenant_id = $1), now())
 		ON CONFLICT (tenant_id) DO UPDATE SET as_of = excluded.as_of, refreshed = excluded.refreshed`, tenantID)
+	step("freshness")
 	return err
 }
 
@@ -242,6 +366,10 @@ type group struct {
 	manager    int64
 	department string
 	location   string
+	// teams are the nodes of the team tables the learner counts in
+	// (preagg.go): every manager above them in org_closure, and themselves
+	// when someone is under them.
+	teams []int64
 }
 
 // deltaTable accumulates signed changes to one gold table's rows, keyed by
@@ -508,7 +636,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, preaggDeltas(k)...)
+	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, preaggDeltas(k, groups)...)
 	err = applyDeltas(ctx, tx, tenantID, tables, then)
 	if err != nil {
 		return fmt.Errorf("apply gold deltas: %w", err)
@@ -535,20 +663,29 @@ func learnerGroups(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (map
 	for _, a := range k.assignments {
 		add(a.row.learner)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, coalesce(manager_id, 0), department, location FROM learners
-		WHERE tenant_id = $1 AND id = ANY($2)`, tenantID, ids)
+	rows, err := tx.Query(ctx, learnerGroupsSQL, tenantID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read learner groups: %w", err)
 	}
 	out := make(map[int64]group, len(ids))
 	var id int64
 	var g group
-	_, err = pgx.ForEachRow(rows, []any{&id, &g.manager, &g.department, &g.location}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &g.manager, &g.department, &g.location, &g.teams}, func() error {
 		out[id] = g
+		g.teams = nil // the next scan must not reuse this learner's slice
 		return nil
 	})
 	return out, err
 }
+
+// learnerGroupsSQL reads learners' gold groups and team nodes (see
+// group.teams; the team tables' rebuild reads the same org_closure rows).
+const learnerGroupsSQL = `
+SELECT l.id, coalesce(l.manager_id, 0), l.department, l.location,
+    array(SELECT c.manager_id FROM org_closure c WHERE c.tenant_id = $1 AND c.learner_id = l.id
+          UNION ALL SELECT l.id WHERE EXISTS (SELECT FROM org_closure c WHERE c.tenant_id = $1 AND c.manager_id = l.id))
+FROM learners l
+WHERE l.tenant_id = $1 AND l.id = ANY($2)`
 
 // scoreBucket is the tenth of the scaled score an attempt falls in (0–9),
 // or 10 without a score; the same as the SQL in gold_assessment's keys.

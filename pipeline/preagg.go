@@ -18,8 +18,9 @@ import (
 // reads from here.
 //
 // Statement batches apply a learner's changes to each node above them
-// (teamDeltas); anything that changes the reporting lines rebuilds the
-// tables with the rest of gold (refreshTenant), or alone (Erase).
+// (teamDelta: fanned out in Go, to the nodes learnerGroups reads);
+// anything that changes the reporting lines rebuilds the tables with the
+// rest of gold (refreshTenant), or alone (Erase).
 
 // teamMembers is every (node, member) pair: a manager and each person
 // under them, and the manager themselves.
@@ -106,9 +107,6 @@ func teamComplianceDate(a assignmentRow) string {
 // reporting lines changed outside a full gold rebuild.
 func rebuildTeam(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 	for _, g := range teamTables {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+g.name+` WHERE tenant_id = $1`, tenantID); err != nil {
-			return fmt.Errorf("rebuild %s: %w", g.name, err)
-		}
 		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
 			return fmt.Errorf("rebuild %s: %w", g.name, err)
 		}
@@ -116,59 +114,45 @@ func rebuildTeam(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 	return nil
 }
 
-// teamDeltaTable accumulates per-learner changes (keys: learner, then
-// extra) to a team table. Its upsert fans each learner's change out in SQL
-// to the nodes above them and to their three groups, so a batch costs no
-// extra round trip; the rows whose count reached zero are pruned as gold's
-// are (applyDeltas).
-func teamDeltaTable(table string, extra, extraTypes, values []string, countCol string) *deltaTable {
-	params := []string{"$2::bigint[]"}
-	n := 3
-	for _, t := range extraTypes {
-		params = append(params, fmt.Sprintf("$%d::%s[]", n, t))
-		n++
+// teamDelta accumulates the changes of a team table by its key (node,
+// group, then extra keys). A learner's change is fanned out here to the
+// nodes they count in and their three groups (group.teams, read with the
+// learner's gold group), and the rows go in with one upsert as gold's do;
+// the rows whose count reached zero are pruned as gold's are (applyDeltas).
+// The fan-out used to be a join in each team table's upsert, whose cost
+// moved with its plan (docs/PERFORMANCE.md).
+type teamDelta struct {
+	*deltaTable
+	groups map[int64]group
+}
+
+func newTeamDelta(table string, extra, extraTypes, values []string, countCol string, groups map[int64]group) teamDelta {
+	return teamDelta{newDeltaTable(table, strings.Join(append([]string{"node_id", "grp"}, extra...), ", "),
+		append([]string{"bigint", "text"}, extraTypes...), values, countCol), groups}
+}
+
+// add adds learner's change (their keys after the group: extra) to every
+// row they count in. A learner gold does not know (erased meanwhile)
+// counts nowhere, as in the rebuild's join.
+func (t teamDelta) add(learner int64, extra []any, values ...int64) {
+	g, ok := t.groups[learner]
+	if !ok {
+		return
 	}
-	var sums, sets []string
-	for _, v := range values {
-		params = append(params, fmt.Sprintf("$%d::bigint[]", n))
-		sums = append(sums, "sum(u."+v+")")
-		sets = append(sets, fmt.Sprintf("%s = g.%s + excluded.%s", v, v, v))
-		n++
-	}
-	keyCols := strings.Join(append([]string{"node_id", "grp"}, extra...), ", ")
-	var uExtra, match []string
-	for i, e := range extra {
-		uExtra = append(uExtra, "u."+e)
-		match = append(match, fmt.Sprintf("%s = $%d", e, i+4))
-	}
-	group := strings.Join(append([]string{"a.node", "tg.grp"}, uExtra...), ", ")
-	return &deltaTable{
-		upsert: fmt.Sprintf(`WITH up AS (
-			INSERT INTO %[1]s AS g (tenant_id, %[2]s, %[3]s)
-			SELECT $1, %[4]s, %[5]s
-			FROM unnest(%[6]s) AS u(learner, %[7]s)
-			JOIN learners l ON l.tenant_id = $1 AND l.id = u.learner
-			CROSS JOIN LATERAL (SELECT c.manager_id AS node FROM org_closure c WHERE c.tenant_id = $1 AND c.learner_id = u.learner
-				UNION ALL SELECT u.learner WHERE EXISTS (SELECT FROM org_closure c WHERE c.tenant_id = $1 AND c.manager_id = u.learner)) a
-			%[8]s
-			GROUP BY %[4]s
-			ON CONFLICT (tenant_id, %[2]s) DO UPDATE SET %[9]s
-			RETURNING %[2]s, %[10]s = 0 AS zero)
-			SELECT %[2]s FROM up WHERE zero`,
-			table, keyCols, strings.Join(values, ", "), group, strings.Join(sums, ", "), strings.Join(params, ", "),
-			strings.Join(append(append([]string{}, extra...), values...), ", "), teamGroups, strings.Join(sets, ", "), countCol),
-		prune: fmt.Sprintf(`DELETE FROM %s WHERE tenant_id = $1 AND node_id = $2 AND grp = $3%s AND %s = 0`,
-			table, strings.Join(append([]string{""}, match...), " AND "), countCol),
-		keyLen: 1 + len(extra),
-		rows:   map[string]*deltaRow{},
+	grps := [3]string{"", "d:" + g.department, "l:" + g.location} // teamGroups
+	for _, node := range g.teams {
+		for _, grp := range grps {
+			t.deltaTable.add(append([]any{node, grp}, extra...), values...)
+		}
 	}
 }
 
 // preaggDeltas turns the silver rows a batch changed (k) into changes of
-// the pre-aggregates: the team tables and active months.
+// the pre-aggregates: the team tables and active months. groups are the
+// learners' gold groups (learnerGroups).
 // gold_team_people changes only with the reporting lines and the roster,
 // which rebuild it.
-func preaggDeltas(k *keys) []*deltaTable {
+func preaggDeltas(k *keys, groups map[int64]group) []*deltaTable {
 	months := newDeltaTable("gold_active_months", "learner_id, month", []string{"bigint", "date"},
 		[]string{"days", "active_days"}, "active_days")
 	for _, s := range k.activity {
@@ -182,20 +166,20 @@ func preaggDeltas(k *keys) []*deltaTable {
 		}
 		months.add([]any{a.learner, a.day[:8] + "01"}, n<<(day-1), n)
 	}
-	completion := teamDeltaTable("gold_team_completion", nil, nil, []string{"enrolled", "completed"}, "enrolled")
-	due := teamDeltaTable("gold_team_due", []string{"due_on"}, []string{"date"}, []string{"incomplete"}, "incomplete")
-	compliance := teamDeltaTable("gold_team_compliance", []string{"completed", "on_date"}, []string{"boolean", "date"},
-		[]string{"people"}, "people")
+	completion := newTeamDelta("gold_team_completion", nil, nil, []string{"enrolled", "completed"}, "enrolled", groups)
+	due := newTeamDelta("gold_team_due", []string{"due_on"}, []string{"date"}, []string{"incomplete"}, "incomplete", groups)
+	compliance := newTeamDelta("gold_team_compliance", []string{"completed", "on_date"}, []string{"boolean", "date"},
+		[]string{"people"}, "people", groups)
 	for _, s := range k.enrollments {
 		e, n := s.row, int64(s.sign)
-		completion.add([]any{e.learner}, n, n*b2i(e.status == "completed"))
+		completion.add(e.learner, nil, n, n*b2i(e.status == "completed"))
 		if e.status != "completed" && e.dueOn != nil {
-			due.add([]any{e.learner, *e.dueOn}, n)
+			due.add(e.learner, []any{*e.dueOn}, n)
 		}
 	}
 	for _, s := range k.assignments {
 		a, n := s.row, int64(s.sign)
-		compliance.add([]any{a.learner, a.completed, teamComplianceDate(a)}, n)
+		compliance.add(a.learner, []any{a.completed, teamComplianceDate(a)}, n)
 	}
-	return []*deltaTable{months, completion, due, compliance}
+	return []*deltaTable{months, completion.deltaTable, due.deltaTable, compliance.deltaTable}
 }

@@ -96,3 +96,140 @@ func TestTenantWideSilverRebuildEqualsIncremental(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldRebuildWritesOnlyDifferences checks the rebuilds that write only
+// what differs (replaceRowsSQL): on gold that is right it changes no row,
+// and on gold that is wrong in every way (rows missing, rows extra, values
+// off, learners moved to other groups) it leaves exactly the rows a
+// rebuild into empty tables gives; so does silver's over stale daily
+// activity and enrolments.
+func TestGoldRebuildWritesOnlyDifferences(t *testing.T) {
+	t.Parallel()
+	const learners = 20
+	f := newFixture(t, learners)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 11))
+	base := time.Now().UTC().Truncate(time.Second)
+	for range 4 {
+		var batch []string
+		for range 60 {
+			batch = append(batch, randomStatement(r, learners, base))
+		}
+		f.send(batch...)
+	}
+	f.importCSV(imports.KindEnrollments, "employee_id,course,enrolled_at,completed_at,due_at,score,passed\n"+
+		"E3,GO,2025-01-05,,2025-02-01,,\nE4,LEAD,2025-01-05,2025-01-20,,90,yes\n")
+	err := f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		// Gold is right: the rebuild reads it and writes nothing.
+		if err := rebuildGold(ctx, tx, f.tenantID); err != nil {
+			return err
+		}
+		for _, table := range GoldTables() {
+			var written, rows int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE xmin = pg_current_xact_id()::xid), count(*) FROM `+table+
+				` WHERE tenant_id = $1`, f.tenantID).Scan(&written, &rows); err != nil {
+				return err
+			}
+			if written != 0 {
+				t.Errorf("%s: the rebuild of right gold rewrote %d of %d rows", table, written, rows)
+			}
+		}
+		// Silver changes behind gold's back: events and enrolments go or
+		// change, a third of the people change department.
+		for _, q := range []string{
+			`DELETE FROM learning_events WHERE tenant_id = $1 AND statement_id::text < '4'`,
+			`UPDATE learning_events SET duration_ms = duration_ms + 60000 WHERE tenant_id = $1 AND statement_id::text > 'c'`,
+			`DELETE FROM daily_activity WHERE tenant_id = $1 AND learner_id % 4 = 0`,
+			`UPDATE daily_activity SET statements = statements + 1 WHERE tenant_id = $1 AND learner_id % 4 = 1`,
+			`UPDATE enrollments SET status = 'completed', completed_at = enrolled_at + interval '3 days'
+				WHERE tenant_id = $1 AND status <> 'completed' AND learner_id % 2 = 0`,
+			`DELETE FROM enrollments WHERE tenant_id = $1 AND learner_id % 5 = 0`,
+			`UPDATE learners SET department = department || ' (moved)' WHERE tenant_id = $1 AND id % 3 = 0`,
+		} {
+			if _, err := tx.Exec(ctx, q, f.tenantID); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		// The rows a rebuild into empty tables gives.
+		if _, err := tx.Exec(ctx, `SAVEPOINT empty`); err != nil {
+			return err
+		}
+		for _, table := range GoldTables() {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1`, f.tenantID); err != nil {
+				return err
+			}
+		}
+		if err := rebuildGold(ctx, tx, f.tenantID); err != nil {
+			return err
+		}
+		want, err := snapshot(ctx, tx, f.tenantID, GoldTables())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT empty`); err != nil {
+			return err
+		}
+		stale, err := snapshot(ctx, tx, f.tenantID, GoldTables())
+		if err != nil {
+			return err
+		}
+		if err := rebuildGold(ctx, tx, f.tenantID); err != nil {
+			return err
+		}
+		got, err := snapshot(ctx, tx, f.tenantID, GoldTables())
+		if err != nil {
+			return err
+		}
+		differed := 0
+		for _, table := range GoldTables() {
+			if strings.Join(stale[table], "\n") != strings.Join(want[table], "\n") {
+				differed++
+			}
+			if g, w := strings.Join(got[table], "\n"), strings.Join(want[table], "\n"); g != w {
+				t.Errorf("%s: rebuilt over stale rows\n%s\nrebuilt into an empty table\n%s", table, g, w)
+			}
+		}
+		// The changes must have reached most tables for this to test
+		// anything (gold_team_people, for one, counts people only).
+		if differed < len(GoldTables())/2 {
+			t.Errorf("only %d of %d gold tables were stale", differed, len(GoldTables()))
+		}
+		// Silver's rebuild writes by differences too: over the stale
+		// daily activity and enrolments it leaves what it leaves in empty
+		// tables.
+		silver := []string{"daily_activity", "enrollments"}
+		if _, err := tx.Exec(ctx, `SAVEPOINT empty_silver; DELETE FROM daily_activity; DELETE FROM enrollments`); err != nil {
+			return err
+		}
+		if err := rebuildSilver(ctx, tx, f.tenantID, "Europe/London"); err != nil {
+			return err
+		}
+		if want, err = snapshot(ctx, tx, f.tenantID, silver); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT empty_silver`); err != nil {
+			return err
+		}
+		if stale, err = snapshot(ctx, tx, f.tenantID, silver); err != nil {
+			return err
+		}
+		if err := rebuildSilver(ctx, tx, f.tenantID, "Europe/London"); err != nil {
+			return err
+		}
+		if got, err = snapshot(ctx, tx, f.tenantID, silver); err != nil {
+			return err
+		}
+		for _, table := range silver {
+			if strings.Join(stale[table], "\n") == strings.Join(want[table], "\n") {
+				t.Errorf("%s was not stale", table)
+			}
+			if g, w := strings.Join(got[table], "\n"), strings.Join(want[table], "\n"); g != w {
+				t.Errorf("%s: rebuilt over stale rows\n%s\nrebuilt into an empty table\n%s", table, g, w)
+			}
+		}
+		return errRollback
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+}

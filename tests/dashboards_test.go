@@ -1255,12 +1255,28 @@ func testDashboardExports(t *testing.T, f *dashFixture) {
 	checkCSV(t, f, f.mgr, "compliance/people", people, "Filters: ")
 	checkXLSX(t, f, f.mgr, "compliance/people", people)
 
+	// Every enrolment (the whole-tenant export): the manager's are their
+	// people's, all of them, as silver holds them.
+	checkCSV(t, f, f.mgr, "completion/enrolments", nil, "Filters: ")
+	checkXLSX(t, f, f.mgr, "completion/enrolments", nil)
+	mine := tableRows(t, f.mgr, "completion/enrolments", nil)
+	var n int
+	f.one(t, `SELECT count(*) FROM enrollments WHERE tenant_id = @t AND learner_id = ANY(@s::bigint[])`, pgx.NamedArgs{"s": f.mgrScope}, &n)
+	if mine.Total != n || n == 0 {
+		t.Errorf("manager's completion/enrolments: %d rows, want the %d enrolments of their people", mine.Total, n)
+	}
+	for _, r := range mine.Rows {
+		if lid := rowID(t, r, "learner_id"); !slices.Contains(f.mgrScope, lid) {
+			t.Errorf("manager's completion/enrolments lists learner %d (%v), who is not theirs", lid, r["learner"])
+		}
+	}
+
 	// Each export is in the audit log, with its table and filters.
 	if n := auditCount(t, f, "admin@acme.test"); n != before+7 {
 		t.Errorf("%d export entries in the audit log after 7 exports by the admin, want %d", n, before+7)
 	}
-	if n := auditCount(t, f, "manager@acme.test"); n != mgrBefore+4 {
-		t.Errorf("%d export entries in the audit log after 4 exports by the manager, want %d", n, mgrBefore+4)
+	if n := auditCount(t, f, "manager@acme.test"); n != mgrBefore+6 {
+		t.Errorf("%d export entries in the audit log after 6 exports by the manager, want %d", n, mgrBefore+6)
 	}
 	var target, details string
 	f.one(t, `SELECT target, details::text FROM audit_log WHERE tenant_id = @t AND action = 'export' AND actor_email = 'admin@acme.test'
