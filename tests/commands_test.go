@@ -44,7 +44,7 @@ func learnlensBinary(t *testing.T) string {
 		binPath = filepath.Join(dir, "learnlens")
 		args := []string{"build", "-o", binPath}
 		if os.Getenv("LEARNLENS_COVERDIR") != "" {
-			args = append(args, "-cover", "-coverpkg=github.com/learnlens/learnlens/...")
+			args = append(args, coverBuildFlags...)
 		}
 		cmd := exec.Command("go", append(args, "./cmd/learnlens")...)
 		cmd.Dir = ".."
@@ -57,6 +57,10 @@ func learnlensBinary(t *testing.T) string {
 	}
 	return binPath
 }
+
+// coverBuildFlags build a learnlens binary that counts the statements of
+// every package, as the test binaries under make cover do.
+var coverBuildFlags = []string{"-cover", "-coverpkg=github.com/learnlens/learnlens/..."}
 
 // result is what a run of the command printed and how it ended.
 type result struct {

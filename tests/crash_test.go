@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,10 +33,7 @@ import (
 // tenant's gold equals a rebuild from silver.
 func TestKilledMidBatchLosesNothingHalfway(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "learnlens")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/learnlens").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildLearnLens(t, "..")
 	url := testdb.NewURL(t)
 	logins := testdb.Logins(url)
 	ctx := context.Background()

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,10 +22,7 @@ import (
 // down; then it exits cleanly.
 func TestSIGTERMDrainsBeforeItStops(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "learnlens")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/learnlens").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildLearnLens(t, "..")
 	url := testdb.NewURL(t)
 	if _, err := seed.Demo(context.Background(), testdb.Open(t, url)); err != nil {
 		t.Fatal(err)

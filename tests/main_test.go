@@ -12,6 +12,14 @@ import (
 	"github.com/learnlens/learnlens/database/testdb"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+func TestMain(m *testing.M) {
+	// Under make cover, the learnlens binaries the tests build with -cover
+	// write their counters where the test binaries do: every child process
+	// inherits GOCOVERDIR (binaries built without -cover ignore it).
+	if d := os.Getenv("LEARNLENS_COVERDIR"); d != "" {
+		os.Setenv("GOCOVERDIR", d)
+	}
+	os.Exit(testdb.Run(m))
+}
 
 type gormDB = gorm.DB

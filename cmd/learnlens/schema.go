@@ -144,13 +144,23 @@ func printInstances(ctx context.Context, owner string, out io.Writer) error {
 		return err
 	}
 	defer conn.Close()
+	fmt.Fprintln(out, "\nrunning instances (seen in the last 30 s):")
+	// A database not yet migrated has no instances table, and no instance
+	// can be serving it.
+	var table sql.NullString
+	if err := conn.QueryRowContext(ctx, `SELECT to_regclass('instances')::text`).Scan(&table); err != nil {
+		return fmt.Errorf("running instances: %w", err)
+	}
+	if !table.Valid {
+		fmt.Fprintln(out, "  none")
+		return nil
+	}
 	rows, err := conn.QueryContext(ctx, `SELECT id, version, schema_version, seen_at FROM instances
 		WHERE seen_at > now() - $1::interval ORDER BY schema_version, id`, (3 * instanceInterval).String())
 	if err != nil {
 		return fmt.Errorf("running instances: %w", err)
 	}
 	defer rows.Close()
-	fmt.Fprintln(out, "\nrunning instances (seen in the last 30 s):")
 	n := 0
 	for rows.Next() {
 		var id, v string
