@@ -31,7 +31,11 @@ const (
 // the window ending at Until, newest first, and the latest completions.
 type Activity struct {
 	// Until ends the windows; ActiveSince and CompletedSince start them.
-	Until          time.Time          `json:"until"`
+	Until time.Time `json:"until"`
+	// AsOf is when the newest statement it includes was stored (zero:
+	// none yet): "Activity now" may lag the tenant's newest commit by a
+	// few seconds under steady ingest, and says so.
+	AsOf           time.Time          `json:"as_of"`
 	ActiveSince    time.Time          `json:"active_since"`
 	CompletedSince time.Time          `json:"completed_since"`
 	Active         int64              `json:"active"` // people active in the window (People lists the newest)
@@ -92,7 +96,7 @@ const recentCompletionsSQL = `SELECT l.id, coalesce(nullif(l.name, ''), l.email,
 // range). Statements stamped later than until (clocks ahead) wait until
 // their time comes.
 func (q *Q) ActivityNow(until time.Time) (Activity, error) {
-	out := Activity{Until: until, ActiveSince: until.Add(-ActiveWindow), CompletedSince: until.Add(-CompletionsWindow),
+	out := Activity{Until: until, AsOf: q.AsOf, ActiveSince: until.Add(-ActiveWindow), CompletedSince: until.Add(-CompletionsWindow),
 		People: []ActivePerson{}, Completions: []RecentCompletion{}}
 	a := with(q.args(), "since", out.ActiveSince, "csince", out.CompletedSince, "until", until, "limit", activityListSize)
 	course := q.F.courseCond("e", a)

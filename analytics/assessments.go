@@ -35,17 +35,24 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 	return k, err
 }
 
-// attemptsToPass is SQL giving, for each passed enrolment in scope (with
-// extra conditions on en), n: its attempts up to and including the pass
-// (passed_at is the latest pass or fail, so only passed enrolments count).
-func (q *Q) attemptsToPass(a pgx.NamedArgs, extra string) string {
-	return `SELECT count(*) AS n FROM enrollments en
-		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-		JOIN learning_events e ON e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
-			AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score') AND e.ts <= en.passed_at
-		WHERE en.tenant_id = @tenant AND en.passed AND ` + q.Scope.learnerCond("l") +
-		q.F.orgCond("l", a) + q.F.courseCond("en", a) + extra + `
-		GROUP BY en.course_id, en.learner_id`
+// attemptsToPass is SQL giving, for each passed enrolment of @course_id
+// in scope, n: its attempts up to and including the pass (passed_at is
+// the latest pass or fail, so only passed enrolments count). The course's
+// attempts are read alone, index-only (learning_events_attempts, migration
+// 00031), and so are its passed enrolments (one range of the primary key);
+// both MATERIALIZED, so that they meet in one hash join rather than in an
+// index lookup of a learner's enrolments per attempt, which the planner
+// preferred and which read 30 times the buffers (docs/PERFORMANCE.md,
+// fifth pass).
+func (q *Q) attemptsToPass(a pgx.NamedArgs) string {
+	return `WITH ev AS MATERIALIZED (SELECT e.learner_id, e.ts FROM learning_events e
+			WHERE e.tenant_id = @tenant AND e.course_id = @course_id AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')),
+		pe AS MATERIALIZED (SELECT en.learner_id, en.passed_at FROM enrollments en
+			JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+			WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed AND ` + q.Scope.learnerCond("l") +
+		q.F.orgCond("l", a) + q.F.courseCond("en", a) + `)
+		SELECT count(*) AS n FROM pe JOIN ev ON ev.learner_id = pe.learner_id AND ev.ts <= pe.passed_at
+		GROUP BY pe.learner_id`
 }
 
 // ScoreBins are attempts by tenth of the scaled score (0–9), plus those
@@ -90,7 +97,7 @@ func (q *Q) CourseAttemptsToPass(course int64) (AttemptsToPass, error) {
 	out := AttemptsToPass{Average: nan}
 	a := with(q.args(), "course_id", course)
 	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, n))::int, count(*), sum(n) FROM (`+
-		q.attemptsToPass(a, " AND en.course_id = @course_id")+`) x GROUP BY 1`, a)
+		q.attemptsToPass(a)+`) x GROUP BY 1`, a)
 	if err != nil {
 		return out, err
 	}

@@ -2,10 +2,12 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -28,7 +30,11 @@ func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 // grouped gold and silver, for every node, the whole tenant's and each
 // manager's start, with the filters the totals carry (a department, a
 // location); the engagement tiles' active people and the inactive people
-// read from gold_active_months equal the same counted from daily_activity.
+// read from gold_active_months equal the same counted from daily_activity;
+// the compliance tiles (read from gold_compliance_groups for a department
+// or a location), the teams of a requirement and the index-paged at-risk
+// and assignments lists equal the same counted from
+// compliance_assignments and the lists sorted and counted whole.
 func TestPreaggregatesEqualQueries(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
@@ -44,6 +50,7 @@ func TestPreaggregatesEqualQueries(t *testing.T) {
 	}
 	compareTeamTotals(t, db, ten.ID, "after populating")
 	compareActiveMonths(t, db, ten.ID, "after populating")
+	compareCompliance(t, db, ten.ID, "after populating")
 
 	// Erase a manager with dotted-line reports or, failing that, any
 	// manager: the reporting lines change under the totals.
@@ -56,6 +63,7 @@ func TestPreaggregatesEqualQueries(t *testing.T) {
 	}
 	compareTeamTotals(t, db, ten.ID, "after erasing a manager")
 	compareActiveMonths(t, db, ten.ID, "after erasing a manager")
+	compareCompliance(t, db, ten.ID, "after erasing a manager")
 }
 
 // compareActiveMonths compares the engagement tiles' active people and the
@@ -260,7 +268,7 @@ func sameNodes(t *testing.T, what string, got, want []TeamNode) {
 
 // readAll runs sql in platform mode with @tenant and args, calling scan
 // for each row.
-func readAll(t *testing.T, db *database.DB, tenant int64, sql string, args pgx.NamedArgs, scan func(pgx.Rows) error) {
+func readAll(t testing.TB, db *database.DB, tenant int64, sql string, args pgx.NamedArgs, scan func(pgx.Rows) error) {
 	t.Helper()
 	err := db.PlatformTx(context.Background(), func(tx pgx.Tx) error {
 		a := pgx.NamedArgs{"tenant": tenant}
@@ -281,5 +289,156 @@ func readAll(t *testing.T, db *database.DB, tenant int64, sql string, args pgx.N
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, sql)
+	}
+}
+
+// compareCompliance compares the compliance numbers read from the
+// pre-aggregates, and the at-risk and assignments pages read along their
+// indexes, with the same counted from compliance_assignments and with the
+// pages of the whole list sorted and counted (the query they replaced),
+// on several days — statuses turn on dates, with no write — for the
+// whole tenant, a department, a location, both, a course, a manager
+// filter and a manager's own view.
+func compareCompliance(t *testing.T, db *database.DB, tenant int64, step string) {
+	t.Helper()
+	var department, location, email string
+	var manager, course, requirement int64
+	readAll(t, db, tenant, `SELECT l.department, l.location, m.id, coalesce(m.email, ''),
+			(SELECT course_id FROM compliance_requirements WHERE tenant_id = @tenant ORDER BY id LIMIT 1),
+			(SELECT requirement_id FROM compliance_assignments WHERE tenant_id = @tenant GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+		FROM learners l JOIN learners m ON m.tenant_id = l.tenant_id AND m.id = (SELECT manager_id FROM org_closure
+			WHERE tenant_id = @tenant GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1 OFFSET 1)
+		WHERE l.tenant_id = @tenant AND l.manager_id IS NOT NULL ORDER BY l.id LIMIT 1`, nil,
+		func(r pgx.Rows) error { return r.Scan(&department, &location, &manager, &email, &course, &requirement) })
+	admin := Viewer{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}
+	cases := []struct {
+		what   string
+		viewer Viewer
+		f      Filters
+	}{
+		{"whole tenant", admin, Filters{}},
+		{"a department", admin, Filters{Department: department}},
+		{"a location", admin, Filters{Location: location}},
+		{"a department and a location", admin, Filters{Department: department, Location: location}},
+		{"a course", admin, Filters{Course: course}},
+		{"a department and a course", admin, Filters{Department: department, Course: course}},
+		{"a manager's people", admin, Filters{Manager: manager}},
+		{"a manager's own view", Viewer{Role: models.RoleManager, Email: email, Learner: manager}, Filters{}},
+	}
+	loc, _ := time.LoadLocation("Europe/London")
+	store := NewStore(db)
+	base := Today(loc)
+	for _, today := range []time.Time{base, base.AddDate(0, 0, -45), base.AddDate(0, 0, 29), base.AddDate(1, 2, 0)} {
+		for _, c := range cases {
+			what := fmt.Sprintf("%s, %s on %s", step, c.what, today.Format(time.DateOnly))
+			c.f.Page = 1
+			err := store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Today: today, Viewer: c.viewer, Filters: c.f},
+				func(q *Q) error {
+					got, err := q.ComplianceKPIs()
+					if err != nil {
+						return err
+					}
+					a := q.complianceArgs()
+					var want ComplianceKPIs
+					if err := q.one(`SELECT count(*), count(*) FILTER (WHERE st = 'compliant'), count(*) FILTER (WHERE st = 'due_soon'),
+							count(*) FILTER (WHERE st = 'overdue'), count(*) FILTER (WHERE st = 'expired'), count(*) FILTER (WHERE st = 'not_due')
+						FROM (SELECT `+complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL")+` AS st
+							FROM compliance_assignments ca `+assignmentJoins+`
+							WHERE ca.tenant_id = @tenant AND `+q.Scope.learnerCond("l")+q.F.orgCond("l", a)+q.F.courseCond("r", a)+`) s`,
+						a, &want.Assigned, &want.Compliant, &want.DueSoon, &want.Overdue, &want.Expired, &want.NotDue); err != nil {
+						return err
+					}
+					want.Rate = got.Rate // NaN for nobody; compared through the counts
+					if got != want {
+						t.Errorf("%s: tiles %+v from gold, %+v from the assignments", what, got, want)
+					}
+					if c.what == "whole tenant" && (want.Overdue == 0 || want.Compliant == 0) {
+						t.Errorf("%s: %+v: the data has no overdue or no compliant assignments to compare", what, want)
+					}
+					compareTeamsOf(t, q, requirement, what)
+					for _, id := range []string{"compliance/at-risk", "compliance/assignments"} {
+						compareIndexedPages(t, q, id, what)
+					}
+					return nil
+				})
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+	}
+}
+
+// compareTeamsOf compares the teams of a requirement with the same counted
+// from compliance_assignments, team by team.
+func compareTeamsOf(t *testing.T, q *Q, requirement int64, what string) {
+	t.Helper()
+	page, err := q.pageTable("compliance/teams", Params{Requirement: requirement})
+	if errors.Is(err, ErrNotFound) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("%s: teams: %v", what, err)
+	}
+	got := map[int64][2]int64{}
+	for _, r := range page.Records() {
+		got[r.Int("manager_id")] = [2]int64{r.Int("assigned"), r.Int("compliant")}
+	}
+	a := with(q.complianceArgs(), "requirement_id", requirement)
+	want := map[int64][2]int64{}
+	rows, err := q.tx.Query(q.ctx, `SELECT coalesce(l.manager_id, 0), count(*),
+			count(*) FILTER (WHERE `+complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL")+` = 'compliant')
+		FROM compliance_assignments ca `+assignmentJoins+`
+		WHERE ca.tenant_id = @tenant AND ca.requirement_id = @requirement_id AND `+q.Scope.learnerCond("l")+q.F.orgCond("l", a)+q.F.courseCond("r", a)+`
+		GROUP BY 1`, a)
+	if err != nil {
+		t.Fatalf("%s: teams: %v", what, err)
+	}
+	var m, n, ok int64
+	if _, err := pgx.ForEachRow(rows, []any{&m, &n, &ok}, func() error { want[m] = [2]int64{n, ok}; return nil }); err != nil {
+		t.Fatalf("%s: teams: %v", what, err)
+	}
+	same := page.Total == len(want) && len(got) == min(len(want), PageSize)
+	for k, v := range got {
+		same = same && want[k] == v
+	}
+	if !same {
+		t.Errorf("%s: teams of requirement %d (assigned, compliant): %d teams, the first page %v; from the assignments %v",
+			what, requirement, page.Total, got, want)
+	}
+}
+
+// compareIndexedPages compares the first, second, last and past-the-end
+// pages of table id read along its index with the same pages of the
+// whole list sorted and counted.
+func compareIndexedPages(t *testing.T, q *Q, id, what string) {
+	t.Helper()
+	tq, err := q.table(id, Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tq.indexed == nil {
+		t.Fatalf("%s: %s has no indexed pages", what, id)
+	}
+	whole := tq
+	whole.indexed = nil
+	f := q.F
+	first, err := whole.page(q.ctx, q.tx, f)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", what, id, err)
+	}
+	for _, page := range []int{1, 2, first.Pages(), first.Pages() + 1} {
+		f.Page = page
+		want, err := whole.page(q.ctx, q.tx, f)
+		if err != nil {
+			t.Fatalf("%s: %s page %d: %v", what, id, page, err)
+		}
+		got, err := tq.page(q.ctx, q.tx, f)
+		if err != nil {
+			t.Fatalf("%s: %s page %d: %v", what, id, page, err)
+		}
+		if got.Total != want.Total || !reflect.DeepEqual(got.Rows, want.Rows) {
+			t.Errorf("%s: %s page %d: %d rows of %d along the index, %d of %d sorted whole\n%v\n%v",
+				what, id, page, len(got.Rows), got.Total, len(want.Rows), want.Total, got.Rows, want.Rows)
+		}
 	}
 }

@@ -61,6 +61,7 @@ type Q struct {
 type memo struct {
 	completionDays memoized[[]dayCount]
 	activity       memoized[[]activityBucket]
+	complianceKPIs memoized[ComplianceKPIs]
 }
 
 // memoized is a value read for filters f.

@@ -93,7 +93,9 @@ var jsonSections = map[string]jsonSection{
 }
 
 // activitySection is "Activity now", which shows a window of wall-clock
-// time: computed per minute (see dash_activity.go), not per version alone.
+// time: computed per minute, and under steady ingest at most about once
+// per activityRefresh (see dash_activity.go). Its version and as_of say
+// which data it shows; they may be a few seconds behind the newest.
 const activitySection = "engagement/activity"
 
 // undatedSections show everything as of today whatever the range: viewers
@@ -162,8 +164,7 @@ func (h *Handlers) sectionJSON(c *fiber.Ctx, d, section string) error {
 	case id == activitySection:
 		f = f.WithoutTable()
 		until := h.activityUntil()
-		data, err = computePage(h, c.UserContext(), v, "section:"+activityViewName(until), f.Undated(),
-			func(q *analytics.Q) (any, error) { return q.ActivityNow(until) })
+		data, v.meta, err = h.activityNow(c.UserContext(), v, until)
 	case ok:
 		f = f.WithoutTable()
 		vf := f

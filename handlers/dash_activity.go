@@ -16,6 +16,23 @@ import (
 // shows it, are keyed by the minute as well, so a cached one is at most a
 // minute old whatever the version; the hub renders every open page again
 // once a minute (Hub.Sweep), so open pages follow.
+//
+// Under steady ingest it is not recomputed for every new version, as the
+// other views are: it may lag the newest commit by activityRefresh, and
+// says how old it is (its own "as of"). A page that shows it older than
+// the page's own numbers is kept only as long as that activity is (see
+// viewCtx.lagging), and the hub renders it again until it has caught up.
+
+// activityRefresh is how far "Activity now" may lag the tenant's newest
+// commit (viewcache.Cache.GetWithin). Recomputed for every version, it
+// took 13–15 s of the database's 30 s in the mix under ingest
+// (docs/PERFORMANCE.md, fifth pass): one open scope asked for it several
+// times a second. Now each scope and filter set computes it at most about
+// once per activityRefresh under steady ingest, and at once on the first
+// change after a quiet spell. 5 s: its times are shown to the minute, the
+// hub pushes at most once a second anyway, and a completion still shows
+// within seconds; the cost is bounded by open scopes, not by versions.
+const activityRefresh = 5 * time.Second
 
 // activityUntil is the end of the current minute: the windows end there,
 // so everyone asking within one minute shares one result.
@@ -30,11 +47,11 @@ func activityViewName(until time.Time) string {
 }
 
 // activityNow computes "Activity now" for v's scope and people filters
-// (no range: it is about now).
-func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time) (analytics.Activity, error) {
-	a, _, err := compute(h, ctx, v, activityViewName(until), v.viewFilters(true),
+// (no range: it is about now), and the version it shows, which may be up
+// to activityRefresh behind the newest.
+func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time) (analytics.Activity, analytics.Meta, error) {
+	return computeWithin(h, ctx, v, activityViewName(until), v.viewFilters(true), activityRefresh,
 		func(q *analytics.Q) (analytics.Activity, error) { return q.ActivityNow(until) })
-	return a, err
 }
 
 // activityView formats "Activity now" in the tenant's time zone.
@@ -44,7 +61,7 @@ func activityView(v *viewCtx, a analytics.Activity) dash.ActivityNow {
 	until := a.Until.Add(-time.Minute).In(loc)
 	clock := func(t time.Time) string {
 		t = t.In(loc)
-		if y, m, d := t.Date(); y == until.Year() && m == until.Month() && d == until.Day() {
+		if sameDay(t, until) {
 			return t.Format("15:04")
 		}
 		return t.Format("2 Jan 15:04")
@@ -53,6 +70,12 @@ func activityView(v *viewCtx, a analytics.Activity) dash.ActivityNow {
 		ActiveLabel:  "in the last " + strconv.Itoa(int(analytics.ActiveWindow/time.Minute)) + " minutes",
 		DoneLabel:    "in the last " + strconv.Itoa(int(analytics.CompletionsWindow/time.Hour)) + " hours",
 		CompletedAll: "No completions in the last " + strconv.Itoa(int(analytics.CompletionsWindow/time.Hour)) + " hours."}
+	if !a.AsOf.IsZero() {
+		out.AsOf, out.AsOfISO = a.AsOf.In(loc).Format("15:04:05"), a.AsOf.Format(time.RFC3339)
+		if !sameDay(a.AsOf.In(loc), until) {
+			out.AsOf = a.AsOf.In(loc).Format("2 Jan 15:04:05")
+		}
+	}
 	if a.Active == 1 {
 		out.ActiveNoun = "person"
 	}
@@ -69,4 +92,12 @@ func activityView(v *viewCtx, a analytics.Activity) dash.ActivityNow {
 			Did: did, Course: c.Course, At: clock(c.At), AtISO: c.At.Format(time.RFC3339)})
 	}
 	return out
+}
+
+// sameDay says whether a and b are on the same calendar day (each in its
+// own location).
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
 }

@@ -78,6 +78,16 @@ type viewCtx struct {
 	path  string // the request's path, without query
 	scope analytics.Scope
 	meta  analytics.Meta
+	// lagging is the version of a section the page shows older than meta
+	// ("Activity now", see activityRefresh), 0 if none.
+	lagging int64
+}
+
+// shows notes that the page shows a section of version n (see lagging).
+func (v *viewCtx) shows(n int64) {
+	if n < v.meta.Version && (v.lagging == 0 || n < v.lagging) {
+		v.lagging = n
+	}
 }
 
 // newView parses the request and resolves the viewer's scope. Scopes are
@@ -126,10 +136,16 @@ type computed[T any] struct {
 // it; see viewcache.Cache.Get). name must say everything the view depends
 // on besides the scope and filters (path ids, the viewer's own record).
 func compute[T any](h *Handlers, ctx context.Context, v *viewCtx, name string, f analytics.Filters, fn func(q *analytics.Q) (T, error)) (T, analytics.Meta, error) {
+	return computeWithin(h, ctx, v, name, f, h.views.Lag, fn)
+}
+
+// computeWithin is compute with the cache's lag for this view (see
+// viewcache.Cache.GetWithin): every caller of one view passes the same.
+func computeWithin[T any](h *Handlers, ctx context.Context, v *viewCtx, name string, f analytics.Filters, lag time.Duration, fn func(q *analytics.Q) (T, error)) (T, analytics.Meta, error) {
 	r := v.r
 	r.Filters = f
 	key := viewcache.Key{Tenant: r.Tenant, Scope: v.scope.Key(), View: name + "?" + f.Values().Encode(), Date: r.Today}
-	val, _, err := h.views.Get(ctx, key, func(ctx context.Context) (any, int64, int, error) {
+	val, _, err := h.views.GetWithin(ctx, key, lag, func(ctx context.Context) (any, int64, int, error) {
 		var out computed[T]
 		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
 			var err error
@@ -166,6 +182,10 @@ func showsVersion(c *fiber.Ctx, m analytics.Meta) {
 const (
 	headerVersion = "X-LearnLens-Version"
 	headerDate    = "X-LearnLens-Date"
+	// headerLagging says that a section of the page ("Activity now") is
+	// from an older version than the header's and will catch up within
+	// seconds: the hub renders the page again until it has.
+	headerLagging = "X-LearnLens-Lagging"
 )
 
 func analyticsError(err error) error {
@@ -306,10 +326,11 @@ func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
 			f.ShowDates = !d.undated
 			body := d.body(v, &f, data)
 			if d.activity {
-				a, err := h.activityNow(ctx, v, until)
+				a, am, err := h.activityNow(ctx, v, until)
 				if err != nil {
 					return dash.Frame{}, nil, err
 				}
+				v.shows(am.Version)
 				body = templ.Join(dash.ActivityNowSection(activityView(v, a)), body)
 			}
 			return f, body, nil
@@ -328,6 +349,8 @@ type renderedPage struct {
 	title string
 	html  []byte
 	meta  analytics.Meta
+	// lagging: a section is older than meta (see viewCtx.lagging).
+	lagging bool
 }
 
 // showView renders a dashboard page, or its body for an htmx filter
@@ -347,7 +370,14 @@ func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBui
 		if err := dash.Page(f, body).Render(ctx, &buf); err != nil {
 			return nil, 0, 0, fmt.Errorf("render %s: %w", v.path, err)
 		}
-		return renderedPage{title: f.Title, html: buf.Bytes(), meta: v.meta}, v.meta.Version, buf.Len(), nil
+		// A page with a lagging section is kept as if it were of that
+		// section's version: it is built again, and the section read
+		// again, as soon as that version is too old.
+		version := v.meta.Version
+		if v.lagging != 0 {
+			version = v.lagging
+		}
+		return renderedPage{title: f.Title, html: buf.Bytes(), meta: v.meta, lagging: v.lagging != 0}, version, buf.Len(), nil
 	})
 	if err != nil {
 		return analyticsError(err)
@@ -355,6 +385,9 @@ func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBui
 	p := val.(renderedPage)
 	v.meta = p.meta
 	showsVersion(c, p.meta)
+	if p.lagging {
+		c.Set(headerLagging, "1")
+	}
 	return h.page(c, fiber.StatusOK, p.title, templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
 		_, err := w.Write(p.html)
 		return err

@@ -346,7 +346,7 @@ func (h *Handlers) liveRender(s *liveSession, sub liveSubscription) (realtime.Sn
 		sum := sha256.Sum256([]byte(s.cookie))
 		scope = "session:" + hex.EncodeToString(sum[:8])
 	}
-	return realtime.Snapshot{Version: page.version, Sections: sections}, scope, nil
+	return realtime.Snapshot{Version: page.version, Sections: sections, Lagging: page.lagging}, scope, nil
 }
 
 // check asks whether the viewer may still see the page they subscribed
@@ -388,6 +388,7 @@ type livePart struct {
 	body    []byte
 	version int64
 	scope   string
+	lagging bool // a section is older than version (headerLagging)
 }
 
 // liveDispatch renders uri on the viewer's host with the viewer's session
@@ -409,7 +410,8 @@ func (h *Handlers) liveDispatch(s *liveSession, uri string) (livePart, error) {
 	switch {
 	case status == fiber.StatusOK:
 		version, _ := strconv.ParseInt(string(fctx.Response.Header.Peek(headerVersion)), 10, 64)
-		return livePart{body: append([]byte(nil), fctx.Response.Body()...), version: version, scope: probe.scope}, nil
+		return livePart{body: append([]byte(nil), fctx.Response.Body()...), version: version, scope: probe.scope,
+			lagging: len(fctx.Response.Header.Peek(headerLagging)) > 0}, nil
 	case status == fiber.StatusUnauthorized || status == fiber.StatusForbidden || (status >= 300 && status < 400) ||
 		len(fctx.Response.Header.Peek(htmx.HeaderRedirect)) > 0:
 		return livePart{}, fmt.Errorf("%w (%s: %d)", realtime.ErrViewerGone, uri, status)

@@ -126,7 +126,7 @@ var goldTables = append(withRollups([]goldTable{
 		from:       "daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id",
 		where:      "d.tenant_id = $1",
 	},
-}), append(teamTables, activeMonths)...)
+}), append(teamTables, activeMonths, complianceGroups, complianceNodes)...)
 
 // rollups are the gold tables that also have a tenant-wide roll-up,
 // <name>_tenant: the same rows summed over the learner's group, for the
@@ -637,6 +637,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
 	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, preaggDeltas(k, groups)...)
+	tables = append(tables, complianceDeltas(k, groups)...)
 	err = applyDeltas(ctx, tx, tenantID, tables, then)
 	if err != nil {
 		return fmt.Errorf("apply gold deltas: %w", err)

@@ -103,10 +103,11 @@ func teamComplianceDate(a assignmentRow) string {
 	return "infinity"
 }
 
-// rebuildTeam recomputes the team tables of the tenant, after its
+// rebuildTeam recomputes the team tables of the tenant, and the
+// compliance counts per manager (preagg_compliance.go), after its
 // reporting lines changed outside a full gold rebuild.
 func rebuildTeam(ctx context.Context, tx pgx.Tx, tenantID int64) error {
-	for _, g := range teamTables {
+	for _, g := range append(teamTables, complianceNodes) {
 		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
 			return fmt.Errorf("rebuild %s: %w", g.name, err)
 		}

@@ -57,6 +57,10 @@ type Render func(ctx context.Context) (Snapshot, error)
 type Snapshot struct {
 	Version  int64
 	Sections []Section
+	// Lagging says a section is older than Version and catches up within
+	// seconds ("Activity now" under steady ingest): the view is rendered
+	// again, as when Version is behind the newest.
+	Lagging bool
 }
 
 // ErrViewerGone is returned by a Render whose viewer may no longer see
@@ -248,7 +252,7 @@ func (c *Client) Subscribe(key string, render Render, now Snapshot, shown int64)
 	if shown != v.shown.Version {
 		c.deliver(resync(v.shown.Sections))
 	}
-	behind := v.shown.Version < latest
+	behind := v.shown.Version < latest || v.shown.Lagging
 	v.mu.Unlock()
 	if behind {
 		v.poke()
@@ -393,7 +397,8 @@ func (v *liveView) refresh() {
 
 // render renders and pushes the view once; it reports whether the result
 // is older than the newest version heard of (the shared cache may serve a
-// result up to its lag old under steady ingest), so another render is due.
+// result up to its lag old under steady ingest), or has a lagging section,
+// so another render is due.
 func (v *liveView) render() (again bool) {
 	h := v.hub
 	for {
@@ -425,7 +430,7 @@ func (v *liveView) render() (again bool) {
 			v.push(snap, nil)
 		}
 		v.mu.Unlock()
-		return snap.Version < latest
+		return snap.Version < latest || snap.Lagging
 	}
 }
 

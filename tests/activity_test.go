@@ -311,3 +311,75 @@ func TestLiveLearnerPages(t *testing.T) {
 		t.Errorf("/me got %v, %v for somebody else's statement", changedKeys(msg), err)
 	}
 }
+
+// TestActivityNowCatchesUpWithoutNewData: under a burst of statements
+// "Activity now" may lag the page's numbers by a few seconds (it is not
+// recomputed for every version), and says how old it is. A statement that
+// came just after the one before it must still reach the open page, and a
+// new load of it, within seconds, though nothing else happens afterwards.
+func TestActivityNowCatchesUpWithoutNewData(t *testing.T) {
+	t.Parallel()
+	lt := startLive(t)
+	srv := lt.srv
+	in, out := learnerID(t, srv, lt.inTeam), learnerID(t, srv, lt.outOfTeam)
+	admin := srv.NewClient(t)
+	admin.Login("acme.localhost", "admin@acme.test")
+	page := admin.Get("acme.localhost", "/dashboards/engagement")
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-live="activity-as-of"`) {
+		t.Fatalf("engagement page: %d, without Activity now's \"as of\": %.300s", page.Status, page.Body)
+	}
+	version, _ := strconv.ParseInt(page.Header.Get("X-LearnLens-Version"), 10, 64)
+	l, status := dialLive(t, srv, admin, "acme.localhost", "http://acme.localhost:"+strconv.Itoa(srv.Port))
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %d", status)
+	}
+	l.subscribe("/dashboards/engagement", version)
+	// waitFor reads pushes until one lists learner id in the active people.
+	waitFor := func(id int64, within time.Duration) {
+		t.Helper()
+		for deadline := time.Now().Add(within); time.Now().Before(deadline); {
+			msg, err := l.next(time.Until(deadline))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(changedKeys(msg), "activity-active") && strings.Contains(msg, "/learners/"+strconv.FormatInt(id, 10)) {
+				return
+			}
+		}
+		t.Fatalf("no push listed learner %d among the active people within %v", id, within)
+	}
+
+	// The tenant's last batch was seconds ago, so neither statement comes
+	// after a quiet spell: each may at first be pushed without its
+	// activity, which follows by itself.
+	complete(t, srv, lt.inTeam)
+	waitFor(in, activityRefreshForTests+5*time.Second)
+	complete(t, srv, lt.outOfTeam)
+	waitFor(out, activityRefreshForTests+5*time.Second)
+
+	a := activitySections(t, admin, "acme.localhost")
+	if !shows(a["activity-active"], in) || !shows(a["activity-active"], out) {
+		t.Errorf("a new load after the pushes lacks learner %d or %d: %s", in, out, a["activity-active"])
+	}
+	if !strings.Contains(a["activity-as-of"], "Data as of <time") {
+		t.Errorf("Activity now does not say how old it is: %s", a["activity-as-of"])
+	}
+	r := admin.Get("acme.localhost", "/api/v1/dashboards/engagement/activity")
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"as_of":"`) {
+		t.Errorf("the JSON section does not say how old it is: %d %.300s", r.Status, r.Body)
+	}
+	// Once caught up (the tenant is quiet now), it shows the version the
+	// rest of the dashboard shows.
+	var activity, kpis struct {
+		Version int64 `json:"version"`
+	}
+	getJSON(t, admin, "/api/v1/dashboards/engagement/activity", &activity)
+	getJSON(t, admin, "/api/v1/dashboards/engagement/kpis", &kpis)
+	if activity.Version != kpis.Version || activity.Version == 0 {
+		t.Errorf("quiet, Activity now shows version %d, the engagement tiles %d", activity.Version, kpis.Version)
+	}
+}
+
+// activityRefreshForTests is how far "Activity now" may lag the newest
+// commit (handlers.activityRefresh).
+const activityRefreshForTests = 5 * time.Second

@@ -108,6 +108,17 @@ func NewCache(versions *Versions, maxBytes int64) *Cache {
 // recomputation in the background (one at a time per key), so a view in
 // steady demand is renewed before anyone has to wait for it.
 func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version, error) {
+	return c.GetWithin(ctx, key, c.Lag, compute)
+}
+
+// GetWithin is Get with lag in place of Lag, for a view whose callers
+// always pass the same lag. A view of wall-clock time rather than of gold
+// ("Activity now": who was active in the last minutes) may take a longer
+// lag than the freshness rule's, and say how old it is: under steady
+// ingest it is then computed at most about once per lag, whatever the
+// number of new versions, while the first change after a quiet spell
+// still recomputes it at once.
+func (c *Cache) GetWithin(ctx context.Context, key Key, lag time.Duration, compute Compute) (any, Version, error) {
 	key = key.canonical()
 	missed := false
 	for {
@@ -118,10 +129,10 @@ func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version
 		c.mu.Lock()
 		if el, ok := c.entries[key]; ok {
 			now := time.Now()
-			if e := el.Value.(*entry); c.fresh(key.Tenant, e.v, cur, now) {
+			if e := el.Value.(*entry); c.fresh(key.Tenant, e.v, cur, now, lag) {
 				c.lru.MoveToFront(el)
 				c.stats.Hits++
-				if _, running := c.flights[key]; !running && c.expiring(key.Tenant, e.v, cur, now) {
+				if _, running := c.flights[key]; !running && c.expiring(key.Tenant, e.v, cur, now, lag) {
 					f := &flight{done: make(chan struct{})}
 					c.flights[key] = f
 					c.stats.Computations++
@@ -155,23 +166,23 @@ func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version
 		// A computation this caller started began after cur committed, so
 		// it includes it. One it joined may have begun before: use it
 		// only if it is fresh for cur, else go round for a newer one.
-		if !joined || c.fresh(key.Tenant, f.v, cur, time.Now()) {
+		if !joined || c.fresh(key.Tenant, f.v, cur, time.Now(), lag) {
 			return f.value, f.v, nil
 		}
 	}
 }
 
 // fresh says whether a value computed at e may be served at now when
-// tenant is at cur (see Get).
-func (c *Cache) fresh(tenant int64, e, cur Version, now time.Time) bool {
+// tenant is at cur, with lag as Get's Lag.
+func (c *Cache) fresh(tenant int64, e, cur Version, now time.Time, lag time.Duration) bool {
 	if e.N >= cur.N {
 		return true
 	}
-	if cur.At.Sub(e.At) > c.Lag {
+	if cur.At.Sub(e.At) > lag {
 		return false
 	}
 	next, ok := c.versions.at(tenant, e.N+1)
-	return ok && now.Sub(next) <= c.Lag
+	return ok && now.Sub(next) <= lag
 }
 
 // refreshAhead is the part of Lag after which a value that is still fresh
@@ -183,12 +194,12 @@ const refreshAhead = 3 // quarters of Lag
 
 // expiring says whether a fresh value computed at e will soon stop being
 // fresh (see fresh): a newer version exists and one of the two clocks of
-// the freshness rule has run past refreshAhead of Lag.
-func (c *Cache) expiring(tenant int64, e, cur Version, now time.Time) bool {
+// the freshness rule has run past refreshAhead of lag.
+func (c *Cache) expiring(tenant int64, e, cur Version, now time.Time, lag time.Duration) bool {
 	if e.N >= cur.N {
 		return false
 	}
-	soon := c.Lag * refreshAhead / 4
+	soon := lag * refreshAhead / 4
 	if cur.At.Sub(e.At) >= soon {
 		return true
 	}

@@ -373,3 +373,72 @@ func TestPopularViewIsRefreshedAhead(t *testing.T) {
 		t.Errorf("%d computations in %v: more than %d, recomputed too often", s.Computations, run, most)
 	}
 }
+
+// TestViewWithItsOwnLag: a view read with a longer lag (GetWithin, for
+// "Activity now") is recomputed about once per that lag under steady
+// ingest, where a view at the cache's lag follows the versions, and it is
+// never served more than its lag behind; the first change after a quiet
+// spell still recomputes it at once.
+func TestViewWithItsOwnLag(t *testing.T) {
+	// Not parallel: its steady commits would load the machine under the
+	// timing of TestPopularViewIsRefreshedAhead.
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	c.Lag = 100 * time.Millisecond
+	const lag = 1500 * time.Millisecond
+	var runs, windowRuns atomic.Int64
+	view, window := e.readVersion(&runs), e.readVersion(&windowRuns)
+	get := func(lag time.Duration, key string, compute viewcache.Compute) viewcache.Version {
+		t.Helper()
+		_, ver, err := c.GetWithin(context.Background(), e.key(key), lag, compute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ver
+	}
+	// Quiet, then one change: computed at once.
+	if v := get(lag, "activity", window); v.N != 0 {
+		t.Fatalf("version %d before any commit", v.N)
+	}
+	time.Sleep(lag + 200*time.Millisecond)
+	e.commit(e.a)
+	e.eventually(1)
+	if v := get(lag, "activity", window); v.N != 1 {
+		t.Fatalf("the first change after a quiet spell served version %d, want 1 at once", v.N)
+	}
+
+	stop := make(chan struct{})
+	ingest := make(chan struct{})
+	go func() {
+		defer close(ingest)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			e.commit(e.a)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	windowRuns.Store(0)
+	const run = 4 * time.Second
+	for end := time.Now().Add(run); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		get(c.Lag, "engagement", view)
+		v, cur := get(lag, "activity", window), e.current()
+		if v.N < cur.N && cur.At.Sub(v.At) > lag+50*time.Millisecond {
+			t.Fatalf("served version %d, %v older than the newest %d: more than its lag %v", v.N, cur.At.Sub(v.At), cur.N, lag)
+		}
+	}
+	close(stop)
+	<-ingest
+	// Refreshed ahead at 3/4 of the lag: one per 1.1 s or so.
+	if most := int64(run/(lag*3/4)) + 2; windowRuns.Load() > most {
+		t.Errorf("%d computations of the view with a %v lag in %v, more than %d", windowRuns.Load(), lag, run, most)
+	}
+	if runs.Load() <= 2*windowRuns.Load() {
+		t.Errorf("the view at the cache's lag was computed %d times, the one with its own lag %d: the lag made no difference", runs.Load(), windowRuns.Load())
+	}
+	t.Logf("%d computations at the cache's lag, %d with a lag of %v", runs.Load(), windowRuns.Load(), lag)
+}

@@ -217,6 +217,21 @@ func TestPhoneWidthHasNoHorizontalOverflow(t *testing.T) {
 			t.Errorf("%s at 390 px: overflow %v, phone menu visible %v, wide navigation visible %v", email, overflow, menu, wideNav)
 		}
 		screenshot(t, b, "home-"+strings.Split(email, "@")[0]+"-390.png")
+		if email == "admin@acme.test" {
+			// The engagement dashboard, "Activity now" and its "Data as
+			// of" line first.
+			err = chromedp.Do(ctx,
+				chromedp.Navigate(srv.URL("acme.localhost", "/dashboards/engagement")),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="activity-as-of"]`)),
+			)
+			if err != nil {
+				t.Fatalf("engagement dashboard at 390 px: %v", err)
+			}
+			if o, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](overflows)); o {
+				t.Errorf("the engagement dashboard overflows horizontally at 390 px")
+			}
+			screenshot(t, b, "engagement-admin-390.png")
+		}
 		err = chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS(`[data-testid="mobile-nav"] summary`)),
 			chromedp.Click(chromedp.CSS(`[data-testid="mobile-nav"] [data-testid="logout"]`)),
