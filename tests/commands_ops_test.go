@@ -109,16 +109,7 @@ func TestImportFromTheCommandLine(t *testing.T) {
 // TOKEN_KEY.
 func TestMakeRunOnAPrivateCluster(t *testing.T) {
 	t.Parallel()
-	// As root, the cluster runs as the postgres user, who must reach
-	// DATA_DIR: t.TempDir's parent is private to root.
-	dataDir, err := os.MkdirTemp("", "learnlens-run-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dataDir) })
-	if err := os.Chmod(dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dataDir := clusterDir(t, "learnlens-run-")
 	devPort := freePort(t)
 	// PostgreSQL's server binaries are not on a Debian user's PATH: the
 	// commands find them under /usr/lib/postgresql/*/bin.

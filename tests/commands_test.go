@@ -222,16 +222,7 @@ func TestKeysRotateAndList(t *testing.T) {
 // make test use starts, takes connections, and stops.
 func TestDevDBStartStop(t *testing.T) {
 	t.Parallel()
-	// As root, devdb runs PostgreSQL as the postgres user, who must reach
-	// the directory: t.TempDir's parent is private to root.
-	parent, err := os.MkdirTemp("", "learnlens-devdb-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(parent) })
-	if err := os.Chmod(parent, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	parent := clusterDir(t, "learnlens-devdb-")
 	dir := filepath.Join(parent, "pg")
 	r := learnlens(t, nil, "devdb", "start", "--dir", dir)
 	r.want(t, "devdb start", 0, "postgres://")
@@ -363,4 +354,20 @@ func TestServeStartsAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(out.String(), `"msg":"listening"`) || !strings.Contains(out.String(), "shutting down") {
 		t.Errorf("serve's log lacks its start or shutdown: %s", out.String())
 	}
+}
+
+// clusterDir makes a directory for PostgreSQL clusters, removed after the
+// test. As root, devdb runs PostgreSQL as the postgres user, who must reach
+// the data directories inside: t.TempDir's parent is private to root.
+func clusterDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,16 +36,7 @@ type replicaSetup struct {
 func startReplica(t *testing.T) replicaSetup {
 	t.Helper()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "learnlens-replica-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The postgres user (when the tests run as root) must reach the data
-	// directories inside.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := clusterDir(t, "learnlens-replica-")
 	primary, err := devdb.Start(ctx, devdb.Options{Dir: dir + "/primary"})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,9 +13,7 @@ import (
 	"time"
 
 	"github.com/learnlens/learnlens/auth"
-	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/models"
-	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
@@ -33,31 +30,10 @@ import (
 //	                     admin@<slug>.test with the demo password (created if
 //	                     missing)
 func BenchmarkExport(b *testing.B) {
-	ctx := context.Background()
-	url := os.Getenv("BENCH_EXPORT_URL")
-	if url == "" {
-		b.Fatal("BENCH_EXPORT_URL is unset: load a tenant with `learnlens seed --bench` first (docs/PERFORMANCE.md, Rebuilds at scale)")
-	}
-	slug := os.Getenv("BENCH_EXPORT_TENANT")
-	if slug == "" {
-		slug = "huge001"
-	}
-	db := testdb.Open(b, url)
-	t, err := models.NewTenantStore(db).BySlug(ctx, slug)
-	if err != nil {
-		b.Fatalf("tenant %s: %v", slug, err)
-	}
+	db, t := loadedTenant(b, "BENCH_EXPORT", "Rebuilds at scale")
+	slug := t.Slug
 	admin := "admin@" + slug + ".test"
-	if !userExists(b, db, t.ID, admin) {
-		hash, err := auth.HashPassword(seed.DemoPassword)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := models.NewUserStore(db).Create(ctx, t.ID, models.NewUser{Email: admin, Name: "Export Admin",
-			Role: models.RoleTenantAdmin, PasswordHash: hash}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ensureUsers(b, db, t.ID, models.NewUser{Email: admin, Name: "Export Admin", Role: models.RoleTenantAdmin})
 	srv := testserver.StartWith(b, db, nil)
 	host := slug + ".localhost"
 	clients := newClients(b, srv, 1)

@@ -40,37 +40,13 @@ import (
 //	                    missing), and a manager user is made for the learner
 //	                    with 20–100 people under them
 func BenchmarkLargeTenant(b *testing.B) {
-	ctx := context.Background()
-	url := os.Getenv("BENCH_LARGE_URL")
-	if url == "" {
-		b.Fatal("BENCH_LARGE_URL is unset: load a tenant with `learnlens seed --bench` first (docs/PERFORMANCE.md, Large tenants)")
-	}
-	slug := os.Getenv("BENCH_LARGE_TENANT")
-	if slug == "" {
-		slug = "huge001"
-	}
-	db := testdb.Open(b, url)
-	t, err := models.NewTenantStore(db).BySlug(ctx, slug)
-	if err != nil {
-		b.Fatalf("tenant %s: %v", slug, err)
-	}
-	hash, err := auth.HashPassword(seed.DemoPassword)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, t := loadedTenant(b, "BENCH_LARGE", "Large tenants")
+	slug := t.Slug
 	admin := "admin@" + slug + ".test"
 	manager := pickManager(b, db, t.ID, "")
-	users := models.NewUserStore(db)
-	for _, u := range []models.NewUser{
-		{Email: admin, Name: "Large Admin", Role: models.RoleTenantAdmin, PasswordHash: hash},
-		{Email: manager, Name: "Large Manager", Role: models.RoleManager, PasswordHash: hash},
-	} {
-		if !userExists(b, db, t.ID, u.Email) {
-			if _, err := users.Create(ctx, t.ID, u); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ensureUsers(b, db, t.ID,
+		models.NewUser{Email: admin, Name: "Large Admin", Role: models.RoleTenantAdmin},
+		models.NewUser{Email: manager, Name: "Large Manager", Role: models.RoleManager})
 	learner := busiestLearner(b, db, t.ID)
 	ids := pickIDs(b, db, t.ID, learner, manager)
 	describeTenant(b, db, t)
@@ -155,4 +131,44 @@ func busiestLearner(b *testing.B, db *database.DB, tenant int64) string {
 		b.Fatal(err)
 	}
 	return email
+}
+
+// loadedTenant opens the database a benchmark of an already loaded tenant
+// names: PREFIX_URL, the superuser URL (required), and PREFIX_TENANT, the
+// tenant's slug (default huge001). section names the docs/PERFORMANCE.md
+// section that says how to load one.
+func loadedTenant(b *testing.B, prefix, section string) (*database.DB, models.Tenant) {
+	url := os.Getenv(prefix + "_URL")
+	if url == "" {
+		b.Fatalf("%s_URL is unset: load a tenant with `learnlens seed --bench` first (docs/PERFORMANCE.md, %s)", prefix, section)
+	}
+	slug := os.Getenv(prefix + "_TENANT")
+	if slug == "" {
+		slug = "huge001"
+	}
+	db := testdb.Open(b, url)
+	t, err := models.NewTenantStore(db).BySlug(context.Background(), slug)
+	if err != nil {
+		b.Fatalf("tenant %s: %v", slug, err)
+	}
+	return db, t
+}
+
+// ensureUsers creates those of users the tenant does not have yet, with
+// the demo password.
+func ensureUsers(b *testing.B, db *database.DB, tenantID int64, users ...models.NewUser) {
+	hash, err := auth.HashPassword(seed.DemoPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := models.NewUserStore(db)
+	for _, u := range users {
+		if userExists(b, db, tenantID, u.Email) {
+			continue
+		}
+		u.PasswordHash = hash
+		if _, err := store.Create(context.Background(), tenantID, u); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
