@@ -512,7 +512,7 @@ func pickManager(b *testing.B, db *database.DB, tenant int64, preferred string) 
 	if err != nil {
 		b.Fatalf("no manager with 20–100 people: %v", err)
 	}
-	fmt.Printf("bigco manager: %s, %d people under them\n", email, people)
+	fmt.Printf("manager: %s, %d people under them\n", email, people)
 	return email
 }
 
