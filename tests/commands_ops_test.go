@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -185,17 +184,7 @@ func TestMakeRunOnAPrivateCluster(t *testing.T) {
 	if code := postDemoStatement(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/xapi/statements", "acme"); code != http.StatusOK {
 		t.Errorf("serve --dev: a statement with the printed acme credential: status %d", code)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("serve --dev exited with %v after SIGTERM:\n%s", err, w.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("serve --dev still running 40 s after SIGTERM")
-	}
+	stopBySIGTERM(t, cmd, exited, "serve --dev", w.String)
 	log := w.String()
 	for _, want := range []string{"LearnLens is running.", "platform@learnlens.test", "key acme-demo-key", "shutting down"} {
 		if !strings.Contains(log, want) {

@@ -340,17 +340,7 @@ func TestServeStartsAndStopsOnSIGTERM(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /login on localhost: %v, %v", resp, err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve exited with %v after SIGTERM; output: %s", err, out.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("serve still running 40 s after SIGTERM")
-	}
+	stopBySIGTERM(t, cmd, done, "serve", out.String)
 	if !strings.Contains(out.String(), `"msg":"listening"`) || !strings.Contains(out.String(), "shutting down") {
 		t.Errorf("serve's log lacks its start or shutdown: %s", out.String())
 	}
@@ -370,4 +360,21 @@ func clusterDir(t *testing.T, prefix string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// stopBySIGTERM sends cmd SIGTERM and expects it to exit 0 within 40 s;
+// exited receives cmd.Wait's result, output is what it wrote.
+func stopBySIGTERM(t *testing.T, cmd *exec.Cmd, exited <-chan error, what string, output func() string) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("%s exited with %v after SIGTERM; output:\n%s", what, err, output())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("%s still running 40 s after SIGTERM", what)
+	}
 }

@@ -26,6 +26,28 @@ func (e *env) readVersion(runs *atomic.Int64) viewcache.Compute {
 	}
 }
 
+// steadyCommits commits a version every 20 ms or so until the returned
+// stop is called (it returns once the last commit is done).
+func (e *env) steadyCommits() (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			e.commit(e.a)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
+}
+
 func (e *env) key(view string) viewcache.Key {
 	return viewcache.Key{Tenant: e.tenant, Scope: "tenant", View: view, Date: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}
 }
@@ -235,21 +257,8 @@ func TestSteadyIngestIsServedWithinTheLag(t *testing.T) {
 		}
 		newest = max(newest, v.N)
 	})
-	stop := make(chan struct{})
-	ingest := make(chan struct{})
-	go func() {
-		defer close(ingest)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			e.commit(e.a)
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	const slack = 50 * time.Millisecond // between the hook and Versions learning
+	stopIngest := e.steadyCommits()
+	const slack = 50 * time.Millisecond // between Versions learning and the subscriber above
 	gets, behind := 0, 0
 	// At least 3 s and 40 commits: on a loaded machine commits come
 	// slower, and the lag must have had commits to be used on.
@@ -279,8 +288,7 @@ func TestSteadyIngestIsServedWithinTheLag(t *testing.T) {
 			t.Fatalf("served version %d, which stopped being current %v ago: more than the lag", ver.N, stale)
 		}
 	}
-	close(stop)
-	<-ingest
+	stopIngest()
 	if behind == 0 || runs.Load() >= int64(gets) {
 		t.Errorf("%d gets, %d computations, %d behind the newest commit: the lag was never used", gets, runs.Load(), behind)
 	}
@@ -336,20 +344,7 @@ func TestPopularViewIsRefreshedAhead(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		return read(ctx)
 	}
-	stop := make(chan struct{})
-	ingest := make(chan struct{})
-	go func() {
-		defer close(ingest)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			e.commit(e.a)
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
+	stopIngest := e.steadyCommits()
 	// The first change after a quiet spell is computed at once (see
 	// TestQuietTenantIsServedExactly); measure once ingest is steady.
 	time.Sleep(300 * time.Millisecond)
@@ -367,8 +362,7 @@ func TestPopularViewIsRefreshedAhead(t *testing.T) {
 		slowest = max(slowest, time.Since(start))
 		gets++
 	}
-	close(stop)
-	<-ingest
+	stopIngest()
 	s := c.Stats()
 	t.Logf("%d gets, slowest %v, %d computations (%d ahead)", gets, slowest, s.Computations, s.Refreshes)
 	if s.Refreshes == 0 || slowest > 50*time.Millisecond {
@@ -414,20 +408,7 @@ func TestViewWithItsOwnLag(t *testing.T) {
 		t.Fatalf("the first change after a quiet spell served version %d, want 1 at once", v.N)
 	}
 
-	stop := make(chan struct{})
-	ingest := make(chan struct{})
-	go func() {
-		defer close(ingest)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			e.commit(e.a)
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
+	stopIngest := e.steadyCommits()
 	time.Sleep(200 * time.Millisecond)
 	windowRuns.Store(0)
 	const run = 4 * time.Second
@@ -438,8 +419,7 @@ func TestViewWithItsOwnLag(t *testing.T) {
 			t.Fatalf("served version %d, %v older than the newest %d: more than its lag %v", v.N, cur.At.Sub(v.At), cur.N, lag)
 		}
 	}
-	close(stop)
-	<-ingest
+	stopIngest()
 	// Refreshed ahead at 3/4 of the lag: one per 1.1 s or so.
 	if most := int64(run/(lag*3/4)) + 2; windowRuns.Load() > most {
 		t.Errorf("%d computations of the view with a %v lag in %v, more than %d", windowRuns.Load(), lag, run, most)
