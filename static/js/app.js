@@ -105,6 +105,7 @@
       var close = ws.close;
       ws.close = function () {
         closedByPage = true;
+        ws.closedByPage = true;
         return close.apply(ws, arguments);
       };
       Object.defineProperty(ws, 'onerror', {
@@ -176,6 +177,12 @@
   });
   document.addEventListener('htmx:wsClose', function (evt) {
     var e = evt.detail.event || {};
+    // A socket the page closed itself (a reconnect after coming back
+    // online replaces an open one) may finish closing after its successor
+    // opened: its close says nothing about the connection now.
+    if (e.target && e.target.closedByPage) {
+      return;
+    }
     // The extension reconnects after these codes (lost connection, server
     // restart, a limit reached); after others live updates stop.
     var retry = [1006, 1011, 1012, 1013].indexOf(e.code) >= 0;
