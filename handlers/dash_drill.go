@@ -11,6 +11,7 @@ import (
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/views/components/charts"
+	"github.com/learnlens/learnlens/views/format"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
 
@@ -117,7 +118,9 @@ func (d drill) glance(v *viewCtx, dv analytics.DrillView, people bool) dash.Dril
 			kpi(v, "drill-rate", rateLabel, s.Rate("compliant", "assigned"), "%"))
 	}
 	bars := charts.BarChart{ID: "drill-teams", Title: rateLabel + " of the first teams", Unit: "%", Category: "Team", Horizontal: true, Max: 100,
-		Description: rateLabel + " of the first teams of the table, in its order", Color: charts.Emerald}
+		Description: rateLabel + " of the first teams of the table, in its order, coloured as the team tree is: on track from 80%, behind from 60%, lagging below",
+		Legend: []charts.LegendEntry{{Name: "on track (80% or more)", Color: charts.Emerald}, {Name: "behind (60–79.9%)", Color: charts.Amber},
+			{Name: "lagging (under 60%)", Color: charts.Rose}}}
 	col := map[string]int{}
 	for i, c := range dv.Table.Columns {
 		col[c.Key] = i
@@ -131,11 +134,15 @@ func (d drill) glance(v *viewCtx, dv analytics.DrillView, people bool) dash.Dril
 		if !ok {
 			val = math.NaN()
 		}
-		bars.Bars = append(bars.Bars, charts.Bar{Label: name, Value: val})
+		bars.Bars = append(bars.Bars, charts.Bar{Label: name, Value: val, Color: bandColor[dash.Band(val, format.Finite(val))]})
 	}
 	out.Bars = &bars
 	return out
 }
+
+// bandColor is the bar colour of each band of dash.Band (the team tree's
+// colours); a team without a rate has no bar to colour.
+var bandColor = map[string]charts.Color{"good": charts.Emerald, "fair": charts.Amber, "lag": charts.Rose}
 
 // drillBars is how many teams a drill level's chart shows.
 const drillBars = 10

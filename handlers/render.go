@@ -80,13 +80,13 @@ var navigation = []struct {
 	{layouts.NavItem{Label: "Assessments", Href: "/dashboards/assessments", TestID: "nav-assessments"}, dashboardRoles},
 	{layouts.NavItem{Label: "Team", Href: "/dashboards/team", TestID: "nav-team"}, dashboardRoles},
 	{layouts.NavItem{Label: "My learning", Href: "/me", TestID: "nav-me"}, []string{models.RoleTenantAdmin, models.RoleManager, models.RoleAnalyst, models.RoleLearner}},
-	{layouts.NavItem{Label: "Users", Href: "/admin/users", TestID: "nav-users"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "xAPI", Href: "/admin/credentials", TestID: "nav-credentials"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "Imports", Href: "/admin/imports", TestID: "nav-imports"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "Requirements", Href: "/admin/requirements", TestID: "nav-requirements"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit"}, []string{models.RoleTenantAdmin}},
-	{layouts.NavItem{Label: "Usage", Href: "/admin/usage", TestID: "nav-usage"}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Users", Href: "/admin/users", TestID: "nav-users", Managing: true}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "xAPI", Href: "/admin/credentials", TestID: "nav-credentials", Managing: true}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Imports", Href: "/admin/imports", TestID: "nav-imports", Managing: true}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Settings", Href: "/admin/settings", TestID: "nav-settings", Managing: true}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Requirements", Href: "/admin/requirements", TestID: "nav-requirements", Managing: true}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Audit log", Href: "/admin/audit", TestID: "nav-audit", Managing: true}, []string{models.RoleTenantAdmin}},
+	{layouts.NavItem{Label: "Usage", Href: "/admin/usage", TestID: "nav-usage", Managing: true}, []string{models.RoleTenantAdmin}},
 }
 
 // navFor returns the navigation of role with the entry for path marked.

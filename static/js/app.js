@@ -12,6 +12,28 @@
     });
   }
 
+  // Menus drawn as <details data-menu> (the header's "Manage") close when
+  // the user clicks elsewhere or presses Escape, as menus do.
+  function closeMenus(except) {
+    document.querySelectorAll('details[data-menu][open]').forEach(function (d) {
+      if (d !== except) {
+        d.removeAttribute('open');
+      }
+    });
+  }
+  document.addEventListener('click', function (evt) {
+    closeMenus(evt.target.closest ? evt.target.closest('details[data-menu]') : null);
+  });
+  document.addEventListener('keydown', function (evt) {
+    if (evt.key === 'Escape') {
+      var open = document.querySelector('details[data-menu][open]');
+      closeMenus(null);
+      if (open) {
+        open.querySelector('summary').focus();
+      }
+    }
+  });
+
   // The token is read on every request, so a swapped-in <meta> (for example
   // after login) is picked up without a full page reload.
   function csrfToken() {

@@ -131,10 +131,27 @@ func TestAdminSignsInSeesNavigationAndTheAppWorksOffline(t *testing.T) {
 	}
 	title, _ := chromedp.Run(ctx, chromedp.Title())
 	org, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="org-name"]`)))
-	navUsers, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('[data-testid="nav"] [data-testid="nav-users"]').offsetParent`))
+	manage, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('[data-testid="nav"] [data-testid="nav-manage-open"]').offsetParent`))
 	phoneMenu, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('[data-testid="mobile-nav"]').offsetParent`))
-	if !strings.Contains(title, "Home") || strings.TrimSpace(org) != "Acme Corp" || !navUsers || phoneMenu {
-		t.Errorf("home page: title %q, org %q, users link visible %v, phone menu visible %v", title, org, navUsers, phoneMenu)
+	if !strings.Contains(title, "Home") || strings.TrimSpace(org) != "Acme Corp" || !manage || phoneMenu {
+		t.Errorf("home page: title %q, org %q, Manage menu visible %v, phone menu visible %v", title, org, manage, phoneMenu)
+	}
+	// The navigation is one row at 1280 px: the admin's pages are in the
+	// Manage menu, which opens on a click and closes on Escape or a click
+	// elsewhere.
+	if rows := evalJS[int](ctx, t, `new Set([...document.querySelectorAll('[data-testid="nav"] > ul > li')].map(li => Math.round(li.getBoundingClientRect().top))).size`); rows != 1 {
+		t.Errorf("the navigation takes %d rows at 1280 px", rows)
+	}
+	click(ctx, t, `[data-testid="nav-manage-open"]`)
+	waitJS(ctx, t, "Manage menu open", `!!document.querySelector('[data-testid="nav"] [data-testid="nav-users"]').offsetParent`)
+	evalJS[bool](ctx, t, `document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})), true`)
+	waitJS(ctx, t, "Manage menu closed by Escape", `!document.querySelector('[data-testid="nav-manage"]').open`)
+	click(ctx, t, `[data-testid="nav-manage-open"]`)
+	click(ctx, t, `[data-testid="nav-manage"] [data-testid="nav-audit"]`)
+	waitJS(ctx, t, "audit log from the Manage menu", `location.pathname === '/admin/audit'
+		&& !!document.querySelector('[data-testid="nav-manage-open"].nav-link-active')`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL("acme.localhost", "/")), chromedp.WaitVisible(chromedp.CSS(`[data-testid="home"]`))); err != nil {
+		t.Fatalf("home again: %v", err)
 	}
 
 	// The service worker registers and takes control.

@@ -101,6 +101,15 @@ func TestOrgChart(t *testing.T) {
 		if rate := text(ctx, t, `[data-testid="kpi-drill-rate-value"]`); !isPercent(rate) {
 			t.Errorf("course level: rate tile reads %q", rate)
 		}
+		// Each team's bar has the colour of its band in the team tree.
+		wrong := evalJS[[]string](ctx, t, `[...document.querySelectorAll('[data-testid="chart-drill-teams"] rect[data-value]')].flatMap(r => {
+			const v = parseFloat(r.dataset.value), c = r.getAttribute('class');
+			const want = v >= 80 ? 'fill-emerald-600' : v >= 60 ? 'fill-amber-600' : 'fill-rose-600';
+			return c.includes(want) ? [] : [v + ': ' + c];
+		})`)
+		if len(wrong) > 0 {
+			t.Errorf("course level: bars coloured against their band: %q", wrong)
+		}
 		screenshot(t, b, "orgchart-drill-course-1280.png")
 		click(ctx, t, `[data-testid="table-completion/teams"] [data-testid="drill"]`)
 		waitJS(ctx, t, "team level tiles and chart", `!!document.querySelector('[data-testid="kpi-drill-rows"]')

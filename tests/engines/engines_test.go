@@ -84,7 +84,7 @@ func journeys(t *testing.T, newPage func(*testing.T, int, int) page) {
 		if org := text(t, p, `[data-testid="org-name"]`); org != "Acme Corp" {
 			t.Errorf("organisation name %q, want Acme Corp", org)
 		}
-		if !evalJS[bool](t, p, `!!document.querySelector('[data-testid="nav"] [data-testid="nav-users"]').offsetParent`) {
+		if !evalJS[bool](t, p, `!!document.querySelector('[data-testid="nav"] [data-testid="nav-manage-open"]').offsetParent`) {
 			t.Errorf("the admin's navigation is hidden at 1280 px")
 		}
 		screenshot(t, p, "home-admin")

@@ -26,4 +26,23 @@ type NavItem struct {
 	Label, Href string
 	Active      bool
 	TestID      string
+	// Managing puts the entry in the header's "Manage" menu (an admin's
+	// pages) rather than in the row of dashboards, so the row fits at
+	// 1280 px.
+	Managing bool
+}
+
+// navSplit returns the entries of the header's row and those of its
+// "Manage" menu, each in order, and whether a menu entry is the current
+// page.
+func navSplit(nav []NavItem) (row, manage []NavItem, manageActive bool) {
+	for _, n := range nav {
+		if n.Managing {
+			manage = append(manage, n)
+			manageActive = manageActive || n.Active
+		} else {
+			row = append(row, n)
+		}
+	}
+	return row, manage, manageActive
 }

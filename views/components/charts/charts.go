@@ -47,6 +47,15 @@ type BarChart struct {
 	Max float64
 	// Color of the bars; the zero value is the tenant's brand colour.
 	Color Color
+	// Legend, when bars have colours of their own, says what each colour
+	// means (e.g. on track, behind, lagging).
+	Legend []LegendEntry
+}
+
+// LegendEntry is one line of a BarChart's legend.
+type LegendEntry struct {
+	Name  string
+	Color Color
 }
 
 // defaultHxTarget is where a drill-down's htmx response goes when the
@@ -60,6 +69,9 @@ type Bar struct {
 	// Value must be zero or more; a NaN or infinite value is shown as
 	// format.Missing ("—") and not drawn.
 	Value float64
+	// Color, when not Auto, colours this bar instead of the chart's Color
+	// (e.g. by how far a team is behind).
+	Color Color
 	// Href is the full-page URL of the drill-down, if any.
 	Href string
 	// HxGet, when set, makes the link an htmx request for that URL; the

@@ -193,12 +193,20 @@ func layoutBars(c BarChart) barsLayout {
 	for i, b := range c.Bars {
 		values[i], labels[i] = b.Value, b.Label
 	}
-	fill := c.Color.fill()
+	for _, e := range c.Legend {
+		l.Legend = append(l.Legend, legendItem{Name: e.Name, Swatch: e.Color.swatch()})
+	}
+	fill := func(b Bar) string {
+		if b.Color != Auto {
+			return b.Color.fill()
+		}
+		return c.Color.fill()
+	}
 	if c.Horizontal {
 		l.layoutRows(labels, len(c.Bars), c.Max, values, c.Unit)
 		for i, b := range c.Bars {
 			m := &l.Marks[i]
-			m.Fill, m.Tip = fill, tip("", b.Label, b.Value, c.Unit)
+			m.Fill, m.Tip = fill(b), tip("", b.Label, b.Value, c.Unit)
 			m.Href, m.HxGet, m.HxTarget = b.Href, b.HxGet, b.HxTarget
 		}
 		return l
@@ -218,7 +226,7 @@ func layoutBars(c BarChart) barsLayout {
 		l.Marks = append(l.Marks, mark{
 			X: x, Y: y, W: w, H: h,
 			HitX: bd.at(i), HitY: l.Axis.Top, HitW: bd.width(), HitH: l.Axis.Base - l.Axis.Top,
-			Fill: fill, Value: raw(b.Value), Tip: tip("", b.Label, b.Value, c.Unit),
+			Fill: fill(b), Value: raw(b.Value), Tip: tip("", b.Label, b.Value, c.Unit),
 			Href: b.Href, HxGet: b.HxGet, HxTarget: b.HxTarget,
 		})
 		if format.Finite(b.Value) {

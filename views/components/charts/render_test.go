@@ -405,6 +405,39 @@ func TestBarsHorizontalLinks(t *testing.T) {
 	}
 }
 
+// TestBarsOwnColours: a bar with a colour of its own is drawn in it, the
+// others in the chart's, and the legend names each colour.
+func TestBarsOwnColours(t *testing.T) {
+	c := BarChart{ID: "teams", Title: "Completion rate", Unit: "%", Max: 100, Horizontal: true, Color: Emerald,
+		Bars:   []Bar{{Label: "North", Value: 91, Color: Emerald}, {Label: "South", Value: 33, Color: Rose}, {Label: "East", Value: 70}},
+		Legend: []LegendEntry{{Name: "on track", Color: Emerald}, {Name: "lagging", Color: Rose}}}
+	root, out := doc(t, Bars(c))
+	card := checkChart(t, root, out, c.ID, c.Title)
+	ms := marks(card)
+	if len(ms) != 3 {
+		t.Fatalf("%d bars", len(ms))
+	}
+	for i, want := range []string{"fill-emerald-600", "fill-rose-600", "fill-emerald-600"} {
+		if !strings.Contains(val(ms[i], "class"), want) {
+			t.Errorf("bar %d class %q, want %s", i, val(ms[i], "class"), want)
+		}
+	}
+	legend := findAll(card, func(n *html.Node) bool { return n.Data == "ul" })
+	if len(legend) != 1 {
+		t.Fatalf("%d legends", len(legend))
+	}
+	items := findAll(legend[0], tag("li"))
+	if len(items) != 2 || text(items[0]) != "on track" || text(items[1]) != "lagging" || !strings.Contains(out, "bg-rose-600") {
+		t.Errorf("legend %q", text(legend[0]))
+	}
+	// Without a legend, a bar chart has none.
+	c.Legend = nil
+	root, out = doc(t, Bars(c))
+	if n := len(findAll(checkChart(t, root, out, c.ID, c.Title), func(n *html.Node) bool { return n.Data == "ul" })); n != 0 {
+		t.Errorf("%d legends without entries", n)
+	}
+}
+
 func TestBarsUnsafeLink(t *testing.T) {
 	c := BarChart{ID: "x", Title: "X", Bars: []Bar{{Label: "a", Value: 1, Href: "javascript:alert(1)"}}}
 	_, out := doc(t, Bars(c))
