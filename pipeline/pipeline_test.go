@@ -146,6 +146,17 @@ var errRollback = errors.New("rollback")
 // silverTables are the silver tables maintained incrementally by batches.
 var silverTables = []string{"enrollments", "daily_activity", "compliance_assignments"}
 
+// allEnrollmentKeys lists every (learner, course) that has or may need an
+// enrolment row: the keys of the reference recomputation below.
+const allEnrollmentKeys = `
+SELECT coalesce(array_agg(learner_id), '{}'), coalesce(array_agg(course_id), '{}') FROM (
+    SELECT learner_id, course_id FROM learning_events WHERE tenant_id = $1
+    UNION SELECT learner_id, course_id FROM enrollment_imports WHERE tenant_id = $1
+    UNION SELECT a.learner_id, r.course_id FROM compliance_assignments a
+        JOIN compliance_requirements r ON r.tenant_id = a.tenant_id AND r.id = a.requirement_id WHERE a.tenant_id = $1
+    UNION SELECT learner_id, course_id FROM enrollments WHERE tenant_id = $1
+) k`
+
 // assertGoldEqualsRebuild compares the incrementally maintained silver and
 // gold rows with a recomputation of silver from learning events and a
 // rebuild of gold, row by row, without keeping either.
