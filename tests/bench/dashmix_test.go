@@ -511,15 +511,16 @@ func printReplicaRuns(what string, runs []mixRun) {
 	if len(runs) < 2 {
 		return
 	}
-	fmt.Printf("\n--- %s: dashboards reading from the primary vs from the replica (same run; both clusters share this machine's %d cores)\n",
-		what, runtime.NumCPU())
-	const format = "%-18s %8s %7s %7s %10s %10s %10s %10s %10s %9s %10s\n"
-	fmt.Printf(format, "reads from", "req/s", "p50 ms", "p95 ms", "CPU/req ms", "primary PG", "replica PG",
+	fmt.Printf("\n--- %s: dashboards reading from the primary vs from the replica (same run; both clusters share this machine's %d cores; load average %s)\n",
+		what, runtime.NumCPU(), loadAverage())
+	fmt.Printf("CPU per request in ms: of this process (server and clients), of each cluster's PostgreSQL; reads: the dashboards' reads each cluster served; cache miss: of the view cache's lookups\n")
+	const format = "%-18s %8s %7s %7s %9s %10s %10s %9s %10s %10s %9s %10s\n"
+	fmt.Printf(format, "reads from", "req/s", "p50 ms", "p95 ms", "CPU: here", "primary PG", "replica PG", "all PG",
 		"reads prim", "reads repl", "reads/req", "cache miss")
 	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
 	for i, r := range runs {
 		fmt.Printf(format, []string{"the primary", "the replica"}[i], f(r.all.rate, 0), ms(r.all.p50), ms(r.all.p95),
-			f(r.self, 2), f(r.primary, 2), f(r.replica, 2), strconv.FormatInt(r.readsPrimary, 10), strconv.FormatInt(r.readsReplica, 10),
+			f(r.self, 2), f(r.primary, 2), f(r.replica, 2), f(r.primary+r.replica, 2), strconv.FormatInt(r.readsPrimary, 10), strconv.FormatInt(r.readsReplica, 10),
 			f(float64(r.readsPrimary+r.readsReplica)/float64(max(1, r.requests)), 2), f(100*r.misses/max(1, r.hits+r.misses), 1)+"%")
 	}
 	ratio := func(a, b float64) string {
@@ -531,7 +532,8 @@ func printReplicaRuns(what string, runs []mixRun) {
 	p, r := runs[0], runs[1]
 	fmt.Printf(format, "replica / primary", ratio(r.all.rate, p.all.rate), ratio(float64(r.all.p50), float64(p.all.p50)),
 		ratio(float64(r.all.p95), float64(p.all.p95)), ratio(r.self, p.self), ratio(r.primary, p.primary), ratio(r.replica, p.replica),
-		"", "", "", "")
+		ratio(r.primary+r.replica, p.primary+p.replica), ratio(float64(r.readsPrimary), float64(p.readsPrimary)),
+		ratio(float64(r.readsReplica), float64(p.readsReplica)), "", "")
 	if r.readsReplica == 0 {
 		fmt.Printf("  the replica served no reads\n")
 		return
@@ -544,8 +546,12 @@ func printReplicaRuns(what string, runs []mixRun) {
 		}
 		return strings.Join(out, ", ")
 	}
-	fmt.Printf("  CPU per read on the replica: %.2f ms (its PostgreSQL's CPU, replay and the replay-position checks included, over the %d reads it served)\n",
+	fmt.Printf("  CPU per read on the replica: %.2f ms (its PostgreSQL's CPU, replay and the replay-position checks included, over the %d reads it served)",
 		perRead, r.readsReplica)
+	if p.readsPrimary > 0 {
+		fmt.Printf("; on the primary, in the run reading from it: %.2f ms (its PostgreSQL's CPU over its reads, the sessions' queries included)", p.primary*float64(p.requests)/float64(p.readsPrimary))
+	}
+	fmt.Println()
 	fmt.Printf("  a replica of N cores of its own serves about N / %.2f ms = %s reads (view cache misses)\n", perRead, cores(perRead))
 	fmt.Printf("  of this mix (%.2f reads a request, the rest from each instance's view cache; %.2f ms of replica CPU a request): %s requests\n",
 		float64(r.readsReplica)/float64(r.requests), r.replica, cores(r.replica))
