@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/devdb"
@@ -723,10 +724,14 @@ func explainRoutes(b *testing.B, dbURL string, t models.Tenant, host string, rou
 			b.Fatal(err)
 		}
 	}
-	// A second instance on a new pool: its connections start with
-	// auto_explain loaded.
+	// A loaded database outlives the benchmark: leave its settings as
+	// they were.
+	defer conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s RESET ALL`, pgx.Identifier{dbName}.Sanitize()))
+	// A second instance on a new pool, with the result cache off (every
+	// request runs its queries): its connections start with auto_explain
+	// loaded.
 	db2 := testdb.Open(b, dbURL)
-	srv2 := testserver.StartOn(b, db2)
+	srv2 := testserver.StartWith(b, db2, func(cfg *config.Config) { cfg.ViewCacheBytes = 0 })
 	fmt.Printf("\nEXPLAIN (ANALYZE, BUFFERS) of queries over %d ms, tenant %s (tenant_id %d), one request at a time\n", threshold, t.Slug, t.ID)
 	c := newBenchClient(srv2)
 	defer c.http.CloseIdleConnections()
