@@ -52,6 +52,21 @@ func activeIn(from, to string) string {
 	return fmt.Sprintf("m.days::bigint & (%s) <> 0", monthMask("m.month", from, to))
 }
 
+// activeOver is the number of people active on days from..to (dates)
+// from gold_active_gaps g: each is counted on their first day there, the
+// one whose gap since their previous active day reaches before from (or
+// that has none: gap 0).
+func activeOver(from, to string) string {
+	return fmt.Sprintf(`coalesce(sum(g.people) FILTER (WHERE g.day BETWEEN %[1]s AND %[2]s AND (g.gap = 0 OR g.day - g.gap < %[1]s::date)), 0)`,
+		from, to)
+}
+
+// wholeTenant is true when the view is the whole tenant's: no manager's
+// scope, no department, location or manager filter.
+func (q *Q) wholeTenant() bool {
+	return !q.Scope.None && q.Scope.Root == 0 && q.F.Manager == 0 && q.F.Department == "" && q.F.Location == ""
+}
+
 // activeFlags are the KPIs' flags per person (columns cur, prev, d1, d7,
 // d30), one row per person: from the active months without a course
 // filter, else from the active days. Each month's masks are computed once
@@ -88,10 +103,18 @@ func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
 	}
 	a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
 		"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
-	// One pass over the people's active days, one row per person.
-	err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
+	// The whole tenant's from the active days' gaps; a filter's or a
+	// manager's in one pass over the people's active days, one row per
+	// person.
+	sql := `SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
 			count(*) FILTER (WHERE d7), count(*) FILTER (WHERE d30)
-		FROM (`+q.activeFlags(a)+`) p`, a, &k.Active, &k.ActivePrevious, &k.DAU, &k.WAU, &k.MAU)
+		FROM (` + q.activeFlags(a) + `) p`
+	if q.wholeTenant() && q.F.Course == 0 && q.F.Category == "" {
+		sql = `SELECT ` + activeOver("@from", "@to") + `, ` + activeOver("@p0", "@pto") + `, ` + activeOver("@to", "@to") + `,
+				` + activeOver("@d7", "@to") + `, ` + activeOver("@d30", "@to") + `
+			FROM gold_active_gaps g WHERE g.tenant_id = @tenant AND g.day BETWEEN @pfrom AND @to`
+	}
+	err := q.one(sql, a, &k.Active, &k.ActivePrevious, &k.DAU, &k.WAU, &k.MAU)
 	if err != nil {
 		return k, err
 	}

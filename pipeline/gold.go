@@ -126,7 +126,7 @@ var goldTables = append(withRollups([]goldTable{
 		from:       "daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id",
 		where:      "d.tenant_id = $1",
 	},
-}), append(teamTables, activeMonths, complianceGroups, complianceNodes)...)
+}), append(teamTables, activeMonths, activeGaps, complianceGroups, complianceNodes)...)
 
 // rollups are the gold tables that also have a tenant-wide roll-up,
 // <name>_tenant: the same rows summed over the learner's group, for the
@@ -636,7 +636,12 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement}, preaggDeltas(k, groups)...)
+	gaps, err := activeGapDeltas(ctx, tx, tenantID, k)
+	if err != nil {
+		return err
+	}
+	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement, gaps},
+		preaggDeltas(k, groups)...)
 	tables = append(tables, complianceDeltas(k, groups)...)
 	err = applyDeltas(ctx, tx, tenantID, tables, then)
 	if err != nil {

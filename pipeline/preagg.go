@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,101 @@ var activeMonths = goldTable{
 	aggregates: "sum(1 << (extract(day FROM d.day)::int - 1)), count(*)",
 	from:       "daily_activity d",
 	where:      "d.tenant_id = $1",
+}
+
+// activeGaps counts each person's active days by the day and the gap in
+// days since their previous active day (0 for their first): a person is
+// active over from..to when one of their days there follows a gap that
+// reaches before from, and exactly one day of theirs does (the first
+// there). So the people active over any range are one sum over the
+// range's days, with no row per person (analytics.activeCounts).
+var activeGaps = goldTable{
+	name:       "gold_active_gaps",
+	columns:    "day, gap, people",
+	keys:       []string{"d.day", "d.gap"},
+	aggregates: "count(*)",
+	from: `(SELECT day, coalesce(day - lag(day) OVER (PARTITION BY learner_id ORDER BY day), 0) AS gap
+		FROM daily_activity WHERE tenant_id = $1) d`,
+	where: "true",
+}
+
+// activeGapDeltas turns a batch's changes of active days (k.activity) into
+// changes of gold_active_gaps. A day's gap depends on the person's
+// previous day, so each person's days before the batch are read from
+// gold_active_months (which the same deltas keep, and which is changed
+// here only after this read); their days after it are those plus the
+// batch's signed changes; the gaps of the first are taken away and those
+// of the second added.
+func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (*deltaTable, error) {
+	gaps := newDeltaTable("gold_active_gaps", "day, gap", []string{"date", "int"}, []string{"people"}, "people")
+	if len(k.activity) == 0 {
+		return gaps, nil
+	}
+	days := map[int64]map[string]int64{} // learner → day → times it is in daily_activity
+	changes := map[int64][]signed[activityRow]{}
+	var learners []int64
+	for _, s := range k.activity {
+		if days[s.row.learner] == nil {
+			days[s.row.learner] = map[string]int64{}
+			learners = append(learners, s.row.learner)
+		}
+		changes[s.row.learner] = append(changes[s.row.learner], s)
+	}
+	rows, err := tx.Query(ctx, `SELECT m.learner_id, (m.month + b.n - 1)::text FROM gold_active_months m
+		CROSS JOIN generate_series(1, 31) b(n)
+		WHERE m.tenant_id = $1 AND m.learner_id = ANY($2) AND m.days & (1 << (b.n - 1)) <> 0`, tenantID, learners)
+	if err != nil {
+		return nil, fmt.Errorf("read active days: %w", err)
+	}
+	var learner int64
+	var day string
+	_, err = pgx.ForEachRow(rows, []any{&learner, &day}, func() error {
+		days[learner][day] = 1
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read active days: %w", err)
+	}
+	for _, learner := range learners {
+		before := activeDays(days[learner])
+		for _, s := range changes[learner] {
+			days[learner][s.row.day] += int64(s.sign)
+		}
+		addGaps(gaps, before, -1)
+		addGaps(gaps, activeDays(days[learner]), +1)
+	}
+	return gaps, nil
+}
+
+// activeDays is the days of a person's day counts that are there, in order
+// (dates as text sort as dates).
+func activeDays(counts map[string]int64) []string {
+	out := make([]string, 0, len(counts))
+	for d, n := range counts {
+		if n > 0 {
+			out = append(out, d)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// addGaps adds n to the gap rows of one person's days (in order), as
+// activeGaps's rebuild counts them.
+func addGaps(gaps *deltaTable, days []string, n int64) {
+	prev := time.Time{}
+	for _, d := range days {
+		day, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			panic("pipeline: activity day " + d)
+		}
+		gap := int32(0)
+		if !prev.IsZero() {
+			gap = int32(day.Sub(prev).Hours() / 24)
+		}
+		gaps.add([]any{d, gap}, n)
+		prev = day
+	}
 }
 
 // teamComplianceDate is gold_team_compliance.on_date: the expiry of a
