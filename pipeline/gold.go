@@ -126,7 +126,7 @@ var goldTables = append(withRollups([]goldTable{
 		from:       "daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id",
 		where:      "d.tenant_id = $1",
 	},
-}), append(teamTables, activeMonths, activeGaps, complianceGroups, complianceNodes)...)
+}), append(teamTables, activeMonths, activeGaps, activePeople, complianceGroups, complianceNodes)...)
 
 // rollups are the gold tables that also have a tenant-wide roll-up,
 // <name>_tenant: the same rows summed over the learner's group, for the

@@ -109,8 +109,22 @@ var activeGaps = goldTable{
 	where: "true",
 }
 
+// activePeople is each person's first and last active day: whether
+// they were active over a range is then known from their row but when
+// the range falls between the two (the inactive people's list, which
+// reads the few such people's days).
+var activePeople = goldTable{
+	name:       "gold_active_people",
+	columns:    "learner_id, first_day, last_day",
+	keys:       []string{"d.learner_id"},
+	aggregates: "min(d.day), max(d.day)",
+	from:       "daily_activity d",
+	where:      "d.tenant_id = $1",
+}
+
 // activeGapDeltas turns a batch's changes of active days (k.activity) into
-// changes of gold_active_gaps. A day's gap depends on the person's
+// changes of gold_active_gaps, and sets the gold_active_people rows of
+// the people whose days changed. A day's gap depends on the person's
 // previous day, so each person's days before the batch are read from
 // gold_active_months (which the same deltas keep, and which is changed
 // here only after this read); their days after it are those plus the
@@ -146,13 +160,30 @@ func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (*
 	if err != nil {
 		return nil, fmt.Errorf("read active days: %w", err)
 	}
+	var active, inactive []int64
+	var first, last []string
 	for _, learner := range learners {
 		before := activeDays(days[learner])
 		for _, s := range changes[learner] {
 			days[learner][s.row.day] += int64(s.sign)
 		}
+		after := activeDays(days[learner])
 		addGaps(gaps, before, -1)
-		addGaps(gaps, activeDays(days[learner]), +1)
+		addGaps(gaps, after, +1)
+		if len(after) == 0 {
+			inactive = append(inactive, learner)
+		} else {
+			active, first, last = append(active, learner), append(first, after[0]), append(last, after[len(after)-1])
+		}
+	}
+	_, err = tx.Exec(ctx, `WITH gone AS (DELETE FROM gold_active_people WHERE tenant_id = $1 AND learner_id = ANY($5::bigint[]))
+		INSERT INTO gold_active_people AS g (tenant_id, learner_id, first_day, last_day)
+		SELECT $1, * FROM unnest($2::bigint[], $3::date[], $4::date[])
+		ON CONFLICT (tenant_id, learner_id) DO UPDATE SET first_day = excluded.first_day, last_day = excluded.last_day
+		WHERE (g.first_day, g.last_day) IS DISTINCT FROM (excluded.first_day, excluded.last_day)`,
+		tenantID, active, first, last, inactive)
+	if err != nil {
+		return nil, fmt.Errorf("write active people: %w", err)
 	}
 	return gaps, nil
 }
