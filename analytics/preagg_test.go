@@ -66,10 +66,11 @@ func TestPreaggregatesEqualQueries(t *testing.T) {
 	compareCompliance(t, db, ten.ID, "after erasing a manager")
 }
 
-// compareActiveMonths compares the engagement tiles' active people and the
-// inactive people read from gold_active_months with the same counted from
-// daily_activity, over ranges that start and end inside months, for the
-// whole tenant, a department, a location and a manager.
+// compareActiveMonths compares the engagement tiles' active people, read
+// from gold_active_gaps for the whole tenant and from gold_active_months
+// for a department, a location and a manager, and the inactive people's
+// count and first page (gold_active_people) with the same from
+// daily_activity, over ranges that start and end inside months.
 func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step string) {
 	t.Helper()
 	var department, location string
@@ -81,6 +82,7 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 	today := Today(loc)
 	store := NewStore(db)
 	admin := Viewer{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}
+	pages, dated := 0, 0 // inactive pages with people, and people on them with a last active day
 	for _, rng := range [][2]time.Time{{today.AddDate(0, 0, -6), today}, {today.AddDate(0, 0, -29), today},
 		{today.AddDate(0, -2, -17), today.AddDate(0, 0, -3)}, {today.AddDate(0, -11, -1), today.AddDate(0, -1, 0)}} {
 		for _, org := range []url.Values{{}, {"department": {department}}, {"location": {location}},
@@ -136,7 +138,37 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 					return err
 				}
 				if page.Total != inactive {
-					t.Errorf("%s: %d inactive people from the active months, %d from the active days", what, page.Total, inactive)
+					t.Errorf("%s: %d inactive people from the active people, %d from the active days", what, page.Total, inactive)
+				}
+				// The first page: who, and their last active day.
+				var wantPage []string
+				readAll(t, db, tenant, `SELECT l.id::text || ' ' || coalesce((SELECT max(d.day) FROM daily_activity d
+						WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day <= @to)::text, '-')
+					FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered
+						AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
+						AND NOT EXISTS (SELECT FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id
+							AND d.day BETWEEN @from AND @to)
+					ORDER BY (SELECT max(d.day) FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id
+						AND d.day <= @to) NULLS LAST, l.id LIMIT `+fmt.Sprint(PageSize), a, func(r pgx.Rows) error {
+					var w string
+					err := r.Scan(&w)
+					wantPage = append(wantPage, w)
+					return err
+				})
+				var gotPage []string
+				for _, row := range page.Rows {
+					last := "-"
+					if d, ok := row[5].(time.Time); ok {
+						last = d.Format(time.DateOnly)
+						dated++
+					}
+					gotPage = append(gotPage, fmt.Sprint(row[0], " ", last))
+				}
+				if len(wantPage) > 0 {
+					pages++
+				}
+				if !slices.Equal(gotPage, wantPage) {
+					t.Errorf("%s: inactive people's first page\n%v from the active people\n%v from the active days", what, gotPage, wantPage)
 				}
 				return nil
 			})
@@ -144,6 +176,9 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 				t.Fatalf("%s: %v", what, err)
 			}
 		}
+	}
+	if pages == 0 || dated == 0 {
+		t.Errorf("%s: %d inactive pages with people, %d people on them with a last active day: nothing compared", step, pages, dated)
 	}
 }
 
