@@ -46,6 +46,12 @@ func monthMask(month, from, to string) string {
 	return fmt.Sprintf(`CASE WHEN %[2]s < %[1]s THEN 0 ELSE ((1::bigint << (%[2]s - %[1]s + 1)) - 1) << (extract(day FROM %[1]s)::int - 1) END`, lo, hi)
 }
 
+// activeIn is true when a gold_active_months row m has an active day
+// from..to.
+func activeIn(from, to string) string {
+	return fmt.Sprintf("m.days::bigint & (%s) <> 0", monthMask("m.month", from, to))
+}
+
 // activeOver is the number of people active on days from..to (dates)
 // from gold_active_gaps g: each is counted on their first day there, the
 // one whose gap since their previous active day reaches before from (or
@@ -230,12 +236,26 @@ func init() {
 			args: a, defaultSort: "statements", defaultDesc: true, search: "t.course",
 		}, nil
 	}
-	// The people in scope not active over the range: those never active,
-	// whose last active day is before it or whose first is after it, and
-	// the few whose first and last days are either side of it and who
-	// have no day in it (gold_active_people, then their days).
+	// The people in scope not active over the range. For a range that
+	// ends today or later (hardly anyone's days straddle it): those never
+	// active, whose last active day is before it or whose first is after
+	// it, and the few whose first and last days are either side of it and
+	// whose last day up to its end is before it (gold_active_people, then
+	// their days: a correlated scalar, which the planner cannot turn into
+	// a hash of the range's every active day). For a range in the past,
+	// where most people's days straddle it, those without an active month
+	// whose days meet it (gold_active_months).
 	tables["engagement/inactive"] = func(q *Q, _ Params) (tableQuery, error) {
 		a := with(q.args(), "from", q.F.From, "to", q.F.To)
+		lastActive := `(SELECT max(d.day) FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day <= @to)`
+		people, inactive := `learners l`, `NOT EXISTS (SELECT 1 FROM gold_active_months m WHERE m.tenant_id = @tenant AND m.learner_id = l.id
+			AND m.month BETWEEN date_trunc('month', @from::date)::date AND @to AND `+activeIn("@from", "@to")+`)`
+		if !q.F.To.Before(q.Today) {
+			people = `learners l LEFT JOIN gold_active_people p ON p.tenant_id = @tenant AND p.learner_id = l.id`
+			inactive = `(p.learner_id IS NULL OR p.last_day < @from OR p.first_day > @to
+				OR (p.first_day < @from AND p.last_day > @to AND ` + lastActive + ` < @from))`
+			lastActive = `CASE WHEN p.last_day <= @to THEN p.last_day WHEN p.first_day > @to THEN NULL ELSE ` + lastActive + ` END`
+		}
 		return tableQuery{
 			id: "engagement/inactive",
 			columns: []Column{{Key: "learner_id", Kind: ID},
@@ -243,15 +263,10 @@ func init() {
 				{Key: "email"}, {Key: "department"},
 				{Key: "location"}, {Key: "last_active", Kind: Date}},
 			sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, coalesce(l.email, '') AS email,
-				l.department, l.location,
-				CASE WHEN p.last_day <= @to THEN p.last_day WHEN p.first_day > @to THEN NULL
-					ELSE (SELECT max(d.day) FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day <= @to) END AS last_active
-				FROM learners l LEFT JOIN gold_active_people p ON p.tenant_id = @tenant AND p.learner_id = l.id
+				l.department, l.location, ` + lastActive + ` AS last_active
+				FROM ` + people + `
 				WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered AND ` + q.Scope.learnerCond("l") +
-				q.F.cond("l", dims{}, a) + `
-				AND (p.learner_id IS NULL OR p.last_day < @from OR p.first_day > @to
-					OR (p.first_day < @from AND p.last_day > @to AND NOT EXISTS (SELECT 1 FROM daily_activity d
-						WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day BETWEEN @from AND @to)))`,
+				q.F.cond("l", dims{}, a) + ` AND ` + inactive,
 			args: a, defaultSort: "last_active", search: "t.learner || ' ' || t.email",
 		}, nil
 	}

@@ -95,54 +95,58 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 			if err != nil {
 				t.Fatal(err)
 			}
-			what := fmt.Sprintf("%s, %s", step, v.Encode())
-			err = store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Viewer: admin, Filters: f}, func(q *Q) error {
-				got, err := q.EngagementKPIs()
-				if err != nil {
-					return err
-				}
-				p := q.F.Previous()
-				d30 := q.F.To.AddDate(0, 0, -29)
-				first := p.From
-				if d30.Before(first) {
-					first = d30
-				}
-				a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
-					"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
-				var want EngagementKPIs
-				if err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
+			// Answered today, and on the range's last day (the inactive
+			// people then read gold_active_people, past days straddling
+			// the range included).
+			for _, day := range slices.Compact([]time.Time{today, rng[1]}) {
+				what := fmt.Sprintf("%s, %s, today %s", step, v.Encode(), day.Format(time.DateOnly))
+				err = store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Viewer: admin, Filters: f, Today: day}, func(q *Q) error {
+					got, err := q.EngagementKPIs()
+					if err != nil {
+						return err
+					}
+					p := q.F.Previous()
+					d30 := q.F.To.AddDate(0, 0, -29)
+					first := p.From
+					if d30.Before(first) {
+						first = d30
+					}
+					a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
+						"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
+					var want EngagementKPIs
+					if err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
 						count(*) FILTER (WHERE d7), count(*) FILTER (WHERE d30)
 					FROM (SELECT bool_or(day >= @from) AS cur, bool_or(day BETWEEN @p0 AND @pto) AS prev, bool_or(day = @to) AS d1,
 						bool_or(day >= @d7) AS d7, bool_or(day >= @d30) AS d30
 						FROM daily_activity d JOIN learners l ON l.tenant_id = d.tenant_id AND l.id = d.learner_id
 						WHERE d.tenant_id = @tenant AND d.day BETWEEN @pfrom AND @to AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
 						GROUP BY d.learner_id) p`, a, &want.Active, &want.ActivePrevious, &want.DAU, &want.WAU, &want.MAU); err != nil {
-					return err
-				}
-				g := []int64{got.Active, got.ActivePrevious, got.DAU, got.WAU, got.MAU}
-				w := []int64{want.Active, want.ActivePrevious, want.DAU, want.WAU, want.MAU}
-				// The range may hold no activity for a filter (a week's
-				// start early in a day), but the month before it must.
-				if !slices.Equal(g, w) || (want.Active == 0 && want.MAU == 0) {
-					t.Errorf("%s: active, previous, DAU, WAU, MAU = %v from the active months, %v from the active days", what, g, w)
-				}
-				page, err := q.TablePage("engagement/inactive", Params{})
-				if err != nil {
-					return err
-				}
-				var inactive int
-				if err := q.one(`SELECT count(*) FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered
+						return err
+					}
+					g := []int64{got.Active, got.ActivePrevious, got.DAU, got.WAU, got.MAU}
+					w := []int64{want.Active, want.ActivePrevious, want.DAU, want.WAU, want.MAU}
+					// The range may hold no activity for a filter (a week's
+					// start early in a day), but the month before it must.
+					if !slices.Equal(g, w) || (want.Active == 0 && want.MAU == 0) {
+						t.Errorf("%s: active, previous, DAU, WAU, MAU = %v from the active months, %v from the active days", what, g, w)
+					}
+					page, err := q.TablePage("engagement/inactive", Params{})
+					if err != nil {
+						return err
+					}
+					var inactive int
+					if err := q.one(`SELECT count(*) FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered
 						AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
 						AND NOT EXISTS (SELECT FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id
 							AND d.day BETWEEN @from AND @to)`, a, &inactive); err != nil {
-					return err
-				}
-				if page.Total != inactive {
-					t.Errorf("%s: %d inactive people from the active people, %d from the active days", what, page.Total, inactive)
-				}
-				// The first page: who, and their last active day.
-				var wantPage []string
-				readAll(t, db, tenant, `SELECT l.id::text || ' ' || coalesce((SELECT max(d.day) FROM daily_activity d
+						return err
+					}
+					if page.Total != inactive {
+						t.Errorf("%s: %d inactive people from the active people, %d from the active days", what, page.Total, inactive)
+					}
+					// The first page: who, and their last active day.
+					var wantPage []string
+					readAll(t, db, tenant, `SELECT l.id::text || ' ' || coalesce((SELECT max(d.day) FROM daily_activity d
 						WHERE d.tenant_id = @tenant AND d.learner_id = l.id AND d.day <= @to)::text, '-')
 					FROM learners l WHERE l.tenant_id = @tenant AND l.status = 'active' AND l.rostered
 						AND `+q.Scope.learnerCond("l")+q.F.cond("l", dims{}, a)+`
@@ -150,30 +154,31 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 							AND d.day BETWEEN @from AND @to)
 					ORDER BY (SELECT max(d.day) FROM daily_activity d WHERE d.tenant_id = @tenant AND d.learner_id = l.id
 						AND d.day <= @to) NULLS LAST, l.id LIMIT `+fmt.Sprint(PageSize), a, func(r pgx.Rows) error {
-					var w string
-					err := r.Scan(&w)
-					wantPage = append(wantPage, w)
-					return err
-				})
-				var gotPage []string
-				for _, row := range page.Rows {
-					last := "-"
-					if d, ok := row[5].(time.Time); ok {
-						last = d.Format(time.DateOnly)
-						dated++
+						var w string
+						err := r.Scan(&w)
+						wantPage = append(wantPage, w)
+						return err
+					})
+					var gotPage []string
+					for _, row := range page.Rows {
+						last := "-"
+						if d, ok := row[5].(time.Time); ok {
+							last = d.Format(time.DateOnly)
+							dated++
+						}
+						gotPage = append(gotPage, fmt.Sprint(row[0], " ", last))
 					}
-					gotPage = append(gotPage, fmt.Sprint(row[0], " ", last))
+					if len(wantPage) > 0 {
+						pages++
+					}
+					if !slices.Equal(gotPage, wantPage) {
+						t.Errorf("%s: inactive people's first page\n%v from the active people\n%v from the active days", what, gotPage, wantPage)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
 				}
-				if len(wantPage) > 0 {
-					pages++
-				}
-				if !slices.Equal(gotPage, wantPage) {
-					t.Errorf("%s: inactive people's first page\n%v from the active people\n%v from the active days", what, gotPage, wantPage)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatalf("%s: %v", what, err)
 			}
 		}
 	}
