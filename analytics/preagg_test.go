@@ -84,7 +84,8 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 	admin := Viewer{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}
 	pages, dated := 0, 0 // inactive pages with people, and people on them with a last active day
 	for _, rng := range [][2]time.Time{{today.AddDate(0, 0, -6), today}, {today.AddDate(0, 0, -29), today},
-		{today.AddDate(0, -2, -17), today.AddDate(0, 0, -3)}, {today.AddDate(0, -11, -1), today.AddDate(0, -1, 0)}} {
+		{today.AddDate(0, -2, -17), today.AddDate(0, 0, -3)}, {today.AddDate(0, -11, -1), today.AddDate(0, -1, 0)},
+		{today.AddDate(0, 0, -10), today.AddDate(0, 0, -9)}} {
 		for _, org := range []url.Values{{}, {"department": {department}}, {"location": {location}},
 			{"manager": {fmt.Sprint(manager)}}} {
 			v := url.Values{"range": {"custom"}, "from": {rng[0].Format(time.DateOnly)}, "to": {rng[1].Format(time.DateOnly)}}
