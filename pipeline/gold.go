@@ -636,10 +636,17 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		a, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		engagement.add([]any{a.day, g.manager, g.department, g.location}, n, n*a.statements, n*a.durationMs)
 	}
-	gaps, err := activeGapDeltas(ctx, tx, tenantID, k)
+	// The active people's rows are set in the deltas' round trip, before
+	// the queries in then.
+	var people pgx.Batch
+	gaps, err := activeGapDeltas(ctx, tx, tenantID, k, &people)
 	if err != nil {
 		return err
 	}
+	if then != nil {
+		people.QueuedQueries = append(people.QueuedQueries, then.QueuedQueries...)
+	}
+	then = &people
 	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement, gaps},
 		preaggDeltas(k, groups)...)
 	tables = append(tables, complianceDeltas(k, groups)...)

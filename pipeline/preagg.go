@@ -123,14 +123,14 @@ var activePeople = goldTable{
 }
 
 // activeGapDeltas turns a batch's changes of active days (k.activity) into
-// changes of gold_active_gaps, and sets the gold_active_people rows of
-// the people whose days changed. A day's gap depends on the person's
+// changes of gold_active_gaps, and queues in people the statement that
+// sets the gold_active_people rows of the people whose days changed. A day's gap depends on the person's
 // previous day, so each person's days before the batch are read from
 // gold_active_months (which the same deltas keep, and which is changed
 // here only after this read); their days after it are those plus the
 // batch's signed changes; the gaps of the first are taken away and those
 // of the second added.
-func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (*deltaTable, error) {
+func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys, people *pgx.Batch) (*deltaTable, error) {
 	gaps := newDeltaTable("gold_active_gaps", "day, gap", []string{"date", "int"}, []string{"people"}, "people")
 	if len(k.activity) == 0 {
 		return gaps, nil
@@ -176,15 +176,12 @@ func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (*
 			active, first, last = append(active, learner), append(first, after[0]), append(last, after[len(after)-1])
 		}
 	}
-	_, err = tx.Exec(ctx, `WITH gone AS (DELETE FROM gold_active_people WHERE tenant_id = $1 AND learner_id = ANY($5::bigint[]))
+	people.Queue(`WITH gone AS (DELETE FROM gold_active_people WHERE tenant_id = $1 AND learner_id = ANY($5::bigint[]))
 		INSERT INTO gold_active_people AS g (tenant_id, learner_id, first_day, last_day)
 		SELECT $1, * FROM unnest($2::bigint[], $3::date[], $4::date[])
 		ON CONFLICT (tenant_id, learner_id) DO UPDATE SET first_day = excluded.first_day, last_day = excluded.last_day
 		WHERE (g.first_day, g.last_day) IS DISTINCT FROM (excluded.first_day, excluded.last_day)`,
 		tenantID, active, first, last, inactive)
-	if err != nil {
-		return nil, fmt.Errorf("write active people: %w", err)
-	}
 	return gaps, nil
 }
 
