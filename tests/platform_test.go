@@ -104,6 +104,10 @@ func TestPlatformCreatesATenantWhoseFirstAdminJoinsByInvitation(t *testing.T) {
 		t.Fatalf("invitation page: %d, Referrer-Policy %q", r.Status, r.Header.Get("Referrer-Policy"))
 	}
 	mustContain(t, "invitation page", r.Body, "Join Initech", "boss@initech.test")
+	if r := boss.PostForm(initech, link, url.Values{"name": {"  "}, "password": {"a long enough passphrase"}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.Body, `data-testid="name-error">Enter a name.<`) {
+		t.Errorf("no name: %d %.300s", r.Status, r.Body)
+	}
 	form := url.Values{"name": {"Bill Lumbergh"}, "password": {"short"}}
 	if r := boss.PostForm(initech, link, form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "at least 12") {
 		t.Errorf("short password: %d", r.Status)
@@ -122,6 +126,19 @@ func TestPlatformCreatesATenantWhoseFirstAdminJoinsByInvitation(t *testing.T) {
 		t.Fatalf("the new tenant admin's users page: %d", r.Status)
 	}
 	mustContain(t, "users page", r.Body, "Bill Lumbergh", "boss@initech.test")
+	// A new tenant's pages say what is not there yet.
+	for path, says := range map[string][]string{
+		"/admin/credentials":  {"No credentials yet.", "No API clients yet."},
+		"/admin/requirements": {"No requirements yet."},
+		"/admin/imports":      {`data-testid="import-history-empty"`, "No file has been applied yet."},
+		"/me":                 {`data-testid="no-record"`},
+	} {
+		r := boss.Get(initech, path)
+		if r.Status != http.StatusOK {
+			t.Errorf("the new tenant's %s: %d", path, r.Status)
+		}
+		mustContain(t, "the new tenant's "+path, r.Body, says...)
+	}
 	// Used: 410, never a 500.
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		c := srv.NewClient(t)
