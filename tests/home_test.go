@@ -127,11 +127,13 @@ func testHomePages(t *testing.T, f *dashFixture) {
 	mustNotContain(t, "learner with all done", r.Body, `data-testid="home-due-item"`)
 }
 
-// TestHomeOfATenantWithoutData: the demo tenants before any learning data
-// arrives. Admins and analysts see their headline tiles with nothing to
-// count; a learner whose email no learner record has yet sees no numbers,
-// only where their learning will be.
-func TestHomeOfATenantWithoutData(t *testing.T) {
+// TestATenantWithoutDataSaysSo: the demo tenants before any learning data
+// arrives. Admins, analysts and managers see their headline tiles with
+// nothing to count, dashboards that say there is no data yet and an empty
+// team tree; a learner whose email no learner record has yet sees no
+// numbers, only where their learning will be, and My learning says why it
+// is empty.
+func TestATenantWithoutDataSaysSo(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t)
 	for _, email := range []string{"admin@acme.test", "analyst@acme.test", "manager@acme.test"} {
@@ -148,6 +150,18 @@ func TestHomeOfATenantWithoutData(t *testing.T) {
 				t.Errorf("%s: tile %s shows %q on a tenant without data, want 0", email, tile, tiles[tile])
 			}
 		}
+		for _, path := range []string{"/dashboards/completion", "/dashboards/engagement", "/dashboards/compliance", "/dashboards/assessments"} {
+			r := c.Get(acme, path)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s %s: %d", email, path, r.Status)
+			}
+			mustContain(t, email+" "+path, r.Body, "No learning data yet", "No data for these filters")
+		}
+		r := c.Get(acme, "/dashboards/team")
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s team view: %d", email, r.Status)
+		}
+		mustContain(t, email+" team view", r.Body, `data-testid="tree-empty"`, "Nobody reports to you in the roster yet.")
 	}
 	c := srv.NewClient(t)
 	c.Login(acme, "learner@acme.test")
@@ -157,6 +171,7 @@ func TestHomeOfATenantWithoutData(t *testing.T) {
 	}
 	mustContain(t, "learner without a record", r.Body, "Welcome, Lee Learner", "Your own learning", `data-testid="card-me"`, `href="/me"`)
 	mustNotContain(t, "learner without a record", r.Body, `data-testid="home-numbers"`, `data-testid="kpi-`, `data-testid="home-due`)
+	mustContain(t, "learner without a record", c.Get(acme, "/me").Body, `data-testid="no-record"`, "has no learning record with your email address")
 }
 
 // signInAsLearner gives the fixture's learner with email a learner's
