@@ -607,6 +607,9 @@ func TestAPIClientsAreCreatedRotatedAndRevokedByTheAdmin(t *testing.T) {
 	if r := admin.PostForm(acme, "/admin/credentials/api-clients/"+row+"/revoke", url.Values{}); r.Status != http.StatusNotFound {
 		t.Errorf("revoke twice: %d", r.Status)
 	}
+	card := cardOf(t, admin.Get(acme, "/admin/credentials").Body, `data-testid="api-client-row"`, id[1])
+	mustContain(t, "revoked client's card", card, ">revoked ")
+	mustNotContain(t, "revoked client's card", card, "badge-green", `data-testid="api-client-rotate"`, `data-testid="api-client-revoke"`)
 	var actions []string
 	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT action FROM audit_log WHERE tenant_id = ? AND target = ? ORDER BY id`, acmeID, "api_client:"+row).Scan(&actions).Error

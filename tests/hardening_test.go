@@ -722,7 +722,16 @@ func TestAdminMFA(t *testing.T) {
 	}
 	// An admin can turn off another user's second factor (a lost phone).
 	setUpMFA(t, manager, acme)
+	// The users page offers it for those who have it on; their own page says it is on.
 	mgr := strconv.FormatInt(userID(t, srv, "acme", "manager@acme.test"), 10)
+	users := admin.Get(acme, "/admin/users").Body
+	at := strings.Index(users, `id="user-`+mgr+`"`)
+	if at < 0 {
+		t.Fatal("the users page has no card for the manager")
+	}
+	card, _, _ := strings.Cut(users[at:], "</li>")
+	mustContain(t, "the manager's card with MFA on", card, `data-testid="mfa-reset"`)
+	mustContain(t, "the manager's account page", manager.Get(acme, "/account/mfa").Body, `data-testid="mfa-enabled"`, "Two-step sign-in is on")
 	if r := admin.PostForm(acme, "/admin/users/"+mgr+"/mfa-reset", url.Values{}, "HX-Request", "true"); r.Status != http.StatusOK || strings.Contains(r.Body, `data-testid="mfa-reset"`) {
 		t.Errorf("reset the manager's MFA: %d %.300s", r.Status, r.Body)
 	}

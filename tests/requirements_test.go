@@ -268,6 +268,11 @@ func TestRequirementsCreateEditRetireKeepGoldExact(t *testing.T) {
 	assertGoldEqualsRebuild(t, srv.DB, "acme")
 	list = admin.Get(acme, "/admin/requirements")
 	mustContain(t, "list after retiring", list.Body, `data-testid="requirement-retired-list"`, "No requirements yet.", `data-testid="requirement-restore"`)
+	mustContain(t, "list after retiring", list.Body, ">retired ")
+	// Its page says it applies to no one until restored.
+	if r := admin.Get(acme, "/admin/requirements/"+strconv.FormatInt(id, 10)); r.Status != http.StatusOK || !strings.Contains(r.Body, "applies to no one until it is restored") {
+		t.Errorf("a retired requirement's page: %d %.300s", r.Status, r.Body)
+	}
 	kpis = freshKPIs(admin, `"assigned":0`)
 	mustContain(t, "compliance KPIs after retiring", kpis.Body, `"assigned":0`)
 	if r := admin.PostForm(acme, "/admin/requirements/"+strconv.FormatInt(id, 10)+"/retire", url.Values{}); r.Status != http.StatusConflict {

@@ -251,6 +251,10 @@ func TestCredentialsAreCreatedRotatedAndRevokedOnEveryInstance(t *testing.T) {
 		t.Errorf("revoked, same instance: %d, want 401 at once", s)
 	}
 	waitRefused(t, otherClient, key[1], rotated[1], "revoked, other instance")
+	// The list keeps it, marked revoked, with nothing left to do to it.
+	card = cardOf(t, admin.Get(acme, "/admin/credentials").Body, `data-testid="credential-row"`, key[1])
+	mustContain(t, "revoked card", card, ">revoked ")
+	mustNotContain(t, "revoked card", card, "badge-green", `data-testid="credential-rotate"`, `data-testid="credential-revoke"`)
 	if r := admin.PostForm(acme, "/admin/credentials/"+strconv.FormatInt(id, 10)+"/rotate", url.Values{}); r.Status != http.StatusNotFound {
 		t.Errorf("rotate a revoked credential: %d, want 404", r.Status)
 	}
@@ -260,6 +264,19 @@ func TestCredentialsAreCreatedRotatedAndRevokedOnEveryInstance(t *testing.T) {
 			t.Errorf("audit %s: %d, want 1", a, actions[a])
 		}
 	}
+}
+
+// cardOf is the card (an <li> whose opening tag has marker) on a list page
+// that contains text.
+func cardOf(t *testing.T, page, marker, text string) string {
+	t.Helper()
+	at := strings.Index(page, text)
+	start := strings.LastIndex(page[:max(at, 0)], marker)
+	if at < 0 || start < 0 {
+		t.Fatalf("no card with %q on the page", text)
+	}
+	card, _, _ := strings.Cut(page[start:], "</li>")
+	return card
 }
 
 // waitRefused checks that another instance refuses a credential within
@@ -415,8 +432,21 @@ func TestLogoUploadIsCheckedAndServedInert(t *testing.T) {
 		r.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("SVG logo headers: %v", r.Header)
 	}
-	if got := auditActions(t, srv, "acme")[models.AuditTenantLogo]; got != 2 {
-		t.Errorf("%d logo changes audited, want 2", got)
+	// The settings page shows the logo and offers to remove it; removed,
+	// the shell shows none and /logo is gone.
+	mustContain(t, "settings with a logo", admin.Get(acme, "/admin/settings").Body, `data-testid="logo-preview"`, "Remove logo")
+	r = admin.PostForm(acme, "/admin/settings/logo/remove", url.Values{})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/settings?saved=1" {
+		t.Fatalf("remove the logo: %d to %q", r.Status, r.Header.Get("Location"))
+	}
+	page := admin.Get(acme, "/admin/settings?saved=1").Body
+	mustContain(t, "settings after removing the logo", page, `data-testid="saved"`, "Settings saved.")
+	mustNotContain(t, "settings after removing the logo", page, `data-testid="logo-preview"`, "Remove logo", `data-testid="org-logo"`)
+	if r := anon.Get(acme, "/logo"); r.Status != http.StatusNotFound {
+		t.Errorf("/logo once removed: %d, want 404", r.Status)
+	}
+	if got := auditActions(t, srv, "acme")[models.AuditTenantLogo]; got != 3 {
+		t.Errorf("%d logo changes audited, want 3", got)
 	}
 }
 
