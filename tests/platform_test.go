@@ -201,9 +201,11 @@ func TestPlatformEditsTenantDomainsAndStatus(t *testing.T) {
 			t.Errorf("%s=%q: %d, want %d saying %q", tc.field, tc.value, r.Status, tc.status, tc.says)
 		}
 	}
-	if r := p.PostForm(bare, path, edit); r.Status != http.StatusSeeOther {
+	r := p.PostForm(bare, path, edit)
+	if r.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d %.300s", r.Status, r.Body)
 	}
+	mustContain(t, "the tenant's page after saving", p.Get(bare, r.Header.Get("Location")).Body, `data-testid="saved">Saved.<`, "Globex Corporation")
 	// The custom host serves globex at once; the old name is gone.
 	c := srv.NewClient(t)
 	c.Login("learning.globex.example", "admin@globex.test")
@@ -518,6 +520,10 @@ func TestSupportAccessNeedsASecondFactor(t *testing.T) {
 	if r := p.PostForm(bare, path, url.Values{"minutes": {"30"}}); r.Status != http.StatusForbidden || continueTicket.MatchString(r.Body) {
 		t.Errorf("support access from a session signed in without a second factor: %d, want 403", r.Status)
 	}
+	// The tenant's page says so instead of offering it.
+	page := p.Get(bare, strings.TrimSuffix(path, "/support")).Body
+	mustContain(t, "tenant page without a second factor", page, "Support access needs a sign-in with two-step verification")
+	mustNotContain(t, "tenant page without a second factor", page, `data-testid="support-form"`)
 	// Signed in with it: allowed.
 	c := srv.NewClient(t)
 	c.PostForm(bare, "/login", url.Values{"email": {"platform@learnlens.test"}, "password": {seed.DemoPassword}})
