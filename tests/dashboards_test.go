@@ -57,6 +57,7 @@ func TestDashboards(t *testing.T) {
 	t.Run("SharedViewsKeepScopes", func(t *testing.T) { testSharedViewsKeepScopes(t, f) })
 	t.Run("OwnPagesAreNotShared", func(t *testing.T) { testOwnPagesAreNotShared(t, f) })
 	t.Run("HomePages", func(t *testing.T) { testHomePages(t, f) })
+	t.Run("FilterChipsAndTablePages", func(t *testing.T) { testFilterChipsAndTablePages(t, f) })
 	t.Run("MidnightRollOver", func(t *testing.T) { testMidnightRollOver(t, f) })
 	// Last: it changes the data.
 	t.Run("CacheExactUnderIngest", func(t *testing.T) { testCacheExactUnderIngest(t, f) })
