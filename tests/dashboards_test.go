@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html"
 	"math"
 	"net/http"
 	"net/url"
@@ -1388,4 +1389,61 @@ func testDashboardBadInput(t *testing.T, f *dashFixture) {
 			t.Errorf("range=%s: %d", rg, r.Status)
 		}
 	}
+}
+
+// testFilterChipsAndTablePages runs on the dashboards' fixture: a
+// dashboard opened with filters (a shared link) shows each as the chosen
+// option and as a chip, the engagement page says which of its parts the
+// course filter leaves alone, and a table's second page says which rows it
+// shows, with a way back to the first.
+func testFilterChipsAndTablePages(t *testing.T, f *dashFixture) {
+	var location, category, title string
+	var course int64
+	f.one(t, `SELECT location FROM learners WHERE tenant_id = @t AND location <> '' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, nil, &location)
+	f.one(t, `SELECT c.id, c.title, c.category FROM courses c WHERE c.tenant_id = @t AND c.category <> '' AND c.title <> ''
+		AND EXISTS (SELECT 1 FROM enrollments e WHERE e.tenant_id = c.tenant_id AND e.course_id = c.id) ORDER BY c.id LIMIT 1`, nil, &course, &title, &category)
+	chip := func(param, label string) string {
+		return `data-testid="filter-chip" data-param="` + param + `"><span class="truncate">` + html.EscapeString(label) + `</span>`
+	}
+	selected := func(value string) string { return `<option value="` + html.EscapeString(value) + `" selected>` }
+
+	r := f.admin.Get(acme, "/dashboards/completion?"+url.Values{"location": {location}, "category": {category}, "range": {"12m"}}.Encode())
+	if r.Status != http.StatusOK {
+		t.Fatalf("filtered completion page: %d", r.Status)
+	}
+	mustContain(t, "filtered completion page", r.Body, selected(location), selected(category),
+		chip("location", location), chip("category", category), chip("range", "Last 12 months"))
+	mustNotContain(t, "filtered completion page", r.Body, `data-testid="dash-note"`, `data-param="course"`)
+
+	r = f.admin.Get(acme, "/dashboards/engagement?course="+strconv.FormatInt(course, 10))
+	if r.Status != http.StatusOK {
+		t.Fatalf("engagement of a course: %d", r.Status)
+	}
+	mustContain(t, "engagement of a course", r.Body, selected(strconv.FormatInt(course, 10)), `data-param="course"`, html.EscapeString(title),
+		`data-testid="dash-note"`, "the weekday × hour heatmap and the inactive list cover all courses")
+	mustNotContain(t, "engagement for all courses", f.admin.Get(acme, "/dashboards/engagement").Body, `data-testid="dash-note"`)
+
+	// The second page of a long table, as its Next link fetches it.
+	var page struct {
+		Data jsonTable `json:"data"`
+	}
+	if r := getJSON(t, f.admin, "/api/v1/tables/compliance/assignments?page=2", &page); r.Status != http.StatusOK {
+		t.Fatalf("assignments JSON: %d", r.Status)
+	}
+	if page.Data.Total <= 50 {
+		t.Fatalf("%d assignments: the fixture has no third page to check", page.Data.Total)
+	}
+	r = f.admin.Get(acme, "/tables/compliance/assignments?page=2", "HX-Request", "true")
+	if r.Status != http.StatusOK {
+		t.Fatalf("second page: %d", r.Status)
+	}
+	rows := strings.Count(r.Body, `data-testid="row"`)
+	mustContain(t, "second page", r.Body, `data-testid="table-range">26–50 of `+strconv.Itoa(page.Data.Total)+`<`,
+		`data-testid="page-prev"`, `href="/tables/compliance/assignments?page=1&amp;sort=due_on"`, `href="/tables/compliance/assignments?page=3&amp;sort=due_on"`)
+	if rows != 25 || len(page.Data.Rows) != 25 {
+		t.Errorf("second page: %d rows, JSON %d; want 25", rows, len(page.Data.Rows))
+	}
+	first := f.admin.Get(acme, "/tables/compliance/assignments", "HX-Request", "true")
+	mustContain(t, "first page", first.Body, `data-testid="table-range">1–25 of `, `data-testid="page-next"`)
+	mustNotContain(t, "first page", first.Body, `data-testid="page-prev"`)
 }
