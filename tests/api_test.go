@@ -745,3 +745,26 @@ func testserverDB(t *testing.T) *database.DB {
 	}
 	return db
 }
+
+// TestAPIWithoutATokenKey: a server started without TOKEN_KEY issues no
+// access tokens (503 saying why), publishes no keys, and the admin's
+// credentials page says so; the rest of the site works.
+func TestAPIWithoutATokenKey(t *testing.T) {
+	t.Parallel()
+	srv := testserver.StartWith(t, testserverDB(t), func(c *config.Config) { c.TokenKey = "" })
+	c := srv.NewClient(t)
+	r, out := requestToken(t, c, acme, url.Values{"grant_type": {"client_credentials"}, "client_id": {seed.DemoAPIClientID}, "client_secret": {seed.DemoAPIClientSecret}})
+	if r.Status != http.StatusServiceUnavailable || out.Error != "temporarily_unavailable" || !strings.Contains(r.Body, "TOKEN_KEY") {
+		t.Errorf("token without TOKEN_KEY: %d %s, want 503 naming TOKEN_KEY", r.Status, r.Body)
+	}
+	if r := c.Get(acme, "/.well-known/jwks.json"); r.Status != http.StatusOK || strings.TrimSpace(r.Body) != `{"keys":[]}` {
+		t.Errorf("JWKS without TOKEN_KEY: %d %s, want an empty key list", r.Status, r.Body)
+	}
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	r = admin.Get(acme, "/admin/credentials")
+	if r.Status != http.StatusOK {
+		t.Fatalf("credentials page: %d", r.Status)
+	}
+	mustContain(t, "credentials page without TOKEN_KEY", r.Body, "This server has no TOKEN_KEY, so it cannot issue access tokens yet")
+}
