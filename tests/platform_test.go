@@ -182,7 +182,7 @@ func TestPlatformEditsTenantDomainsAndStatus(t *testing.T) {
 	if r := p.Get(bare, path); r.Status != http.StatusOK || !strings.Contains(r.Body, "globex.test") {
 		t.Fatalf("edit page: %d", r.Status)
 	}
-	edit := url.Values{"name": {"Globex Corporation"}, "time_zone": {"America/New_York"}, "email_domains": {"globex.test globex.example"},
+	edit := url.Values{"name": {"Globex Corporation"}, "time_zone": {"Europe/Paris"}, "email_domains": {"globex.test globex.example"},
 		"host_domains": {"learning.globex.example"}}
 	for _, tc := range []struct {
 		field, value, says string
@@ -192,6 +192,8 @@ func TestPlatformEditsTenantDomainsAndStatus(t *testing.T) {
 		{"host_domains", "acme.localhost", "is under localhost", 422},
 		{"host_domains", "bad_host", "not a domain", 422},
 		{"time_zone", "Local", "IANA", 422},
+		{"name", "", "Enter a name.", 422},
+		{"name", strings.Repeat("n", 201), "Use at most", 422},
 	} {
 		f := url.Values{}
 		for k, v := range edit {
@@ -207,6 +209,16 @@ func TestPlatformEditsTenantDomainsAndStatus(t *testing.T) {
 		t.Fatalf("save: %d %.300s", r.Status, r.Body)
 	}
 	mustContain(t, "the tenant's page after saving", p.Get(bare, r.Header.Get("Location")).Body, `data-testid="saved">Saved.<`, "Globex Corporation")
+	var tz string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT time_zone FROM tenants WHERE id = ?`, id).Scan(&tz).Error
+	})
+	if tz != "Europe/Paris" {
+		t.Errorf("globex's time zone after the edit: %q, want Europe/Paris", tz)
+	}
+	if a := auditActions(t, srv, "platform"); a[models.AuditTenantUpdated] != 1 {
+		t.Errorf("platform audit after one edit: %v", a)
+	}
 	// The custom host serves globex at once; the old name is gone.
 	c := srv.NewClient(t)
 	c.Login("learning.globex.example", "admin@globex.test")
