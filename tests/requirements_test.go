@@ -398,6 +398,19 @@ func TestRequirementValidationAndClash(t *testing.T) {
 	if n := count(); n != 2 {
 		t.Errorf("%d requirements after others tried, want 2", n)
 	}
+
+	// For everyone, within a day, every month: the list says so in words,
+	// and marks the one just saved.
+	third := savedID(t, admin.PostForm(acme, "/admin/requirements", requirementForm(w.gdpr, "", "1", "assignment", "1")))
+	list := admin.Get(acme, "/admin/requirements?saved="+strconv.FormatInt(third, 10)).Body
+	marked := `class="card min-w-0 border-brand" id="requirement-` + strconv.FormatInt(third, 10) + `"`
+	at := strings.Index(list, marked)
+	if at < 0 || strings.Count(list, "border-brand") != 1 {
+		t.Fatalf("the list marks not (only) the requirement just saved: %.500s", list)
+	}
+	card, _, _ := strings.Cut(list[at:], "</li>")
+	mustContain(t, "the everyone requirement", card, `data-testid="requirement-audience">Everyone<`,
+		`data-testid="requirement-due">Within 1 day of assignment<`, ">Every month<")
 }
 
 func TestRequirementsJSON(t *testing.T) {
