@@ -431,8 +431,27 @@ func TestInvitationsAndResetLinksOfATenantAdmin(t *testing.T) {
 	if r := srv.NewClient(t).PostForm(acme, "/login", url.Values{"email": {"learner@acme.test"}, "password": {seed.DemoPassword}}); r.Status == http.StatusSeeOther {
 		t.Error("the old password still works")
 	}
+	// Without JavaScript the link shows on the users page. A deactivated
+	// user's reset sets the password but signs nobody in.
+	analystID := strconv.FormatInt(userID(t, srv, "acme", "analyst@acme.test"), 10)
+	if r := a.PostForm(acme, "/admin/users/"+analystID+"/deactivate", url.Values{}, "HX-Request", "true"); r.Status != http.StatusOK {
+		t.Fatalf("deactivate the analyst: %d", r.Status)
+	}
+	r = a.PostForm(acme, "/admin/users/"+analystID+"/reset-link", url.Values{})
+	rm = resetLink.FindStringSubmatch(r.Body)
+	if r.Status != http.StatusCreated || rm == nil || !strings.Contains(r.Body, `data-testid="user-row"`) {
+		t.Fatalf("reset link without htmx: %d %.300s", r.Status, r.Body)
+	}
+	d := srv.NewClient(t)
+	d.Get(acme, rm[1])
+	if r := d.PostForm(acme, rm[1], url.Values{"password": {"the analyst's new password"}}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+		t.Errorf("reset of a deactivated user: %d to %q, want 303 to /login", r.Status, r.Header.Get("Location"))
+	}
+	if r := d.Get(acme, "/"); r.Status == http.StatusOK {
+		t.Error("a deactivated user's reset signed them in")
+	}
 	au := auditActions(t, srv, "acme")
-	if au[models.AuditInvitationCreated] != 2 || au[models.AuditInvitationRevoked] != 1 || au[models.AuditResetLinkCreated] != 1 || au[models.AuditPasswordReset] != 1 {
+	if au[models.AuditInvitationCreated] != 2 || au[models.AuditInvitationRevoked] != 1 || au[models.AuditResetLinkCreated] != 2 || au[models.AuditPasswordReset] != 2 {
 		t.Errorf("acme audit: %v", au)
 	}
 }
