@@ -58,6 +58,7 @@ func TestDashboards(t *testing.T) {
 	t.Run("SharedViewsKeepScopes", func(t *testing.T) { testSharedViewsKeepScopes(t, f) })
 	t.Run("OwnPagesAreNotShared", func(t *testing.T) { testOwnPagesAreNotShared(t, f) })
 	t.Run("HomePages", func(t *testing.T) { testHomePages(t, f) })
+	t.Run("TeamPage", func(t *testing.T) { testTeamPage(t, f) })
 	t.Run("FilterChipsAndTablePages", func(t *testing.T) { testFilterChipsAndTablePages(t, f) })
 	t.Run("MidnightRollOver", func(t *testing.T) { testMidnightRollOver(t, f) })
 	// Last: it changes the data.
@@ -1446,4 +1447,57 @@ func testFilterChipsAndTablePages(t *testing.T, f *dashFixture) {
 	first := f.admin.Get(acme, "/tables/compliance/assignments", "HX-Request", "true")
 	mustContain(t, "first page", first.Body, `data-testid="table-range">1–25 of `, `data-testid="page-next"`)
 	mustNotContain(t, "first page", first.Body, `data-testid="page-prev"`)
+}
+
+// testTeamPage: the team view's page shows the same people and numbers as
+// its JSON, links a person with reports to the tree started at them (and
+// anyone else to their learner page), and keeps the page's filters and
+// the as-of day in those links; a past day's tree says which day it is.
+func testTeamPage(t *testing.T, f *dashFixture) {
+	var dept string
+	f.one(t, `SELECT department FROM learners WHERE tenant_id = @t AND id = ANY(@people::bigint[]) AND department <> ''
+		GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, pgx.NamedArgs{"people": f.mgrScope}, &dept)
+	asOf := day(f.today.AddDate(0, 0, -30))
+	for _, tc := range []struct {
+		name string
+		q    url.Values
+	}{
+		{"today", url.Values{}},
+		{"a department", url.Values{"department": {dept}}},
+		{"30 days ago", url.Values{"as_of": {asOf}}},
+	} {
+		nodes := f.teamNodes(t, f.mgr, withQuery("", tc.q))
+		if len(nodes) == 0 {
+			t.Fatalf("%s: the manager's tree is empty", tc.name)
+		}
+		r := f.mgr.Get(acme, withQuery("/dashboards/team", tc.q))
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: team page %d", tc.name, r.Status)
+		}
+		for _, n := range nodes {
+			id := strconv.FormatInt(n.ID, 10)
+			keep := url.Values{}
+			for k, v := range tc.q {
+				keep[k] = v
+			}
+			href := "/learners/" + id
+			if n.Reports > 0 {
+				keep.Set("manager", id)
+				href = "/dashboards/team?" + keep.Encode()
+			}
+			mustContain(t, tc.name+" node "+id, r.Body, `id="node-name-`+id+`" class="break-words font-medium text-brand underline" href="`+html.EscapeString(href)+`"`)
+			people := regexp.MustCompile(`id="node-sum-` + id + `"[^>]*>.*?data-testid="node-people">([^<]*)<`).FindStringSubmatch(r.Body)
+			if people == nil || people[1] != formatInt(n.People) {
+				t.Errorf("%s: node %d shows %v people, the JSON %d", tc.name, n.ID, people, n.People)
+			}
+		}
+		if d := tc.q.Get("department"); d != "" {
+			mustContain(t, tc.name, r.Body, `<input type="hidden" name="department" value="`+html.EscapeString(d)+`">`)
+		}
+		if tc.q.Get("as_of") != "" {
+			mustContain(t, tc.name, r.Body, `data-testid="tree-asof-note"`, `value="`+asOf+`"`, `data-testid="tree-today"`)
+		} else {
+			mustNotContain(t, tc.name, r.Body, `data-testid="tree-asof-note"`)
+		}
+	}
 }
