@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/learnlens/learnlens/auth"
 	"github.com/learnlens/learnlens/models"
@@ -23,7 +24,7 @@ import (
 // user without a learner record) gets a page that says so instead of
 // numbers.
 
-var homeDueItem = regexp.MustCompile(`(?s)data-testid="home-due-item"><span class="font-medium">([^<]*)</span>.*?<span class="(badge [a-z-]+ ?[a-z-]*)">([^<]*)</span>`)
+var homeDueItem = regexp.MustCompile(`(?s)data-testid="home-due-item"><span class="font-medium">([^<]*)</span>.*?<span class="(badge [a-z-]+ ?[a-z-]*)">([^<]*)</span>\s*(?:due ([^<]*))?</span>`)
 
 // testHomePages runs on the dashboards' fixture (acme with a few hundred
 // people and their learning).
@@ -100,12 +101,16 @@ func testHomePages(t *testing.T, f *dashFixture) {
 	var want []string
 	for _, row := range rec.Data.Certificates.Rows {
 		if s := fmt.Sprint(row["status"]); s != "compliant" && len(want) < 3 {
-			want = append(want, fmt.Sprint(row["requirement"])+" | "+s)
+			due, err := time.Parse(time.DateOnly, fmt.Sprint(row["due_on"]))
+			if err != nil {
+				t.Fatalf("the record's due date %v: %v", row["due_on"], err)
+			}
+			want = append(want, fmt.Sprint(row["requirement"])+" | "+s+" | due "+due.Format("2 Jan 2006"))
 		}
 	}
 	var got []string
 	for _, m := range homeDueItem.FindAllStringSubmatch(r.Body, -1) {
-		got = append(got, html.UnescapeString(m[1])+" | "+m[3])
+		got = append(got, html.UnescapeString(m[1])+" | "+m[3]+" | due "+strings.TrimSpace(m[4]))
 		if class := map[string]string{"overdue": "badge badge-red", "expired": "badge badge-violet", "due soon": "badge badge-yellow"}[m[3]]; class != "" && m[2] != class {
 			t.Errorf("learner home: %q is badged %q, want %q", m[3], m[2], class)
 		}
