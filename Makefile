@@ -31,7 +31,7 @@ bench-ingest: ## Statements/s through the real xAPI endpoint vs a raw COPY: the 
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench 'Ingest|StatementCost' -benchtime 1x -timeout 60m ./tests/bench/
 
 bench-dashboards: ## Dashboards under 50 signed-in clients (one view, a customer mix, the mix under 2,000 statements/s), demo + 1M-statement tenant, vs /healthz (BENCH_DASH_* in docs/PERFORMANCE.md)
-	./scripts/hugepages.sh
+	./scripts/hugepages.sh $(if $(filter 1,$(BENCH_DASH_REPLICA)),3,1)
 	./scripts/with-test-db.sh go test -count=1 -run '^$$' -bench Dashboards -benchtime 1x -timeout 60m ./tests/bench/
 
 bench-large: ## Every dashboard route of a big tenant already loaded by `learnlens seed --bench`, one request at a time with the result cache off (BENCH_LARGE_URL=<superuser URL>, BENCH_LARGE_TENANT=huge001)

@@ -303,11 +303,14 @@ type Option struct {
 func (q *Q) FilterOptions() (Options, error) {
 	var o Options
 	a := q.args()
-	// One pass over the people in scope for both lists.
-	err := q.one(`SELECT coalesce(array_agg(DISTINCT department) FILTER (WHERE department <> ''), '{}'),
-			coalesce(array_agg(DISTINCT location) FILTER (WHERE location <> ''), '{}'),
-			coalesce((SELECT array_agg(DISTINCT category ORDER BY category) FROM courses WHERE tenant_id = @tenant AND category <> ''), '{}')
-		FROM learners l WHERE l.tenant_id = @tenant AND `+q.Scope.learnerCond("l"),
+	// One pass over the people in scope for both lists, hashed down to
+	// their few (department, location) pairs before the lists are sorted:
+	// sorting 90,000 names for array_agg(DISTINCT …) took 75 ms.
+	err := q.one(`WITH g AS MATERIALIZED (SELECT l.department, l.location FROM learners l
+			WHERE l.tenant_id = @tenant AND `+q.Scope.learnerCond("l")+` GROUP BY 1, 2)
+		SELECT coalesce((SELECT array_agg(DISTINCT department) FROM g WHERE department <> ''), '{}'),
+			coalesce((SELECT array_agg(DISTINCT location) FROM g WHERE location <> ''), '{}'),
+			coalesce((SELECT array_agg(DISTINCT category ORDER BY category) FROM courses WHERE tenant_id = @tenant AND category <> ''), '{}')`,
 		a, &o.Departments, &o.Locations, &o.Categories)
 	if err != nil {
 		return o, err

@@ -64,6 +64,14 @@ func (q *Q) TeamChildren(node int64) ([]TeamNode, error) {
 	return q.teamNodes(teamReports, a)
 }
 
+// managerNameJoin gives each row x of a drill-down's teams (x.k, the
+// manager's id, 0 for no manager) its manager m, by key per row: OFFSET 0
+// keeps the lookups, where the planner, expecting thousands of teams,
+// hashed the tenant's every person instead (36 ms of 79 for a course of a
+// 90,000-person tenant).
+const managerNameJoin = `LEFT JOIN LATERAL (SELECT m.name, m.email FROM learners m
+				WHERE m.tenant_id = @tenant AND m.id = x.k OFFSET 0) m ON true`
+
 // teamGroup is the group of the per-subtree totals (gold_team_*,
 // migrations/00024) that answers the filters, or false when they need the
 // grouped gold and silver: a course or category, or both a department and
@@ -92,7 +100,10 @@ func (q *Q) teamNodes(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 // teamTotals reads the nodes' numbers from the per-subtree totals: one
 // row per node and group, plus the due dates and compliance dates of the
 // part. A node without reports has none; their own silver rows are their
-// numbers.
+// numbers. Each node's person is looked up by key (OFFSET 0 keeps the
+// lookup per node): the planner, expecting thousands of nodes, hashed the
+// tenant's every person instead (73 ms of 133 for a 90,000-person tenant's
+// top ten).
 func (q *Q) teamTotals(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	lc := q.F.orgCond("l", a)
 	rows, err := q.tx.Query(q.ctx, `WITH nodes AS (`+sql+`),
@@ -104,7 +115,7 @@ func (q *Q) teamTotals(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 					WHERE p.tenant_id = @tenant AND p.node_id = l.id AND p.grp = @grp), 0)
 				ELSE (SELECT count(*) WHERE true`+lc+`) END,
 			coalesce(ec.e, 0), coalesce(ec.c, 0), coalesce(od.n, 0), coalesce(cq.a, 0), coalesce(cq.ok, 0)
-		FROM n JOIN learners l ON l.tenant_id = @tenant AND l.id = n.id
+		FROM n CROSS JOIN LATERAL (SELECT * FROM learners l WHERE l.tenant_id = @tenant AND l.id = n.id OFFSET 0) l
 		CROSS JOIN LATERAL (SELECT sum(x.e)::bigint AS e, sum(x.c)::bigint AS c FROM (
 				SELECT g.enrolled AS e, g.completed AS c FROM gold_team_completion g
 				WHERE n.mgr AND g.tenant_id = @tenant AND g.node_id = l.id AND g.grp = @grp

@@ -47,6 +47,9 @@ type Cluster struct {
 type Options struct {
 	Dir  string // data directory; created by initdb when it holds no cluster
 	Port int    // 0 picks a free port
+	// SharedBuffers is a replica's shared_buffers (StartReplica; "" is
+	// 128MB). Start always takes 1GB.
+	SharedBuffers string
 }
 
 // Start initialises the cluster in opts.Dir the first time and starts it.

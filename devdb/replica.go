@@ -43,11 +43,17 @@ func StartReplica(ctx context.Context, primary *Cluster, opts Options) (*Cluster
 		return nil, fmt.Errorf("base backup of the primary: %w", err)
 	}
 	// The primary's options with this server's port and socket; a small
-	// buffer pool, since a test's replica holds little. hot_standby_feedback
-	// keeps the primary's vacuum from removing rows the replica's open
-	// snapshots still read, so long dashboard reads are not cancelled.
+	// buffer pool unless opts asks for more, since a test's replica holds
+	// little (a benchmark's replica takes the primary's 1GB, so that both
+	// read from their own buffers). hot_standby_feedback keeps the
+	// primary's vacuum from removing rows the replica's open snapshots
+	// still read, so long dashboard reads are not cancelled.
+	buffers := opts.SharedBuffers
+	if buffers == "" {
+		buffers = "128MB"
+	}
 	c.options = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300"+
-		" -c shared_buffers=128MB -c hot_standby=on -c hot_standby_feedback=on", c.Port, c.SocketDir)
+		" -c shared_buffers=%s -c hot_standby=on -c hot_standby_feedback=on", c.Port, c.SocketDir, buffers)
 	if c.hasLibrary("pg_stat_statements") {
 		c.options += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=20000"
 	}

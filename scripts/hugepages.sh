@@ -7,9 +7,13 @@
 # a fresh connection 60–100 ms per 15 MB of gold it read, and parallel
 # workers (fresh processes) paid it on every query (docs/PERFORMANCE.md).
 # Needs root; otherwise it says so and the benchmarks run without them.
+# Its argument is how many such clusters the benchmark starts (default 1;
+# BENCH_DASH_REPLICA=1 starts a primary and a replica of its own beside
+# the test cluster).
 set -euo pipefail
 
-want=600 # 1.2 GB: 1 GB of buffers plus PostgreSQL's other shared memory
+clusters=${1:-1}
+want=$(( 600 * clusters )) # 1.2 GB each: 1 GB of buffers plus PostgreSQL's other shared memory
 file=/proc/sys/vm/nr_hugepages
 read_meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
 

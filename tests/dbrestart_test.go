@@ -4,17 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/database/testdb"
-	"github.com/learnlens/learnlens/devdb"
 	"github.com/learnlens/learnlens/seed"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
@@ -66,27 +62,7 @@ func TestDatabaseOutageGives503AndRecovers(t *testing.T) {
 func TestPostgresRestartGives503AndRecovers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	// Its directory must be open to the postgres user (not t.TempDir's).
-	dir, err := os.MkdirTemp("", "llrestart-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := devdb.Start(ctx, devdb.Options{Dir: filepath.Join(dir, "pg")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Stop() })
-	if err := cluster.EnsureDatabase(ctx, "learnlens"); err != nil {
-		t.Fatal(err)
-	}
-	url := cluster.URL("learnlens")
-	if err := database.Migrate(ctx, url, "up", io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	cluster, url := testdb.Private(t)
 	db := testdb.Open(t, url)
 	if _, err := seed.Demo(ctx, db); err != nil {
 		t.Fatal(err)

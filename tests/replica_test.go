@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/learnlens/learnlens/database"
+	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/devdb"
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/models"
@@ -30,27 +30,14 @@ type replicaSetup struct {
 }
 
 // startReplica starts a private primary cluster (the shared test cluster
-// holds every other test's databases, too many to copy), migrates and
-// seeds it, makes a replica with pg_basebackup and serves LearnLens with
+// holds every other test's databases, too many to copy), migrated, seeds
+// it, makes a replica with pg_basebackup and serves LearnLens with
 // DATABASE_READ_URL set to the replica.
 func startReplica(t *testing.T) replicaSetup {
 	t.Helper()
 	ctx := context.Background()
-	dir := clusterDir(t, "learnlens-replica-")
-	primary, err := devdb.Start(ctx, devdb.Options{Dir: dir + "/primary"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { primary.Stop() })
-	if err := primary.EnsureDatabase(ctx, "learnlens"); err != nil {
-		t.Fatal(err)
-	}
-	owner := primary.URL("learnlens")
-	if err := database.Migrate(ctx, owner, "up", io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	sqlExec(t, owner, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
-	logins := database.Logins{App: primary.URLAs(database.AppRole, "learnlens"), Platform: primary.URLAs(database.PlatformRole, "learnlens")}
+	primary, owner := testdb.Private(t)
+	logins := testdb.Logins(owner)
 	seedDB, err := database.Open(ctx, logins)
 	if err != nil {
 		t.Fatal(err)
@@ -73,11 +60,7 @@ func startReplica(t *testing.T) replicaSetup {
 	}
 	seedDB.Close()
 
-	replica, err := devdb.StartReplica(ctx, primary, devdb.Options{Dir: dir + "/replica"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { replica.Stop() })
+	replica := testdb.Replica(t, primary, devdb.Options{})
 	logins.Read = replica.URLAs(database.AppRole, "learnlens")
 	db, err := database.Open(ctx, logins)
 	if err != nil {
@@ -162,7 +145,7 @@ func TestReplicaReads(t *testing.T) {
 	admin.Login("acme.localhost", "admin@acme.test")
 
 	// Caught up: reads land on the replica.
-	waitReplayed(t, rs)
+	testdb.WaitReplayed(t, srv.DB, 10*time.Second)
 	onReplica, onPrimary := freshnessReads(t, rs.replica), freshnessReads(t, rs.primary)
 	r := admin.Get("acme.localhost", "/dashboards/completion")
 	if r.Status != http.StatusOK {
@@ -223,7 +206,7 @@ func TestReplicaReads(t *testing.T) {
 
 	// Replay resumed: reads go back to the replica.
 	resume()
-	waitReplayed(t, rs)
+	testdb.WaitReplayed(t, srv.DB, 10*time.Second)
 	onReplica = freshnessReads(t, rs.replica)
 	if _, v := completedKPI(t, admin, "acme.localhost", "?department=x"); v < v1 {
 		t.Errorf("after the replica caught up, version %d < %d", v, v1)
@@ -289,26 +272,6 @@ func TestReplicaReads(t *testing.T) {
 	}
 	if got := value(sample(scrape(t, srv), "learnlens_replica_fallbacks_total", nil)); got <= fallbacks {
 		t.Errorf("with the replica down, learnlens_replica_fallbacks_total %v → %v", fallbacks, got)
-	}
-}
-
-// waitReplayed waits until the replica has replayed all the primary has
-// written.
-func waitReplayed(t *testing.T, rs replicaSetup) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lag, err := rs.srv.DB.ReplicaLag(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if lag == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the replica is still %d bytes behind after 10 s", lag)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -18,8 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/learnlens/learnlens/auth"
+	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/database/testdb"
+	"github.com/learnlens/learnlens/devdb"
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/pipeline"
@@ -68,6 +70,7 @@ type dashEnv struct {
 	per, mix                               time.Duration
 	scenarios, tenants                     map[string]bool
 	ingestRate, ingestBatch, ingestSenders int
+	replica                                bool
 }
 
 func readDashEnv() dashEnv {
@@ -82,6 +85,7 @@ func readDashEnv() dashEnv {
 		ingestRate:    envInt("BENCH_DASH_INGEST_RATE", 2000),
 		ingestBatch:   envInt("BENCH_DASH_INGEST_BATCH", 100),
 		ingestSenders: envInt("BENCH_DASH_INGEST_SENDERS", 8),
+		replica:       os.Getenv("BENCH_DASH_REPLICA") == "1",
 	}
 }
 
@@ -134,11 +138,26 @@ func readDashEnv() dashEnv {
 //	                           time (pg_stat_statements; default 8, 0 = none); the
 //	                           CPU per request of this process and of PostgreSQL is
 //	                           printed too
+//	BENCH_DASH_REPLICA=1       a private primary cluster and, after the load, a streaming
+//	                           replica of it; the mix (and ingest) run twice: on a server
+//	                           reading from the primary, then on one whose dashboards
+//	                           read from the replica (DATABASE_READ_URL), with the CPU
+//	                           per request of each cluster, the reads each served, the
+//	                           replica's CPU per read and what N cores of it would serve
 func BenchmarkDashboards(b *testing.B) {
 	ctx := context.Background()
 	env := readDashEnv()
 
-	dbURL := testdb.NewURL(b)
+	// With a replica, a primary of the benchmark's own: a base backup
+	// copies the whole cluster, and the shared test cluster holds other
+	// tests' databases.
+	var primary *devdb.Cluster
+	var dbURL string
+	if env.replica {
+		primary, dbURL = testdb.Private(b)
+	} else {
+		dbURL = testdb.NewURL(b)
+	}
 	db := testdb.Open(b, dbURL)
 	if _, err := seed.Demo(ctx, db); err != nil {
 		b.Fatal(err)
@@ -231,8 +250,12 @@ func BenchmarkDashboards(b *testing.B) {
 
 	var sum summary
 	if os.Getenv("BENCH_DASH_MEASURE") != "0" {
+		targets := []target{{srv: srv}}
+		if env.replica {
+			targets = withReplica(b, primary, dbURL, srv)
+		}
 		for _, s := range sets {
-			runTenant(b, env, srv, db, dbURL, hash, s, &sum)
+			runTenant(b, env, targets, db, dbURL, hash, s, &sum)
 		}
 		sum.print(env)
 		for _, f := range sum.failed {
@@ -261,9 +284,54 @@ type benchTenant struct {
 	sum                     generator.Summary
 }
 
-// runTenant runs the chosen scenarios on one tenant.
-func runTenant(b *testing.B, env dashEnv, srv *testserver.Server, db *database.DB, dbURL, hash string, s *benchTenant, sum *summary) {
+// replicaWarmUp is how long the mix runs unmeasured on each server
+// before its measured run, with BENCH_DASH_REPLICA.
+const replicaWarmUp = 10 * time.Second
+
+// target is a server the mix runs on: the benchmark's own, whose
+// dashboards read from the primary, and with BENCH_DASH_REPLICA=1 a
+// second one whose dashboards read from a streaming replica.
+type target struct {
+	name       string // "" without BENCH_DASH_REPLICA, else "primary" or "replica"
+	srv        *testserver.Server
+	replicaURL string // the replica's superuser URL (BENCH_DASH_REPLICA; its CPU is measured on both targets)
+}
+
+// label names the target in headings and the summary.
+func (tg target) label() string {
+	if tg.name == "" {
+		return ""
+	}
+	return " (" + tg.name + ")"
+}
+
+// withReplica makes a streaming replica of primary (the whole cluster as
+// loaded; its own 1 GB of buffers, as the primary has), waits until it
+// has replayed everything, and starts a second server whose dashboards
+// read from it; it returns srv, reading from the primary, and that
+// server.
+func withReplica(b *testing.B, primary *devdb.Cluster, dbURL string, srv *testserver.Server) []target {
 	b.Helper()
+	start := time.Now()
+	replica := testdb.Replica(b, primary, devdb.Options{SharedBuffers: "1GB"})
+	logins := testdb.Logins(dbURL)
+	logins.Read = replica.URLAs(database.AppRole, "learnlens")
+	db, err := database.Open(context.Background(), logins)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	testdb.WaitReplayed(b, db, 5*time.Minute)
+	fmt.Printf("replica: base backup and replay in %.0f s\n", time.Since(start).Seconds())
+	url := replica.URL("learnlens")
+	return []target{{name: "primary", srv: srv, replicaURL: url}, {name: "replica", srv: testserver.StartOn(b, db), replicaURL: url}}
+}
+
+// runTenant runs the chosen scenarios on one tenant: the one-view ones on
+// the first target, the mixes on each.
+func runTenant(b *testing.B, env dashEnv, targets []target, db *database.DB, dbURL, hash string, s *benchTenant, sum *summary) {
+	b.Helper()
+	srv := targets[0].srv
 	describeTenant(b, db, s.t)
 	ids := pickIDs(b, db, s.t.ID, s.learner, s.manager)
 	fmt.Printf("  drill-down ids: course %d, team %d, requirement %d (team %d), assessed course %d, team node %d, learner %d; manager's node %d, report %d\n",
@@ -342,18 +410,42 @@ func runTenant(b *testing.B, env dashEnv, srv *testserver.Server, db *database.D
 
 	if env.scenarios["mix"] || env.scenarios["ingest"] {
 		m := prepareMix(b, env, srv, db, dbURL, hash, s, clients)
+		// Each target's clients: the same sessions (they live in the
+		// database), each client's own connection to its server.
+		onTarget := make([][]*benchClient, len(targets))
+		for i, tg := range targets {
+			onTarget[i] = clients
+			if tg.srv != srv {
+				onTarget[i] = clientsOn(b, tg.srv, clients)
+			}
+		}
 		if env.scenarios["mix"] {
-			fmt.Printf("\n--- %s, scenario 2, customer-shaped mix, %s; goal p95 < %s overall\n", s.t.Slug, env.mix, mixGoal)
-			cost := startMixCost(b, dbURL)
-			samples, elapsed := load(srv, s.host, clients, env.mix, 2, m.pick)
-			all := printMix(samples, elapsed, base, mixGoal)
-			cost.print(elapsed, len(samples))
-			sum.add(s.t.Slug, fmt.Sprintf("mix: p95 < %s", mixGoal), verdict(all, all.p95 < mixGoal),
-				fmt.Sprintf("p95 %s ms, %.0f req/s", ms(all.p95), all.rate))
-			sum.noteFailures(s.t.Slug, "mix", all)
+			runs := make([]mixRun, len(targets))
+			for i, tg := range targets {
+				fmt.Printf("\n--- %s, scenario 2, customer-shaped mix%s, %s; goal p95 < %s overall\n", s.t.Slug, tg.label(), env.mix, mixGoal)
+				if tg.name != "" {
+					// Both servers' view caches and both clusters'
+					// buffers warm, as the primary's are after the load.
+					fmt.Printf("  (first %s of the mix unmeasured, to warm the caches)\n", replicaWarmUp)
+					load(tg.srv, s.host, onTarget[i], replicaWarmUp, 7, m.pick)
+				}
+				cost := startMixCost(b, dbURL).watch(b, tg)
+				samples, elapsed := load(tg.srv, s.host, onTarget[i], env.mix, 2, m.pick)
+				all := printMix(samples, elapsed, base, mixGoal)
+				runs[i] = cost.print(elapsed, len(samples))
+				runs[i].all = all
+				sum.add(s.t.Slug, fmt.Sprintf("mix%s: p95 < %s", tg.label(), mixGoal), verdict(all, all.p95 < mixGoal),
+					fmt.Sprintf("p95 %s ms, %.0f req/s", ms(all.p95), all.rate))
+				sum.noteFailures(s.t.Slug, "mix"+tg.label(), all)
+			}
+			printReplicaRuns(s.t.Slug+", the mix", runs)
 		}
 		if env.scenarios["ingest"] {
-			runIngestMix(b, env, srv, db, dbURL, s, clients, m, base, sum)
+			runs := make([]mixRun, len(targets))
+			for i, tg := range targets {
+				runs[i] = runIngestMix(b, env, tg, i, db, dbURL, s, onTarget[i], m, base, sum)
+			}
+			printReplicaRuns(s.t.Slug+", the mix under ingest", runs)
 		}
 	}
 
@@ -632,10 +724,14 @@ func explainRoutes(b *testing.B, dbURL string, t models.Tenant, host string, rou
 			b.Fatal(err)
 		}
 	}
-	// A second instance on a new pool: its connections start with
-	// auto_explain loaded.
+	// A loaded database outlives the benchmark: leave its settings as
+	// they were.
+	defer conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s RESET ALL`, pgx.Identifier{dbName}.Sanitize()))
+	// A second instance on a new pool, with the result cache off (every
+	// request runs its queries): its connections start with auto_explain
+	// loaded.
 	db2 := testdb.Open(b, dbURL)
-	srv2 := testserver.StartOn(b, db2)
+	srv2 := testserver.StartWith(b, db2, func(cfg *config.Config) { cfg.ViewCacheBytes = 0 })
 	fmt.Printf("\nEXPLAIN (ANALYZE, BUFFERS) of queries over %d ms, tenant %s (tenant_id %d), one request at a time\n", threshold, t.Slug, t.ID)
 	c := newBenchClient(srv2)
 	defer c.http.CloseIdleConnections()

@@ -27,19 +27,25 @@ import (
 // ingestWarmUp is how long the sender runs before the mix is measured.
 const ingestWarmUp = 2 * time.Second
 
-// runIngestMix runs scenario 3: the mix while a paced sender posts
-// statements to the tenant, with the freshness check.
-func runIngestMix(b *testing.B, env dashEnv, srv *testserver.Server, db *database.DB, dbURL string, s *benchTenant,
-	clients []*benchClient, m *mixData, base stats, sum *summary) {
+// runIngestMix runs scenario 3 on tg's server, the run-th target: the mix
+// while a paced sender posts statements to the tenant, with the freshness
+// check.
+func runIngestMix(b *testing.B, env dashEnv, tg target, run int, db *database.DB, dbURL string, s *benchTenant,
+	clients []*benchClient, m *mixData, base stats, sum *summary) mixRun {
 	b.Helper()
+	srv := tg.srv
 	ctx := context.Background()
 	need := env.ingestRate * int(env.mix/time.Second+ingestWarmUp/time.Second+10)
 	t0 := time.Now()
-	feed, err := makeFeed(s.cfg, need)
+	// Each run its own statements: their ids depend on the generator's
+	// Now, which makeFeed shifts by up to 20 minutes.
+	cfg := s.cfg
+	cfg.Now = cfg.Now.Add(time.Duration(run) * 30 * time.Minute)
+	feed, err := makeFeed(cfg, need)
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, secret := s.t.Slug+"-bench-key", s.t.Slug+"-bench-secret"
+	key, secret := s.t.Slug+"-bench-key"+tg.name, s.t.Slug+"-bench-secret"
 	if _, err := models.NewCredentialStore(db).CreateWithSecret(ctx, s.t.ID, "Bench ingest", key, secret); err != nil {
 		b.Fatal(err)
 	}
@@ -49,9 +55,9 @@ func runIngestMix(b *testing.B, env dashEnv, srv *testserver.Server, db *databas
 	}
 	defer conn.Close(ctx)
 	learnersBefore := countLearners(b, conn, s.t.ID)
-	fmt.Printf("\n--- %s, scenario 3, the mix under ingest, %s: %d statements/s in batches of %d through POST /xapi/statements "+
+	fmt.Printf("\n--- %s, scenario 3, the mix under ingest%s, %s: %d statements/s in batches of %d through POST /xapi/statements "+
 		"(%d generated statements for the tenant's people and courses, stamped with the sending time; made in %.1f s); goal p95 < %s, freshness < %s\n",
-		s.t.Slug, env.mix, env.ingestRate, env.ingestBatch, len(feed), time.Since(t0).Seconds(), ingestMixGoal, freshnessGoal)
+		s.t.Slug, tg.label(), env.mix, env.ingestRate, env.ingestBatch, len(feed), time.Since(t0).Seconds(), ingestMixGoal, freshnessGoal)
 
 	poll, err := startFreshnessPoller(ctx, dbURL, s.t.ID)
 	if err != nil {
@@ -59,23 +65,24 @@ func runIngestMix(b *testing.B, env dashEnv, srv *testserver.Server, db *databas
 	}
 	send := startSender(srv, key, secret, feed, env.ingestRate, env.ingestBatch, env.ingestSenders)
 	time.Sleep(ingestWarmUp)
-	cost := startMixCost(b, dbURL)
+	cost := startMixCost(b, dbURL).watch(b, tg)
 	samples, elapsed := load(srv, s.host, clients, env.mix, 3, m.pick)
 	ing := send.stop()
 	fr := poll.stop()
 
 	all := printMix(samples, elapsed, base, ingestMixGoal)
-	cost.print(elapsed, len(samples))
-	sum.add(s.t.Slug, fmt.Sprintf("mix under ingest: p95 < %s", ingestMixGoal), verdict(all, all.p95 < ingestMixGoal),
+	figures := cost.print(elapsed, len(samples))
+	figures.all = all
+	sum.add(s.t.Slug, fmt.Sprintf("mix under ingest%s: p95 < %s", tg.label(), ingestMixGoal), verdict(all, all.p95 < ingestMixGoal),
 		fmt.Sprintf("p95 %s ms, %.0f req/s, %.0f statements/s sent", ms(all.p95), all.rate, ing.rate()))
-	sum.noteFailures(s.t.Slug, "mix under ingest", all)
+	sum.noteFailures(s.t.Slug, "mix under ingest"+tg.label(), all)
 
 	ing.print(env.ingestRate)
 	if ing.failed > 0 {
 		sum.failed = append(sum.failed, fmt.Sprintf("%s ingest: %d of %d batches failed, first: %s", s.t.Slug, ing.failed, ing.batches, ing.firstErr))
 	}
 	if rate := ing.rate(); rate < 0.9*float64(env.ingestRate) {
-		sum.add(s.t.Slug, fmt.Sprintf("ingest rate reached (%d statements/s)", env.ingestRate), "MISS",
+		sum.add(s.t.Slug, fmt.Sprintf("ingest rate reached%s (%d statements/s)", tg.label(), env.ingestRate), "MISS",
 			fmt.Sprintf("%.0f statements/s: the machine could not take the rate, so the ingest load was lighter than asked", rate))
 	}
 	if added := countLearners(b, conn, s.t.ID) - learnersBefore; added != 0 {
@@ -88,7 +95,8 @@ func runIngestMix(b *testing.B, env dashEnv, srv *testserver.Server, db *databas
 	}
 	f := checkFreshness(samples, fr, loc)
 	f.print()
-	sum.add(s.t.Slug, fmt.Sprintf("mix under ingest: freshness (shown version ≤ %s behind)", freshnessGoal), f.verdict, f.detail)
+	sum.add(s.t.Slug, fmt.Sprintf("mix under ingest%s: freshness (shown version ≤ %s behind)", tg.label(), freshnessGoal), f.verdict, f.detail)
+	return figures
 }
 
 func countLearners(b *testing.B, conn *pgx.Conn, tenant int64) int {

@@ -117,6 +117,18 @@ func newClients(b *testing.B, srv *testserver.Server, n int) []*benchClient {
 	return out
 }
 
+// clientsOn returns clients of srv with the sessions and scope managers
+// of clients: sessions live in the database, so every instance knows
+// them.
+func clientsOn(b *testing.B, srv *testserver.Server, clients []*benchClient) []*benchClient {
+	b.Helper()
+	out := newClients(b, srv, len(clients))
+	for i, c := range out {
+		c.sessions, c.managers = clients[i].sessions, clients[i].managers
+	}
+	return out
+}
+
 // signIn gives every client its own session as each of emails (a few
 // sign-ins at a time: each hashes a password).
 func signIn(b *testing.B, srv *testserver.Server, host string, clients []*benchClient, emails ...string) {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -346,17 +348,24 @@ func printMix(samples []sample, elapsed time.Duration, base stats, goal time.Dur
 // cluster per request, which stay comparable when other work shares the
 // machine and latencies do not; and where the database time went, from
 // pg_stat_statements (which devdb preloads): the statements that took
-// most of it.
+// most of it. With a replica (BENCH_DASH_REPLICA, see watch), the
+// replica's cluster the same way, where the reads went and the server's
+// view cache counters.
 type mixCost struct {
 	conn       *pgx.Conn
 	top        int
 	postmaster int
 	self, pg   time.Duration // CPU used so far
+	reads      int64         // dashboard reads so far (readsSQL)
+
+	replica  *mixCost           // the replica's cluster; nil without one
+	srv      *testserver.Server // whose counters are read
+	counters map[string]float64 // srv's counters so far
 }
 
 // startMixCost notes the CPU used so far and empties pg_stat_statements
 // for the database of dbURL (unless BENCH_DASH_TOP=0 or the extension is
-// missing).
+// missing; on a hot standby the primary's extension is there already).
 func startMixCost(b *testing.B, dbURL string) *mixCost {
 	b.Helper()
 	ctx := context.Background()
@@ -367,31 +376,96 @@ func startMixCost(b *testing.B, dbURL string) *mixCost {
 	b.Cleanup(func() { conn.Close(ctx) })
 	m := &mixCost{conn: conn, top: envInt("BENCH_DASH_TOP", 8)}
 	var backend int
-	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
+	var standby bool
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid(), pg_is_in_recovery()`).Scan(&backend, &standby); err != nil {
 		b.Fatal(err)
 	}
 	m.postmaster = parentPID(backend)
 	if m.top > 0 {
-		if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil && !standby {
 			fmt.Printf("  (no pg_stat_statements: %v)\n", err)
 			m.top = 0
 		} else if _, err := conn.Exec(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
 			b.Fatal(err)
 		}
 	}
-	m.self, m.pg = cpuOf(os.Getpid()), clusterCPU(m.postmaster)
+	m.self, m.pg, m.reads = cpuOf(os.Getpid()), clusterCPU(m.postmaster), m.dashboardReads()
 	return m
 }
 
-// print prints the CPU per request of the scenario's requests and the
-// database's top statements by total time.
-func (m *mixCost) print(elapsed time.Duration, requests int) {
-	self, pg := cpuOf(os.Getpid())-m.self, clusterCPU(m.postmaster)-m.pg
-	if requests > 0 && m.postmaster > 0 {
-		fmt.Printf("  CPU per request: %.2f ms in this process (server and clients), %.2f ms in PostgreSQL; %.2f cores busy in all\n",
-			float64(self.Microseconds())/1000/float64(requests), float64(pg.Microseconds())/1000/float64(requests),
-			(self+pg).Seconds()/elapsed.Seconds())
+// watch adds tg's replica and server counters to m, when tg has a
+// replica.
+func (m *mixCost) watch(b *testing.B, tg target) *mixCost {
+	b.Helper()
+	if tg.replicaURL != "" {
+		m.replica, m.srv = startMixCost(b, tg.replicaURL), tg.srv
+		m.counters = serverCounters(tg.srv)
 	}
+	return m
+}
+
+// readsSQL counts the dashboards' reads in the current database: the
+// first query of every read (analytics.Store.read, the snapshot's gold
+// version) in pg_stat_statements.
+const readsSQL = `SELECT coalesce(sum(s.calls), 0)::bigint FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+	WHERE d.datname = current_database() AND s.query LIKE 'SELECT as_of, version FROM gold_freshness%'`
+
+// dashboardReads is the count of readsSQL, or 0 without pg_stat_statements
+// (testdb.Private, which BENCH_DASH_REPLICA uses, creates it).
+func (m *mixCost) dashboardReads() int64 {
+	var n int64
+	_ = m.conn.QueryRow(context.Background(), readsSQL).Scan(&n)
+	return n
+}
+
+// mixRun is what one run of a mix measured, for the comparison of a
+// server reading from the primary with one reading from the replica:
+// CPU per request in ms of this process, the primary's and the replica's
+// PostgreSQL, the dashboards' reads on each, and the view cache's
+// lookups.
+type mixRun struct {
+	all                        stats
+	requests                   int // answered or not
+	self, primary, replica     float64
+	readsPrimary, readsReplica int64
+	hits, misses               float64
+}
+
+// print prints the CPU per request of the scenario's requests and the
+// database's top statements by total time, and returns the figures.
+func (m *mixCost) print(elapsed time.Duration, requests int) mixRun {
+	self, pg := cpuOf(os.Getpid())-m.self, clusterCPU(m.postmaster)-m.pg
+	perRequest := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(requests) }
+	var run mixRun
+	switch {
+	case requests == 0 || m.postmaster == 0:
+	case m.replica == nil:
+		fmt.Printf("  CPU per request: %.2f ms in this process (server and clients), %.2f ms in PostgreSQL; %.2f cores busy in all\n",
+			perRequest(self), perRequest(pg), (self+pg).Seconds()/elapsed.Seconds())
+	default:
+		rpg := clusterCPU(m.replica.postmaster) - m.replica.pg
+		c := serverCounters(m.srv)
+		delta := func(name string) float64 { return c[name] - m.counters[name] }
+		run = mixRun{requests: requests, self: perRequest(self), primary: perRequest(pg), replica: perRequest(rpg),
+			readsPrimary: m.dashboardReads() - m.reads, readsReplica: m.replica.dashboardReads() - m.replica.reads,
+			hits: delta("learnlens_view_cache_hits_total"), misses: delta("learnlens_view_cache_misses_total")}
+		fmt.Printf("  CPU per request: %.2f ms in this process (server and clients), %.2f ms in the primary's PostgreSQL, %.2f ms in the replica's; %.2f cores busy in all\n",
+			run.self, run.primary, run.replica, (self+pg+rpg).Seconds()/elapsed.Seconds())
+		fmt.Printf("  dashboard reads (pg_stat_statements): %d on the primary, %d on the replica, %.2f a request; the server counted %.0f replica reads, %.0f fallbacks to the primary\n",
+			run.readsPrimary, run.readsReplica, float64(run.readsPrimary+run.readsReplica)/float64(requests),
+			delta("learnlens_replica_reads_total"), delta("learnlens_replica_fallbacks_total"))
+		fmt.Printf("  view cache lookups (scopes, pages and views; several a request): %.0f hits, %.0f misses (%.1f%%), %.0f computations\n",
+			run.hits, run.misses, 100*run.misses/max(1, run.hits+run.misses), delta("learnlens_view_cache_computations_total"))
+	}
+	m.printTop(elapsed, "")
+	if m.replica != nil {
+		m.replica.printTop(elapsed, " on the replica")
+	}
+	return run
+}
+
+// printTop prints the statements that took most of the database's time.
+func (m *mixCost) printTop(elapsed time.Duration, where string) {
 	if m.top <= 0 {
 		return
 	}
@@ -416,7 +490,7 @@ func (m *mixCost) print(elapsed time.Duration, requests int) {
 			return
 		}
 		if first {
-			fmt.Printf("  statement time: %.1f s in %.0f s (waits included); the top %d statements:\n", all/1000, elapsed.Seconds(), m.top)
+			fmt.Printf("  statement time%s: %.1f s in %.0f s (waits included); the top %d statements:\n", where, all/1000, elapsed.Seconds(), m.top)
 			first = false
 		}
 		if len(query) > 150 {
@@ -424,6 +498,77 @@ func (m *mixCost) print(elapsed time.Duration, requests int) {
 		}
 		fmt.Printf("  %7.1f s %6d calls %7.2f ms  %s\n", total/1000, calls, mean, query)
 	}
+}
+
+// printReplicaRuns compares a mix on the server reading from the primary
+// (runs[0]) with the same mix on the server reading from the replica
+// (runs[1]); it prints nothing without a replica. Both clusters share
+// this machine's cores, so the figures that transfer are the replica's
+// CPU per read and per request, and what a replica of N cores of its
+// own would serve at that cost.
+func printReplicaRuns(what string, runs []mixRun) {
+	if len(runs) < 2 {
+		return
+	}
+	fmt.Printf("\n--- %s: dashboards reading from the primary vs from the replica (same run; both clusters share this machine's %d cores; load average %s)\n",
+		what, runtime.NumCPU(), loadAverage())
+	fmt.Printf("the req/s are not what a replica adds (it takes cores from the primary here); its CPU per read, below, is the figure that transfers\n")
+	fmt.Printf("CPU per request in ms: of this process (server and clients), of each cluster's PostgreSQL; reads: the dashboards' reads each cluster served; cache miss: of the view cache's lookups\n")
+	const format = "%-18s %8s %7s %7s %9s %10s %10s %9s %10s %10s %9s %10s\n"
+	fmt.Printf(format, "reads from", "req/s", "p50 ms", "p95 ms", "CPU: here", "primary PG", "replica PG", "all PG",
+		"reads prim", "reads repl", "reads/req", "cache miss")
+	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+	for i, r := range runs {
+		fmt.Printf(format, []string{"the primary", "the replica"}[i], f(r.all.rate, 0), ms(r.all.p50), ms(r.all.p95),
+			f(r.self, 2), f(r.primary, 2), f(r.replica, 2), f(r.primary+r.replica, 2), strconv.FormatInt(r.readsPrimary, 10), strconv.FormatInt(r.readsReplica, 10),
+			f(float64(r.readsPrimary+r.readsReplica)/float64(max(1, r.requests)), 2), f(100*r.misses/max(1, r.hits+r.misses), 1)+"%")
+	}
+	ratio := func(a, b float64) string {
+		if b <= 0.05 { // nothing to compare with (the replica idle while the primary serves)
+			return "-"
+		}
+		return f(a/b, 2)
+	}
+	p, r := runs[0], runs[1]
+	fmt.Printf(format, "replica / primary", ratio(r.all.rate, p.all.rate), ratio(float64(r.all.p50), float64(p.all.p50)),
+		ratio(float64(r.all.p95), float64(p.all.p95)), ratio(r.self, p.self), ratio(r.primary, p.primary), ratio(r.replica, p.replica),
+		ratio(r.primary+r.replica, p.primary+p.replica), ratio(float64(r.readsPrimary), float64(p.readsPrimary)),
+		ratio(float64(r.readsReplica), float64(p.readsReplica)), "", "")
+	if r.readsReplica == 0 {
+		fmt.Printf("  the replica served no reads\n")
+		return
+	}
+	perRead := r.replica * float64(r.requests) / float64(r.readsReplica)
+	cores := func(per float64) string {
+		var out []string
+		for _, n := range []int{2, 4, 8, 16} {
+			out = append(out, fmt.Sprintf("%d cores %.0f/s", n, float64(n)*1000/per))
+		}
+		return strings.Join(out, ", ")
+	}
+	fmt.Printf("  CPU per read on the replica: %.2f ms (its PostgreSQL's CPU, replay and the replay-position checks included, over the %d reads it served)",
+		perRead, r.readsReplica)
+	if p.readsPrimary > 0 {
+		fmt.Printf("; on the primary, in the run reading from it: %.2f ms (its PostgreSQL's CPU over its reads, the sessions' queries included)", p.primary*float64(p.requests)/float64(p.readsPrimary))
+	}
+	fmt.Println()
+	fmt.Printf("  a replica of N cores of its own serves about N / %.2f ms = %s reads (view cache misses)\n", perRead, cores(perRead))
+	fmt.Printf("  of this mix (%.2f reads a request, the rest from each instance's view cache; %.2f ms of replica CPU a request): %s requests\n",
+		float64(r.readsReplica)/float64(r.requests), r.replica, cores(r.replica))
+}
+
+// serverCounters reads srv's unlabelled metrics (counters and gauges) by
+// name.
+func serverCounters(srv *testserver.Server) map[string]float64 {
+	rec := httptest.NewRecorder()
+	srv.Metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	out := map[string]float64{}
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if name, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(name, "#") && !strings.Contains(name, "{") {
+			out[name], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	return out
 }
 
 // clockTick is the unit of /proc/<pid>/stat's CPU times (USER_HZ, 100 on

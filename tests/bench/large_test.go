@@ -39,6 +39,10 @@ import (
 //	                    admin@<slug>.test with the demo password (created if
 //	                    missing), and a manager user is made for the learner
 //	                    with 20–100 people under them
+//	BENCH_LARGE_EXPLAIN=1  afterwards, EXPLAIN (ANALYZE, BUFFERS) of every
+//	                    query over BENCH_DASH_EXPLAIN_MS (default 10) of the
+//	                    admin routes at 100 ms or more (auto_explain, as
+//	                    BENCH_DASH_EXPLAIN does)
 func BenchmarkLargeTenant(b *testing.B) {
 	db, t := loadedTenant(b, "BENCH_LARGE", "Large tenants")
 	slug := t.Slug
@@ -102,6 +106,15 @@ func BenchmarkLargeTenant(b *testing.B) {
 			float64(d)/float64(health), goal)
 	}
 	fmt.Printf("admin routes at 100 ms or more: %d of %d %v\n", len(over), len(routes), over)
+	if os.Getenv("BENCH_LARGE_EXPLAIN") == "1" {
+		var slow []route
+		for _, r := range routes {
+			if slices.Contains(over, r.path) && r.as == admin {
+				slow = append(slow, r)
+			}
+		}
+		explainRoutes(b, os.Getenv("BENCH_LARGE_URL"), t, host, slow)
+	}
 }
 
 // userExists says whether tenant has a user with email.
