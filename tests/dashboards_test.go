@@ -59,6 +59,7 @@ func TestDashboards(t *testing.T) {
 	t.Run("OwnPagesAreNotShared", func(t *testing.T) { testOwnPagesAreNotShared(t, f) })
 	t.Run("HomePages", func(t *testing.T) { testHomePages(t, f) })
 	t.Run("TeamPage", func(t *testing.T) { testTeamPage(t, f) })
+	t.Run("RequirementsListOverdue", func(t *testing.T) { testRequirementsListOverdue(t, f) })
 	t.Run("FilterChipsAndTablePages", func(t *testing.T) { testFilterChipsAndTablePages(t, f) })
 	t.Run("MidnightRollOver", func(t *testing.T) { testMidnightRollOver(t, f) })
 	// Last: it changes the data.
@@ -1499,5 +1500,33 @@ func testTeamPage(t *testing.T, f *dashFixture) {
 		} else {
 			mustNotContain(t, tc.name, r.Body, `data-testid="tree-asof-note"`)
 		}
+	}
+}
+
+// testRequirementsListOverdue: the admin's requirements list badges each
+// requirement in force with its people overdue now, and those add up to
+// the compliance dashboard's overdue tile.
+func testRequirementsListOverdue(t *testing.T, f *dashFixture) {
+	list := f.admin.Get(acme, "/admin/requirements").Body
+	badges := regexp.MustCompile(`data-testid="requirement-overdue-badge">([0-9,]+) overdue<`).FindAllStringSubmatch(list, -1)
+	cells := regexp.MustCompile(`data-testid="requirement-overdue">([0-9,]+)<`).FindAllStringSubmatch(list, -1)
+	var sum int64
+	var shown []string
+	for _, c := range cells {
+		n, _ := strconv.ParseInt(strings.ReplaceAll(c[1], ",", ""), 10, 64)
+		sum += n
+		if n > 0 {
+			shown = append(shown, c[1])
+		}
+	}
+	var got []string
+	for _, b := range badges {
+		got = append(got, b[1])
+	}
+	if len(badges) == 0 || strings.Join(got, " ") != strings.Join(shown, " ") {
+		t.Errorf("overdue badges %v, want one per requirement with people overdue %v", got, shown)
+	}
+	if tile := pageKPIs(t, f.admin, "/dashboards/compliance")["overdue"]; tile != formatInt(sum) {
+		t.Errorf("the requirements list has %d people overdue, the compliance dashboard %s", sum, tile)
 	}
 }
