@@ -145,16 +145,22 @@ func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys, pe
 		}
 		changes[s.row.learner] = append(changes[s.row.learner], s)
 	}
-	rows, err := tx.Query(ctx, `SELECT m.learner_id, (m.month + b.n - 1)::text FROM gold_active_months m
-		CROSS JOIN generate_series(1, 31) b(n)
-		WHERE m.tenant_id = $1 AND m.learner_id = ANY($2) AND m.days & (1 << (b.n - 1)) <> 0`, tenantID, learners)
+	// The months' bitmaps, read as they are (bit d-1 for day d: one row
+	// a month, not one a day).
+	rows, err := tx.Query(ctx, `SELECT m.learner_id, m.month::text, m.days FROM gold_active_months m
+		WHERE m.tenant_id = $1 AND m.learner_id = ANY($2)`, tenantID, learners)
 	if err != nil {
 		return nil, fmt.Errorf("read active days: %w", err)
 	}
 	var learner int64
-	var day string
-	_, err = pgx.ForEachRow(rows, []any{&learner, &day}, func() error {
-		days[learner][day] = 1
+	var month string
+	var bits int32
+	_, err = pgx.ForEachRow(rows, []any{&learner, &month, &bits}, func() error {
+		for d := 1; d <= 31; d++ {
+			if bits&(1<<(d-1)) != 0 {
+				days[learner][fmt.Sprintf("%s%02d", month[:8], d)] = 1
+			}
+		}
 		return nil
 	})
 	if err != nil {
