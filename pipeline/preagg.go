@@ -98,7 +98,7 @@ var activeMonths = goldTable{
 // active over from..to when one of their days there follows a gap that
 // reaches before from, and exactly one day of theirs does (the first
 // there). So the people active over any range are one sum over the
-// range's days, with no row per person (analytics.activeCounts).
+// range's days, with no row per person (analytics.activeOver).
 var activeGaps = goldTable{
 	name:       "gold_active_gaps",
 	columns:    "day, gap, people",
@@ -124,12 +124,12 @@ var activePeople = goldTable{
 
 // activeGapDeltas turns a batch's changes of active days (k.activity) into
 // changes of gold_active_gaps, and queues in people the statement that
-// sets the gold_active_people rows of the people whose days changed. A day's gap depends on the person's
-// previous day, so each person's days before the batch are read from
-// gold_active_months (which the same deltas keep, and which is changed
-// here only after this read); their days after it are those plus the
-// batch's signed changes; the gaps of the first are taken away and those
-// of the second added.
+// sets the gold_active_people rows of the people whose days changed. A
+// day's gap depends on the person's previous day, so each person's days
+// before the batch are read from gold_active_months (which the same
+// deltas keep, and which changes only after this read); their days after
+// it are those plus the batch's signed changes; the gaps of the first are
+// taken away and those of the second added.
 func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys, people *pgx.Batch) (*deltaTable, error) {
 	gaps := newDeltaTable("gold_active_gaps", "day, gap", []string{"date", "int"}, []string{"people"}, "people")
 	if len(k.activity) == 0 {
