@@ -17,6 +17,8 @@ type AssessmentKPIs struct {
 
 const assessmentCols = "course_id, manager_id, department, location, bucket, day, attempts, passed, failed"
 
+const questionCols = "course_id, manager_id, department, location, interaction_id, response, day, answers, correct, judged"
+
 // AssessmentKPIs computes the tiles.
 func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 	var k AssessmentKPIs
@@ -180,16 +182,21 @@ func init() {
 				{Key: "top_response"}},
 			// The question is shown by the name its statements define
 			// (object.definition.name, the newest statement that has one,
-			// in English when it is there); its IRI when none does.
+			// in English when it is there); its IRI when none does. The
+			// counts are gold (gold_question_daily): the top response is
+			// the response with the most answers, the first in order among
+			// equals, as mode() picks it; '' is none.
 			sql: `SELECT coalesce((SELECT coalesce(d->>'en-US', d->>'en', d->>'en-GB', (SELECT min(v) FROM jsonb_each_text(d) x(k, v)))
 					FROM xapi_statements s, LATERAL (SELECT s.statement->'object'->'definition'->'name' AS d) n
 					WHERE s.tenant_id = @tenant AND s.activity_id = g.question_iri AND jsonb_typeof(d) = 'object'
 					ORDER BY s.stored DESC LIMIT 1), g.question_iri) AS question,
 				g.answers, g.correct, g.correct_rate, g.top_response
-				FROM (SELECT e.interaction_id AS question_iri, count(*) AS answers, count(*) FILTER (WHERE e.success) AS correct,
-				round(100.0 * count(*) FILTER (WHERE e.success) / nullif(count(*) FILTER (WHERE e.success IS NOT NULL), 0), 1)::float8 AS correct_rate,
-				coalesce(mode() WITHIN GROUP (ORDER BY e.response), '') AS top_response
-				FROM ` + q.courseEvents("'interaction'", a) + ` AND e.interaction_id IS NOT NULL GROUP BY e.interaction_id) g`,
+				FROM (SELECT r.interaction_id AS question_iri, sum(r.answers)::bigint AS answers, sum(r.correct)::bigint AS correct,
+					round(100.0 * sum(r.correct) / nullif(sum(r.judged), 0), 1)::float8 AS correct_rate,
+					coalesce((array_agg(r.response ORDER BY r.answers DESC, r.response) FILTER (WHERE r.response <> ''))[1], '') AS top_response
+					FROM (SELECT g.interaction_id, g.response, sum(g.answers) AS answers, sum(g.correct) AS correct, sum(g.judged) AS judged
+						FROM ` + q.gold("gold_question_daily", questionCols, "g") + ` WHERE g.course_id = @course_id` +
+				q.F.cond("g", dims{day: "day"}, a) + ` GROUP BY 1, 2) r GROUP BY 1) g`,
 			args: a, defaultSort: "correct_rate", search: "t.question",
 		}, nil
 	}

@@ -1,0 +1,57 @@
+-- +goose Up
+-- Question results as gold (issue 17; docs/PERFORMANCE.md, "10M
+-- statements: the assessment course page"). The questions table of an
+-- assessed course (analytics, "assessments/questions") aggregated every
+-- interaction event of the course in the range: 562,000 events and a sort
+-- that spilled to disk, 1.1 s, for a course of a 10M-statement tenant.
+-- These hold the same counts per question, response and local day, kept
+-- by the statement deltas (pipeline/gold.go) and rebuilt with gold; the
+-- most frequent response is the response with the most answers.
+--
+-- Keyed like gold_assessment: course, the learner's group (current
+-- manager, department, location), then question, response ('' for none;
+-- the pipeline stores no empty response) and local day.
+CREATE TABLE IF NOT EXISTS gold_question_daily (
+    tenant_id bigint NOT NULL, course_id bigint NOT NULL, manager_id bigint NOT NULL, department text NOT NULL,
+    location text NOT NULL, interaction_id text NOT NULL, response text NOT NULL, day date NOT NULL,
+    answers integer NOT NULL, correct integer NOT NULL, judged integer NOT NULL,
+    PRIMARY KEY (tenant_id, course_id, manager_id, department, location, interaction_id, response, day));
+-- Its tenant-wide roll-up, what the organisation-wide page reads.
+CREATE TABLE IF NOT EXISTS gold_question_daily_tenant (
+    tenant_id bigint NOT NULL, course_id bigint NOT NULL, interaction_id text NOT NULL, response text NOT NULL,
+    day date NOT NULL, answers integer NOT NULL, correct integer NOT NULL, judged integer NOT NULL,
+    PRIMARY KEY (tenant_id, course_id, interaction_id, response, day));
+
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = 'gold_question_daily'::regclass) THEN
+        PERFORM isolate_tenant('gold_question_daily');
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = 'gold_question_daily_tenant'::regclass) THEN
+        PERFORM isolate_tenant('gold_question_daily_tenant');
+    END IF;
+END
+$$;
+-- +goose StatementEnd
+GRANT SELECT, INSERT, UPDATE, DELETE ON gold_question_daily, gold_question_daily_tenant TO learnlens_app;
+
+-- Every tenant's rows, as a gold rebuild computes them. The previous
+-- release, serving meanwhile, does not keep these tables: what it ingests
+-- until the new release takes over is counted by the next gold rebuild
+-- (docs/OPERATIONS.md).
+SET LOCAL app.platform = 'on';
+DELETE FROM gold_question_daily;
+INSERT INTO gold_question_daily
+SELECT e.tenant_id, e.course_id, coalesce(l.manager_id, 0), l.department, l.location, e.interaction_id, coalesce(e.response, ''), e.day,
+    count(*), count(*) FILTER (WHERE e.success), count(*) FILTER (WHERE e.success IS NOT NULL)
+FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+WHERE NOT e.voided AND e.kind = 'interaction' AND e.interaction_id IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+DELETE FROM gold_question_daily_tenant;
+INSERT INTO gold_question_daily_tenant
+SELECT tenant_id, course_id, interaction_id, response, day, sum(answers), sum(correct), sum(judged)
+FROM gold_question_daily GROUP BY 1, 2, 3, 4, 5;
+
+-- +goose Down
+DROP TABLE IF EXISTS gold_question_daily_tenant, gold_question_daily;
