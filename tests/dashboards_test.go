@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -637,6 +638,10 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 	// The course with most decided assessments, for attempts to pass.
 	var course int64
 	f.one(t, `SELECT course_id FROM enrollments WHERE tenant_id = @t AND passed_at IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, nil, &course)
+	// The course with most answers to questions, for the questions table.
+	var quizCourse int64
+	f.one(t, `SELECT course_id FROM learning_events WHERE tenant_id = @t AND kind = 'interaction' AND NOT voided
+		GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, nil, &quizCourse)
 	fls := f.filters(t, f.mgrScope)
 	viewers := []struct {
 		name    string
@@ -706,6 +711,32 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 					if people > 0 && (bins.Data.Average == nil || math.Abs(*bins.Data.Average-float64(attempts)/float64(people)) > 1e-9) {
 						t.Errorf("%s: average attempts to pass %v, want %v", what("assessments/attempts-to-pass"), bins.Data.Average, float64(attempts)/float64(people))
 					}
+				}
+				// The questions of the course with most answers: answers,
+				// correct ones, the correct rate of those judged and the most
+				// frequent response, by question (its name), from silver.
+				got := map[string]string{}
+				for _, row := range tableRows(t, v.c, "assessments/questions", merge(q, url.Values{"course_id": {strconv.FormatInt(quizCourse, 10)}})).Rows {
+					got[fmt.Sprint(row["question"])] = fmt.Sprintf("%s %s %s %v", show(toFloat(row["answers"])), show(toFloat(row["correct"])),
+						show(toFloat(row["correct_rate"])), row["top_response"])
+				}
+				want := map[string]string{}
+				for _, r := range f.all(t, `SELECT coalesce((SELECT (SELECT min(v) FROM jsonb_each_text(s.statement->'object'->'definition'->'name') x(k, v))
+						FROM xapi_statements s WHERE s.tenant_id = @t AND s.activity_id = e.interaction_id
+						  AND jsonb_typeof(s.statement->'object'->'definition'->'name') = 'object' ORDER BY s.stored DESC LIMIT 1), e.interaction_id),
+						count(*), count(*) FILTER (WHERE e.success),
+						round(100.0 * count(*) FILTER (WHERE e.success) / nullif(count(*) FILTER (WHERE e.success IS NOT NULL), 0), 1)::float8,
+						coalesce(mode() WITHIN GROUP (ORDER BY e.response), '')
+					FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+					WHERE e.tenant_id = @t AND e.course_id = @course AND NOT e.voided AND e.kind = 'interaction' AND e.interaction_id IS NOT NULL
+					  AND e.day BETWEEN @from::date AND @to::date AND `+inScope+` GROUP BY e.interaction_id`, merge2(a, pgx.NamedArgs{"course": quizCourse})) {
+					want[r[0].(string)] = fmt.Sprintf("%s %s %s %v", show(toFloat(r[1])), show(toFloat(r[2])), show(toFloat(r[3])), r[4])
+				}
+				if len(want) == 0 && i == 0 && v.name == "admin" {
+					t.Fatalf("%s: no answers to check", what("assessments/questions"))
+				}
+				if !maps.Equal(got, want) {
+					t.Errorf("%s: questions\n%v\nwant\n%v", what("assessments/questions"), got, want)
 				}
 				if i%2 == 1 || strings.Contains(v.name, "filtered") {
 					return // the pages are read for some of the cases only, to keep the test fast
