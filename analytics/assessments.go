@@ -116,6 +116,36 @@ func (q *Q) CourseAttemptsToPass(course int64) (AttemptsToPass, error) {
 	return out, err
 }
 
+// indexedAttempts serves the attempts table's default order (newest
+// first, then by learner) along learning_events_recent_attempts (migration
+// 00033): the page is the first entries of the course's range that are in
+// the range of days and filters, the total the attempts gold_assessment
+// counts for the same course, days and filters (the same events: not
+// voided, of a learner). Only for the whole organisation: a manager's few
+// people would be looked for along every attempt of the course.
+func (q *Q) indexedAttempts(t *tableQuery) {
+	a := t.args
+	t.indexed = &indexedPage{
+		sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, l.department, e.ts AS at,
+				round((e.scaled * 100)::numeric, 1)::float8 AS score,
+				CASE WHEN ` + attemptPassed + ` THEN 'passed' WHEN ` + attemptFailed + ` THEN 'failed' ELSE 'scored' END AS result
+			FROM ` + q.courseEvents("'pass', 'fail', 'score'", a) + `
+			ORDER BY e.ts DESC, e.learner_id LIMIT @limit OFFSET @offset`,
+		total: func() (int, error) {
+			var n int64
+			err := q.one(`SELECT coalesce(sum(g.attempts), 0)::bigint FROM `+q.gold("gold_assessment", assessmentCols, "g")+
+				` WHERE g.course_id = @course_id`+q.F.cond("g", dims{day: "day"}, a), a, &n)
+			return int(n), err
+		},
+	}
+}
+
+// The result of an attempt e, as gold_assessment counts it.
+const (
+	attemptPassed = "e.kind = 'pass' OR (e.kind = 'score' AND e.success)"
+	attemptFailed = "e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success)"
+)
+
 // courseEvents is the learning events of the given kinds of @course_id in
 // scope and range (alias e, learner l).
 func (q *Q) courseEvents(kinds string, a pgx.NamedArgs) string {
@@ -155,7 +185,7 @@ func init() {
 			return tableQuery{}, err
 		}
 		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)
-		return tableQuery{
+		t := tableQuery{
 			id: "assessments/attempts",
 			columns: []Column{{Key: "learner_id", Kind: ID},
 				{Key: "learner"},
@@ -167,7 +197,11 @@ func init() {
 				     WHEN e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success) THEN 'failed' ELSE 'scored' END AS result
 				FROM ` + q.courseEvents("'pass', 'fail', 'score'", a),
 			args: a, defaultSort: "at", defaultDesc: true, search: "t.learner",
-		}, nil
+		}
+		if q.Scope.Root == 0 {
+			q.indexedAttempts(&t)
+		}
+		return t, nil
 	}
 	tables["assessments/questions"] = func(q *Q, p Params) (tableQuery, error) {
 		if _, err := q.CourseTitle(p.Course); err != nil {

@@ -738,6 +738,40 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 				if !maps.Equal(got, want) {
 					t.Errorf("%s: questions\n%v\nwant\n%v", what("assessments/questions"), got, want)
 				}
+				// The course's attempts: the first page, newest first, and the total.
+				var att struct {
+					Data jsonTable `json:"data"`
+				}
+				path := withQuery("/api/v1/dashboards/assessments/attempts", merge(q, url.Values{"course_id": {strconv.FormatInt(course, 10)}}))
+				if r := getJSON(t, v.c, path, &att); r.Status != http.StatusOK {
+					t.Fatalf("GET %s: %d %.200s", path, r.Status, r.Body)
+				}
+				var gotAtt []string
+				for _, row := range att.Data.Rows {
+					at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(row["at"]))
+					if err != nil {
+						t.Fatalf("%s: at %v: %v", path, row["at"], err)
+					}
+					gotAtt = append(gotAtt, fmt.Sprintf("%v %s %s %v", row["learner_id"], at.UTC().Format(time.RFC3339Nano), show(toFloat(row["score"])), row["result"]))
+				}
+				var wantAtt []string
+				attempts := f.all(t, `SELECT e.learner_id, e.ts, round((e.scaled * 100)::numeric, 1)::float8,
+						CASE WHEN e.kind = 'pass' OR (e.kind = 'score' AND e.success) THEN 'passed'
+						     WHEN e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success) THEN 'failed' ELSE 'scored' END, count(*) OVER ()
+					FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+					WHERE e.tenant_id = @t AND e.course_id = @course AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')
+					  AND e.day BETWEEN @from::date AND @to::date AND `+inScope+` ORDER BY e.ts DESC, e.learner_id LIMIT 25`,
+					merge2(a, pgx.NamedArgs{"course": course}))
+				for _, r := range attempts {
+					wantAtt = append(wantAtt, fmt.Sprintf("%d %s %s %v", r[0], r[1].(time.Time).UTC().Format(time.RFC3339Nano), show(toFloat(r[2])), r[3]))
+				}
+				wantTotal := 0
+				if len(attempts) > 0 {
+					wantTotal = int(attempts[0][4].(int64))
+				}
+				if !slices.Equal(gotAtt, wantAtt) || att.Data.Total != wantTotal {
+					t.Errorf("%s: attempts (total %d)\n%v\nwant (total %d)\n%v", what("assessments/attempts"), att.Data.Total, gotAtt, wantTotal, wantAtt)
+				}
 				if i%2 == 1 || strings.Contains(v.name, "filtered") {
 					return // the pages are read for some of the cases only, to keep the test fast
 				}
