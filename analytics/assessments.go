@@ -40,21 +40,20 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 // attemptsToPass is SQL giving, for each passed enrolment of @course_id
 // in scope, n: its attempts up to and including the pass (passed_at is
 // the latest pass or fail, so only passed enrolments count). The course's
-// attempts are read alone, index-only (learning_events_attempts, migration
-// 00031), and so are its passed enrolments (one range of the primary key);
-// both MATERIALIZED, so that they meet in one hash join rather than in an
-// index lookup of a learner's enrolments per attempt, which the planner
-// preferred and which read 30 times the buffers (docs/PERFORMANCE.md,
-// fifth pass).
+// passed enrolments (enrollments_passed, migration 00033), its people and
+// its attempts (learning_events_attempts, migration 00031) are each read
+// index-only in learner order, so they meet in merge joins with no sort,
+// where materialising both sides and sorting them took 218 ms for a course
+// of the 10M-statement tenant (docs/PERFORMANCE.md, "10M statements: the
+// assessment course page").
 func (q *Q) attemptsToPass(a pgx.NamedArgs) string {
-	return `WITH ev AS MATERIALIZED (SELECT e.learner_id, e.ts FROM learning_events e
-			WHERE e.tenant_id = @tenant AND e.course_id = @course_id AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')),
-		pe AS MATERIALIZED (SELECT en.learner_id, en.passed_at FROM enrollments en
-			JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-			WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed AND ` + q.Scope.learnerCond("l") +
-		q.F.orgCond("l", a) + q.F.courseCond("en", a) + `)
-		SELECT count(*) AS n FROM pe JOIN ev ON ev.learner_id = pe.learner_id AND ev.ts <= pe.passed_at
-		GROUP BY pe.learner_id`
+	return `SELECT count(*) AS n FROM enrollments en
+		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+		JOIN learning_events e ON e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
+			AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided AND e.ts <= en.passed_at
+		WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed AND ` + q.Scope.learnerCond("l") +
+		q.F.orgCond("l", a) + q.F.courseCond("en", a) + `
+		GROUP BY en.learner_id`
 }
 
 // ScoreBins are attempts by tenth of the scaled score (0–9), plus those

@@ -71,6 +71,16 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS learning_events_recent_attempts ON learn
     INCLUDE (day, kind, scaled, success)
     WHERE kind IN ('pass', 'fail', 'score') AND NOT voided;
 
+-- A course's passed enrolments in learner order, with the time of the
+-- pass: attempts to pass (analytics.CourseAttemptsToPass) reads them
+-- index-only and meets the course's attempts (learning_events_attempts,
+-- in the same order) in a merge join, with no sort of either. Partial on
+-- passed: the pipeline's lookups of an enrolment by its key never say it,
+-- so they keep the primary key.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS enrollments_passed ON enrollments (tenant_id, course_id, learner_id)
+    INCLUDE (passed_at) WHERE passed;
+
 -- +goose Down
+DROP INDEX CONCURRENTLY IF EXISTS enrollments_passed;
 DROP INDEX CONCURRENTLY IF EXISTS learning_events_recent_attempts;
 DROP TABLE IF EXISTS gold_question_daily_tenant, gold_question_daily;
