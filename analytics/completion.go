@@ -310,7 +310,7 @@ func init() {
 				coalesce(nullif(m.name, ''), m.email, 'No manager') AS team, x.enrolled, x.not_started,
 				x.in_progress, x.completed, x.overdue, x.completion_rate, x.completed_in_period, x.median_days
 				FROM (` + q.completionBy("manager_id", " AND g.course_id = @course_id", a) + `) x
-				LEFT JOIN learners m ON m.tenant_id = @tenant AND m.id = x.k`,
+				` + managerNameJoin,
 			args: a, defaultSort: "enrolled", defaultDesc: true, search: "t.team",
 		}, nil
 	}

@@ -235,7 +235,7 @@ func init() {
 			sql: `SELECT @requirement_id::bigint AS requirement_id, x.k AS manager_id,
 				coalesce(nullif(m.name, ''), m.email, 'No manager') AS team, ` + statusSelect + `
 				FROM (` + q.statusCounts("manager_id", " AND g.requirement_id = @requirement_id", a) + `) x
-				LEFT JOIN learners m ON m.tenant_id = @tenant AND m.id = x.k`,
+				` + managerNameJoin,
 			args: a, defaultSort: "overdue", defaultDesc: true, search: "t.team",
 		}, nil
 	}

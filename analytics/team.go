@@ -64,6 +64,14 @@ func (q *Q) TeamChildren(node int64) ([]TeamNode, error) {
 	return q.teamNodes(teamReports, a)
 }
 
+// managerNameJoin gives each row x of a drill-down's teams (x.k, the
+// manager's id, 0 for no manager) its manager m, by key per row: OFFSET 0
+// keeps the lookups, where the planner, expecting thousands of teams,
+// hashed the tenant's every person instead (36 ms of 79 for a course of a
+// 90,000-person tenant).
+const managerNameJoin = `LEFT JOIN LATERAL (SELECT m.name, m.email FROM learners m
+				WHERE m.tenant_id = @tenant AND m.id = x.k OFFSET 0) m ON true`
+
 // teamGroup is the group of the per-subtree totals (gold_team_*,
 // migrations/00024) that answers the filters, or false when they need the
 // grouped gold and silver: a course or category, or both a department and

@@ -109,6 +109,14 @@ func connect(ctx context.Context, url, check string) (conns, error) {
 	if cfg.MaxConns < 20 {
 		cfg.MaxConns = 20
 	}
+	// JIT off unless the URL asks for it: LearnLens's queries read tens of
+	// thousands of pre-aggregated rows at most, where compiling costs more
+	// than it saves, and the planner's cost (not the work) decides when it
+	// compiles: a drill-down's teams took 40 ms of compiling for 70 ms of
+	// work on a 90,000-person tenant (docs/PERFORMANCE.md, "10M statements").
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return conns{}, fmt.Errorf("open pool: %w", err)

@@ -419,3 +419,20 @@ func TestOwnerWhoIsNoSuperuserRunsTheMigrations(t *testing.T) {
 		t.Errorf("the owner sees %d of the two tenants' users (%v), want 2", n, err)
 	}
 }
+
+// TestConnectionsRunWithoutJIT: the app's connections compile no query
+// (database.connect), whatever the server's default.
+func TestConnectionsRunWithoutJIT(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	var jit string
+	err := db.Unscoped(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT current_setting('jit')`).Row().Scan(&jit)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jit != "off" {
+		t.Errorf("jit is %q on the app's connections, want off", jit)
+	}
+}

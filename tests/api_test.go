@@ -607,6 +607,9 @@ func TestAPIClientsAreCreatedRotatedAndRevokedByTheAdmin(t *testing.T) {
 	if r := admin.PostForm(acme, "/admin/credentials/api-clients/"+row+"/revoke", url.Values{}); r.Status != http.StatusNotFound {
 		t.Errorf("revoke twice: %d", r.Status)
 	}
+	card := cardOf(t, admin.Get(acme, "/admin/credentials").Body, `data-testid="api-client-row"`, id[1])
+	mustContain(t, "revoked client's card", card, ">revoked ")
+	mustNotContain(t, "revoked client's card", card, "badge-green", `data-testid="api-client-rotate"`, `data-testid="api-client-revoke"`)
 	var actions []string
 	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT action FROM audit_log WHERE tenant_id = ? AND target = ? ORDER BY id`, acmeID, "api_client:"+row).Scan(&actions).Error
@@ -741,4 +744,27 @@ func testserverDB(t *testing.T) *database.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// TestAPIWithoutATokenKey: a server started without TOKEN_KEY issues no
+// access tokens (503 saying why), publishes no keys, and the admin's
+// credentials page says so; the rest of the site works.
+func TestAPIWithoutATokenKey(t *testing.T) {
+	t.Parallel()
+	srv := testserver.StartWith(t, testserverDB(t), func(c *config.Config) { c.TokenKey = "" })
+	c := srv.NewClient(t)
+	r, out := requestToken(t, c, acme, url.Values{"grant_type": {"client_credentials"}, "client_id": {seed.DemoAPIClientID}, "client_secret": {seed.DemoAPIClientSecret}})
+	if r.Status != http.StatusServiceUnavailable || out.Error != "temporarily_unavailable" || !strings.Contains(r.Body, "TOKEN_KEY") {
+		t.Errorf("token without TOKEN_KEY: %d %s, want 503 naming TOKEN_KEY", r.Status, r.Body)
+	}
+	if r := c.Get(acme, "/.well-known/jwks.json"); r.Status != http.StatusOK || strings.TrimSpace(r.Body) != `{"keys":[]}` {
+		t.Errorf("JWKS without TOKEN_KEY: %d %s, want an empty key list", r.Status, r.Body)
+	}
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+	r = admin.Get(acme, "/admin/credentials")
+	if r.Status != http.StatusOK {
+		t.Fatalf("credentials page: %d", r.Status)
+	}
+	mustContain(t, "credentials page without TOKEN_KEY", r.Body, "This server has no TOKEN_KEY, so it cannot issue access tokens yet")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html"
 	"maps"
 	"math"
 	"net/http"
@@ -57,6 +58,10 @@ func TestDashboards(t *testing.T) {
 	t.Run("BadInput", func(t *testing.T) { testDashboardBadInput(t, f) })
 	t.Run("SharedViewsKeepScopes", func(t *testing.T) { testSharedViewsKeepScopes(t, f) })
 	t.Run("OwnPagesAreNotShared", func(t *testing.T) { testOwnPagesAreNotShared(t, f) })
+	t.Run("HomePages", func(t *testing.T) { testHomePages(t, f) })
+	t.Run("TeamPage", func(t *testing.T) { testTeamPage(t, f) })
+	t.Run("RequirementsListOverdue", func(t *testing.T) { testRequirementsListOverdue(t, f) })
+	t.Run("FilterChipsAndTablePages", func(t *testing.T) { testFilterChipsAndTablePages(t, f) })
 	t.Run("MidnightRollOver", func(t *testing.T) { testMidnightRollOver(t, f) })
 	// Last: it changes the data.
 	t.Run("CacheExactUnderIngest", func(t *testing.T) { testCacheExactUnderIngest(t, f) })
@@ -1450,5 +1455,143 @@ func testDashboardBadInput(t *testing.T, f *dashFixture) {
 		if r := f.admin.Get(acme, "/api/v1/dashboards/completion/kpis?range="+rg, "Accept", "application/json"); r.Status != http.StatusOK {
 			t.Errorf("range=%s: %d", rg, r.Status)
 		}
+	}
+}
+
+// testFilterChipsAndTablePages runs on the dashboards' fixture: a
+// dashboard opened with filters (a shared link) shows each as the chosen
+// option and as a chip, the engagement page says which of its parts the
+// course filter leaves alone, and a table's second page says which rows it
+// shows, with a way back to the first.
+func testFilterChipsAndTablePages(t *testing.T, f *dashFixture) {
+	var location, category, title string
+	var course int64
+	f.one(t, `SELECT location FROM learners WHERE tenant_id = @t AND location <> '' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, nil, &location)
+	f.one(t, `SELECT c.id, c.title, c.category FROM courses c WHERE c.tenant_id = @t AND c.category <> '' AND c.title <> ''
+		AND EXISTS (SELECT 1 FROM enrollments e WHERE e.tenant_id = c.tenant_id AND e.course_id = c.id) ORDER BY c.id LIMIT 1`, nil, &course, &title, &category)
+	chip := func(param, label string) string {
+		return `data-testid="filter-chip" data-param="` + param + `"><span class="truncate">` + html.EscapeString(label) + `</span>`
+	}
+	selected := func(value string) string { return `<option value="` + html.EscapeString(value) + `" selected>` }
+
+	r := f.admin.Get(acme, "/dashboards/completion?"+url.Values{"location": {location}, "category": {category}, "range": {"12m"}}.Encode())
+	if r.Status != http.StatusOK {
+		t.Fatalf("filtered completion page: %d", r.Status)
+	}
+	mustContain(t, "filtered completion page", r.Body, selected(location), selected(category),
+		chip("location", location), chip("category", category), chip("range", "Last 12 months"))
+	mustNotContain(t, "filtered completion page", r.Body, `data-testid="dash-note"`, `data-param="course"`)
+
+	r = f.admin.Get(acme, "/dashboards/engagement?course="+strconv.FormatInt(course, 10))
+	if r.Status != http.StatusOK {
+		t.Fatalf("engagement of a course: %d", r.Status)
+	}
+	mustContain(t, "engagement of a course", r.Body, selected(strconv.FormatInt(course, 10)), `data-param="course"`, html.EscapeString(title),
+		`data-testid="dash-note"`, "the weekday × hour heatmap and the inactive list cover all courses")
+	mustNotContain(t, "engagement for all courses", f.admin.Get(acme, "/dashboards/engagement").Body, `data-testid="dash-note"`)
+
+	// The second page of a long table, as its Next link fetches it.
+	var page struct {
+		Data jsonTable `json:"data"`
+	}
+	if r := getJSON(t, f.admin, "/api/v1/tables/compliance/assignments?page=2", &page); r.Status != http.StatusOK {
+		t.Fatalf("assignments JSON: %d", r.Status)
+	}
+	if page.Data.Total <= 50 {
+		t.Fatalf("%d assignments: the fixture has no third page to check", page.Data.Total)
+	}
+	r = f.admin.Get(acme, "/tables/compliance/assignments?page=2", "HX-Request", "true")
+	if r.Status != http.StatusOK {
+		t.Fatalf("second page: %d", r.Status)
+	}
+	rows := strings.Count(r.Body, `data-testid="row"`)
+	mustContain(t, "second page", r.Body, `data-testid="table-range">26–50 of `+strconv.Itoa(page.Data.Total)+`<`,
+		`data-testid="page-prev"`, `href="/tables/compliance/assignments?page=1&amp;sort=due_on"`, `href="/tables/compliance/assignments?page=3&amp;sort=due_on"`)
+	if rows != 25 || len(page.Data.Rows) != 25 {
+		t.Errorf("second page: %d rows, JSON %d; want 25", rows, len(page.Data.Rows))
+	}
+	first := f.admin.Get(acme, "/tables/compliance/assignments", "HX-Request", "true")
+	mustContain(t, "first page", first.Body, `data-testid="table-range">1–25 of `, `data-testid="page-next"`)
+	mustNotContain(t, "first page", first.Body, `data-testid="page-prev"`)
+}
+
+// testTeamPage: the team view's page shows the same people and numbers as
+// its JSON, links a person with reports to the tree started at them (and
+// anyone else to their learner page), and keeps the page's filters and
+// the as-of day in those links; a past day's tree says which day it is.
+func testTeamPage(t *testing.T, f *dashFixture) {
+	var dept string
+	f.one(t, `SELECT department FROM learners WHERE tenant_id = @t AND id = ANY(@people::bigint[]) AND department <> ''
+		GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, pgx.NamedArgs{"people": f.mgrScope}, &dept)
+	asOf := day(f.today.AddDate(0, 0, -30))
+	for _, tc := range []struct {
+		name string
+		q    url.Values
+	}{
+		{"today", url.Values{}},
+		{"a department", url.Values{"department": {dept}}},
+		{"30 days ago", url.Values{"as_of": {asOf}}},
+	} {
+		nodes := f.teamNodes(t, f.mgr, withQuery("", tc.q))
+		if len(nodes) == 0 {
+			t.Fatalf("%s: the manager's tree is empty", tc.name)
+		}
+		r := f.mgr.Get(acme, withQuery("/dashboards/team", tc.q))
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: team page %d", tc.name, r.Status)
+		}
+		for _, n := range nodes {
+			id := strconv.FormatInt(n.ID, 10)
+			keep := url.Values{}
+			for k, v := range tc.q {
+				keep[k] = v
+			}
+			href := "/learners/" + id
+			if n.Reports > 0 {
+				keep.Set("manager", id)
+				href = "/dashboards/team?" + keep.Encode()
+			}
+			mustContain(t, tc.name+" node "+id, r.Body, `id="node-name-`+id+`" class="break-words font-medium text-brand underline" href="`+html.EscapeString(href)+`"`)
+			people := regexp.MustCompile(`id="node-sum-` + id + `"[^>]*>.*?data-testid="node-people">([^<]*)<`).FindStringSubmatch(r.Body)
+			if people == nil || people[1] != formatInt(n.People) {
+				t.Errorf("%s: node %d shows %v people, the JSON %d", tc.name, n.ID, people, n.People)
+			}
+		}
+		if d := tc.q.Get("department"); d != "" {
+			mustContain(t, tc.name, r.Body, `<input type="hidden" name="department" value="`+html.EscapeString(d)+`">`)
+		}
+		if tc.q.Get("as_of") != "" {
+			mustContain(t, tc.name, r.Body, `data-testid="tree-asof-note"`, `value="`+asOf+`"`, `data-testid="tree-today"`)
+		} else {
+			mustNotContain(t, tc.name, r.Body, `data-testid="tree-asof-note"`)
+		}
+	}
+}
+
+// testRequirementsListOverdue: the admin's requirements list badges each
+// requirement in force with its people overdue now, and those add up to
+// the compliance dashboard's overdue tile.
+func testRequirementsListOverdue(t *testing.T, f *dashFixture) {
+	list := f.admin.Get(acme, "/admin/requirements").Body
+	badges := regexp.MustCompile(`data-testid="requirement-overdue-badge">([0-9,]+) overdue<`).FindAllStringSubmatch(list, -1)
+	cells := regexp.MustCompile(`data-testid="requirement-overdue">([0-9,]+)<`).FindAllStringSubmatch(list, -1)
+	var sum int64
+	var shown []string
+	for _, c := range cells {
+		n, _ := strconv.ParseInt(strings.ReplaceAll(c[1], ",", ""), 10, 64)
+		sum += n
+		if n > 0 {
+			shown = append(shown, c[1])
+		}
+	}
+	var got []string
+	for _, b := range badges {
+		got = append(got, b[1])
+	}
+	if len(badges) == 0 || strings.Join(got, " ") != strings.Join(shown, " ") {
+		t.Errorf("overdue badges %v, want one per requirement with people overdue %v", got, shown)
+	}
+	if tile := pageKPIs(t, f.admin, "/dashboards/compliance")["overdue"]; tile != formatInt(sum) {
+		t.Errorf("the requirements list has %d people overdue, the compliance dashboard %s", sum, tile)
 	}
 }

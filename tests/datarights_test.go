@@ -728,3 +728,61 @@ func TestPurgeBeforeADate(t *testing.T) {
 		t.Errorf("%d purges audited, want 1", n)
 	}
 }
+
+// TestDataRightsPageFindsAPerson: the data-rights page finds people by
+// name or email and shows one person's panel: what LearnLens holds of
+// them, their download, and what to type to erase them (their name, else
+// their email). Bad input is a 400 that says what is wrong.
+func TestDataRightsPageFindsAPerson(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	sendStatement(t, srv, "quinn.quartermaine@acme.test", "Quinn Quartermaine", "2026-11-10T03:00:00Z")
+	// Someone known by an LMS account alone: no name, no email.
+	r := srv.NewClient(t).Do(http.MethodPost, acme, "/xapi/statements", strings.NewReader(`{"actor":{"account":{"homePage":"https://lms.acme.test","name":"u-4711"}},
+		"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://lms.acme.test/courses/c1"},"timestamp":"2026-11-10T04:00:00Z"}`),
+		"Authorization", basic("acme-demo-key", "acme-demo-secret"), "X-Experience-API-Version", "1.0.3", "Content-Type", "application/json")
+	if r.Status != http.StatusOK {
+		t.Fatalf("store the account's statement: %d %s", r.Status, r.Body)
+	}
+	quinn := learnerID(t, srv, "quinn.quartermaine@acme.test")
+	var nameless int64
+	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Raw(`SELECT id FROM learners WHERE tenant_id = ? AND email IS NULL`, tenantID(t, srv, "acme")).Scan(&nameless).Error
+	})
+	if nameless == 0 {
+		t.Fatal("the account's learner was not found")
+	}
+	admin := srv.NewClient(t)
+	admin.Login(acme, "admin@acme.test")
+
+	r = admin.Get(acme, "/admin/data?q=quarterm")
+	if r.Status != http.StatusOK {
+		t.Fatalf("search: %d", r.Status)
+	}
+	mustContain(t, "search by part of a name", r.Body, `data-testid="data-results"`,
+		fmt.Sprintf(`href="/admin/data?person=%d" data-testid="data-result">Quinn Quartermaine<`, quinn), "quinn.quartermaine@acme.test")
+	mustNotContain(t, "search by part of a name", r.Body, "Nobody matches.", fmt.Sprintf(`person=%d"`, nameless))
+	mustContain(t, "search by email", admin.Get(acme, "/admin/data?q=quinn.quartermaine%40acme.test").Body,
+		fmt.Sprintf(`href="/admin/data?person=%d" data-testid="data-result">Quinn Quartermaine<`, quinn))
+	mustContain(t, "search without a match", admin.Get(acme, "/admin/data?q=zzzqqq").Body, `data-testid="data-results"`, "Nobody matches.")
+
+	r = admin.Get(acme, fmt.Sprintf("/admin/data?person=%d", quinn))
+	mustContain(t, "Quinn's panel", r.Body, `data-testid="data-person"`, "Quinn Quartermaine", `data-testid="data-statements">1<`,
+		fmt.Sprintf(`href="/admin/people/%d/data.zip"`, quinn), fmt.Sprintf(`href="/learners/%d"`, quinn),
+		"Type <strong class=\"break-all\">Quinn Quartermaine</strong> to confirm")
+	r = admin.Get(acme, fmt.Sprintf("/admin/data?person=%d", nameless))
+	mustContain(t, "a nameless person's panel", r.Body, fmt.Sprintf(">Person %d</h2>", nameless),
+		fmt.Sprintf("Type <strong class=\"break-all\">%d</strong> to confirm", nameless))
+
+	for q, says := range map[string]string{
+		"q=" + strings.Repeat("x", 201): "longer than 200 characters",
+		"person=someone":                "person must be a learner id",
+	} {
+		if r := admin.Get(acme, "/admin/data?"+q); r.Status != http.StatusBadRequest || !strings.Contains(strings.ToLower(r.Body), says) {
+			t.Errorf("/admin/data?%.20s…: %d, want 400 saying %q", q, r.Status, says)
+		}
+	}
+	if r := admin.Get(acme, "/admin/data?person=999999999"); r.Status != http.StatusNotFound {
+		t.Errorf("an unknown person: %d, want 404", r.Status)
+	}
+}

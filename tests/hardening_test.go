@@ -631,6 +631,12 @@ func TestAdminMFA(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login/mfa?next=%2F" {
 		t.Fatalf("password of an MFA user: %d to %q, want 303 to /login/mfa", r.Status, r.Header.Get("Location"))
 	}
+	// The second step's page asks for the code and keeps where to go next;
+	// without a password first it sends to sign in.
+	mustContain(t, "second step page", c.Get(bare, r.Header.Get("Location")).Body, `data-testid="mfa-form"`, `name="next" value="/"`)
+	if r := srv.NewClient(t).Get(bare, "/login/mfa"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+		t.Errorf("second step without a password first: %d to %q, want 303 to /login", r.Status, r.Header.Get("Location"))
+	}
 	if r := c.Get(bare, "/platform/tenants"); r.Status == http.StatusOK {
 		t.Fatal("signed in with the password alone")
 	}
@@ -720,9 +726,27 @@ func TestAdminMFA(t *testing.T) {
 	if r := admin.Get(acme, "/admin/settings"); r.Status != http.StatusOK || !strings.Contains(r.Body, "Stop requiring it") {
 		t.Errorf("acme admin after setting up MFA: %d", r.Status)
 	}
+	// Confirming a key again once it is on changes nothing.
+	if r := admin.PostForm(acme, "/account/mfa/confirm", url.Values{"code": {"123456"}}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account/mfa" {
+		t.Errorf("confirm with MFA already on: %d to %q, want 303 to /account/mfa", r.Status, r.Header.Get("Location"))
+	}
+	// The rule can be lifted again (both changes are audited, below).
+	if r := admin.PostForm(acme, "/admin/mfa-policy", url.Values{"required": {"false"}}); r.Status != http.StatusSeeOther {
+		t.Errorf("stop requiring MFA: %d", r.Status)
+	}
+	mustContain(t, "settings once MFA is optional", admin.Get(acme, "/admin/settings").Body, "Admins may sign in with a password alone.")
 	// An admin can turn off another user's second factor (a lost phone).
 	setUpMFA(t, manager, acme)
+	// The users page offers it for those who have it on; their own page says it is on.
 	mgr := strconv.FormatInt(userID(t, srv, "acme", "manager@acme.test"), 10)
+	users := admin.Get(acme, "/admin/users").Body
+	at := strings.Index(users, `id="user-`+mgr+`"`)
+	if at < 0 {
+		t.Fatal("the users page has no card for the manager")
+	}
+	card, _, _ := strings.Cut(users[at:], "</li>")
+	mustContain(t, "the manager's card with MFA on", card, `data-testid="mfa-reset"`)
+	mustContain(t, "the manager's account page", manager.Get(acme, "/account/mfa").Body, `data-testid="mfa-enabled"`, "Two-step sign-in is on")
 	if r := admin.PostForm(acme, "/admin/users/"+mgr+"/mfa-reset", url.Values{}, "HX-Request", "true"); r.Status != http.StatusOK || strings.Contains(r.Body, `data-testid="mfa-reset"`) {
 		t.Errorf("reset the manager's MFA: %d %.300s", r.Status, r.Body)
 	}
@@ -741,7 +765,7 @@ func TestAdminMFA(t *testing.T) {
 		t.Error("the hand-over signed an MFA user in without the second step")
 	}
 	acts := auditActions(t, srv, "acme")
-	if acts[models.AuditMFAPolicy] != 1 || acts[models.AuditMFAEnabled] != 2 || acts[models.AuditMFAReset] != 1 {
+	if acts[models.AuditMFAPolicy] != 2 || acts[models.AuditMFAEnabled] != 2 || acts[models.AuditMFAReset] != 1 {
 		t.Errorf("audit: %v", acts)
 	}
 }

@@ -9,17 +9,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/learnlens/learnlens/models"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
 // upload posts a file to /admin/imports as a browser form would.
-func upload(t *testing.T, c *testserver.Client, host, kind, mode, name, content string) testserver.Response {
+func upload(t *testing.T, c *testserver.Client, host, kind, mode, name, content string, fields ...string) testserver.Response {
 	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
 	w.WriteField("_csrf", c.CSRF(host))
 	w.WriteField("kind", kind)
 	w.WriteField("mode", mode)
+	for i := 0; i+1 < len(fields); i += 2 {
+		w.WriteField(fields[i], fields[i+1])
+	}
 	fw, _ := w.CreateFormFile("file", name)
 	fw.Write([]byte(content))
 	w.Close()
@@ -64,6 +68,23 @@ func TestImportUpload(t *testing.T) {
 	}
 	if n := count(); n != 0 {
 		t.Fatalf("a refused import left %d learners", n)
+	}
+
+	// A dry run says what the file would do and does none of it.
+	var dry struct {
+		importReport
+		DryRun bool `json:"dry_run"`
+	}
+	r = upload(t, admin, acme, "roster", "valid-rows", "roster.csv", roster, "dry_run", "true")
+	json.Unmarshal([]byte(r.Body), &dry)
+	if r.Status != http.StatusOK || !dry.DryRun || dry.Applied != 2 || len(dry.Errors) != 2 || dry.Rows != 4 {
+		t.Errorf("dry run: %d %s, want 2 rows that would apply and 2 errors", r.Status, r.Body)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("a dry run left %d learners", n)
+	}
+	if a := auditActions(t, srv, "acme"); a[models.AuditImportDryRun] != 1 {
+		t.Errorf("the dry run is not audited: %v", a)
 	}
 
 	r = upload(t, admin, acme, "roster", "valid-rows", "roster.csv", roster)

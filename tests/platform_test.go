@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"net/http"
@@ -104,6 +105,10 @@ func TestPlatformCreatesATenantWhoseFirstAdminJoinsByInvitation(t *testing.T) {
 		t.Fatalf("invitation page: %d, Referrer-Policy %q", r.Status, r.Header.Get("Referrer-Policy"))
 	}
 	mustContain(t, "invitation page", r.Body, "Join Initech", "boss@initech.test")
+	if r := boss.PostForm(initech, link, url.Values{"name": {"  "}, "password": {"a long enough passphrase"}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.Body, `data-testid="name-error">Enter a name.<`) {
+		t.Errorf("no name: %d %.300s", r.Status, r.Body)
+	}
 	form := url.Values{"name": {"Bill Lumbergh"}, "password": {"short"}}
 	if r := boss.PostForm(initech, link, form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "at least 12") {
 		t.Errorf("short password: %d", r.Status)
@@ -122,6 +127,19 @@ func TestPlatformCreatesATenantWhoseFirstAdminJoinsByInvitation(t *testing.T) {
 		t.Fatalf("the new tenant admin's users page: %d", r.Status)
 	}
 	mustContain(t, "users page", r.Body, "Bill Lumbergh", "boss@initech.test")
+	// A new tenant's pages say what is not there yet.
+	for path, says := range map[string][]string{
+		"/admin/credentials":  {"No credentials yet.", "No API clients yet."},
+		"/admin/requirements": {"No requirements yet."},
+		"/admin/imports":      {`data-testid="import-history-empty"`, "No file has been applied yet."},
+		"/me":                 {`data-testid="no-record"`},
+	} {
+		r := boss.Get(initech, path)
+		if r.Status != http.StatusOK {
+			t.Errorf("the new tenant's %s: %d", path, r.Status)
+		}
+		mustContain(t, "the new tenant's "+path, r.Body, says...)
+	}
 	// Used: 410, never a 500.
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		c := srv.NewClient(t)
@@ -164,7 +182,7 @@ func TestPlatformEditsTenantDomainsAndStatus(t *testing.T) {
 	if r := p.Get(bare, path); r.Status != http.StatusOK || !strings.Contains(r.Body, "globex.test") {
 		t.Fatalf("edit page: %d", r.Status)
 	}
-	edit := url.Values{"name": {"Globex Corporation"}, "time_zone": {"America/New_York"}, "email_domains": {"globex.test globex.example"},
+	edit := url.Values{"name": {"Globex Corporation"}, "time_zone": {"Europe/Paris"}, "email_domains": {"globex.test globex.example"},
 		"host_domains": {"learning.globex.example"}}
 	for _, tc := range []struct {
 		field, value, says string
@@ -174,6 +192,8 @@ func TestPlatformEditsTenantDomainsAndStatus(t *testing.T) {
 		{"host_domains", "acme.localhost", "is under localhost", 422},
 		{"host_domains", "bad_host", "not a domain", 422},
 		{"time_zone", "Local", "IANA", 422},
+		{"name", "", "Enter a name.", 422},
+		{"name", strings.Repeat("n", 201), "Use at most", 422},
 	} {
 		f := url.Values{}
 		for k, v := range edit {
@@ -184,8 +204,20 @@ func TestPlatformEditsTenantDomainsAndStatus(t *testing.T) {
 			t.Errorf("%s=%q: %d, want %d saying %q", tc.field, tc.value, r.Status, tc.status, tc.says)
 		}
 	}
-	if r := p.PostForm(bare, path, edit); r.Status != http.StatusSeeOther {
+	r := p.PostForm(bare, path, edit)
+	if r.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d %.300s", r.Status, r.Body)
+	}
+	mustContain(t, "the tenant's page after saving", p.Get(bare, r.Header.Get("Location")).Body, `data-testid="saved">Saved.<`, "Globex Corporation")
+	var tz string
+	srv.DB.Platform(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT time_zone FROM tenants WHERE id = ?`, id).Scan(&tz).Error
+	})
+	if tz != "Europe/Paris" {
+		t.Errorf("globex's time zone after the edit: %q, want Europe/Paris", tz)
+	}
+	if a := auditActions(t, srv, "platform"); a[models.AuditTenantUpdated] != 1 {
+		t.Errorf("platform audit after one edit: %v", a)
 	}
 	// The custom host serves globex at once; the old name is gone.
 	c := srv.NewClient(t)
@@ -253,6 +285,34 @@ func TestTenantUsageIsSortableAndExportable(t *testing.T) {
 	}
 	if a := auditActions(t, srv, "platform"); a[models.AuditExport] != 1 {
 		t.Errorf("the export is not in the platform's audit log: %v", a)
+	}
+	// Every column sorts, both ways (the CSV is in the list's order).
+	before := func(a, b string) int {
+		x, errX := strconv.ParseInt(a, 10, 64)
+		y, errY := strconv.ParseInt(b, 10, 64)
+		if errX == nil && errY == nil {
+			return cmp.Compare(x, y)
+		}
+		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+	}
+	for i, col := range recs[0][1:] {
+		for _, dir := range []string{"asc", "desc"} {
+			r := p.Get(bare, "/platform/tenants/export.csv?sort="+col+"&dir="+dir)
+			rows, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
+			if r.Status != http.StatusOK || err != nil || len(rows) != 3 {
+				t.Fatalf("CSV sorted by %s %s: %d %v %q", col, dir, r.Status, err, r.Body)
+			}
+			c := before(rows[1][i+1], rows[2][i+1])
+			if (dir == "asc" && c > 0) || (dir == "desc" && c < 0) {
+				t.Errorf("sorted by %s %s: %q before %q", col, dir, rows[1][i+1], rows[2][i+1])
+			}
+			if col == "last_statement" && (rows[1][0] == "acme") != (dir == "desc") {
+				t.Errorf("sorted by last statement %s: %s first; acme has statements, globex none", dir, rows[1][0])
+			}
+		}
+		if !strings.Contains(p.Get(bare, "/platform/tenants?sort="+col).Body, `data-testid="tenant-acme"`) {
+			t.Errorf("the list sorted by %s shows no acme", col)
+		}
 	}
 }
 
@@ -371,8 +431,27 @@ func TestInvitationsAndResetLinksOfATenantAdmin(t *testing.T) {
 	if r := srv.NewClient(t).PostForm(acme, "/login", url.Values{"email": {"learner@acme.test"}, "password": {seed.DemoPassword}}); r.Status == http.StatusSeeOther {
 		t.Error("the old password still works")
 	}
+	// Without JavaScript the link shows on the users page. A deactivated
+	// user's reset sets the password but signs nobody in.
+	analystID := strconv.FormatInt(userID(t, srv, "acme", "analyst@acme.test"), 10)
+	if r := a.PostForm(acme, "/admin/users/"+analystID+"/deactivate", url.Values{}, "HX-Request", "true"); r.Status != http.StatusOK {
+		t.Fatalf("deactivate the analyst: %d", r.Status)
+	}
+	r = a.PostForm(acme, "/admin/users/"+analystID+"/reset-link", url.Values{})
+	rm = resetLink.FindStringSubmatch(r.Body)
+	if r.Status != http.StatusCreated || rm == nil || !strings.Contains(r.Body, `data-testid="user-row"`) {
+		t.Fatalf("reset link without htmx: %d %.300s", r.Status, r.Body)
+	}
+	d := srv.NewClient(t)
+	d.Get(acme, rm[1])
+	if r := d.PostForm(acme, rm[1], url.Values{"password": {"the analyst's new password"}}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+		t.Errorf("reset of a deactivated user: %d to %q, want 303 to /login", r.Status, r.Header.Get("Location"))
+	}
+	if r := d.Get(acme, "/"); r.Status == http.StatusOK {
+		t.Error("a deactivated user's reset signed them in")
+	}
 	au := auditActions(t, srv, "acme")
-	if au[models.AuditInvitationCreated] != 2 || au[models.AuditInvitationRevoked] != 1 || au[models.AuditResetLinkCreated] != 1 || au[models.AuditPasswordReset] != 1 {
+	if au[models.AuditInvitationCreated] != 2 || au[models.AuditInvitationRevoked] != 1 || au[models.AuditResetLinkCreated] != 2 || au[models.AuditPasswordReset] != 2 {
 		t.Errorf("acme audit: %v", au)
 	}
 }
@@ -501,6 +580,10 @@ func TestSupportAccessNeedsASecondFactor(t *testing.T) {
 	if r := p.PostForm(bare, path, url.Values{"minutes": {"30"}}); r.Status != http.StatusForbidden || continueTicket.MatchString(r.Body) {
 		t.Errorf("support access from a session signed in without a second factor: %d, want 403", r.Status)
 	}
+	// The tenant's page says so instead of offering it.
+	page := p.Get(bare, strings.TrimSuffix(path, "/support")).Body
+	mustContain(t, "tenant page without a second factor", page, "Support access needs a sign-in with two-step verification")
+	mustNotContain(t, "tenant page without a second factor", page, `data-testid="support-form"`)
 	// Signed in with it: allowed.
 	c := srv.NewClient(t)
 	c.PostForm(bare, "/login", url.Values{"email": {"platform@learnlens.test"}, "password": {seed.DemoPassword}})

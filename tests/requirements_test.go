@@ -268,6 +268,11 @@ func TestRequirementsCreateEditRetireKeepGoldExact(t *testing.T) {
 	assertGoldEqualsRebuild(t, srv.DB, "acme")
 	list = admin.Get(acme, "/admin/requirements")
 	mustContain(t, "list after retiring", list.Body, `data-testid="requirement-retired-list"`, "No requirements yet.", `data-testid="requirement-restore"`)
+	mustContain(t, "list after retiring", list.Body, ">retired ")
+	// Its page says it applies to no one until restored.
+	if r := admin.Get(acme, "/admin/requirements/"+strconv.FormatInt(id, 10)); r.Status != http.StatusOK || !strings.Contains(r.Body, "applies to no one until it is restored") {
+		t.Errorf("a retired requirement's page: %d %.300s", r.Status, r.Body)
+	}
 	kpis = freshKPIs(admin, `"assigned":0`)
 	mustContain(t, "compliance KPIs after retiring", kpis.Body, `"assigned":0`)
 	if r := admin.PostForm(acme, "/admin/requirements/"+strconv.FormatInt(id, 10)+"/retire", url.Values{}); r.Status != http.StatusConflict {
@@ -393,6 +398,19 @@ func TestRequirementValidationAndClash(t *testing.T) {
 	if n := count(); n != 2 {
 		t.Errorf("%d requirements after others tried, want 2", n)
 	}
+
+	// For everyone, within a day, every month: the list says so in words,
+	// and marks the one just saved.
+	third := savedID(t, admin.PostForm(acme, "/admin/requirements", requirementForm(w.gdpr, "", "1", "assignment", "1")))
+	list := admin.Get(acme, "/admin/requirements?saved="+strconv.FormatInt(third, 10)).Body
+	marked := `class="card min-w-0 border-brand" id="requirement-` + strconv.FormatInt(third, 10) + `"`
+	at := strings.Index(list, marked)
+	if at < 0 || strings.Count(list, "border-brand") != 1 {
+		t.Fatalf("the list marks not (only) the requirement just saved: %.500s", list)
+	}
+	card, _, _ := strings.Cut(list[at:], "</li>")
+	mustContain(t, "the everyone requirement", card, `data-testid="requirement-audience">Everyone<`,
+		`data-testid="requirement-due">Within 1 day of assignment<`, ">Every month<")
 }
 
 func TestRequirementsJSON(t *testing.T) {

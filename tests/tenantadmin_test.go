@@ -251,6 +251,10 @@ func TestCredentialsAreCreatedRotatedAndRevokedOnEveryInstance(t *testing.T) {
 		t.Errorf("revoked, same instance: %d, want 401 at once", s)
 	}
 	waitRefused(t, otherClient, key[1], rotated[1], "revoked, other instance")
+	// The list keeps it, marked revoked, with nothing left to do to it.
+	card = cardOf(t, admin.Get(acme, "/admin/credentials").Body, `data-testid="credential-row"`, key[1])
+	mustContain(t, "revoked card", card, ">revoked ")
+	mustNotContain(t, "revoked card", card, "badge-green", `data-testid="credential-rotate"`, `data-testid="credential-revoke"`)
 	if r := admin.PostForm(acme, "/admin/credentials/"+strconv.FormatInt(id, 10)+"/rotate", url.Values{}); r.Status != http.StatusNotFound {
 		t.Errorf("rotate a revoked credential: %d, want 404", r.Status)
 	}
@@ -260,6 +264,19 @@ func TestCredentialsAreCreatedRotatedAndRevokedOnEveryInstance(t *testing.T) {
 			t.Errorf("audit %s: %d, want 1", a, actions[a])
 		}
 	}
+}
+
+// cardOf is the card (an <li> whose opening tag has marker) on a list page
+// that contains text.
+func cardOf(t *testing.T, page, marker, text string) string {
+	t.Helper()
+	at := strings.Index(page, text)
+	start := strings.LastIndex(page[:max(at, 0)], marker)
+	if at < 0 || start < 0 {
+		t.Fatalf("no card with %q on the page", text)
+	}
+	card, _, _ := strings.Cut(page[start:], "</li>")
+	return card
 }
 
 // waitRefused checks that another instance refuses a credential within
@@ -327,6 +344,9 @@ func TestSettingsRefuseBadInputAndChangeTheShell(t *testing.T) {
 	mustContain(t, "shell", home.Body, "Acme Learning", ":root{--brand-rgb:15 118 110}", `<meta name="theme-color" content="#0f766e">`)
 	var m struct{ Name, ThemeColor string }
 	manifest := admin.Get(acme, "/manifest.webmanifest")
+	if r := admin.Get(acme, "/manifest.webmanifest", "If-None-Match", manifest.Header.Get("ETag")); manifest.Header.Get("ETag") == "" || r.Status != http.StatusNotModified {
+		t.Errorf("manifest with its ETag: %d, want 304", r.Status)
+	}
 	if err := json.Unmarshal([]byte(strings.ReplaceAll(manifest.Body, "theme_color", "themecolor")), &m); err != nil || m.Name != "Acme Learning" || m.ThemeColor != "#0f766e" {
 		t.Errorf("manifest: %+v %v", m, err)
 	}
@@ -383,12 +403,19 @@ func TestLogoUploadIsCheckedAndServedInert(t *testing.T) {
 		{"SVG with onload", "logo.svg", "could run script", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>`)},
 		{"SVG with an external image", "logo.svg", "may only link within itself", []byte(`<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="https://evil.example/x.png"/></svg>`)},
 		{"SVG with entities", "logo.svg", "DOCTYPE", []byte(`<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg"></svg>`)},
+		{"SVG with a javascript: style", "logo.svg", "javascript: address", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(javascript:alert(1))"/></svg>`)},
+		{"SVG inside another root", "logo.svg", "root element is not &lt;svg&gt;", []byte(`<html><svg xmlns="http://www.w3.org/2000/svg"/></html>`)},
+		{"SVG that is not well-formed", "logo.svg", "not well-formed XML", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>`)},
+		{"an SVG in a comment only", "logo.svg", "has no &lt;svg&gt; element", []byte(`<!-- <svg> -->`)},
 	} {
 		r := uploadLogo(t, admin, tc.file, tc.data)
 		if r.Status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", tc.name, r.Status)
 		}
 		mustContain(t, tc.name, r.Body, tc.want, `data-testid="error-logo"`)
+	}
+	if r := admin.PostForm(acme, "/admin/settings/logo", url.Values{}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "Choose an image file to upload.") {
+		t.Errorf("no file: %d, want 400 asking for one", r.Status)
 	}
 	if r := uploadLogo(t, admin, "logo.png", pngBytes.Bytes()); r.Status != http.StatusSeeOther {
 		t.Fatalf("upload a PNG: %d %s", r.Status, r.Body)
@@ -403,6 +430,10 @@ func TestLogoUploadIsCheckedAndServedInert(t *testing.T) {
 		!strings.Contains(r.Header.Get("Cache-Control"), "immutable") || !strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") {
 		t.Errorf("logo: %d %v", r.Status, r.Header)
 	}
+	// A browser that has it asks again with its ETag: 304, no body.
+	if r2 := anon.Get(acme, "/logo", "If-None-Match", r.Header.Get("ETag")); r.Header.Get("ETag") == "" || r2.Status != http.StatusNotModified || r2.Body != "" {
+		t.Errorf("logo with its ETag: %d (ETag %q), want 304", r2.Status, r.Header.Get("ETag"))
+	}
 	if r := anon.Get(globex, "/logo"); r.Status != http.StatusNotFound {
 		t.Errorf("globex's host serves a logo: %d", r.Status)
 	}
@@ -415,8 +446,21 @@ func TestLogoUploadIsCheckedAndServedInert(t *testing.T) {
 		r.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("SVG logo headers: %v", r.Header)
 	}
-	if got := auditActions(t, srv, "acme")[models.AuditTenantLogo]; got != 2 {
-		t.Errorf("%d logo changes audited, want 2", got)
+	// The settings page shows the logo and offers to remove it; removed,
+	// the shell shows none and /logo is gone.
+	mustContain(t, "settings with a logo", admin.Get(acme, "/admin/settings").Body, `data-testid="logo-preview"`, "Remove logo")
+	r = admin.PostForm(acme, "/admin/settings/logo/remove", url.Values{})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/settings?saved=1" {
+		t.Fatalf("remove the logo: %d to %q", r.Status, r.Header.Get("Location"))
+	}
+	page := admin.Get(acme, "/admin/settings?saved=1").Body
+	mustContain(t, "settings after removing the logo", page, `data-testid="saved"`, "Settings saved.")
+	mustNotContain(t, "settings after removing the logo", page, `data-testid="logo-preview"`, "Remove logo", `data-testid="org-logo"`)
+	if r := anon.Get(acme, "/logo"); r.Status != http.StatusNotFound {
+		t.Errorf("/logo once removed: %d, want 404", r.Status)
+	}
+	if got := auditActions(t, srv, "acme")[models.AuditTenantLogo]; got != 3 {
+		t.Errorf("%d logo changes audited, want 3", got)
 	}
 }
 

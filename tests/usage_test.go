@@ -115,6 +115,12 @@ func TestTenantUsageForItsAdmins(t *testing.T) {
 	mustContain(t, "usage page", r.Body, `data-testid="usage"`, "kpi-usage-statements", "usage-statements", "usage-days", "usage-weeks",
 		"usage-csv", `name="from"`, "Last 90 days")
 	mustContain(t, "home", a.Get(acme, "/").Body, "card-usage", "nav-usage")
+	// A range before anything happened: the week table says nobody was there.
+	r = a.Get(acme, "/admin/usage?from=2020-01-06&to=2020-01-19")
+	if r.Status != http.StatusOK {
+		t.Fatalf("an empty range: %d", r.Status)
+	}
+	mustContain(t, "an empty range", r.Body, `data-testid="usage-weeks"`, "Nobody was active or signed in.")
 
 	// Bad ranges: 400 saying what is wrong, on the page and the API.
 	for q, says := range map[string]string{
