@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -73,8 +72,14 @@ func (h *Handlers) settingsSave(c *fiber.Ctx) error {
 	if !hexColor.MatchString(p.BrandColor) {
 		p.Errors["brand_color"] = "The brand colour must be a hex colour like #4f46e5."
 	}
-	if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "" || p.TimeZone == "Local" {
-		p.Errors["time_zone"] = fmt.Sprintf("%q is not a time zone of the tz database (like Europe/London).", p.TimeZone)
+	if p.TimeZone != t.TimeZone {
+		// Go's and PostgreSQL's zones may differ: both are asked before
+		// anything is saved.
+		if err := h.pipeline.CheckTimeZone(c.UserContext(), p.TimeZone); errors.Is(err, pipeline.ErrUnknownTimeZone) {
+			p.Errors["time_zone"] = fmt.Sprintf("%q is not a time zone of the tz database (like Europe/London).", p.TimeZone)
+		} else if err != nil {
+			return err
+		}
 	}
 	if len(p.Errors) > 0 {
 		return h.renderSettings(c, fiber.StatusBadRequest, p)

@@ -205,6 +205,15 @@ func (h *Handlers) updateTenant(c *fiber.Ctx) error {
 			f.Errors["host_domains"] = host + " is under " + h.cfg.BaseDomain + ", whose addresses are the organisations' own; use a domain of the customer's."
 		}
 	}
+	if f.TimeZone != t.TimeZone && f.Errors["time_zone"] == "" {
+		// Refused before anything is saved: PostgreSQL's zones may differ
+		// from Go's, which tenantForm checked.
+		if err := h.pipeline.CheckTimeZone(c.UserContext(), f.TimeZone); errors.Is(err, pipeline.ErrUnknownTimeZone) {
+			f.Errors["time_zone"] = sentence(err.Error())
+		} else if err != nil {
+			return err
+		}
+	}
 	if len(f.Errors) > 0 {
 		return h.page(c, fiber.StatusUnprocessableEntity, t.Name, platform.EditTenant(f, h.tenantDetail(c, t, "")))
 	}

@@ -30,26 +30,52 @@ WHERE e.tenant_id = $1 AND e.statement_id = x.statement_id AND e.day <> x.day`
 // zone database does not know (both must: each computes local dates).
 var ErrUnknownTimeZone = errors.New("not a time zone of the tz database (like Europe/London)")
 
+// CheckTimeZone returns ErrUnknownTimeZone unless both Go and PostgreSQL
+// know tz (their tz databases may differ), so that a form changing other
+// fields too can refuse it before it saves any of them.
+func (p *Pipeline) CheckTimeZone(ctx context.Context, tz string) error {
+	if err := knownToGo(tz); err != nil {
+		return err
+	}
+	return p.db.PlatformTx(ctx, func(tx pgx.Tx) error { return knownToPostgres(ctx, tx, tz) })
+}
+
+// knownToGo returns ErrUnknownTimeZone unless Go knows tz.
+func knownToGo(tz string) error {
+	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+		return fmt.Errorf("time zone %q: %w", tz, ErrUnknownTimeZone)
+	}
+	return nil
+}
+
+// knownToPostgres returns ErrUnknownTimeZone unless PostgreSQL knows tz.
+func knownToPostgres(ctx context.Context, tx pgx.Tx, tz string) error {
+	var known bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)`, tz).Scan(&known); err != nil {
+		return err
+	}
+	if !known {
+		return fmt.Errorf("time zone %q: %w", tz, ErrUnknownTimeZone)
+	}
+	return nil
+}
+
 // SetTimeZone makes tz (an IANA name) the tenant's time zone and derives
 // again, in the same transaction under the tenant's pipeline lock, what
 // depends on it: each learning event's local day, the daily activity,
 // compliance dates and every gold row, as a new gold version. On a large
 // tenant this rewrites much of silver and takes as long as a gold rebuild.
 func (p *Pipeline) SetTimeZone(ctx context.Context, tenantID int64, tz string) error {
-	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
-		return fmt.Errorf("time zone %q: %w", tz, ErrUnknownTimeZone)
+	if err := knownToGo(tz); err != nil {
+		return err
 	}
 	var version int64
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, old string) error {
 		if old == tz {
 			return nil
 		}
-		var known bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)`, tz).Scan(&known); err != nil {
+		if err := knownToPostgres(ctx, tx, tz); err != nil {
 			return err
-		}
-		if !known {
-			return fmt.Errorf("time zone %q: %w", tz, ErrUnknownTimeZone)
 		}
 		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = on`); err != nil {
 			return err
