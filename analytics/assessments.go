@@ -17,6 +17,8 @@ type AssessmentKPIs struct {
 
 const assessmentCols = "course_id, manager_id, department, location, bucket, day, attempts, passed, failed"
 
+const questionCols = "course_id, manager_id, department, location, interaction_id, response, day, answers, correct, judged"
+
 // AssessmentKPIs computes the tiles.
 func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 	var k AssessmentKPIs
@@ -38,21 +40,20 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 // attemptsToPass is SQL giving, for each passed enrolment of @course_id
 // in scope, n: its attempts up to and including the pass (passed_at is
 // the latest pass or fail, so only passed enrolments count). The course's
-// attempts are read alone, index-only (learning_events_attempts, migration
-// 00031), and so are its passed enrolments (one range of the primary key);
-// both MATERIALIZED, so that they meet in one hash join rather than in an
-// index lookup of a learner's enrolments per attempt, which the planner
-// preferred and which read 30 times the buffers (docs/PERFORMANCE.md,
-// fifth pass).
+// passed enrolments (enrollments_passed, migration 00033), its people and
+// its attempts (learning_events_attempts, migration 00031) are each read
+// index-only in learner order, so they meet in merge joins with no sort,
+// where materialising both sides and sorting them took 218 ms for a course
+// of the 10M-statement tenant (docs/PERFORMANCE.md, "10M statements: the
+// assessment course page").
 func (q *Q) attemptsToPass(a pgx.NamedArgs) string {
-	return `WITH ev AS MATERIALIZED (SELECT e.learner_id, e.ts FROM learning_events e
-			WHERE e.tenant_id = @tenant AND e.course_id = @course_id AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')),
-		pe AS MATERIALIZED (SELECT en.learner_id, en.passed_at FROM enrollments en
-			JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-			WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed AND ` + q.Scope.learnerCond("l") +
-		q.F.orgCond("l", a) + q.F.courseCond("en", a) + `)
-		SELECT count(*) AS n FROM pe JOIN ev ON ev.learner_id = pe.learner_id AND ev.ts <= pe.passed_at
-		GROUP BY pe.learner_id`
+	return `SELECT count(*) AS n FROM enrollments en
+		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+		JOIN learning_events e ON e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
+			AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided AND e.ts <= en.passed_at
+		WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed AND ` + q.Scope.learnerCond("l") +
+		q.F.orgCond("l", a) + q.F.courseCond("en", a) + `
+		GROUP BY en.learner_id`
 }
 
 // ScoreBins are attempts by tenth of the scaled score (0–9), plus those
@@ -114,6 +115,36 @@ func (q *Q) CourseAttemptsToPass(course int64) (AttemptsToPass, error) {
 	return out, err
 }
 
+// indexedAttempts serves the attempts table's default order (newest
+// first, then by learner) along learning_events_recent_attempts (migration
+// 00033): the page is the first entries of the course's range that are in
+// the range of days and filters, the total the attempts gold_assessment
+// counts for the same course, days and filters (the same events: not
+// voided, of a learner). Only for the whole organisation: a manager's few
+// people would be looked for along every attempt of the course.
+func (q *Q) indexedAttempts(t *tableQuery) {
+	a := t.args
+	t.indexed = &indexedPage{
+		sql: `SELECT l.id AS learner_id, coalesce(nullif(l.name, ''), l.email, l.employee_id) AS learner, l.department, e.ts AS at,
+				round((e.scaled * 100)::numeric, 1)::float8 AS score,
+				CASE WHEN ` + attemptPassed + ` THEN 'passed' WHEN ` + attemptFailed + ` THEN 'failed' ELSE 'scored' END AS result
+			FROM ` + q.courseEvents("'pass', 'fail', 'score'", a) + `
+			ORDER BY e.ts DESC, e.learner_id LIMIT @limit OFFSET @offset`,
+		total: func() (int, error) {
+			var n int64
+			err := q.one(`SELECT coalesce(sum(g.attempts), 0)::bigint FROM `+q.gold("gold_assessment", assessmentCols, "g")+
+				` WHERE g.course_id = @course_id`+q.F.cond("g", dims{day: "day"}, a), a, &n)
+			return int(n), err
+		},
+	}
+}
+
+// The result of an attempt e, as gold_assessment counts it.
+const (
+	attemptPassed = "e.kind = 'pass' OR (e.kind = 'score' AND e.success)"
+	attemptFailed = "e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success)"
+)
+
 // courseEvents is the learning events of the given kinds of @course_id in
 // scope and range (alias e, learner l).
 func (q *Q) courseEvents(kinds string, a pgx.NamedArgs) string {
@@ -153,7 +184,7 @@ func init() {
 			return tableQuery{}, err
 		}
 		a := with(q.args(), "course_id", p.Course, "from", q.F.From, "to", q.F.To)
-		return tableQuery{
+		t := tableQuery{
 			id: "assessments/attempts",
 			columns: []Column{{Key: "learner_id", Kind: ID},
 				{Key: "learner"},
@@ -165,7 +196,11 @@ func init() {
 				     WHEN e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success) THEN 'failed' ELSE 'scored' END AS result
 				FROM ` + q.courseEvents("'pass', 'fail', 'score'", a),
 			args: a, defaultSort: "at", defaultDesc: true, search: "t.learner",
-		}, nil
+		}
+		if q.Scope.Root == 0 {
+			q.indexedAttempts(&t)
+		}
+		return t, nil
 	}
 	tables["assessments/questions"] = func(q *Q, p Params) (tableQuery, error) {
 		if _, err := q.CourseTitle(p.Course); err != nil {
@@ -180,16 +215,21 @@ func init() {
 				{Key: "top_response"}},
 			// The question is shown by the name its statements define
 			// (object.definition.name, the newest statement that has one,
-			// in English when it is there); its IRI when none does.
+			// in English when it is there); its IRI when none does. The
+			// counts are gold (gold_question_daily): the top response is
+			// the response with the most answers, the first in order among
+			// equals, as mode() picks it; '' is none.
 			sql: `SELECT coalesce((SELECT coalesce(d->>'en-US', d->>'en', d->>'en-GB', (SELECT min(v) FROM jsonb_each_text(d) x(k, v)))
 					FROM xapi_statements s, LATERAL (SELECT s.statement->'object'->'definition'->'name' AS d) n
 					WHERE s.tenant_id = @tenant AND s.activity_id = g.question_iri AND jsonb_typeof(d) = 'object'
 					ORDER BY s.stored DESC LIMIT 1), g.question_iri) AS question,
 				g.answers, g.correct, g.correct_rate, g.top_response
-				FROM (SELECT e.interaction_id AS question_iri, count(*) AS answers, count(*) FILTER (WHERE e.success) AS correct,
-				round(100.0 * count(*) FILTER (WHERE e.success) / nullif(count(*) FILTER (WHERE e.success IS NOT NULL), 0), 1)::float8 AS correct_rate,
-				coalesce(mode() WITHIN GROUP (ORDER BY e.response), '') AS top_response
-				FROM ` + q.courseEvents("'interaction'", a) + ` AND e.interaction_id IS NOT NULL GROUP BY e.interaction_id) g`,
+				FROM (SELECT r.interaction_id AS question_iri, sum(r.answers)::bigint AS answers, sum(r.correct)::bigint AS correct,
+					round(100.0 * sum(r.correct) / nullif(sum(r.judged), 0), 1)::float8 AS correct_rate,
+					coalesce((array_agg(r.response ORDER BY r.answers DESC, r.response) FILTER (WHERE r.response <> ''))[1], '') AS top_response
+					FROM (SELECT g.interaction_id, g.response, sum(g.answers) AS answers, sum(g.correct) AS correct, sum(g.judged) AS judged
+						FROM ` + q.gold("gold_question_daily", questionCols, "g") + ` WHERE g.course_id = @course_id` +
+				q.F.cond("g", dims{day: "day"}, a) + ` GROUP BY 1, 2) r GROUP BY 1) g`,
 			args: a, defaultSort: "correct_rate", search: "t.question",
 		}, nil
 	}

@@ -510,10 +510,10 @@ func collectGoldRows(ctx context.Context, tx pgx.Tx, tenantID int64, learners []
 		k.addPair(id, 0) // learnerGroups reads the group of every learner in k.learners
 	}
 	var b pgx.Batch
-	b.Queue(`SELECT learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts FROM learning_events
+	b.Queue(`SELECT `+eventCols+` FROM learning_events
 		WHERE tenant_id = $1 AND learner_id = ANY($2) AND NOT voided`, tenantID, learners).Query(func(rows pgx.Rows) error {
 		var ev eventRow
-		_, err := pgx.ForEachRow(rows, []any{&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts}, func() error {
+		_, err := pgx.ForEachRow(rows, ev.dest(), func() error {
 			k.events = append(k.events, signed[eventRow]{ev, sign})
 			ev = eventRow{} // the next scan must not write through this row's pointers
 			return nil
@@ -719,14 +719,14 @@ func (p *Pipeline) Purge(ctx context.Context, tenantID int64, before time.Time, 
 		k := newKeys()
 		learners, courses := map[int64]bool{}, map[int64]bool{}
 		rows, err := tx.Query(ctx, `DELETE FROM learning_events WHERE tenant_id = $1 AND statement_id = ANY($2::uuid[])
-			RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts, voided`, tenantID, ids)
+			RETURNING `+eventCols+`, voided`, tenantID, ids)
 		if err != nil {
 			return fmt.Errorf("purge learning events: %w", err)
 		}
 		for rows.Next() {
 			var ev eventRow
 			var voided bool
-			if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts, &voided); err != nil {
+			if err := rows.Scan(ev.dest(&voided)...); err != nil {
 				rows.Close()
 				return err
 			}

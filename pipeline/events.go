@@ -277,7 +277,7 @@ func (e *eventInsert) store(ctx context.Context, tx pgx.Tx, tz string) error {
 	for rows.Next() {
 		var ev eventRow
 		var wasVoided bool
-		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts, &ev.statementID, &wasVoided); err != nil {
+		if err := rows.Scan(ev.dest(&ev.statementID, &wasVoided)...); err != nil {
 			return err
 		}
 		if !wasVoided { // voided before it arrived: it changes nothing
@@ -345,7 +345,7 @@ LEFT JOIN LATERAL (
     WHERE h.tenant_id = $1 AND h.learner_id = u.lid
       AND h.valid_from <= (u.ts AT TIME ZONE $12)::date AND (u.ts AT TIME ZONE $12)::date < h.valid_to
     ORDER BY h.valid_from DESC LIMIT 1) h ON true
-RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts, statement_id::text, voided`
+RETURNING ` + eventCols + `, statement_id::text, voided`
 
 // learnerLookup resolves the actor keys of a batch's events to learners,
 // matching an unknown key to a rostered learner by email (mbox) or

@@ -80,6 +80,17 @@ var goldTables = append(withRollups([]goldTable{
 			aggregates: "sum(e.statements), sum(e.passed), sum(e.failed)", where: "e.bucket IS NOT NULL"},
 	},
 	{
+		// A course's question results: answers, correct ones and judged
+		// ones (a success either way) per question, response ('' for none)
+		// and day; the top response is the one with the most answers.
+		name:       "gold_question_daily",
+		columns:    "course_id, manager_id, department, location, interaction_id, response, day, answers, correct, judged",
+		keys:       keyList("e.course_id", "e.interaction_id", "coalesce(e.response, '')", "e.day"),
+		aggregates: "count(*), count(*) FILTER (WHERE e.success), count(*) FILTER (WHERE e.success IS NOT NULL)",
+		from:       "learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id",
+		where:      "e.tenant_id = $1 AND NOT e.voided AND e.kind = 'interaction' AND e.interaction_id IS NOT NULL",
+	},
+	{
 		name:    "gold_compliance",
 		columns: "requirement_id, manager_id, department, location, completed, on_date, people",
 		keys: keyList("ca.requirement_id", "ca.completed_at IS NOT NULL",
@@ -134,7 +145,7 @@ var goldTables = append(withRollups([]goldTable{
 // per day add up too: each learner is in exactly one group.)
 var rollups = map[string]bool{"gold_course_completion": true, "gold_completion_due": true, "gold_completion_daily": true,
 	"gold_assessment": true, "gold_compliance": true, "gold_course_activity_daily": true, "gold_activity_hourly": true,
-	"gold_engagement_daily": true}
+	"gold_engagement_daily": true, "gold_question_daily": true}
 
 // RollupOf is the tenant-wide roll-up of a gold table, or "" if it has none.
 func RollupOf(table string) string {
@@ -595,6 +606,8 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		[]string{"statements"}, "statements")
 	compliance := groupedDeltaTable("gold_compliance", "requirement_id, "+groupCols+", completed, on_date",
 		append(append([]string{"bigint"}, groupTypes...), "boolean", "date"), []string{"people"}, "people")
+	questions := groupedDeltaTable("gold_question_daily", "course_id, "+groupCols+", interaction_id, response, day",
+		append(append([]string{"bigint"}, groupTypes...), "text", "text", "date"), []string{"answers", "correct", "judged"}, "answers")
 	engagement := groupedDeltaTable("gold_engagement_daily", "day, "+groupCols, append([]string{"date"}, groupTypes...),
 		[]string{"active_learners", "statements", "duration_ms"}, "active_learners")
 
@@ -619,6 +632,10 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		e, g, n := s.row, groups[s.row.learner], int64(s.sign)
 		courseActivity.add([]any{e.course, g.manager, g.department, g.location, e.day}, n, n*e.durationMs)
 		hourly.add([]any{e.day, g.manager, g.department, g.location, int32(e.ts.In(loc).Hour())}, n)
+		if e.kind == "interaction" && e.interaction != "" {
+			questions.add([]any{e.course, g.manager, g.department, g.location, e.interaction, e.response, e.day}, n,
+				n*b2i(e.success != nil && *e.success), n*b2i(e.success != nil))
+		}
 		if e.kind != "pass" && e.kind != "fail" && e.kind != "score" {
 			continue
 		}
@@ -647,7 +664,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		people.QueuedQueries = append(people.QueuedQueries, then.QueuedQueries...)
 	}
 	then = &people
-	tables := append([]*deltaTable{completion, due, completions, assessment, courseActivity, hourly, compliance, engagement, gaps},
+	tables := append([]*deltaTable{completion, due, completions, assessment, questions, courseActivity, hourly, compliance, engagement, gaps},
 		preaggDeltas(k, groups)...)
 	tables = append(tables, complianceDeltas(k, groups)...)
 	err = applyDeltas(ctx, tx, tenantID, tables, then)

@@ -576,14 +576,14 @@ func applyVoids(ctx context.Context, tx pgx.Tx, tenantID int64, ss []xapi.Statem
 	}
 	rows, err := tx.Query(ctx, `UPDATE learning_events SET voided = true
 		WHERE tenant_id = $1 AND statement_id = ANY($2::text[]::uuid[]) AND NOT voided
-		RETURNING learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts`, tenantID, targets)
+		RETURNING `+eventCols, tenantID, targets)
 	if err != nil {
 		return fmt.Errorf("void learning events: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var ev eventRow
-		if err := rows.Scan(&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts); err != nil {
+		if err := rows.Scan(ev.dest()...); err != nil {
 			return err
 		}
 		k.addRecompute(ev.learner, ev.course)

@@ -116,9 +116,16 @@ func randomStatement(r *rand.Rand, learners int, base time.Time) string {
 	case xapi.VerbProgressed, xapi.VerbExperienced:
 		extra = fmt.Sprintf(`,"result":{"duration":"PT%dM"}`, 1+r.IntN(50))
 	}
-	if r.IntN(8) == 0 { // a question inside the course
-		return fmt.Sprintf(`{"id":%q,"actor":{"mbox":"mailto:p%d@t.test"},"verb":{"id":%q},"object":{"id":"%s/q%d","definition":{"type":%q,"interactionType":"choice"}},"context":{"contextActivities":{"parent":[{"id":%q}]}},"result":{"success":%v,"response":"a"},"timestamp":%q}`,
-			id, learner, xapi.VerbAnswered, course, r.IntN(5), xapi.ActivityTypeInteraction, course, r.IntN(2) == 0, ts.Format(time.RFC3339))
+	if r.IntN(8) == 0 { // a question inside the course, answered (or not) and judged (or not)
+		var result []string
+		if s := r.IntN(3); s < 2 {
+			result = append(result, fmt.Sprintf(`"success":%v`, s == 0))
+		}
+		if resp := []string{"a", "b", "c", ""}[r.IntN(4)]; resp != "" {
+			result = append(result, fmt.Sprintf(`"response":%q`, resp))
+		}
+		return fmt.Sprintf(`{"id":%q,"actor":{"mbox":"mailto:p%d@t.test"},"verb":{"id":%q},"object":{"id":"%s/q%d","definition":{"type":%q,"interactionType":"choice"}},"context":{"contextActivities":{"parent":[{"id":%q}]}},"result":{%s},"timestamp":%q}`,
+			id, learner, xapi.VerbAnswered, course, r.IntN(5), xapi.ActivityTypeInteraction, course, strings.Join(result, ","), ts.Format(time.RFC3339))
 	}
 	return statement(id, learner, verb, course, ts, extra)
 }

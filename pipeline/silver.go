@@ -41,6 +41,18 @@ type eventRow struct {
 	durationMs      int64
 	ts              time.Time
 	statementID     string
+	// interaction and response are the question answered and the answer
+	// given ("" for none), for gold_question_daily.
+	interaction, response string
+}
+
+// eventCols is what eventRow.dest scans, in its order, of learning_events.
+const eventCols = "learner_id, course_id, day::text, kind, scaled, success, duration_ms, ts, coalesce(interaction_id, ''), coalesce(response, '')"
+
+// dest is the scan destinations of eventCols, followed by more.
+func (ev *eventRow) dest(more ...any) []any {
+	return append([]any{&ev.learner, &ev.course, &ev.day, &ev.kind, &ev.scaled, &ev.success, &ev.durationMs, &ev.ts,
+		&ev.interaction, &ev.response}, more...)
 }
 
 // enrollmentRow is what gold_course_completion and gold_completion_due need

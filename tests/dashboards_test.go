@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -642,6 +643,10 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 	// The course with most decided assessments, for attempts to pass.
 	var course int64
 	f.one(t, `SELECT course_id FROM enrollments WHERE tenant_id = @t AND passed_at IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, nil, &course)
+	// The course with most answers to questions, for the questions table.
+	var quizCourse int64
+	f.one(t, `SELECT course_id FROM learning_events WHERE tenant_id = @t AND kind = 'interaction' AND NOT voided
+		GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, nil, &quizCourse)
 	fls := f.filters(t, f.mgrScope)
 	viewers := []struct {
 		name    string
@@ -711,6 +716,66 @@ func testDashboardNumbers(t *testing.T, f *dashFixture) {
 					if people > 0 && (bins.Data.Average == nil || math.Abs(*bins.Data.Average-float64(attempts)/float64(people)) > 1e-9) {
 						t.Errorf("%s: average attempts to pass %v, want %v", what("assessments/attempts-to-pass"), bins.Data.Average, float64(attempts)/float64(people))
 					}
+				}
+				// The questions of the course with most answers: answers,
+				// correct ones, the correct rate of those judged and the most
+				// frequent response, by question (its name), from silver.
+				got := map[string]string{}
+				for _, row := range tableRows(t, v.c, "assessments/questions", merge(q, url.Values{"course_id": {strconv.FormatInt(quizCourse, 10)}})).Rows {
+					got[fmt.Sprint(row["question"])] = fmt.Sprintf("%s %s %s %v", show(toFloat(row["answers"])), show(toFloat(row["correct"])),
+						show(toFloat(row["correct_rate"])), row["top_response"])
+				}
+				want := map[string]string{}
+				for _, r := range f.all(t, `SELECT coalesce((SELECT (SELECT min(v) FROM jsonb_each_text(s.statement->'object'->'definition'->'name') x(k, v))
+						FROM xapi_statements s WHERE s.tenant_id = @t AND s.activity_id = e.interaction_id
+						  AND jsonb_typeof(s.statement->'object'->'definition'->'name') = 'object' ORDER BY s.stored DESC LIMIT 1), e.interaction_id),
+						count(*), count(*) FILTER (WHERE e.success),
+						round(100.0 * count(*) FILTER (WHERE e.success) / nullif(count(*) FILTER (WHERE e.success IS NOT NULL), 0), 1)::float8,
+						coalesce(mode() WITHIN GROUP (ORDER BY e.response), '')
+					FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+					WHERE e.tenant_id = @t AND e.course_id = @course AND NOT e.voided AND e.kind = 'interaction' AND e.interaction_id IS NOT NULL
+					  AND e.day BETWEEN @from::date AND @to::date AND `+inScope+` GROUP BY e.interaction_id`, merge2(a, pgx.NamedArgs{"course": quizCourse})) {
+					want[r[0].(string)] = fmt.Sprintf("%s %s %s %v", show(toFloat(r[1])), show(toFloat(r[2])), show(toFloat(r[3])), r[4])
+				}
+				if len(want) == 0 && i == 0 && v.name == "admin" {
+					t.Fatalf("%s: no answers to check", what("assessments/questions"))
+				}
+				if !maps.Equal(got, want) {
+					t.Errorf("%s: questions\n%v\nwant\n%v", what("assessments/questions"), got, want)
+				}
+				// The course's attempts: the first page, newest first, and the total.
+				var att struct {
+					Data jsonTable `json:"data"`
+				}
+				path := withQuery("/api/v1/dashboards/assessments/attempts", merge(q, url.Values{"course_id": {strconv.FormatInt(course, 10)}}))
+				if r := getJSON(t, v.c, path, &att); r.Status != http.StatusOK {
+					t.Fatalf("GET %s: %d %.200s", path, r.Status, r.Body)
+				}
+				var gotAtt []string
+				for _, row := range att.Data.Rows {
+					at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(row["at"]))
+					if err != nil {
+						t.Fatalf("%s: at %v: %v", path, row["at"], err)
+					}
+					gotAtt = append(gotAtt, fmt.Sprintf("%v %s %s %v", row["learner_id"], at.UTC().Format(time.RFC3339Nano), show(toFloat(row["score"])), row["result"]))
+				}
+				var wantAtt []string
+				attempts := f.all(t, `SELECT e.learner_id, e.ts, round((e.scaled * 100)::numeric, 1)::float8,
+						CASE WHEN e.kind = 'pass' OR (e.kind = 'score' AND e.success) THEN 'passed'
+						     WHEN e.kind = 'fail' OR (e.kind = 'score' AND NOT e.success) THEN 'failed' ELSE 'scored' END, count(*) OVER ()
+					FROM learning_events e JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
+					WHERE e.tenant_id = @t AND e.course_id = @course AND NOT e.voided AND e.kind IN ('pass', 'fail', 'score')
+					  AND e.day BETWEEN @from::date AND @to::date AND `+inScope+` ORDER BY e.ts DESC, e.learner_id LIMIT 25`,
+					merge2(a, pgx.NamedArgs{"course": course}))
+				for _, r := range attempts {
+					wantAtt = append(wantAtt, fmt.Sprintf("%d %s %s %v", r[0], r[1].(time.Time).UTC().Format(time.RFC3339Nano), show(toFloat(r[2])), r[3]))
+				}
+				wantTotal := 0
+				if len(attempts) > 0 {
+					wantTotal = int(attempts[0][4].(int64))
+				}
+				if !slices.Equal(gotAtt, wantAtt) || att.Data.Total != wantTotal {
+					t.Errorf("%s: attempts (total %d)\n%v\nwant (total %d)\n%v", what("assessments/attempts"), att.Data.Total, gotAtt, wantTotal, wantAtt)
 				}
 				if i%2 == 1 || strings.Contains(v.name, "filtered") {
 					return // the pages are read for some of the cases only, to keep the test fast
