@@ -28,6 +28,55 @@ type StatusCount struct {
 // Rate is part of whole in percent, NaN without a whole.
 func (s TableSummary) Rate(part, whole string) float64 { return pct(s.Sums[part], s.Sums[whole]) }
 
+// summed is the columns a summary sums (the count columns) and whether
+// the table has a status column to count rows by.
+func (tq tableQuery) summed() (keys []string, status bool) {
+	for _, c := range tq.columns {
+		switch {
+		case c.Kind == Int:
+			keys = append(keys, c.Key)
+		case c.Key == "status":
+			status = true
+		}
+	}
+	return keys, status
+}
+
+// pageWithSummary is pageTable and TableSummary of table id. For a table
+// without a status column (a drill-down's teams) both come from one read:
+// the page's query sums every row by window sums before the page is cut,
+// and the page a drill-down shows has no search, so every row counts.
+func (q *Q) pageWithSummary(id string, p Params) (Table, TableSummary, error) {
+	f := q.F
+	q.F = f.WithoutTable()
+	defer func() { q.F = f }()
+	tq, err := q.table(id, p)
+	if err != nil {
+		return Table{}, TableSummary{}, err
+	}
+	keys, status := tq.summed()
+	var sums []int64
+	t := Table{}
+	if !status {
+		t, sums, err = tq.pageSumming(q.ctx, q.tx, q.F, keys)
+		t.Loc = q.Loc
+	} else {
+		t, err = q.TablePage(id, p)
+	}
+	if err != nil {
+		return t, TableSummary{}, err
+	}
+	if sums == nil {
+		s, err := q.TableSummary(id, p)
+		return t, s, err
+	}
+	s := TableSummary{Rows: int64(t.Total), Sums: map[string]int64{}}
+	for i, k := range keys {
+		s.Sums[k] = sums[i]
+	}
+	return t, s, nil
+}
+
 // TableSummary sums every row of table id for p, whatever the page,
 // sort or search. The table's rows are read once: with a status column,
 // grouped by it, the totals being the groups' sums (the drill-downs' people
@@ -39,17 +88,10 @@ func (q *Q) TableSummary(id string, p Params) (TableSummary, error) {
 	if err != nil {
 		return out, err
 	}
+	keys, status := tq.summed()
 	sel := []string{"count(*)"}
-	var keys []string
-	status := false
-	for _, c := range tq.columns {
-		switch {
-		case c.Kind == Int:
-			keys = append(keys, c.Key)
-			sel = append(sel, fmt.Sprintf("coalesce(sum(t.%s), 0)::bigint", pgx.Identifier{c.Key}.Sanitize()))
-		case c.Key == "status":
-			status = true
-		}
+	for _, k := range keys {
+		sel = append(sel, fmt.Sprintf("coalesce(sum(t.%s), 0)::bigint", pgx.Identifier{k}.Sanitize()))
 	}
 	if !status {
 		vals := make([]int64, len(keys))

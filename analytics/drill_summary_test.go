@@ -69,6 +69,23 @@ func TestTableSummaryEqualsItsRows(t *testing.T) {
 				if err != nil {
 					return err
 				}
+				// A drill page reads its first page and summary together
+				// (window sums): the same as each read alone.
+				page, shared, err := q.pageWithSummary(tb.id, tb.p)
+				if err != nil {
+					return err
+				}
+				alone, err := q.pageTable(tb.id, tb.p)
+				if err != nil {
+					return err
+				}
+				if fmt.Sprint(shared) != fmt.Sprint(got) {
+					t.Errorf("%s: the summary read with the page is %+v, alone %+v", what, shared, got)
+				}
+				if page.Total != alone.Total || fmt.Sprint(page.Rows) != fmt.Sprint(alone.Rows) || len(page.Rows) == 0 {
+					t.Errorf("%s: the page read with the summary has %d of %d rows, alone %d of %d", what, len(page.Rows), page.Total,
+						len(alone.Rows), alone.Total)
+				}
 				want := TableSummary{Sums: map[string]int64{}}
 				byStatus := map[string]int64{}
 				var cols []Column

@@ -107,40 +107,58 @@ func (q tableQuery) where(f Filters) string {
 
 // page runs the query for f's page.
 func (q tableQuery) page(ctx context.Context, tx pgx.Tx, f Filters) (Table, error) {
+	t, _, err := q.pageSumming(ctx, tx, f, nil)
+	return t, err
+}
+
+// pageSumming is page, also summing the columns sum names over every row
+// the search leaves (not only the page's), by window sums in the same
+// read; sums is nil when it could not (an index-read page, a page past the
+// end), and then the caller sums them itself.
+func (q tableQuery) pageSumming(ctx context.Context, tx pgx.Tx, f Filters, sum []string) (Table, []int64, error) {
 	t := Table{ID: q.id, Columns: q.columns, Page: f.Page, Search: q.search != ""}
 	order, sort, desc, err := q.order(f)
 	if err != nil {
-		return t, err
+		return t, nil, err
 	}
 	t.Sort, t.Desc = sort, desc
 	if q.indexed != nil && f.Q == "" && sort == q.defaultSort && desc == q.defaultDesc {
-		return q.indexedPage(ctx, tx, f, t)
+		t, err := q.indexedPage(ctx, tx, f, t)
+		return t, nil, err
 	}
-	sql := fmt.Sprintf(`SELECT t.*, count(*) OVER () FROM (%s) t%s %s LIMIT %d OFFSET %d`,
-		q.sql, q.where(f), order, PageSize, (f.Page-1)*PageSize)
+	windows := ""
+	for _, k := range sum {
+		windows += fmt.Sprintf(", coalesce(sum(t.%s) OVER (), 0)::bigint", pgx.Identifier{k}.Sanitize())
+	}
+	sql := fmt.Sprintf(`SELECT t.*, count(*) OVER ()%s FROM (%s) t%s %s LIMIT %d OFFSET %d`,
+		windows, q.sql, q.where(f), order, PageSize, (f.Page-1)*PageSize)
 	rows, err := tx.Query(ctx, sql, q.args)
 	if err != nil {
-		return t, fmt.Errorf("table %s: %w", q.id, err)
+		return t, nil, fmt.Errorf("table %s: %w", q.id, err)
 	}
 	defer rows.Close()
+	sums := make([]int64, len(sum))
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
-			return t, err
+			return t, nil, err
 		}
-		t.Total = int(vals[len(vals)-1].(int64))
-		t.Rows = append(t.Rows, vals[:len(vals)-1])
+		n := len(vals) - len(sum)
+		for i := range sums {
+			sums[i] = vals[n+i].(int64)
+		}
+		t.Total = int(vals[n-1].(int64))
+		t.Rows = append(t.Rows, vals[:n-1])
 	}
 	if err := rows.Err(); err != nil {
-		return t, fmt.Errorf("table %s: %w", q.id, err)
+		return t, nil, fmt.Errorf("table %s: %w", q.id, err)
 	}
 	if len(t.Rows) == 0 && f.Page > 1 {
 		// Past the end: count what there is, so the pager can step back.
-		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (%s) t%s`, q.sql, q.where(f)), q.args).Scan(&t.Total); err != nil {
-			return t, err
-		}
+		err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (%s) t%s`, q.sql, q.where(f)), q.args).Scan(&t.Total)
+		return t, nil, err
 	}
-	return t, nil
+	return t, sums, nil
 }
 
 // indexedPage reads f's page by q.indexed.

@@ -197,10 +197,7 @@ func (q *Q) DrillView(table string, p Params, object int64, titleOf func(int64) 
 	if v.Title, err = titleOf(object); err != nil {
 		return v, err
 	}
-	if v.Table, err = q.pageTable(table, p); err != nil {
-		return v, err
-	}
-	if v.Summary, err = q.TableSummary(table, p); err != nil {
+	if v.Table, v.Summary, err = q.pageWithSummary(table, p); err != nil {
 		return v, err
 	}
 	if team {
