@@ -92,17 +92,24 @@ func (q *Q) activeFlags(a pgx.NamedArgs) string {
 		GROUP BY m.learner_id`
 }
 
-// EngagementKPIs computes the tiles.
-func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
-	var k EngagementKPIs
+// kpiArgs are the tiles' dates: the range (from, to), the previous period
+// (p0, pto), the first days of the last 7 and 30 (d7, d30) and the first
+// day any of them reads (pfrom).
+func (q *Q) kpiArgs() pgx.NamedArgs {
 	p := q.F.Previous()
 	d30 := q.F.To.AddDate(0, 0, -29)
 	first := p.From
 	if d30.Before(first) {
 		first = d30
 	}
-	a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
+	return with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
 		"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
+}
+
+// EngagementKPIs computes the tiles.
+func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
+	var k EngagementKPIs
+	a := q.kpiArgs()
 	// The whole tenant's from the active days' gaps; a filter's or a
 	// manager's in one pass over the people's active days, one row per
 	// person.

@@ -106,14 +106,7 @@ func compareActiveMonths(t *testing.T, db *database.DB, tenant int64, step strin
 					if err != nil {
 						return err
 					}
-					p := q.F.Previous()
-					d30 := q.F.To.AddDate(0, 0, -29)
-					first := p.From
-					if d30.Before(first) {
-						first = d30
-					}
-					a := with(q.args(), "from", q.F.From, "to", q.F.To, "pfrom", first, "pto", p.To, "p0", p.From,
-						"d7", q.F.To.AddDate(0, 0, -6), "d30", d30)
+					a := q.kpiArgs()
 					var want EngagementKPIs
 					if err := q.one(`SELECT count(*) FILTER (WHERE cur), count(*) FILTER (WHERE prev), count(*) FILTER (WHERE d1),
 						count(*) FILTER (WHERE d7), count(*) FILTER (WHERE d30)
