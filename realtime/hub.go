@@ -249,10 +249,16 @@ func (c *Client) Subscribe(key string, render Render, now Snapshot, shown int64)
 		// Everyone else gets what changed since the view was last pushed.
 		v.push(now, c)
 	}
-	if shown != v.shown.Version {
+	// A page older than the view (or of no known version) is brought up
+	// to it. A page newer than the view — shown by an instance that learnt
+	// of a commit before this one, e.g. before a restart — is left as it
+	// is: resyncing it would move its numbers back. The view is rendered
+	// again, and the page gets what changed once this instance has caught
+	// up with it.
+	if shown < v.shown.Version {
 		c.deliver(resync(v.shown.Sections))
 	}
-	behind := v.shown.Version < latest || v.shown.Lagging
+	behind := v.shown.Version < latest || v.shown.Lagging || shown > v.shown.Version
 	v.mu.Unlock()
 	if behind {
 		v.poke()

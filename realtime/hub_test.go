@@ -232,6 +232,19 @@ func TestHubResyncsAStalePageAndCloseEndsEveryone(t *testing.T) {
 	if m := receive(t, c, time.Second); !strings.Contains(m, "kpi-overdue") || strings.Contains(m, "data-live-changed") {
 		t.Errorf("resync of a stale page: %q", m)
 	}
+	// A page newer than what this instance knows (it learnt of version 6
+	// elsewhere) is not moved back to 4; it gets version 6's changes once
+	// the instance has them.
+	ahead, _ := h.Join(1)
+	ahead.Subscribe("v", f.render, f.now(t), 6)
+	if m := receive(t, ahead, 300*time.Millisecond); m != "" {
+		t.Errorf("a page at version 6 was sent version 4: %q", m)
+	}
+	f.version.Store(6)
+	h.Changed(1, 6)
+	if m := receive(t, ahead, 2*time.Second); !strings.Contains(m, `data-version="6"`) {
+		t.Errorf("the page ahead got %q once the instance caught up", m)
+	}
 	idle, _ := h.Join(1) // connected, not subscribed yet
 	var wg sync.WaitGroup
 	wg.Go(func() { h.Close(CloseRestart, "the server is restarting") })

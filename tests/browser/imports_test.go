@@ -92,12 +92,14 @@ func TestImportsPageOnAPhone(t *testing.T) {
 	noOverflow(ctx, t, "the import's result")
 	screenshot(t, b, "admin-imports-result-390.png")
 
+	ctx = b.step(t)
 	visit(ctx, t, b, srv, "/admin/imports", "import-history")
 	if got := text(ctx, t, `[data-testid="import-row"]`); !strings.Contains(got, "acme-roster.csv") || !strings.Contains(got, "5,000") {
 		t.Errorf("history row %q", got)
 	}
 	noOverflow(ctx, t, "/admin/imports with its history")
 	// The admin's navigation, with Imports, still fits a laptop's header.
+	ctx = b.step(t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatal(err)
 	}
