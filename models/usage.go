@@ -34,7 +34,7 @@ SELECT t.id, t.slug, t.name, t.status,
     coalesce(c.statements, 0),
     coalesce((SELECT sum(h.statements) FROM tenant_statement_hours h
         WHERE h.tenant_id = t.id AND h.hour > now() - interval '24 hours'), 0),
-    c.last_stored,
+    CASE WHEN c.statements > 0 THEN c.last_stored END,
     coalesce((SELECT sum(jsonb_array_length(f.report)) FROM import_files f WHERE f.tenant_id = t.id), 0)
 FROM tenants t LEFT JOIN tenant_statement_counts c ON c.tenant_id = t.id
 WHERE t.kind = 'customer'

@@ -107,9 +107,9 @@ func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
 		})
 		// A deadlock rolled the whole transaction back, so it can run
 		// again. lockTenantAnd takes its locks in the order every release
-		// does, so none is expected; a tenant's very first batches during
-		// a rolling upgrade across migrations/00023 are the exception (no
-		// counter row to lock yet).
+		// does, so none is expected; a new tenant's first batches sent to
+		// the previous release during a rolling upgrade across
+		// migrations/00023 are the exception (see lockTenantAnd).
 		if attempt == 3 || !isDeadlock(err) || ctx.Err() != nil {
 			break
 		}

@@ -119,8 +119,17 @@ func lockTenantAnd(ctx context.Context, then *pgx.Batch, tx pgx.Tx, tenantID int
 	// INSERT (the counter, by its trigger) and then the pipeline lock: two
 	// releases side by side during a rolling upgrade cannot deadlock. The
 	// row is held to the commit, as the pipeline lock is, so it adds no
-	// wait. A tenant that has never stored a statement has no row yet.
+	// wait. A tenant that has never stored a statement gets its row first
+	// (0 statements, last stored -infinity: "never" on the usage page):
+	// without one, a batch that found none went on to the pipeline lock
+	// holding no row, and deadlocked at its count with a batch that had
+	// found the row the first one committed meanwhile and held it while
+	// waiting for the lock (TestRollingRestart's first batches). A row
+	// being inserted by another batch is waited for here, before the lock.
 	var b pgx.Batch
+	b.Queue(`INSERT INTO tenant_statement_counts (tenant_id, statements, last_stored)
+		SELECT id, 0, '-infinity' FROM tenants WHERE id = $1
+		ON CONFLICT (tenant_id) DO NOTHING`, tenantID)
 	b.Queue(`SELECT FROM tenant_statement_counts WHERE tenant_id = $1 FOR UPDATE`, tenantID)
 	b.Queue(`SELECT pg_advisory_xact_lock($1, $2::int)`, lockKey, tenantID)
 	var tz string
