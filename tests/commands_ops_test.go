@@ -221,9 +221,16 @@ func newestMigration(t *testing.T) string {
 // tenant (seed.PrintLogins prints it) and returns the status.
 func postDemoStatement(t *testing.T, url, tenant string) int {
 	t.Helper()
-	body := `{"actor":{"mbox":"mailto:dev@` + tenant + `.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://lms.dev.test/courses/1"}}`
+	return postCompletion(t, url, tenant+"-demo-key", tenant+"-demo-secret", "dev@"+tenant+".test")
+}
+
+// postCompletion posts a completion by email of a course to the xAPI
+// endpoint url with the credential key and secret, and returns the status.
+func postCompletion(t *testing.T, url, key, secret, email string) int {
+	t.Helper()
+	body := `{"actor":{"mbox":"mailto:` + email + `"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://lms.dev.test/courses/1"}}`
 	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	req.SetBasicAuth(tenant+"-demo-key", tenant+"-demo-secret")
+	req.SetBasicAuth(key, secret)
 	req.Header.Set("X-Experience-API-Version", "1.0.3")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

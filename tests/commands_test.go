@@ -169,17 +169,7 @@ func TestSeedThenCredentialsThenStatements(t *testing.T) {
 
 	srv := testserver.StartOn(t, testdb.Open(t, superuser))
 	post := func(key, secret string) int {
-		body := `{"actor":{"mbox":"mailto:someone@cli.test"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://lms.cli.test/courses/1"}}`
-		req, _ := http.NewRequest(http.MethodPost, srv.URL("127.0.0.1", "/xapi/statements"), strings.NewReader(body))
-		req.SetBasicAuth(key, secret)
-		req.Header.Set("X-Experience-API-Version", "1.0.3")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postCompletion(t, srv.URL("127.0.0.1", "/xapi/statements"), key, secret, "someone@cli.test")
 	}
 	if code := post(m[1], m[2]); code != http.StatusOK {
 		t.Errorf("a statement with the new credential: status %d, want 200", code)

@@ -724,9 +724,13 @@ func explainRoutes(b *testing.B, dbURL string, t models.Tenant, host string, rou
 			b.Fatal(err)
 		}
 	}
-	// A loaded database outlives the benchmark: leave its settings as
-	// they were.
-	defer conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s RESET ALL`, pgx.Identifier{dbName}.Sanitize()))
+	// A loaded database outlives the benchmark: take the settings off again.
+	defer func() {
+		for _, name := range []string{"session_preload_libraries", "auto_explain.log_min_duration", "auto_explain.log_analyze",
+			"auto_explain.log_buffers", "auto_explain.log_format"} {
+			conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s RESET %s`, pgx.Identifier{dbName}.Sanitize(), name))
+		}
+	}()
 	// A second instance on a new pool, with the result cache off (every
 	// request runs its queries): its connections start with auto_explain
 	// loaded.
