@@ -146,7 +146,11 @@ func rebuild(ctx context.Context, db *database.DB, out io.Writer, silver bool, a
 	}
 	fmt.Fprintf(out, "rebuilt gold for %s from silver in %.1f s\n", t.Name, times.Gold.Seconds())
 	for _, s := range times.Steps {
-		fmt.Fprintf(out, "  %-36s %6.2f s\n", s.What, s.Took.Seconds())
+		second := ""
+		if s.Second {
+			second = "  (second connection)"
+		}
+		fmt.Fprintf(out, "  %-44s %6.2f s%s\n", s.What, s.Took.Seconds(), second)
 	}
 	return nil
 }

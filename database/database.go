@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -212,6 +213,30 @@ func snapshot(ctx context.Context, pool *pgxpool.Pool, tenantID int64, fn func(t
 		return fn(tx)
 	})
 }
+
+// TenantTxAtSnapshot is TenantTx in a REPEATABLE READ transaction that
+// sees exactly what another transaction's exported snapshot sees
+// (pg_export_snapshot, which the other must keep open until this one has
+// started): a second connection reading for it, e.g. the two-connection
+// gold rebuild.
+func (db *DB) TenantTxAtSnapshot(ctx context.Context, tenantID int64, snapshot string, fn func(tx pgx.Tx) error) error {
+	if !snapshotID.MatchString(snapshot) {
+		return fmt.Errorf("not a snapshot id: %q", snapshot)
+	}
+	return pgx.BeginTxFunc(ctx, db.app.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		// First in the transaction, and a utility statement: no parameters.
+		if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshot+"'"); err != nil {
+			return fmt.Errorf("import snapshot: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// snapshotID is what pg_export_snapshot returns, e.g. 00000003-0000001B-1.
+var snapshotID = regexp.MustCompile(`^[0-9A-F]+-[0-9A-F]+-[0-9]+$`)
 
 // PlatformTx is Platform for pgx work.
 func (db *DB) PlatformTx(ctx context.Context, fn func(tx pgx.Tx) error) error {

@@ -230,36 +230,59 @@ func (g goldTable) rebuildSQL() string {
 	return replaceRowsSQL(g.name, strings.Split(g.columns, ", "), len(g.keys), g.rowsSQL())
 }
 
+// diffSQL is the query of the differences between the table's stored rows
+// and rowsSQL's (diffRowsSQL).
+func (g goldTable) diffSQL() string {
+	return diffRowsSQL(g.name, strings.Split(g.columns, ", "), len(g.keys), g.rowsSQL())
+}
+
 // replaceRowsSQL is a statement that makes the rows of tenant $1 in table
 // those of rows (a relation with the columns cols after tenant_id, the
 // first keys of them its key), writing only the differences. One hash
-// join of the fresh rows with the stored ones (by key) finds them: the
-// stored rows no longer there are deleted, those whose values changed are
-// updated (both by row address) and the new ones inserted. Rows that were
-// right (what the incremental path keeps) are then read, not rewritten:
-// deleting and inserting every row cost more than computing them, as each
-// insert checked the unique index past the deleted versions of its key,
-// and left as many dead rows behind for vacuum.
+// join of the fresh rows with the stored ones (by key) finds them
+// (diffRowsSQL): the stored rows no longer there are deleted, those whose
+// values changed are updated (both by row address) and the new ones
+// inserted (applyDiffSQL). Rows that were right (what the incremental path
+// keeps) are then read, not rewritten: deleting and inserting every row
+// cost more than computing them, as each insert checked the unique index
+// past the deleted versions of its key, and left as many dead rows behind
+// for vacuum.
 func replaceRowsSQL(table string, cols []string, keys int, rows string) string {
+	return applyDiffSQL(table, cols, keys, diffRowsSQL(table, cols, keys, rows))
+}
+
+// diffRowsSQL is a query of the differences between the stored rows of
+// tenant $1 in table and rows: stored (the stored row's address, NULL for
+// a row to insert), fresh (NULL for a stored row to delete), then cols,
+// the fresh values.
+func diffRowsSQL(table string, cols []string, keys int, rows string) string {
+	values := cols[keys:]
+	return fmt.Sprintf(`SELECT s.stored, f.fresh, %[3]s
+    FROM (SELECT true AS fresh, * FROM (%[2]s) AS r(%[4]s)) f
+    FULL JOIN (SELECT ctid AS stored, %[4]s FROM %[1]s WHERE tenant_id = $1) s ON (%[5]s) = (%[6]s)
+    WHERE s.stored IS NULL OR f.fresh IS NULL OR (%[7]s) IS DISTINCT FROM (%[8]s)`,
+		table, rows, qualified("f", cols), strings.Join(cols, ", "), qualified("f", cols[:keys]), qualified("s", cols[:keys]),
+		qualified("f", values), qualified("s", values))
+}
+
+// applyDiffSQL is a statement that writes the differences diff (a query
+// with diffRowsSQL's columns) into the rows of tenant $1 in table.
+func applyDiffSQL(table string, cols []string, keys int, diff string) string {
 	values := cols[keys:]
 	sets := make([]string, len(values))
 	for i, v := range values {
 		sets[i] = v + " = d." + v
 	}
 	return fmt.Sprintf(`WITH diff AS MATERIALIZED (
-    SELECT s.stored, f.fresh, %[3]s
-    FROM (SELECT true AS fresh, * FROM (%[2]s) AS r(%[4]s)) f
-    FULL JOIN (SELECT ctid AS stored, %[4]s FROM %[1]s WHERE tenant_id = $1) s ON (%[5]s) = (%[6]s)
-    WHERE s.stored IS NULL OR f.fresh IS NULL OR (%[7]s) IS DISTINCT FROM (%[8]s)
+    %[2]s
 ), gone AS (
     DELETE FROM %[1]s g WHERE g.tenant_id = $1 AND g.ctid = ANY (ARRAY(SELECT stored FROM diff WHERE fresh IS NULL))
 ), changed AS (
-    UPDATE %[1]s g SET %[9]s FROM diff d
+    UPDATE %[1]s g SET %[4]s FROM diff d
     WHERE g.tenant_id = $1 AND g.ctid = ANY (ARRAY(SELECT stored FROM diff WHERE fresh AND stored IS NOT NULL)) AND g.ctid = d.stored
 )
-INSERT INTO %[1]s (tenant_id, %[4]s) SELECT $1, %[4]s FROM diff WHERE stored IS NULL`,
-		table, rows, qualified("f", cols), strings.Join(cols, ", "), qualified("f", cols[:keys]), qualified("s", cols[:keys]),
-		qualified("f", values), qualified("s", values), strings.Join(sets, ", "))
+INSERT INTO %[1]s (tenant_id, %[3]s) SELECT $1, %[3]s FROM diff WHERE stored IS NULL`,
+		table, diff, strings.Join(cols, ", "), strings.Join(sets, ", "))
 }
 
 // qualified is the columns cols of alias a, as a list.
@@ -295,7 +318,10 @@ func GoldRowsFor(table string) string {
 // events): the gold tables of events are sums over it (fromEvents), so a
 // rebuild scans the events once instead of once per table, and joins the
 // learners to fewer rows. CREATE TABLE AS may read in parallel, which an
-// INSERT … SELECT may not.
+// INSERT … SELECT may not. The answers (gold_question_daily) are not
+// summed here: grouped by question and response they add a row per answer
+// (about one in four events), which made this sum half as slow again at
+// 10M statements and the question table no faster (docs/PERFORMANCE.md).
 const rebuildEvents = `CREATE TEMPORARY TABLE rebuild_events ON COMMIT DROP AS
 SELECT e.learner_id, e.course_id, e.day, ` + localHour + ` AS hour,
     CASE WHEN e.kind IN ('pass', 'fail', 'score') THEN ` + scoreBucketSQL + ` END AS bucket,
@@ -305,10 +331,31 @@ FROM learning_events e JOIN tenants t ON t.id = e.tenant_id
 WHERE e.tenant_id = $1 AND NOT e.voided
 GROUP BY 1, 2, 3, 4, 5`
 
-// RebuildStep is how long one step of a rebuild took.
+// RebuildStep is how long one step of a rebuild took; Second is set for
+// the steps the second connection of a two-connection rebuild ran
+// (rebuildGoldTwo), at the same time as the first's.
 type RebuildStep struct {
-	What string
-	Took time.Duration
+	What   string
+	Took   time.Duration
+	Second bool
+}
+
+// stepClock appends each step's time to steps, when it is not nil.
+type stepClock struct {
+	steps  *[]RebuildStep
+	start  time.Time
+	second bool
+}
+
+func newStepClock(steps *[]RebuildStep, second bool) *stepClock {
+	return &stepClock{steps: steps, start: time.Now(), second: second}
+}
+
+func (c *stepClock) step(what string) {
+	if c.steps != nil {
+		*c.steps = append(*c.steps, RebuildStep{what, time.Since(c.start), c.second})
+	}
+	c.start = time.Now()
 }
 
 // rebuildGold recomputes every gold row of the tenant from silver, one
@@ -320,13 +367,28 @@ func rebuildGold(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 // rebuildGoldSteps is rebuildGold, appending each step's time to steps
 // when it is not nil.
 func rebuildGoldSteps(ctx context.Context, tx pgx.Tx, tenantID int64, steps *[]RebuildStep) error {
-	start := time.Now()
-	step := func(what string) {
-		if steps != nil {
-			*steps = append(*steps, RebuildStep{what, time.Since(start)})
-		}
-		start = time.Now()
+	clock := newStepClock(steps, false)
+	if err := sumEvents(ctx, tx, tenantID); err != nil {
+		return err
 	}
+	clock.step("learning events summed")
+	for _, g := range goldTables {
+		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
+			return fmt.Errorf("rebuild %s: %w", g.name, err)
+		}
+		clock.step(g.name)
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE rebuild_events`); err != nil {
+		return err
+	}
+	err := goldFreshness(ctx, tx, tenantID)
+	clock.step("freshness")
+	return err
+}
+
+// sumEvents sets the rest of the transaction up for a rebuild
+// (rebuildMemory) and fills rebuild_events.
+func sumEvents(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 	if _, err := tx.Exec(ctx, rebuildMemory); err != nil {
 		return err
 	}
@@ -338,20 +400,15 @@ func rebuildGoldSteps(ctx context.Context, tx pgx.Tx, tenantID int64, steps *[]R
 	if _, err := tx.Exec(ctx, `ANALYZE rebuild_events`); err != nil {
 		return fmt.Errorf("sum learning events: %w", err)
 	}
-	step("learning events summed")
-	for _, g := range goldTables {
-		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
-			return fmt.Errorf("rebuild %s: %w", g.name, err)
-		}
-		step(g.name)
-	}
-	if _, err := tx.Exec(ctx, `DROP TABLE rebuild_events`); err != nil {
-		return err
-	}
+	return nil
+}
+
+// goldFreshness records that the tenant's gold was rebuilt now, from the
+// statements stored so far.
+func goldFreshness(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO gold_freshness (tenant_id, as_of, refreshed)
 		VALUES ($1, (SELECT max(stored) FROM xapi_statements WHERE tenant_id = $1), now())
 		ON CONFLICT (tenant_id) DO UPDATE SET as_of = excluded.as_of, refreshed = excluded.refreshed`, tenantID)
-	step("freshness")
 	return err
 }
 

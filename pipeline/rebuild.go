@@ -3,6 +3,11 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,11 +169,14 @@ type RebuildTimes struct {
 
 // Rebuild recomputes the tenant's silver aggregates (daily activity,
 // enrolments, compliance completions) from its learning events when silver
-// is set, then every gold row from silver, as one new gold version.
+// is set, then every gold row from silver, as one new gold version. Gold
+// alone is rebuilt on two connections (rebuildGoldTwo); after silver, whose
+// new rows only this transaction sees, on one.
 func (p *Pipeline) Rebuild(ctx context.Context, tenantID int64, silver bool) (RebuildTimes, error) {
 	var times RebuildTimes
 	var version int64
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
+		times = RebuildTimes{}
 		start := time.Now()
 		if silver {
 			if err := rebuildSilver(ctx, tx, tenantID, tz); err != nil {
@@ -176,8 +184,10 @@ func (p *Pipeline) Rebuild(ctx context.Context, tenantID int64, silver bool) (Re
 			}
 			times.Silver = time.Since(start)
 			start = time.Now()
-		}
-		if err := rebuildGoldSteps(ctx, tx, tenantID, &times.Steps); err != nil {
+			if err := rebuildGoldSteps(ctx, tx, tenantID, &times.Steps); err != nil {
+				return err
+			}
+		} else if err := p.rebuildGoldTwo(ctx, tx, tenantID, &times.Steps); err != nil {
 			return err
 		}
 		times.Gold = time.Since(start)
@@ -189,3 +199,199 @@ func (p *Pipeline) Rebuild(ctx context.Context, tenantID int64, silver bool) (Re
 	p.committed(tenantID, version)
 	return times, nil
 }
+
+// rebuildGoldTwo is rebuildGoldSteps on both of a database server's cores:
+// PostgreSQL 15 runs no INSERT … SELECT or data-modifying statement in
+// parallel, so a second connection computes the tables of learning events
+// (those with fromEvents: the events summed, then each table's
+// differences, diffSQL) while tx rebuilds the others, and tx then writes
+// the second connection's differences and the roll-ups of those tables.
+//
+// It stays one transaction for readers and exact under ingest: tx holds
+// the tenant's pipeline lock, so nothing changes the tenant's silver or
+// gold until it commits, and the second connection reads in the snapshot
+// tx exported after taking the lock (the silver and the stored gold tx
+// sees: it has written nothing yet). tx writes a table of events only
+// from the differences computed against its stored rows, which nothing
+// else writes meanwhile; and it holds ROW EXCLUSIVE on those tables from
+// the start, so that no VACUUM FULL or CLUSTER can move the rows the
+// differences address. A failure on either connection rolls tx back.
+//
+// The differences travel as COPY text through a temporary file each
+// (none at all when a table was right: the usual case).
+func (p *Pipeline) rebuildGoldTwo(ctx context.Context, tx pgx.Tx, tenantID int64, steps *[]RebuildStep) error {
+	var second []goldTable
+	onSecond := map[string]bool{}
+	for _, g := range goldTables {
+		if g.fromEvents != nil && g.rollupOf == "" {
+			second, onSecond[g.name] = append(second, g), true
+		}
+	}
+	names := make([]string, len(second))
+	for i, g := range second {
+		names[i] = g.name
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+strings.Join(names, ", ")+` IN ROW EXCLUSIVE MODE`); err != nil {
+		return err
+	}
+	var snapshot string
+	if err := tx.QueryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&snapshot); err != nil {
+		return fmt.Errorf("export snapshot: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	diffs := make(chan tableDiff, len(second))
+	var secondSteps []RebuildStep
+	var secondErr error
+	go func() {
+		defer close(diffs)
+		secondErr = p.db.TenantTxAtSnapshot(ctx, tenantID, snapshot, func(stx pgx.Tx) error {
+			return goldDiffs(ctx, stx, tenantID, second, diffs, &secondSteps)
+		})
+	}()
+	defer func() {
+		// On a return before every difference was written: stop the second
+		// connection and let go of the files it left.
+		cancel()
+		for d := range diffs {
+			d.close()
+		}
+	}()
+
+	clock := newStepClock(steps, false)
+	if _, err := tx.Exec(ctx, rebuildMemory); err != nil {
+		return err
+	}
+	for _, g := range goldTables {
+		if onSecond[g.name] || onSecond[g.rollupOf] {
+			continue
+		}
+		if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
+			return fmt.Errorf("rebuild %s: %w", g.name, err)
+		}
+		clock.step(g.name)
+	}
+	// The time spent waiting for the second connection is one step,
+	// writing each of its tables' differences another.
+	var written []string
+	var waited time.Duration
+	for {
+		start := time.Now()
+		d, ok := <-diffs
+		wait := time.Since(start)
+		waited, clock.start = waited+wait, clock.start.Add(wait)
+		if !ok {
+			break
+		}
+		err := d.apply(ctx, tx, tenantID)
+		d.close()
+		if err != nil {
+			return fmt.Errorf("rebuild %s: %w", d.table.name, err)
+		}
+		written = append(written, d.table.name)
+		clock.step(fmt.Sprintf("%s: %d rows written", d.table.name, d.rows))
+	}
+	// diffs is closed: the second connection is done.
+	if secondErr != nil {
+		return fmt.Errorf("second connection: %w", secondErr)
+	}
+	if len(written) != len(second) {
+		return fmt.Errorf("second connection: %d of %d tables", len(written), len(second))
+	}
+	if steps != nil {
+		*steps = append(*steps, RebuildStep{What: "waiting for the second connection", Took: waited})
+		*steps = append(*steps, secondSteps...)
+	}
+	for _, g := range goldTables {
+		if onSecond[g.rollupOf] {
+			if _, err := tx.Exec(ctx, g.rebuildSQL(), tenantID); err != nil {
+				return fmt.Errorf("rebuild %s: %w", g.name, err)
+			}
+			clock.step(g.name)
+		}
+	}
+	err := goldFreshness(ctx, tx, tenantID)
+	clock.step("freshness")
+	return err
+}
+
+// tableDiff is one gold table's differences (diffSQL's rows) as COPY
+// text in file, or no file when there are none.
+type tableDiff struct {
+	table goldTable
+	file  *os.File
+	rows  int64
+}
+
+func (d tableDiff) close() {
+	if d.file != nil {
+		d.file.Close()
+	}
+}
+
+// goldDiffs sums the tenant's events and sends each of tables' differences
+// to out as it has them; tx reads for the transaction that writes them.
+func goldDiffs(ctx context.Context, tx pgx.Tx, tenantID int64, tables []goldTable, out chan<- tableDiff, steps *[]RebuildStep) error {
+	clock := newStepClock(steps, true)
+	if err := sumEvents(ctx, tx, tenantID); err != nil {
+		return err
+	}
+	clock.step("learning events summed")
+	for _, g := range tables {
+		f, err := os.CreateTemp("", "learnlens-rebuild-*.copy")
+		if err != nil {
+			return err
+		}
+		os.Remove(f.Name()) // gone with the last descriptor
+		d := tableDiff{table: g, file: f}
+		tag, err := tx.Conn().PgConn().CopyTo(ctx, f, "COPY ("+withTenant(g.diffSQL(), tenantID)+") TO STDOUT")
+		if err == nil {
+			_, err = f.Seek(0, io.SeekStart)
+		}
+		if err != nil {
+			d.close()
+			return fmt.Errorf("differences of %s: %w", g.name, err)
+		}
+		if d.rows = tag.RowsAffected(); d.rows == 0 {
+			d.close()
+			d.file = nil
+		}
+		out <- d
+		clock.step(g.name)
+	}
+	return nil
+}
+
+// apply writes the differences into the tenant's rows of the table: COPY
+// into a temporary table, then the statement replaceRowsSQL would have
+// run with them.
+func (d tableDiff) apply(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+	if d.file == nil {
+		return nil
+	}
+	cols := strings.Split(d.table.columns, ", ")
+	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE rebuild_diff ON COMMIT DROP AS
+		SELECT ctid AS stored, true AS fresh, `+d.table.columns+` FROM `+d.table.name+` WITH NO DATA`); err != nil {
+		return err
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, d.file, `COPY rebuild_diff FROM STDIN`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, applyDiffSQL(d.table.name, cols, len(d.table.keys), `SELECT * FROM rebuild_diff`), tenantID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DROP TABLE rebuild_diff`)
+	return err
+}
+
+// withTenant is query with its one parameter, $1, replaced by the tenant's
+// id, for a statement that takes none (COPY).
+func withTenant(query string, tenantID int64) string {
+	return parameter.ReplaceAllStringFunc(query, func(p string) string {
+		if p != "$1" {
+			panic("pipeline: a query with a parameter other than $1: " + p)
+		}
+		return strconv.FormatInt(tenantID, 10)
+	})
+}
+
+var parameter = regexp.MustCompile(`\$[0-9]+`)

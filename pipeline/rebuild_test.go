@@ -233,3 +233,122 @@ func TestGoldRebuildWritesOnlyDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTwoConnectionRebuildRacingIngestStaysExact races the two-connection
+// gold rebuild (Rebuild without silver: the command's) with statement
+// batches, over gold made wrong in every way a rebuild repairs — in the
+// tables of events the second connection computes (rows off, missing and
+// extra) and in the others — each time under the tenant's lock, as a bug
+// would have left it. The second connection's differences are written,
+// the batches' deltas land before or after whole rebuilds, and gold ends
+// up exactly what a rebuild from silver gives.
+func TestTwoConnectionRebuildRacingIngestStaysExact(t *testing.T) {
+	t.Parallel()
+	const learners, workers, batches = 12, 3, 6
+	f := newFixture(t, learners)
+	ctx := context.Background()
+	base := time.Now().UTC().Truncate(time.Second)
+	r := rand.New(rand.NewPCG(17, 60))
+	var warm []string
+	for range 120 {
+		warm = append(warm, randomStatement(r, learners, base))
+	}
+	f.send(warm...)
+	spoil := func() error {
+		return f.p.inTenant(ctx, f.tenantID, func(tx pgx.Tx, _ string) error {
+			for _, q := range []string{
+				`UPDATE gold_course_activity_daily SET statements = statements + 2 WHERE tenant_id = $1 AND extract(day FROM day)::int % 2 = 0`,
+				`DELETE FROM gold_activity_hourly WHERE tenant_id = $1 AND hour % 3 = 0`,
+				`UPDATE gold_question_daily SET correct = correct + 1 WHERE tenant_id = $1`,
+				`INSERT INTO gold_assessment (tenant_id, course_id, manager_id, department, location, bucket, day, attempts, passed, failed)
+					SELECT tenant_id, course_id, manager_id, department, location, bucket, '1999-01-01', 5, 5, 0
+					FROM gold_assessment WHERE tenant_id = $1 LIMIT 3 ON CONFLICT DO NOTHING`,
+				`UPDATE gold_assessment_tenant SET attempts = attempts + 1 WHERE tenant_id = $1`,
+				`UPDATE gold_course_completion SET enrolled = enrolled + 1 WHERE tenant_id = $1`,
+				`DELETE FROM gold_engagement_daily WHERE tenant_id = $1 AND extract(day FROM day)::int % 2 = 1`,
+			} {
+				if _, err := tx.Exec(ctx, q, f.tenantID); err != nil {
+					return fmt.Errorf("%s: %w", q, err)
+				}
+			}
+			return nil
+		})
+	}
+	errs := make(chan error, workers+1)
+	start := make(chan struct{})
+	for w := range workers {
+		go func() {
+			<-start
+			r := rand.New(rand.NewPCG(uint64(w), 61))
+			for range batches {
+				var batch []string
+				for range 30 {
+					batch = append(batch, randomStatement(r, learners, base))
+				}
+				parsed, err := xapi.ParseStatements([]byte("[" + strings.Join(batch, ",") + "]"))
+				if err == nil {
+					_, err = f.p.StoreStatements(ctx, StatementBatch{TenantID: f.tenantID, Authority: testAuthority, Statements: parsed})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var written int64
+	var second bool
+	go func() {
+		<-start
+		for range 4 {
+			if err := spoil(); err != nil {
+				errs <- err
+				return
+			}
+			times, err := f.p.Rebuild(ctx, f.tenantID, false)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for _, s := range times.Steps {
+				var table string
+				var n int64
+				if _, err := fmt.Sscanf(s.What, "%s %d rows written", &table, &n); err == nil {
+					written += n
+				}
+				second = second || s.Second
+			}
+		}
+		errs <- nil
+	}()
+	close(start)
+	for range workers + 1 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !second || written == 0 {
+		t.Fatalf("the rebuilds ran a second connection: %v; it wrote %d rows of differences (want some)", second, written)
+	}
+	f.assertGoldEqualsRebuild("after two-connection rebuilds racing batches")
+}
+
+// TestWithTenantInlinesOnlyTheTenant: the second connection's COPY takes
+// no parameters, so the tenant's id is written into the query, and a
+// query with any other parameter is refused.
+func TestWithTenantInlinesOnlyTheTenant(t *testing.T) {
+	if got := withTenant("SELECT $1 FROM t WHERE tenant_id = $1", 42); got != "SELECT 42 FROM t WHERE tenant_id = 42" {
+		t.Errorf("withTenant: %q", got)
+	}
+	for _, q := range []string{"SELECT $2", "SELECT $10 WHERE a = $1"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("withTenant(%q) did not refuse it", q)
+				}
+			}()
+			withTenant(q, 42)
+		}()
+	}
+}
