@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/imports"
 	"github.com/learnlens/learnlens/xapi"
 )
@@ -351,4 +352,71 @@ func TestWithTenantInlinesOnlyTheTenant(t *testing.T) {
 			withTenant(q, 42)
 		}()
 	}
+}
+
+// TestTwoConnectionRebuildIsAllOrNothing: when writing the second
+// connection's differences fails, the whole rebuild rolls back — the
+// tables the first connection had already rebuilt too — and gold and its
+// version are as they were.
+func TestTwoConnectionRebuildIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	const learners = 12
+	f := newFixture(t, learners)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 60))
+	base := time.Now().UTC().Truncate(time.Second)
+	var batch []string
+	for range 150 {
+		batch = append(batch, randomStatement(r, learners, base))
+	}
+	f.send(batch...)
+	err := f.p.inTenant(ctx, f.tenantID, func(tx pgx.Tx, _ string) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM gold_activity_hourly WHERE tenant_id = $1 AND hour % 2 = 0`, f.tenantID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE gold_course_completion SET enrolled = enrolled + 1 WHERE tenant_id = $1`, f.tenantID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() (map[string][]string, int64) {
+		var rows map[string][]string
+		var version int64
+		err := f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) (err error) {
+			if rows, err = snapshot(ctx, tx, f.tenantID, GoldTables()); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM gold_freshness`).Scan(&version)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, version
+	}
+	before, version := read()
+	admin := testdb.Superuser(t, f.db)
+	if _, err := admin.Exec(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+		CREATE TRIGGER refuse BEFORE INSERT ON gold_activity_hourly FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.Rebuild(ctx, f.tenantID, false); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Rebuild with the hourly table refusing rows: %v, want its refusal", err)
+	}
+	after, versionAfter := read()
+	if versionAfter != version {
+		t.Errorf("gold version %d → %d after a failed rebuild", version, versionAfter)
+	}
+	for _, table := range GoldTables() {
+		if g, w := strings.Join(after[table], "\n"), strings.Join(before[table], "\n"); g != w {
+			t.Errorf("%s changed in a failed rebuild:\n%s\nwas\n%s", table, g, w)
+		}
+	}
+	if _, err := admin.Exec(`DROP TRIGGER refuse ON gold_activity_hourly`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.Rebuild(ctx, f.tenantID, false); err != nil {
+		t.Fatal(err)
+	}
+	f.assertGoldEqualsRebuild("after the rebuild that could write")
 }
