@@ -58,7 +58,7 @@ commands:
   import --tenant SLUG --kind roster|courses|enrollments|requirements [--all-or-nothing] [--dry-run] FILE
                            import a CSV or XLSX file
   gold rebuild --tenant SLUG
-                           recompute a tenant's gold tables from silver
+                           recompute a tenant's gold tables from silver, on two connections
   silver rebuild --tenant SLUG
                            recompute a tenant's daily activity, enrolments and compliance completions
                            from its learning events and imports, then its gold
