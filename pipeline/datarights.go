@@ -523,7 +523,7 @@ func collectGoldRows(ctx context.Context, tx pgx.Tx, tenantID int64, learners []
 	b.Queue(`SELECT `+enrollmentColumns+` FROM enrollments en WHERE en.tenant_id = $1 AND en.learner_id = ANY($2)`, tenantID, learners).
 		Query(func(rows pgx.Rows) error {
 			var e enrollmentRow
-			_, err := pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
+			_, err := pgx.ForEachRow(rows, e.dest(), func() error {
 				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
 				e = enrollmentRow{}
 				return nil

@@ -175,6 +175,23 @@ func (f *fixture) assertGoldEqualsRebuild(step string) {
 		if err != nil {
 			return err
 		}
+		// Attempts to pass by their definition, not by the code that keeps
+		// them: a passed enrolment's attempts up to its pass.
+		var wrong []string
+		rows, err := tx.Query(ctx, `SELECT format('learner %s, course %s: %s, want %s', en.learner_id, en.course_id, en.attempts_to_pass, n)
+			FROM enrollments en, LATERAL (SELECT CASE WHEN en.passed AND en.passed_at IS NOT NULL THEN (SELECT count(*) FROM learning_events e
+				WHERE e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
+				  AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided AND e.ts <= en.passed_at) END AS n) x
+			WHERE en.tenant_id = $1 AND en.attempts_to_pass IS DISTINCT FROM x.n`, f.tenantID)
+		if err != nil {
+			return err
+		}
+		if wrong, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		if len(wrong) > 0 {
+			f.t.Errorf("%s: attempts to pass differ from their definition:\n%s", step, strings.Join(wrong, "\n"))
+		}
 		// Silver from scratch: every enrolment and compliance completion
 		// recomputed, daily activity summed from the events.
 		for _, q := range []string{`DELETE FROM enrollments`, `DELETE FROM daily_activity`,
