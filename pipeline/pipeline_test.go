@@ -703,3 +703,35 @@ func TestImportTellsProgressAndStaysExact(t *testing.T) {
 		t.Fatalf("dry run of enrolments: %+v %v, progress %v", rep, err, told)
 	}
 }
+
+// TestEveryLearnerHasAnActivePeopleRow checks that people who were never
+// active, or are no longer, keep a row of gold_active_people without days
+// (the inactive people's list reads them from there): rostered people
+// without statements, a new person whose only statement arrives voided,
+// and one whose only statement is voided later.
+func TestEveryLearnerHasAnActivePeopleRow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(time.Second)
+	void := func(id string) string {
+		return fmt.Sprintf(`{"actor":{"mbox":"mailto:p1@t.test"},"verb":{"id":%q},"object":{"objectType":"StatementRef","id":%q}}`, xapi.VerbVoided, id)
+	}
+	f.send(void("00000000-0000-4000-8000-00000000a001"))
+	f.send(statement("00000000-0000-4000-8000-00000000a001", 9, xapi.VerbLaunched, courseIRIs[0], day, ""))
+	f.send(statement("00000000-0000-4000-8000-00000000a002", 8, xapi.VerbLaunched, courseIRIs[1], day, ""))
+	f.send(void("00000000-0000-4000-8000-00000000a002"))
+	var people, dayless int
+	err := f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE p.last_day IS NULL AND p.first_day IS NULL)
+			FROM learners l JOIN gold_active_people p ON p.tenant_id = l.tenant_id AND p.learner_id = l.id
+			WHERE l.tenant_id = $1 AND l.email IN ('p8@t.test', 'p9@t.test', 'p2@t.test', 'p3@t.test')`, f.tenantID).Scan(&people, &dayless)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if people != 4 || dayless != 4 {
+		t.Errorf("%d of the 4 people never or no longer active have a row of gold_active_people, %d without days; want 4 and 4", people, dayless)
+	}
+	f.assertGoldEqualsRebuild("people never active")
+}
