@@ -200,3 +200,111 @@ func TestActivityInEqualsTheScopesOwnRead(t *testing.T) {
 		t.Fatalf("%d people and completions shown, %d views narrower than the whole tenant's: the case checks too little", shown, narrowed)
 	}
 }
+
+// TestEngagementLinesFromOneRead: the engagement tiles' statements and
+// minutes and both trend lines, read in one pass over gold_engagement_daily
+// when no course or category filter is set, equal what the per-course
+// gold (statements, time) and a read of gold_engagement_daily of their
+// own (active learners per day, averaged over a week's days) give, for the
+// whole tenant, managers' scopes, departments, locations and ranges of
+// days and of weeks; with a course filter there is no active line.
+func TestEngagementLinesFromOneRead(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.New(t)
+	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "lines", Name: "Lines", TimeZone: "Europe/London"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
+	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements, cfg.Months = 150, 3, 6, 2, 4_000, 12
+	if _, err := generator.Populate(ctx, pipeline.New(db), ten.ID, cfg); err != nil {
+		t.Fatalf("populate: %v", err)
+	}
+	var manager, department, location string
+	var course int64
+	readAll(t, db, ten.ID, `SELECT (SELECT l.email FROM org_closure c JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.manager_id
+			WHERE c.tenant_id = @tenant AND l.email IS NOT NULL AND l.manager_id IS NOT NULL GROUP BY l.email ORDER BY count(*) DESC, 1 LIMIT 1),
+		(SELECT department FROM learners WHERE tenant_id = @tenant GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1),
+		(SELECT location FROM learners WHERE tenant_id = @tenant GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1),
+		(SELECT course_id FROM learning_events WHERE tenant_id = @tenant GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)`, nil,
+		func(r pgx.Rows) error { return r.Scan(&manager, &department, &location, &course) })
+	viewers := []Viewer{{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}, {Role: models.RoleManager, Email: manager}}
+	loc, _ := time.LoadLocation("Europe/London")
+	today := Today(loc)
+	custom := url.Values{"range": {"custom"}, "from": {today.AddDate(0, 0, -150).Format(time.DateOnly)}, "to": {today.AddDate(0, 0, -40).Format(time.DateOnly)}}
+	filters := []url.Values{{}, {"range": {"7d"}}, {"range": {"12m"}}, custom, {"range": {"12m"}, "department": {department}},
+		{"location": {location}, "range": {"30d"}}, {"course": {strconv.FormatInt(course, 10)}, "range": {"12m"}}}
+	store := NewStore(db)
+	active := 0.0
+	for _, v := range viewers {
+		for _, fv := range filters {
+			f, err := ParseFilters(fv, today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			what := fmt.Sprintf("%s, filters %s", v.Email, fv.Encode())
+			err = store.Run(ctx, Request{Tenant: ten.ID, Loc: loc, Viewer: v, Filters: f}, func(q *Q) error {
+				got, err := q.EngagementTrend()
+				if err != nil {
+					return err
+				}
+				k, err := q.EngagementKPIs()
+				if err != nil {
+					return err
+				}
+				// The references: each line from its own gold, as before.
+				a := q.bucketArgs(q.args())
+				statements, err := q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.statements)::float8
+					FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+					q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
+				if err != nil {
+					return err
+				}
+				var ms, msPrev float64
+				if err := q.one(`SELECT coalesce(sum(g.duration_ms) FILTER (WHERE g.day >= @from), 0)::float8,
+						coalesce(sum(g.duration_ms) FILTER (WHERE g.day < @from), 0)::float8
+					FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+					q.F.cond("g", dims{course: true}, a), a, &ms, &msPrev); err != nil {
+					return err
+				}
+				if fmt.Sprint(got.Statements) != fmt.Sprint(statements) {
+					t.Errorf("%s: statements %v, the per-course gold gives %v", what, got.Statements, statements)
+				}
+				var sum, prev float64
+				for _, p := range statements.Points {
+					sum, prev = sum+p.Value, prev+p.Previous
+				}
+				if float64(k.Statements) != sum || float64(k.StatementsPrevious) != prev || k.Minutes != ms/60000 || k.MinutesPrevious != msPrev/60000 {
+					t.Errorf("%s: tiles %d/%d statements, %v/%v minutes; the per-course gold gives %v/%v, %v/%v", what,
+						k.Statements, k.StatementsPrevious, k.Minutes, k.MinutesPrevious, sum, prev, ms/60000, msPrev/60000)
+				}
+				if q.F.Course != 0 {
+					if got.Active != nil {
+						t.Errorf("%s: an active learners line with a course filter", what)
+					}
+					return nil
+				}
+				b := q.args()
+				want, err := q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.active_learners)::float8 / least(@size::int, @days::int)
+					FROM `+q.gold("gold_engagement_daily", engagementCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
+					q.F.cond("g", dims{}, b)+` GROUP BY 1, 2`, b)
+				if err != nil {
+					return err
+				}
+				if got.Active == nil || fmt.Sprint(*got.Active) != fmt.Sprint(want) {
+					t.Errorf("%s: active learners %v, want %v", what, got.Active, want)
+				}
+				for _, p := range want.Points {
+					active += p.Value
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+	}
+	if active == 0 {
+		t.Fatal("no active learners in any line: the case checks too little")
+	}
+}
