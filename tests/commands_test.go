@@ -136,7 +136,8 @@ func TestCommandUsageAndBadInput(t *testing.T) {
 
 	env, _ := databaseEnv(t)
 	learnlens(t, env, "seed").want(t, "seed without a kind", 1, "usage: learnlens seed --demo | --bench")
-	learnlens(t, env, "seed", "--bench", "--learners", "3").want(t, "seed --bench with too few learners", 1, "--learners ≥ 10")
+	learnlens(t, env, "seed", "--bench", "--learners", "11", "--prefix", "few").want(t, "seed --bench with too few learners", 1, "--learners ≥ 12")
+	learnlens(t, env, "gold", "rebuild", "--tenant", "few001").want(t, "the tenant of a refused seed --bench", 1, `no tenant "few001"`)
 	learnlens(t, env, "credentials").want(t, "credentials without create", 1, "usage: learnlens credentials create --tenant SLUG --name NAME")
 	learnlens(t, env, "credentials", "create", "--name", "x").want(t, "credentials without a tenant", 1, "--tenant is required")
 	learnlens(t, env, "credentials", "create", "--tenant", "nosuch", "--name", "x").want(t, "credentials for no tenant", 1, `no tenant "nosuch"`)
@@ -208,6 +209,13 @@ func TestSeedThenCredentialsThenStatements(t *testing.T) {
 	m := regexp.MustCompile(`key:\s+(\S+)\s+secret:\s+(\S+)`).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("credentials create printed no key and secret: %s", r.stdout)
+	}
+	// A second run resumes: the tenant made already stays as it is, the
+	// next one is made, here through the ingest path.
+	r = learnlens(t, env, "seed", "--bench", "--tenants", "2", "--learners", "12", "--statements", "200", "--prefix", "cli", "--ingest")
+	r.want(t, "seed --bench --ingest after an earlier run", 0, "statements through the ingest path")
+	if !strings.HasPrefix(r.stdout, "cli002: 12 people, ") || strings.Contains(r.stdout, "cli001") {
+		t.Errorf("seed --bench --tenants 2 after cli001 was made: %s", r.stdout)
 	}
 	learnlens(t, env, "gold", "rebuild", "--tenant", "cli001").want(t, "gold rebuild", 0, "rebuilt gold for")
 	learnlens(t, env, "tenant", "xapi-limits", "--tenant", "cli001", "--rate", "5", "--burst", "10").
@@ -381,6 +389,23 @@ func TestServeStartsAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(out.String(), `"msg":"listening"`) || !strings.Contains(out.String(), "shutting down") {
 		t.Errorf("serve's log lacks its start or shutdown: %s", out.String())
 	}
+}
+
+// TestServeRefusesAddressesItCannotUse: serve stops with the reason when
+// its port is taken or METRICS_ADDR is no address it can listen on.
+func TestServeRefusesAddressesItCannotUse(t *testing.T) {
+	t.Parallel()
+	env, _ := databaseEnv(t)
+	env = append(env, "TOKEN_KEY="+testserver.TokenKey)
+	taken, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	learnlens(t, append(env, "PORT="+port), "serve").want(t, "serve on a port in use", 1, "address already in use")
+	learnlens(t, append(env, "PORT=0", "METRICS_ADDR=127.0.0.1:"+port), "serve").want(t, "METRICS_ADDR in use", 1, "METRICS_ADDR: listen tcp 127.0.0.1:"+port)
+	learnlens(t, append(env, "PORT=0", "METRICS_ADDR=nowhere"), "serve").want(t, "METRICS_ADDR without a port", 1, "METRICS_ADDR: listen tcp: address nowhere: missing port in address")
 }
 
 // clusterDir makes a directory for PostgreSQL clusters, removed after the
