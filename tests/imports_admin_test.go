@@ -385,8 +385,10 @@ func TestImportsHistoryJSONAndStaleJobs(t *testing.T) {
 	}
 	bad.WriteString("R999,Fine\n")
 	refused := stagedPath(t, stageImport(t, admin, acme, "courses", "all-or-nothing", "refuse.csv", bad.String()))
-	mustContain(t, "dry run of 101 bad rows", admin.PostForm(acme, refused+"/dry-run", url.Values{}).Body,
-		"Showing the first 100 of 101 problems.", "Download all 101 as CSV")
+	if r := admin.PostForm(acme, refused+"/dry-run", url.Values{}); r.Status != http.StatusSeeOther {
+		t.Fatalf("dry run of 101 bad rows: %d", r.Status)
+	}
+	mustContain(t, "dry run of 101 bad rows", admin.Get(acme, refused).Body, "Showing the first 100 of 101 problems.", "Download all 101 as CSV")
 	if r := admin.PostForm(acme, refused+"/apply", url.Values{}); r.Status != http.StatusSeeOther {
 		t.Fatalf("apply the all-or-nothing file: %d", r.Status)
 	}
@@ -414,7 +416,7 @@ func TestImportsHistoryJSONAndStaleJobs(t *testing.T) {
 			}
 		}
 	}
-	mustContain(t, "the refused import's card", cards["refuse.csv"], `data-testid="import-state">refused<`, "<dd>All or nothing</dd>",
+	mustContain(t, "the refused import's card", cards["refuse.csv"], `data-testid="import-state">refused<`, "<dd>all or nothing</dd>",
 		`data-testid="import-applied">0<`, `data-testid="import-errors">101<`, `data-testid="import-errors-csv"`)
 	mustContain(t, "the failed import's card", cards["lost.csv"], `data-testid="import-state">failed<`, "stopped before it finished")
 	mustContain(t, "the running import's card", cards["busy.csv"], `data-testid="import-state">running<`,
