@@ -65,6 +65,7 @@ type entry struct {
 	value any
 	v     Version
 	size  int64
+	took  time.Duration // how long its computation ran
 }
 
 // flight is a computation that callers wait for.
@@ -104,7 +105,7 @@ func NewCache(versions *Versions, maxBytes int64) *Cache {
 // response may be the newest computed result if that is at most Lag older
 // than the newest commit, and no response shows numbers that stopped
 // being current more than Lag ago; when ingest stops, responses catch up
-// within Lag. A hit whose value is past refreshAhead of its lag starts its
+// within Lag. A hit whose value will soon stop being fresh starts its
 // recomputation in the background (one at a time per key), so a view in
 // steady demand is renewed before anyone has to wait for it.
 func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version, error) {
@@ -132,7 +133,7 @@ func (c *Cache) GetWithin(ctx context.Context, key Key, lag time.Duration, compu
 			if e := el.Value.(*entry); c.fresh(key.Tenant, e.v, cur, now, lag) {
 				c.lru.MoveToFront(el)
 				c.stats.Hits++
-				if _, running := c.flights[key]; !running && c.expiring(key.Tenant, e.v, cur, now, lag) {
+				if _, running := c.flights[key]; !running && c.expiring(key.Tenant, e, cur, now, lag) {
 					f := &flight{done: make(chan struct{})}
 					c.flights[key] = f
 					c.stats.Computations++
@@ -192,18 +193,24 @@ func (c *Cache) fresh(tenant int64, e, cur Version, now time.Time, lag time.Dura
 // is not recomputed much more often than once per Lag.
 const refreshAhead = 3 // quarters of Lag
 
-// expiring says whether a fresh value computed at e will soon stop being
-// fresh (see fresh): a newer version exists and one of the two clocks of
-// the freshness rule has run past refreshAhead of lag.
-func (c *Cache) expiring(tenant int64, e, cur Version, now time.Time, lag time.Duration) bool {
-	if e.N >= cur.N {
+// expiring says whether a fresh entry e will soon stop being fresh (see
+// fresh): a newer version exists and one of the two clocks of the
+// freshness rule has run past refreshAhead of lag, or, for a view whose
+// last computation was slow (a loaded machine), past the point where
+// twice that computation's time is left, but never earlier than half the
+// lag: the margin follows how long a refresh takes here, not a constant.
+func (c *Cache) expiring(tenant int64, e *entry, cur Version, now time.Time, lag time.Duration) bool {
+	if e.v.N >= cur.N {
 		return false
 	}
 	soon := lag * refreshAhead / 4
-	if cur.At.Sub(e.At) >= soon {
+	if lag-2*e.took < soon {
+		soon = max(lag-2*e.took, lag/2)
+	}
+	if cur.At.Sub(e.v.At) >= soon {
 		return true
 	}
-	next, ok := c.versions.at(tenant, e.N+1)
+	next, ok := c.versions.at(tenant, e.v.N+1)
 	return !ok || now.Sub(next) >= soon
 }
 
@@ -212,13 +219,15 @@ func (c *Cache) expiring(tenant int64, e, cur Version, now time.Time, lag time.D
 func (c *Cache) compute(ctx context.Context, key Key, cur Version, f *flight, fn Compute) {
 	ctx, cancel := context.WithTimeout(ctx, c.ComputeTimeout)
 	defer cancel()
+	start := time.Now()
 	value, n, size, err := safely(ctx, fn)
+	took := time.Since(start)
 	f.value, f.err = value, err
 	f.v = Version{N: n, At: c.committedAt(key.Tenant, n, cur)}
 	c.mu.Lock()
 	delete(c.flights, key)
 	if err == nil {
-		c.store(key, value, f.v, int64(max(size, 0)))
+		c.store(key, value, f.v, int64(max(size, 0)), took)
 	}
 	c.mu.Unlock()
 	close(f.done)
@@ -254,7 +263,7 @@ func (c *Cache) committedAt(tenant, n int64, cur Version) time.Time {
 // store keeps a result under key, replacing an older one, and evicts the
 // least recently used results beyond the byte budget. A result larger than
 // the whole budget is not kept. Called with c.mu held.
-func (c *Cache) store(key Key, value any, v Version, size int64) {
+func (c *Cache) store(key Key, value any, v Version, size int64, took time.Duration) {
 	if el, ok := c.entries[key]; ok {
 		if old := el.Value.(*entry); old.v.N > v.N {
 			return
@@ -264,7 +273,7 @@ func (c *Cache) store(key Key, value any, v Version, size int64) {
 	if size > c.maxBytes {
 		return
 	}
-	c.entries[key] = c.lru.PushFront(&entry{key: key, value: value, v: v, size: size})
+	c.entries[key] = c.lru.PushFront(&entry{key: key, value: value, v: v, size: size, took: took})
 	c.stats.Bytes += size
 	for c.stats.Bytes > c.maxBytes {
 		c.remove(c.lru.Back())

@@ -36,18 +36,36 @@ const (
 // customerGen makes customer-shaped statements for one tenant: a pool of
 // known learners, 1% new ones per batch, 400 courses, timestamps over 30
 // days, and verbs and results as SCORM/cmi5 content sends them.
+//
+// Each learner learns in coursesEach of the 400 courses
+// (BENCH_CUSTOMER_COURSES_EACH, default 10: a curriculum, so a customer's
+// statements mostly continue enrolments that exist, 20–50 statements per
+// course and person as content sends them); 0 draws any course for every
+// statement, the shape measured before 8 December 2026, in which nearly
+// every statement starts a new enrolment.
 type customerGen struct {
-	r      *rand.Rand
-	people int // the pool of known learners
-	domain string
-	base   time.Time
-	next   int // the next new learner's number (beyond the pool)
-	seq    int
+	r           *rand.Rand
+	people      int // the pool of known learners
+	coursesEach int
+	domain      string
+	base        time.Time
+	next        int // the next new learner's number (beyond the pool)
+	seq         int
 }
 
 func newCustomerGen(seed uint64, domain string, people int) *customerGen {
 	return &customerGen{r: rand.New(rand.NewPCG(seed, 17)), people: people, domain: domain,
-		base: time.Now().UTC().Add(-customerSpread), next: people}
+		coursesEach: envInt("BENCH_CUSTOMER_COURSES_EACH", 10),
+		base:        time.Now().UTC().Add(-customerSpread), next: people}
+}
+
+// course draws a course of learner's: one of their coursesEach (distinct:
+// 397 is prime to 400), or any course.
+func (g *customerGen) course(learner int) int {
+	if g.coursesEach <= 0 || g.coursesEach >= customerCourses {
+		return g.r.IntN(customerCourses)
+	}
+	return (learner*131 + g.r.IntN(g.coursesEach)*397) % customerCourses
 }
 
 // batch returns n statements as one JSON array (see statements).
@@ -83,7 +101,7 @@ func (g *customerGen) statements(n int, pool bool) []string {
 // completion and durations.
 func (g *customerGen) statement(learner int) string {
 	r := g.r
-	course := r.IntN(customerCourses)
+	course := g.course(learner)
 	ts := g.base.Add(time.Duration(r.Int64N(int64(customerSpread / time.Millisecond)))).Truncate(time.Millisecond)
 	actor := fmt.Sprintf(`{"objectType":"Agent","mbox":"mailto:person%d@%s","name":"Person %d"}`, learner, g.domain, learner)
 	courseIRI := fmt.Sprintf("https://lms.%s/courses/c%03d", g.domain, course)

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -18,7 +19,11 @@ func TestAPIDocsRenderTheDocumentFromThisOrigin(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL("acme.localhost", "/api/docs"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(ctx, t, "operations listed", `document.querySelectorAll('.opblock').length > 25`)
+	// Swagger UI's bundle (1.7 MB of JavaScript) parses and renders
+	// the document in the browser: on a loaded machine that alone can take
+	// longer than waitJS's 10 s.
+	waitJSFor(ctx, t, "operations listed", `document.querySelectorAll('.opblock').length > 25`, 25*time.Second)
+	ctx = b.step(t)
 	if !evalJS[bool](ctx, t, `[...document.querySelectorAll('.opblock-summary-path')].some(e => e.textContent.includes('/api/v1/dashboards/completion/kpis'))`) {
 		t.Error("the completion KPIs operation is not listed")
 	}

@@ -249,8 +249,23 @@ func TestPhoneWidthHasNoHorizontalOverflow(t *testing.T) {
 			}
 			screenshot(t, b, "engagement-admin-390.png")
 		}
+		// The phone menu, open: every item inside the screen's width (an
+		// admin's has the Manage group too), then sign out from it.
 		err = chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS(`[data-testid="mobile-nav"] summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="mobile-nav"] [data-testid="logout"]`)),
+		)
+		if err != nil {
+			t.Fatalf("%s: open the phone menu: %v", email, err)
+		}
+		outside, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="mobile-nav"] a, [data-testid="mobile-nav"] button')]
+			.filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth || r.width === 0 })
+			.map(e => e.textContent.trim())`))
+		if err != nil || len(outside) > 0 {
+			t.Errorf("%s at 390 px: phone menu items outside the screen or hidden: %v %v", email, outside, err)
+		}
+		screenshot(t, b, "menu-"+strings.Split(email, "@")[0]+"-390.png")
+		err = chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS(`[data-testid="mobile-nav"] [data-testid="logout"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
 		)
