@@ -125,6 +125,8 @@ func TestImportsPagePreviewAndDryRun(t *testing.T) {
 		"bad mode":   {"roster", "sometimes", "a,b\n", http.StatusBadRequest, "Mode must be"},
 		"empty file": {"courses", "valid-rows", "", http.StatusBadRequest, "file is empty"},
 		"no header":  {"courses", "valid-rows", "x,y\n1,2\n", http.StatusBadRequest, "names none of the courses columns"},
+		// The form shown again keeps the mode chosen.
+		"empty file, all or nothing": {"courses", "all-or-nothing", "", http.StatusBadRequest, `<option value="all-or-nothing" selected>`},
 	} {
 		r := stageImport(t, admin, acme, tc.kind, tc.mode, "f.csv", tc.file)
 		if r.Status != tc.status || !strings.Contains(r.Body, tc.want) || !strings.Contains(r.Body, `data-testid="import-error"`) {
