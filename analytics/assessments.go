@@ -37,24 +37,7 @@ func (q *Q) AssessmentKPIs() (AssessmentKPIs, error) {
 	return k, err
 }
 
-// attemptsToPass is SQL giving, for each passed enrolment of @course_id
-// in scope, n: its attempts up to and including the pass (passed_at is
-// the latest pass or fail, so only passed enrolments count). The course's
-// passed enrolments (enrollments_passed, migration 00033), its people and
-// its attempts (learning_events_attempts, migration 00031) are each read
-// index-only in learner order, so they meet in merge joins with no sort,
-// where materialising both sides and sorting them took 218 ms for a course
-// of the 10M-statement tenant (docs/PERFORMANCE.md, "10M statements: the
-// assessment course page").
-func (q *Q) attemptsToPass(a pgx.NamedArgs) string {
-	return `SELECT count(*) AS n FROM enrollments en
-		JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-		JOIN learning_events e ON e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
-			AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided AND e.ts <= en.passed_at
-		WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed AND ` + q.Scope.learnerCond("l") +
-		q.F.orgCond("l", a) + q.F.courseCond("en", a) + `
-		GROUP BY en.learner_id`
-}
+const attemptsToPassCols = "course_id, manager_id, department, location, attempts, people"
 
 // ScoreBins are attempts by tenth of the scaled score (0–9), plus those
 // without a score.
@@ -92,13 +75,20 @@ type AttemptsToPass struct {
 	Average float64  `json:"average"` // NaN (null) when nobody passed
 }
 
-// CourseAttemptsToPass computes a course's attempts to pass. It reads
-// silver (each passed enrolment's attempts), so it is asked per course.
+// CourseAttemptsToPass computes a course's attempts to pass from
+// gold_attempts_to_pass (migration 00035: passed enrolments by their
+// attempts up to the pass, which silver keeps per enrolment). The whole
+// organisation reads the course's few rows of its roll-up; a filter or a
+// manager's scope its rows per learner group. Joining each passed
+// enrolment to its attempts took 252 ms for a course of the
+// 10M-statement tenant (docs/PERFORMANCE.md, "10M statements: the
+// assessment course page").
 func (q *Q) CourseAttemptsToPass(course int64) (AttemptsToPass, error) {
 	out := AttemptsToPass{Average: nan}
 	a := with(q.args(), "course_id", course)
-	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, n))::int, count(*), sum(n) FROM (`+
-		q.attemptsToPass(a)+`) x GROUP BY 1`, a)
+	rows, err := q.tx.Query(q.ctx, `SELECT least(5, greatest(1, g.attempts)), sum(g.people)::bigint, sum(g.people * g.attempts::bigint)::bigint
+		FROM `+q.gold("gold_attempts_to_pass", attemptsToPassCols, "g")+` WHERE g.course_id = @course_id`+
+		q.F.cond("g", dims{course: true}, a)+` GROUP BY 1`, a)
 	if err != nil {
 		return out, err
 	}

@@ -51,6 +51,7 @@ func TestPreaggregatesEqualQueries(t *testing.T) {
 	compareTeamTotals(t, db, ten.ID, "after populating")
 	compareActiveMonths(t, db, ten.ID, "after populating")
 	compareCompliance(t, db, ten.ID, "after populating")
+	compareAttemptsToPass(t, db, ten.ID, "after populating")
 
 	// Erase a manager with dotted-line reports or, failing that, any
 	// manager: the reporting lines change under the totals.
@@ -64,6 +65,82 @@ func TestPreaggregatesEqualQueries(t *testing.T) {
 	compareTeamTotals(t, db, ten.ID, "after erasing a manager")
 	compareActiveMonths(t, db, ten.ID, "after erasing a manager")
 	compareCompliance(t, db, ten.ID, "after erasing a manager")
+	compareAttemptsToPass(t, db, ten.ID, "after erasing a manager")
+}
+
+// compareAttemptsToPass compares an assessed course's attempts to pass,
+// read from gold_attempts_to_pass (its roll-up for the whole tenant), with
+// the same counted from the passed enrolments' attempts in learning_events,
+// for the whole tenant, a department, a location, a category, a manager's
+// people and a manager's own view.
+func compareAttemptsToPass(t *testing.T, db *database.DB, tenant int64, step string) {
+	t.Helper()
+	var department, location, category, email string
+	var manager, course int64
+	readAll(t, db, tenant, `SELECT l.department, l.location, m.id, coalesce(m.email, ''), c.id, c.category
+		FROM learners l JOIN learners m ON m.tenant_id = l.tenant_id AND m.id = (SELECT manager_id FROM org_closure
+			WHERE tenant_id = @tenant GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1 OFFSET 1)
+		JOIN courses c ON c.tenant_id = l.tenant_id AND c.id = (SELECT course_id FROM enrollments WHERE tenant_id = @tenant AND passed
+			GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+		WHERE l.tenant_id = @tenant AND l.manager_id IS NOT NULL ORDER BY l.id LIMIT 1`, nil,
+		func(r pgx.Rows) error { return r.Scan(&department, &location, &manager, &email, &course, &category) })
+	admin := Viewer{Role: models.RoleTenantAdmin, Email: "nobody@example.test"}
+	cases := []struct {
+		what   string
+		viewer Viewer
+		f      Filters
+	}{
+		{"whole tenant", admin, Filters{}},
+		{"a department", admin, Filters{Department: department}},
+		{"a location", admin, Filters{Location: location}},
+		{"the course's category", admin, Filters{Category: category}},
+		{"another category", admin, Filters{Category: category + " (not)"}},
+		{"a manager's people", admin, Filters{Manager: manager}},
+		{"a manager's own view", Viewer{Role: models.RoleManager, Email: email, Learner: manager}, Filters{}},
+	}
+	loc, _ := time.LoadLocation("Europe/London")
+	store := NewStore(db)
+	for _, c := range cases {
+		what := fmt.Sprintf("%s, %s", step, c.what)
+		err := store.Run(context.Background(), Request{Tenant: tenant, Loc: loc, Today: Today(loc), Viewer: c.viewer, Filters: c.f},
+			func(q *Q) error {
+				got, err := q.CourseAttemptsToPass(course)
+				if err != nil {
+					return err
+				}
+				a := with(q.args(), "course_id", course)
+				want := AttemptsToPass{Average: nan}
+				var people, attempts int64
+				readAll(t, db, tenant, `SELECT least(5, n)::int, count(*), sum(n) FROM (SELECT count(*) AS n FROM enrollments en
+						JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+						JOIN learning_events e ON e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
+							AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided AND e.ts <= en.passed_at
+						WHERE en.tenant_id = @tenant AND en.course_id = @course_id AND en.passed AND `+q.Scope.learnerCond("l")+
+					q.F.orgCond("l", a)+q.F.courseCond("en", a)+` GROUP BY en.learner_id) x GROUP BY 1`, a, func(r pgx.Rows) error {
+					var b int
+					var n, sum int64
+					if err := r.Scan(&b, &n, &sum); err != nil {
+						return err
+					}
+					want.Bins[b-1] = n
+					people, attempts = people+n, attempts+sum
+					return nil
+				})
+				if people > 0 {
+					want.Average = float64(attempts) / float64(people)
+				}
+				if got.Bins != want.Bins || (people > 0 && got.Average != want.Average) || (people == 0 && !math.IsNaN(got.Average)) {
+					t.Errorf("%s: attempts to pass %+v from gold, %+v from the attempts", what, got, want)
+				}
+				if c.what == "whole tenant" && (want.Bins[0] == 0 || want.Bins[1] == 0) {
+					t.Errorf("%s: %+v: the course has no passes at the first or second attempt to compare", what, want)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
 }
 
 // compareActiveMonths compares the engagement tiles' active people, read

@@ -464,6 +464,7 @@ func (p *Pipeline) Erase(ctx context.Context, tenantID, learnerID int64) (EraseR
 				WHERE tenant_id = $1 AND manager_at = $2`, tenantID, learnerID, who.manager)
 		}
 		b.Queue(`DELETE FROM learners WHERE tenant_id = $1 AND id = $2`, tenantID, learnerID)
+		b.Queue(`DELETE FROM gold_active_people WHERE tenant_id = $1 AND learner_id = $2`, tenantID, learnerID)
 		b.Queue(orphanCourses, tenantID, courses)
 		if managed || len(reports) > 0 {
 			b.Queue(`DELETE FROM org_closure WHERE tenant_id = $1`, tenantID)
@@ -523,7 +524,7 @@ func collectGoldRows(ctx context.Context, tx pgx.Tx, tenantID int64, learners []
 	b.Queue(`SELECT `+enrollmentColumns+` FROM enrollments en WHERE en.tenant_id = $1 AND en.learner_id = ANY($2)`, tenantID, learners).
 		Query(func(rows pgx.Rows) error {
 			var e enrollmentRow
-			_, err := pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
+			_, err := pgx.ForEachRow(rows, e.dest(), func() error {
 				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
 				e = enrollmentRow{}
 				return nil
@@ -779,6 +780,9 @@ func (p *Pipeline) Purge(ctx context.Context, tenantID int64, before time.Time, 
 				rep.RemovedPeople = int(ct.RowsAffected())
 				return nil
 			})
+		// Every learner has a row of gold_active_people; the removed ones no more.
+		b.Queue(`DELETE FROM gold_active_people g WHERE g.tenant_id = $1 AND g.learner_id = ANY($2)
+			AND NOT EXISTS (SELECT FROM learners l WHERE l.tenant_id = $1 AND l.id = g.learner_id)`, tenantID, touched)
 		b.Queue(orphanCourses, tenantID, touchedCourses)
 		b.Queue(`DELETE FROM xapi_documents WHERE tenant_id = $1 AND resource IN ('state', 'agent_profile') AND updated < $2`,
 			tenantID, cutoff).Exec(func(ct pgconn.CommandTag) error {

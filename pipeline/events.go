@@ -411,7 +411,8 @@ func (l *learnerLookup) createMissing(ctx context.Context, tx pgx.Tx) error {
 
 // identifyLearner records actor key $5 as the learner whose email is $2
 // (mbox) or whose employee id is $3 (account name), the email winning,
-// else as a new unrostered learner named $4.
+// else as a new unrostered learner named $4 (never active yet: its row of
+// gold_active_people has no days).
 const identifyLearner = `
 WITH found AS (
     SELECT id FROM learners WHERE tenant_id = $1
@@ -421,6 +422,8 @@ WITH found AS (
     INSERT INTO learners (tenant_id, email, name, rostered)
     SELECT $1, nullif($2, ''), $4, false WHERE NOT EXISTS (SELECT FROM found)
     RETURNING id
+), never AS (
+    INSERT INTO gold_active_people (tenant_id, learner_id) SELECT $1, id FROM created
 )
 INSERT INTO learner_identities (tenant_id, actor_key, learner_id)
 SELECT $1, $5, id FROM found UNION ALL SELECT $1, $5, id FROM created

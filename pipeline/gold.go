@@ -70,6 +70,16 @@ var goldTables = append(withRollups([]goldTable{
 		where:      "en.tenant_id = $1 AND en.status <> 'completed' AND en.due_at IS NOT NULL",
 	},
 	{
+		// A course's passed enrolments by their attempts to pass (silver
+		// keeps each enrolment's count).
+		name:       "gold_attempts_to_pass",
+		columns:    "course_id, manager_id, department, location, attempts, people",
+		keys:       keyList("en.course_id", "en.attempts_to_pass"),
+		aggregates: "count(*)",
+		from:       "enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id",
+		where:      "en.tenant_id = $1 AND en.attempts_to_pass IS NOT NULL",
+	},
+	{
 		name:       "gold_assessment",
 		columns:    "course_id, manager_id, department, location, bucket, day, attempts, passed, failed",
 		keys:       keyList("e.course_id", scoreBucketSQL, "e.day"),
@@ -145,7 +155,7 @@ var goldTables = append(withRollups([]goldTable{
 // per day add up too: each learner is in exactly one group.)
 var rollups = map[string]bool{"gold_course_completion": true, "gold_completion_due": true, "gold_completion_daily": true,
 	"gold_assessment": true, "gold_compliance": true, "gold_course_activity_daily": true, "gold_activity_hourly": true,
-	"gold_engagement_daily": true, "gold_question_daily": true}
+	"gold_engagement_daily": true, "gold_question_daily": true, "gold_attempts_to_pass": true}
 
 // RollupOf is the tenant-wide roll-up of a gold table, or "" if it has none.
 func RollupOf(table string) string {
@@ -596,6 +606,8 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		[]string{"enrolled", "in_progress", "completed", "passed", "failed", "seconds_to_complete"}, "enrolled")
 	due := groupedDeltaTable("gold_completion_due", "course_id, "+groupCols+", due_on", append(append([]string{"bigint"}, groupTypes...), "date"),
 		[]string{"incomplete"}, "incomplete")
+	attemptsToPass := groupedDeltaTable("gold_attempts_to_pass", "course_id, "+groupCols+", attempts",
+		append(append([]string{"bigint"}, groupTypes...), "int"), []string{"people"}, "people")
 	assessment := groupedDeltaTable("gold_assessment", "course_id, "+groupCols+", bucket, day", append(append([]string{"bigint"}, groupTypes...), "int", "date"),
 		[]string{"attempts", "passed", "failed"}, "attempts")
 	completions := groupedDeltaTable("gold_completion_daily", "course_id, "+groupCols+", day, days_to_complete",
@@ -626,6 +638,9 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		if e.status == "completed" && e.completedAt != nil {
 			day := e.completedAt.In(loc).Format(time.DateOnly)
 			completions.add([]any{e.course, g.manager, g.department, g.location, day, floorDiv(secs, 86400)}, n)
+		}
+		if e.attemptsToPass != nil {
+			attemptsToPass.add([]any{e.course, g.manager, g.department, g.location, *e.attemptsToPass}, n)
 		}
 	}
 	for _, s := range k.events {
@@ -664,7 +679,7 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 		people.QueuedQueries = append(people.QueuedQueries, then.QueuedQueries...)
 	}
 	then = &people
-	tables := append([]*deltaTable{completion, due, completions, assessment, questions, courseActivity, hourly, compliance, engagement, gaps},
+	tables := append([]*deltaTable{completion, due, completions, attemptsToPass, assessment, questions, courseActivity, hourly, compliance, engagement, gaps},
 		preaggDeltas(k, groups)...)
 	tables = append(tables, complianceDeltas(k, groups)...)
 	err = applyDeltas(ctx, tx, tenantID, tables, then)

@@ -175,6 +175,23 @@ func (f *fixture) assertGoldEqualsRebuild(step string) {
 		if err != nil {
 			return err
 		}
+		// Attempts to pass by their definition, not by the code that keeps
+		// them: a passed enrolment's attempts up to its pass.
+		var wrong []string
+		rows, err := tx.Query(ctx, `SELECT format('learner %s, course %s: %s, want %s', en.learner_id, en.course_id, en.attempts_to_pass, n)
+			FROM enrollments en, LATERAL (SELECT CASE WHEN en.passed AND en.passed_at IS NOT NULL THEN (SELECT count(*) FROM learning_events e
+				WHERE e.tenant_id = en.tenant_id AND e.course_id = en.course_id AND e.learner_id = en.learner_id
+				  AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided AND e.ts <= en.passed_at) END AS n) x
+			WHERE en.tenant_id = $1 AND en.attempts_to_pass IS DISTINCT FROM x.n`, f.tenantID)
+		if err != nil {
+			return err
+		}
+		if wrong, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		if len(wrong) > 0 {
+			f.t.Errorf("%s: attempts to pass differ from their definition:\n%s", step, strings.Join(wrong, "\n"))
+		}
 		// Silver from scratch: every enrolment and compliance completion
 		// recomputed, daily activity summed from the events.
 		for _, q := range []string{`DELETE FROM enrollments`, `DELETE FROM daily_activity`,
@@ -685,4 +702,36 @@ func TestImportTellsProgressAndStaysExact(t *testing.T) {
 	if err != nil || rep.Applied != 1200 || rep.FileID != 0 || fmt.Sprint(told) != "[1000]" {
 		t.Fatalf("dry run of enrolments: %+v %v, progress %v", rep, err, told)
 	}
+}
+
+// TestEveryLearnerHasAnActivePeopleRow checks that people who were never
+// active, or are no longer, keep a row of gold_active_people without days
+// (the inactive people's list reads them from there): rostered people
+// without statements, a new person whose only statement arrives voided,
+// and one whose only statement is voided later.
+func TestEveryLearnerHasAnActivePeopleRow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(time.Second)
+	void := func(id string) string {
+		return fmt.Sprintf(`{"actor":{"mbox":"mailto:p1@t.test"},"verb":{"id":%q},"object":{"objectType":"StatementRef","id":%q}}`, xapi.VerbVoided, id)
+	}
+	f.send(void("00000000-0000-4000-8000-00000000a001"))
+	f.send(statement("00000000-0000-4000-8000-00000000a001", 9, xapi.VerbLaunched, courseIRIs[0], day, ""))
+	f.send(statement("00000000-0000-4000-8000-00000000a002", 8, xapi.VerbLaunched, courseIRIs[1], day, ""))
+	f.send(void("00000000-0000-4000-8000-00000000a002"))
+	var people, dayless int
+	err := f.db.TenantTx(ctx, f.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE p.last_day IS NULL AND p.first_day IS NULL)
+			FROM learners l JOIN gold_active_people p ON p.tenant_id = l.tenant_id AND p.learner_id = l.id
+			WHERE l.tenant_id = $1 AND l.email IN ('p8@t.test', 'p9@t.test', 'p2@t.test', 'p3@t.test')`, f.tenantID).Scan(&people, &dayless)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if people != 4 || dayless != 4 {
+		t.Errorf("%d of the 4 people never or no longer active have a row of gold_active_people, %d without days; want 4 and 4", people, dayless)
+	}
+	f.assertGoldEqualsRebuild("people never active")
 }

@@ -109,22 +109,26 @@ var activeGaps = goldTable{
 	where: "true",
 }
 
-// activePeople is each person's first and last active day: whether
-// they were active over a range is then known from their row but when
-// the range falls between the two (the inactive people's list, which
-// reads the few such people's days).
+// activePeople is each person's first and last active day (both NULL
+// for someone never active: every learner has a row, written by the
+// statement that creates the learner): whether they were active over a
+// range is then known from their row but when the range falls between
+// the two. The inactive people's list reads the rows whose last day is
+// outside the range, or none, along gold_active_people_last (migration
+// 00035), and the days of the few whose days straddle it.
 var activePeople = goldTable{
 	name:       "gold_active_people",
 	columns:    "learner_id, first_day, last_day",
-	keys:       []string{"d.learner_id"},
+	keys:       []string{"l.id"},
 	aggregates: "min(d.day), max(d.day)",
-	from:       "daily_activity d",
-	where:      "d.tenant_id = $1",
+	from:       "learners l LEFT JOIN daily_activity d ON d.tenant_id = l.tenant_id AND d.learner_id = l.id",
+	where:      "l.tenant_id = $1",
 }
 
 // activeGapDeltas turns a batch's changes of active days (k.activity) into
 // changes of gold_active_gaps, and queues in people the statement that
-// sets the gold_active_people rows of the people whose days changed. A
+// sets the gold_active_people rows of the people whose days changed (no
+// days for those left without any). A
 // day's gap depends on the person's previous day, so each person's days
 // before the batch are read from gold_active_months (which the same
 // deltas keep, and which changes only after this read); their days after
@@ -166,8 +170,8 @@ func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys, pe
 	if err != nil {
 		return nil, fmt.Errorf("read active days: %w", err)
 	}
-	var active, inactive []int64
-	var first, last []string
+	var ids []int64
+	var first, last []*string
 	for _, learner := range learners {
 		before := activeDays(days[learner])
 		for _, s := range changes[learner] {
@@ -176,18 +180,18 @@ func activeGapDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys, pe
 		after := activeDays(days[learner])
 		addGaps(gaps, before, -1)
 		addGaps(gaps, after, +1)
+		ids = append(ids, learner)
 		if len(after) == 0 {
-			inactive = append(inactive, learner)
+			first, last = append(first, nil), append(last, nil)
 		} else {
-			active, first, last = append(active, learner), append(first, after[0]), append(last, after[len(after)-1])
+			first, last = append(first, &after[0]), append(last, &after[len(after)-1])
 		}
 	}
-	people.Queue(`WITH gone AS (DELETE FROM gold_active_people WHERE tenant_id = $1 AND learner_id = ANY($5::bigint[]))
-		INSERT INTO gold_active_people AS g (tenant_id, learner_id, first_day, last_day)
+	people.Queue(`INSERT INTO gold_active_people AS g (tenant_id, learner_id, first_day, last_day)
 		SELECT $1, * FROM unnest($2::bigint[], $3::date[], $4::date[])
 		ON CONFLICT (tenant_id, learner_id) DO UPDATE SET first_day = excluded.first_day, last_day = excluded.last_day
 		WHERE (g.first_day, g.last_day) IS DISTINCT FROM (excluded.first_day, excluded.last_day)`,
-		tenantID, active, first, last, inactive)
+		tenantID, ids, first, last)
 	return gaps, nil
 }
 

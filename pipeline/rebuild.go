@@ -22,7 +22,9 @@ const enrollmentEventAggregates = `
             max(e.ts) AS last_ts`
 
 // enrollmentMerged merges a key's event aggregates (ev), its import row
-// (i) and its compliance assignments (ca) into the enrolment's values.
+// (i), its compliance assignments (ca) and its attempts up to ev.passed_at
+// (ap.n) into the enrolment's values. Attempts to pass count only for a
+// pass its events record (a pass only an import records has no time).
 const enrollmentMerged = `
         least(ev.first_ts, i.enrolled_at, i.started_at, i.completed_at, ca.assigned_on::timestamptz) AS enrolled_at,
         least(ev.started, i.started_at, i.completed_at) AS started_at,
@@ -31,20 +33,21 @@ const enrollmentMerged = `
         greatest(ev.best, i.scaled) AS best,
         coalesce(ev.attempts, 0) AS attempts,
         coalesce(i.due_at, ca.due_on) AS due_at,
-        greatest(ev.last_ts, i.completed_at, i.started_at, i.enrolled_at, ca.assigned_on::timestamptz) AS last_ts`
+        greatest(ev.last_ts, i.completed_at, i.started_at, i.enrolled_at, ca.assigned_on::timestamptz) AS last_ts,
+        CASE WHEN ev.passed THEN ap.n END AS attempts_to_pass`
 
 // enrollmentsFromMerged writes the merged rows that have anything behind
 // them as enrolments.
 const enrollmentsFromMerged = `
 INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
-    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at)
+    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at, attempts_to_pass)
 SELECT $1, ` + enrollmentsFromMergedRows
 
 // enrollmentsFromMergedRows are the enrolments' columns (after tenant_id)
 // from the merged rows that have anything behind them.
 const enrollmentsFromMergedRows = `course_id, learner_id,
     CASE WHEN completed_at IS NOT NULL THEN 'completed' WHEN started_at IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
-    enrolled_at, started_at, completed_at, passed, passed_at, passed_statement, best, attempts, due_at, last_ts
+    enrolled_at, started_at, completed_at, passed, passed_at, passed_statement, best, attempts, due_at, last_ts, attempts_to_pass
 FROM merged WHERE enrolled_at IS NOT NULL`
 
 // The tenant-wide rebuild of silver computes what the incremental path
@@ -69,6 +72,14 @@ WITH ev AS (
     JOIN compliance_requirements r ON r.tenant_id = a.tenant_id AND r.id = a.requirement_id
     WHERE a.tenant_id = $1
     GROUP BY 1, 2
+), ap AS (
+    -- Each passed key's attempts up to its pass: the tenant's attempts
+    -- (learning_events_attempts, index-only) hashed against the passes.
+    SELECT e.learner_id, e.course_id, count(*) AS n
+    FROM learning_events e
+    JOIN ev ON ev.learner_id = e.learner_id AND ev.course_id = e.course_id AND ev.passed AND e.ts <= ev.passed_at
+    WHERE e.tenant_id = $1 AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided
+    GROUP BY 1, 2
 ), i AS (
     SELECT * FROM enrollment_imports WHERE tenant_id = $1
 ), k AS (
@@ -81,6 +92,7 @@ WITH ev AS (
     LEFT JOIN ev ON ev.learner_id = k.learner_id AND ev.course_id = k.course_id
     LEFT JOIN i ON i.learner_id = k.learner_id AND i.course_id = k.course_id
     LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
+    LEFT JOIN ap ON ap.learner_id = k.learner_id AND ap.course_id = k.course_id
 )
 SELECT ` + enrollmentsFromMergedRows
 
@@ -126,7 +138,7 @@ const rebuildMemory = `SELECT set_config('work_mem', '256MB', true), set_config(
 // enrollmentTableColumns are the enrolments' columns after tenant_id, the key
 // (course, learner) first.
 var enrollmentTableColumns = []string{"course_id", "learner_id", "status", "enrolled_at", "started_at", "completed_at",
-	"passed", "passed_at", "passed_statement", "best_scaled", "attempts", "due_at", "last_activity_at"}
+	"passed", "passed_at", "passed_statement", "best_scaled", "attempts", "due_at", "last_activity_at", "attempts_to_pass"}
 
 // rebuildSilver recomputes the tenant's daily activity, enrolments and
 // compliance completions from its learning events, enrolment imports and

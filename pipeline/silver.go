@@ -55,8 +55,8 @@ func (ev *eventRow) dest(more ...any) []any {
 		&ev.interaction, &ev.response}, more...)
 }
 
-// enrollmentRow is what gold_course_completion and gold_completion_due need
-// of an enrolment.
+// enrollmentRow is what gold_course_completion, gold_completion_due and
+// gold_attempts_to_pass need of an enrolment.
 type enrollmentRow struct {
 	learner, course   int64
 	status            string
@@ -64,6 +64,12 @@ type enrollmentRow struct {
 	secondsToComplete *int64
 	dueOn             *string
 	completedAt       *time.Time
+	attemptsToPass    *int32
+}
+
+// dest is the scan destinations of enrollmentColumns.
+func (e *enrollmentRow) dest() []any {
+	return []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt, &e.attemptsToPass}
 }
 
 // activityRow is a daily_activity row.
@@ -114,7 +120,7 @@ const touchedPairs = `SELECT DISTINCT * FROM unnest($2::bigint[], $3::bigint[]) 
 
 // enrollmentColumns are what enrollmentRow reads (from a row named en).
 const enrollmentColumns = `en.learner_id, en.course_id, en.status, en.passed,
-    round(extract(epoch FROM en.completed_at - en.enrolled_at))::bigint, en.due_at::text, en.completed_at`
+    round(extract(epoch FROM en.completed_at - en.enrolled_at))::bigint, en.due_at::text, en.completed_at, en.attempts_to_pass`
 
 // Enrolments: a learner's state in a course is a function of their
 // non-voided learning events, an imported history row and compliance
@@ -136,7 +142,7 @@ const enrollmentsGone = `
 DELETE FROM enrollments en
 WHERE en.tenant_id = $1 AND en.course_id = $2 AND en.learner_id = $3`
 
-const enrollmentsInsert = `
+var enrollmentsInsert = `
 WITH k AS (` + touchedPairs + `), ev AS (
     -- One index lookup per touched key, whatever the table's statistics say.
     SELECT k.learner_id, k.course_id, x.*
@@ -162,13 +168,14 @@ WITH k AS (` + touchedPairs + `), ev AS (
         OFFSET 0 -- one lookup per key, never a scan of the tenant's imports
     ) i ON true
     LEFT JOIN ca ON ca.learner_id = k.learner_id AND ca.course_id = k.course_id
+    LEFT JOIN LATERAL (` + attemptsUpTo("k", "ev.passed_at") + ` AND ev.passed) ap ON true
 )
 ` + enrollmentsFromMerged + `
 ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET status = excluded.status, enrolled_at = excluded.enrolled_at,
     started_at = excluded.started_at, completed_at = excluded.completed_at, passed = excluded.passed,
     passed_at = excluded.passed_at, passed_statement = excluded.passed_statement,
     best_scaled = excluded.best_scaled, attempts = excluded.attempts, due_at = excluded.due_at,
-    last_activity_at = excluded.last_activity_at
+    last_activity_at = excluded.last_activity_at, attempts_to_pass = excluded.attempts_to_pass
 RETURNING ` + enrollmentColumns
 
 // enrollmentsMerge folds a batch's new learning events, aggregated per key
@@ -177,7 +184,15 @@ RETURNING ` + enrollmentColumns
 // score, attempts added. A key without an enrolment starts from its import
 // row and compliance assignment, exactly as enrollmentsInsert would compute
 // it.
-const enrollmentsMerge = `
+//
+// Attempts to pass are counted again (attemptsUpTo, the batch's events
+// already stored) only when they may have changed: a newer pass or fail
+// decides (counted up to it in the inserted row, excluded), or the batch
+// brings attempts at or before the kept pass (its earliest event other
+// than an enrolment is, in started_at), or the row has no count yet (the
+// previous release wrote it). Attempts after the pass, the usual case,
+// keep the count.
+var enrollmentsMerge = `
 WITH b AS (
     SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
         $7::bool[], $8::timestamptz[], $9::text[], $10::float8[], $11::int[], $12::timestamptz[])
@@ -199,7 +214,7 @@ WITH b AS (
     ) ca ON true
 )
 INSERT INTO enrollments AS en (tenant_id, course_id, learner_id, status, enrolled_at, started_at, completed_at,
-    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at)
+    passed, passed_at, passed_statement, best_scaled, attempts, due_at, last_activity_at, attempts_to_pass)
 SELECT $1, course_id, learner_id,
     CASE WHEN least(completed, i_completed) IS NOT NULL THEN 'completed'
          WHEN least(started, i_started, i_completed) IS NOT NULL THEN 'in_progress' ELSE 'enrolled' END,
@@ -208,7 +223,8 @@ SELECT $1, course_id, learner_id,
     least(completed, i_completed),
     coalesce(passed, i_passed), passed_at, passed_statement::uuid,
     greatest(best, i_scaled), attempts, coalesce(i_due, due_on),
-    greatest(last_ts, i_completed, i_started, i_enrolled, assigned_on::timestamptz)
+    greatest(last_ts, i_completed, i_started, i_enrolled, assigned_on::timestamptz),
+    CASE WHEN passed THEN (` + attemptsUpTo("n", "n.passed_at") + `) END
 FROM n
 ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET
     enrolled_at = least(en.enrolled_at, excluded.enrolled_at),
@@ -226,8 +242,24 @@ ON CONFLICT (tenant_id, course_id, learner_id) DO UPDATE SET
     best_scaled = greatest(en.best_scaled, excluded.best_scaled),
     attempts = en.attempts + excluded.attempts,
     due_at = excluded.due_at, -- a completion rolls a recertifying requirement's due date forward
-    last_activity_at = greatest(en.last_activity_at, excluded.last_activity_at)
+    last_activity_at = greatest(en.last_activity_at, excluded.last_activity_at),
+    attempts_to_pass = CASE
+        WHEN excluded.passed_at IS NOT NULL AND (en.passed_at IS NULL
+            OR (excluded.passed_at, excluded.passed_statement) > (en.passed_at, en.passed_statement)) THEN excluded.attempts_to_pass
+        WHEN en.passed IS NOT TRUE OR en.passed_at IS NULL THEN NULL
+        WHEN en.attempts_to_pass IS NOT NULL AND (excluded.attempts = 0 OR excluded.started_at > en.passed_at) THEN en.attempts_to_pass
+        ELSE (` + attemptsUpTo("en", "en.passed_at") + `) END
 RETURNING ` + enrollmentColumns
+
+// attemptsUpTo is a query counting the attempts (pass, fail and score
+// events, not voided) of the learner and course of the row named key up
+// to and including the time upTo: an enrolment's attempts to pass, with
+// upTo its passed_at. One range of learning_events_attempts.
+func attemptsUpTo(key, upTo string) string {
+	return `SELECT count(*) AS n FROM learning_events e
+        WHERE e.tenant_id = $1 AND e.course_id = ` + key + `.course_id AND e.learner_id = ` + key + `.learner_id
+          AND e.kind IN ('pass', 'fail', 'score') AND NOT e.voided AND e.ts <= ` + upTo
+}
 
 // mergeAggregates are a batch's new events per (learner, course), as
 // enrollmentsMerge takes them: the same aggregates enrollmentsInsert
@@ -464,7 +496,7 @@ func queueEnrollments(b *pgx.Batch, tenantID int64, k *keys) func(gone *pgx.Batc
 	collect := func(sign int, sql string, args ...any) {
 		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 			var e enrollmentRow
-			_, err := pgx.ForEachRow(rows, []any{&e.learner, &e.course, &e.status, &e.passed, &e.secondsToComplete, &e.dueOn, &e.completedAt}, func() error {
+			_, err := pgx.ForEachRow(rows, e.dest(), func() error {
 				k.enrollments = append(k.enrollments, signed[enrollmentRow]{e, sign})
 				if key := [2]int64{e.learner, e.course}; k.recompute[key] {
 					wasGone[key] = sign < 0
