@@ -63,60 +63,135 @@ type RecentCompletion struct {
 	At        time.Time `json:"at"`
 }
 
-// activePeopleSQL lists the people in scope with a statement in the
-// window, their latest first, each with how many there are in all.
-const activePeopleSQL = `WITH recent AS (
-		SELECT DISTINCT ON (e.learner_id) e.learner_id, e.course_id, e.ts
-		FROM learning_events e
-		WHERE e.tenant_id = @tenant AND NOT e.voided AND e.ts > @since AND e.ts <= @until /*course*/
-		ORDER BY e.learner_id, e.ts DESC)
-	SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id), c.id, coalesce(nullif(c.title, ''), c.activity_iri), r.ts,
+// The tenant's part of "Activity now" reads learning events; it depends
+// on the course and category filters alone (which events count), not on
+// the viewer's scope, department or location (which people are shown), so
+// one read serves every scope of the tenant (RecentActivity), and each
+// scope narrows it by its people (ActivityIn), a join of a few thousand
+// ids with the learners. Read per scope, the events of the window were
+// the mix's top item under ingest (docs/PERFORMANCE.md, sixth pass).
+
+// recentActiveSQL lists the tenant's people with a statement in the
+// window, each with their latest statement's course and time.
+const recentActiveSQL = `SELECT DISTINCT ON (e.learner_id) e.learner_id, e.course_id, e.ts
+	FROM learning_events e
+	WHERE e.tenant_id = @tenant AND NOT e.voided AND e.ts > @since AND e.ts <= @until /*course*/
+	ORDER BY e.learner_id, e.ts DESC`
+
+// recentCompletionsSQL lists the tenant's completions of the window,
+// newest first.
+const recentCompletionsSQL = `SELECT e.learner_id, e.course_id, e.kind = 'pass', e.ts
+	FROM learning_events e
+	WHERE e.tenant_id = @tenant AND e.kind IN ('complete', 'pass') AND NOT e.voided AND e.ts > @csince AND e.ts <= @until /*course*/
+	ORDER BY e.ts DESC, e.statement_id`
+
+// activePeopleSQL narrows the active people (arrays @al, @ac, @at) to the
+// scope: the latest first, each with how many there are in all.
+const activePeopleSQL = `SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id), c.id, coalesce(nullif(c.title, ''), c.activity_iri), r.ts,
 		count(*) OVER ()
-	FROM recent r
+	FROM unnest(@al::bigint[], @ac::bigint[], @at::timestamptz[]) r(learner_id, course_id, ts)
 	JOIN learners l ON l.tenant_id = @tenant AND l.id = r.learner_id
 	JOIN courses c ON c.tenant_id = @tenant AND c.id = r.course_id
 	WHERE /*scope*/
 	ORDER BY r.ts DESC, l.id
 	LIMIT @limit`
 
-// recentCompletionsSQL lists the latest completions in scope.
-const recentCompletionsSQL = `SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id), c.id, coalesce(nullif(c.title, ''), c.activity_iri),
-		e.kind = 'pass', e.ts
-	FROM learning_events e
-	JOIN learners l ON l.tenant_id = e.tenant_id AND l.id = e.learner_id
-	JOIN courses c ON c.tenant_id = e.tenant_id AND c.id = e.course_id
-	WHERE e.tenant_id = @tenant AND e.kind IN ('complete', 'pass') AND NOT e.voided AND e.ts > @csince AND e.ts <= @until
-		/*course*/ AND /*scope*/
-	ORDER BY e.ts DESC, e.statement_id
+// completionsInSQL narrows the completions (arrays @cl, @cc, @cp, @ct,
+// newest first) to the scope, keeping their order.
+const completionsInSQL = `SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id), c.id, coalesce(nullif(c.title, ''), c.activity_iri),
+		r.passed, r.ts
+	FROM unnest(@cl::bigint[], @cc::bigint[], @cp::boolean[], @ct::timestamptz[]) WITH ORDINALITY r(learner_id, course_id, passed, ts, n)
+	JOIN learners l ON l.tenant_id = @tenant AND l.id = r.learner_id
+	JOIN courses c ON c.tenant_id = @tenant AND c.id = r.course_id
+	WHERE /*scope*/
+	ORDER BY r.n
 	LIMIT @limit`
 
-// ActivityNow reads the people active in the ActiveWindow before until
-// and the completions of the CompletionsWindow before it, in the scope,
-// with the department, location, course and category filters (not the
-// range). Statements stamped later than until (clocks ahead) wait until
-// their time comes.
-func (q *Q) ActivityNow(until time.Time) (Activity, error) {
-	out := Activity{Until: until, AsOf: q.AsOf, ActiveSince: until.Add(-ActiveWindow), CompletedSince: until.Add(-CompletionsWindow),
-		People: []ActivePerson{}, Completions: []RecentCompletion{}}
-	a := with(q.args(), "since", out.ActiveSince, "csince", out.CompletedSince, "until", until, "limit", activityListSize)
-	course := q.F.courseCond("e", a)
-	scope := q.Scope.learnerCond("l") + q.F.orgCond("l", a)
+// RecentActivity is "Activity now" of the whole tenant before it is
+// narrowed to a scope: everyone active in the ActiveWindow before Until
+// with their latest statement, and the completions of the
+// CompletionsWindow, newest first, for the course and category filters.
+type RecentActivity struct {
+	Until       time.Time
+	AsOf        time.Time // as Activity.AsOf
+	Version     int64     // the gold version of the snapshot it was read in
+	Active      recentEvents
+	Completions recentEvents
+}
 
-	rows, err := q.tx.Query(q.ctx, fill(activePeopleSQL, course, scope), a)
+// recentEvents are statements as parallel columns, ready to be sent as
+// arrays.
+type recentEvents struct {
+	Learners, Courses []int64
+	Passed            []bool // completions: a passed assessment rather than a completion
+	At                []time.Time
+}
+
+// RecentActivity reads the tenant's recent activity at until (see
+// the Activity type) for the course and category filters; the scope, the
+// department and the location filters do not change it.
+func (q *Q) RecentActivity(until time.Time) (RecentActivity, error) {
+	out := RecentActivity{Until: until, AsOf: q.AsOf, Version: q.Version}
+	a := with(q.args(), "since", until.Add(-ActiveWindow), "csince", until.Add(-CompletionsWindow), "until", until)
+	course := q.F.courseCond("e", a)
+	rows, err := q.tx.Query(q.ctx, fill(recentActiveSQL, course, ""), a)
 	if err != nil {
 		return out, err
 	}
-	var p ActivePerson
-	_, err = pgx.ForEachRow(rows, []any{&p.LearnerID, &p.Learner, &p.CourseID, &p.Course, &p.At, &out.Active}, func() error {
-		p.At = p.At.In(q.Loc)
-		out.People = append(out.People, p)
+	var learner, c int64
+	var at time.Time
+	var passed bool
+	_, err = pgx.ForEachRow(rows, []any{&learner, &c, &at}, func() error {
+		out.Active.Learners, out.Active.Courses, out.Active.At = append(out.Active.Learners, learner), append(out.Active.Courses, c), append(out.Active.At, at)
 		return nil
 	})
 	if err != nil {
 		return out, err
 	}
+	rows, err = q.tx.Query(q.ctx, fill(recentCompletionsSQL, course, ""), a)
+	if err != nil {
+		return out, err
+	}
+	_, err = pgx.ForEachRow(rows, []any{&learner, &c, &passed, &at}, func() error {
+		r := &out.Completions
+		r.Learners, r.Courses, r.Passed, r.At = append(r.Learners, learner), append(r.Courses, c), append(r.Passed, passed), append(r.At, at)
+		return nil
+	})
+	return out, err
+}
 
-	rows, err = q.tx.Query(q.ctx, fill(recentCompletionsSQL, course, scope), a)
+// ActivityIn narrows the tenant's recent activity to the scope and the
+// department and location filters: the people active in the ActiveWindow
+// before its Until and the completions of the CompletionsWindow, each
+// list the newest activityListSize. Statements stamped later than Until
+// (clocks ahead) wait until their time comes. Its AsOf is the recent
+// activity's, which may be older than this snapshot's.
+func (q *Q) ActivityIn(r RecentActivity) (Activity, error) {
+	out := Activity{Until: r.Until, AsOf: r.AsOf, ActiveSince: r.Until.Add(-ActiveWindow), CompletedSince: r.Until.Add(-CompletionsWindow),
+		People: []ActivePerson{}, Completions: []RecentCompletion{}}
+	a := with(q.args(), "limit", activityListSize, "al", r.Active.Learners, "ac", r.Active.Courses, "at", r.Active.At,
+		"cl", r.Completions.Learners, "cc", r.Completions.Courses, "cp", r.Completions.Passed, "ct", r.Completions.At)
+	scope := q.Scope.learnerCond("l") + q.F.orgCond("l", a)
+
+	if len(r.Active.Learners) > 0 {
+		rows, err := q.tx.Query(q.ctx, fill(activePeopleSQL, "", scope), a)
+		if err != nil {
+			return out, err
+		}
+		var p ActivePerson
+		_, err = pgx.ForEachRow(rows, []any{&p.LearnerID, &p.Learner, &p.CourseID, &p.Course, &p.At, &out.Active}, func() error {
+			p.At = p.At.In(q.Loc)
+			out.People = append(out.People, p)
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	if len(r.Completions.Learners) == 0 {
+		return out, nil
+	}
+	rows, err := q.tx.Query(q.ctx, fill(completionsInSQL, "", scope), a)
 	if err != nil {
 		return out, err
 	}

@@ -138,29 +138,42 @@ func (q *Q) EngagementKPIs() (EngagementKPIs, error) {
 	return k, err
 }
 
-// activityBucket is the statements and time spent in a trend bucket of
-// the range (current) or of the previous period.
+// activityBucket is the statements, time spent and active learners (a
+// person active on two days of it counts twice) in a trend bucket of the
+// range (current) or of the previous period.
 type activityBucket struct {
 	current        bool
 	bucket         int
 	statements, ms int64
+	active         int64 // unknown (0) with a course or category filter
 }
 
-// activity reads statements and time by trend bucket over the range and
-// the previous period: the tiles and the statements line come from this
-// one read of the daily gold, shared by the sections of one view.
+// activity reads statements, time and active learners by trend bucket over
+// the range and the previous period: the tiles, the statements line and
+// the active learners line come from this one read of the daily gold,
+// shared by the sections of one view. Without a course or category filter
+// the day's statements and time of each group are in
+// gold_engagement_daily beside its active learners (both count the
+// group's events of the day that are not voided), so one read of it
+// serves all three; with one, only the per-course gold knows them.
 func (q *Q) activity() ([]activityBucket, error) {
 	return q.memo.activity.get(q.F, func() ([]activityBucket, error) {
 		a := q.bucketArgs(q.args())
-		rows, err := q.tx.Query(q.ctx, `SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.statements)::bigint, sum(g.duration_ms)::bigint
-			FROM `+q.gold("gold_course_activity_daily", courseActivityCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
-			q.F.cond("g", dims{course: true}, a)+` GROUP BY 1, 2`, a)
+		sql := `SELECT g.day >= @from, ` + bucketExpr("g.day") + `, sum(g.statements)::bigint, sum(g.duration_ms)::bigint, sum(g.active_learners)::bigint
+			FROM ` + q.gold("gold_engagement_daily", engagementCols, "g") + ` WHERE g.day BETWEEN @pfrom AND @to` +
+			q.F.cond("g", dims{}, a) + ` GROUP BY 1, 2`
+		if q.F.Course != 0 || q.F.Category != "" {
+			sql = `SELECT g.day >= @from, ` + bucketExpr("g.day") + `, sum(g.statements)::bigint, sum(g.duration_ms)::bigint, 0::bigint
+			FROM ` + q.gold("gold_course_activity_daily", courseActivityCols, "g") + ` WHERE g.day BETWEEN @pfrom AND @to` +
+				q.F.cond("g", dims{course: true}, a) + ` GROUP BY 1, 2`
+		}
+		rows, err := q.tx.Query(q.ctx, sql, a)
 		if err != nil {
 			return nil, err
 		}
 		out := []activityBucket{}
 		var b activityBucket
-		_, err = pgx.ForEachRow(rows, []any{&b.current, &b.bucket, &b.statements, &b.ms}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&b.current, &b.bucket, &b.statements, &b.ms, &b.active}, func() error {
 			out = append(out, b)
 			return nil
 		})
@@ -181,18 +194,21 @@ func (q *Q) EngagementTrend() (ActivityTrend, error) {
 	var t ActivityTrend
 	t.Statements = q.newTrend()
 	buckets, err := q.activity()
-	for _, b := range buckets {
-		t.Statements.add(b.current, b.bucket, float64(b.statements))
-	}
 	if err != nil || q.F.Course != 0 || q.F.Category != "" {
+		for _, b := range buckets {
+			t.Statements.add(b.current, b.bucket, float64(b.statements))
+		}
 		return t, err
 	}
-	b := q.args()
-	active, err := q.trend(`SELECT g.day >= @from, `+bucketExpr("g.day")+`, sum(g.active_learners)::float8 / least(@size::int, @days::int)
-		FROM `+q.gold("gold_engagement_daily", engagementCols, "g")+` WHERE g.day BETWEEN @pfrom AND @to`+
-		q.F.cond("g", dims{}, b)+` GROUP BY 1, 2`, b)
+	size, _ := q.F.buckets()
+	days := float64(min(size, q.F.Days()))
+	active := q.newTrend()
+	for _, b := range buckets {
+		t.Statements.add(b.current, b.bucket, float64(b.statements))
+		active.add(b.current, b.bucket, float64(b.active)/days)
+	}
 	t.Active = &active
-	return t, err
+	return t, nil
 }
 
 // Heatmap is statements by local weekday (0 = Monday) and hour.

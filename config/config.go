@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -121,6 +122,10 @@ func parse(getenv func(string) string) (Config, error) {
 		if _, err := decodeTokenKey(c.TokenKey); err != nil {
 			p.err = fmt.Errorf("TOKEN_KEY: %w", err)
 		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil && p.err == nil {
+		p.err = fmt.Errorf("LOG_LEVEL=%q is not debug, info, warn or error", c.LogLevel)
 	}
 	if strings.EqualFold(c.MetricsAddr, "off") {
 		c.MetricsAddr = ""

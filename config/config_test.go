@@ -44,6 +44,8 @@ func TestParse(t *testing.T) {
 		{"app login without the platform's", map[string]string{"DATABASE_URL": "postgres://learnlens_app@db/ll"}, nil,
 			"set DATABASE_URL and DATABASE_PLATFORM_URL together"},
 		{"bad port", map[string]string{"PORT": "eighty"}, nil, `PORT="eighty" is not a whole number`},
+		{"log level", map[string]string{"LOG_LEVEL": "WARN"}, func(c Config) bool { return c.LogLevel == "WARN" }, ""},
+		{"bad log level", map[string]string{"LOG_LEVEL": "verbose"}, nil, `LOG_LEVEL="verbose" is not debug, info, warn or error`},
 		{"token key in hex", map[string]string{"TOKEN_KEY": strings.Repeat("ab", 32), "API_CLIENT_RATE": "5"}, func(c Config) bool {
 			k, err := c.TokenSealKey()
 			return err == nil && len(k) == 32 && k[0] == 0xab && c.APIClientRate == 5 && c.APIClientBurst == 40

@@ -68,6 +68,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	// A start that fails leaves no socket directory behind.
+	defer func() {
+		if !c.started && c.SocketDir != "" {
+			_ = os.RemoveAll(c.SocketDir)
+		}
+	}()
 	if err := c.prepareDirs(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/learnlens/learnlens/analytics"
+	"github.com/learnlens/learnlens/viewcache"
 	"github.com/learnlens/learnlens/views/format"
 	"github.com/learnlens/learnlens/views/pages/dash"
 )
@@ -48,10 +49,57 @@ func activityViewName(until time.Time) string {
 
 // activityNow computes "Activity now" for v's scope and people filters
 // (no range: it is about now), and the version it shows, which may be up
-// to activityRefresh behind the newest.
+// to activityRefresh behind the newest. The events are read once for the
+// tenant (recentActivity) and narrowed to each scope: the view shows the
+// version and "as of" of that read, so it is kept no longer than the read
+// is.
 func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time) (analytics.Activity, analytics.Meta, error) {
-	return computeWithin(h, ctx, v, activityViewName(until), v.viewFilters(true), activityRefresh,
-		func(q *analytics.Q) (analytics.Activity, error) { return q.ActivityNow(until) })
+	f := v.viewFilters(true)
+	r := v.r
+	r.Filters = f
+	key := viewcache.Key{Tenant: r.Tenant, Scope: v.scope.Key(), View: activityViewName(until) + "?" + f.Values().Encode(), Date: r.Today}
+	val, _, err := h.views.GetWithin(ctx, key, activityRefresh, func(ctx context.Context) (any, int64, int, error) {
+		recent, err := h.recentActivity(ctx, v, f, until)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		var out computed[analytics.Activity]
+		err = h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
+			var err error
+			out.value, err = q.ActivityIn(recent)
+			out.meta = analytics.Meta{Version: recent.Version, AsOf: recent.AsOf, Date: q.Today}
+			return err
+		})
+		return out, out.meta.Version, viewcache.SizeOf(out.value), err
+	})
+	if err != nil {
+		return analytics.Activity{}, analytics.Meta{}, analyticsError(err)
+	}
+	out := val.(computed[analytics.Activity])
+	return out.value, out.meta, nil
+}
+
+// recentActivity is the tenant's recent activity at until for the course
+// and category filters of f, shared by every scope, department and
+// location (the key names neither), with activityRefresh's lag.
+func (h *Handlers) recentActivity(ctx context.Context, v *viewCtx, f analytics.Filters, until time.Time) (analytics.RecentActivity, error) {
+	events := analytics.Filters{Range: f.Range, From: f.From, To: f.To, Course: f.Course, Category: f.Category}
+	r := v.r
+	r.Filters = events
+	key := viewcache.Key{Tenant: r.Tenant, Scope: "tenant", View: activityViewName(until) + ":events?" + events.Values().Encode(), Date: r.Today}
+	val, _, err := h.views.GetWithin(ctx, key, activityRefresh, func(ctx context.Context) (any, int64, int, error) {
+		var out analytics.RecentActivity
+		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
+			var err error
+			out, err = q.RecentActivity(until)
+			return err
+		})
+		return out, out.Version, viewcache.SizeOf(out), err
+	})
+	if err != nil {
+		return analytics.RecentActivity{}, err
+	}
+	return val.(analytics.RecentActivity), nil
 }
 
 // activityView formats "Activity now" in the tenant's time zone.

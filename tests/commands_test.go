@@ -136,7 +136,8 @@ func TestCommandUsageAndBadInput(t *testing.T) {
 
 	env, _ := databaseEnv(t)
 	learnlens(t, env, "seed").want(t, "seed without a kind", 1, "usage: learnlens seed --demo | --bench")
-	learnlens(t, env, "seed", "--bench", "--learners", "3").want(t, "seed --bench with too few learners", 1, "--learners ≥ 10")
+	learnlens(t, env, "seed", "--bench", "--learners", "11", "--prefix", "few").want(t, "seed --bench with too few learners", 1, "--learners ≥ 12")
+	learnlens(t, env, "gold", "rebuild", "--tenant", "few001").want(t, "the tenant of a refused seed --bench", 1, `no tenant "few001"`)
 	learnlens(t, env, "credentials").want(t, "credentials without create", 1, "usage: learnlens credentials create --tenant SLUG --name NAME")
 	learnlens(t, env, "credentials", "create", "--name", "x").want(t, "credentials without a tenant", 1, "--tenant is required")
 	learnlens(t, env, "credentials", "create", "--tenant", "nosuch", "--name", "x").want(t, "credentials for no tenant", 1, `no tenant "nosuch"`)
@@ -145,6 +146,53 @@ func TestCommandUsageAndBadInput(t *testing.T) {
 	learnlens(t, env, "tenant", "xapi-limits", "--rate", "5").want(t, "xapi-limits without a tenant", 1, "--tenant is required")
 	learnlens(t, env, "keys", "list").want(t, "keys without TOKEN_KEY", 1, "set TOKEN_KEY or TOKEN_KEY_FILE")
 	learnlens(t, env[2:], "keys", "list").want(t, "keys without the app's login", 1, "DATABASE_URL and DATABASE_PLATFORM_URL are unset")
+	learnlens(t, append(env[:2:2], "TOKEN_KEY_FILE="+filepath.Join(t.TempDir(), "missing.key")), "keys", "list").
+		want(t, "keys with a TOKEN_KEY_FILE that is not there", 1, "TOKEN_KEY_FILE: open ")
+	learnlens(t, []string{"LOG_LEVEL=verbose"}, "serve").want(t, "a LOG_LEVEL slog does not know", 1, `LOG_LEVEL="verbose" is not debug, info, warn or error`)
+
+	// Each command that needs a login says which when it is not set: the
+	// app's two for what runs as the app, the owner's for what changes the
+	// schema or loads data as its owner.
+	learnlens(t, env[:2], "migrate", "up").want(t, "migrate without the owner's login", 1, "DATABASE_OWNER_URL is unset")
+	learnlens(t, env[:2], "seed", "--demo").want(t, "seed --demo without the owner's login", 1, "DATABASE_OWNER_URL is unset")
+	for _, args := range [][]string{
+		{"seed", "--bench"},
+		{"credentials", "create", "--tenant", "acme", "--name", "x"},
+		{"gold", "rebuild", "--tenant", "acme"},
+	} {
+		learnlens(t, env[2:], args...).want(t, strings.Join(args, " ")+" without the app's login", 1, "DATABASE_URL and DATABASE_PLATFORM_URL are unset")
+	}
+
+	// Flags a command does not take, and tenants that do not exist.
+	for _, args := range [][]string{
+		{"seed", "--bogus"},
+		{"credentials", "create", "--bogus"},
+		{"gold", "rebuild", "--bogus"},
+		{"tenant", "xapi-limits", "--bogus"},
+		{"devdb", "stop", "--bogus"},
+	} {
+		learnlens(t, env, args...).want(t, strings.Join(args, " "), 1, "flag provided but not defined: -bogus")
+	}
+	learnlens(t, env, "gold", "rebuild").want(t, "gold rebuild without a tenant", 1, "--tenant is required")
+	learnlens(t, env, "gold", "rebuild", "--tenant", "nosuch").want(t, "gold rebuild for no tenant", 1, `no tenant "nosuch"`)
+	learnlens(t, env, "tenant", "xapi-limits", "--tenant", "nosuch").want(t, "xapi-limits for no tenant", 1, `no tenant "nosuch"`)
+
+	// devdb start refuses a directory that holds something else than a
+	// cluster (initdb would not write into it) and a path that is a file,
+	// and leaves both as they were, with no socket directory left in TMPDIR.
+	used, tmp := clusterDir(t, "learnlens-used-"), clusterDir(t, "learnlens-tmp-")
+	notes := filepath.Join(used, "notes.txt")
+	if err := os.WriteFile(notes, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	learnlens(t, []string{"TMPDIR=" + tmp}, "devdb", "start", "--dir", used).want(t, "devdb start on a used directory", 1, "exists but is not empty")
+	learnlens(t, []string{"TMPDIR=" + tmp}, "devdb", "start", "--dir", notes).want(t, "devdb start on a file", 1, "create "+notes+": mkdir "+notes+": not a directory")
+	if b, err := os.ReadFile(notes); err != nil || string(b) != "mine" {
+		t.Errorf("devdb start changed the used directory's file: %q, %v", b, err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("a devdb start that failed left %v in TMPDIR", left)
+	}
 }
 
 // TestSeedThenCredentialsThenStatements is an operator's first day: seed a
@@ -161,6 +209,13 @@ func TestSeedThenCredentialsThenStatements(t *testing.T) {
 	m := regexp.MustCompile(`key:\s+(\S+)\s+secret:\s+(\S+)`).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("credentials create printed no key and secret: %s", r.stdout)
+	}
+	// A second run resumes: the tenant made already stays as it is, the
+	// next one is made, here through the ingest path.
+	r = learnlens(t, env, "seed", "--bench", "--tenants", "2", "--learners", "12", "--statements", "200", "--prefix", "cli", "--ingest")
+	r.want(t, "seed --bench --ingest after an earlier run", 0, "statements through the ingest path")
+	if !strings.HasPrefix(r.stdout, "cli002: 12 people, ") || strings.Contains(r.stdout, "cli001") {
+		t.Errorf("seed --bench --tenants 2 after cli001 was made: %s", r.stdout)
 	}
 	learnlens(t, env, "gold", "rebuild", "--tenant", "cli001").want(t, "gold rebuild", 0, "rebuilt gold for")
 	learnlens(t, env, "tenant", "xapi-limits", "--tenant", "cli001", "--rate", "5", "--burst", "10").
@@ -334,6 +389,23 @@ func TestServeStartsAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(out.String(), `"msg":"listening"`) || !strings.Contains(out.String(), "shutting down") {
 		t.Errorf("serve's log lacks its start or shutdown: %s", out.String())
 	}
+}
+
+// TestServeRefusesAddressesItCannotUse: serve stops with the reason when
+// its port is taken or METRICS_ADDR is no address it can listen on.
+func TestServeRefusesAddressesItCannotUse(t *testing.T) {
+	t.Parallel()
+	env, _ := databaseEnv(t)
+	env = append(env, "TOKEN_KEY="+testserver.TokenKey)
+	taken, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	learnlens(t, append(env, "PORT="+port), "serve").want(t, "serve on a port in use", 1, "address already in use")
+	learnlens(t, append(env, "PORT=0", "METRICS_ADDR=127.0.0.1:"+port), "serve").want(t, "METRICS_ADDR in use", 1, "METRICS_ADDR: listen tcp 127.0.0.1:"+port)
+	learnlens(t, append(env, "PORT=0", "METRICS_ADDR=nowhere"), "serve").want(t, "METRICS_ADDR without a port", 1, "METRICS_ADDR: listen tcp: address nowhere: missing port in address")
 }
 
 // clusterDir makes a directory for PostgreSQL clusters, removed after the

@@ -125,6 +125,8 @@ func TestImportsPagePreviewAndDryRun(t *testing.T) {
 		"bad mode":   {"roster", "sometimes", "a,b\n", http.StatusBadRequest, "Mode must be"},
 		"empty file": {"courses", "valid-rows", "", http.StatusBadRequest, "file is empty"},
 		"no header":  {"courses", "valid-rows", "x,y\n1,2\n", http.StatusBadRequest, "names none of the courses columns"},
+		// The form shown again keeps the mode chosen.
+		"empty file, all or nothing": {"courses", "all-or-nothing", "", http.StatusBadRequest, `<option value="all-or-nothing" selected>`},
 	} {
 		r := stageImport(t, admin, acme, tc.kind, tc.mode, "f.csv", tc.file)
 		if r.Status != tc.status || !strings.Contains(r.Body, tc.want) || !strings.Contains(r.Body, `data-testid="import-error"`) {
@@ -373,6 +375,55 @@ func TestImportsHistoryJSONAndStaleJobs(t *testing.T) {
 	if old != 0 {
 		t.Error("a staged upload older than a day was not cleaned up")
 	}
+
+	// An all-or-nothing file with more bad rows than the page lists: its
+	// dry run shows the first 100 and offers all 101 as CSV; applied, it
+	// is refused, and its page and the history say so. A running import
+	// shows how far it has got; the failed one above, why.
+	var bad strings.Builder
+	bad.WriteString("code,title\n")
+	for i := range 101 {
+		fmt.Fprintf(&bad, "R%d,\n", i)
+	}
+	bad.WriteString("R999,Fine\n")
+	refused := stagedPath(t, stageImport(t, admin, acme, "courses", "all-or-nothing", "refuse.csv", bad.String()))
+	if r := admin.PostForm(acme, refused+"/dry-run", url.Values{}); r.Status != http.StatusSeeOther {
+		t.Fatalf("dry run of 101 bad rows: %d", r.Status)
+	}
+	mustContain(t, "dry run of 101 bad rows", admin.Get(acme, refused).Body, "Showing the first 100 of 101 problems.", "Download all 101 as CSV")
+	if r := admin.PostForm(acme, refused+"/apply", url.Values{}); r.Status != http.StatusSeeOther {
+		t.Fatalf("apply the all-or-nothing file: %d", r.Status)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if s = getImportStatus(t, admin, refused); s.State == "done" || s.State == "failed" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if s.State != "done" || s.Outcome != "refused" || s.Errors != 101 || s.Applied != 0 {
+		t.Errorf("the applied all-or-nothing file: %+v", s)
+	}
+	mustContain(t, "the refused import's page", admin.Get(acme, refused).Body,
+		`data-testid="import-result-text">Refused: 101 rows have errors, so nothing was applied (all or nothing).</p>`)
+	srv.DB.Platform(context.Background(), func(tx *gormDB) error {
+		return tx.Exec(`INSERT INTO import_jobs (tenant_id, kind, filename, mode, created_by, rows_total, content, state,
+				started_at, heartbeat_at, rows_done)
+			VALUES (?, 'enrollments', 'busy.csv', 'valid-rows', 'admin@acme.test', 5000, '\x00', 'running', now(), now(), 1234)`, tenant).Error
+	})
+	history := regexp.MustCompile(`(?s)<li class="card min-w-0" data-testid="import-row">.*?</li>`).FindAllString(admin.Get(acme, "/admin/imports").Body, -1)
+	cards := map[string]string{}
+	for _, c := range history {
+		for _, f := range []string{"refuse.csv", "lost.csv", "busy.csv"} {
+			if strings.Contains(c, ">"+f+"</a>") {
+				cards[f] = c
+			}
+		}
+	}
+	mustContain(t, "the refused import's card", cards["refuse.csv"], `data-testid="import-state">refused<`, "<dd>all or nothing</dd>",
+		`data-testid="import-applied">0<`, `data-testid="import-errors">101<`, `data-testid="import-errors-csv"`)
+	mustContain(t, "the failed import's card", cards["lost.csv"], `data-testid="import-state">failed<`, "stopped before it finished")
+	mustContain(t, "the running import's card", cards["busy.csv"], `data-testid="import-state">running<`,
+		"<dd>Enrolments and completions</dd>", `data-testid="import-rows">5,000<`, "Applied so far</dt><dd>1,234</dd>")
+	mustNotContain(t, "the running import's card", cards["busy.csv"], `data-testid="import-errors-csv"`)
 
 	// Only tenant admins.
 	m := srv.NewClient(t)

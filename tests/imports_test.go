@@ -101,16 +101,32 @@ func TestImportUpload(t *testing.T) {
 	if rep.Changed != 0 {
 		t.Errorf("re-import changed %d rows", rep.Changed)
 	}
-	// Files that cannot be read at all get a 400 that says why.
-	for name, tc := range map[string]struct{ kind, file, want string }{
-		"no required column": {"roster", "Name,Department\nX,Y\n", "employee_id"},
-		"empty":              {"courses", "", "empty"},
-		"unknown kind":       {"payroll", "a,b\n", "must be roster, courses"},
+	// Files that cannot be read at all get a 400 that says why; a file
+	// over the 15 MB limit, a 413 that says to split it.
+	for name, tc := range map[string]struct {
+		kind, file, want string
+		status           int
+	}{
+		"no required column": {"roster", "Name,Department\nX,Y\n", "employee_id", http.StatusBadRequest},
+		"empty":              {"courses", "", "empty", http.StatusBadRequest},
+		"unknown kind":       {"payroll", "a,b\n", "must be roster, courses", http.StatusBadRequest},
+		"over 15 MB":         {"courses", "code,title\n" + strings.Repeat("C1,Safety\n", 15<<20/10), "The file is larger than 15 MB; split it.", http.StatusRequestEntityTooLarge},
 	} {
 		r := upload(t, admin, acme, tc.kind, "valid-rows", "f.csv", tc.file)
-		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, tc.want) {
-			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		if r.Status != tc.status || !strings.Contains(r.Body, tc.want) {
+			t.Errorf("%s: %d %.300s", name, r.Status, r.Body)
 		}
+	}
+	// Import ids that are no number or name no import are not found; a
+	// staged file has no error report until a dry run or an apply.
+	for _, p := range []string{"/admin/imports/abc", "/admin/imports/0", "/admin/imports/999999", "/api/v1/imports/-3"} {
+		if r := admin.Get(acme, p); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, r.Status)
+		}
+	}
+	staged := stagedPath(t, stageImport(t, admin, acme, "courses", "valid-rows", "later.csv", "code,title\nC7,Seven\n"))
+	if r := admin.Get(acme, staged+"/errors.csv"); r.Status != http.StatusNotFound || !strings.Contains(r.Body, "Page not found") {
+		t.Errorf("the error file of a staged import: %d %.300s", r.Status, r.Body)
 	}
 	// Only tenant admins may import.
 	m := srv.NewClient(t)

@@ -373,9 +373,7 @@ func withDatabase(ctx context.Context, cfg config.Config, migrateFirst bool, fn 
 
 func newLogger(level string) *slog.Logger {
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
+	_ = l.UnmarshalText([]byte(level)) // config.Load refuses a level it does not read
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
 }
 

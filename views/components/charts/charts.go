@@ -153,7 +153,7 @@ type HistogramChart struct {
 	// Category names the bins' column in the table view; empty means
 	// "Score".
 	Category string
-	// Bins in ascending order; see PercentBins.
+	// Bins in ascending order.
 	Bins []Bin
 	// PassMark draws a dashed vertical line at that score (in the bins'
 	// From/To units, e.g. 70 for 70%); 0 means no line.

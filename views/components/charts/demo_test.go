@@ -3,6 +3,7 @@ package charts
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -186,8 +187,21 @@ func sampleScores() HistogramChart {
 	return HistogramChart{
 		ID: "score-distribution", Title: "Score distribution",
 		Description: "Final scores of all attempts at the Data protection essentials assessment.", Unit: "learners",
-		Bins: PercentBins(scores, 10), PassMark: 70,
+		Bins: scoreBins(scores), PassMark: 70,
 	}
+}
+
+// scoreBins sorts percentage scores (0–100) into the ten bins the
+// assessments dashboard shows, "0–10%" … "90–100%" (100 in the last).
+func scoreBins(scores []float64) []Bin {
+	bins := make([]Bin, 10)
+	for i := range bins {
+		bins[i] = Bin{Label: fmt.Sprintf("%d–%d%%", i*10, i*10+10), From: float64(i * 10), To: float64(i*10 + 10)}
+	}
+	for _, s := range scores {
+		bins[min(int(s)/10, 9)].Count++
+	}
+	return bins
 }
 
 // gallery is every component with sample data, including single-item and

@@ -820,34 +820,6 @@ type histogramLayout struct {
 	PassLabel axisLabel
 }
 
-// PercentBins sorts percentage scores (0–100) into bins of width step
-// percentage points, labelled "0–10%", "10–20%" … "90–100%". A score of
-// exactly 100 falls into the last bin; scores outside 0–100 are clamped. A
-// step that does not divide 100 leaves a narrower last bin; steps below 1
-// or above 100 are taken as 10.
-func PercentBins(scores []float64, step int) []Bin {
-	if step < 1 || step > 100 {
-		step = 10
-	}
-	var bins []Bin
-	for from := 0; from < 100; from += step {
-		to := min(from+step, 100)
-		bins = append(bins, Bin{Label: fmt.Sprintf("%d–%d%%", from, to), From: float64(from), To: float64(to)})
-	}
-	for _, s := range scores {
-		if !format.Finite(s) {
-			continue
-		}
-		s = math.Max(0, math.Min(100, s))
-		i := int(s) / step
-		if i >= len(bins) {
-			i = len(bins) - 1
-		}
-		bins[i].Count++
-	}
-	return bins
-}
-
 func layoutHistogram(c HistogramChart) histogramLayout {
 	total, mode := 0.0, -1
 	counts := make([]float64, len(c.Bins))

@@ -894,7 +894,7 @@ func TestHistogramSingleAndEmpty(t *testing.T) {
 	}
 	for _, e := range []HistogramChart{
 		{ID: "e", Title: "E"},
-		{ID: "e", Title: "E", Bins: PercentBins(nil, 10), PassMark: 70},
+		{ID: "e", Title: "E", Bins: scoreBins(nil), PassMark: 70},
 	} {
 		root, _ := doc(t, Histogram(e))
 		checkEmpty(t, root, "e", "E")

@@ -263,31 +263,8 @@ func TestHeatSteps(t *testing.T) {
 	}
 }
 
-func TestPercentBins(t *testing.T) {
-	bins := PercentBins([]float64{0, 9.9, 10, 55, 70, 99.5, 100, 120, -4, math.NaN()}, 10)
-	if len(bins) != 10 {
-		t.Fatalf("%d bins", len(bins))
-	}
-	wantCounts := []float64{3, 1, 0, 0, 0, 1, 0, 1, 0, 3} // -4 → 0; 120 → 100
-	for i, b := range bins {
-		if b.Count != wantCounts[i] {
-			t.Errorf("bin %s count %v, want %v", b.Label, b.Count, wantCounts[i])
-		}
-	}
-	if bins[0].Label != "0–10%" || bins[9].Label != "90–100%" || bins[7].From != 70 || bins[7].To != 80 {
-		t.Errorf("labels/bounds: %+v %+v %+v", bins[0], bins[7], bins[9])
-	}
-	odd := PercentBins(nil, 30)
-	if len(odd) != 4 || odd[3].Label != "90–100%" || odd[3].To != 100 {
-		t.Errorf("step 30: %+v", odd)
-	}
-	if len(PercentBins(nil, 0)) != 10 || len(PercentBins(nil, 1000)) != 10 {
-		t.Error("bad steps should fall back to 10")
-	}
-}
-
 func TestPassX(t *testing.T) {
-	bins := PercentBins(nil, 10)
+	bins := scoreBins(nil)
 	bd := band{Start: 0, Length: 100, N: 10}
 	tests := []struct {
 		pm   float64
