@@ -57,13 +57,12 @@ func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time)
 	f := v.viewFilters(true)
 	r := v.r
 	r.Filters = f
-	key := viewcache.Key{Tenant: r.Tenant, Scope: v.scope.Key(), View: activityViewName(until) + "?" + f.Values().Encode(), Date: r.Today}
-	val, _, err := h.views.GetWithin(ctx, key, activityRefresh, func(ctx context.Context) (any, int64, int, error) {
+	out, err := cached(h, ctx, v.key(v.scope.Key(), activityViewName(until), f), activityRefresh, func(ctx context.Context) (computed[analytics.Activity], int64, int, error) {
+		var out computed[analytics.Activity]
 		recent, err := h.recentActivity(ctx, v, f, until)
 		if err != nil {
-			return nil, 0, 0, err
+			return out, 0, 0, err
 		}
-		var out computed[analytics.Activity]
 		err = h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
 			var err error
 			out.value, err = q.ActivityIn(recent)
@@ -75,7 +74,6 @@ func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time)
 	if err != nil {
 		return analytics.Activity{}, analytics.Meta{}, analyticsError(err)
 	}
-	out := val.(computed[analytics.Activity])
 	return out.value, out.meta, nil
 }
 
@@ -86,8 +84,7 @@ func (h *Handlers) recentActivity(ctx context.Context, v *viewCtx, f analytics.F
 	events := analytics.Filters{Range: f.Range, From: f.From, To: f.To, Course: f.Course, Category: f.Category}
 	r := v.r
 	r.Filters = events
-	key := viewcache.Key{Tenant: r.Tenant, Scope: "tenant", View: activityViewName(until) + ":events?" + events.Values().Encode(), Date: r.Today}
-	val, _, err := h.views.GetWithin(ctx, key, activityRefresh, func(ctx context.Context) (any, int64, int, error) {
+	return cached(h, ctx, v.key("tenant", activityViewName(until)+":events", events), activityRefresh, func(ctx context.Context) (analytics.RecentActivity, int64, int, error) {
 		var out analytics.RecentActivity
 		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
 			var err error
@@ -96,10 +93,6 @@ func (h *Handlers) recentActivity(ctx context.Context, v *viewCtx, f analytics.F
 		})
 		return out, out.Version, viewcache.SizeOf(out), err
 	})
-	if err != nil {
-		return analytics.RecentActivity{}, err
-	}
-	return val.(analytics.RecentActivity), nil
 }
 
 // activityView formats "Activity now" in the tenant's time zone.

@@ -144,8 +144,7 @@ func compute[T any](h *Handlers, ctx context.Context, v *viewCtx, name string, f
 func computeWithin[T any](h *Handlers, ctx context.Context, v *viewCtx, name string, f analytics.Filters, lag time.Duration, fn func(q *analytics.Q) (T, error)) (T, analytics.Meta, error) {
 	r := v.r
 	r.Filters = f
-	key := viewcache.Key{Tenant: r.Tenant, Scope: v.scope.Key(), View: name + "?" + f.Values().Encode(), Date: r.Today}
-	val, _, err := h.views.GetWithin(ctx, key, lag, func(ctx context.Context) (any, int64, int, error) {
+	out, err := cached(h, ctx, v.key(v.scope.Key(), name, f), lag, func(ctx context.Context) (computed[T], int64, int, error) {
 		var out computed[T]
 		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
 			var err error
@@ -156,11 +155,30 @@ func computeWithin[T any](h *Handlers, ctx context.Context, v *viewCtx, name str
 		return out, out.meta.Version, viewcache.SizeOf(out.value), err
 	})
 	if err != nil {
-		var zero T
-		return zero, analytics.Meta{}, analyticsError(err)
+		return out.value, analytics.Meta{}, analyticsError(err)
 	}
-	out := val.(computed[T])
 	return out.value, out.meta, nil
+}
+
+// key is the result cache's key of view name for scope and filters f in
+// v's tenant on its local date.
+func (v *viewCtx) key(scope, name string, f analytics.Filters) viewcache.Key {
+	return viewcache.Key{Tenant: v.r.Tenant, Scope: scope, View: name + "?" + f.Values().Encode(), Date: v.r.Today}
+}
+
+// cached is the result cache's value under key, computed by fn (the
+// value, the gold version it shows and its size in bytes) when no fresh
+// one is kept (viewcache.Cache.GetWithin, with lag); the zero T on an
+// error.
+func cached[T any](h *Handlers, ctx context.Context, key viewcache.Key, lag time.Duration, fn func(ctx context.Context) (T, int64, int, error)) (T, error) {
+	val, _, err := h.views.GetWithin(ctx, key, lag, func(ctx context.Context) (any, int64, int, error) {
+		return fn(ctx)
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return val.(T), nil
 }
 
 // computePage is compute for the view a response shows: v keeps its meta
@@ -360,8 +378,7 @@ type renderedPage struct {
 // and a long filter bar costs far more than reading its views from the
 // cache, so viewers of the same page share the rendering as well.
 func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBuilder) error {
-	key := viewcache.Key{Tenant: v.r.Tenant, Scope: v.scope.Key(), View: "page:" + v.path + ":" + name + "?" + v.r.Filters.Values().Encode(), Date: v.r.Today}
-	val, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
+	val, _, err := h.views.Get(c.UserContext(), v.key(v.scope.Key(), "page:"+v.path+":"+name, v.r.Filters), func(ctx context.Context) (any, int64, int, error) {
 		f, body, err := build(ctx)
 		if err != nil {
 			return nil, 0, 0, err
