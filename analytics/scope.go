@@ -169,7 +169,7 @@ func (s Scope) gold(table, columns, alias string) string {
 // from far fewer rows; the group columns a roll-up sums over read as
 // constants there.
 func (q *Q) gold(table, columns, alias string) string {
-	if q.Scope.None || q.Scope.Root != 0 {
+	if q.Scope.None || q.Scope.Root != 0 || q.grouped {
 		return q.Scope.gold(table, columns, alias)
 	}
 	rollup, keep := pipeline.RollupOf(table), map[string]bool{}
