@@ -184,9 +184,10 @@ func OrgRollupOf(table string) string {
 	return ""
 }
 
-// A roll-up sums a grouped table's rows over the group's columns it drops:
+// A rollup sums a grouped table's rows over the group's columns it drops:
 // its key is the grouped key's first column, then the group's columns
-// from keep on (keys keep…3, see keyList), then the rest.
+// from index keep on (keyList: 1 manager, 2 department, 3 location), then
+// the rest.
 type rollup struct {
 	name string
 	keep int // 4: none of the group (tenant-wide), 2: department and location
@@ -217,8 +218,8 @@ func (r rollup) columns(cols string) string {
 	return strings.Join(out, ", ")
 }
 
-// key is a grouped key's values (or types, or expressions) as the
-// roll-up's.
+// rollupKey is a grouped key's values (or types, or expressions) as the
+// roll-up's key.
 func rollupKey[T any](r rollup, key []T) []T {
 	return append(append(make([]T, 0, len(key)-r.keep+1), key[0]), key[r.keep:]...)
 }
@@ -506,7 +507,7 @@ type deltaTable struct {
 	order  []string
 	id     []byte // scratch space for a key's map id
 	// rollups receive every change, with the key's group or part of it
-	// left out (rollupOf).
+	// left out (rollupKey).
 	rollups []rolledDelta
 }
 
