@@ -162,21 +162,29 @@ func (s Scope) gold(table, columns, alias string) string {
 	return "(" + src + ") " + alias
 }
 
-// gold is Scope.gold, but reads a table's tenant-wide roll-up when the
-// request covers the whole organisation (no manager scope, department or
-// location): the same numbers from far fewer rows. Group columns read as
+// gold is Scope.gold, but reads a roll-up of the table when the request
+// covers the whole organisation (no manager scope): its tenant-wide
+// roll-up without a department or location filter, its organisation
+// roll-up (by department and location) with one or both. The same numbers
+// from far fewer rows; the group columns a roll-up sums over read as
 // constants there.
 func (q *Q) gold(table, columns, alias string) string {
-	rollup := pipeline.RollupOf(table)
-	if rollup == "" || q.Scope.None || q.Scope.Root != 0 || q.F.Department != "" || q.F.Location != "" {
+	if q.Scope.None || q.Scope.Root != 0 || q.grouped {
+		return q.Scope.gold(table, columns, alias)
+	}
+	rollup, keep := pipeline.RollupOf(table), map[string]bool{}
+	if q.F.Department != "" || q.F.Location != "" {
+		rollup, keep = pipeline.OrgRollupOf(table), map[string]bool{"department": true, "location": true}
+	}
+	if rollup == "" {
 		return q.Scope.gold(table, columns, alias)
 	}
 	cols := strings.Split(columns, ", ")
 	for i, c := range cols {
-		switch c {
-		case "manager_id":
+		switch {
+		case c == "manager_id":
 			cols[i] = "0::bigint AS manager_id"
-		case "department", "location":
+		case (c == "department" || c == "location") && !keep[c]:
 			cols[i] = "''::text AS " + c
 		}
 	}

@@ -54,6 +54,9 @@ type Q struct {
 	Version int64
 
 	memo memo
+	// grouped reads the grouped gold tables only, never their roll-ups:
+	// tests compare both.
+	grouped bool
 }
 
 // memo keeps what several sections of one view read alike, for the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +158,15 @@ var rollups = map[string]bool{"gold_course_completion": true, "gold_completion_d
 	"gold_assessment": true, "gold_compliance": true, "gold_course_activity_daily": true, "gold_activity_hourly": true,
 	"gold_engagement_daily": true, "gold_question_daily": true, "gold_attempts_to_pass": true}
 
+// orgRollups are the gold tables that also have an organisation roll-up,
+// <name>_org: the same rows summed over the learner's manager only, keyed
+// by department and location, for the views of the whole organisation
+// filtered by a department, a location or both. A department's rows of
+// the grouped table are on every heap page, so without it such a view
+// read all the tenant's rows of its range to keep a tenth of them.
+var orgRollups = map[string]bool{"gold_course_completion": true, "gold_completion_daily": true, "gold_assessment": true,
+	"gold_course_activity_daily": true, "gold_activity_hourly": true, "gold_engagement_daily": true}
+
 // RollupOf is the tenant-wide roll-up of a gold table, or "" if it has none.
 func RollupOf(table string) string {
 	if rollups[table] {
@@ -165,27 +175,64 @@ func RollupOf(table string) string {
 	return ""
 }
 
-// withoutGroup drops the group's columns from a column list.
-func withoutGroup(cols string) string {
+// OrgRollupOf is the organisation roll-up of a gold table (by department
+// and location), or "" if it has none.
+func OrgRollupOf(table string) string {
+	if orgRollups[table] {
+		return table + "_org"
+	}
+	return ""
+}
+
+// A rollup sums a grouped table's rows over the group's columns it drops:
+// its key is the grouped key's first column, then the group's columns
+// from index keep on (keyList: 1 manager, 2 department, 3 location), then
+// the rest.
+type rollup struct {
+	name string
+	keep int // 4: none of the group (tenant-wide), 2: department and location
+}
+
+// rollupsOf are the roll-ups of a gold table.
+func rollupsOf(table string) []rollup {
+	var out []rollup
+	if r := RollupOf(table); r != "" {
+		out = append(out, rollup{r, 4})
+	}
+	if r := OrgRollupOf(table); r != "" {
+		out = append(out, rollup{r, 2})
+	}
+	return out
+}
+
+// columns drops from a column list the group's columns the roll-up sums
+// over.
+func (r rollup) columns(cols string) string {
+	dropped := []string{"manager_id", "department", "location"}[:r.keep-1]
 	var out []string
 	for _, c := range strings.Split(cols, ", ") {
-		if c != "manager_id" && c != "department" && c != "location" {
+		if !slices.Contains(dropped, c) {
 			out = append(out, c)
 		}
 	}
 	return strings.Join(out, ", ")
 }
 
-// withRollups appends to ts the roll-up of each table that has one: its
-// keys without the group (keys 1–3, see keyList).
+// rollupKey is a grouped key's values (or types, or expressions) as the
+// roll-up's key.
+func rollupKey[T any](r rollup, key []T) []T {
+	return append(append(make([]T, 0, len(key)-r.keep+1), key[0]), key[r.keep:]...)
+}
+
+// withRollups appends to ts the roll-ups of each table that has them.
 func withRollups(ts []goldTable) []goldTable {
 	out := append([]goldTable(nil), ts...)
 	for _, g := range ts {
-		if rollups[g.name] {
+		for _, ru := range rollupsOf(g.name) {
 			r := g
-			r.name, r.rollupOf = RollupOf(g.name), g.name
-			r.columns = withoutGroup(g.columns)
-			r.keys = append(append([]string{}, g.keys[0]), g.keys[4:]...)
+			r.name, r.rollupOf = ru.name, g.name
+			r.columns = ru.columns(g.columns)
+			r.keys = rollupKey(ru, g.keys)
 			out = append(out, r)
 		}
 	}
@@ -459,9 +506,15 @@ type deltaTable struct {
 	rows   map[string]*deltaRow
 	order  []string
 	id     []byte // scratch space for a key's map id
-	// rollup, when the table has one, receives every change with the
-	// key's group (keys 1–3) left out.
-	rollup *deltaTable
+	// rollups receive every change, with the key's group or part of it
+	// left out (rollupKey).
+	rollups []rolledDelta
+}
+
+// rolledDelta is a roll-up's deltas.
+type rolledDelta struct {
+	rollup
+	*deltaTable
 }
 
 type deltaRow struct {
@@ -498,19 +551,18 @@ func newDeltaTable(table, keyCols string, keyTypes []string, valueCols []string,
 }
 
 // groupedDeltaTable is newDeltaTable for a table keyed by a first key,
-// the group and more keys, with its roll-up when it has one.
+// the group and more keys, with its roll-ups when it has them.
 func groupedDeltaTable(table, keyCols string, keyTypes []string, valueCols []string, countCol string) *deltaTable {
 	d := newDeltaTable(table, keyCols, keyTypes, valueCols, countCol)
-	if rollups[table] {
-		d.rollup = newDeltaTable(RollupOf(table), withoutGroup(keyCols),
-			append(append([]string{}, keyTypes[0]), keyTypes[4:]...), valueCols, countCol)
+	for _, r := range rollupsOf(table) {
+		d.rollups = append(d.rollups, rolledDelta{r, newDeltaTable(r.name, r.columns(keyCols), rollupKey(r, keyTypes), valueCols, countCol)})
 	}
 	return d
 }
 
 func (d *deltaTable) add(key []any, values ...int64) {
-	if d.rollup != nil {
-		d.rollup.add(append(append(make([]any, 0, len(key)-3), key[0]), key[4:]...), values...)
+	for _, r := range d.rollups {
+		r.add(rollupKey(r.rollup, key), values...)
 	}
 	d.id = d.id[:0]
 	for _, k := range key {
@@ -608,8 +660,8 @@ func typed[T any](c []any) []T {
 func applyDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tables []*deltaTable, then *pgx.Batch) error {
 	var b, prune pgx.Batch
 	for _, d := range tables {
-		if d.rollup != nil {
-			tables = append(tables, d.rollup)
+		for _, r := range d.rollups {
+			tables = append(tables, r.deltaTable)
 		}
 	}
 	for _, d := range tables {
