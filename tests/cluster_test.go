@@ -713,12 +713,15 @@ func TestRollingRestart(t *testing.T) {
 	env := instanceEnv(logins, 2*time.Second)
 	ins := []*instance{startInstance(t, "app1", bin, env, freePort(t)), startInstance(t, "app2", bin, env, freePort(t))}
 	lb := startHAProxy(t, ins[0].port, ins[1].port)
-	rollingDrill(t, db, lb, rounds, func() rollFigures { return roll(t, lb, ins, rounds, bin, env) })
+	rollingDrill(t, db, lb, rounds, func() rollFigures { return roll(t, lb, ins, rounds, bin, env) }, nil)
 }
 
 // rollingDrill runs change (restarts or an upgrade) under the drill's load
-// and checks what the drill promises.
-func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, change func() rollFigures) {
+// and checks what the drill promises. Gold tables in derived are left out
+// of the comparison with a rebuild: an upgrade's new derived tables, which
+// the previous release does not keep while it serves beside them
+// (docs/OPERATIONS.md: rebuilt once it is gone).
+func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, change func() rollFigures, derived []string) {
 	t.Helper()
 	l := startLoad(t, lb.port, 40, 10, 50, 100*time.Millisecond, fmt.Sprintf("%04x", rand.IntN(1<<16)))
 	viewer := clusterClient(t, lb.port, "127.0.0.30")
@@ -749,7 +752,7 @@ func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, chang
 		}
 	}
 	assertAllStored(t, db, l.acked)
-	assertGoldEqualsRebuild(t, db, "acme")
+	assertGoldEqualsRebuild(t, db, "acme", derived...)
 	t.Logf("%d requests through haproxy, %d failed; %d batches (%d statements) acknowledged and stored", l.requests.Load(), len(l.failures), l.batches, len(l.acked))
 	t.Logf("%s", figures)
 	if len(resyncs) > 0 {

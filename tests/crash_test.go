@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,9 +157,9 @@ func TestKilledMidBatchLosesNothingHalfway(t *testing.T) {
 	assertGoldEqualsRebuild(t, db, "acme")
 }
 
-// assertGoldEqualsRebuild compares every gold table's rows of tenant slug
-// with what a rebuild from silver makes of them.
-func assertGoldEqualsRebuild(t *testing.T, db *database.DB, slug string) {
+// assertGoldEqualsRebuild compares every gold table's rows of tenant slug,
+// but those in except, with what a rebuild from silver makes of them.
+func assertGoldEqualsRebuild(t *testing.T, db *database.DB, slug string, except ...string) {
 	t.Helper()
 	ctx := context.Background()
 	var tenant int64
@@ -190,7 +191,7 @@ func assertGoldEqualsRebuild(t *testing.T, db *database.DB, slug string) {
 		t.Fatal(err)
 	}
 	for table, rows := range snapshot() {
-		if rows != before[table] {
+		if rows != before[table] && !slices.Contains(except, table) {
 			t.Errorf("%s differs from a rebuild from silver", table)
 		}
 	}
