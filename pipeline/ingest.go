@@ -102,7 +102,7 @@ func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
 		version, times = 0, batchTimes{}
 		err = p.db.TenantTx(ctx, batches[0].TenantID, func(tx pgx.Tx) error {
 			var err error
-			res, err = storeStatements(ctx, tx, batches, &version, &times)
+			res, err = storeStatements(ctx, tx, batches, &p.learnerGroups, &version, &times)
 			return err
 		})
 		// A deadlock rolled the whole transaction back, so it can run
@@ -157,7 +157,7 @@ const MaxIngestDuration = 30 * time.Second
 // of one tenant's batches, stored as one: it returns each batch's result.
 // It sets *version to the tenant's new gold version, or leaves it when the
 // group stored nothing new.
-func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version *int64, times *batchTimes) ([]StoreResult, error) {
+func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, groups *groupCache, version *int64, times *batchTimes) ([]StoreResult, error) {
 	// Every statement below is driven by the batch's keys; nested loops
 	// over the key indexes keep its cost proportional to the batch, not to
 	// the tenant's data, whatever the statistics say, and a fresh table
@@ -237,14 +237,14 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version
 			uses = append(uses, credentialUse{b.CredentialID, res[bi].Stored})
 		}
 	}
-	return res, deriveSilverAndGold(ctx, tx, all, uses, fresh, stored, version, times)
+	return res, deriveSilverAndGold(ctx, tx, all, uses, fresh, stored, groups, version, times)
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
 // statements of a batch. The learning events whose learner and course are
 // known go in before the tenant's pipeline lock (see eventInsert); those
 // that create a learner or a course, and the rest, run under it.
-func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, version *int64, times *batchTimes) error {
+func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, groups *groupCache, version *int64, times *batchTimes) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}
@@ -272,6 +272,8 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 	if early {
 		events.queueConfirm(&underLock)
 	}
+	// The groups cached for the roster version read under the lock.
+	cached := groups.queueRosterVersion(&underLock, b.TenantID)
 	asked := time.Now()
 	tz, err := lockTenantAnd(ctx, &underLock, tx, b.TenantID)
 	if err != nil {
@@ -306,6 +308,7 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 		}
 	}
 	k := newKeys()
+	k.cached = cached
 	if err := applyVoids(ctx, tx, b.TenantID, b.Statements, fresh, k); err != nil {
 		return err
 	}
