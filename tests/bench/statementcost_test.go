@@ -24,7 +24,10 @@ import (
 // (pg_stat_statements) turned into µs per ingested statement. CPU times
 // are read from /proc (10 ms ticks), so they stay comparable on a busy
 // machine where wall times do not; BENCH_COST_BATCHES (default 10) sets
-// how many batches are measured.
+// how many batches are measured, after BENCH_COST_WARMUP (default 2). A
+// long warm-up (40 for the default roster) measures a process that has
+// seen the roster already, as one that has ingested for a minute has: its
+// learners' groups are cached (pipeline/groupcache.go).
 func BenchmarkStatementCost(b *testing.B) {
 	people := envInt("BENCH_COST_PEOPLE", 20000)
 	pre := envInt("BENCH_COST_PREFILL", 30000)
@@ -56,7 +59,7 @@ func BenchmarkStatementCost(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for range 2 { // warm-up: plans, caches
+	for range envInt("BENCH_COST_WARMUP", 2) { // warm-up: plans, caches
 		store(g.batch(size, false))
 	}
 	bodies := make([]string, batches)
