@@ -197,9 +197,16 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, groups 
 	}
 	docs := make([][]byte, len(all.Statements))
 	clientTimestamp := make([]bool, len(all.Statements))
+	auths := make([]*xapi.Authority, len(g)) // each batch's, checked once
 	for i := range all.Statements {
 		clientTimestamp[i] = !all.Statements[i].Timestamp.IsZero()
-		doc, err := all.Statements[i].Finalize(stored, g[owner[i]].Authority)
+		var err error
+		if auths[owner[i]] == nil {
+			if auths[owner[i]], err = xapi.NewAuthority(g[owner[i]].Authority); err != nil {
+				return nil, fmt.Errorf("finalize statement %d: %w", i, err)
+			}
+		}
+		doc, err := all.Statements[i].FinalizeBy(stored, auths[owner[i]])
 		if err != nil {
 			// (A group that fails is stored again batch by batch: i is then the batch's own index.)
 			return nil, fmt.Errorf("finalize statement %d: %w", i, err)
