@@ -26,6 +26,13 @@ CREATE TABLE roster_versions (
 SELECT isolate_tenant('roster_versions');
 GRANT SELECT, INSERT, UPDATE, DELETE ON roster_versions TO learnlens_app;
 
+-- Every tenant starts at this transaction's id. A tenant without a row
+-- (one created later, until its first roster change) has version 0, for
+-- which nothing is cached: a process that kept groups through a Down and
+-- Up of this migration must not find its version again.
+SET LOCAL app.platform = 'on';
+INSERT INTO roster_versions (tenant_id, version) SELECT id, pg_current_xact_id()::text::bigint FROM tenants;
+
 -- +goose StatementBegin
 CREATE FUNCTION bump_roster_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

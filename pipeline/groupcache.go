@@ -37,8 +37,10 @@ type tenantGroups struct {
 	groups  map[int64]group
 }
 
-// rosterVersionSQL reads the tenant's roster version (0 before its first
-// change).
+// rosterVersionSQL reads the tenant's roster version: 0 for a tenant
+// whose roster never changed since it was created, for which nothing is
+// cached (a process that kept groups through a Down and Up of migration
+// 00037 would otherwise find its version 0 again).
 const rosterVersionSQL = `SELECT coalesce((SELECT version FROM roster_versions WHERE tenant_id = $1), 0)`
 
 // cachedGroups is a transaction's view of the cache: one tenant at the
@@ -68,7 +70,7 @@ func (v *cachedGroups) lookup(ids []int64, out map[int64]group) (missing []int64
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.tenants[v.tenant]
-	if t == nil || t.version != v.version {
+	if v.version == 0 || t == nil || t.version != v.version {
 		return ids
 	}
 	for _, id := range ids {
@@ -84,6 +86,9 @@ func (v *cachedGroups) lookup(ids []int64, out map[int64]group) (missing []int64
 // keep caches the groups of ids read from the database (found; an id
 // without a row, a learner that does not exist, is not kept).
 func (v *cachedGroups) keep(ids []int64, found map[int64]group) {
+	if v.version == 0 {
+		return
+	}
 	c := v.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()

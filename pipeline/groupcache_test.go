@@ -80,3 +80,36 @@ func TestCachedGroupsFollowRosterChangesOnAnotherInstance(t *testing.T) {
 	}
 	sendAll("after an erasure on the other instance", courseIRIs[3])
 }
+
+// TestGroupCacheAnswersOnlyItsVersion: a group is found again by the
+// tenant and roster version it was kept for, never by another version or
+// tenant, and nothing is kept for version 0 (a tenant whose roster never
+// changed, or a process that lived through a Down and Up of migration 00037).
+func TestGroupCacheAnswersOnlyItsVersion(t *testing.T) {
+	var c groupCache
+	found := map[int64]group{5: {manager: 9, department: "Sales", teams: []int64{9, 1}}}
+	lookup := func(tenant, version int64) map[int64]group {
+		out := map[int64]group{}
+		v := &cachedGroups{cache: &c, tenant: tenant, version: version}
+		if missing := v.lookup([]int64{5, 6}, out); len(missing)+len(out) != 2 {
+			t.Fatalf("lookup: %d missing and %d found of 2", len(missing), len(out))
+		}
+		return out
+	}
+	(&cachedGroups{cache: &c, tenant: 1}).keep([]int64{5, 6}, found)
+	if got := lookup(1, 0); len(got) != 0 {
+		t.Errorf("version 0 answered %v", got)
+	}
+	(&cachedGroups{cache: &c, tenant: 1, version: 7}).keep([]int64{5, 6}, found)
+	if got := lookup(1, 7); len(got) != 1 || got[5].manager != 9 {
+		t.Errorf("version 7 answered %v, want learner 5's group only (6 does not exist)", got)
+	}
+	for _, other := range [][2]int64{{1, 8}, {2, 7}, {1, 0}} {
+		if got := lookup(other[0], other[1]); len(got) != 0 {
+			t.Errorf("tenant %d, version %d answered %v", other[0], other[1], got)
+		}
+	}
+	if c.size != 1 {
+		t.Errorf("%d entries kept, want 1", c.size)
+	}
+}
