@@ -18,6 +18,11 @@
 -- when the group's columns change (a pseudonymisation, a login, a new
 -- name do not). Inserting a learner changes no one's group but its own,
 -- which no process has read yet: the people ingest creates bump nothing.
+-- CREATE TRIGGER waits for the writes in progress on learners and
+-- org_closure, and holds up the next ones while it waits: fail and be run
+-- again rather than queue behind a long batch.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE roster_versions (
     tenant_id bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     version bigint NOT NULL,
