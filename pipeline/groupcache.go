@@ -64,7 +64,8 @@ func (c *groupCache) queueRosterVersion(b *pgx.Batch, tenantID int64) *cachedGro
 }
 
 // lookup puts into out the cached group of each of ids it knows and
-// returns the others.
+// returns the others. The groups' teams are shared with the cache: read
+// them, never change them.
 func (v *cachedGroups) lookup(ids []int64, out map[int64]group) (missing []int64) {
 	c := v.cache
 	c.mu.Lock()

@@ -157,7 +157,7 @@ const MaxIngestDuration = 30 * time.Second
 // of one tenant's batches, stored as one: it returns each batch's result.
 // It sets *version to the tenant's new gold version, or leaves it when the
 // group stored nothing new.
-func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, groups *groupCache, version *int64, times *batchTimes) ([]StoreResult, error) {
+func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, cache *groupCache, version *int64, times *batchTimes) ([]StoreResult, error) {
 	// Every statement below is driven by the batch's keys; nested loops
 	// over the key indexes keep its cost proportional to the batch, not to
 	// the tenant's data, whatever the statistics say, and a fresh table
@@ -244,14 +244,14 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, groups 
 			uses = append(uses, credentialUse{b.CredentialID, res[bi].Stored})
 		}
 	}
-	return res, deriveSilverAndGold(ctx, tx, all, uses, fresh, stored, groups, version, times)
+	return res, deriveSilverAndGold(ctx, tx, all, uses, fresh, stored, cache, version, times)
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
 // statements of a batch. The learning events whose learner and course are
 // known go in before the tenant's pipeline lock (see eventInsert); those
 // that create a learner or a course, and the rest, run under it.
-func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, groups *groupCache, version *int64, times *batchTimes) error {
+func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, cache *groupCache, version *int64, times *batchTimes) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 		events.queueConfirm(&underLock)
 	}
 	// The groups cached for the roster version read under the lock.
-	cached := groups.queueRosterVersion(&underLock, b.TenantID)
+	cached := cache.queueRosterVersion(&underLock, b.TenantID)
 	asked := time.Now()
 	tz, err := lockTenantAnd(ctx, &underLock, tx, b.TenantID)
 	if err != nil {
