@@ -798,7 +798,8 @@ func applyGoldDeltas(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, 
 	return nil
 }
 
-// learnerGroups returns the current gold group of every learner in k.
+// learnerGroups returns the current gold group of every learner in k,
+// from k.cached where it has them.
 func learnerGroups(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (map[int64]group, error) {
 	seen := map[int64]bool{}
 	var ids []int64
@@ -817,11 +818,16 @@ func learnerGroups(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (map
 	for _, a := range k.assignments {
 		add(a.row.learner)
 	}
+	out := make(map[int64]group, len(ids))
+	if k.cached != nil {
+		if ids = k.cached.lookup(ids, out); len(ids) == 0 {
+			return out, nil
+		}
+	}
 	rows, err := tx.Query(ctx, learnerGroupsSQL, tenantID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read learner groups: %w", err)
 	}
-	out := make(map[int64]group, len(ids))
 	var id int64
 	var g group
 	_, err = pgx.ForEachRow(rows, []any{&id, &g.manager, &g.department, &g.location, &g.teams}, func() error {
@@ -829,6 +835,9 @@ func learnerGroups(ctx context.Context, tx pgx.Tx, tenantID int64, k *keys) (map
 		g.teams = nil // the next scan must not reuse this learner's slice
 		return nil
 	})
+	if err == nil && k.cached != nil {
+		k.cached.keep(ids, out)
+	}
 	return out, err
 }
 

@@ -102,7 +102,7 @@ func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
 		version, times = 0, batchTimes{}
 		err = p.db.TenantTx(ctx, batches[0].TenantID, func(tx pgx.Tx) error {
 			var err error
-			res, err = storeStatements(ctx, tx, batches, &version, &times)
+			res, err = storeStatements(ctx, tx, batches, &p.learnerGroups, &version, &times)
 			return err
 		})
 		// A deadlock rolled the whole transaction back, so it can run
@@ -157,7 +157,7 @@ const MaxIngestDuration = 30 * time.Second
 // of one tenant's batches, stored as one: it returns each batch's result.
 // It sets *version to the tenant's new gold version, or leaves it when the
 // group stored nothing new.
-func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version *int64, times *batchTimes) ([]StoreResult, error) {
+func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, cache *groupCache, version *int64, times *batchTimes) ([]StoreResult, error) {
 	// Every statement below is driven by the batch's keys; nested loops
 	// over the key indexes keep its cost proportional to the batch, not to
 	// the tenant's data, whatever the statistics say, and a fresh table
@@ -197,9 +197,16 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version
 	}
 	docs := make([][]byte, len(all.Statements))
 	clientTimestamp := make([]bool, len(all.Statements))
+	auths := make([]*xapi.Authority, len(g)) // each batch's, checked once
 	for i := range all.Statements {
 		clientTimestamp[i] = !all.Statements[i].Timestamp.IsZero()
-		doc, err := all.Statements[i].Finalize(stored, g[owner[i]].Authority)
+		var err error
+		if auths[owner[i]] == nil {
+			if auths[owner[i]], err = xapi.NewAuthority(g[owner[i]].Authority); err != nil {
+				return nil, fmt.Errorf("finalize statement %d: %w", i, err)
+			}
+		}
+		doc, err := all.Statements[i].FinalizeBy(stored, auths[owner[i]])
 		if err != nil {
 			// (A group that fails is stored again batch by batch: i is then the batch's own index.)
 			return nil, fmt.Errorf("finalize statement %d: %w", i, err)
@@ -237,14 +244,14 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, version
 			uses = append(uses, credentialUse{b.CredentialID, res[bi].Stored})
 		}
 	}
-	return res, deriveSilverAndGold(ctx, tx, all, uses, fresh, stored, version, times)
+	return res, deriveSilverAndGold(ctx, tx, all, uses, fresh, stored, cache, version, times)
 }
 
 // deriveSilverAndGold brings silver and gold up to date with the fresh
 // statements of a batch. The learning events whose learner and course are
 // known go in before the tenant's pipeline lock (see eventInsert); those
 // that create a learner or a course, and the rest, run under it.
-func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, version *int64, times *batchTimes) error {
+func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, cache *groupCache, version *int64, times *batchTimes) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}
@@ -272,6 +279,8 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 	if early {
 		events.queueConfirm(&underLock)
 	}
+	// The groups cached for the roster version read under the lock.
+	cached := cache.queueRosterVersion(&underLock, b.TenantID)
 	asked := time.Now()
 	tz, err := lockTenantAnd(ctx, &underLock, tx, b.TenantID)
 	if err != nil {
@@ -306,6 +315,7 @@ func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses 
 		}
 	}
 	k := newKeys()
+	k.cached = cached
 	if err := applyVoids(ctx, tx, b.TenantID, b.Statements, fresh, k); err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ type Pipeline struct {
 	onCommit []func(tenant, version int64)
 
 	groups groups // statement batches waiting to be stored (group.go)
+	// learnerGroups are the learners' gold groups read by earlier
+	// statement batches (groupcache.go).
+	learnerGroups groupCache
 }
 
 // New returns a Pipeline on db.

@@ -23,6 +23,10 @@ type keys struct {
 	enrollments []signed[enrollmentRow]
 	activity    []signed[activityRow]
 	assignments []signed[assignmentRow]
+
+	// cached, when set, holds learners' groups read by earlier
+	// transactions (groupcache.go).
+	cached *cachedGroups
 }
 
 // signed is a silver row that enters (+1) or leaves (-1) the numbers.

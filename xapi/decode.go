@@ -177,7 +177,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, t), nil
 	case string:
-		return jsontext.AppendQuote(b, t)
+		return appendString(b, t)
 	case json.Number:
 		// A valid JSON text that starts like a number is one.
 		if t == "" || (t[0] != '-' && (t[0] < '0' || t[0] > '9')) || !json.Valid([]byte(t)) {
@@ -185,7 +185,8 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, t...), nil
 	case map[string]any:
-		keys := make([]string, 0, len(t))
+		var small [16]string // most objects of a statement: no allocation
+		keys := small[:0]
 		for k := range t {
 			keys = append(keys, k)
 		}
@@ -196,7 +197,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = jsontext.AppendQuote(b, k); err != nil {
+			if b, err = appendString(b, k); err != nil {
 				return nil, err
 			}
 			b = append(b, ':')
@@ -225,4 +226,18 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
+}
+
+// appendString appends s quoted as jsontext.AppendQuote does. A string of
+// printable ASCII without a quote or a backslash (nearly every name and
+// value of a statement) needs no escape, and is copied as it is.
+func appendString(b []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return jsontext.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
 }

@@ -25,17 +25,43 @@ import (
 // stored time already truncated to the precision their storage keeps (for
 // example time.Microsecond for PostgreSQL) so the JSON and the column agree.
 func (s *Statement) Finalize(stored time.Time, authority Agent) ([]byte, error) {
+	auth, err := NewAuthority(authority)
+	if err != nil {
+		return nil, err
+	}
+	return s.FinalizeBy(stored, auth)
+}
+
+// Authority is an authority agent checked and put in its JSON form once,
+// for finalising many statements (FinalizeBy).
+type Authority struct {
+	agent Agent
+	json  map[string]any
+}
+
+// NewAuthority checks authority as Finalize does and returns it ready for
+// FinalizeBy.
+func NewAuthority(authority Agent) (*Authority, error) {
+	authJSON := authority.JSON()
+	auth, err := parseAgent(authJSON, "authority", roleAuthority)
+	if err != nil {
+		return nil, fmt.Errorf("xapi: finalize: invalid authority: %w", err)
+	}
+	return &Authority{agent: auth, json: authJSON}, nil
+}
+
+// FinalizeBy is Finalize with an authority checked once for a whole
+// batch. The statements finalised by one Authority share its JSON value
+// in Raw, which nothing changes after finalising.
+func (s *Statement) FinalizeBy(stored time.Time, authority *Authority) ([]byte, error) {
 	if s.Raw == nil {
 		return nil, errors.New("xapi: finalize: statement has no raw JSON; parse it with ParseStatement or ParseStatements first")
 	}
 	if stored.IsZero() {
 		return nil, errors.New("xapi: finalize: stored time is zero")
 	}
-	authJSON := authority.JSON()
-	auth, err := parseAgent(authJSON, "authority", roleAuthority)
-	if err != nil {
-		return nil, fmt.Errorf("xapi: finalize: invalid authority: %w", err)
-	}
+	auth := authority.agent
+	authJSON := authority.json
 	if s.ID == "" {
 		s.ID = uuid.NewString()
 	}

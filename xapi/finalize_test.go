@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 var lrsAuthority = Agent{Name: "LearnLens", AccountHomePage: "https://lrs.example.com", AccountName: "client-42"}
@@ -144,5 +146,62 @@ func TestFormatTimestamp(t *testing.T) {
 		if got := FormatTimestamp(tc.in); got != tc.want {
 			t.Errorf("FormatTimestamp(%v) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestEncodedStringsQuoteAsJSONText: the stored JSON's strings are written
+// exactly as jsontext quotes them, whichever path writes them (every byte,
+// alone and inside a name, and strings that need escapes).
+func TestEncodedStringsQuoteAsJSONText(t *testing.T) {
+	var cases []string
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string(rune(c)), "name"+string([]byte{byte(c)})+"x")
+	}
+	cases = append(cases, "", "https://example.com/a?b=c&d=<e>", `quote " and \ back`, "tab\there", "π and \u2028", "\x7f")
+	for _, s := range cases {
+		want, wantErr := jsontext.AppendQuote(nil, s)
+		got, err := appendString(nil, s)
+		if string(got) != string(want) || (err == nil) != (wantErr == nil) {
+			t.Errorf("%q: got %s (%v), want %s (%v)", s, got, err, want, wantErr)
+		}
+	}
+}
+
+// TestOneAuthorityFinalizesABatch: the statements of a batch finalised by
+// one Authority each carry it, and finalising the next leaves the JSON of
+// the one before unchanged (they share the authority's value in Raw).
+func TestOneAuthorityFinalizesABatch(t *testing.T) {
+	stored := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	auth, err := NewAuthority(lrsAuthority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts, err := ParseStatements([]byte("[" + minimal + "," + rich + "]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs [][]byte
+	for i := range stmts {
+		out, err := stmts[i].FinalizeBy(stored, auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	for i, out := range outs {
+		back, err := ParseStatement(out)
+		if err != nil {
+			t.Fatalf("statement %d does not parse back: %v", i, err)
+		}
+		if back.Authority.Key() != "account:https://lrs.example.com|client-42" || back.ID != stmts[i].ID {
+			t.Errorf("statement %d: authority %q, id %q", i, back.Authority.Key(), back.ID)
+		}
+		again, err := encodeJSON(stmts[i].Raw)
+		if err != nil || string(again) != string(out) {
+			t.Errorf("statement %d changed after finalising: %s, then %s", i, out, again)
+		}
+	}
+	if _, err := NewAuthority(Agent{Name: "no identifier"}); err == nil {
+		t.Error("an authority without an identifier was accepted")
 	}
 }

@@ -28,8 +28,12 @@ func BenchmarkParseAndFinalize(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		auth, err := NewAuthority(lrsAuthority) // once per batch, as the pipeline does
+		if err != nil {
+			b.Fatal(err)
+		}
 		for i := range stmts {
-			if _, err := stmts[i].Finalize(stored, lrsAuthority); err != nil {
+			if _, err := stmts[i].FinalizeBy(stored, auth); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -506,3 +506,23 @@ func TestParseStatementsStopsAtTheLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestNullCheckFastPathAgreesWithItsErrors: hasNull, which spares a
+// statement without nulls the ordered walk, finds a null exactly where the
+// ordered walk reports one (at any depth, in arrays, and in extensions
+// only when extensions itself is null or not an object).
+func TestNullCheckFastPathAgreesWithItsErrors(t *testing.T) {
+	for _, doc := range []string{
+		`null`, `{}`, `{"a":1}`, `{"a":null}`, `{"a":{"b":{"c":[1,{"d":null}]}}}`, `{"a":{"b":{"c":[1,{"d":2}]}}}`,
+		`[1,[2,[null]]]`, `{"extensions":{"x":null}}`, `{"extensions":null}`, `{"extensions":[null]}`,
+		`{"a":{"extensions":{"x":{"y":null}}}}`, `{"a":[{"extensions":{"x":null}},{"b":null}]}`,
+	} {
+		v, err := decodeJSON([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := hasNull(v), findNull(v, "") != nil; got != want {
+			t.Errorf("%s: hasNull %v, the ordered walk finds one: %v", doc, got, want)
+		}
+	}
+}
