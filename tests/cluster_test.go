@@ -717,11 +717,11 @@ func TestRollingRestart(t *testing.T) {
 }
 
 // rollingDrill runs change (restarts or an upgrade) under the drill's load
-// and checks what the drill promises. Gold tables in derived are left out
-// of the comparison with a rebuild: an upgrade's new derived tables, which
-// the previous release does not keep while it serves beside them
-// (docs/OPERATIONS.md: rebuilt once it is gone).
-func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, change func() rollFigures, derived []string) {
+// and checks what the drill promises. The gold tables derived names, once
+// change is done, are left out of the comparison with a rebuild: an
+// upgrade's new derived tables, which the previous release does not keep
+// while it serves beside them (docs/OPERATIONS.md: rebuilt once it is gone).
+func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, change func() rollFigures, derived func() []string) {
 	t.Helper()
 	l := startLoad(t, lb.port, 40, 10, 50, 100*time.Millisecond, fmt.Sprintf("%04x", rand.IntN(1<<16)))
 	viewer := clusterClient(t, lb.port, "127.0.0.30")
@@ -752,7 +752,11 @@ func rollingDrill(t *testing.T, db *database.DB, lb *balancer, rounds int, chang
 		}
 	}
 	assertAllStored(t, db, l.acked)
-	assertGoldEqualsRebuild(t, db, "acme", derived...)
+	var except []string
+	if derived != nil {
+		except = derived()
+	}
+	assertGoldEqualsRebuild(t, db, "acme", except...)
 	t.Logf("%d requests through haproxy, %d failed; %d batches (%d statements) acknowledged and stored", l.requests.Load(), len(l.failures), l.batches, len(l.acked))
 	t.Logf("%s", figures)
 	if len(resyncs) > 0 {

@@ -119,9 +119,10 @@ func TestRollingUpgrade(t *testing.T) {
 				derived = append(derived, name)
 			}
 		}
+		t.Logf("gold tables the previous release does not keep, left out of the comparison with a rebuild: %d", len(derived))
 		time.Sleep(time.Second) // the previous release on the new schema, under load
 		return roll(t, lb, ins, 1, newBin, env)
-	}, derived)
+	}, func() []string { return derived })
 	var versions []string
 	db.Platform(context.Background(), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT version FROM instances ORDER BY id`).Scan(&versions).Error
