@@ -13,7 +13,6 @@ import (
 	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/models"
-	"github.com/learnlens/learnlens/pipeline"
 )
 
 // The reference: "Activity now" read for one scope from the learning
@@ -96,15 +95,9 @@ func lists(a Activity) string {
 func TestActivityInEqualsTheScopesOwnRead(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
-	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "recent", Name: "Recent", TimeZone: "Europe/London"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
-	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements, cfg.Months = 200, 3, 8, 3, 6_000, 1
-	if _, err := generator.Populate(ctx, pipeline.New(db), ten.ID, cfg); err != nil {
-		t.Fatalf("populate: %v", err)
-	}
+	ten := populatedTenant(t, db, "recent", func(cfg *generator.Config) {
+		cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements, cfg.Months = 200, 3, 8, 3, 6_000, 1
+	})
 	// The ends of the three 15-minute windows with the most people active,
 	// and the moment of the last statement.
 	var untils []time.Time
@@ -211,15 +204,9 @@ func TestActivityInEqualsTheScopesOwnRead(t *testing.T) {
 func TestEngagementLinesFromOneRead(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
-	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "lines", Name: "Lines", TimeZone: "Europe/London"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
-	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements, cfg.Months = 150, 3, 6, 2, 4_000, 12
-	if _, err := generator.Populate(ctx, pipeline.New(db), ten.ID, cfg); err != nil {
-		t.Fatalf("populate: %v", err)
-	}
+	ten := populatedTenant(t, db, "lines", func(cfg *generator.Config) {
+		cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements, cfg.Months = 150, 3, 6, 2, 4_000, 12
+	})
 	var manager, department, location string
 	var course int64
 	readAll(t, db, ten.ID, `SELECT (SELECT l.email FROM org_closure c JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.manager_id

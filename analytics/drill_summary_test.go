@@ -13,7 +13,6 @@ import (
 	"github.com/learnlens/learnlens/database/testdb"
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/models"
-	"github.com/learnlens/learnlens/pipeline"
 )
 
 // TestTableSummaryEqualsItsRows: a drill-down level's summary (rows, the
@@ -24,15 +23,9 @@ import (
 func TestTableSummaryEqualsItsRows(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
-	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "drill", Name: "Drill", TimeZone: "Europe/London"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
-	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements = 150, 3, 8, 3, 4_000
-	if _, err := generator.Populate(ctx, pipeline.New(db), ten.ID, cfg); err != nil {
-		t.Fatalf("populate: %v", err)
-	}
+	ten := populatedTenant(t, db, "drill", func(cfg *generator.Config) {
+		cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements = 150, 3, 8, 3, 4_000
+	})
 	// The busiest course and requirement, each with its biggest team.
 	var course, courseTeam, requirement, reqTeam int64
 	var department string

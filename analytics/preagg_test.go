@@ -38,16 +38,10 @@ func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 func TestPreaggregatesEqualQueries(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
-	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "team", Name: "Team", TimeZone: "Europe/London"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ten := populatedTenant(t, db, "team", func(cfg *generator.Config) {
+		cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements = 250, 4, 12, 3, 6_000
+	})
 	p := pipeline.New(db)
-	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
-	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements = 250, 4, 12, 3, 6_000
-	if _, err := generator.Populate(ctx, p, ten.ID, cfg); err != nil {
-		t.Fatalf("populate: %v", err)
-	}
 	compareTeamTotals(t, db, ten.ID, "after populating")
 	compareActiveMonths(t, db, ten.ID, "after populating")
 	compareCompliance(t, db, ten.ID, "after populating")
@@ -552,4 +546,22 @@ func compareIndexedPages(t *testing.T, q *Q, id, what string) {
 				what, id, page, len(got.Rows), got.Total, len(want.Rows), want.Total, got.Rows, want.Rows)
 		}
 	}
+}
+
+// populatedTenant makes a tenant named slug (Europe/London) and fills it
+// through the pipeline with the demo generator's history, shaped by shape
+// from generator.Acme at this hour.
+func populatedTenant(t *testing.T, db *database.DB, slug string, shape func(*generator.Config)) models.Tenant {
+	t.Helper()
+	ctx := context.Background()
+	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: slug, Name: slug, TimeZone: "Europe/London"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
+	shape(&cfg)
+	if _, err := generator.Populate(ctx, pipeline.New(db), ten.ID, cfg); err != nil {
+		t.Fatalf("populate: %v", err)
+	}
+	return ten
 }

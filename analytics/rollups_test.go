@@ -27,23 +27,17 @@ import (
 func TestRollupsEqualGroupedGold(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.New(t)
-	ten, err := models.NewTenantStore(db).Create(ctx, models.NewTenant{Slug: "org", Name: "Org", TimeZone: "Europe/London"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ten := populatedTenant(t, db, "org", func(cfg *generator.Config) {
+		cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements, cfg.Months = 200, 3, 8, 2, 5_000, 12
+	})
 	p := pipeline.New(db)
-	cfg := generator.Acme(time.Now().UTC().Truncate(time.Hour))
-	cfg.Learners, cfg.Depth, cfg.Courses, cfg.Required, cfg.Statements, cfg.Months = 200, 3, 8, 2, 5_000, 12
-	if _, err := generator.Populate(ctx, p, ten.ID, cfg); err != nil {
-		t.Fatalf("populate: %v", err)
-	}
 	compareRollups(t, db, ten.ID, "after populating")
 
 	// Half of one department's people move to another department and
 	// location (the roster's path: the learners' rows, then a gold
 	// rebuild), and someone is erased.
 	var moved, erased int64
-	err = db.TenantTx(ctx, ten.ID, func(tx pgx.Tx) error {
+	err := db.TenantTx(ctx, ten.ID, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE learners l SET department = o.department, location = o.location
 			FROM (SELECT department, location FROM learners WHERE tenant_id = $1 ORDER BY department DESC, location DESC LIMIT 1) o
 			WHERE l.tenant_id = $1 AND l.id % 2 = 0 AND l.department = (SELECT min(department) FROM learners WHERE tenant_id = $1)`, ten.ID)
