@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/learnlens/learnlens/cli"
 	"github.com/learnlens/learnlens/config"
 	"github.com/learnlens/learnlens/database"
@@ -135,6 +137,14 @@ func run(args []string) error {
 					return err
 				}
 				defer db.Close()
+				// The owner's login, when given, lets the bulk load copy
+				// straight into bronze and the events (a superuser's does).
+				if urls.Owner != "" && !o.Ingest {
+					if o.Direct, err = pgxpool.New(ctx, urls.Owner); err != nil {
+						return err
+					}
+					defer o.Direct.Close()
+				}
 				return seed.Bench(ctx, db, os.Stdout, o)
 			})
 		}
