@@ -112,6 +112,21 @@ func benchTenant(ctx context.Context, tenants *models.TenantStore, p *pipeline.P
 	if err != nil {
 		return err
 	}
+	// A tenant whose seeding fails is deleted, so that running the command
+	// again makes it afresh instead of skipping it half made.
+	if err := fillBenchTenant(ctx, p, now, o, i, t, mu, out); err != nil {
+		ctx := context.WithoutCancel(ctx)
+		if derr := tenants.SetStatus(ctx, t.ID, models.TenantSuspended); derr != nil {
+			return errors.Join(err, derr)
+		}
+		_, derr := tenants.Delete(ctx, t.ID, slug, models.Creator{Email: "learnlens seed --bench"}, "", "")
+		return errors.Join(err, derr)
+	}
+	return nil
+}
+
+func fillBenchTenant(ctx context.Context, p *pipeline.Pipeline, now time.Time, o BenchOptions, i int, t models.Tenant, mu *sync.Mutex, out io.Writer) error {
+	slug, domain := t.Slug, t.Slug+".test"
 	depth := 5
 	if o.Learners < 200 {
 		depth = 3
