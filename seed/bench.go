@@ -31,7 +31,7 @@ type BenchOptions struct {
 	Parallel                      int
 	Ingest                        bool
 	Direct                        *pgxpool.Pool
-	Writers                       int // set by Bench
+	Writers                       int // connections writing a tenant's statements; 0: 2, or 1 when tenants load in parallel
 }
 
 // Bench creates large data sets for benchmarks: the imports (roster,
@@ -69,8 +69,10 @@ func Bench(ctx context.Context, db *database.DB, out io.Writer, o BenchOptions) 
 	}
 	// Two connections write each tenant's statements, one each when two
 	// tenants load at once: the machine's two cores either way.
-	if o.Writers = 2; min(o.Parallel, o.Tenants) > 1 {
-		o.Writers = 1
+	if o.Writers < 1 {
+		if o.Writers = 2; min(o.Parallel, o.Tenants) > 1 {
+			o.Writers = 1
+		}
 	}
 	tenants := models.NewTenantStore(db)
 	p := pipeline.New(db)

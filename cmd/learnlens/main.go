@@ -51,9 +51,11 @@ commands:
   serve [--dev]            start the web server (--dev: apply migrations and load demo data into an empty database)
   migrate up|down|status   apply, roll back or list schema migrations
   seed --demo              create the demo tenants, users and learning data (through the ingest pipeline)
-  seed --bench --tenants T --learners N --statements M [--prefix P] [--ingest]
+  seed --bench --tenants T --learners N --statements M [--prefix P] [--writers W] [--ingest]
                            create benchmark tenants P001…: imports, then the statements by bulk load
-                           (COPY, then the set-based rebuild), or through the ingest path with --ingest
+                           (COPY on W connections, straight into the tables when DATABASE_OWNER_URL's
+                           login bypasses row level security; then the set-based rebuild), or through
+                           the ingest path with --ingest
   version                  print the version
   credentials create --tenant SLUG --name NAME
                            make an xAPI key and secret for a tenant (the secret is shown once)
@@ -123,6 +125,7 @@ func run(args []string) error {
 		fs.IntVar(&o.Learners, "learners", 1000, "with --bench: people per tenant")
 		fs.IntVar(&o.Statements, "statements", 100000, "with --bench: statements per tenant")
 		fs.StringVar(&o.Prefix, "prefix", "bench", "with --bench: tenant slug prefix")
+		fs.IntVar(&o.Writers, "writers", 0, "with --bench: connections writing each tenant's statements (default 2, 1 when tenants load in parallel)")
 		fs.BoolVar(&o.Ingest, "ingest", false, "with --bench: send the statements through the ingest path instead of the bulk load")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
