@@ -189,10 +189,14 @@ func fillBenchTenant(ctx context.Context, p *pipeline.Pipeline, now time.Time, o
 	if res.Direct {
 		how = "by COPY into the tables"
 	}
+	how += fmt.Sprintf(" on %d connection", res.Writers)
+	if res.Writers > 1 {
+		how += "s"
+	}
 	say("%d people, %d statements (%d asked) in %.0f s (%.0f statements/s): plan %.1f s, imports %.1f s, "+
-		"bronze and events %.1f s (%.0f/s, %s on %d connections), silver %.1f s, gold %.1f s%s",
+		"bronze and events %.1f s (%.0f/s, %s), silver %.1f s, gold %.1f s%s",
 		ds.Summary.Learners, res.Statements, o.Statements, secs, float64(res.Statements)/secs, planned.Seconds(), imported.Seconds(),
-		res.Load.Seconds(), float64(res.Statements)/res.Load.Seconds(), how, res.Writers, res.Silver.Seconds(), res.Gold.Seconds(), refreshers)
+		res.Load.Seconds(), float64(res.Statements)/res.Load.Seconds(), how, res.Silver.Seconds(), res.Gold.Seconds(), refreshers)
 	return nil
 }
 
