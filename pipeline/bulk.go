@@ -40,7 +40,9 @@ type BulkOptions struct {
 	Direct *pgxpool.Pool
 	// Writers is how many connections write bronze and the events at
 	// once, each in its own transaction (PostgreSQL runs one process per
-	// connection); 0 means 2.
+	// connection); 0 means 2. Each holds its connection until all are
+	// done, so the pool they come from (Direct, or the app's beside the
+	// main transaction) must have room for all of them at once.
 	Writers int
 	// Progress, when not nil, is told how many statements are written
 	// every 30 s or so.

@@ -51,6 +51,12 @@ func Bench(ctx context.Context, db *database.DB, out io.Writer, o BenchOptions) 
 	if o.Tenants < 1 || o.Learners < 12 || o.Statements < 1 {
 		return errors.New("seed --bench needs --tenants ≥ 1, --learners ≥ 12 and --statements ≥ 1")
 	}
+	// A load's writers each hold a connection until all are done: the
+	// app's pool (20) must hold two tenants' writers and their main
+	// transactions.
+	if o.Writers > 8 {
+		return errors.New("seed --bench takes at most 8 --writers")
+	}
 	if o.Prefix == "" {
 		o.Prefix = "bench"
 	}

@@ -54,6 +54,9 @@ func TestBenchMakesTenantsByBulkLoadOrThroughTheIngestPath(t *testing.T) {
 	if err := Bench(ctx, db, io.Discard, BenchOptions{}); err == nil {
 		t.Error("empty options accepted")
 	}
+	if err := Bench(ctx, db, io.Discard, BenchOptions{Tenants: 1, Learners: 12, Statements: 1, Prefix: "w", Writers: 9}); err == nil {
+		t.Error("9 writers accepted: two tenants' would not fit in the app's pool")
+	}
 }
 
 // TestBenchDeletesATenantItFailedToFill interrupts a bulk seed once its

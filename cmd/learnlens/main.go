@@ -143,7 +143,14 @@ func run(args []string) error {
 				// The owner's login, when given, lets the bulk load copy
 				// straight into bronze and the events (a superuser's does).
 				if urls.Owner != "" && !o.Ingest {
-					if o.Direct, err = pgxpool.New(ctx, urls.Owner); err != nil {
+					cfg, err := pgxpool.ParseConfig(urls.Owner)
+					if err != nil {
+						return err
+					}
+					// Every writer of the two tenants loading at once holds
+					// its connection until all of them are done.
+					cfg.MaxConns = int32(2 * max(o.Writers, 2))
+					if o.Direct, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 						return err
 					}
 					defer o.Direct.Close()
