@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/learnlens/learnlens/database"
 	"github.com/learnlens/learnlens/generator"
 	"github.com/learnlens/learnlens/models"
@@ -18,12 +20,18 @@ import (
 // named <Prefix>001…, each with Learners people and about Statements
 // statements, loaded Parallel tenants at a time. Ingest sends the
 // statements through the ingest path (pipeline.StoreStatements, in
-// batches of 1,000) instead of the bulk load.
+// batches of 1,000) instead of the bulk load. Direct, when not nil, is the
+// schema owner's pool, which the bulk load copies bronze and the events
+// straight into their tables with when its login bypasses Row Level
+// Security (pipeline.BulkOptions.Direct; a private cluster's superuser
+// does).
 type BenchOptions struct {
 	Tenants, Learners, Statements int
 	Prefix                        string
 	Parallel                      int
 	Ingest                        bool
+	Direct                        *pgxpool.Pool
+	Writers                       int // connections writing a tenant's statements; 0: 2, or 1 when tenants load in parallel
 }
 
 // Bench creates large data sets for benchmarks: the imports (roster,
@@ -43,11 +51,34 @@ func Bench(ctx context.Context, db *database.DB, out io.Writer, o BenchOptions) 
 	if o.Tenants < 1 || o.Learners < 12 || o.Statements < 1 {
 		return errors.New("seed --bench needs --tenants ≥ 1, --learners ≥ 12 and --statements ≥ 1")
 	}
+	// A load's writers each hold a connection until all are done: the
+	// app's pool (20) must hold two tenants' writers and their main
+	// transactions.
+	if o.Writers > 8 {
+		return errors.New("seed --bench takes at most 8 --writers")
+	}
 	if o.Prefix == "" {
 		o.Prefix = "bench"
 	}
 	if o.Parallel < 1 {
 		o.Parallel = 2
+	}
+	if o.Direct != nil {
+		bypass, err := pipeline.BypassesRLS(ctx, o.Direct)
+		if err != nil {
+			return err
+		}
+		if !bypass {
+			fmt.Fprintln(out, "the owner's login does not bypass row level security: the statements go through temporary tables")
+			o.Direct = nil
+		}
+	}
+	// Two connections write each tenant's statements, one each when two
+	// tenants load at once: the machine's two cores either way.
+	if o.Writers < 1 {
+		if o.Writers = 2; min(o.Parallel, o.Tenants) > 1 {
+			o.Writers = 1
+		}
 	}
 	tenants := models.NewTenantStore(db)
 	p := pipeline.New(db)
@@ -89,6 +120,21 @@ func benchTenant(ctx context.Context, tenants *models.TenantStore, p *pipeline.P
 	if err != nil {
 		return err
 	}
+	// A tenant whose seeding fails is deleted, so that running the command
+	// again makes it afresh instead of skipping it half made.
+	if err := fillBenchTenant(ctx, p, now, o, i, t, mu, out); err != nil {
+		ctx := context.WithoutCancel(ctx)
+		if derr := tenants.SetStatus(ctx, t.ID, models.TenantSuspended); derr != nil {
+			return errors.Join(err, derr)
+		}
+		_, derr := tenants.Delete(ctx, t.ID, slug, models.Creator{Email: "learnlens seed --bench"}, "", "")
+		return errors.Join(err, derr)
+	}
+	return nil
+}
+
+func fillBenchTenant(ctx context.Context, p *pipeline.Pipeline, now time.Time, o BenchOptions, i int, t models.Tenant, mu *sync.Mutex, out io.Writer) error {
+	slug, domain := t.Slug, t.Slug+".test"
 	depth := 5
 	if o.Learners < 200 {
 		depth = 3
@@ -134,9 +180,9 @@ func benchTenant(ctx context.Context, tenants *models.TenantStore, p *pipeline.P
 	res, err := p.BulkStore(ctx, t.ID, ds.Authority(), func(yield func([]byte) error) error {
 		_, _, err := ds.Each(yield)
 		return err
-	}, func(n int) {
+	}, pipeline.BulkOptions{Direct: o.Direct, Writers: o.Writers, Progress: func(n int) {
 		say("%d of about %d statements (%.0f/s)", n, ds.Summary.Statements, float64(n)/time.Since(loading).Seconds())
-	})
+	}})
 	if err != nil {
 		return fmt.Errorf("tenant %s: %w", slug, err)
 	}
@@ -145,10 +191,18 @@ func benchTenant(ctx context.Context, tenants *models.TenantStore, p *pipeline.P
 	if ds.Summary.Refreshers > 0 {
 		refreshers = fmt.Sprintf(" (%d enrolments are refreshers, people retaking a course, to reach the statements asked for)", ds.Summary.Refreshers)
 	}
+	how := "through temporary tables"
+	if res.Direct {
+		how = "by COPY into the tables"
+	}
+	how += fmt.Sprintf(" on %d connection", res.Writers)
+	if res.Writers > 1 {
+		how += "s"
+	}
 	say("%d people, %d statements (%d asked) in %.0f s (%.0f statements/s): plan %.1f s, imports %.1f s, "+
-		"bronze and events %.1f s, silver %.1f s, gold %.1f s%s",
+		"bronze and events %.1f s (%.0f/s, %s), silver %.1f s, gold %.1f s%s",
 		ds.Summary.Learners, res.Statements, o.Statements, secs, float64(res.Statements)/secs, planned.Seconds(), imported.Seconds(),
-		res.Load.Seconds(), res.Silver.Seconds(), res.Gold.Seconds(), refreshers)
+		res.Load.Seconds(), float64(res.Statements)/res.Load.Seconds(), how, res.Silver.Seconds(), res.Gold.Seconds(), refreshers)
 	return nil
 }
 

@@ -136,32 +136,42 @@ func TestBulkLoadEqualsTheIngestPath(t *testing.T) {
 		t.Fatalf("the generator gave %d statements, %d voids: too few to compare", sent, voids)
 	}
 
-	bulk := newTenant("bulk")
 	each := func(yield func([]byte) error) error {
 		_, _, err := ds.Each(yield)
 		return err
 	}
-	res, err := p.BulkStore(ctx, bulk, ds.Authority(), each, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Statements != sent {
-		t.Errorf("bulk load stored %d statements, ingest %d", res.Statements, sent)
-	}
-
-	want, got := portableSnapshot(t, db, incremental), portableSnapshot(t, db, bulk)
-	for _, table := range comparedTables {
-		if len(want[table]) == 0 && !strings.HasPrefix(table, "gold_completion_due") {
-			t.Errorf("%s: no rows to compare", table)
+	want := portableSnapshot(t, db, incremental)
+	wantCounts := statementCounts(t, db, incremental)
+	// Through temporary tables on the app's connections, and by COPY into
+	// the tables themselves on a login that bypasses Row Level Security;
+	// two writers each.
+	var bulk int64
+	for _, o := range []pipeline.BulkOptions{{}, {Direct: testdb.SuperuserPool(t, db)}} {
+		bulk = newTenant(fmt.Sprintf("bulk-%v", o.Direct != nil))
+		res, err := p.BulkStore(ctx, bulk, ds.Authority(), each, o)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !slices.Equal(got[table], want[table]) {
-			t.Errorf("%s: the bulk load gives %d rows, the ingest path %d; first difference:\n%s", table,
-				len(got[table]), len(want[table]), firstDifference(got[table], want[table]))
+		if res.Statements != sent || res.Writers != 2 || res.Direct != (o.Direct != nil) {
+			t.Errorf("bulk load (direct %v) stored %d statements on %d connections, ingest %d", res.Direct, res.Statements, res.Writers, sent)
+		}
+		got := portableSnapshot(t, db, bulk)
+		for _, table := range comparedTables {
+			if len(want[table]) == 0 && !strings.HasPrefix(table, "gold_completion_due") {
+				t.Errorf("%s: no rows to compare", table)
+			}
+			if !slices.Equal(got[table], want[table]) {
+				t.Errorf("%s (direct %v): the bulk load gives %d rows, the ingest path %d; first difference:\n%s", table, res.Direct,
+					len(got[table]), len(want[table]), firstDifference(got[table], want[table]))
+			}
+		}
+		if c := statementCounts(t, db, bulk); c != wantCounts {
+			t.Errorf("statement counts (direct %v): %s, the ingest path %s", res.Direct, c, wantCounts)
 		}
 	}
 
 	// A second load into the same tenant is refused and changes nothing.
-	if _, err := p.BulkStore(ctx, bulk, ds.Authority(), each, nil); !errors.Is(err, pipeline.ErrNotEmpty) {
+	if _, err := p.BulkStore(ctx, bulk, ds.Authority(), each, pipeline.BulkOptions{}); !errors.Is(err, pipeline.ErrNotEmpty) {
 		t.Errorf("second bulk load: %v", err)
 	}
 	// A statement that does not parse refuses the whole load.
@@ -174,7 +184,7 @@ func TestBulkLoadEqualsTheIngestPath(t *testing.T) {
 			return err
 		}
 		return yield([]byte(`{"actor":{"mbox":"mailto:x@same.test"}}`))
-	}, nil)
+	}, pipeline.BulkOptions{})
 	if err == nil {
 		t.Error("a statement without verb or object was loaded")
 	}
@@ -185,6 +195,21 @@ func TestBulkLoadEqualsTheIngestPath(t *testing.T) {
 	if n != 0 {
 		t.Errorf("a refused bulk load left %d rows", n)
 	}
+}
+
+// statementCounts is the tenant's statement count and the sum of its
+// hourly counts (the platform's usage page).
+func statementCounts(t *testing.T, db *database.DB, tenantID int64) string {
+	t.Helper()
+	var n, hours int64
+	err := db.TenantTx(context.Background(), tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT (SELECT statements FROM tenant_statement_counts WHERE tenant_id = $1),
+			(SELECT coalesce(sum(statements), 0) FROM tenant_statement_hours WHERE tenant_id = $1)`, tenantID).Scan(&n, &hours)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d statements, %d in the hours", n, hours)
 }
 
 func firstDifference(got, want []string) string {

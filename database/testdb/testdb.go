@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
 	"github.com/learnlens/learnlens/database"
@@ -201,16 +202,34 @@ func randomHex(n int) string {
 // is closed when the test ends.
 func Superuser(t testing.TB, db *database.DB) *sql.DB {
 	t.Helper()
-	var name string
-	if err := db.SQL().QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	admin, err := sql.Open("pgx", withDatabase(os.Getenv(EnvURL), name))
+	admin, err := sql.Open("pgx", superuserURL(t, db))
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	t.Cleanup(func() { admin.Close() })
 	return admin
+}
+
+// SuperuserPool is Superuser as a pgx pool (a bulk load's direct login,
+// say).
+func SuperuserPool(t testing.TB, db *database.DB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), superuserURL(t, db))
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// superuserURL is a superuser URL of db's database.
+func superuserURL(t testing.TB, db *database.DB) string {
+	t.Helper()
+	var name string
+	if err := db.SQL().QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return withDatabase(os.Getenv(EnvURL), name)
 }
 
 // KillListeners terminates the backends of db's database that LISTEN, as

@@ -183,7 +183,7 @@ func prefill(ctx context.Context, db *database.DB, tenantID int64, g *customerGe
 			}
 		}
 		return nil
-	}, nil)
+	}, pipeline.BulkOptions{})
 	return err
 }
 
