@@ -103,14 +103,19 @@ SELECT ` + enrollmentsFromMergedRows
 
 	// complianceCompletionsRebuild is complianceCompletionUpdate for every
 	// assignment of the tenant (completion, expiry, and the due date that
-	// rolls forward with them).
+	// rolls forward with them). Each row is updated where it was read (its
+	// ctid), not found again by its key: in an import's transaction the
+	// assignments it has just inserted have no statistics, and the planner
+	// found each by the requirement's index with the person as a filter,
+	// reading a requirement's assignments once per assignment (48 s of a
+	// 105 s import of 9,000 people).
 	complianceCompletionsRebuild = `
 WITH done AS (
     SELECT e.learner_id, e.course_id, max(e.ts) AS ts FROM learning_events e
     WHERE e.tenant_id = $1 AND e.kind IN ('complete', 'pass') AND NOT e.voided
     GROUP BY 1, 2
 ), last AS (
-    SELECT a.requirement_id, a.learner_id, r.recertify_months, a.assigned_on, r.due_from, r.due_days, r.in_force_from,
+    SELECT a.ctid AS assignment_row, r.recertify_months, a.assigned_on, r.due_from, r.due_days, r.in_force_from,
         l.hire_date, greatest(d.ts, i.completed_at) AS completed_at
     FROM compliance_assignments a
     JOIN compliance_requirements r ON r.tenant_id = a.tenant_id AND r.id = a.requirement_id
@@ -128,7 +133,7 @@ WITH done AS (
 )
 UPDATE compliance_assignments a SET completed_at = due.completed_at, expires_on = due.expires_on, due_on = due.due_on
 FROM due
-WHERE a.tenant_id = $1 AND a.requirement_id = due.requirement_id AND a.learner_id = due.learner_id
+WHERE a.ctid = due.assignment_row
   AND (a.completed_at, a.expires_on, a.due_on) IS DISTINCT FROM (due.completed_at, due.expires_on, due.due_on)`
 )
 
