@@ -511,11 +511,13 @@ func (l *bulkLoader) copy(ctx context.Context, tx pgx.Tx, r bulkRows) error {
 	if l.direct {
 		return nil
 	}
+	// The staged rows are all the tenant's; the condition says so where
+	// every query on a tenant's table names its tenant.
 	var b pgx.Batch
-	b.Queue(`INSERT INTO xapi_statements (` + strings.Join(statementColumns, ", ") + `)
-		SELECT ` + strings.Join(statementColumns, ", ") + ` FROM bulk_statements`)
-	b.Queue(`INSERT INTO learning_events (` + strings.Join(eventColumns, ", ") + `)
-		SELECT ` + strings.Join(eventColumns, ", ") + ` FROM bulk_events`)
+	b.Queue(`INSERT INTO xapi_statements (`+strings.Join(statementColumns, ", ")+`)
+		SELECT `+strings.Join(statementColumns, ", ")+` FROM bulk_statements WHERE tenant_id = $1`, l.tenantID)
+	b.Queue(`INSERT INTO learning_events (`+strings.Join(eventColumns, ", ")+`)
+		SELECT `+strings.Join(eventColumns, ", ")+` FROM bulk_events WHERE tenant_id = $1`, l.tenantID)
 	b.Queue(`TRUNCATE bulk_statements, bulk_events`)
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("store statements: %w", err)
