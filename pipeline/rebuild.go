@@ -182,34 +182,35 @@ func rebuildSilver(ctx context.Context, tx pgx.Tx, tenantID int64, tz string) er
 		{"rebuild compliance completions", complianceCompletionsRebuild, []any{tz}, true},
 		{"rebuild enrolments", replaceRowsSQL("enrollments", enrollmentTableColumns, 2, enrollmentsRows), nil, false},
 	} {
-		if err := execWithoutNestedLoops(ctx, tx, step.noLoop, step.sql, append([]any{tenantID}, step.args...)...); err != nil {
+		args := append([]any{tenantID}, step.args...)
+		var err error
+		if step.noLoop {
+			err = execWithoutNestedLoops(ctx, tx, step.sql, args...)
+		} else {
+			_, err = tx.Exec(ctx, step.sql, args...)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", step.what, err)
 		}
 	}
 	return nil
 }
 
-// execWithoutNestedLoops runs sql, with the planner's nested loops turned
-// off for it when off is set (then back as they were). Statistics taken
-// while a tenant's tables were nearly empty (a seed or a first import,
-// before autovacuum catches up) can say one row where there are tens of
-// thousands; a nested loop then rescans its inner side once per row.
-func execWithoutNestedLoops(ctx context.Context, tx pgx.Tx, off bool, sql string, args ...any) error {
+// execWithoutNestedLoops runs sql with the planner's nested loops turned
+// off for it, then back as they were. Statistics taken while a tenant's
+// tables were nearly empty (a seed or a first import, before autovacuum
+// catches up) can say one row where there are tens of thousands; a nested
+// loop then rescans its inner side once per row.
+func execWithoutNestedLoops(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
 	var was string
-	if off {
-		if err := tx.QueryRow(ctx, `SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)`).Scan(&was, new(string)); err != nil {
-			return err
-		}
+	if err := tx.QueryRow(ctx, `SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)`).Scan(&was, new(string)); err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, sql, args...); err != nil {
 		return err
 	}
-	if off {
-		if _, err := tx.Exec(ctx, `SELECT set_config('enable_nestloop', $1, true)`, was); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.Exec(ctx, `SELECT set_config('enable_nestloop', $1, true)`, was)
+	return err
 }
 
 // RebuildTimes are how long the steps of a rebuild took: silver and gold,
