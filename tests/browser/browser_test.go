@@ -73,7 +73,14 @@ func newBrowser(t *testing.T, width, height int64) *browser {
 
 // step returns a context for one test step, bounded in time.
 func (b *browser) step(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	return b.stepWithin(t, 30*time.Second)
+}
+
+// stepWithin is step for a step that waits on the server's own work (an
+// import running in the background), whose time grows with the machine's
+// load.
+func (b *browser) stepWithin(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(b.ctx, d)
 	t.Cleanup(cancel)
 	return ctx
 }
