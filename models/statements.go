@@ -198,12 +198,15 @@ const consistencyMargin = time.Second
 // the tenant still committing on any instance (whose transactions are
 // named ingest by the pipeline), or now when none is, less a margin for
 // clock skew. A batch's statements are stamped after its transaction
-// began, so none can appear later with an older stored time.
+// began, so none can appear later with an older stored time. Only this
+// database's sessions count: pg_stat_activity lists the cluster's, and
+// another database's tenant of the same id (a staging copy, the tests'
+// databases) is not this one.
 func (s *StatementStore) ConsistentThrough(ctx context.Context, tenantID int64, ingest string) (time.Time, error) {
 	var t time.Time
 	err := s.db.Tenant(ctx, tenantID, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT least(now(), min(xact_start)) FROM pg_stat_activity
-			WHERE application_name = ? AND xact_start IS NOT NULL`, ingest).Row().Scan(&t)
+			WHERE application_name = ? AND xact_start IS NOT NULL AND datname = current_database()`, ingest).Row().Scan(&t)
 	})
 	return t.Add(-consistencyMargin), err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/learnlens/learnlens/database/testdb"
+	"github.com/learnlens/learnlens/pipeline"
 	"github.com/learnlens/learnlens/tests/testserver"
 )
 
@@ -85,6 +86,23 @@ func TestConsistentThroughFollowsTheBatchesInFlight(t *testing.T) {
 		}
 		return ct
 	}
+	admin := testdb.Superuser(t, srv.DB)
+	var acmeID int64
+	if err := admin.QueryRow(`SELECT id FROM tenants WHERE slug = 'acme'`).Scan(&acmeID); err != nil {
+		t.Fatal(err)
+	}
+
+	// A batch of a tenant of the same id in another database of the
+	// cluster (the other tests', a staging copy), by the same login, is
+	// not this acme's.
+	elsewhere, err := testdb.New(t).SQL().Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer elsewhere.Rollback()
+	if _, err := elsewhere.Exec(`SELECT set_config('application_name', $1, true)`, pipeline.IngestApplicationName(acmeID)); err != nil {
+		t.Fatal(err)
+	}
 	if ct := through(); time.Since(ct) > 3*time.Second || ct.After(time.Now()) {
 		t.Errorf("quiet tenant: Consistent-Through %v, %v before now; want within a few seconds, never later", ct, time.Since(ct))
 	}
@@ -92,16 +110,11 @@ func TestConsistentThroughFollowsTheBatchesInFlight(t *testing.T) {
 	// Hold acme's pipeline lock (the pipeline's key, 0x4c4c, and the
 	// tenant) from outside, so that a batch stops after stamping its
 	// statements, while it is still committing.
-	admin := testdb.Superuser(t, srv.DB)
 	lock, err := admin.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	var acmeID int64
-	if err := lock.QueryRowContext(context.Background(), `SELECT id FROM tenants WHERE slug = 'acme'`).Scan(&acmeID); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := lock.ExecContext(context.Background(), `SELECT pg_advisory_lock(19532, $1::int)`, acmeID); err != nil {
 		t.Fatal(err)
 	}
