@@ -27,6 +27,13 @@ func (h *Handlers) measure(l *realtime.Listener) {
 		cache(func(s viewcache.Stats) int64 { return s.Computations }))
 	m.Counter("view_cache_refreshes_total", "Of the computations, those started ahead for a view served from the cache whose value would soon be too old (under steady ingest).",
 		cache(func(s viewcache.Stats) int64 { return s.Refreshes }))
+	seconds := func(f func(viewcache.Stats) time.Duration) func() float64 {
+		return func() float64 { return f(h.views.Stats()).Seconds() }
+	}
+	m.Counter("view_cache_compute_seconds_total", "Time the view computations ran (wall time, waits for the database included).",
+		seconds(func(s viewcache.Stats) time.Duration { return s.ComputeTime }))
+	m.Counter("view_cache_refresh_seconds_total", "Of that time, the computations started ahead (view_cache_refreshes_total).",
+		seconds(func(s viewcache.Stats) time.Duration { return s.RefreshTime }))
 	m.Counter("view_cache_evictions_total", "Results dropped to keep the cache within VIEW_CACHE_MB.",
 		cache(func(s viewcache.Stats) int64 { return s.Evictions }))
 	m.Gauge("view_cache_bytes", "Bytes of results the view cache holds (as estimated when stored).",

@@ -388,6 +388,10 @@ func refreshedAhead(t *testing.T, took time.Duration) {
 	if most := int64(run/(c.Lag/2)) + 2; s.Computations > most {
 		t.Errorf("%d computations in %v: more than %d, recomputed too often", s.Computations, run, most)
 	}
+	// Every computation but the first ran ahead, each for at least took.
+	if s.RefreshTime < time.Duration(s.Refreshes)*took || s.ComputeTime < s.RefreshTime+took {
+		t.Errorf("computations' time %v, %v of it ahead; want at least %v each of %d (%d ahead)", s.ComputeTime, s.RefreshTime, took, s.Computations, s.Refreshes)
+	}
 }
 
 // TestViewWithItsOwnLag: a view read with a longer lag (GetWithin, for

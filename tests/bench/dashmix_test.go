@@ -393,14 +393,13 @@ func startMixCost(b *testing.B, dbURL string) *mixCost {
 	return m
 }
 
-// watch adds tg's replica and server counters to m, when tg has a
-// replica.
+// watch adds tg's server counters to m, and its replica when it has one.
 func (m *mixCost) watch(b *testing.B, tg target) *mixCost {
 	b.Helper()
 	if tg.replicaURL != "" {
-		m.replica, m.srv = startMixCost(b, tg.replicaURL), tg.srv
-		m.counters = serverCounters(tg.srv)
+		m.replica = startMixCost(b, tg.replicaURL)
 	}
+	m.srv, m.counters = tg.srv, serverCounters(tg.srv)
 	return m
 }
 
@@ -437,6 +436,13 @@ func (m *mixCost) print(elapsed time.Duration, requests int) mixRun {
 	self, pg := cpuOf(os.Getpid())-m.self, clusterCPU(m.postmaster)-m.pg
 	perRequest := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(requests) }
 	var run mixRun
+	if m.srv != nil {
+		c := serverCounters(m.srv)
+		delta := func(name string) float64 { return c["learnlens_view_cache_"+name] - m.counters["learnlens_view_cache_"+name] }
+		fmt.Printf("  view cache: %.0f hits, %.0f misses, %.0f computations (%.0f ahead) that ran %.1f s (%.1f s ahead) in %.0f s\n",
+			delta("hits_total"), delta("misses_total"), delta("computations_total"), delta("refreshes_total"),
+			delta("compute_seconds_total"), delta("refresh_seconds_total"), elapsed.Seconds())
+	}
 	switch {
 	case requests == 0 || m.postmaster == 0:
 	case m.replica == nil:
