@@ -38,9 +38,9 @@ type Stats struct {
 	// ahead: what serving a tenant's views costs, and how much of it is
 	// keeping the popular ones fresh under ingest.
 	ComputeTime, RefreshTime time.Duration
-	Evictions    int64 // values dropped to stay within the byte budget
-	Bytes        int64 // bytes held now (sizes as Compute reported them)
-	Entries      int   // values held now
+	Evictions                int64 // values dropped to stay within the byte budget
+	Bytes                    int64 // bytes held now (sizes as Compute reported them)
+	Entries                  int   // values held now
 }
 
 // Cache holds dashboard results shared by every viewer of the same view,

@@ -438,7 +438,9 @@ func (m *mixCost) print(elapsed time.Duration, requests int) mixRun {
 	var run mixRun
 	if m.srv != nil {
 		c := serverCounters(m.srv)
-		delta := func(name string) float64 { return c["learnlens_view_cache_"+name] - m.counters["learnlens_view_cache_"+name] }
+		delta := func(name string) float64 {
+			return c["learnlens_view_cache_"+name] - m.counters["learnlens_view_cache_"+name]
+		}
 		fmt.Printf("  view cache: %.0f hits, %.0f misses, %.0f computations (%.0f ahead) that ran %.1f s (%.1f s ahead) in %.0f s\n",
 			delta("hits_total"), delta("misses_total"), delta("computations_total"), delta("refreshes_total"),
 			delta("compute_seconds_total"), delta("refresh_seconds_total"), elapsed.Seconds())
