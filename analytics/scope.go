@@ -35,6 +35,10 @@ type Scope struct {
 	// extra are the people in Root's scope whose gold group is not: they
 	// report to Root only through a dotted line somewhere above them.
 	extra []int64
+	// managers are the gold groups' managers in Root's scope: Root and
+	// everyone in it whom somebody reports to (nil: not resolved, or too
+	// many to list; the gold is then read through managersIn).
+	managers []int64
 }
 
 // Key names the scope for sharing computed views between viewers: two
@@ -121,9 +125,28 @@ func ResolveScope(ctx context.Context, tx pgx.Tx, tenant int64, v Viewer, manage
 		if s.extra, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 			return s, fmt.Errorf("find dotted-line reports: %w", err)
 		}
+		// The managers of the scope's gold groups, listed (see Scope.gold).
+		rows, err = tx.Query(ctx, `SELECT $2::bigint UNION ALL SELECT c.learner_id FROM org_closure c
+			WHERE c.tenant_id = $1 AND c.manager_id = $2 AND EXISTS (SELECT FROM learners l WHERE l.tenant_id = $1 AND l.manager_id = c.learner_id)
+			LIMIT $3`, tenant, s.Root, maxListedManagers+1)
+		if err != nil {
+			return s, fmt.Errorf("find the scope's managers: %w", err)
+		}
+		if s.managers, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return s, fmt.Errorf("find the scope's managers: %w", err)
+		}
+		if len(s.managers) > maxListedManagers {
+			s.managers = nil
+		}
 	}
 	return s, nil
 }
+
+// maxListedManagers bounds the managers a scope lists for its gold reads
+// (Scope.gold): beyond it, planning a list of constants costs more than
+// the subquery, whose hash over a scan of the tenant's rows is the right
+// plan for so large a part of the organisation anyway.
+const maxListedManagers = 1000
 
 // CanSeeLearner reports whether learner is in the scope.
 func (s Scope) CanSeeLearner(ctx context.Context, tx pgx.Tx, learner int64) (bool, error) {
@@ -135,7 +158,7 @@ func (s Scope) CanSeeLearner(ctx context.Context, tx pgx.Tx, learner int64) (boo
 
 // args are the named arguments the scope's SQL uses, plus more.
 func (s Scope) args(more pgx.NamedArgs) pgx.NamedArgs {
-	a := pgx.NamedArgs{"tenant": s.Tenant, "root": s.Root, "learners": s.extra}
+	a := pgx.NamedArgs{"tenant": s.Tenant, "root": s.Root, "learners": s.extra, "managers": s.managers}
 	for k, v := range more {
 		a[k] = v
 	}
@@ -147,7 +170,13 @@ func (s Scope) args(more pgx.NamedArgs) pgx.NamedArgs {
 const managersIn = `(SELECT @root::bigint UNION ALL SELECT learner_id FROM org_closure WHERE tenant_id = @tenant AND manager_id = @root)`
 
 // gold is a FROM item named alias holding the scope's rows of a gold
-// table with the given columns.
+// table with the given columns. The scope's groups are those of its
+// managers, listed as constants when the scope has them (Scope.managers):
+// the planner then expects as many rows as the listed managers have and
+// reads them along the table's manager index. Through managersIn it
+// expected thousands of rows for a manager of 53 people and hashed a scan
+// of the tenant's every row (1M statements: 12 ms of a 22 ms course
+// table, of which 0.4 ms were the manager's rows).
 func (s Scope) gold(table, columns, alias string) string {
 	switch {
 	case s.None:
@@ -155,7 +184,11 @@ func (s Scope) gold(table, columns, alias string) string {
 	case s.Root == 0:
 		return fmt.Sprintf("(SELECT %s FROM %s WHERE tenant_id = @tenant) %s", columns, table, alias)
 	}
-	src := fmt.Sprintf("SELECT %s FROM %s WHERE tenant_id = @tenant AND manager_id IN %s", columns, table, managersIn)
+	in := "manager_id IN " + managersIn
+	if s.managers != nil {
+		in = "manager_id = ANY(@managers::bigint[])"
+	}
+	src := fmt.Sprintf("SELECT %s FROM %s WHERE tenant_id = @tenant AND %s", columns, table, in)
 	if len(s.extra) > 0 {
 		src += fmt.Sprintf(" UNION ALL SELECT %s FROM (%s) x", columns, pipeline.GoldRowsFor(table))
 	}
