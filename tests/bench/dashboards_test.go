@@ -134,6 +134,9 @@ func readDashEnv() dashEnv {
 //	                           request and after BENCH_DASH_EXPLAIN_WARM (default 8)
 //	                           more on the same connection
 //	BENCH_DASH_MEASURE=0       skip the measurements (load, then explain)
+//	BENCH_DASH_CPUPROFILE=DIR  write a CPU profile of this process (server and
+//	                           clients) during each mix to DIR/<tenant>-mix.pprof and
+//	                           DIR/<tenant>-ingest.pprof
 //	BENCH_DASH_TOP             after each mix, the statements that took most database
 //	                           time (pg_stat_statements; default 8, 0 = none); the
 //	                           CPU per request of this process and of PostgreSQL is
@@ -429,7 +432,7 @@ func runTenant(b *testing.B, env dashEnv, targets []target, db *database.DB, dbU
 					fmt.Printf("  (first %s of the mix unmeasured, to warm the caches)\n", replicaWarmUp)
 					load(tg.srv, s.host, onTarget[i], replicaWarmUp, 7, m.pick)
 				}
-				cost := startMixCost(b, dbURL).watch(b, tg)
+				cost := startMixCost(b, dbURL).watch(b, tg).profiled(b, s.t.Slug+"-mix"+tg.name)
 				samples, elapsed := load(tg.srv, s.host, onTarget[i], env.mix, 2, m.pick)
 				all := printMix(samples, elapsed, base, mixGoal)
 				runs[i] = cost.print(elapsed, len(samples))

@@ -65,7 +65,7 @@ func runIngestMix(b *testing.B, env dashEnv, tg target, run int, db *database.DB
 	}
 	send := startSender(srv, key, secret, feed, env.ingestRate, env.ingestBatch, env.ingestSenders)
 	time.Sleep(ingestWarmUp)
-	cost := startMixCost(b, dbURL).watch(b, tg)
+	cost := startMixCost(b, dbURL).watch(b, tg).profiled(b, s.t.Slug+"-ingest"+tg.name)
 	samples, elapsed := load(srv, s.host, clients, env.mix, 3, m.pick)
 	ing := send.stop()
 	fr := poll.stop()

@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,6 +363,27 @@ type mixCost struct {
 	replica  *mixCost           // the replica's cluster; nil without one
 	srv      *testserver.Server // whose counters are read
 	counters map[string]float64 // srv's counters so far
+	profile  *os.File           // this process's CPU profile of the scenario (BENCH_DASH_CPUPROFILE)
+}
+
+// profiled starts a CPU profile of this process (the server and the
+// clients) for the scenario named name, written to
+// BENCH_DASH_CPUPROFILE/name.pprof when it is set; print stops it.
+func (m *mixCost) profiled(b *testing.B, name string) *mixCost {
+	b.Helper()
+	dir := os.Getenv("BENCH_DASH_CPUPROFILE")
+	if dir == "" {
+		return m
+	}
+	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	m.profile = f
+	return m
 }
 
 // startMixCost notes the CPU used so far and empties pg_stat_statements
@@ -433,6 +456,11 @@ type mixRun struct {
 // print prints the CPU per request of the scenario's requests and the
 // database's top statements by total time, and returns the figures.
 func (m *mixCost) print(elapsed time.Duration, requests int) mixRun {
+	if m.profile != nil {
+		pprof.StopCPUProfile()
+		m.profile.Close()
+		fmt.Printf("  CPU profile of this process: %s\n", m.profile.Name())
+	}
 	self, pg := cpuOf(os.Getpid())-m.self, clusterCPU(m.postmaster)-m.pg
 	perRequest := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(requests) }
 	var run mixRun
