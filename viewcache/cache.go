@@ -33,14 +33,14 @@ type Stats struct {
 	Misses       int64 // Gets that waited for a computation
 	Computations int64 // computations started
 	Refreshes    int64 // of which started ahead, for a hit whose value will soon be too old
+	Evictions    int64 // values dropped to stay within the byte budget
+	Bytes        int64 // bytes held now (sizes as Compute reported them)
+	Entries      int   // values held now
 	// ComputeTime and RefreshTime are how long the computations ran (wall
 	// time, waits for the database included), all and those started
 	// ahead: what serving a tenant's views costs, and how much of it is
 	// keeping the popular ones fresh under ingest.
 	ComputeTime, RefreshTime time.Duration
-	Evictions                int64 // values dropped to stay within the byte budget
-	Bytes                    int64 // bytes held now (sizes as Compute reported them)
-	Entries                  int   // values held now
 }
 
 // Cache holds dashboard results shared by every viewer of the same view,

@@ -350,9 +350,9 @@ func printMix(samples []sample, elapsed time.Duration, base stats, goal time.Dur
 // cluster per request, which stay comparable when other work shares the
 // machine and latencies do not; and where the database time went, from
 // pg_stat_statements (which devdb preloads): the statements that took
-// most of it. With a replica (BENCH_DASH_REPLICA, see watch), the
-// replica's cluster the same way, where the reads went and the server's
-// view cache counters.
+// most of it; and the server's view cache counters (lookups,
+// computations and their time). With a replica (BENCH_DASH_REPLICA, see
+// watch), the replica's cluster the same way, and where the reads went.
 type mixCost struct {
 	conn       *pgx.Conn
 	top        int
