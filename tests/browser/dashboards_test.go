@@ -623,12 +623,15 @@ const settled = `!document.querySelector('.htmx-request, .htmx-swapping, .htmx-s
 // waitJS waits until expr is true and htmx has settled.
 func waitJS(ctx context.Context, t *testing.T, what, expr string) {
 	t.Helper()
-	expr = "(" + expr + ") && " + settled
-	deadline := time.Now().Add(10 * time.Second)
-	err := poll(ctx, expr, 10*time.Second)
-	// A full page load destroys the context the predicate runs in: wait
-	// on the new page.
-	for err != nil && strings.Contains(err.Error(), "Cannot find context") && time.Now().Before(deadline) {
+	waitJSFor(ctx, t, what, "("+expr+") && "+settled, 10*time.Second)
+}
+
+// waitJSFor waits up to timeout until expr is true.
+func waitJSFor(ctx context.Context, t *testing.T, what, expr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	err := poll(ctx, expr, timeout)
+	for err != nil && navigatedAway(err) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 		err = poll(ctx, expr, time.Until(deadline))
 	}
@@ -636,6 +639,19 @@ func waitJS(ctx context.Context, t *testing.T, what, expr string) {
 		loc, _ := chromedp.Run(ctx, chromedp.Location())
 		t.Fatalf("%s: waited in vain at %s for %s: %v", what, loc, expr, err)
 	}
+}
+
+// navigatedAway says whether a poll failed because a page load cut its
+// evaluation short: the context it ran in destroyed, or the tab
+// navigating while it ran (as a link's full page load does). The wait
+// goes on on the new page.
+func navigatedAway(err error) bool {
+	for _, s := range []string{"Cannot find context", "Execution context was destroyed", "Inspected target navigated or closed"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 func click(ctx context.Context, t *testing.T, sel string) {

@@ -126,23 +126,6 @@ func long(t *testing.T, b *browser) context.Context {
 	return ctx
 }
 
-// waitJSFor is waitJS with a timeout of its own.
-func waitJSFor(ctx context.Context, t *testing.T, what, expr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = poll(ctx, expr, time.Until(deadline)); err == nil || !strings.Contains(err.Error(), "Cannot find context") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("%s: waited in vain at %s: %v", what, loc, err)
-	}
-}
-
 // TestLiveDashboards opens the completion dashboard as acme's admin and
 // manager and as globex's admin, then changes acme's data over HTTP: the
 // acme pages change without a reload and globex's gets nothing; a second
