@@ -114,26 +114,29 @@ func ResolveScope(ctx context.Context, tx pgx.Tx, tenant int64, v Viewer, manage
 		return s, nil
 	}
 	if s.Root != 0 {
-		rows, err := tx.Query(ctx, `SELECT c.learner_id FROM org_closure c
+		// The people whose gold group lies outside the scope, and the
+		// managers of the scope's gold groups (see Scope.gold), in one
+		// round trip.
+		var b pgx.Batch
+		collect := func(into *[]int64, what string) func(pgx.Rows) error {
+			return func(rows pgx.Rows) error {
+				var err error
+				if *into, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+					return fmt.Errorf("find %s: %w", what, err)
+				}
+				return nil
+			}
+		}
+		b.Queue(`SELECT c.learner_id FROM org_closure c
 			JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.learner_id
 			WHERE c.tenant_id = $1 AND c.manager_id = $2 AND coalesce(l.manager_id, 0) <> $2
 			  AND NOT EXISTS (SELECT 1 FROM org_closure m WHERE m.tenant_id = $1 AND m.manager_id = $2 AND m.learner_id = l.manager_id)`,
-			tenant, s.Root)
-		if err != nil {
-			return s, fmt.Errorf("find dotted-line reports: %w", err)
-		}
-		if s.extra, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-			return s, fmt.Errorf("find dotted-line reports: %w", err)
-		}
-		// The managers of the scope's gold groups, listed (see Scope.gold).
-		rows, err = tx.Query(ctx, `SELECT $2::bigint UNION ALL SELECT c.learner_id FROM org_closure c
+			tenant, s.Root).Query(collect(&s.extra, "dotted-line reports"))
+		b.Queue(`SELECT $2::bigint UNION ALL SELECT c.learner_id FROM org_closure c
 			WHERE c.tenant_id = $1 AND c.manager_id = $2 AND EXISTS (SELECT FROM learners l WHERE l.tenant_id = $1 AND l.manager_id = c.learner_id)
-			LIMIT $3`, tenant, s.Root, maxListedManagers+1)
-		if err != nil {
-			return s, fmt.Errorf("find the scope's managers: %w", err)
-		}
-		if s.managers, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-			return s, fmt.Errorf("find the scope's managers: %w", err)
+			LIMIT $3`, tenant, s.Root, maxListedManagers+1).Query(collect(&s.managers, "the scope's managers"))
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return s, fmt.Errorf("resolve the scope of %d: %w", s.Root, err)
 		}
 		if len(s.managers) > maxListedManagers {
 			s.managers = nil
