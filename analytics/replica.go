@@ -106,8 +106,9 @@ func (rr *replicaReads) run(ctx context.Context, s *Store, r Request, scope *Sco
 	}
 	for {
 		called := false
-		err := s.db.ReplicaSnapshot(ctx, r.Tenant, func(tx pgx.Tx) error {
-			return s.read(ctx, tx, r, scope, need, func(q *Q) error {
+		var start readStart
+		err := s.db.ReplicaSnapshotAnd(ctx, r.Tenant, start.queue(r, scope), func(tx pgx.Tx) error {
+			return s.read(ctx, tx, r, scope, need, &start, func(q *Q) error {
 				called = true
 				return fn(q)
 			})

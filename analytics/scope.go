@@ -39,6 +39,12 @@ type Scope struct {
 	// everyone in it whom somebody reports to (nil: not resolved, or too
 	// many to list; the gold is then read through managersIn).
 	managers []int64
+	// people is how many people report to Root, at any depth, counted up
+	// to maxGenericPlanPeople+1.
+	people int
+	// view says that the reads compute a view of the scope's own people
+	// (Store.RunView), which may run on generic plans.
+	view bool
 }
 
 // Key names the scope for sharing computed views between viewers: two
@@ -135,6 +141,8 @@ func ResolveScope(ctx context.Context, tx pgx.Tx, tenant int64, v Viewer, manage
 		b.Queue(`SELECT $2::bigint UNION ALL SELECT c.learner_id FROM org_closure c
 			WHERE c.tenant_id = $1 AND c.manager_id = $2 AND EXISTS (SELECT FROM learners l WHERE l.tenant_id = $1 AND l.manager_id = c.learner_id)
 			LIMIT $3`, tenant, s.Root, maxListedManagers+1).Query(collect(&s.managers, "the scope's managers"))
+		b.Queue(`SELECT count(*) FROM (SELECT FROM org_closure WHERE tenant_id = $1 AND manager_id = $2 LIMIT $3) c`,
+			tenant, s.Root, maxGenericPlanPeople+1).QueryRow(func(row pgx.Row) error { return row.Scan(&s.people) })
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return s, fmt.Errorf("resolve the scope of %d: %w", s.Root, err)
 		}
@@ -150,6 +158,28 @@ func ResolveScope(ctx context.Context, tx pgx.Tx, tenant int64, v Viewer, manage
 // the subquery, whose hash over a scan of the tenant's rows is the right
 // plan for so large a part of the organisation anyway.
 const maxListedManagers = 1000
+
+// maxGenericPlanPeople is the largest manager's scope whose reads run on
+// generic plans (see Scope.genericPlans).
+const maxGenericPlanPeople = 500
+
+// genericPlans says whether the scope's reads may run on generic plans,
+// made once per connection and statement, rather than a plan made for
+// each read's own values: a learner's own view, or a manager's people
+// listed by their managers (Scope.gold) when they are at most
+// maxGenericPlanPeople. Planning these queries took more time than
+// running them for a small team (2–5 ms of planning against 0.3–3 ms of
+// execution for a page of a manager of 11 or 53 people of a
+// 1M-statement tenant), and the generic plans, made without the values,
+// are the index reads a few people's rows want whatever the tenant's
+// size: the same or less execution time up to about 560 people, more
+// (up to 1.5 times) from about 900. The whole organisation and larger
+// scopes keep plans made for their values: a generic plan assumes an
+// average tenant and an average manager, which a large one is not
+// (docs/PERFORMANCE.md, "Generic plans for small scopes").
+func (s Scope) genericPlans() bool {
+	return s.None || (s.Root != 0 && s.managers != nil && s.people <= maxGenericPlanPeople)
+}
 
 // CanSeeLearner reports whether learner is in the scope.
 func (s Scope) CanSeeLearner(ctx context.Context, tx pgx.Tx, learner int64) (bool, error) {

@@ -109,6 +109,17 @@ func (s *Store) RunScoped(ctx context.Context, r Request, scope Scope, fn func(q
 	return s.run(ctx, r, &scope, fn)
 }
 
+// RunView is RunScoped for computing a view of the scope's people (a
+// dashboard, a section, a table, a drill-down, the filter choices): the
+// reads of a small scope then run on generic plans (Scope.genericPlans).
+// Reads of the whole tenant's data that only serve the scope afterwards
+// ("Activity now"'s recent events) use RunScoped, whose plans are made
+// for their values.
+func (s *Store) RunView(ctx context.Context, r Request, scope Scope, fn func(q *Q) error) error {
+	scope.view = true
+	return s.run(ctx, r, &scope, fn)
+}
+
 // ResolveScope resolves r's scope in a read-only transaction of its own,
 // returning the tenant's gold version that transaction saw.
 func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, version int64, err error) {
@@ -125,26 +136,27 @@ func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) 
 			return err
 		}
 	}
-	return s.db.TenantSnapshot(ctx, r.Tenant, func(tx pgx.Tx) error { return s.read(ctx, tx, r, scope, 0, fn) })
+	var start readStart
+	return s.db.TenantSnapshotAnd(ctx, r.Tenant, start.queue(r, scope), func(tx pgx.Tx) error {
+		return s.read(ctx, tx, r, scope, 0, &start, fn)
+	})
 }
 
-// read opens q on tx, a read-only snapshot scoped to r.Tenant, and calls
-// fn, unless the snapshot shows a gold version older than need: then it
-// returns errBehind without calling fn.
-func (s *Store) read(ctx context.Context, tx pgx.Tx, r Request, scope *Scope, need int64, fn func(q *Q) error) error {
-	// The version first: a replica's snapshot that is behind is given up
-	// before anything else is read.
-	var asOf *time.Time
-	var version int64
-	err := tx.QueryRow(ctx, `SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).Scan(&asOf, &version)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("read freshness: %w", err)
-	}
-	if version < need {
-		return errBehind
-	}
-	// Plans are made for this tenant's values each time: a cached
-	// generic plan assumes an average tenant, which a large one is not.
+// readStart is what a read does first, in the round trip that opens its
+// snapshot: its settings, and the tenant's gold version and "data as of".
+type readStart struct {
+	asOf    *time.Time
+	version int64
+	err     error
+}
+
+// queue queues the start of a read of r's tenant for scope (nil: not yet
+// resolved) on a new batch.
+func (st *readStart) queue(r Request, scope *Scope) *pgx.Batch {
+	var b pgx.Batch
+	// Plans are made for this tenant's values each time, except for the
+	// views of a small scope (RunView): a cached generic plan assumes an
+	// average tenant, which a large one is not.
 	// No parallel workers: each is a fresh process that maps every
 	// buffer it reads anew, which made a 1M-statement tenant's scans
 	// 2–4 times slower than one warm backend alone, and under load the
@@ -153,10 +165,28 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, r Request, scope *Scope, ne
 	// per-node and per-person subqueries are far above the rows read,
 	// which took them past jit_above_cost, and compiling took 0.25–5.4 s
 	// for queries that run in milliseconds (docs/PERFORMANCE.md,
-	// "Pre-aggregates").
-	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB';
-		SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off`); err != nil {
-		return err
+	// "Pre-aggregates"). set_config(…, true) is SET LOCAL.
+	b.Queue(`SELECT set_config('plan_cache_mode', $1, true), set_config('work_mem', '32MB', true),
+		set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)`, planMode(scope))
+	b.Queue(`SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&st.asOf, &st.version); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			st.err = fmt.Errorf("read freshness: %w", err)
+		}
+		return nil
+	})
+	return &b
+}
+
+// read opens q on tx, a read-only snapshot scoped to r.Tenant that began
+// with start's statements, and calls fn, unless the snapshot shows a gold
+// version older than need: then it returns errBehind without calling fn.
+func (s *Store) read(ctx context.Context, tx pgx.Tx, r Request, scope *Scope, need int64, start *readStart, fn func(q *Q) error) error {
+	if start.err != nil {
+		return start.err
+	}
+	asOf, version := start.asOf, start.version
+	if version < need {
+		return errBehind
 	}
 	if scope == nil {
 		sc, err := ResolveScope(ctx, tx, r.Tenant, r.Viewer, r.Filters.Manager)
@@ -174,6 +204,15 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, r Request, scope *Scope, ne
 		q.AsOf = asOf.In(r.Loc)
 	}
 	return fn(q)
+}
+
+// planMode is the plan_cache_mode of the reads of scope (nil: not yet
+// resolved).
+func planMode(scope *Scope) string {
+	if scope != nil && scope.view && scope.genericPlans() {
+		return "force_generic_plan"
+	}
+	return "force_custom_plan"
 }
 
 // args are the scope's arguments plus today's date.

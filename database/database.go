@@ -200,14 +200,27 @@ func (db *DB) TenantTx(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) e
 // TenantSnapshot is TenantTx for reading: a READ ONLY, REPEATABLE READ
 // transaction, so every query of fn sees the same snapshot.
 func (db *DB) TenantSnapshot(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) error) error {
-	return snapshot(ctx, db.app.pool, tenantID, fn)
+	return snapshot(ctx, db.app.pool, tenantID, nil, fn)
+}
+
+// TenantSnapshotAnd is TenantSnapshot that first runs the statements
+// queued on first, in the round trip that sets the tenant (their
+// callbacks have run when fn is called): a read's settings and first
+// lookups cost no round trip of their own.
+func (db *DB) TenantSnapshotAnd(ctx context.Context, tenantID int64, first *pgx.Batch, fn func(tx pgx.Tx) error) error {
+	return snapshot(ctx, db.app.pool, tenantID, first, fn)
 }
 
 // snapshot runs fn in a READ ONLY, REPEATABLE READ transaction of pool
-// scoped to tenantID.
-func snapshot(ctx context.Context, pool *pgxpool.Pool, tenantID int64, fn func(tx pgx.Tx) error) error {
+// scoped to tenantID, after the statements queued on first (nil: none).
+func snapshot(ctx context.Context, pool *pgxpool.Pool, tenantID int64, first *pgx.Batch, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10)); err != nil {
+		var b pgx.Batch
+		b.Queue("SELECT set_config('app.tenant_id', $1, true)", strconv.FormatInt(tenantID, 10))
+		if first != nil {
+			b.QueuedQueries = append(b.QueuedQueries, first.QueuedQueries...)
+		}
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return fmt.Errorf("set tenant: %w", err)
 		}
 		return fn(tx)

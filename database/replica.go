@@ -44,10 +44,16 @@ func (db *DB) HasReplica() bool { return db.read != nil }
 // they must show (ReplicaReplayed, and the data's own version) and read
 // from the primary otherwise. Without a replica it fails.
 func (db *DB) ReplicaSnapshot(ctx context.Context, tenantID int64, fn func(tx pgx.Tx) error) error {
+	return db.ReplicaSnapshotAnd(ctx, tenantID, nil, fn)
+}
+
+// ReplicaSnapshotAnd is ReplicaSnapshot that first runs the statements
+// queued on first, as TenantSnapshotAnd does.
+func (db *DB) ReplicaSnapshotAnd(ctx context.Context, tenantID int64, first *pgx.Batch, fn func(tx pgx.Tx) error) error {
 	if db.read == nil {
 		return errNoReplica
 	}
-	return snapshot(ctx, db.read.pool, tenantID, fn)
+	return snapshot(ctx, db.read.pool, tenantID, first, fn)
 }
 
 var errNoReplica = errors.New("no read replica configured (DATABASE_READ_URL)")

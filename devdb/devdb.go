@@ -97,9 +97,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		" -c shared_buffers=1GB -c max_wal_size=4GB", c.Port, c.SocketDir)
 	// pg_stat_statements counts every statement per database: the tests
 	// use it to prove that signed-in requests leave sessions, users and
-	// tenants alone, and it is at hand for performance work.
+	// tenants alone, and it is at hand for performance work, planning
+	// time included (a dashboard read plans every query for its own
+	// values: docs/PERFORMANCE.md).
 	if c.hasLibrary("pg_stat_statements") {
-		opt += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=20000"
+		opt += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=20000 -c pg_stat_statements.track_planning=on"
 	}
 	c.options = opt
 	if err := c.start(ctx); err != nil {

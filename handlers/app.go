@@ -130,6 +130,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		hub:           realtime.NewHub(log, realtime.HubOptions{MaxPerTenant: cfg.LiveMaxPerTenant, MaxTotal: cfg.LiveMaxConnections}),
 		metrics:       m,
 	}
+	h.views.Computed = m.ViewComputed
 	h.measure(listener)
 	h.useReplica(versions)
 	h.api = h.newAPI(listener)

@@ -146,7 +146,7 @@ func computeWithin[T any](h *Handlers, ctx context.Context, v *viewCtx, name str
 	r.Filters = f
 	out, err := cached(h, ctx, v.key(v.scope.Key(), name, f), lag, func(ctx context.Context) (computed[T], int64, int, error) {
 		var out computed[T]
-		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
+		err := h.analytics.RunView(ctx, r, v.scope, func(q *analytics.Q) error {
 			var err error
 			out.value, err = fn(q)
 			out.meta = q.Meta()

@@ -38,6 +38,8 @@ type Set struct {
 	versionLag         prometheus.Histogram
 	imports            *prometheus.HistogramVec
 	audit              *prometheus.CounterVec
+	viewComputations   *prometheus.CounterVec
+	viewComputeTime    *prometheus.CounterVec
 }
 
 // latencyBuckets suit requests and computations from a millisecond to
@@ -65,6 +67,10 @@ func New() *Set {
 	s.imports = s.histogramVec("import_duration_seconds",
 		"Time to apply an uploaded import, by kind and outcome (applied, refused, failed; \"dry-run …\" for a dry run).",
 		[]float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}, "kind", "outcome")
+	s.viewComputations = s.counterVec("view_cache_kind_computations_total",
+		"Dashboard view computations by kind of view (scope, options, page, a dashboard's view, section, table, drill, …) and whether started ahead (refresh) or for a miss.", "kind", "ahead")
+	s.viewComputeTime = s.counterVec("view_cache_kind_compute_seconds_total",
+		"Time the view computations ran (wall time, waits for the database and nested views included), by kind of view and whether started ahead.", "kind", "ahead")
 	s.audit = s.counterVec("audit_events_total",
 		"Audited events by action: login.failed, login.locked_out and login.throttled are the sign-in failures.", "action")
 	return s
@@ -85,6 +91,18 @@ func (s *Set) Gauge(name, help string, fn func() float64) {
 // go down.
 func (s *Set) Counter(name, help string, fn func() float64) {
 	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, fn))
+}
+
+// ViewComputed records a view computation of the dashboards' result
+// cache: its kind (viewcache.Kind), whether it was started ahead, and how
+// long it ran.
+func (s *Set) ViewComputed(kind string, ahead bool, took time.Duration) {
+	if s == nil {
+		return
+	}
+	a := strconv.FormatBool(ahead)
+	s.viewComputations.WithLabelValues(kind, a).Inc()
+	s.viewComputeTime.WithLabelValues(kind, a).Add(took.Seconds())
 }
 
 // Request records an answered HTTP request.

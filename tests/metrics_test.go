@@ -135,6 +135,8 @@ func TestMetricsTellWhatTheInstanceDid(t *testing.T) {
 		{"a view computed", "learnlens_view_cache_computations_total", nil, 1, 1e9},
 		{"a view shared", "learnlens_view_cache_hits_total", nil, 1, 1e9},
 		{"the computations' time", "learnlens_view_cache_compute_seconds_total", nil, 1e-6, 60},
+		{"the dashboard's view computed", "learnlens_view_cache_kind_computations_total", map[string]string{"kind": "completion", "ahead": "false"}, 1, 2},
+		{"its page built", "learnlens_view_cache_kind_compute_seconds_total", map[string]string{"kind": "page", "ahead": "false"}, 1e-6, 60},
 		{"the pool's size", "learnlens_db_pool_connections_max", nil, 1, 1e9},
 		{"live connections", "learnlens_live_connections", nil, 0, 0},
 		{"the refused import", "learnlens_import_duration_seconds", map[string]string{"kind": "roster", "outcome": "refused"}, 1, 1},

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -53,6 +54,10 @@ type Cache struct {
 	// ComputeTimeout bounds a computation, which runs on a context
 	// detached from its callers'. NewCache sets 30 s.
 	ComputeTimeout time.Duration
+	// Computed, if set, is told of every computation when it ends: the
+	// kind of view (Kind), whether it was started ahead, and how long it
+	// ran. It must be quick; it runs outside the cache's lock.
+	Computed func(kind string, ahead bool, took time.Duration)
 
 	versions *Versions
 	maxBytes int64
@@ -240,7 +245,22 @@ func (c *Cache) compute(ctx context.Context, key Key, cur Version, f *flight, fn
 		c.store(key, value, f.v, int64(max(size, 0)), took)
 	}
 	c.mu.Unlock()
+	if c.Computed != nil {
+		c.Computed(Kind(key.View), f.ahead, took)
+	}
 	close(f.done)
+}
+
+// Kind is the kind of a view, from its name: the part before the first
+// ':', '?' or '@' ("page", "scope", "options", "completion", "section",
+// "activity", …).
+// Views of one kind share code, so their kinds are few and bounded by
+// the code, fit for a metric label.
+func Kind(view string) string {
+	if i := strings.IndexAny(view, ":?@"); i >= 0 {
+		return view[:i]
+	}
+	return view
 }
 
 // safely calls fn, turning a panic into an error so that the waiters are

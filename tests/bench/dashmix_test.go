@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -472,6 +473,7 @@ func (m *mixCost) print(elapsed time.Duration, requests int) mixRun {
 		fmt.Printf("  view cache: %.0f hits, %.0f misses, %.0f computations (%.0f ahead) that ran %.1f s (%.1f s ahead) in %.0f s\n",
 			delta("hits_total"), delta("misses_total"), delta("computations_total"), delta("refreshes_total"),
 			delta("compute_seconds_total"), delta("refresh_seconds_total"), elapsed.Seconds())
+		printKinds(c, m.counters)
 	}
 	switch {
 	case requests == 0 || m.postmaster == 0:
@@ -507,7 +509,7 @@ func (m *mixCost) printTop(elapsed time.Duration, where string) {
 	}
 	ctx := context.Background()
 	rows, err := m.conn.Query(ctx, `SELECT s.total_exec_time, s.calls, s.mean_exec_time, regexp_replace(s.query, '\s+', ' ', 'g'),
-			sum(s.total_exec_time) OVER ()
+			sum(s.total_exec_time) OVER (), sum(s.total_plan_time) OVER ()
 		FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 		WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat_statements%'
 		ORDER BY 1 DESC LIMIT $1`, m.top)
@@ -518,15 +520,16 @@ func (m *mixCost) printTop(elapsed time.Duration, where string) {
 	defer rows.Close()
 	first := true
 	for rows.Next() {
-		var total, mean, all float64
+		var total, mean, all, planning float64
 		var calls int64
 		var query string
-		if err := rows.Scan(&total, &calls, &mean, &query, &all); err != nil {
+		if err := rows.Scan(&total, &calls, &mean, &query, &all, &planning); err != nil {
 			fmt.Printf("  (pg_stat_statements: %v)\n", err)
 			return
 		}
 		if first {
-			fmt.Printf("  statement time%s: %.1f s in %.0f s (waits included); the top %d statements:\n", where, all/1000, elapsed.Seconds(), m.top)
+			fmt.Printf("  statement time%s: %.1f s in %.0f s (waits included), and %.1f s planning them (devdb tracks planning); the top %d statements by execution:\n",
+				where, all/1000, elapsed.Seconds(), planning/1000, m.top)
 			first = false
 		}
 		if len(query) > 150 {
@@ -600,11 +603,76 @@ func serverCounters(srv *testserver.Server) map[string]float64 {
 	srv.Metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	out := map[string]float64{}
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
-		if name, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(name, "#") && !strings.Contains(name, "{") {
+		if name, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(name, "#") && (!strings.Contains(name, "{") || strings.HasPrefix(name, kindPrefix)) {
 			out[name], _ = strconv.ParseFloat(v, 64)
 		}
 	}
 	return out
+}
+
+// kindPrefix begins the view cache's counters by kind of view, the only
+// labelled series serverCounters keeps (whole, labels included).
+const kindPrefix = "learnlens_view_cache_kind_"
+
+// printKinds prints the view computations between the counters before
+// and now by kind of view, the costliest first: which views the
+// computing went to, for a miss or ahead.
+func printKinds(now, before map[string]float64) {
+	type kind struct {
+		name             string
+		n, ahead, s, sAh float64
+	}
+	byName := map[string]*kind{}
+	for series, v := range now {
+		what, labels, ok := strings.Cut(strings.TrimPrefix(series, kindPrefix), "{")
+		if !ok {
+			continue
+		}
+		name, ahead := "", false
+		for _, l := range strings.Split(strings.TrimSuffix(labels, "}"), ",") {
+			k, val, _ := strings.Cut(l, "=")
+			val = strings.Trim(val, `"`)
+			switch k {
+			case "kind":
+				name = val
+			case "ahead":
+				ahead = val == "true"
+			}
+		}
+		k := byName[name]
+		if k == nil {
+			k = &kind{name: name}
+			byName[name] = k
+		}
+		d := v - before[series]
+		switch {
+		case what == "computations_total" && ahead:
+			k.n, k.ahead = k.n+d, k.ahead+d
+		case what == "computations_total":
+			k.n += d
+		case what == "compute_seconds_total" && ahead:
+			k.s, k.sAh = k.s+d, k.sAh+d
+		case what == "compute_seconds_total":
+			k.s += d
+		}
+	}
+	var kinds []*kind
+	for _, k := range byName {
+		if k.n > 0 {
+			kinds = append(kinds, k)
+		}
+	}
+	slices.SortFunc(kinds, func(a, b *kind) int { return cmp.Compare(b.s, a.s) })
+	var line strings.Builder
+	for i, k := range kinds {
+		if i > 0 {
+			line.WriteString(", ")
+		}
+		fmt.Fprintf(&line, "%s %.0f (%.0f ahead) %.1f s", k.name, k.n, k.ahead, k.s)
+	}
+	if line.Len() > 0 {
+		fmt.Printf("  computations by kind of view (nested views' time counts in their page's too): %s\n", line.String())
+	}
 }
 
 // clockTick is the unit of /proc/<pid>/stat's CPU times (USER_HZ, 100 on
