@@ -448,3 +448,49 @@ func TestViewWithItsOwnLag(t *testing.T) {
 	}
 	t.Logf("%d computations at the cache's lag, %d with a lag of %v", runs.Load(), windowRuns.Load(), lag)
 }
+
+// TestPageRefreshedAheadWaitsForItsViews: a page built from a view (as
+// dashboard pages are built from their view and filter choices) and kept
+// fresh ahead under steady ingest is rebuilt about as often as the view,
+// not again for every request while the view's own refresh runs: a page
+// refreshed ahead waits for the view's next value instead of taking the
+// one about to go stale. Its viewers still never wait.
+func TestPageRefreshedAheadWaitsForItsViews(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := viewcache.NewCache(e.a.versions, 1<<20)
+	c.Lag = 3 * time.Second // as in refreshedAhead
+	var views, pages atomic.Int64
+	read := e.readVersion(&views)
+	view := func(ctx context.Context) (any, int64, int, error) {
+		time.Sleep(200 * time.Millisecond)
+		return read(ctx)
+	}
+	page := func(ctx context.Context) (any, int64, int, error) {
+		pages.Add(1)
+		v, at, err := c.Get(ctx, e.key("completion"), view)
+		return v, at.N, 8, err
+	}
+	stopIngest := e.steadyCommits()
+	time.Sleep(300 * time.Millisecond)
+	if _, _, err := c.Get(context.Background(), e.key("page:completion"), page); err != nil {
+		t.Fatal(err)
+	}
+	const run = 6 * time.Second
+	var slowest time.Duration
+	for end := time.Now().Add(run); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		start := time.Now()
+		if _, _, err := c.Get(context.Background(), e.key("page:completion"), page); err != nil {
+			t.Fatal(err)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	stopIngest()
+	t.Logf("page built %d times, view computed %d times, slowest get %v", pages.Load(), views.Load(), slowest)
+	if most := int64(run/(c.Lag/2)) + 2; pages.Load() > most || views.Load() > most {
+		t.Errorf("in %v the page was built %d times and its view computed %d times: more than %d, rebuilt too often", run, pages.Load(), views.Load(), most)
+	}
+	if slowest > 50*time.Millisecond {
+		t.Errorf("a viewer waited %v: the page was not refreshed ahead", slowest)
+	}
+}
