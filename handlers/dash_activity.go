@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/learnlens/learnlens/analytics"
 	"github.com/learnlens/learnlens/viewcache"
@@ -13,16 +16,40 @@ import (
 
 // "Activity now" shows a window of wall-clock time, which moves without a
 // new gold version: a result kept for a version and a date would show
-// people as active long after they stopped. Its view, and the page that
-// shows it, are keyed by the minute as well, so a cached one is at most a
-// minute old whatever the version; the hub renders every open page again
-// once a minute (Hub.Sweep), so open pages follow.
+// people as active long after they stopped. Its view is keyed by the
+// minute as well, so a cached one is at most a minute old whatever the
+// version; the hub renders every open page again once a minute
+// (Hub.Sweep), so open pages follow.
 //
 // Under steady ingest it is not recomputed for every new version, as the
 // other views are: it may lag the newest commit by activityRefresh, and
-// says how old it is (its own "as of"). A page that shows it older than
-// the page's own numbers is kept only as long as that activity is (see
-// viewCtx.lagging), and the hub renders it again until it has caught up.
+// says how old it is (its own "as of"). So it is not part of the page
+// kept in the cache, which lasts as long as the page's own numbers: the
+// page keeps a slot (activitySlot) where the section, kept at its own
+// lag, is put in at every response (activityHTML). A response that shows
+// it older than the page's numbers says so (headerLagging), and the hub
+// renders the page again until it has caught up. (Kept inside the page,
+// the page lasted only as long as the older activity: under steady
+// ingest, nearly every request rendered the whole page again.)
+
+// activitySlot marks where "Activity now" goes in a page's cached HTML.
+const activitySlot = "<!--learnlens:activity-now-->"
+
+// activityHTML is "Activity now" for v's page, rendered, as of the
+// current minute; it sets headerLagging when it is older than the page's
+// numbers (v.meta).
+func (h *Handlers) activityHTML(c *fiber.Ctx, v *viewCtx) ([]byte, error) {
+	a, am, err := h.activityNow(c.UserContext(), v, h.activityUntil())
+	if err != nil {
+		return nil, err
+	}
+	if am.Version < v.meta.Version {
+		c.Set(headerLagging, "1")
+	}
+	var buf bytes.Buffer
+	err = dash.ActivityNowSection(activityView(v, a)).Render(c.UserContext(), &buf)
+	return buf.Bytes(), err
+}
 
 // activityRefresh is how far "Activity now" may lag the tenant's newest
 // commit (viewcache.Cache.GetWithin). Recomputed for every version, it
@@ -41,8 +68,8 @@ func (h *Handlers) activityUntil() time.Time {
 	return h.cfg.Clock().UTC().Truncate(time.Minute).Add(time.Minute)
 }
 
-// activityViewName names the activity view (and the page holding it) of
-// the minute ending at until.
+// activityViewName names the activity view of the minute ending at
+// until.
 func activityViewName(until time.Time) string {
 	return "activity@" + strconv.FormatInt(until.Unix(), 10)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -78,16 +79,6 @@ type viewCtx struct {
 	path  string // the request's path, without query
 	scope analytics.Scope
 	meta  analytics.Meta
-	// lagging is the version of a section the page shows older than meta
-	// ("Activity now", see activityRefresh), 0 if none.
-	lagging int64
-}
-
-// shows notes that the page shows a section of version n (see lagging).
-func (v *viewCtx) shows(n int64) {
-	if n < v.meta.Version && (v.lagging == 0 || n < v.lagging) {
-		v.lagging = n
-	}
 }
 
 // newView parses the request and resolves the viewer's scope. Scopes are
@@ -326,13 +317,7 @@ func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		var name string
-		var until time.Time
-		if d.activity {
-			until = h.activityUntil()
-			name = activityViewName(until)
-		}
-		return h.showView(c, v, name, func(ctx context.Context) (dash.Frame, templ.Component, error) {
+		return h.showView(c, v, "", func(ctx context.Context) (dash.Frame, templ.Component, error) {
 			data, err := computePage(h, ctx, v, d.name, v.viewFilters(d.undated), d.view)
 			if err != nil {
 				return dash.Frame{}, nil, err
@@ -344,12 +329,7 @@ func (d dashboard[T]) handler(h *Handlers) fiber.Handler {
 			f.ShowDates = !d.undated
 			body := d.body(v, &f, data)
 			if d.activity {
-				a, am, err := h.activityNow(ctx, v, until)
-				if err != nil {
-					return dash.Frame{}, nil, err
-				}
-				v.shows(am.Version)
-				body = templ.Join(dash.ActivityNowSection(activityView(v, a)), body)
+				body = templ.Join(templ.Raw(activitySlot), body)
 			}
 			return f, body, nil
 		})
@@ -367,8 +347,9 @@ type renderedPage struct {
 	title string
 	html  []byte
 	meta  analytics.Meta
-	// lagging: a section is older than meta (see viewCtx.lagging).
-	lagging bool
+	// slot is where "Activity now" goes in html (-1: nowhere): it is kept
+	// at its own lag and put in at every response (activityHTML).
+	slot int
 }
 
 // showView renders a dashboard page, or its body for an htmx filter
@@ -387,14 +368,11 @@ func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBui
 		if err := dash.Page(f, body).Render(ctx, &buf); err != nil {
 			return nil, 0, 0, fmt.Errorf("render %s: %w", v.path, err)
 		}
-		// A page with a lagging section is kept as if it were of that
-		// section's version: it is built again, and the section read
-		// again, as soon as that version is too old.
-		version := v.meta.Version
-		if v.lagging != 0 {
-			version = v.lagging
+		p := renderedPage{title: f.Title, html: buf.Bytes(), meta: v.meta, slot: bytes.Index(buf.Bytes(), []byte(activitySlot))}
+		if p.slot >= 0 {
+			p.html = slices.Delete(p.html, p.slot, p.slot+len(activitySlot))
 		}
-		return renderedPage{title: f.Title, html: buf.Bytes(), meta: v.meta, lagging: v.lagging != 0}, version, buf.Len(), nil
+		return p, v.meta.Version, len(p.html), nil
 	})
 	if err != nil {
 		return analyticsError(err)
@@ -402,12 +380,23 @@ func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBui
 	p := val.(renderedPage)
 	v.meta = p.meta
 	showsVersion(c, p.meta)
-	if p.lagging {
-		c.Set(headerLagging, "1")
+	var activity []byte
+	if p.slot >= 0 {
+		if activity, err = h.activityHTML(c, v); err != nil {
+			return err
+		}
 	}
 	return h.page(c, fiber.StatusOK, p.title, templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		_, err := w.Write(p.html)
-		return err
+		if p.slot < 0 {
+			_, err := w.Write(p.html)
+			return err
+		}
+		for _, part := range [][]byte{p.html[:p.slot], activity, p.html[p.slot:]} {
+			if _, err := w.Write(part); err != nil {
+				return err
+			}
+		}
+		return nil
 	}))
 }
 
