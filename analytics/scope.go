@@ -45,6 +45,9 @@ type Scope struct {
 	// view says that the reads compute a view of the scope's own people
 	// (Store.RunView), which may run on generic plans.
 	view bool
+	// directory is the tenant's directory version extra, managers and
+	// people were read at (directory_versions.version, 0 for none yet).
+	directory int64
 }
 
 // Key names the scope for sharing computed views between viewers: two
@@ -119,38 +122,46 @@ func ResolveScope(ctx context.Context, tx pgx.Tx, tenant int64, v Viewer, manage
 		s.None = true
 		return s, nil
 	}
-	if s.Root != 0 {
-		// The people whose gold group lies outside the scope, and the
-		// managers of the scope's gold groups (see Scope.gold), in one
-		// round trip.
-		var b pgx.Batch
-		collect := func(into *[]int64, what string) func(pgx.Rows) error {
-			return func(rows pgx.Rows) error {
-				var err error
-				if *into, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-					return fmt.Errorf("find %s: %w", what, err)
-				}
-				return nil
+	return s, s.readPeople(ctx, tx)
+}
+
+// readPeople reads what the scope's reads need to know of Root's people,
+// in one round trip: those whose gold group lies outside the scope, the
+// managers of the scope's gold groups (see Scope.gold), and how many
+// they are.
+func (s *Scope) readPeople(ctx context.Context, tx pgx.Tx) error {
+	s.extra, s.managers, s.people = nil, nil, 0
+	if s.Root == 0 {
+		return nil
+	}
+	tenant := s.Tenant
+	var b pgx.Batch
+	collect := func(into *[]int64, what string) func(pgx.Rows) error {
+		return func(rows pgx.Rows) error {
+			var err error
+			if *into, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+				return fmt.Errorf("find %s: %w", what, err)
 			}
-		}
-		b.Queue(`SELECT c.learner_id FROM org_closure c
-			JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.learner_id
-			WHERE c.tenant_id = $1 AND c.manager_id = $2 AND coalesce(l.manager_id, 0) <> $2
-			  AND NOT EXISTS (SELECT 1 FROM org_closure m WHERE m.tenant_id = $1 AND m.manager_id = $2 AND m.learner_id = l.manager_id)`,
-			tenant, s.Root).Query(collect(&s.extra, "dotted-line reports"))
-		b.Queue(`SELECT $2::bigint UNION ALL SELECT c.learner_id FROM org_closure c
-			WHERE c.tenant_id = $1 AND c.manager_id = $2 AND EXISTS (SELECT FROM learners l WHERE l.tenant_id = $1 AND l.manager_id = c.learner_id)
-			LIMIT $3`, tenant, s.Root, maxListedManagers+1).Query(collect(&s.managers, "the scope's managers"))
-		b.Queue(`SELECT count(*) FROM (SELECT FROM org_closure WHERE tenant_id = $1 AND manager_id = $2 LIMIT $3) c`,
-			tenant, s.Root, maxGenericPlanPeople+1).QueryRow(func(row pgx.Row) error { return row.Scan(&s.people) })
-		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-			return s, fmt.Errorf("resolve the scope of %d: %w", s.Root, err)
-		}
-		if len(s.managers) > maxListedManagers {
-			s.managers = nil
+			return nil
 		}
 	}
-	return s, nil
+	b.Queue(`SELECT c.learner_id FROM org_closure c
+		JOIN learners l ON l.tenant_id = c.tenant_id AND l.id = c.learner_id
+		WHERE c.tenant_id = $1 AND c.manager_id = $2 AND coalesce(l.manager_id, 0) <> $2
+		  AND NOT EXISTS (SELECT 1 FROM org_closure m WHERE m.tenant_id = $1 AND m.manager_id = $2 AND m.learner_id = l.manager_id)`,
+		tenant, s.Root).Query(collect(&s.extra, "dotted-line reports"))
+	b.Queue(`SELECT $2::bigint UNION ALL SELECT c.learner_id FROM org_closure c
+		WHERE c.tenant_id = $1 AND c.manager_id = $2 AND EXISTS (SELECT FROM learners l WHERE l.tenant_id = $1 AND l.manager_id = c.learner_id)
+		LIMIT $3`, tenant, s.Root, maxListedManagers+1).Query(collect(&s.managers, "the scope's managers"))
+	b.Queue(`SELECT count(*) FROM (SELECT FROM org_closure WHERE tenant_id = $1 AND manager_id = $2 LIMIT $3) c`,
+		tenant, s.Root, maxGenericPlanPeople+1).QueryRow(func(row pgx.Row) error { return row.Scan(&s.people) })
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("resolve the scope of %d: %w", s.Root, err)
+	}
+	if len(s.managers) > maxListedManagers {
+		s.managers = nil
+	}
+	return nil
 }
 
 // maxListedManagers bounds the managers a scope lists for its gold reads

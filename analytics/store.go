@@ -52,6 +52,10 @@ type Q struct {
 	// snapshot as this version, so a result labelled with it is exactly
 	// that version's numbers.
 	Version int64
+	// Directory is the tenant's directory version in the same snapshot
+	// (directory_versions.version; 0 before the first change): what the
+	// scope and the filter choices are read from.
+	Directory int64
 
 	memo memo
 	// grouped reads the grouped gold tables only, never their roll-ups:
@@ -121,13 +125,26 @@ func (s *Store) RunView(ctx context.Context, r Request, scope Scope, fn func(q *
 }
 
 // ResolveScope resolves r's scope in a read-only transaction of its own,
-// returning the tenant's gold version that transaction saw.
-func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, version int64, err error) {
-	err = s.run(ctx, r, nil, func(q *Q) error {
-		scope, version = q.Scope, q.Version
+// returning the tenant's directory version that transaction saw: the
+// scope stands until that version changes. It reads on the primary (see
+// RunDirectory).
+func (s *Store) ResolveScope(ctx context.Context, r Request) (scope Scope, directory int64, err error) {
+	err = s.readDirectory(ctx, r, nil, func(q *Q) error {
+		scope, directory = q.Scope, q.Directory
 		return nil
 	})
-	return scope, version, err
+	return scope, directory, err
+}
+
+// RunDirectory is RunView for a view read from the tenant's directory
+// alone (the filter choices, a person's name), which is kept for the
+// directory version it read (Q.Directory) rather than for a gold version.
+// It reads on the primary: a replica is chosen for having replayed the
+// gold version a read must show, and may be behind the directory version
+// this instance already knows.
+func (s *Store) RunDirectory(ctx context.Context, r Request, scope Scope, fn func(q *Q) error) error {
+	scope.view = true
+	return s.readDirectory(ctx, r, &scope, fn)
 }
 
 func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) error) error {
@@ -136,18 +153,31 @@ func (s *Store) run(ctx context.Context, r Request, scope *Scope, fn func(q *Q) 
 			return err
 		}
 	}
-	var start readStart
+	return s.onPrimary(ctx, r, scope, &readStart{}, fn)
+}
+
+// readDirectory is run for a read of the directory alone, on the
+// primary: it reads the directory version but not gold's (Q.Version and
+// Q.AsOf are zero).
+func (s *Store) readDirectory(ctx context.Context, r Request, scope *Scope, fn func(q *Q) error) error {
+	return s.onPrimary(ctx, r, scope, &readStart{directoryOnly: true}, fn)
+}
+
+// onPrimary reads on the primary, starting with start.
+func (s *Store) onPrimary(ctx context.Context, r Request, scope *Scope, start *readStart, fn func(q *Q) error) error {
 	return s.db.TenantSnapshotAnd(ctx, r.Tenant, start.queue(r, scope), func(tx pgx.Tx) error {
-		return s.read(ctx, tx, r, scope, 0, &start, fn)
+		return s.read(ctx, tx, r, scope, 0, start, fn)
 	})
 }
 
 // readStart is what a read does first, in the round trip that opens its
-// snapshot: its settings, and the tenant's gold version and "data as of".
+// snapshot: its settings, and the tenant's gold and directory versions
+// and "data as of".
 type readStart struct {
-	asOf    *time.Time
-	version int64
-	err     error
+	directoryOnly      bool // read the directory version only
+	asOf               *time.Time
+	version, directory int64
+	err                error
 }
 
 // queue queues the start of a read of r's tenant for scope (nil: not yet
@@ -168,8 +198,13 @@ func (st *readStart) queue(r Request, scope *Scope) *pgx.Batch {
 	// "Pre-aggregates"). set_config(…, true) is SET LOCAL.
 	b.Queue(`SELECT set_config('plan_cache_mode', $1, true), set_config('work_mem', '32MB', true),
 		set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)`, planMode(scope))
-	b.Queue(`SELECT as_of, version FROM gold_freshness WHERE tenant_id = $1`, r.Tenant).QueryRow(func(row pgx.Row) error {
-		if err := row.Scan(&st.asOf, &st.version); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	versions := `SELECT f.as_of, coalesce(f.version, 0), coalesce(d.version, 0) FROM (SELECT $1::bigint AS id) t
+		LEFT JOIN gold_freshness f ON f.tenant_id = t.id LEFT JOIN directory_versions d ON d.tenant_id = t.id`
+	if st.directoryOnly {
+		versions = `SELECT NULL::timestamptz, 0::bigint, coalesce((SELECT version FROM directory_versions WHERE tenant_id = $1), 0)`
+	}
+	b.Queue(versions, r.Tenant).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&st.asOf, &st.version, &st.directory); err != nil {
 			st.err = fmt.Errorf("read freshness: %w", err)
 		}
 		return nil
@@ -193,13 +228,25 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, r Request, scope *Scope, ne
 		if err != nil {
 			return err
 		}
+		sc.directory = start.directory
+		scope = &sc
+	} else if scope.directory != start.directory {
+		// The scope was resolved at another directory version (kept by
+		// the result cache until this instance learns the new one): its
+		// people are read again in this snapshot, so that the view is
+		// exactly Root's people's as of its version.
+		sc := *scope
+		if err := sc.readPeople(ctx, tx); err != nil {
+			return err
+		}
+		sc.directory = start.directory
 		scope = &sc
 	}
 	today := r.Today
 	if today.IsZero() {
 		today = Today(r.Loc)
 	}
-	q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: today, Version: version}
+	q := &Q{ctx: ctx, tx: tx, Scope: *scope, Viewer: r.Viewer, F: r.Filters, Loc: r.Loc, Today: today, Version: version, Directory: start.directory}
 	if asOf != nil {
 		q.AsOf = asOf.In(r.Loc)
 	}

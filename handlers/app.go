@@ -56,6 +56,8 @@ type Handlers struct {
 	// views holds computed dashboard views and scopes, shared by every
 	// viewer of the same view on this instance.
 	views *viewcache.Cache
+	// directory knows the tenants' directory versions (views.Directory).
+	directory *viewcache.Versions
 
 	pipeline    *pipeline.Pipeline
 	credentials *models.CredentialStore
@@ -94,8 +96,10 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 	listener := realtime.NewListener(db, log)
 	cache := auth.NewCache(listener, authCacheSize)
 	versions := viewcache.NewVersions(db, listener)
+	directory := viewcache.NewDirectoryVersions(db, listener)
 	pipe := pipeline.New(db)
 	pipe.OnCommit(versions.Observe)
+	pipe.OnDirectoryCommit(directory.Observe)
 	m := metrics.New()
 	pipe.Metrics = m
 	audit.Recorded = m.Audited
@@ -121,6 +125,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		listener:      listener,
 		sessionsStore: sessions,
 		views:         viewcache.NewCache(versions, cfg.ViewCacheBytes),
+		directory:     directory,
 		pipeline:      pipe,
 		credentials:   models.NewCredentialStore(db),
 		importJobs:    models.NewImportJobStore(db),
@@ -131,6 +136,7 @@ func New(cfg config.Config, db *database.DB, log *slog.Logger) (app *fiber.App, 
 		metrics:       m,
 	}
 	h.views.Computed = m.ViewComputed
+	h.views.Directory = directory
 	h.measure(listener)
 	h.useReplica(versions)
 	h.api = h.newAPI(listener)

@@ -83,17 +83,19 @@ type viewCtx struct {
 
 // newView parses the request and resolves the viewer's scope. Scopes are
 // shared results too: every request of a viewer with the same role, email,
-// linked learner record and manager filter resolves to the same scope until the roster changes.
+// linked learner record and manager filter resolves to the same scope
+// until the tenant's directory changes (viewcache.Key.Directory), however
+// much gold changes meanwhile.
 func (h *Handlers) newView(c *fiber.Ctx) (*viewCtx, error) {
 	r, err := h.analyticsRequest(c)
 	if err != nil {
 		return nil, err
 	}
 	key := viewcache.Key{Tenant: r.Tenant, Scope: "viewer:" + r.Viewer.Role + ":" + strconv.FormatInt(r.Viewer.Learner, 10) + ":" + r.Viewer.Email,
-		View: "scope:" + strconv.FormatInt(r.Filters.Manager, 10), Date: r.Today}
+		View: "scope:" + strconv.FormatInt(r.Filters.Manager, 10), Date: r.Today, Directory: true}
 	scope, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
-		s, version, err := h.analytics.ResolveScope(ctx, r)
-		return s, version, viewcache.SizeOf(s), err
+		s, directory, err := h.analytics.ResolveScope(ctx, r)
+		return s, directory, viewcache.SizeOf(s), err
 	})
 	if err != nil {
 		return nil, analyticsError(err)
@@ -149,6 +151,29 @@ func computeWithin[T any](h *Handlers, ctx context.Context, v *viewCtx, name str
 		return out.value, analytics.Meta{}, analyticsError(err)
 	}
 	return out.value, out.meta, nil
+}
+
+// directoryView is compute for a view read from the tenant's directory
+// alone (analytics.Store.RunDirectory: the filter choices, a person's
+// name), with no filters: it is kept while the directory version it read
+// stands (viewcache.Key.Directory), however much gold changes meanwhile.
+func directoryView[T any](h *Handlers, ctx context.Context, v *viewCtx, name string, fn func(q *analytics.Q) (T, error)) (T, error) {
+	r := v.r
+	r.Filters = analytics.Filters{}
+	key := v.key(v.scope.Key(), name, r.Filters)
+	key.Directory = true
+	out, err := cached(h, ctx, key, 0, func(ctx context.Context) (T, int64, int, error) {
+		var out T
+		var directory int64
+		err := h.analytics.RunDirectory(ctx, r, v.scope, func(q *analytics.Q) error {
+			var err error
+			out, err = fn(q)
+			directory = q.Directory
+			return err
+		})
+		return out, directory, viewcache.SizeOf(out), err
+	})
+	return out, analyticsError(err)
 }
 
 // key is the result cache's key of view name for scope and filters f in
@@ -258,14 +283,14 @@ func (h *Handlers) frame(ctx context.Context, v *viewCtx, title, intro, path str
 		Live: true, Version: v.meta.Version,
 		Filters: dash.FilterState{Range: f.Range, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly),
 			Department: f.Department, Location: f.Location, Manager: f.Manager, Course: f.Course, Category: f.Category}}
-	o, _, err := compute(h, ctx, v, "options", analytics.Filters{}, func(q *analytics.Q) (analytics.Options, error) { return q.FilterOptions() })
+	o, err := directoryView(h, ctx, v, "options", func(q *analytics.Q) (analytics.Options, error) { return q.FilterOptions() })
 	if err != nil {
 		return fr, err
 	}
 	if f.Manager != 0 {
 		// The scope is the manager's people (newView checked the viewer may
 		// see them), so the name is read in it.
-		if fr.Filters.ManagerName, _, err = compute(h, ctx, v, "person-name", analytics.Filters{}, func(q *analytics.Q) (string, error) {
+		if fr.Filters.ManagerName, err = directoryView(h, ctx, v, "person-name", func(q *analytics.Q) (string, error) {
 			return q.PersonName(f.Manager)
 		}); err != nil {
 			return fr, err
@@ -358,8 +383,19 @@ type renderedPage struct {
 // else build depends on (the viewer's own record, for a learner page): rendering a page of several charts
 // and a long filter bar costs far more than reading its views from the
 // cache, so viewers of the same page share the rendering as well.
+//
+// A page is kept for the gold version of its view, and its key holds the
+// tenant's directory version, which its filter bar's choices are read at
+// (directoryView): a new course or department shows in the page built
+// after this instance learns of it, whichever of the gold and directory
+// versions it learns first.
 func (h *Handlers) showView(c *fiber.Ctx, v *viewCtx, name string, build pageBuilder) error {
-	val, _, err := h.views.Get(c.UserContext(), v.key(v.scope.Key(), "page:"+v.path+":"+name, v.r.Filters), func(ctx context.Context) (any, int64, int, error) {
+	dir, err := h.directory.Current(c.UserContext(), v.r.Tenant)
+	if err != nil {
+		return err
+	}
+	key := v.key(v.scope.Key(), "page:"+v.path+":"+name+"@"+strconv.FormatInt(dir.N, 10), v.r.Filters)
+	val, _, err := h.views.Get(c.UserContext(), key, func(ctx context.Context) (any, int64, int, error) {
 		f, body, err := build(ctx)
 		if err != nil {
 			return nil, 0, 0, err

@@ -89,7 +89,7 @@ func (p *Pipeline) BulkStore(ctx context.Context, tenantID int64, authority xapi
 		}
 		write = func(ctx context.Context, fn func(tx pgx.Tx) error) error { return pgx.BeginFunc(ctx, o.Direct, fn) }
 	}
-	var version int64
+	var version committedVersions
 	var l *bulkLoader
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		start := time.Now()

@@ -106,7 +106,7 @@ type PseudonymiseResult struct {
 // one and becomes a new person.
 func (p *Pipeline) Pseudonymise(ctx context.Context, tenantID, learnerID int64) (PseudonymiseResult, error) {
 	var res PseudonymiseResult
-	var version int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, _ string) error {
 		who, err := loadPerson(ctx, tx, tenantID, learnerID)
 		if err != nil {
@@ -397,7 +397,7 @@ type EraseResult struct {
 // gold version.
 func (p *Pipeline) Erase(ctx context.Context, tenantID, learnerID int64) (EraseResult, error) {
 	var res EraseResult
-	var version int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		who, err := loadPerson(ctx, tx, tenantID, learnerID)
 		if err != nil {
@@ -698,7 +698,7 @@ var errPurgeDryRun = errors.New("dry run")
 // before must be at least MinPurgeAgeDays before today.
 func (p *Pipeline) Purge(ctx context.Context, tenantID int64, before time.Time, dryRun bool) (PurgeReport, error) {
 	rep := PurgeReport{Before: before.Format(time.DateOnly), DryRun: dryRun}
-	var version int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
@@ -789,6 +789,7 @@ func (p *Pipeline) Purge(ctx context.Context, tenantID int64, before time.Time, 
 			rep.Documents = int(ct.RowsAffected())
 			return nil
 		})
+		queueDirectoryVersion(&b, tenantID, &version)
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return fmt.Errorf("purge: %w", err)
 		}

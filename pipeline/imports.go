@@ -102,7 +102,7 @@ func (p *Pipeline) Import(ctx context.Context, req ImportRequest) (rep ImportRep
 	}
 	rep = ImportReport{Kind: req.Kind, File: req.Filename, Mode: req.Mode, DryRun: req.DryRun, Rows: parsed.Rows,
 		Errors: append([]imports.RowError{}, parsed.Errors...)}
-	var version int64
+	var version committedVersions
 	err = p.inTenant(ctx, req.TenantID, func(tx pgx.Tx, tz string) error {
 		a := &applier{tx: tx, tenantID: req.TenantID, tz: tz, file: req.Filename, rep: &rep, version: &version,
 			progress: req.Progress}
@@ -144,7 +144,7 @@ type applier struct {
 	tz       string
 	file     string
 	rep      *ImportReport
-	version  *int64 // set to the new gold version when the import changed anything
+	version  *committedVersions // set to the new versions when the import changed anything
 	progress func(applied int)
 	told     int // rows applied when progress was last called
 }

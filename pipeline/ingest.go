@@ -95,11 +95,11 @@ func (p *Pipeline) storeGroup(parent context.Context, g []*request) {
 		batches[i] = r.batch
 	}
 	var res []StoreResult
-	var version int64
+	var version committedVersions
 	var times batchTimes
 	var err error
 	for attempt := 1; ; attempt++ {
-		version, times = 0, batchTimes{}
+		version, times = committedVersions{}, batchTimes{}
 		err = p.db.TenantTx(ctx, batches[0].TenantID, func(tx pgx.Tx) error {
 			var err error
 			res, err = storeStatements(ctx, tx, batches, &p.learnerGroups, &version, &times)
@@ -157,7 +157,7 @@ const MaxIngestDuration = 30 * time.Second
 // of one tenant's batches, stored as one: it returns each batch's result.
 // It sets *version to the tenant's new gold version, or leaves it when the
 // group stored nothing new.
-func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, cache *groupCache, version *int64, times *batchTimes) ([]StoreResult, error) {
+func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, cache *groupCache, version *committedVersions, times *batchTimes) ([]StoreResult, error) {
 	// Every statement below is driven by the batch's keys; nested loops
 	// over the key indexes keep its cost proportional to the batch, not to
 	// the tenant's data, whatever the statistics say, and a fresh table
@@ -251,7 +251,7 @@ func storeStatements(ctx context.Context, tx pgx.Tx, g []StatementBatch, cache *
 // statements of a batch. The learning events whose learner and course are
 // known go in before the tenant's pipeline lock (see eventInsert); those
 // that create a learner or a course, and the rest, run under it.
-func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, cache *groupCache, version *int64, times *batchTimes) error {
+func deriveSilverAndGold(ctx context.Context, tx pgx.Tx, b StatementBatch, uses []credentialUse, fresh []int, stored time.Time, cache *groupCache, version *committedVersions, times *batchTimes) error {
 	if err := checkVoiding(ctx, tx, b.TenantID, b.Statements, fresh); err != nil {
 		return err
 	}

@@ -34,8 +34,9 @@ type Pipeline struct {
 	// Metrics, if set, records each statement batch's times.
 	Metrics *metrics.Set
 
-	mu       sync.Mutex
-	onCommit []func(tenant, version int64)
+	mu                sync.Mutex
+	onCommit          []func(tenant, version int64)
+	onDirectoryCommit []func(tenant, version int64)
 
 	groups groups // statement batches waiting to be stored (group.go)
 	// learnerGroups are the learners' gold groups read by earlier
@@ -57,17 +58,36 @@ func (p *Pipeline) OnCommit(fn func(tenant, version int64)) {
 	p.onCommit = append(p.onCommit, fn)
 }
 
-// committed tells the OnCommit hooks about a committed version (0: the
-// transaction gave none).
-func (p *Pipeline) committed(tenantID, version int64) {
-	if version == 0 {
-		return
-	}
+// OnDirectoryCommit is OnCommit for the tenant's directory version
+// (migrations/00038_directory_versions.sql): fn is told the new version
+// after each transaction that changed it has committed.
+func (p *Pipeline) OnDirectoryCommit(fn func(tenant, version int64)) {
 	p.mu.Lock()
-	hooks := p.onCommit
+	defer p.mu.Unlock()
+	p.onDirectoryCommit = append(p.onDirectoryCommit, fn)
+}
+
+// committedVersions are the versions a transaction gave a tenant, read by
+// newVersionSQL as its last statement: the new gold version (0: the
+// transaction gave none), and the directory version if the transaction
+// changed it (0: it did not).
+type committedVersions struct{ gold, directory int64 }
+
+// committed tells the OnCommit and OnDirectoryCommit hooks about a
+// committed transaction's versions.
+func (p *Pipeline) committed(tenantID int64, v committedVersions) {
+	p.mu.Lock()
+	hooks, directoryHooks := p.onCommit, p.onDirectoryCommit
 	p.mu.Unlock()
-	for _, fn := range hooks {
-		fn(tenantID, version)
+	if v.gold != 0 {
+		for _, fn := range hooks {
+			fn(tenantID, v.gold)
+		}
+	}
+	if v.directory != 0 {
+		for _, fn := range directoryHooks {
+			fn(tenantID, v.directory)
+		}
 	}
 }
 
@@ -174,18 +194,38 @@ WITH v AS (
 SELECT version, pg_notify($3, tenant_id::text || ':' || version::text || ':' ||
     (extract(epoch FROM committed) * 1000000)::bigint::text || ':' || lsn::text) FROM v`
 
-// queueNewVersion queues newVersionSQL on b; the new version is written to
-// *version when b's results are read. asOf is nil for a change that
-// stores no statements.
-func queueNewVersion(b *pgx.Batch, tenantID int64, asOf *time.Time, version *int64) {
+// queueNewVersion queues newVersionSQL on b, and queueDirectoryVersion;
+// the new versions are written to *version when b's results are read.
+// asOf is nil for a change that stores no statements.
+func queueNewVersion(b *pgx.Batch, tenantID int64, asOf *time.Time, version *committedVersions) {
 	b.Queue(newVersionSQL, tenantID, asOf, notifyChannel).QueryRow(func(row pgx.Row) error {
 		var notified any
-		return row.Scan(version, &notified)
+		return row.Scan(&version.gold, &notified)
+	})
+	queueDirectoryVersion(b, tenantID, version)
+}
+
+// queueDirectoryVersion queues on b the read of the tenant's directory
+// version if this transaction has changed it (else version.directory
+// stays 0), for this instance's viewers: every instance learns it from
+// the notification a trigger sends at commit
+// (migrations/00038_directory_versions.sql), a few milliseconds later.
+// Queue it after the transaction's last change to learners, courses or
+// org_closure.
+func queueDirectoryVersion(b *pgx.Batch, tenantID int64, version *committedVersions) {
+	b.Queue(`SELECT version FROM directory_versions WHERE tenant_id = $1 AND xact = pg_current_xact_id()::text::bigint`,
+		tenantID).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			if err := rows.Scan(&version.directory); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
 	})
 }
 
 // newVersion runs newVersionSQL on its own.
-func newVersion(ctx context.Context, tx pgx.Tx, tenantID int64, version *int64) error {
+func newVersion(ctx context.Context, tx pgx.Tx, tenantID int64, version *committedVersions) error {
 	var b pgx.Batch
 	queueNewVersion(&b, tenantID, nil, version)
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {

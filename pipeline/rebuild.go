@@ -227,7 +227,7 @@ type RebuildTimes struct {
 // new rows only this transaction sees, on one.
 func (p *Pipeline) Rebuild(ctx context.Context, tenantID int64, silver bool) (RebuildTimes, error) {
 	var times RebuildTimes
-	var version int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		times = RebuildTimes{}
 		start := time.Now()

@@ -44,7 +44,8 @@ func (e *RequirementClash) Error() string {
 // silver and gold are brought up to date (with a new gold version, so
 // open dashboards update) before it returns.
 func (p *Pipeline) CreateRequirement(ctx context.Context, tenantID int64, r Requirement) (int64, error) {
-	var id, version int64
+	var id int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		if err := checkRequirement(ctx, tx, tenantID, r); err != nil {
 			return err
@@ -70,7 +71,7 @@ func (p *Pipeline) CreateRequirement(ctx context.Context, tenantID int64, r Requ
 // what the due date counts from changed: then everyone's clock restarts, as
 // for a new requirement in force from today.
 func (p *Pipeline) UpdateRequirement(ctx context.Context, tenantID int64, r Requirement) error {
-	var version int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		if err := checkRequirement(ctx, tx, tenantID, r); err != nil {
 			return err
@@ -116,7 +117,7 @@ func (p *Pipeline) UpdateRequirement(ctx context.Context, tenantID int64, r Requ
 // Retiring a retired requirement, or restoring one in force, is
 // ErrRequirementMissing.
 func (p *Pipeline) RetireRequirement(ctx context.Context, tenantID, id int64, retire bool) error {
-	var version int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, tz string) error {
 		set, was, args := "retired_at = now()", "IS NULL", []any{tenantID, id}
 		if !retire {
@@ -163,7 +164,7 @@ func (p *Pipeline) RetireRequirement(ctx context.Context, tenantID, id int64, re
 // requirementsChanged brings silver and gold up to date after the
 // tenant's requirements changed and gives gold a new version: what an
 // import of requirements does.
-func requirementsChanged(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, version *int64) error {
+func requirementsChanged(ctx context.Context, tx pgx.Tx, tenantID int64, tz string, version *committedVersions) error {
 	if err := refreshTenant(ctx, tx, tenantID, tz); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func (p *Pipeline) SetTimeZone(ctx context.Context, tenantID int64, tz string) e
 	if err := knownToGo(tz); err != nil {
 		return err
 	}
-	var version int64
+	var version committedVersions
 	err := p.inTenant(ctx, tenantID, func(tx pgx.Tx, old string) error {
 		if old == tz {
 			return nil

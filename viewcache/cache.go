@@ -21,6 +21,13 @@ type Key struct {
 	// Date is the tenant-local date: "overdue" and "last 7 days" change at
 	// midnight. Only the calendar date counts.
 	Date time.Time
+	// Directory says the view is read from the tenant's directory alone
+	// (its people, reporting lines and courses; a scope, the filter
+	// choices), none of its gold: its Compute returns the directory
+	// version it read, and its value is served exactly while that is the
+	// tenant's current directory version (Cache.Directory), however many
+	// gold versions commit meanwhile.
+	Directory bool
 }
 
 // Compute computes a view's value in a transaction and returns the gold
@@ -58,6 +65,10 @@ type Cache struct {
 	// kind of view (Kind), whether it was started ahead, and how long it
 	// ran. It must be quick; it runs outside the cache's lock.
 	Computed func(kind string, ahead bool, took time.Duration)
+	// Directory knows the tenants' directory versions, for keys with
+	// Directory set. Without it those keys are judged by gold versions
+	// like the others.
+	Directory *Versions
 
 	versions *Versions
 	maxBytes int64
@@ -119,6 +130,11 @@ func NewCache(versions *Versions, maxBytes int64) *Cache {
 // within Lag. A hit whose value will soon stop being fresh starts its
 // recomputation in the background (one at a time per key), so a view in
 // steady demand is renewed before anyone has to wait for it.
+//
+// A key with Directory set is judged by the tenant's directory version
+// instead (Cache.Directory), with no lag: its value is served while it was
+// computed at the current directory version, and recomputed once the
+// version moves.
 func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version, error) {
 	return c.GetWithin(ctx, key, c.Lag, compute)
 }
@@ -132,9 +148,13 @@ func (c *Cache) Get(ctx context.Context, key Key, compute Compute) (any, Version
 // still recomputes it at once.
 func (c *Cache) GetWithin(ctx context.Context, key Key, lag time.Duration, compute Compute) (any, Version, error) {
 	key = key.canonical()
+	versions := c.versionsOf(key)
+	if versions != c.versions {
+		lag = 0
+	}
 	missed := false
 	for {
-		cur, err := c.versions.Current(ctx, key.Tenant)
+		cur, err := versions.Current(ctx, key.Tenant)
 		if err != nil {
 			return nil, Version{}, fmt.Errorf("viewcache: %w", err)
 		}
@@ -143,10 +163,10 @@ func (c *Cache) GetWithin(ctx context.Context, key Key, lag time.Duration, compu
 			now := time.Now()
 			// A computation started ahead builds on its views' next
 			// values, not on those about to go stale (see aheadKey).
-			if e := el.Value.(*entry); c.fresh(key.Tenant, e.v, cur, now, lag) && !(ahead(ctx) && c.expiring(key.Tenant, e, cur, now, lag)) {
+			if e := el.Value.(*entry); fresh(versions, key.Tenant, e.v, cur, now, lag) && !(ahead(ctx) && expiring(versions, key.Tenant, e, cur, now, lag)) {
 				c.lru.MoveToFront(el)
 				c.stats.Hits++
-				if _, running := c.flights[key]; !running && c.expiring(key.Tenant, e, cur, now, lag) {
+				if _, running := c.flights[key]; !running && expiring(versions, key.Tenant, e, cur, now, lag) {
 					f := &flight{ahead: true, done: make(chan struct{})}
 					c.flights[key] = f
 					c.stats.Computations++
@@ -180,22 +200,31 @@ func (c *Cache) GetWithin(ctx context.Context, key Key, lag time.Duration, compu
 		// A computation this caller started began after cur committed, so
 		// it includes it. One it joined may have begun before: use it
 		// only if it is fresh for cur, else go round for a newer one.
-		if !joined || c.fresh(key.Tenant, f.v, cur, time.Now(), lag) {
+		if !joined || fresh(versions, key.Tenant, f.v, cur, time.Now(), lag) {
 			return f.value, f.v, nil
 		}
 	}
 }
 
+// versionsOf is the Versions key's freshness is judged by.
+func (c *Cache) versionsOf(key Key) *Versions {
+	if key.Directory && c.Directory != nil {
+		return c.Directory
+	}
+	return c.versions
+}
+
 // fresh says whether a value computed at e may be served at now when
-// tenant is at cur, with lag as Get's Lag.
-func (c *Cache) fresh(tenant int64, e, cur Version, now time.Time, lag time.Duration) bool {
+// tenant is at cur in versions, with lag as Get's Lag (0: only while e
+// is current).
+func fresh(versions *Versions, tenant int64, e, cur Version, now time.Time, lag time.Duration) bool {
 	if e.N >= cur.N {
 		return true
 	}
-	if cur.At.Sub(e.At) > lag {
+	if lag <= 0 || cur.At.Sub(e.At) > lag {
 		return false
 	}
-	next, ok := c.versions.at(tenant, e.N+1)
+	next, ok := versions.at(tenant, e.N+1)
 	return ok && now.Sub(next) <= lag
 }
 
@@ -212,7 +241,7 @@ const refreshAhead = 3 // quarters of Lag
 // last computation was slow (a loaded machine), past the point where
 // twice that computation's time is left, but never earlier than half the
 // lag: the margin follows how long a refresh takes here, not a constant.
-func (c *Cache) expiring(tenant int64, e *entry, cur Version, now time.Time, lag time.Duration) bool {
+func expiring(versions *Versions, tenant int64, e *entry, cur Version, now time.Time, lag time.Duration) bool {
 	if e.v.N >= cur.N {
 		return false
 	}
@@ -223,7 +252,7 @@ func (c *Cache) expiring(tenant int64, e *entry, cur Version, now time.Time, lag
 	if cur.At.Sub(e.v.At) >= soon {
 		return true
 	}
-	next, ok := c.versions.at(tenant, e.v.N+1)
+	next, ok := versions.at(tenant, e.v.N+1)
 	return !ok || now.Sub(next) >= soon
 }
 
@@ -257,7 +286,7 @@ func (c *Cache) compute(ctx context.Context, key Key, cur Version, f *flight, fn
 	value, n, size, err := safely(ctx, fn)
 	took := time.Since(start)
 	f.value, f.err = value, err
-	f.v = Version{N: n, At: c.committedAt(key.Tenant, n, cur)}
+	f.v = Version{N: n, At: committedAt(c.versionsOf(key), key.Tenant, n, cur)}
 	c.mu.Lock()
 	delete(c.flights, key)
 	c.stats.ComputeTime += took
@@ -303,8 +332,8 @@ func safely(ctx context.Context, fn Compute) (value any, version int64, size int
 // newer n (committed no earlier than cur); and for an older n whose time
 // is not known (a computation that used a result shared under the lag),
 // no time at all, so the result serves only while n is current.
-func (c *Cache) committedAt(tenant, n int64, cur Version) time.Time {
-	if at, ok := c.versions.at(tenant, n); ok {
+func committedAt(versions *Versions, tenant, n int64, cur Version) time.Time {
+	if at, ok := versions.at(tenant, n); ok {
 		return at
 	}
 	if n >= cur.N {

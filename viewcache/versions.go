@@ -8,7 +8,9 @@
 // from this instance's pipeline as soon as it commits, and from the
 // database when notifications may have been missed. Cache keeps results
 // computed at a version and serves them while they are fresh enough (see
-// Cache.Get).
+// Cache.Get). A second Versions tracks each tenant's directory version
+// (NewDirectoryVersions): scopes and filter choices are kept while it
+// stands, whatever happens to gold.
 package viewcache
 
 import (
@@ -29,6 +31,11 @@ import (
 // GoldChannel is the channel on which the pipeline announces
 // "<tenant>:<version>:<committed>:<lsn>" at each commit.
 const GoldChannel = "learnlens_gold"
+
+// DirectoryChannel is the channel on which the database announces
+// "<tenant>:<version>" when a transaction that changed a tenant's
+// directory commits (migrations/00038_directory_versions.sql).
+const DirectoryChannel = "learnlens_directory"
 
 // Version is a tenant's gold version and when it was committed. At is the
 // commit's stamp (gold_freshness.committed, taken in the transaction just
@@ -52,6 +59,9 @@ type Version struct {
 type Versions struct {
 	db       *database.DB
 	listener *realtime.Listener // nil: no notifications, always ask the database
+	// query reads a tenant's version, its commit time and WAL position
+	// (both may be NULL), or no row.
+	query string
 
 	mu      sync.Mutex
 	tenants map[int64]known
@@ -80,9 +90,23 @@ const recentVersions = 256
 // its handlers are in place when l connects. With l nil every Current
 // reads the database.
 func NewVersions(db *database.DB, l *realtime.Listener) *Versions {
-	v := &Versions{db: db, listener: l, tenants: map[int64]known{}}
+	return newVersions(db, l, GoldChannel, `SELECT version, committed, lsn::text FROM gold_freshness WHERE tenant_id = $1`)
+}
+
+// NewDirectoryVersions returns Versions of the tenants' directories: the
+// counter that every transaction changing a tenant's people, reporting
+// lines or courses increments (directory_versions.version), learnt from
+// the learnlens_directory notifications and from this instance's pipeline
+// (Observe). Its versions carry no commit time or WAL position: what is
+// computed from the directory is kept exactly while the version stands.
+func NewDirectoryVersions(db *database.DB, l *realtime.Listener) *Versions {
+	return newVersions(db, l, DirectoryChannel, `SELECT version, NULL::timestamptz, NULL::text FROM directory_versions WHERE tenant_id = $1`)
+}
+
+func newVersions(db *database.DB, l *realtime.Listener, channel, query string) *Versions {
+	v := &Versions{db: db, listener: l, query: query, tenants: map[int64]known{}}
 	if l != nil {
-		l.Handle(GoldChannel, v.notified)
+		l.Handle(channel, v.notified)
 		l.OnConnect(v.forget)
 	}
 	return v
@@ -116,8 +140,8 @@ func (v *Versions) Current(ctx context.Context, tenant int64) (Version, error) {
 	return v.learn(tenant, read, gen), nil
 }
 
-// Observe tells Versions that tenant's gold version n has just committed
-// on this instance; register it with pipeline's OnCommit, so this
+// Observe tells Versions that tenant's version n has just committed on
+// this instance; register it with pipeline's OnCommit, so this
 // instance's viewers see their own writes without waiting for the
 // notification.
 func (v *Versions) Observe(tenant, n int64) {
@@ -183,8 +207,8 @@ func (v *Versions) learn(tenant int64, ver Version, trustGen int64) Version {
 	return k.v
 }
 
-// notified handles a learnlens_gold notification,
-// "<tenant>:<version>:<committed, µs since 1970>:<lsn>". It runs on the
+// notified handles a notification, "<tenant>:<version>:<committed, µs
+// since 1970>:<lsn>" (a directory's has the first two parts). It runs on the
 // listener's goroutine, so the current generation is the one that
 // delivered it.
 func (v *Versions) notified(payload string) {
@@ -254,7 +278,7 @@ func (v *Versions) read(ctx context.Context, tenant int64) (Version, error) {
 	err := v.db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
 		var at *time.Time
 		var lsn *string
-		err := tx.QueryRow(ctx, `SELECT version, committed, lsn::text FROM gold_freshness WHERE tenant_id = $1`, tenant).Scan(&ver.N, &at, &lsn)
+		err := tx.QueryRow(ctx, v.query, tenant).Scan(&ver.N, &at, &lsn)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -272,7 +296,7 @@ func (v *Versions) read(ctx context.Context, tenant int64) (Version, error) {
 		return nil
 	})
 	if err != nil {
-		return Version{}, fmt.Errorf("read gold version of tenant %d: %w", tenant, err)
+		return Version{}, fmt.Errorf("read version of tenant %d: %w", tenant, err)
 	}
 	return ver, nil
 }

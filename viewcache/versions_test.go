@@ -29,6 +29,8 @@ type instance struct {
 	p        *pipeline.Pipeline
 	listener *realtime.Listener
 	versions *viewcache.Versions
+	// directory is the instance's directory versions.
+	directory *viewcache.Versions
 }
 
 // env is a test database with one tenant, as seen by instance A; B is
@@ -59,7 +61,9 @@ func (e *env) instance(listen bool) *instance {
 	db := testdb.Open(e.t, e.url)
 	in := &instance{db: db, p: pipeline.New(db), listener: realtime.NewListener(db, slog.New(slog.DiscardHandler))}
 	in.versions = viewcache.NewVersions(db, in.listener)
+	in.directory = viewcache.NewDirectoryVersions(db, in.listener)
 	in.p.OnCommit(in.versions.Observe)
+	in.p.OnDirectoryCommit(in.directory.Observe)
 	in.listener.Handle(holdChannel, func(string) {
 		e.held <- struct{}{}
 		<-e.hold

@@ -428,10 +428,12 @@ func (m *mixCost) watch(b *testing.B, tg target) *mixCost {
 }
 
 // readsSQL counts the dashboards' reads in the current database: the
-// first query of every read (analytics.Store.read, the snapshot's gold
-// version) in pg_stat_statements.
+// first query of every read (analytics.readStart, the snapshot's gold and
+// directory versions, or the directory's alone for a scope or the filter
+// choices) in pg_stat_statements.
 const readsSQL = `SELECT coalesce(sum(s.calls), 0)::bigint FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-	WHERE d.datname = current_database() AND s.query LIKE 'SELECT as_of, version FROM gold_freshness%'`
+	WHERE d.datname = current_database() AND (s.query LIKE 'SELECT f.as_of, coalesce(f.version%'
+	  OR s.query LIKE '%coalesce((SELECT version FROM directory_versions WHERE tenant_id = $1)%')`
 
 // dashboardReads is the count of readsSQL, or 0 without pg_stat_statements
 // (testdb.Private, which BENCH_DASH_REPLICA uses, creates it).
