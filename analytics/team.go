@@ -164,6 +164,12 @@ func (q *Q) teamSums(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	// per node are MATERIALIZED: the planner, expecting a row or two of
 	// ext, otherwise recomputed each of them once per node.
 	ec := q.F.orgCond("l", a)
+	people := `ppl AS MATERIALIZED (SELECT mem.n, count(*) AS p FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m WHERE true` + ec + ` GROUP BY 1)`
+	if ec == "" {
+		// Without a department or location filter a node's people are
+		// its per-subtree total (one person, itself, without reports).
+		people = `ppl AS (SELECT nodes.id AS n, ` + nodePeople + ` AS p FROM nodes)`
+	}
 	rows, err := q.tx.Query(q.ctx, mem+`,
 		ext AS (SELECT x.n, l.id FROM (SELECT id AS n, id AS m FROM nodes
 				UNION ALL SELECT c.manager_id, c.learner_id FROM nodes
@@ -178,7 +184,7 @@ func (q *Q) teamSums(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 				count(*) FILTER (WHERE `+complianceStatus("ca.due_on", "coalesce(ca.expires_on, 'infinity')", "ca.completed_at IS NOT NULL")+` = 'compliant') AS ok
 			FROM ext JOIN compliance_assignments ca ON ca.tenant_id = @tenant AND ca.learner_id = ext.id
 			WHERE true`+q.F.requirementCond("ca", a)+` GROUP BY 1),
-		ppl AS MATERIALIZED (SELECT mem.n, count(*) AS p FROM mem JOIN learners l ON l.tenant_id = @tenant AND l.id = mem.m WHERE true`+ec+` GROUP BY 1)
+		`+people+`
 		SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id, ''), l.job_title, l.department, l.location, nodes.dotted,
 			(SELECT count(*) FROM org_closure r WHERE r.tenant_id = @tenant AND r.manager_id = l.id AND r.depth = 1),
 			coalesce(ppl.p, 0), coalesce(ee.e, 0), coalesce(ee.c, 0), coalesce(ee.od, 0), coalesce(eq.a, 0), coalesce(eq.ok, 0)
@@ -200,6 +206,11 @@ func (q *Q) teamSums(sql string, a pgx.NamedArgs) ([]TeamNode, error) {
 	})
 }
 
+// nodePeople is the people of the part of the node in nodes: its
+// per-subtree total, or itself alone for a node without reports (no
+// row).
+const nodePeople = `coalesce((SELECT p.people FROM gold_team_people p WHERE p.tenant_id = @tenant AND p.node_id = nodes.id AND p.grp = ''), 1)`
+
 // teamGold sums, per node, the gold rows of the groups whose manager is in
 // the node's part (mem: WITH … mem(n, m)).
 func (q *Q) teamGold(mem string, a pgx.NamedArgs) (map[int64]TeamNode, error) {
@@ -208,7 +219,7 @@ func (q *Q) teamGold(mem string, a pgx.NamedArgs) (map[int64]TeamNode, error) {
 	// means thousands of them. Past bigNode people, hash joins over the
 	// tenant's gold are cheaper.
 	var people int64
-	if err := q.one(mem+` SELECT count(*) FROM mem`, a, &people); err != nil {
+	if err := q.one(mem+` SELECT coalesce(sum(`+nodePeople+`), 0) FROM nodes`, a, &people); err != nil {
 		return nil, err
 	}
 	if people > bigNode {
@@ -232,7 +243,7 @@ func (q *Q) teamGold(mem string, a pgx.NamedArgs) (map[int64]TeamNode, error) {
 			WHERE true`+q.F.orgCond("g", a)+q.F.requirementCond("g", a)+` GROUP BY 1)
 		SELECT n, coalesce(gc.e, 0)::bigint, coalesce(gc.c, 0)::bigint, coalesce(gd.od, 0)::bigint,
 			coalesce(gq.a, 0)::bigint, coalesce(gq.ok, 0)::bigint
-		FROM (SELECT DISTINCT n FROM mem) ns LEFT JOIN gc USING (n) LEFT JOIN gd USING (n) LEFT JOIN gq USING (n)`, a)
+		FROM (SELECT id AS n FROM nodes) ns LEFT JOIN gc USING (n) LEFT JOIN gd USING (n) LEFT JOIN gq USING (n)`, a)
 	if err != nil {
 		return nil, err
 	}

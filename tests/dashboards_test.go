@@ -918,6 +918,56 @@ func testDashboardTeamView(t *testing.T, f *dashFixture) {
 	if !slices.Equal(got, direct) {
 		t.Errorf("the manager's children are %v, want their direct reports %v", got, direct)
 	}
+
+	// Filtered by a course, or by its category: every part keeps all its
+	// people, and counts the enrolments and assignments of that course
+	// (of the category's courses) alone. The admin's start and the
+	// manager's children, read from the grouped gold and silver.
+	var course int64
+	var category string
+	f.one(t, `SELECT c.id, c.category FROM courses c WHERE c.tenant_id = @t AND c.category <> ''
+		AND EXISTS (SELECT FROM compliance_requirements r WHERE r.tenant_id = c.tenant_id AND r.course_id = c.id)
+		ORDER BY (SELECT count(*) FROM enrollments en WHERE en.tenant_id = c.tenant_id AND en.course_id = c.id) DESC LIMIT 1`, nil, &course, &category)
+	for _, fl := range []struct {
+		query, courses string
+	}{
+		{"course=" + strconv.FormatInt(course, 10), `SELECT @course::bigint`},
+		{"category=" + url.QueryEscape(category), `SELECT id FROM courses WHERE tenant_id = @t AND category = @category`},
+	} {
+		want := func(people []int64) teamNode {
+			a := f.want(people, dashFilter{from: f.today, to: f.today})
+			a["course"], a["category"] = course, category
+			var n teamNode
+			f.one(t, `WITH cs AS (`+fl.courses+`),
+				en AS (SELECT en.* FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+					WHERE en.tenant_id = @t AND `+inScope+` AND en.course_id IN (SELECT * FROM cs)),
+				ca AS (SELECT ca.* FROM `+assignmentsFrom+` AND ca.requirement_id IN
+					(SELECT r.id FROM compliance_requirements r WHERE r.tenant_id = @t AND r.course_id IN (SELECT * FROM cs)))
+				SELECT (SELECT count(*) FROM learners l WHERE `+inScope+`),
+					(SELECT count(*) FROM en), (SELECT count(*) FROM en WHERE status = 'completed'),
+					(SELECT count(*) FROM en WHERE status <> 'completed' AND due_at < @today::date),
+					(SELECT count(*) FROM ca),
+					(SELECT count(*) FROM ca WHERE completed_at IS NOT NULL AND (expires_on IS NULL OR expires_on >= @today::date))`,
+				a, &n.People, &n.Enrolled, &n.Completed, &n.Overdue, &n.Assigned, &n.Compliant)
+			return n
+		}
+		var sum teamNode
+		for _, n := range f.teamNodes(t, f.admin, "?"+fl.query) {
+			sum.People += n.People
+			sum.Enrolled += n.Enrolled
+			sum.Completed += n.Completed
+			sum.Overdue += n.Overdue
+			sum.Assigned += n.Assigned
+			sum.Compliant += n.Compliant
+		}
+		sameTeamNumbers(t, "admin's start nodes summed, "+fl.query, sum, want(f.everyone))
+		if sum.Enrolled == 0 || sum.Assigned == 0 {
+			t.Errorf("%s: %d enrolments and %d assignments in the tenant: the case checks nothing", fl.query, sum.Enrolled, sum.Assigned)
+		}
+		for _, c := range f.teamNodes(t, f.mgr, "?learner_id="+strconv.FormatInt(f.manager, 10)+"&"+fl.query) {
+			sameTeamNumbers(t, fmt.Sprintf("manager's child %d, %s", c.ID, fl.query), c, want(append([]int64{c.ID}, f.reportsOf(t, c.ID)...)))
+		}
+	}
 }
 
 // ----- 2. scoping -----
