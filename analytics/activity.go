@@ -63,30 +63,34 @@ type RecentCompletion struct {
 	At        time.Time `json:"at"`
 }
 
-// The tenant's part of "Activity now" reads learning events; it depends
-// on the course and category filters alone (which events count), not on
-// the viewer's scope, department or location (which people are shown), so
-// one read serves every scope of the tenant (RecentActivity), and each
-// scope narrows it by its people (ActivityIn), a join of a few thousand
-// ids with the learners. Read per scope, the events of the window were
-// the mix's top item under ingest (docs/PERFORMANCE.md, sixth pass).
+// The tenant's part of "Activity now" reads learning events once for
+// every viewer (RecentActivity): it depends on none of the filters, not
+// even the course and category, because it keeps each person's latest
+// statement per course, from which the latest of any set of courses
+// follows. Each scope narrows it by its people, and each view by its
+// department, location, course or category (ActivityIn), a join of a few
+// thousand ids with the learners. Read per scope, the events of the
+// window were the mix's top item under ingest (docs/PERFORMANCE.md,
+// sixth pass); read per course or category filter, they were still the
+// top statement under ingest (tenth pass).
 
 // recentActiveSQL lists the tenant's people with a statement in the
-// window, each with their latest statement's course and time.
-const recentActiveSQL = `SELECT DISTINCT ON (e.learner_id) e.learner_id, e.course_id, e.ts
+// window, with their latest statement's time in each course.
+const recentActiveSQL = `SELECT DISTINCT ON (e.learner_id, e.course_id) e.learner_id, e.course_id, e.ts
 	FROM learning_events e
-	WHERE e.tenant_id = @tenant AND NOT e.voided AND e.ts > @since AND e.ts <= @until /*course*/
-	ORDER BY e.learner_id, e.ts DESC`
+	WHERE e.tenant_id = @tenant AND NOT e.voided AND e.ts > @since AND e.ts <= @until
+	ORDER BY e.learner_id, e.course_id, e.ts DESC`
 
 // recentCompletionsSQL lists the tenant's completions of the window,
 // newest first.
 const recentCompletionsSQL = `SELECT e.learner_id, e.course_id, e.kind = 'pass', e.ts
 	FROM learning_events e
-	WHERE e.tenant_id = @tenant AND e.kind IN ('complete', 'pass') AND NOT e.voided AND e.ts > @csince AND e.ts <= @until /*course*/
+	WHERE e.tenant_id = @tenant AND e.kind IN ('complete', 'pass') AND NOT e.voided AND e.ts > @csince AND e.ts <= @until
 	ORDER BY e.ts DESC, e.statement_id`
 
-// activePeopleSQL narrows the active people (arrays @al, @ac, @at) to the
-// scope: the latest first, each with how many there are in all.
+// activePeopleSQL narrows the active people (arrays @al, @ac, @at, one
+// row per person: their latest statement) to the scope: the latest
+// first, each with how many there are in all.
 const activePeopleSQL = `SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.employee_id), c.id, coalesce(nullif(c.title, ''), c.activity_iri), r.ts,
 		count(*) OVER ()
 	FROM unnest(@al::bigint[], @ac::bigint[], @at::timestamptz[]) r(learner_id, course_id, ts)
@@ -108,15 +112,18 @@ const completionsInSQL = `SELECT l.id, coalesce(nullif(l.name, ''), l.email, l.e
 	LIMIT @limit`
 
 // RecentActivity is "Activity now" of the whole tenant before it is
-// narrowed to a scope: everyone active in the ActiveWindow before Until
-// with their latest statement, and the completions of the
-// CompletionsWindow, newest first, for the course and category filters.
+// narrowed to a scope and filters: everyone active in the ActiveWindow
+// before Until with their latest statement, and with their latest in each
+// course, and the completions of the CompletionsWindow, newest first.
 type RecentActivity struct {
-	Until       time.Time
-	AsOf        time.Time // as Activity.AsOf
-	Version     int64     // the gold version of the snapshot it was read in
-	Active      recentEvents
-	Completions recentEvents
+	Until   time.Time
+	AsOf    time.Time // as Activity.AsOf
+	Version int64     // the gold version of the snapshot it was read in
+	// Active has each person's latest statement (of the greatest time,
+	// and of those the lowest course id); InCourses each person's latest
+	// in each course.
+	Active, InCourses recentEvents
+	Completions       recentEvents
 }
 
 // recentEvents are statements as parallel columns, ready to be sent as
@@ -127,28 +134,28 @@ type recentEvents struct {
 	At                []time.Time
 }
 
-// RecentActivity reads the tenant's recent activity at until (see
-// the Activity type) for the course and category filters; the scope, the
-// department and the location filters do not change it.
+// RecentActivity reads the tenant's recent activity at until (see the
+// RecentActivity type); no filter changes it.
 func (q *Q) RecentActivity(until time.Time) (RecentActivity, error) {
 	out := RecentActivity{Until: until, AsOf: q.AsOf, Version: q.Version}
 	a := with(q.args(), "since", until.Add(-ActiveWindow), "csince", until.Add(-CompletionsWindow), "until", until)
-	course := q.F.courseCond("e", a)
-	rows, err := q.tx.Query(q.ctx, fill(recentActiveSQL, course, ""), a)
+	rows, err := q.tx.Query(q.ctx, recentActiveSQL, a)
 	if err != nil {
 		return out, err
 	}
 	var learner, c int64
 	var at time.Time
 	var passed bool
+	in := &out.InCourses
 	_, err = pgx.ForEachRow(rows, []any{&learner, &c, &at}, func() error {
-		out.Active.Learners, out.Active.Courses, out.Active.At = append(out.Active.Learners, learner), append(out.Active.Courses, c), append(out.Active.At, at)
+		in.Learners, in.Courses, in.At = append(in.Learners, learner), append(in.Courses, c), append(in.At, at)
 		return nil
 	})
 	if err != nil {
 		return out, err
 	}
-	rows, err = q.tx.Query(q.ctx, fill(recentCompletionsSQL, course, ""), a)
+	out.Active = in.latestIn(nil)
+	rows, err = q.tx.Query(q.ctx, recentCompletionsSQL, a)
 	if err != nil {
 		return out, err
 	}
@@ -161,7 +168,8 @@ func (q *Q) RecentActivity(until time.Time) (RecentActivity, error) {
 }
 
 // ActivityIn narrows the tenant's recent activity to the scope and the
-// department and location filters: the people active in the ActiveWindow
+// department, location, course and category filters: the people active
+// (in those courses) in the ActiveWindow
 // before its Until and the completions of the CompletionsWindow, each
 // list the newest activityListSize. Statements stamped later than Until
 // (clocks ahead) wait until their time comes. Its AsOf is the recent
@@ -169,11 +177,19 @@ func (q *Q) RecentActivity(until time.Time) (RecentActivity, error) {
 func (q *Q) ActivityIn(r RecentActivity) (Activity, error) {
 	out := Activity{Until: r.Until, AsOf: r.AsOf, ActiveSince: r.Until.Add(-ActiveWindow), CompletedSince: r.Until.Add(-CompletionsWindow),
 		People: []ActivePerson{}, Completions: []RecentCompletion{}}
-	a := with(q.args(), "limit", activityListSize, "al", r.Active.Learners, "ac", r.Active.Courses, "at", r.Active.At,
-		"cl", r.Completions.Learners, "cc", r.Completions.Courses, "cp", r.Completions.Passed, "ct", r.Completions.At)
+	active, completions := r.Active, r.Completions
+	keep, err := q.keptCourses()
+	if err != nil {
+		return out, err
+	}
+	if keep != nil {
+		active, completions = r.InCourses.latestIn(keep), r.Completions.in(keep)
+	}
+	a := with(q.args(), "limit", activityListSize, "al", active.Learners, "ac", active.Courses, "at", active.At,
+		"cl", completions.Learners, "cc", completions.Courses, "cp", completions.Passed, "ct", completions.At)
 	scope := q.Scope.learnerCond("l") + q.F.orgCond("l", a)
 
-	if len(r.Active.Learners) > 0 {
+	if len(active.Learners) > 0 {
 		rows, err := q.tx.Query(q.ctx, fill(activePeopleSQL, "", scope), a)
 		if err != nil {
 			return out, err
@@ -188,7 +204,7 @@ func (q *Q) ActivityIn(r RecentActivity) (Activity, error) {
 			return out, err
 		}
 	}
-	if len(r.Completions.Learners) == 0 {
+	if len(completions.Learners) == 0 {
 		return out, nil
 	}
 	rows, err := q.tx.Query(q.ctx, fill(completionsInSQL, "", scope), a)
@@ -202,6 +218,59 @@ func (q *Q) ActivityIn(r RecentActivity) (Activity, error) {
 		return nil
 	})
 	return out, err
+}
+
+// latestIn is each person's latest statement of e (each person's latest
+// per course, their rows together) in the courses kept (nil: all): of the
+// greatest time, and of those the first course.
+func (e recentEvents) latestIn(keep map[int64]bool) recentEvents {
+	var out recentEvents
+	for i, l := range e.Learners {
+		if keep != nil && !keep[e.Courses[i]] {
+			continue
+		}
+		last := len(out.Learners) - 1
+		switch {
+		case last < 0 || out.Learners[last] != l:
+			out.Learners, out.Courses, out.At = append(out.Learners, l), append(out.Courses, e.Courses[i]), append(out.At, e.At[i])
+		case e.At[i].After(out.At[last]):
+			out.Courses[last], out.At[last] = e.Courses[i], e.At[i]
+		}
+	}
+	return out
+}
+
+// in is the completions of e in the courses kept, in order.
+func (e recentEvents) in(keep map[int64]bool) recentEvents {
+	var out recentEvents
+	for i, c := range e.Courses {
+		if keep[c] {
+			out.Learners, out.Courses, out.Passed, out.At = append(out.Learners, e.Learners[i]), append(out.Courses, c),
+				append(out.Passed, e.Passed[i]), append(out.At, e.At[i])
+		}
+	}
+	return out
+}
+
+// keptCourses are the courses the course and category filters keep (nil:
+// every course).
+func (q *Q) keptCourses() (map[int64]bool, error) {
+	if q.F.Course == 0 && q.F.Category == "" {
+		return nil, nil
+	}
+	a := with(q.args(), "course", q.F.Course, "category", q.F.Category)
+	rows, err := q.tx.Query(q.ctx, `SELECT c.id FROM courses c WHERE c.tenant_id = @tenant
+		AND (@course = 0 OR c.id = @course) AND (@category = '' OR c.category = @category)`, a)
+	if err != nil {
+		return nil, err
+	}
+	keep := map[int64]bool{}
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+		keep[id] = true
+		return nil
+	})
+	return keep, err
 }
 
 // fill puts the course condition ("AND …", or "") and the scope

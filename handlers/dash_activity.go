@@ -86,7 +86,7 @@ func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time)
 	r.Filters = f
 	out, err := cached(h, ctx, v.key(v.scope.Key(), activityViewName(until), f), activityRefresh, func(ctx context.Context) (computed[analytics.Activity], int64, int, error) {
 		var out computed[analytics.Activity]
-		recent, err := h.recentActivity(ctx, v, f, until)
+		recent, err := h.recentActivity(ctx, v, until)
 		if err != nil {
 			return out, 0, 0, err
 		}
@@ -104,11 +104,11 @@ func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time)
 	return out.value, out.meta, nil
 }
 
-// recentActivity is the tenant's recent activity at until for the course
-// and category filters of f, shared by every scope, department and
-// location (the key names neither), with activityRefresh's lag.
-func (h *Handlers) recentActivity(ctx context.Context, v *viewCtx, f analytics.Filters, until time.Time) (analytics.RecentActivity, error) {
-	events := analytics.Filters{Range: f.Range, From: f.From, To: f.To, Course: f.Course, Category: f.Category}
+// recentActivity is the tenant's recent activity at until, shared by
+// every scope and filter (the key names none), with activityRefresh's
+// lag.
+func (h *Handlers) recentActivity(ctx context.Context, v *viewCtx, until time.Time) (analytics.RecentActivity, error) {
+	var events analytics.Filters
 	r := v.r
 	r.Filters = events
 	return cached(h, ctx, v.key("tenant", activityViewName(until)+":events", events), activityRefresh, func(ctx context.Context) (analytics.RecentActivity, int64, int, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/learnlens/learnlens/database/testdb"
@@ -11,9 +12,11 @@ import (
 
 // TestActivityNowReadsEventsOncePerTenant: "Activity now" reads the
 // window's learning events once for the tenant and narrows them to each
-// scope. The admin, a manager, and the manager with a department filter
-// cost one read of the events between them; each still sees only their
-// people (TestActivityNowIsScoped checks the lists).
+// scope and filter. The admin, a manager, the manager with a department
+// filter, and the admin with a course and with a category filter cost one
+// read of the events between them; each still sees only their people
+// (TestActivityNowIsScoped checks the lists, and analytics'
+// TestActivityInEqualsTheScopesOwnRead every filter).
 func TestActivityNowReadsEventsOncePerTenant(t *testing.T) {
 	t.Parallel()
 	lt := startLive(t)
@@ -35,13 +38,17 @@ func TestActivityNowReadsEventsOncePerTenant(t *testing.T) {
 	reads := func() int64 {
 		var n int64
 		if err := su.QueryRow(`SELECT coalesce(sum(s.calls), 0)::bigint FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-			WHERE d.datname = current_database() AND s.query LIKE 'SELECT DISTINCT ON (e.learner_id)%FROM learning_events%'`).Scan(&n); err != nil {
+			WHERE d.datname = current_database() AND s.query LIKE 'SELECT DISTINCT ON (e.learner_id, e.course_id)%FROM learning_events%'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	var department string
-	if err := su.QueryRow(`SELECT department FROM learners WHERE id = $1`, in).Scan(&department); err != nil {
+	var department, category string
+	var course int64
+	if err := su.QueryRow(`SELECT l.department, c.id, c.category FROM learners l
+		JOIN learning_events e ON e.tenant_id = l.tenant_id AND e.learner_id = l.id
+		JOIN courses c ON c.tenant_id = e.tenant_id AND c.id = e.course_id
+		WHERE l.id = $1 ORDER BY e.ts DESC LIMIT 1`, in).Scan(&department, &course, &category); err != nil {
 		t.Fatal(err)
 	}
 	type activity struct {
@@ -71,6 +78,14 @@ func TestActivityNowReadsEventsOncePerTenant(t *testing.T) {
 				r := mgr.Get("acme.localhost", "/api/v1/dashboards/engagement/activity?department="+url.QueryEscape(department))
 				return r.Status, r.Body
 			},
+			func() (int, string) {
+				r := admin.Get("acme.localhost", "/api/v1/dashboards/engagement/activity?course="+strconv.FormatInt(course, 10))
+				return r.Status, r.Body
+			},
+			func() (int, string) {
+				r := admin.Get("acme.localhost", "/api/v1/dashboards/engagement/activity?category="+url.QueryEscape(category))
+				return r.Status, r.Body
+			},
 		} {
 			status, body := get()
 			var a activity
@@ -87,13 +102,18 @@ func TestActivityNowReadsEventsOncePerTenant(t *testing.T) {
 			continue // the minute turned between the views
 		}
 		if n := reads() - before; n != 1 {
-			t.Errorf("three scopes' Activity now read the window's events %d times, want once", n)
+			t.Errorf("five scopes' and filters' Activity now read the window's events %d times, want once", n)
 		}
 		if actives[0] < 2 || actives[1] < 1 || actives[1] >= actives[0] || actives[2] > actives[1] {
 			t.Errorf("active people: admin %d, manager %d, manager in %s %d; want the admin's the most and each narrower view within the last",
 				actives[0], actives[1], department, actives[2])
 		}
-		t.Logf("admin %d, manager %d, manager in %s %d active people at %s", actives[0], actives[1], department, actives[2], until)
+		if actives[3] < 1 || actives[3] > actives[4] || actives[4] > actives[0] {
+			t.Errorf("active people: admin %d, in course %d %d, in category %q %d; want the course's within the category's within all",
+				actives[0], course, actives[3], category, actives[4])
+		}
+		t.Logf("admin %d, manager %d, manager in %s %d, admin in course %d %d, in category %q %d active people at %s",
+			actives[0], actives[1], department, actives[2], course, actives[3], category, actives[4], until)
 		return
 	}
 }
