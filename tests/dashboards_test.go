@@ -857,12 +857,23 @@ func (f *dashFixture) teamNodes(t *testing.T, c *testserver.Client, q string) []
 // wantTeam is the team view's numbers of people (their enrolments and
 // assignments as of today).
 func (f *dashFixture) wantTeam(t *testing.T, people []int64) teamNode {
+	return f.wantTeamIn(t, people, `SELECT id FROM courses WHERE tenant_id = @t`, nil)
+}
+
+// wantTeamIn is wantTeam counting the enrolments and assignments of the
+// courses listed by courses (a query with the arguments more) alone.
+func (f *dashFixture) wantTeamIn(t *testing.T, people []int64, courses string, more pgx.NamedArgs) teamNode {
 	t.Helper()
 	a := f.want(people, dashFilter{from: f.today, to: f.today})
+	for k, v := range more {
+		a[k] = v
+	}
 	var n teamNode
-	f.one(t, `WITH en AS (SELECT en.* FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-			WHERE en.tenant_id = @t AND `+inScope+`),
-		ca AS (SELECT ca.* FROM `+assignmentsFrom+`)
+	f.one(t, `WITH cs AS (`+courses+`),
+		en AS (SELECT en.* FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
+			WHERE en.tenant_id = @t AND `+inScope+` AND en.course_id IN (SELECT * FROM cs)),
+		ca AS (SELECT ca.* FROM `+assignmentsFrom+` AND ca.requirement_id IN
+			(SELECT r.id FROM compliance_requirements r WHERE r.tenant_id = @t AND r.course_id IN (SELECT * FROM cs)))
 		SELECT (SELECT count(*) FROM learners l WHERE `+inScope+`),
 			(SELECT count(*) FROM en), (SELECT count(*) FROM en WHERE status = 'completed'),
 			(SELECT count(*) FROM en WHERE status <> 'completed' AND due_at < @today::date),
@@ -935,21 +946,7 @@ func testDashboardTeamView(t *testing.T, f *dashFixture) {
 		{"category=" + url.QueryEscape(category), `SELECT id FROM courses WHERE tenant_id = @t AND category = @category`},
 	} {
 		want := func(people []int64) teamNode {
-			a := f.want(people, dashFilter{from: f.today, to: f.today})
-			a["course"], a["category"] = course, category
-			var n teamNode
-			f.one(t, `WITH cs AS (`+fl.courses+`),
-				en AS (SELECT en.* FROM enrollments en JOIN learners l ON l.tenant_id = en.tenant_id AND l.id = en.learner_id
-					WHERE en.tenant_id = @t AND `+inScope+` AND en.course_id IN (SELECT * FROM cs)),
-				ca AS (SELECT ca.* FROM `+assignmentsFrom+` AND ca.requirement_id IN
-					(SELECT r.id FROM compliance_requirements r WHERE r.tenant_id = @t AND r.course_id IN (SELECT * FROM cs)))
-				SELECT (SELECT count(*) FROM learners l WHERE `+inScope+`),
-					(SELECT count(*) FROM en), (SELECT count(*) FROM en WHERE status = 'completed'),
-					(SELECT count(*) FROM en WHERE status <> 'completed' AND due_at < @today::date),
-					(SELECT count(*) FROM ca),
-					(SELECT count(*) FROM ca WHERE completed_at IS NOT NULL AND (expires_on IS NULL OR expires_on >= @today::date))`,
-				a, &n.People, &n.Enrolled, &n.Completed, &n.Overdue, &n.Assigned, &n.Compliant)
-			return n
+			return f.wantTeamIn(t, people, fl.courses, pgx.NamedArgs{"course": course, "category": category})
 		}
 		var sum teamNode
 		for _, n := range f.teamNodes(t, f.admin, "?"+fl.query) {
