@@ -169,9 +169,9 @@ func (q *Q) RecentActivity(until time.Time) (RecentActivity, error) {
 
 // ActivityIn narrows the tenant's recent activity to the scope and the
 // department, location, course and category filters: the people active
-// (in those courses) in the ActiveWindow
-// before its Until and the completions of the CompletionsWindow, each
-// list the newest activityListSize. Statements stamped later than Until
+// (in those courses) in the ActiveWindow before its Until and the
+// completions of the CompletionsWindow, each list the newest
+// activityListSize. Statements stamped later than Until
 // (clocks ahead) wait until their time comes. Its AsOf is the recent
 // activity's, which may be older than this snapshot's.
 func (q *Q) ActivityIn(r RecentActivity) (Activity, error) {
@@ -190,7 +190,7 @@ func (q *Q) ActivityIn(r RecentActivity) (Activity, error) {
 	scope := q.Scope.learnerCond("l") + q.F.orgCond("l", a)
 
 	if len(active.Learners) > 0 {
-		rows, err := q.tx.Query(q.ctx, fill(activePeopleSQL, "", scope), a)
+		rows, err := q.tx.Query(q.ctx, inScope(activePeopleSQL, scope), a)
 		if err != nil {
 			return out, err
 		}
@@ -207,7 +207,7 @@ func (q *Q) ActivityIn(r RecentActivity) (Activity, error) {
 	if len(completions.Learners) == 0 {
 		return out, nil
 	}
-	rows, err := q.tx.Query(q.ctx, fill(completionsInSQL, "", scope), a)
+	rows, err := q.tx.Query(q.ctx, inScope(completionsInSQL, scope), a)
 	if err != nil {
 		return out, err
 	}
@@ -255,8 +255,11 @@ func (e recentEvents) in(keep map[int64]bool) recentEvents {
 // keptCourses are the courses the course and category filters keep (nil:
 // every course).
 func (q *Q) keptCourses() (map[int64]bool, error) {
-	if q.F.Course == 0 && q.F.Category == "" {
+	switch {
+	case q.F.Course == 0 && q.F.Category == "":
 		return nil, nil
+	case q.F.Category == "":
+		return map[int64]bool{q.F.Course: true}, nil
 	}
 	a := with(q.args(), "course", q.F.Course, "category", q.F.Category)
 	rows, err := q.tx.Query(q.ctx, `SELECT c.id FROM courses c WHERE c.tenant_id = @tenant
@@ -273,8 +276,5 @@ func (q *Q) keptCourses() (map[int64]bool, error) {
 	return keep, err
 }
 
-// fill puts the course condition ("AND …", or "") and the scope
-// condition into one of the queries above.
-func fill(sql, course, scope string) string {
-	return strings.NewReplacer("/*course*/", course, "/*scope*/", scope).Replace(sql)
-}
+// inScope puts the scope condition into one of the queries above.
+func inScope(sql, scope string) string { return strings.Replace(sql, "/*scope*/", scope, 1) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,4 +295,10 @@ func TestEngagementLinesFromOneRead(t *testing.T) {
 	if active == 0 {
 		t.Fatal("no active learners in any line: the case checks too little")
 	}
+}
+
+// fill puts the course condition ("AND …", or "") and the scope
+// condition into one of the reference queries above.
+func fill(sql, course, scope string) string {
+	return strings.NewReplacer("/*course*/", course, "/*scope*/", scope).Replace(sql)
 }

@@ -108,10 +108,9 @@ func (h *Handlers) activityNow(ctx context.Context, v *viewCtx, until time.Time)
 // every scope and filter (the key names none), with activityRefresh's
 // lag.
 func (h *Handlers) recentActivity(ctx context.Context, v *viewCtx, until time.Time) (analytics.RecentActivity, error) {
-	var events analytics.Filters
 	r := v.r
-	r.Filters = events
-	return cached(h, ctx, v.key("tenant", activityViewName(until)+":events", events), activityRefresh, func(ctx context.Context) (analytics.RecentActivity, int64, int, error) {
+	r.Filters = analytics.Filters{}
+	return cached(h, ctx, v.key("tenant", activityViewName(until)+":events", r.Filters), activityRefresh, func(ctx context.Context) (analytics.RecentActivity, int64, int, error) {
 		var out analytics.RecentActivity
 		err := h.analytics.RunScoped(ctx, r, v.scope, func(q *analytics.Q) error {
 			var err error

@@ -883,6 +883,20 @@ func (f *dashFixture) wantTeamIn(t *testing.T, people []int64, courses string, m
 	return n
 }
 
+// sumNodes adds up the numbers of nodes.
+func sumNodes(nodes []teamNode) teamNode {
+	var sum teamNode
+	for _, n := range nodes {
+		sum.People += n.People
+		sum.Enrolled += n.Enrolled
+		sum.Completed += n.Completed
+		sum.Overdue += n.Overdue
+		sum.Assigned += n.Assigned
+		sum.Compliant += n.Compliant
+	}
+	return sum
+}
+
 func sameTeamNumbers(t *testing.T, what string, got, want teamNode) {
 	t.Helper()
 	g := []int64{got.People, got.Enrolled, got.Completed, got.Overdue, got.Assigned, got.Compliant}
@@ -898,16 +912,7 @@ func testDashboardTeamView(t *testing.T, f *dashFixture) {
 	if len(start) == 0 {
 		t.Fatal("the admin's team view starts with nobody")
 	}
-	var sum teamNode
-	for _, n := range start {
-		sum.People += n.People
-		sum.Enrolled += n.Enrolled
-		sum.Completed += n.Completed
-		sum.Overdue += n.Overdue
-		sum.Assigned += n.Assigned
-		sum.Compliant += n.Compliant
-	}
-	sameTeamNumbers(t, "admin's start nodes summed", sum, f.wantTeam(t, f.everyone))
+	sameTeamNumbers(t, "admin's start nodes summed", sumNodes(start), f.wantTeam(t, f.everyone))
 
 	// A manager starts at their own node: themself and everyone under them.
 	mine := f.teamNodes(t, f.mgr, "")
@@ -948,15 +953,7 @@ func testDashboardTeamView(t *testing.T, f *dashFixture) {
 		want := func(people []int64) teamNode {
 			return f.wantTeamIn(t, people, fl.courses, pgx.NamedArgs{"course": course, "category": category})
 		}
-		var sum teamNode
-		for _, n := range f.teamNodes(t, f.admin, "?"+fl.query) {
-			sum.People += n.People
-			sum.Enrolled += n.Enrolled
-			sum.Completed += n.Completed
-			sum.Overdue += n.Overdue
-			sum.Assigned += n.Assigned
-			sum.Compliant += n.Compliant
-		}
+		sum := sumNodes(f.teamNodes(t, f.admin, "?"+fl.query))
 		sameTeamNumbers(t, "admin's start nodes summed, "+fl.query, sum, want(f.everyone))
 		if sum.Enrolled == 0 || sum.Assigned == 0 {
 			t.Errorf("%s: %d enrolments and %d assignments in the tenant: the case checks nothing", fl.query, sum.Enrolled, sum.Assigned)
